@@ -1,0 +1,59 @@
+// Measures AudioNet's hot paths and prints one JSON object per line; Benchmarks/bench.py runs it beside
+// the reference implementations and prints the side-by-side table.
+import AudioNet
+import CBLAS
+import DSP
+import Foundation
+
+/// Best wall-clock time of `repeats` runs of `body`, in seconds.
+func bestTime(repeats: Int, _ body: () -> Void) -> Double {
+    var best = Double.infinity
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+func report(_ fields: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// YAMNet log-mel patches of a 10-minute 16 kHz noise signal, in × realtime.
+func frontEnd(threads: Int) {
+    let seconds = 600.0
+    var generator = SystemRandomNumberGenerator()
+    let signal = (0..<Int(seconds * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
+    let time = bestTime(repeats: 3) { _ = LogMelFrontEnd.yamnet.logMelPatches(signal) }
+    report(["case": "yamnet log-mel, 10 min", "threads": threads, "tool": "AudioNet",
+            "value": seconds / time, "unit": "x realtime"])
+}
+
+/// OpenBLAS sgemm on 2048³, in GFLOP/s: the ceiling for the CNN engine.
+func sgemm(threads: Int) {
+    let n = 2048
+    let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    openblas_set_num_threads(Int32(threads))
+    let time = bestTime(repeats: 3) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+    }
+    report(["case": "sgemm 2048³", "threads": threads, "tool": "OpenBLAS (linked)", "value": 2 * pow(Double(n), 3) / time / 1e9,
+            "unit": "GFLOP/s"])
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
+    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm THREADS\n".utf8))
+    exit(2)
+}
+setenv("AUDIONET_THREADS", String(threads), 1)
+switch name {
+case "frontend": frontEnd(threads: threads)
+case "sgemm": sgemm(threads: threads)
+default:
+    FileHandle.standardError.write(Data("unknown benchmark '\(name)'\n".utf8))
+    exit(2)
+}

@@ -1,0 +1,33 @@
+# AudioNet: set-up, build, test, demo and benchmarks. Every target is idempotent.
+SWIFT ?= swift
+APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
+                libpng-dev libjpeg-dev espeak-ng sox
+RELEASE := .build/release
+
+.PHONY: setup build test demo bench
+
+## setup: install the Debian packages AudioNet needs (as root), or print the command that does.
+setup:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "setup: all Debian packages present"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "setup: missing Debian packages; run: sudo apt-get update && sudo apt-get install -y $$missing"; exit 1; fi
+
+## build: release build of the library, the audionet command and the benchmarks.
+build: setup
+	$(SWIFT) build -c release
+
+## test: the whole test suite (release build: the numeric tests are heavy in debug).
+test: setup
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
+
+## demo: the README's first command.
+demo: build
+	$(RELEASE)/audionet spectrogram Samples/speech.wav --patches --output /tmp/audionet-demo-patches.npy
+	@echo "wrote /tmp/audionet-demo-patches.npy"
+
+## bench: AudioNet beside the reference implementations, in one run, with ratios.
+bench: build
+	python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
+	python3 Benchmarks/bench.py $(RELEASE)/audionet-bench

@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// A system library found through pkg-config, with the Debian package that provides it.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "AudioNet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "AudioNet", targets: ["AudioNet"]),
+        .executable(name: "audionet", targets: ["audionet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
+        systemLibrary("CFFTW", pkgConfig: "fftw3", apt: "libfftw3-dev"),
+        systemLibrary("CBLAS", pkgConfig: "openblas", apt: "libopenblas-dev"),
+        systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
+
+        .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate"]),
+        .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
+        .target(name: "NetCore", dependencies: ["CBLAS"]),
+        .target(name: "Formats", dependencies: ["NetCore"]),
+        .target(name: "Models", dependencies: ["NetCore", "Formats"]),
+        .target(name: "AudioNet", dependencies: ["AudioIO", "DSP", "NetCore", "Formats", "Models"]),
+        .executableTarget(name: "audionet", dependencies: [
+            "AudioNet",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "CBLAS"], path: "Benchmarks/audionet-bench"),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "TestSupport"]),
+        .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioNet", "Formats", "TestSupport"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
+    ]
+)

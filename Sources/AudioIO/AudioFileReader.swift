@@ -1,0 +1,110 @@
+import CSndFile
+import Foundation
+
+/// Mono Float32 audio at a known sample rate.
+public struct MonoAudio: Sendable {
+    /// Samples in [-1, 1] for integer formats; float files keep their values.
+    public var samples: [Float]
+    /// Samples per second.
+    public var sampleRate: Int
+
+    public init(samples: [Float], sampleRate: Int) {
+        self.samples = samples
+        self.sampleRate = sampleRate
+    }
+
+    /// Duration in seconds.
+    public var duration: Double { Double(samples.count) / Double(sampleRate) }
+}
+
+/// Decodes any file libsndfile reads (WAV PCM 16/24/32-bit and float, FLAC, OGG/Vorbis, AIFF…) to mono Float32.
+///
+/// The file is read block by block: channels are mixed to mono by their mean and, when a target rate is
+/// given, each block is resampled as it arrives, so memory holds the decoded output and one block only.
+public enum AudioFileReader {
+    /// Frames decoded per block.
+    static let blockFrames = 65_536
+
+    /// Reads `path`, mixes it to mono and resamples it to `sampleRate` (the file's own rate when nil).
+    ///
+    /// - Throws: ``AudioIOError`` for a missing, unreadable, empty, truncated file or a NaN/infinite sample.
+    public static func readMono(path: String, sampleRate targetRate: Int? = nil,
+                                quality: Resampler.Quality = .best) throws -> MonoAudio {
+        var info = SF_INFO()
+        guard FileManager.default.fileExists(atPath: path) else { throw AudioIOError.fileNotFound(path: path) }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw AudioIOError.unreadable(path: path, reason: "it is a directory")
+        }
+        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
+            throw AudioIOError.unreadable(path: path, reason: String(cString: sf_strerror(nil)))
+        }
+        defer { sf_close(file) }
+        let channels = Int(info.channels)
+        let sourceRate = Int(info.samplerate)
+        guard channels > 0, sourceRate > 0 else {
+            throw AudioIOError.unreadable(path: path, reason: "invalid channel count or sample rate in header")
+        }
+        guard info.frames > 0 else { throw AudioIOError.empty(path: path) }
+        if let (announced, present) = truncation(of: file) {
+            throw AudioIOError.truncated(path: path, announcedBytes: announced, presentBytes: present)
+        }
+
+        let rate = targetRate ?? sourceRate
+        let resampler = rate == sourceRate ? nil : try Resampler(from: sourceRate, to: rate, quality: quality)
+        var output: [Float] = []
+        output.reserveCapacity(Int(Double(info.frames) * Double(rate) / Double(sourceRate)) + 64)
+
+        var interleaved = [Float](repeating: 0, count: blockFrames * channels)
+        var mono = [Float](repeating: 0, count: blockFrames)
+        var framesRead = 0
+        while true {
+            let count = interleaved.withUnsafeMutableBufferPointer {
+                Int(sf_readf_float(file, $0.baseAddress, sf_count_t(blockFrames)))
+            }
+            if count <= 0 { break }
+            try mixToMono(interleaved, channels: channels, frames: count, into: &mono,
+                          path: path, firstFrame: framesRead)
+            framesRead += count
+            if let resampler {
+                try resampler.process(mono[0..<count], endOfInput: false, into: &output)
+            } else {
+                output.append(contentsOf: mono[0..<count])
+            }
+        }
+        if sf_error(file) != 0 {
+            throw AudioIOError.unreadable(path: path, reason: String(cString: sf_strerror(file)))
+        }
+        guard framesRead > 0 else { throw AudioIOError.empty(path: path) }
+        if let resampler { try resampler.process([][...], endOfInput: true, into: &output) }
+        return MonoAudio(samples: output, sampleRate: rate)
+    }
+
+    /// The announced and present data sizes when libsndfile's header log reports a data chunk longer than
+    /// the file (`data : 64000 (should be 29956)`); libsndfile itself silently reads what is there.
+    /// Streamed WAVs that announce 0 or 0xFFFFFFFF bytes are not truncated.
+    private static func truncation(of file: OpaquePointer) -> (Int, Int)? {
+        var log = [CChar](repeating: 0, count: 8192)
+        _ = sf_command(file, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
+        let text = String(cString: log)
+        for line in text.split(separator: "\n") where line.hasPrefix("data") || line.hasPrefix("SSND") {
+            let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            guard line.contains("should be"), numbers.count >= 2 else { continue }
+            let announced = numbers[0], present = numbers[1]
+            if announced > present && announced != 0xFFFF_FFFF { return (announced, present) }
+        }
+        return nil
+    }
+
+    /// Averages interleaved channels into `mono` and rejects non-finite samples.
+    private static func mixToMono(_ interleaved: [Float], channels: Int, frames: Int, into mono: inout [Float],
+                                  path: String, firstFrame: Int) throws {
+        let scale = 1 / Float(channels)
+        for frame in 0..<frames {
+            var sum: Float = 0
+            for channel in 0..<channels { sum += interleaved[frame * channels + channel] }
+            guard sum.isFinite else { throw AudioIOError.nonFiniteSample(path: path, frame: firstFrame + frame) }
+            mono[frame] = channels == 1 ? sum : sum * scale
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// Errors raised while reading, decoding, resampling or writing audio.
+///
+/// Every description is a single line that names the file, so the command-line tool can print it as is.
+public enum AudioIOError: Error, CustomStringConvertible, Equatable {
+    case fileNotFound(path: String)
+    case unreadable(path: String, reason: String)
+    case empty(path: String)
+    case truncated(path: String, announcedBytes: Int, presentBytes: Int)
+    case nonFiniteSample(path: String, frame: Int)
+    case resampling(reason: String)
+    case unwritable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "cannot open '\(path)': no such file"
+        case .unreadable(let path, let reason):
+            return "cannot decode '\(path)' as audio: \(reason)"
+        case .empty(let path):
+            return "'\(path)' contains no audio samples"
+        case .truncated(let path, let announced, let present):
+            return "'\(path)' is truncated: its header announces \(announced) bytes of audio but the file holds \(present)"
+        case .nonFiniteSample(let path, let frame):
+            return "'\(path)' contains a NaN or infinite sample at frame \(frame)"
+        case .resampling(let reason):
+            return "resampling failed: \(reason)"
+        case .unwritable(let path, let reason):
+            return "cannot write '\(path)': \(reason)"
+        }
+    }
+}

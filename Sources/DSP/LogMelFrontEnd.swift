@@ -1,0 +1,154 @@
+import CBLAS
+import Foundation
+import NetCore
+
+/// A log-mel spectrogram front end: STFT magnitude → mel → `log(mel + offset)` → patches.
+///
+/// The two named configurations reproduce the AudioSet models' feature code exactly:
+/// ``yamnet`` (research/audioset/yamnet/features.py) and ``vggish`` (research/audioset/vggish/vggish_input.py).
+public struct LogMelFrontEnd: Sendable {
+    /// How the waveform is padded before framing.
+    public enum Padding: Sendable {
+        /// No padding: only whole STFT frames and whole patches are emitted (VGGish).
+        case none
+        /// YAMNet's `pad_waveform`: at least one patch, then whole patch hops.
+        case yamnetPatches
+    }
+
+    /// Name used on the command line.
+    public let name: String
+    /// Input sample rate in Hz.
+    public let sampleRate: Int
+    /// STFT window length in samples.
+    public let windowLength: Int
+    /// STFT hop in samples.
+    public let hopLength: Int
+    /// FFT length (the window is zero-padded at its end, as `tf.signal.stft` does).
+    public let fftLength: Int
+    /// Offset added before the natural log.
+    public let logOffset: Float
+    /// Frames per patch.
+    public let patchFrames: Int
+    /// Frames between consecutive patches.
+    public let patchHop: Int
+    /// Waveform padding rule.
+    public let padding: Padding
+    /// The mel filterbank.
+    public let filterbank: MelFilterbank
+    private let window: [Double]
+
+    /// Number of mel bands.
+    public var melBands: Int { filterbank.melBands }
+
+    public init(name: String, sampleRate: Int, windowLength: Int, hopLength: Int, fftLength: Int, melBands: Int,
+                lowerHertz: Double, upperHertz: Double, logOffset: Float, patchFrames: Int, patchHop: Int,
+                padding: Padding) {
+        precondition(windowLength <= fftLength && hopLength > 0 && patchFrames > 0 && patchHop > 0)
+        self.name = name
+        self.sampleRate = sampleRate
+        self.windowLength = windowLength
+        self.hopLength = hopLength
+        self.fftLength = fftLength
+        self.logOffset = logOffset
+        self.patchFrames = patchFrames
+        self.patchHop = patchHop
+        self.padding = padding
+        filterbank = .htk(melBands: melBands, spectrogramBins: fftLength / 2 + 1, sampleRate: sampleRate,
+                          lowerHertz: lowerHertz, upperHertz: upperHertz)
+        window = Window.periodicHann(windowLength)
+    }
+
+    /// YAMNet (yamnet/params.py): 16 kHz, 25 ms window, 10 ms hop, FFT 512, 64 bands 125–7500 Hz,
+    /// log offset 0.001, patches of 0.96 s (96 frames) every 0.48 s (48 frames).
+    public static let yamnet = LogMelFrontEnd(
+        name: "yamnet", sampleRate: 16_000, windowLength: 400, hopLength: 160, fftLength: 512, melBands: 64,
+        lowerHertz: 125, upperHertz: 7500, logOffset: 0.001, patchFrames: 96, patchHop: 48, padding: .yamnetPatches)
+
+    /// VGGish (vggish/vggish_params.py): as YAMNet but log offset 0.01 and non-overlapping 0.96 s examples.
+    public static let vggish = LogMelFrontEnd(
+        name: "vggish", sampleRate: 16_000, windowLength: 400, hopLength: 160, fftLength: 512, melBands: 64,
+        lowerHertz: 125, upperHertz: 7500, logOffset: 0.01, patchFrames: 96, patchHop: 96, padding: .none)
+
+    /// The named front ends, by command-line name.
+    public static let named: [String: LogMelFrontEnd] = ["yamnet": .yamnet, "vggish": .vggish]
+
+    /// Pads `samples` as the configuration's reference does.
+    public func padded(_ samples: [Float]) -> [Float] {
+        switch padding {
+        case .none:
+            return samples
+        case .yamnetPatches:
+            // features.pad_waveform: one patch needs patchFrames hops plus the rest of the last window.
+            let minimum = (patchFrames - 1) * hopLength + windowLength
+            let patchHopSamples = patchHop * hopLength
+            let length = max(samples.count, minimum)
+            let extraHops = (length - minimum + patchHopSamples - 1) / patchHopSamples
+            let target = minimum + extraHops * patchHopSamples
+            return samples + [Float](repeating: 0, count: target - samples.count)
+        }
+    }
+
+    /// Log-mel frames `[T, melBands]` of `samples` (already padded if wanted), only whole STFT frames.
+    public func logMel(_ samples: [Float]) -> Tensor {
+        let frames = samples.count >= windowLength ? 1 + (samples.count - windowLength) / hopLength : 0
+        guard frames > 0 else { return Tensor(zeros: [0, melBands]) }
+        var output = [Float](repeating: 0, count: frames * melBands)
+        let chunk = 128
+        let chunks = (frames + chunk - 1) / chunk
+        samples.withUnsafeBufferPointer { signal in
+            output.withUnsafeMutableBufferPointer { out in
+                let input = SharedReadPointer(signal.baseAddress!)
+                let result = SharedPointer(out.baseAddress!)
+                Parallel.forEach(chunks) { index in
+                    let first = index * chunk
+                    computeChunk(signal: input.base, firstFrame: first, frameCount: min(chunk, frames - first),
+                                 output: result.base + first * melBands)
+                }
+            }
+        }
+        return Tensor(shape: [frames, melBands], scalars: output)
+    }
+
+    /// Frames `[T, melBands]` into patches `[N, patchFrames, melBands]`, only whole patches.
+    public func patches(_ logMel: Tensor) -> Tensor {
+        let frames = logMel.shape[0]
+        let count = frames >= patchFrames ? 1 + (frames - patchFrames) / patchHop : 0
+        let patchSize = patchFrames * melBands
+        var scalars = [Float](repeating: 0, count: count * patchSize)
+        for patch in 0..<count {
+            let start = patch * patchHop * melBands
+            scalars.replaceSubrange(patch * patchSize..<(patch + 1) * patchSize,
+                                    with: logMel.scalars[start..<start + patchSize])
+        }
+        return Tensor(shape: [count, patchFrames, melBands], scalars: scalars)
+    }
+
+    /// Pads, computes log-mel frames and frames them into patches.
+    public func logMelPatches(_ samples: [Float]) -> Tensor { patches(logMel(padded(samples))) }
+
+    /// Windowed FFT magnitudes of `frameCount` frames, then mel (one sgemm) and log, into `output`.
+    private func computeChunk(signal: UnsafePointer<Float>, firstFrame: Int, frameCount: Int,
+                              output: UnsafeMutablePointer<Float>) {
+        let fft = RealFFT.plan(size: fftLength)
+        let bins = fft.binCount
+        var frame = [Double](repeating: 0, count: fftLength)
+        var spectrum = [Double](repeating: 0, count: 2 * bins)
+        var magnitudes = [Float](repeating: 0, count: frameCount * bins)
+        for local in 0..<frameCount {
+            let start = (firstFrame + local) * hopLength
+            for n in 0..<windowLength { frame[n] = Double(signal[start + n]) * window[n] }
+            fft.forward(&frame, &spectrum)
+            let row = local * bins
+            for k in 0..<bins {
+                let re = spectrum[2 * k], im = spectrum[2 * k + 1]
+                magnitudes[row + k] = Float((re * re + im * im).squareRoot())
+            }
+        }
+        filterbank.weights.withUnsafeBufferPointer { weights in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(frameCount), Int32(melBands), Int32(bins),
+                        1, magnitudes, Int32(bins), weights.baseAddress, Int32(melBands), 0, output, Int32(melBands))
+        }
+        let offset = logOffset
+        for i in 0..<(frameCount * melBands) { output[i] = log(output[i] + offset) }
+    }
+}

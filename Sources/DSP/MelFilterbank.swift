@@ -1,0 +1,36 @@
+import Foundation
+
+/// A mel filterbank matrix `[spectrogramBins, melBands]` (row-major), applied as `magnitudes × weights`.
+public struct MelFilterbank: Sendable {
+    /// Number of linear-frequency bins (rows).
+    public let spectrogramBins: Int
+    /// Number of mel bands (columns).
+    public let melBands: Int
+    /// Row-major weights.
+    public let weights: [Float]
+
+    /// HTK mel scale, `1127 ln(1 + f / 700)`.
+    public static func hertzToMel(_ hertz: Double) -> Double { 1127.0 * log(1.0 + hertz / 700.0) }
+
+    /// Triangular filters equal to `tf.signal.linear_to_mel_weight_matrix` (and to VGGish's
+    /// `mel_features.spectrogram_to_mel_matrix`): band edges evenly spaced on the HTK mel scale from
+    /// `lowerHertz` to `upperHertz`, slopes evaluated at each bin's mel frequency, the DC bin zeroed.
+    /// Built in Float64 and rounded once.
+    public static func htk(melBands: Int, spectrogramBins: Int, sampleRate: Int,
+                           lowerHertz: Double, upperHertz: Double) -> MelFilterbank {
+        let nyquist = Double(sampleRate) / 2
+        let lowerMel = hertzToMel(lowerHertz), upperMel = hertzToMel(upperHertz)
+        let edges = (0..<(melBands + 2)).map { lowerMel + (upperMel - lowerMel) * Double($0) / Double(melBands + 1) }
+        var weights = [Float](repeating: 0, count: spectrogramBins * melBands)
+        // Row 0 (DC) stays zero: TensorFlow drops it (bands_to_zero = 1) and VGGish zeroes it.
+        for bin in 1..<spectrogramBins {
+            let mel = hertzToMel(nyquist * Double(bin) / Double(spectrogramBins - 1))
+            for band in 0..<melBands {
+                let lower = (mel - edges[band]) / (edges[band + 1] - edges[band])
+                let upper = (edges[band + 2] - mel) / (edges[band + 2] - edges[band + 1])
+                weights[bin * melBands + band] = Float(max(0, min(lower, upper)))
+            }
+        }
+        return MelFilterbank(spectrogramBins: spectrogramBins, melBands: melBands, weights: weights)
+    }
+}

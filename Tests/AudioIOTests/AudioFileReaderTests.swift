@@ -1,0 +1,96 @@
+import AudioIO
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct AudioFileReaderTests {
+    let directory = TestSupport.temporaryDirectory()
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    @Test func everyWAVEncodingDecodesToTheSameSignal() throws {
+        let signal = TestSupport.sine(frequency: 440, seconds: 0.5, sampleRate: 16_000)
+        for (name, encoding, tolerance) in [("16", AudioFileWriter.Encoding.pcm16, Float(1.0 / 32768)),
+                                            ("24", .pcm24, 1e-6), ("32", .pcm32, 1e-6), ("f", .float32, 0)] {
+            try AudioFileWriter.write(path: path("\(name).wav"), samples: signal, sampleRate: 16_000, encoding: encoding)
+            let audio = try AudioFileReader.readMono(path: path("\(name).wav"))
+            #expect(audio.sampleRate == 16_000)
+            #expect(TestSupport.maxAbsDifference(audio.samples, signal) <= tolerance, "encoding \(name)")
+        }
+    }
+
+    @Test func flacAiffAndOggDecode() throws {
+        let signal = TestSupport.sine(frequency: 440, seconds: 0.5, sampleRate: 16_000)
+        try AudioFileWriter.write(path: path("a.flac"), samples: signal, sampleRate: 16_000, container: .flac)
+        try AudioFileWriter.write(path: path("a.aiff"), samples: signal, sampleRate: 16_000, container: .aiff)
+        try AudioFileWriter.write(path: path("a.ogg"), samples: signal, sampleRate: 16_000, container: .oggVorbis)
+        #expect(TestSupport.maxAbsDifference(try AudioFileReader.readMono(path: path("a.flac")).samples, signal) <= 1.0 / 32768)
+        #expect(TestSupport.maxAbsDifference(try AudioFileReader.readMono(path: path("a.aiff")).samples, signal) <= 1.0 / 32768)
+        let ogg = try AudioFileReader.readMono(path: path("a.ogg")).samples
+        #expect(ogg.count == signal.count)
+        #expect(abs(TestSupport.rms(ogg) - TestSupport.rms(signal)) < 0.01)  // lossy codec: level only
+    }
+
+    @Test func stereoIsMixedToMonoByTheMeanOfChannels() throws {
+        let left = TestSupport.sine(frequency: 300, seconds: 0.25, sampleRate: 16_000)
+        let right = TestSupport.sine(frequency: 700, amplitude: 0.25, seconds: 0.25, sampleRate: 16_000)
+        let interleaved = zip(left, right).flatMap { [$0, $1] }
+        try AudioFileWriter.write(path: path("stereo.wav"), samples: interleaved, channels: 2, sampleRate: 16_000,
+                                  encoding: .float32)
+        let mono = try AudioFileReader.readMono(path: path("stereo.wav")).samples
+        #expect(TestSupport.maxAbsDifference(mono, zip(left, right).map { ($0 + $1) / 2 }) < 1e-7)
+    }
+
+    @Test func longFilesStreamAcrossBlocksLikeOneShotResampling() throws {
+        // 3.5 blocks of 65536 frames: block boundaries must not leave seams.
+        let count = 65_536 * 7 / 2
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<count).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
+        try AudioFileWriter.write(path: path("long.wav"), samples: noise, sampleRate: 44_100, encoding: .float32)
+        let streamed = try AudioFileReader.readMono(path: path("long.wav"), sampleRate: 16_000).samples
+        let oneShot = try Resampler.resample(noise, from: 44_100, to: 16_000)
+        #expect(streamed.count == oneShot.count)
+        #expect(TestSupport.maxAbsDifference(streamed, oneShot) < 1e-5)
+        #expect(abs(streamed.count - count * 16_000 / 44_100) <= 1)
+    }
+
+    @Test func missingFileIsReported() {
+        #expect(throws: AudioIOError.fileNotFound(path: path("absent.wav"))) {
+            try AudioFileReader.readMono(path: path("absent.wav"))
+        }
+    }
+
+    @Test func zeroSampleWAVIsEmpty() throws {
+        try AudioFileWriter.write(path: path("empty.wav"), samples: [], sampleRate: 16_000)
+        #expect(throws: AudioIOError.empty(path: path("empty.wav"))) { try AudioFileReader.readMono(path: path("empty.wav")) }
+    }
+
+    @Test func textFileNamedWAVIsUnreadable() throws {
+        try "not audio at all\n".write(toFile: path("text.wav"), atomically: true, encoding: .utf8)
+        #expect {
+            try AudioFileReader.readMono(path: path("text.wav"))
+        } throws: { error in
+            if case AudioIOError.unreadable = error { return true } else { return false }
+        }
+    }
+
+    @Test func truncatedWAVIsReportedNotSilentlyShortened() throws {
+        try AudioFileWriter.write(path: path("full.wav"), samples: [Float](repeating: 0.1, count: 16_000), sampleRate: 16_000)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path("full.wav")))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path("cut.wav")))
+        #expect {
+            try AudioFileReader.readMono(path: path("cut.wav"))
+        } throws: { error in
+            if case AudioIOError.truncated = error { return true } else { return false }
+        }
+    }
+
+    @Test func nanSampleIsRejectedWithItsFrame() throws {
+        var samples = [Float](repeating: 0, count: 1000)
+        samples[123] = .nan
+        try AudioFileWriter.write(path: path("nan.wav"), samples: samples, sampleRate: 16_000, encoding: .float32)
+        #expect(throws: AudioIOError.nonFiniteSample(path: path("nan.wav"), frame: 123)) {
+            try AudioFileReader.readMono(path: path("nan.wav"))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Paths and helpers shared by the test targets.
+public enum TestSupport {
+    /// The repository root (two levels above this file).
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Absolute path of a file under `Tests/Fixtures/`.
+    public static func fixture(_ relative: String) -> String {
+        repositoryRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
+    }
+
+    /// A new empty directory under the system temporary directory.
+    public static func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("audionet-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Largest absolute element-wise difference; infinity when the counts differ.
+    public static func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+        guard a.count == b.count else { return .infinity }
+        return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    /// A sine of `frequency` Hz and `amplitude`, `seconds` long at `sampleRate`.
+    public static func sine(frequency: Double, amplitude: Double = 0.5, seconds: Double, sampleRate: Int) -> [Float] {
+        (0..<Int(seconds * Double(sampleRate))).map {
+            Float(amplitude * sin(2 * Double.pi * frequency * Double($0) / Double(sampleRate)))
+        }
+    }
+
+    /// Root mean square of `samples`.
+    public static func rms<C: Collection>(_ samples: C) -> Double where C.Element == Float {
+        (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)).squareRoot()
+    }
+
+    /// Result of running the `audionet` executable.
+    public struct CommandResult {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// The `audionet` executable built next to the test bundle.
+    public static var executable: URL {
+        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                          Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
+        for directory in candidates {
+            let url = directory.appendingPathComponent("audionet")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        fatalError("audionet executable not found next to the tests (build it first: swift build --build-tests)")
+    }
+
+    /// Runs `audionet` with `arguments` and extra environment, capturing its output.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
