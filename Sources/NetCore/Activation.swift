@@ -1,0 +1,81 @@
+import Foundation
+
+/// Element-wise activation functions, usable as a layer or fused into a convolution or dense layer.
+public enum Activation: Sendable, Equatable {
+    case identity, relu, relu6, sigmoid, tanh, swish
+    case leakyReLU(alpha: Float)
+
+    /// Applies the activation in place to `count` elements.
+    public func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .identity: return
+        case .relu: for i in 0..<count { values[i] = max(values[i], 0) }
+        case .relu6: for i in 0..<count { values[i] = min(max(values[i], 0), 6) }
+        case .leakyReLU(let alpha): for i in 0..<count { values[i] = values[i] >= 0 ? values[i] : alpha * values[i] }
+        case .sigmoid: for i in 0..<count { values[i] = 1 / (1 + Foundation.exp(-values[i])) }
+        case .tanh: for i in 0..<count { values[i] = Foundation.tanh(values[i]) }
+        case .swish: for i in 0..<count { values[i] = values[i] / (1 + Foundation.exp(-values[i])) }
+        }
+    }
+
+    /// Name shown in layer tables.
+    public var name: String {
+        switch self {
+        case .identity: return "Identity"
+        case .relu: return "ReLU"
+        case .relu6: return "ReLU6"
+        case .sigmoid: return "Sigmoid"
+        case .tanh: return "Tanh"
+        case .swish: return "Swish"
+        case .leakyReLU: return "LeakyReLU"
+        }
+    }
+}
+
+/// An activation as a stand-alone layer.
+public struct ActivationLayer: Layer {
+    public let activation: Activation
+    public init(_ activation: Activation) { self.activation = activation }
+    public var typeName: String { activation.name }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        return inputs[0]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        var output = inputs[0]
+        let count = output.count
+        output.scalars.withUnsafeMutableBufferPointer { buffer in
+            let shared = SharedPointer(buffer.baseAddress!)
+            let chunk = 1 << 16
+            Parallel.forEach((count + chunk - 1) / chunk) { index in
+                activation.apply(shared.base + index * chunk, count: min(chunk, count - index * chunk))
+            }
+        }
+        return output
+    }
+}
+
+/// Softmax over the last axis.
+public struct Softmax: Layer {
+    public init() {}
+    public var typeName: String { "Softmax" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        return inputs[0]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        var output = inputs[0]
+        let width = output.shape.last ?? 1
+        guard width > 0 else { return output }
+        output.scalars.withUnsafeMutableBufferPointer { values in
+            for row in stride(from: 0, to: values.count, by: width) {
+                var peak = -Float.infinity
+                for i in row..<row + width { peak = max(peak, values[i]) }
+                var sum: Float = 0
+                for i in row..<row + width { values[i] = Foundation.exp(values[i] - peak); sum += values[i] }
+                for i in row..<row + width { values[i] /= sum }
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Inference batch normalization over the last (channel) axis:
+/// `y = (x − mean) / sqrt(variance + ε) · γ + β`, stored as a per-channel scale and shift.
+/// ``Graph`` folds it into a preceding convolution or dense layer at load when it can.
+public struct BatchNorm: Layer {
+    public let scale: [Float]
+    public let shift: [Float]
+    /// Learnable parameters plus running statistics, as the source counted them.
+    public let parameterCount: Int
+
+    /// From γ, β, running mean and variance; `gamma` nil means no scale (Keras `scale=False`).
+    public init(gamma: [Float]?, beta: [Float], mean: [Float], variance: [Float], epsilon: Float) {
+        let channels = beta.count
+        precondition(mean.count == channels && variance.count == channels && (gamma?.count ?? channels) == channels)
+        var scale = [Float](repeating: 0, count: channels), shift = scale
+        for c in 0..<channels {
+            let s = Float(Double(gamma?[c] ?? 1) / (Double(variance[c]) + Double(epsilon)).squareRoot())
+            scale[c] = s
+            shift[c] = beta[c] - mean[c] * s
+        }
+        self.scale = scale
+        self.shift = shift
+        parameterCount = channels * (gamma == nil ? 3 : 4)
+    }
+
+    public var typeName: String { "BatchNorm" }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        guard inputs[0].last == scale.count else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "[…, \(scale.count)]", got: inputs[0])
+        }
+        return inputs[0]
+    }
+
+    public func multiplyAdds(for inputs: [[Int]]) -> Int { inputs[0].reduce(1, *) }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        var output = inputs[0]
+        let channels = scale.count
+        output.scalars.withUnsafeMutableBufferPointer { values in
+            for index in 0..<values.count {
+                let c = index % channels
+                values[index] = values[index] * scale[c] + shift[c]
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,164 @@
+/// 2-D convolution on NHWC tensors, with groups, stride, dilation, TensorFlow or explicit padding,
+/// bias and a fused activation. Runs as im2col + sgemm; a 1×1 stride-1 convolution is one plain GEMM.
+public struct Conv2D: Layer {
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let kernel: (height: Int, width: Int)
+    public let stride: (y: Int, x: Int)
+    public let dilation: (y: Int, x: Int)
+    public let groups: Int
+    public let padding: Padding
+    /// Weights `[kh, kw, inputChannels / groups, outputChannels]` (TensorFlow's HWIO).
+    public internal(set) var weights: [Float]
+    /// Bias per output channel.
+    public internal(set) var bias: [Float]
+    public var activation: Activation
+
+    /// Creates a convolution; `weights` are HWIO `[kh, kw, inputChannels / groups, outputChannels]`.
+    public init(inputChannels: Int, outputChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                dilation: (Int, Int) = (1, 1), groups: Int = 1, padding: Padding = .valid,
+                weights: [Float]? = nil, bias: [Float]? = nil, activation: Activation = .identity) {
+        precondition(groups > 0 && inputChannels % groups == 0 && outputChannels % groups == 0,
+                     "channels must divide into groups")
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernel = (kernel.0, kernel.1)
+        self.stride = (stride.0, stride.1)
+        self.dilation = (dilation.0, dilation.1)
+        self.groups = groups
+        self.padding = padding
+        let count = kernel.0 * kernel.1 * (inputChannels / groups) * outputChannels
+        self.weights = weights ?? [Float](repeating: 0, count: count)
+        self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
+        self.activation = activation
+        precondition(self.weights.count == count && self.bias.count == outputChannels, "weight or bias count mismatch")
+    }
+
+    public var typeName: String { groups == 1 ? "Conv2D" : "GroupedConv2D" }
+    public var parameterCount: Int { weights.count + bias.count }
+
+    /// Rows of the im2col matrix: taps × input channels per group.
+    var depth: Int { kernel.height * kernel.width * (inputChannels / groups) }
+
+    func geometry(_ shape: [Int]) -> WindowGeometry {
+        WindowGeometry(height: shape[0], width: shape[1], kernel: (kernel.height, kernel.width), stride: (stride.y, stride.x),
+                       dilation: (dilation.y, dilation.x), padding: padding)
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1, rank: 3)
+        guard inputs[0][2] == inputChannels else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "[H, W, \(inputChannels)]", got: inputs[0])
+        }
+        let g = geometry(inputs[0])
+        guard g.outputHeight > 0, g.outputWidth > 0 else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "at least the kernel's extent", got: inputs[0])
+        }
+        return [g.outputHeight, g.outputWidth, outputChannels]
+    }
+
+    public func multiplyAdds(for inputs: [[Int]]) -> Int {
+        let g = geometry(inputs[0])
+        return g.outputHeight * g.outputWidth * outputChannels * depth
+    }
+
+    /// Folds a per-output-channel affine map `y·scale + shift` (an inference BatchNorm) into the weights.
+    public mutating func fold(scale: [Float], shift: [Float]) {
+        for index in weights.indices { weights[index] *= scale[index % outputChannels] }
+        for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let input = inputs[0]
+        let (batch, height, width) = (input.shape[0], input.shape[1], input.shape[2])
+        let g = geometry(Array(input.shape.dropFirst()))
+        let rows = batch * g.outputHeight * g.outputWidth
+        var output = Tensor(zeros: [batch, g.outputHeight, g.outputWidth, outputChannels])
+        let pointwise = kernel == (1, 1) && stride == (1, 1) && groups == 1 && g.padTop == 0 && g.padLeft == 0
+            && g.outputHeight == height && g.outputWidth == width
+        input.scalars.withUnsafeBufferPointer { inBuffer in
+            weights.withUnsafeBufferPointer { wBuffer in
+                output.scalars.withUnsafeMutableBufferPointer { outBuffer in
+                    let source = SharedReadPointer(inBuffer.baseAddress!)
+                    let w = SharedReadPointer(wBuffer.baseAddress!)
+                    let out = SharedPointer(outBuffer.baseAddress!)
+                    if pointwise {
+                        GEMM.parallel(m: rows, n: outputChannels, k: inputChannels, a: source.base, lda: inputChannels,
+                                      b: w.base, ldb: outputChannels, c: out.base, ldc: outputChannels)
+                        let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
+                        Parallel.forEach(workers) { worker in
+                            let first = worker * share
+                            if first < rows { finish(out.base + first * outputChannels, rows: min(share, rows - first)) }
+                        }
+                    } else {
+                        convolveByChunks(source: source, weights: w, output: out, geometry: g, rows: rows)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// im2col over chunks of output pixels (sized to stay in cache), each followed by one sgemm per group.
+    private func convolveByChunks(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>,
+                                  output out: SharedPointer<Float>, geometry g: WindowGeometry, rows: Int) {
+        _ = GEMM.configure
+        let groupInputs = inputChannels / groups, groupOutputs = outputChannels / groups
+        let chunkRows = max(16, min(512, (64 * 1024) / depth))
+        let chunks = (rows + chunkRows - 1) / chunkRows
+        let workers = min(Parallel.threadCount, chunks)
+        Parallel.forEach(workers) { worker in
+            let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * depth)
+            defer { columns.deallocate() }
+            var chunk = worker
+            while chunk < chunks {
+                let first = chunk * chunkRows, count = min(chunkRows, rows - first)
+                for group in 0..<groups {
+                    im2col(source.base, into: columns, firstRow: first, rows: count, geometry: g,
+                           channelOffset: group * groupInputs, channels: groupInputs)
+                    GEMM.serial(m: count, n: groupOutputs, k: depth, a: columns, lda: depth,
+                                b: w.base + group * groupOutputs, ldb: outputChannels,
+                                c: out.base + first * outputChannels + group * groupOutputs, ldc: outputChannels)
+                }
+                finish(out.base + first * outputChannels, rows: count)
+                chunk += workers
+            }
+        }
+    }
+
+    /// Copies the receptive fields of output pixels `firstRow..<firstRow+rows` into a `[rows, depth]` matrix.
+    private func im2col(_ input: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, firstRow: Int, rows: Int,
+                        geometry g: WindowGeometry, channelOffset: Int, channels: Int) {
+        let pixelsPerImage = g.outputHeight * g.outputWidth
+        for local in 0..<rows {
+            let row = firstRow + local
+            let image = row / pixelsPerImage, pixel = row % pixelsPerImage
+            let oy = pixel / g.outputWidth, ox = pixel % g.outputWidth
+            var destination = columns + local * depth
+            for ky in 0..<g.kernelHeight {
+                let iy = oy * g.strideY - g.padTop + ky * g.dilationY
+                for kx in 0..<g.kernelWidth {
+                    let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
+                    if iy >= 0 && iy < g.inputHeight && ix >= 0 && ix < g.inputWidth {
+                        let offset = ((image * g.inputHeight + iy) * g.inputWidth + ix) * inputChannels + channelOffset
+                        destination.update(from: input + offset, count: channels)
+                    } else {
+                        destination.update(repeating: 0, count: channels)
+                    }
+                    destination += channels
+                }
+            }
+        }
+    }
+
+    /// Adds the bias and applies the activation to `rows` output pixels.
+    private func finish(_ output: UnsafeMutablePointer<Float>, rows: Int) {
+        bias.withUnsafeBufferPointer { b in
+            for row in 0..<rows {
+                let values = output + row * outputChannels
+                for channel in 0..<outputChannels { values[channel] += b[channel] }
+            }
+        }
+        activation.apply(output, count: rows * outputChannels)
+    }
+}

@@ -1,0 +1,59 @@
+/// Fully connected layer on the last axis: `y = x · W + b`, with a fused activation.
+public struct Dense: Layer {
+    public let inputFeatures: Int
+    public let outputFeatures: Int
+    /// Weights `[inputFeatures, outputFeatures]` (Keras layout; PyTorch's `[out, in]` transposed).
+    public internal(set) var weights: [Float]
+    public internal(set) var bias: [Float]
+    public var activation: Activation
+
+    public init(inputFeatures: Int, outputFeatures: Int, weights: [Float]? = nil, bias: [Float]? = nil,
+                activation: Activation = .identity) {
+        self.inputFeatures = inputFeatures
+        self.outputFeatures = outputFeatures
+        self.weights = weights ?? [Float](repeating: 0, count: inputFeatures * outputFeatures)
+        self.bias = bias ?? [Float](repeating: 0, count: outputFeatures)
+        self.activation = activation
+        precondition(self.weights.count == inputFeatures * outputFeatures && self.bias.count == outputFeatures,
+                     "weight or bias count mismatch")
+    }
+
+    public var typeName: String { "Dense" }
+    public var parameterCount: Int { weights.count + bias.count }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        guard inputs[0].last == inputFeatures else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "[…, \(inputFeatures)]", got: inputs[0])
+        }
+        return Array(inputs[0].dropLast()) + [outputFeatures]
+    }
+
+    public func multiplyAdds(for inputs: [[Int]]) -> Int { inputs[0].reduce(1, *) * outputFeatures }
+
+    /// Folds a per-output affine map (an inference BatchNorm) into the weights.
+    public mutating func fold(scale: [Float], shift: [Float]) {
+        for index in weights.indices { weights[index] *= scale[index % outputFeatures] }
+        for o in 0..<outputFeatures { bias[o] = bias[o] * scale[o] + shift[o] }
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let input = inputs[0]
+        let rows = input.count / inputFeatures
+        var output = Tensor(zeros: Array(input.shape.dropLast()) + [outputFeatures])
+        guard rows > 0 else { return output }
+        input.scalars.withUnsafeBufferPointer { a in
+            weights.withUnsafeBufferPointer { w in
+                output.scalars.withUnsafeMutableBufferPointer { c in
+                    GEMM.parallel(m: rows, n: outputFeatures, k: inputFeatures, a: a.baseAddress!, lda: inputFeatures,
+                                  b: w.baseAddress!, ldb: outputFeatures, c: c.baseAddress!, ldc: outputFeatures)
+                    for row in 0..<rows {
+                        for o in 0..<outputFeatures { c[row * outputFeatures + o] += bias[o] }
+                    }
+                    activation.apply(c.baseAddress!, count: rows * outputFeatures)
+                }
+            }
+        }
+        return output
+    }
+}

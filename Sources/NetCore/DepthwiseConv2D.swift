@@ -1,0 +1,106 @@
+/// Depthwise 2-D convolution on NHWC tensors (one filter per input channel, `multiplier` outputs each),
+/// vectorized over channels.
+public struct DepthwiseConv2D: Layer {
+    public let channels: Int
+    public let multiplier: Int
+    public let kernel: (height: Int, width: Int)
+    public let stride: (y: Int, x: Int)
+    public let dilation: (y: Int, x: Int)
+    public let padding: Padding
+    /// Weights `[kh, kw, channels · multiplier]`; output channel `c·multiplier + m` reads input channel `c`
+    /// (TensorFlow's `[kh, kw, channels, multiplier]` flattened).
+    public internal(set) var weights: [Float]
+    public internal(set) var bias: [Float]
+    public var activation: Activation
+
+    public init(channels: Int, multiplier: Int = 1, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                dilation: (Int, Int) = (1, 1), padding: Padding = .valid, weights: [Float]? = nil, bias: [Float]? = nil,
+                activation: Activation = .identity) {
+        self.channels = channels
+        self.multiplier = multiplier
+        self.kernel = (kernel.0, kernel.1)
+        self.stride = (stride.0, stride.1)
+        self.dilation = (dilation.0, dilation.1)
+        self.padding = padding
+        let count = kernel.0 * kernel.1 * channels * multiplier
+        self.weights = weights ?? [Float](repeating: 0, count: count)
+        self.bias = bias ?? [Float](repeating: 0, count: channels * multiplier)
+        self.activation = activation
+        precondition(self.weights.count == count && self.bias.count == channels * multiplier, "weight or bias count mismatch")
+    }
+
+    public var typeName: String { "DepthwiseConv2D" }
+    public var parameterCount: Int { weights.count + bias.count }
+    var outputChannels: Int { channels * multiplier }
+
+    func geometry(_ shape: [Int]) -> WindowGeometry {
+        WindowGeometry(height: shape[0], width: shape[1], kernel: (kernel.height, kernel.width), stride: (stride.y, stride.x),
+                       dilation: (dilation.y, dilation.x), padding: padding)
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1, rank: 3)
+        guard inputs[0][2] == channels else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "[H, W, \(channels)]", got: inputs[0])
+        }
+        let g = geometry(inputs[0])
+        guard g.outputHeight > 0, g.outputWidth > 0 else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "at least the kernel's extent", got: inputs[0])
+        }
+        return [g.outputHeight, g.outputWidth, outputChannels]
+    }
+
+    public func multiplyAdds(for inputs: [[Int]]) -> Int {
+        let g = geometry(inputs[0])
+        return g.outputHeight * g.outputWidth * outputChannels * kernel.height * kernel.width
+    }
+
+    /// Folds a per-output-channel affine map (an inference BatchNorm) into the weights.
+    public mutating func fold(scale: [Float], shift: [Float]) {
+        for index in weights.indices { weights[index] *= scale[index % outputChannels] }
+        for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let input = inputs[0]
+        let batch = input.shape[0]
+        let g = geometry(Array(input.shape.dropFirst()))
+        let cout = outputChannels, cin = channels, mult = multiplier
+        var output = Tensor(zeros: [batch, g.outputHeight, g.outputWidth, cout])
+        input.scalars.withUnsafeBufferPointer { inBuffer in
+            weights.withUnsafeBufferPointer { wBuffer in
+                bias.withUnsafeBufferPointer { bBuffer in
+                    output.scalars.withUnsafeMutableBufferPointer { outBuffer in
+                        let source = SharedReadPointer(inBuffer.baseAddress!), w = SharedReadPointer(wBuffer.baseAddress!)
+                        let b = SharedReadPointer(bBuffer.baseAddress!), out = SharedPointer(outBuffer.baseAddress!)
+                        Parallel.forEach(batch * g.outputHeight) { row in
+                            let image = row / g.outputHeight, oy = row % g.outputHeight
+                            let line = out.base + row * g.outputWidth * cout
+                            for ox in 0..<g.outputWidth { (line + ox * cout).update(from: b.base, count: cout) }
+                            for ky in 0..<g.kernelHeight {
+                                let iy = oy * g.strideY - g.padTop + ky * g.dilationY
+                                guard iy >= 0 && iy < g.inputHeight else { continue }
+                                let inputRow = source.base + (image * g.inputHeight + iy) * g.inputWidth * cin
+                                for kx in 0..<g.kernelWidth {
+                                    let tap = w.base + (ky * g.kernelWidth + kx) * cout
+                                    for ox in 0..<g.outputWidth {
+                                        let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
+                                        guard ix >= 0 && ix < g.inputWidth else { continue }
+                                        let pixel = inputRow + ix * cin, target = line + ox * cout
+                                        if mult == 1 {
+                                            for c in 0..<cout { target[c] += pixel[c] * tap[c] }
+                                        } else {
+                                            for c in 0..<cout { target[c] += pixel[c / mult] * tap[c] }
+                                        }
+                                    }
+                                }
+                            }
+                            activation.apply(line, count: g.outputWidth * cout)
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+}

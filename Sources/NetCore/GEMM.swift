@@ -1,0 +1,50 @@
+import CBLAS
+
+/// Matrix products on OpenBLAS sgemm, split across cores by AudioNet itself.
+///
+/// Threading policy: OpenBLAS runs single-threaded and AudioNet splits every product (and the im2col,
+/// pooling and element-wise loops around it) over ``Parallel/threadCount`` workers. One owner of the
+/// threads means no oversubscription when a split loop calls sgemm, and the same split serves a batch
+/// of one (rows of one image) and a batch of many.
+public enum GEMM {
+    /// Sets OpenBLAS to one thread, once per process.
+    public static let configure: Void = { openblas_set_num_threads(1) }()
+
+    /// `C[m×n] = A[m×k] · B[k×n] + beta·C`, row-major with leading dimensions, on the calling thread.
+    @inline(__always)
+    public static func serial(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                              c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda),
+                    b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The same product split over the cores: by rows when there are enough, else by columns.
+    public static func parallel(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
+        _ = configure
+        let workers = Parallel.threadCount
+        if workers == 1 || Double(m) * Double(n) * Double(k) < 1e6 {
+            serial(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, beta: beta)
+            return
+        }
+        let sa = SharedReadPointer(a), sb = SharedReadPointer(b), sc = SharedPointer(c)
+        if m >= 8 * workers {
+            let rows = (m + workers - 1) / workers
+            Parallel.forEach(workers) { worker in
+                let first = worker * rows
+                guard first < m else { return }
+                serial(m: min(rows, m - first), n: n, k: k, a: sa.base + first * lda, lda: lda, b: sb.base, ldb: ldb,
+                       c: sc.base + first * ldc, ldc: ldc, beta: beta)
+            }
+        } else {
+            let columns = ((n + workers - 1) / workers + 15) / 16 * 16
+            Parallel.forEach(workers) { worker in
+                let first = worker * columns
+                guard first < n else { return }
+                serial(m: m, n: min(columns, n - first), k: k, a: sa.base, lda: lda, b: sb.base + first, ldb: ldb,
+                       c: sc.base + first, ldc: ldc, beta: beta)
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// Errors raised while building or running a network; each description is one line.
+public enum NetworkError: Error, CustomStringConvertible, Equatable {
+    case shapeMismatch(layer: String, expected: String, got: [Int])
+    case unknownLayer(String, valid: [String])
+    case invalidGraph(String)
+    case invalidWeights(String)
+
+    public var description: String {
+        switch self {
+        case .shapeMismatch(let layer, let expected, let got):
+            return "\(layer) expects input of shape \(expected), got \(got)"
+        case .unknownLayer(let name, let valid):
+            return "no layer named '\(name)'; valid names: \(valid.joined(separator: ", "))"
+        case .invalidGraph(let why): return "invalid network: \(why)"
+        case .invalidWeights(let why): return "invalid weights: \(why)"
+        }
+    }
+}
+
+/// A network layer on batch-first tensors (images NHWC, sequences NLC).
+///
+/// Shapes passed to ``outputShape(for:)`` and ``multiplyAdds(for:)`` exclude the batch dimension.
+public protocol Layer: Sendable {
+    /// Layer type shown by `audionet info`, e.g. `Conv2D`.
+    var typeName: String { get }
+    /// Output shape for the given input shapes (batch excluded); throws on incompatible inputs.
+    func outputShape(for inputs: [[Int]]) throws -> [Int]
+    /// Computes the output for batch-first inputs whose shapes ``outputShape(for:)`` accepted.
+    func forward(_ inputs: [Tensor]) -> Tensor
+    /// Learnable parameters (BatchNorm statistics included, as MATLAB and Keras count them).
+    var parameterCount: Int { get }
+    /// Multiply-adds per example.
+    func multiplyAdds(for inputs: [[Int]]) -> Int
+}
+
+extension Layer {
+    public var parameterCount: Int { 0 }
+    public func multiplyAdds(for inputs: [[Int]]) -> Int { 0 }
+
+    /// Checks that exactly `count` inputs were given.
+    func requireInputs(_ inputs: [[Int]], count: Int, rank: Int? = nil) throws {
+        guard inputs.count == count else {
+            throw NetworkError.invalidGraph("\(typeName) takes \(count) input(s), got \(inputs.count)")
+        }
+        if let rank, let bad = inputs.first(where: { $0.count != rank }) {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "of rank \(rank) (batch excluded)", got: bad)
+        }
+    }
+}

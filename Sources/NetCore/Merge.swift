@@ -1,0 +1,118 @@
+/// Element-wise sum of two or more tensors of one shape (residual connections).
+public struct Add: Layer {
+    public init() {}
+    public var typeName: String { "Add" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        guard inputs.count >= 2, inputs.allSatisfy({ $0 == inputs[0] }) else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "two or more equal shapes", got: inputs.first ?? [])
+        }
+        return inputs[0]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        var output = inputs[0]
+        for other in inputs.dropFirst() {
+            output.scalars.withUnsafeMutableBufferPointer { o in
+                other.scalars.withUnsafeBufferPointer { x in for i in 0..<o.count { o[i] += x[i] } }
+            }
+        }
+        return output
+    }
+}
+
+/// Element-wise product of two tensors with NumPy broadcasting (squeeze-and-excite's channel scaling).
+public struct Multiply: Layer {
+    public init() {}
+    public var typeName: String { "Multiply" }
+
+    static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let rank = max(a.count, b.count)
+        let pa = [Int](repeating: 1, count: rank - a.count) + a, pb = [Int](repeating: 1, count: rank - b.count) + b
+        var result: [Int] = []
+        for (x, y) in zip(pa, pb) {
+            guard x == y || x == 1 || y == 1 else { return nil }
+            result.append(max(x, y))
+        }
+        return result
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 2)
+        guard let shape = Multiply.broadcast(inputs[0], inputs[1]) else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "a shape broadcastable with \(inputs[0])", got: inputs[1])
+        }
+        return shape
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let a = inputs[0], b = inputs[1]
+        let shape = Multiply.broadcast(a.shape, b.shape)!
+        func strides(_ s: [Int]) -> [Int] {
+            let padded = [Int](repeating: 1, count: shape.count - s.count) + s
+            var result = [Int](repeating: 0, count: shape.count), step = 1
+            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+                result[axis] = padded[axis] == 1 ? 0 : step
+                step *= padded[axis]
+            }
+            return result
+        }
+        let sa = strides(a.shape), sb = strides(b.shape)
+        var output = Tensor(zeros: shape)
+        var index = [Int](repeating: 0, count: shape.count)
+        var ia = 0, ib = 0
+        for position in 0..<output.count {
+            output.scalars[position] = a.scalars[ia] * b.scalars[ib]
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                ia += sa[axis]
+                ib += sb[axis]
+                if index[axis] < shape[axis] { break }
+                ia -= sa[axis] * shape[axis]
+                ib -= sb[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return output
+    }
+}
+
+/// Concatenation along one axis of each example (default: the last, channels).
+public struct Concat: Layer {
+    /// Axis of the example shape (batch excluded); negative counts from the end.
+    public let axis: Int
+    public init(axis: Int = -1) { self.axis = axis }
+    public var typeName: String { "Concat" }
+
+    func resolvedAxis(rank: Int) -> Int { axis < 0 ? rank + axis : axis }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        guard let first = inputs.first, inputs.count >= 1 else { throw NetworkError.invalidGraph("Concat needs inputs") }
+        let a = resolvedAxis(rank: first.count)
+        guard a >= 0 && a < first.count else { throw NetworkError.invalidGraph("Concat axis \(axis) out of range") }
+        for shape in inputs {
+            guard shape.count == first.count,
+                  shape.indices.allSatisfy({ $0 == a || shape[$0] == first[$0] }) else {
+                throw NetworkError.shapeMismatch(layer: typeName, expected: "shapes equal except on axis \(axis)", got: shape)
+            }
+        }
+        var result = first
+        result[a] = inputs.reduce(0) { $0 + $1[a] }
+        return result
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let rank = inputs[0].shape.count
+        let a = resolvedAxis(rank: rank - 1) + 1
+        let outer = inputs[0].shape[..<a].reduce(1, *)
+        let blocks = inputs.map { $0.shape[a...].reduce(1, *) }
+        var shape = inputs[0].shape
+        shape[a] = inputs.reduce(0) { $0 + $1.shape[a] }
+        var scalars: [Float] = []
+        scalars.reserveCapacity(outer * blocks.reduce(0, +))
+        for o in 0..<outer {
+            for (tensor, block) in zip(inputs, blocks) { scalars.append(contentsOf: tensor.scalars[o * block..<(o + 1) * block]) }
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+}

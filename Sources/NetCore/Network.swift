@@ -1,0 +1,157 @@
+/// A network: a DAG of named layers fed by one input, executed in topological order on a batch.
+///
+/// Nodes are added in topological order (a node's inputs must already exist). Any node's output can be
+/// requested (MATLAB's `activations`); a tensor is released right after its last consumer ran.
+public struct Network: Sendable {
+    /// One named layer and the names of the nodes it reads.
+    public struct Node: Sendable {
+        public let name: String
+        public var layer: any Layer
+        public var inputs: [String]
+    }
+
+    /// Name of the input node.
+    public let inputName: String
+    /// Shape of one example, batch excluded.
+    public let inputShape: [Int]
+    /// Layers in topological order.
+    public private(set) var nodes: [Node] = []
+    /// Shapes of every node's output, batch excluded, the input included.
+    public private(set) var shapes: [String: [Int]]
+    /// The node whose output ``run(_:)`` returns; the last node added unless set.
+    public var outputName: String
+
+    /// A network whose examples have `inputShape` (batch excluded).
+    public init(inputShape: [Int], inputName: String = "input") {
+        self.inputName = inputName
+        self.inputShape = inputShape
+        shapes = [inputName: inputShape]
+        outputName = inputName
+    }
+
+    /// Names of all nodes that can be requested, input first.
+    public var nodeNames: [String] { [inputName] + nodes.map(\.name) }
+
+    /// Appends `layer` as `name`, reading `inputs` (default: the previously added node).
+    @discardableResult
+    public mutating func add(_ name: String, _ layer: any Layer, inputs: [String]? = nil) throws -> String {
+        guard shapes[name] == nil else { throw NetworkError.invalidGraph("duplicate node name '\(name)'") }
+        let sources = inputs ?? [nodes.last?.name ?? inputName]
+        let inputShapes = try sources.map { source -> [Int] in
+            guard let shape = shapes[source] else { throw NetworkError.invalidGraph("'\(name)' reads unknown node '\(source)'") }
+            return shape
+        }
+        do {
+            shapes[name] = try layer.outputShape(for: inputShapes)
+        } catch let error as NetworkError {
+            throw NetworkError.invalidGraph("node '\(name)': \(error.description)")
+        }
+        nodes.append(Node(name: name, layer: layer, inputs: sources))
+        outputName = name
+        return name
+    }
+
+    /// Runs a batch and returns the output of ``outputName``.
+    public func run(_ input: Tensor) throws -> Tensor { try run(input, outputs: [outputName])[outputName]! }
+
+    /// Runs a batch `[N] + inputShape` and returns the outputs of the requested nodes.
+    /// - Throws: ``NetworkError/shapeMismatch(layer:expected:got:)`` naming the expected input shape, or
+    ///   ``NetworkError/unknownLayer(_:valid:)`` listing the valid names.
+    public func run(_ input: Tensor, outputs requested: [String]) throws -> [String: Tensor] {
+        guard input.shape.count == inputShape.count + 1, Array(input.shape.dropFirst()) == inputShape else {
+            throw NetworkError.shapeMismatch(layer: "the network", expected: "[N, \(inputShape.map(String.init).joined(separator: ", "))]",
+                                             got: input.shape)
+        }
+        for name in requested where shapes[name] == nil {
+            throw NetworkError.unknownLayer(name, valid: nodeNames)
+        }
+        let wanted = Set(requested)
+        // Index of the last node that reads each tensor; requested tensors are kept.
+        var lastUse: [String: Int] = [:]
+        for (index, node) in nodes.enumerated() { for source in node.inputs { lastUse[source] = index } }
+        let needed = neededNodes(for: wanted)
+        var values: [String: Tensor] = [inputName: input]
+        var results: [String: Tensor] = [:]
+        if wanted.contains(inputName) { results[inputName] = input }
+        for (index, node) in nodes.enumerated() where needed.contains(node.name) {
+            let output = node.layer.forward(node.inputs.map { values[$0]! })
+            if wanted.contains(node.name) { results[node.name] = output }
+            if lastUse[node.name] != nil { values[node.name] = output }
+            for source in node.inputs where lastUse[source] == index { values[source] = nil }
+            if results.count == wanted.count { break }
+        }
+        return results
+    }
+
+    /// Nodes that must run to produce `targets`.
+    func neededNodes(for targets: Set<String>) -> Set<String> {
+        let byName = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0) })
+        var needed = Set<String>(), stack = Array(targets)
+        while let name = stack.popLast() {
+            guard let node = byName[name], needed.insert(name).inserted else { continue }
+            stack.append(contentsOf: node.inputs)
+        }
+        return needed
+    }
+
+    /// The same function with each BatchNorm folded into the convolution or dense layer before it, and each
+    /// ReLU/ReLU6/Sigmoid… fused into the layer before it, where that layer feeds nothing else.
+    /// The merged node takes the later node's name, so requesting the earlier name then reports it unknown.
+    public func optimized() -> Network {
+        var result = self
+        var changed = true
+        while changed {
+            changed = false
+            let consumers = Dictionary(grouping: result.nodes.flatMap { node in node.inputs.map { ($0, node.name) } }, by: \.0)
+            for (index, node) in result.nodes.enumerated() where node.inputs.count == 1 && index > 0 {
+                guard let producerIndex = result.nodes.firstIndex(where: { $0.name == node.inputs[0] }),
+                      consumers[node.inputs[0]]?.count == 1, result.outputName != node.inputs[0] else { continue }
+                if let merged = Network.merge(result.nodes[producerIndex].layer, then: node.layer) {
+                    result.nodes[producerIndex] = Node(name: node.name, layer: merged, inputs: result.nodes[producerIndex].inputs)
+                    result.nodes.remove(at: index)
+                    result.shapes[node.inputs[0]] = nil
+                    changed = true
+                    break
+                }
+            }
+        }
+        return result
+    }
+
+    /// `first` followed by `second` as one layer, when the pair folds.
+    static func merge(_ first: any Layer, then second: any Layer) -> (any Layer)? {
+        if let norm = second as? BatchNorm {
+            if var conv = first as? Conv2D, conv.activation == .identity { conv.fold(scale: norm.scale, shift: norm.shift); return conv }
+            if var conv = first as? DepthwiseConv2D, conv.activation == .identity { conv.fold(scale: norm.scale, shift: norm.shift); return conv }
+            if var dense = first as? Dense, dense.activation == .identity { dense.fold(scale: norm.scale, shift: norm.shift); return dense }
+            if var conv = first as? Conv1D, conv.conv.activation == .identity { conv.conv.fold(scale: norm.scale, shift: norm.shift); return conv }
+        }
+        if let activation = (second as? ActivationLayer)?.activation {
+            if var conv = first as? Conv2D, conv.activation == .identity { conv.activation = activation; return conv }
+            if var conv = first as? DepthwiseConv2D, conv.activation == .identity { conv.activation = activation; return conv }
+            if var dense = first as? Dense, dense.activation == .identity { dense.activation = activation; return dense }
+            if var conv = first as? Conv1D, conv.conv.activation == .identity { conv.conv.activation = activation; return conv }
+        }
+        return nil
+    }
+}
+
+/// One row of a layer table (MATLAB's analyzeNetwork).
+public struct LayerSummary: Sendable, Equatable {
+    public let name: String
+    public let type: String
+    public let outputShape: [Int]
+    public let parameters: Int
+    public let multiplyAdds: Int
+}
+
+extension Network {
+    /// A row per node: name, type, output shape, parameters and multiply-adds per example.
+    public var summary: [LayerSummary] {
+        nodes.map { node in
+            LayerSummary(name: node.name, type: node.layer.typeName, outputShape: shapes[node.name] ?? [],
+                         parameters: node.layer.parameterCount,
+                         multiplyAdds: node.layer.multiplyAdds(for: node.inputs.map { shapes[$0] ?? [] }))
+        }
+    }
+}

@@ -1,0 +1,126 @@
+/// Max or average pooling over 2-D windows of NHWC tensors.
+public struct Pool2D: Layer {
+    public enum Kind: Sendable { case max, average }
+    public let kind: Kind
+    public let kernel: (height: Int, width: Int)
+    public let stride: (y: Int, x: Int)
+    public let padding: Padding
+    /// Average pooling: count padded positions in the divisor (PyTorch's default) or only real ones (TensorFlow's).
+    public let countIncludesPadding: Bool
+    /// PyTorch's `ceil_mode`: a last partial window is kept when it starts inside the padded input.
+    public let ceilMode: Bool
+
+    public init(_ kind: Kind, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: Padding = .valid,
+                countIncludesPadding: Bool = false, ceilMode: Bool = false) {
+        self.kind = kind
+        self.kernel = (kernel.0, kernel.1)
+        let step = stride ?? kernel
+        self.stride = (step.0, step.1)
+        self.padding = padding
+        self.countIncludesPadding = countIncludesPadding
+        self.ceilMode = ceilMode
+    }
+
+    public var typeName: String { kind == .max ? "MaxPool2D" : "AveragePool2D" }
+
+    /// Output size, padding before and the end of the padded extent along one axis.
+    func axis(_ input: Int, _ k: Int, _ s: Int, _ axisIndex: Int) -> (output: Int, before: Int, paddedEnd: Int) {
+        let (output, before) = padding.resolve(input: input, kernel: k, stride: s, dilation: 1, axis: axisIndex)
+        var after = 0
+        switch padding {
+        case .valid: after = 0
+        case .same: after = max((output - 1) * s + k - input, 0) - before
+        case .explicit(_, let bottom, _, let right): after = axisIndex == 0 ? bottom : right
+        }
+        guard ceilMode else { return (output, before, input + after) }
+        let span = input + before + after - k
+        var ceilOutput = (span + s - 1) / s + 1
+        if (ceilOutput - 1) * s >= input + before { ceilOutput -= 1 }
+        return (max(output, ceilOutput), before, input + after)
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1, rank: 3)
+        let h = axis(inputs[0][0], kernel.height, stride.y, 0), w = axis(inputs[0][1], kernel.width, stride.x, 1)
+        guard h.output > 0, w.output > 0 else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "at least the window's extent", got: inputs[0])
+        }
+        return [h.output, w.output, inputs[0][2]]
+    }
+
+    public func multiplyAdds(for inputs: [[Int]]) -> Int { 0 }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let input = inputs[0]
+        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let h = axis(height, kernel.height, stride.y, 0), w = axis(width, kernel.width, stride.x, 1)
+        var output = Tensor(zeros: [batch, h.output, w.output, channels])
+        let isMax = kind == .max, includePad = countIncludesPadding
+        let (kh, kw, sy, sx) = (kernel.height, kernel.width, stride.y, stride.x)
+        input.scalars.withUnsafeBufferPointer { inBuffer in
+            output.scalars.withUnsafeMutableBufferPointer { outBuffer in
+                let source = SharedReadPointer(inBuffer.baseAddress!), out = SharedPointer(outBuffer.baseAddress!)
+                Parallel.forEach(batch * h.output) { row in
+                    let image = row / h.output, oy = row % h.output
+                    let y0 = oy * sy - h.before, y1 = min(y0 + kh, h.paddedEnd)
+                    let validY = max(y0, 0)..<min(y1, height)
+                    var accumulator = [Float](repeating: 0, count: channels)
+                    for ox in 0..<w.output {
+                        let x0 = ox * sx - w.before, x1 = min(x0 + kw, w.paddedEnd)
+                        let validX = max(x0, 0)..<min(x1, width)
+                        for c in 0..<channels { accumulator[c] = isMax ? -Float.infinity : 0 }
+                        for iy in validY {
+                            for ix in validX {
+                                let pixel = source.base + ((image * height + iy) * width + ix) * channels
+                                if isMax {
+                                    for c in 0..<channels { accumulator[c] = max(accumulator[c], pixel[c]) }
+                                } else {
+                                    for c in 0..<channels { accumulator[c] += pixel[c] }
+                                }
+                            }
+                        }
+                        let target = out.base + (row * w.output + ox) * channels
+                        if isMax {
+                            for c in 0..<channels { target[c] = accumulator[c] }
+                        } else {
+                            let area = includePad ? (y1 - y0) * (x1 - x0) : validY.count * validX.count
+                            let inverse = 1 / Float(max(area, 1))
+                            for c in 0..<channels { target[c] = accumulator[c] * inverse }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+}
+
+/// Mean over every axis but the last: `[H, W, C]` (or `[L, C]`) → `[C]`.
+public struct GlobalAveragePool: Layer {
+    public init() {}
+    public var typeName: String { "GlobalAveragePool" }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        guard let channels = inputs[0].last, inputs[0].count >= 2 else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "[…, C] of rank ≥ 2", got: inputs[0])
+        }
+        return [channels]
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let input = inputs[0]
+        let batch = input.shape[0], channels = input.shape.last!
+        let positions = input.count / max(batch * channels, 1)
+        var output = Tensor(zeros: [batch, channels])
+        for image in 0..<batch {
+            var sums = [Double](repeating: 0, count: channels)
+            for position in 0..<positions {
+                let base = (image * positions + position) * channels
+                for c in 0..<channels { sums[c] += Double(input.scalars[base + c]) }
+            }
+            for c in 0..<channels { output.scalars[image * channels + c] = Float(sums[c] / Double(positions)) }
+        }
+        return output
+    }
+}

@@ -1,0 +1,135 @@
+/// `[…]` → `[product]` (row-major, so NHWC flattens channels fastest).
+public struct Flatten: Layer {
+    public init() {}
+    public var typeName: String { "Flatten" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        return [inputs[0].reduce(1, *)]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        inputs[0].reshaped([inputs[0].shape[0], inputs[0].count / max(inputs[0].shape[0], 1)])
+    }
+}
+
+/// Reshapes each example to `shape` (one entry may be −1).
+public struct Reshape: Layer {
+    public let shape: [Int]
+    public init(_ shape: [Int]) { self.shape = shape }
+    public var typeName: String { "Reshape" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        let count = inputs[0].reduce(1, *), known = shape.filter { $0 != -1 }.reduce(1, *)
+        let resolved = shape.map { $0 == -1 ? (known == 0 ? 0 : count / known) : $0 }
+        guard resolved.reduce(1, *) == count, shape.filter({ $0 == -1 }).count <= 1 else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "\(count) elements for \(shape)", got: inputs[0])
+        }
+        return resolved
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let resolved = (try? outputShape(for: [Array(inputs[0].shape.dropFirst())])) ?? shape
+        return inputs[0].reshaped([inputs[0].shape[0]] + resolved)
+    }
+}
+
+/// Reorders the axes of each example: output axis i is input axis `axes[i]` (batch excluded).
+public struct Permute: Layer {
+    public let axes: [Int]
+    public init(_ axes: [Int]) { self.axes = axes }
+    public var typeName: String { "Permute" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1, rank: axes.count)
+        guard axes.sorted() == Array(0..<axes.count) else { throw NetworkError.invalidGraph("Permute axes \(axes) are not a permutation") }
+        return axes.map { inputs[0][$0] }
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor { inputs[0].permuted([0] + axes.map { $0 + 1 }) }
+}
+
+/// Zero padding of the two spatial axes of NHWC tensors.
+public struct ZeroPad2D: Layer {
+    public let top, bottom, left, right: Int
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
+    }
+    public var typeName: String { "ZeroPad2D" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1, rank: 3)
+        return [inputs[0][0] + top + bottom, inputs[0][1] + left + right, inputs[0][2]]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let input = inputs[0]
+        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let outHeight = height + top + bottom, outWidth = width + left + right
+        var output = Tensor(zeros: [batch, outHeight, outWidth, channels])
+        for image in 0..<batch {
+            for y in 0..<height {
+                let from = ((image * height + y) * width) * channels
+                let to = ((image * outHeight + y + top) * outWidth + left) * channels
+                output.scalars.replaceSubrange(to..<to + width * channels, with: input.scalars[from..<from + width * channels])
+            }
+        }
+        return output
+    }
+}
+
+/// Dropout: the identity at inference.
+public struct Dropout: Layer {
+    public let rate: Float
+    public init(rate: Float) { self.rate = rate }
+    public var typeName: String { "Dropout" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        return inputs[0]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor { inputs[0] }
+}
+
+/// ShuffleNet's channel shuffle on the last axis: `[…, g, C/g]` → `[…, C/g, g]`.
+public struct ChannelShuffle: Layer {
+    public let groups: Int
+    public init(groups: Int) { self.groups = groups }
+    public var typeName: String { "ChannelShuffle" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        guard let channels = inputs[0].last, channels % groups == 0 else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "channels divisible by \(groups)", got: inputs[0])
+        }
+        return inputs[0]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        var output = inputs[0]
+        let channels = output.shape.last!, perGroup = channels / groups
+        for base in stride(from: 0, to: output.count, by: channels) {
+            for group in 0..<groups {
+                for i in 0..<perGroup { output.scalars[base + i * groups + group] = inputs[0].scalars[base + group * perGroup + i] }
+            }
+        }
+        return output
+    }
+}
+
+extension Tensor {
+    /// The tensor with its axes reordered: output axis i is input axis `axes[i]`.
+    public func permuted(_ axes: [Int]) -> Tensor {
+        precondition(axes.sorted() == Array(0..<shape.count), "not a permutation of the axes")
+        let outShape = axes.map { shape[$0] }
+        var inStrides = [Int](repeating: 1, count: shape.count)
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[axis] = inStrides[axis + 1] * shape[axis + 1] }
+        let strides = axes.map { inStrides[$0] }
+        var result = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: shape.count)
+        var source = 0
+        for destination in 0..<count {
+            result[destination] = scalars[source]
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                source += strides[axis]
+                if index[axis] < outShape[axis] { break }
+                source -= strides[axis] * outShape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return Tensor(shape: outShape, scalars: result)
+    }
+}

@@ -1,0 +1,142 @@
+import Formats
+import NetCore
+import TestSupport
+import Testing
+
+/// Loads `Tests/Fixtures/layers/<case>.<name>.npy` (made by Tests/Reference/make_layer_fixtures.py, PyTorch CPU).
+func fixture(_ name: String) throws -> Tensor {
+    try NPY.read(path: TestSupport.fixture("layers/\(name).npy")).tensor
+}
+
+/// Max abs difference relative to the reference's largest magnitude (at least 1).
+func relativeError(_ ours: Tensor, _ reference: Tensor) -> Float {
+    guard ours.shape == reference.shape else { return .infinity }
+    let scale = max(1, reference.scalars.map(abs).max() ?? 0)
+    return TestSupport.maxAbsDifference(ours.scalars, reference.scalars) / scale
+}
+
+func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, _ label: String) throws {
+    let shape = try layer.outputShape(for: inputs.map { Array($0.shape.dropFirst()) })
+    #expect([reference.shape[0]] + shape == reference.shape, "\(label): shape")
+    let error = relativeError(layer.forward(inputs), reference)
+    #expect(error <= 1e-4, "\(label): relative error \(error)")
+}
+
+@Suite struct ConvolutionTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let name: String, cout: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int), groups: Int, padding: Padding
+        var description: String { name }
+    }
+
+    static let cases = [
+        Case(name: "conv3x3_pad1", cout: 7, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .symmetric(1, 1)),
+        Case(name: "conv3x3_stride2_same_odd", cout: 6, kernel: (3, 3), stride: (2, 2), dilation: (1, 1), groups: 1, padding: .same),
+        Case(name: "conv3x3_dilation2", cout: 5, kernel: (3, 3), stride: (1, 1), dilation: (2, 2), groups: 1, padding: .symmetric(2, 2)),
+        Case(name: "conv3x3_groups2", cout: 4, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), groups: 2, padding: .symmetric(1, 1)),
+        Case(name: "conv1x1", cout: 5, kernel: (1, 1), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .valid),
+        Case(name: "conv5x3_stride2x1_valid", cout: 4, kernel: (5, 3), stride: (2, 1), dilation: (1, 1), groups: 1, padding: .valid),
+        Case(name: "conv3x3_many_rows", cout: 24, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .symmetric(1, 1)),
+        Case(name: "conv4x4_stride2_same_even", cout: 4, kernel: (4, 4), stride: (2, 2), dilation: (1, 1), groups: 1, padding: .same),
+    ]
+
+    @Test(arguments: cases) func conv2DMatchesPyTorch(_ c: Case) throws {
+        let input = try fixture("\(c.name).input")
+        let layer = Conv2D(inputChannels: input.shape[3], outputChannels: c.cout, kernel: c.kernel, stride: c.stride,
+                           dilation: c.dilation, groups: c.groups, padding: c.padding,
+                           weights: try fixture("\(c.name).weight").scalars, bias: try fixture("\(c.name).bias").scalars)
+        try expectMatches(layer, [input], try fixture("\(c.name).output"), c.name)
+    }
+
+    @Test(arguments: [("depthwise3x3_same", 1, (1, 1), Padding.same),
+                      ("depthwise3x3_stride2_same_odd", 1, (2, 2), .same),
+                      ("depthwise3x3_multiplier2", 2, (1, 1), .symmetric(1, 1))])
+    func depthwiseMatchesPyTorch(name: String, multiplier: Int, stride: (Int, Int), padding: Padding) throws {
+        let input = try fixture("\(name).input")
+        let layer = DepthwiseConv2D(channels: input.shape[3], multiplier: multiplier, kernel: (3, 3), stride: stride, padding: padding,
+                                    weights: try fixture("\(name).weight").scalars, bias: try fixture("\(name).bias").scalars)
+        try expectMatches(layer, [input], try fixture("\(name).output"), name)
+    }
+
+    @Test func conv1DMatchesPyTorch() throws {
+        let layer = Conv1D(inputChannels: 3, outputChannels: 4, width: 7, stride: 2,
+                           padding: .explicit(top: 0, bottom: 0, left: 3, right: 3),
+                           weights: try fixture("conv1d_k7_s2_p3.weight").scalars, bias: try fixture("conv1d_k7_s2_p3.bias").scalars)
+        try expectMatches(layer, [try fixture("conv1d_k7_s2_p3.input")], try fixture("conv1d_k7_s2_p3.output"), "conv1d")
+    }
+
+    @Test func convolutionGivesTheSameResultOnOneOrTwoThreadsAndAnyBatchSplit() throws {
+        let input = try fixture("conv3x3_many_rows.input")
+        let layer = Conv2D(inputChannels: 16, outputChannels: 24, kernel: (3, 3), padding: .symmetric(1, 1),
+                           weights: try fixture("conv3x3_many_rows.weight").scalars, bias: try fixture("conv3x3_many_rows.bias").scalars)
+        let both = layer.forward([input])
+        let first = layer.forward([Tensor(shape: [1] + input.shape.dropFirst(), scalars: Array(input.scalars[0..<input.count / 2]))])
+        #expect(TestSupport.maxAbsDifference(Array(both.scalars[0..<both.count / 2]), first.scalars) < 1e-5)
+    }
+}
+
+@Suite struct OtherLayerTests {
+    @Test func denseMatchesPyTorch() throws {
+        let layer = Dense(inputFeatures: 13, outputFeatures: 9, weights: try fixture("dense.weight").scalars,
+                          bias: try fixture("dense.bias").scalars)
+        try expectMatches(layer, [try fixture("dense.input")], try fixture("dense.output"), "dense")
+    }
+
+    @Test func batchNormMatchesPyTorch() throws {
+        let layer = BatchNorm(gamma: try fixture("batchnorm.gamma").scalars, beta: try fixture("batchnorm.beta").scalars,
+                              mean: try fixture("batchnorm.mean").scalars, variance: try fixture("batchnorm.variance").scalars,
+                              epsilon: 1e-3)
+        try expectMatches(layer, [try fixture("batchnorm.input")], try fixture("batchnorm.output"), "batchnorm")
+    }
+
+    @Test func activationsMatchPyTorch() throws {
+        let input = try fixture("activations.input")
+        let layers: [(String, any Layer)] = [("relu", ActivationLayer(.relu)), ("relu6", ActivationLayer(.relu6)),
+                                             ("leaky", ActivationLayer(.leakyReLU(alpha: 0.1))), ("sigmoid", ActivationLayer(.sigmoid)),
+                                             ("tanh", ActivationLayer(.tanh)), ("softmax", Softmax()), ("swish", ActivationLayer(.swish))]
+        for (name, layer) in layers { try expectMatches(layer, [input], try fixture("activations.\(name)"), name) }
+    }
+
+    @Test func poolingMatchesPyTorch() throws {
+        let input = try fixture("pooling.input")
+        let layers: [(String, any Layer)] = [
+            ("max3s2p1", Pool2D(.max, kernel: (3, 3), stride: (2, 2), padding: .symmetric(1, 1))),
+            ("max3s2ceil", Pool2D(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true)),
+            ("avg3s1p1_include", Pool2D(.average, kernel: (3, 3), stride: (1, 1), padding: .symmetric(1, 1), countIncludesPadding: true)),
+            ("avg3s1p1_exclude", Pool2D(.average, kernel: (3, 3), stride: (1, 1), padding: .symmetric(1, 1))),
+            ("avg3s2ceil", Pool2D(.average, kernel: (3, 3), stride: (2, 2), countIncludesPadding: true, ceilMode: true)),
+            ("global_avg", GlobalAveragePool()),
+        ]
+        for (name, layer) in layers { try expectMatches(layer, [input], try fixture("pooling.\(name)"), name) }
+    }
+
+    @Test func mergeLayersMatchNumPy() throws {
+        let a = try fixture("merge.a"), b = try fixture("merge.b"), c = try fixture("merge.c")
+        try expectMatches(Multiply(), [a, b], try fixture("merge.multiply"), "multiply")
+        let sum = Add().forward([a, a])
+        #expect(sum.scalars == a.scalars.map { $0 + $0 })
+        let joined = Concat().forward([a, c])
+        #expect(joined.shape == [2, 4, 5, 9])
+        #expect(Array(joined.scalars[6..<9]) == Array(c.scalars[0..<3]) && Array(joined.scalars[9..<15]) == Array(a.scalars[6..<12]))
+        #expect(throws: NetworkError.self) { try Add().outputShape(for: [[4, 5, 6], [4, 5, 3]]) }
+    }
+
+    @Test func localResponseNormMatchesPyTorch() throws {
+        try expectMatches(LocalResponseNorm(size: 5, alpha: 5e-3, beta: 0.75, k: 2), [try fixture("lrn.input")],
+                          try fixture("lrn.output"), "lrn")
+    }
+
+    @Test func channelShuffleMatchesPyTorch() throws {
+        try expectMatches(ChannelShuffle(groups: 3), [try fixture("shuffle.input")], try fixture("shuffle.output"), "shuffle")
+    }
+
+    @Test func shapeLayersMoveElementsAsNumPyDoes() throws {
+        let x = Tensor(shape: [1, 2, 3, 2], scalars: (0..<12).map(Float.init))
+        #expect(Flatten().forward([x]).shape == [1, 12])
+        #expect(try Reshape([3, -1]).outputShape(for: [[2, 3, 2]]) == [3, 4])
+        let permuted = Permute([2, 0, 1]).forward([x])  // [H, W, C] → [C, H, W]
+        #expect(permuted.shape == [1, 2, 2, 3] && Array(permuted.scalars[0..<6]) == [0, 2, 4, 6, 8, 10])
+        let padded = ZeroPad2D(top: 1, bottom: 0, left: 0, right: 1).forward([x])
+        #expect(padded.shape == [1, 3, 4, 2] && padded.scalars[0..<8].allSatisfy { $0 == 0 } && padded.scalars[8] == 0)
+        #expect(Dropout(rate: 0.5).forward([x]) == x)
+    }
+}

@@ -1,0 +1,70 @@
+import NetCore
+import TestSupport
+import Testing
+
+@Suite struct NetworkTests {
+    /// The DAG of make_layer_fixtures.py: conv+BN+ReLU ‖ conv1x1 → add; concat with a third conv; pool, GAP, dense, softmax.
+    func dag() throws -> Network {
+        var net = Network(inputShape: [8, 8, 4])
+        try net.add("a", Conv2D(inputChannels: 4, outputChannels: 8, kernel: (3, 3), padding: .symmetric(1, 1),
+                                weights: try fixture("dag.a_weight").scalars, bias: try fixture("dag.a_bias").scalars), inputs: ["input"])
+        try net.add("a_bn", BatchNorm(gamma: try fixture("dag.gamma").scalars, beta: try fixture("dag.beta").scalars,
+                                      mean: try fixture("dag.mean").scalars, variance: try fixture("dag.variance").scalars, epsilon: 1e-3))
+        try net.add("a_relu", ActivationLayer(.relu))
+        try net.add("b", Conv2D(inputChannels: 4, outputChannels: 8, kernel: (1, 1),
+                                weights: try fixture("dag.b_weight").scalars, bias: try fixture("dag.b_bias").scalars), inputs: ["input"])
+        try net.add("added", Add(), inputs: ["a_relu", "b"])
+        try net.add("c", Conv2D(inputChannels: 4, outputChannels: 4, kernel: (3, 3), padding: .symmetric(1, 1),
+                                weights: try fixture("dag.c_weight").scalars, bias: try fixture("dag.c_bias").scalars), inputs: ["input"])
+        try net.add("concat", Concat(), inputs: ["added", "c"])
+        try net.add("pool", Pool2D(.max, kernel: (2, 2)))
+        try net.add("gap", GlobalAveragePool())
+        try net.add("dense", Dense(inputFeatures: 12, outputFeatures: 5, weights: try fixture("dag.dense_weight").scalars,
+                                   bias: try fixture("dag.dense_bias").scalars))
+        try net.add("softmax", Softmax())
+        return net
+    }
+
+    @Test func residualAndConcatDAGMatchesPyTorch() throws {
+        let net = try dag()
+        let outputs = try net.run(try fixture("dag.input"), outputs: ["softmax", "added"])
+        #expect(relativeError(outputs["softmax"]!, try fixture("dag.output")) <= 1e-4)
+        #expect(relativeError(outputs["added"]!, try fixture("dag.added")) <= 1e-4)
+    }
+
+    @Test func foldingBatchNormAndReLUKeepsTheResult() throws {
+        let net = try dag(), folded = net.optimized()
+        #expect(folded.nodes.count == net.nodes.count - 2)
+        #expect(folded.nodeNames.contains("a_relu") && !folded.nodeNames.contains("a_bn"))
+        let input = try fixture("dag.input")
+        #expect(relativeError(try folded.run(input), try fixture("dag.output")) <= 1e-4)
+        #expect(relativeError(try folded.run(input, outputs: ["added"])["added"]!, try fixture("dag.added")) <= 1e-4)
+    }
+
+    @Test func unknownLayerNameListsTheValidNames() throws {
+        #expect(throws: NetworkError.unknownLayer("nope", valid: try dag().nodeNames)) {
+            try dag().run(Tensor(zeros: [1, 8, 8, 4]), outputs: ["nope"])
+        }
+    }
+
+    @Test func wrongInputShapeNamesTheExpectedOne() throws {
+        #expect {
+            try dag().run(Tensor(zeros: [1, 8, 8, 3]))
+        } throws: { error in
+            (error as? NetworkError)?.description.contains("[N, 8, 8, 4]") == true
+        }
+    }
+
+    @Test func summaryCountsParametersAndMultiplyAdds() throws {
+        let rows = try dag().summary
+        let a = rows.first { $0.name == "a" }!
+        #expect(a.parameters == 3 * 3 * 4 * 8 + 8 && a.multiplyAdds == 8 * 8 * 8 * 3 * 3 * 4 && a.outputShape == [8, 8, 8])
+        #expect(rows.last!.outputShape == [5])
+    }
+
+    @Test func buildingRejectsUnknownInputsAndBadShapes() {
+        var net = Network(inputShape: [4, 4, 3])
+        #expect(throws: NetworkError.self) { try net.add("x", ActivationLayer(.relu), inputs: ["missing"]) }
+        #expect(throws: NetworkError.self) { try net.add("conv", Conv2D(inputChannels: 5, outputChannels: 2, kernel: (1, 1))) }
+    }
+}
