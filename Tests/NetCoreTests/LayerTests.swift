@@ -30,13 +30,13 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
 
     static let cases = [
         Case(name: "conv3x3_pad1", cout: 7, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .symmetric(1, 1)),
-        Case(name: "conv3x3_stride2_same_odd", cout: 6, kernel: (3, 3), stride: (2, 2), dilation: (1, 1), groups: 1, padding: .same),
+        Case(name: "conv3x3_stride2_same_asymmetric", cout: 6, kernel: (3, 3), stride: (2, 2), dilation: (1, 1), groups: 1, padding: .same),
         Case(name: "conv3x3_dilation2", cout: 5, kernel: (3, 3), stride: (1, 1), dilation: (2, 2), groups: 1, padding: .symmetric(2, 2)),
         Case(name: "conv3x3_groups2", cout: 4, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), groups: 2, padding: .symmetric(1, 1)),
         Case(name: "conv1x1", cout: 5, kernel: (1, 1), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .valid),
         Case(name: "conv5x3_stride2x1_valid", cout: 4, kernel: (5, 3), stride: (2, 1), dilation: (1, 1), groups: 1, padding: .valid),
         Case(name: "conv3x3_many_rows", cout: 24, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .symmetric(1, 1)),
-        Case(name: "conv4x4_stride2_same_even", cout: 4, kernel: (4, 4), stride: (2, 2), dilation: (1, 1), groups: 1, padding: .same),
+        Case(name: "conv4x4_stride2_same_asymmetric", cout: 4, kernel: (4, 4), stride: (2, 2), dilation: (1, 1), groups: 1, padding: .same),
     ]
 
     @Test(arguments: cases) func conv2DMatchesPyTorch(_ c: Case) throws {
@@ -48,7 +48,7 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
     }
 
     @Test(arguments: [("depthwise3x3_same", 1, (1, 1), Padding.same),
-                      ("depthwise3x3_stride2_same_odd", 1, (2, 2), .same),
+                      ("depthwise3x3_stride2_same_asymmetric", 1, (2, 2), .same),
                       ("depthwise3x3_multiplier2", 2, (1, 1), .symmetric(1, 1))])
     func depthwiseMatchesPyTorch(name: String, multiplier: Int, stride: (Int, Int), padding: Padding) throws {
         let input = try fixture("\(name).input")

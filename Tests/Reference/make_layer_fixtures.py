@@ -68,16 +68,16 @@ def depthwise_case(case, shape, multiplier, kernel, stride=(1, 1), same=False, p
 def main():
     os.makedirs(OUT, exist_ok=True)
     conv_case("conv3x3_pad1", (2, 9, 11, 5), 7, (3, 3), padding=(1, 1, 1, 1))
-    conv_case("conv3x3_stride2_same_odd", (2, 9, 11, 5), 6, (3, 3), stride=(2, 2), same=True)
+    conv_case("conv3x3_stride2_same_asymmetric", (2, 10, 12, 5), 6, (3, 3), stride=(2, 2), same=True)
     conv_case("conv3x3_dilation2", (1, 12, 10, 4), 5, (3, 3), dilation=(2, 2), padding=(2, 2, 2, 2))
     conv_case("conv3x3_groups2", (2, 8, 7, 6), 4, (3, 3), groups=2, padding=(1, 1, 1, 1))
     conv_case("conv1x1", (3, 6, 5, 8), 5, (1, 1))
     conv_case("conv5x3_stride2x1_valid", (2, 13, 9, 3), 4, (5, 3), stride=(2, 1))
     conv_case("conv3x3_many_rows", (2, 30, 30, 16), 24, (3, 3), padding=(1, 1, 1, 1))
-    conv_case("conv4x4_stride2_same_even", (1, 10, 12, 3), 4, (4, 4), stride=(2, 2), same=True)
+    conv_case("conv4x4_stride2_same_asymmetric", (1, 9, 11, 3), 4, (4, 4), stride=(2, 2), same=True)
 
     depthwise_case("depthwise3x3_same", (2, 9, 11, 6), 1, (3, 3), same=True)
-    depthwise_case("depthwise3x3_stride2_same_odd", (2, 9, 11, 6), 1, (3, 3), stride=(2, 2), same=True)
+    depthwise_case("depthwise3x3_stride2_same_asymmetric", (2, 10, 12, 6), 1, (3, 3), stride=(2, 2), same=True)
     depthwise_case("depthwise3x3_multiplier2", (1, 7, 8, 3), 2, (3, 3), padding=(1, 1, 1, 1))
 
     # Conv1D on [N, L, C]: kernel 7, stride 2, padding 3.
