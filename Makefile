@@ -3,8 +3,11 @@ SWIFT ?= swift
 APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
                 libpng-dev libjpeg-dev espeak-ng sox
 RELEASE := .build/release
+# Python for fixtures and benchmarks only (never a runtime dependency): a throwaway venv.
+VENV := .venv-reference
+PYTHON := $(VENV)/bin/python
 
-.PHONY: setup build test demo bench
+.PHONY: setup build test demo bench venv
 
 ## setup: install the Debian packages AudioNet needs (as root), or print the command that does.
 setup:
@@ -27,7 +30,16 @@ demo: build
 	$(RELEASE)/audionet spectrogram Samples/speech.wav --patches --output /tmp/audionet-demo-patches.npy
 	@echo "wrote /tmp/audionet-demo-patches.npy"
 
+## venv: the reference venv (numpy, h5py, the CPU torch wheel from /opt/wheels when present).
+venv: $(VENV)/.done
+$(VENV)/.done:
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q numpy h5py
+	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
+	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel"; \
+	else echo "WARNING: no CPU torch wheel in /opt/wheels; PyTorch references will be reported missing"; fi
+	touch $@
+
 ## bench: AudioNet beside the reference implementations, in one run, with ratios.
-bench: build
-	python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
-	python3 Benchmarks/bench.py $(RELEASE)/audionet-bench
+bench: build venv
+	$(PYTHON) Benchmarks/bench.py $(RELEASE)/audionet-bench

@@ -4,6 +4,7 @@ import AudioNet
 import CBLAS
 import DSP
 import Foundation
+import NetCore
 
 /// Best wall-clock time of `repeats` runs of `body`, in seconds.
 func bestTime(repeats: Int, _ body: () -> Void) -> Double {
@@ -44,15 +45,35 @@ func sgemm(threads: Int) {
             "unit": "GFLOP/s"])
 }
 
+/// A convolution of the engine on random data, in GFLOP/s (2 FLOPs per multiply-add).
+func convolution(_ label: String, _ layer: Conv2D, input shape: [Int], threads: Int) {
+    var generator = SystemRandomNumberGenerator()
+    let input = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
+    let flops = 2 * Double(layer.multiplyAdds(for: [Array(shape.dropFirst())])) * Double(shape[0])
+    _ = layer.forward([input])
+    let time = bestTime(repeats: 5) { _ = layer.forward([input]) }
+    report(["case": label, "threads": threads, "tool": "AudioNet", "value": flops / time / 1e9, "unit": "GFLOP/s"])
+}
+
+func randomWeights(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -0.1...0.1) } }
+
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
-    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm THREADS\n".utf8))
+    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3 THREADS\n".utf8))
     exit(2)
 }
 setenv("AUDIONET_THREADS", String(threads), 1)
 switch name {
 case "frontend": frontEnd(threads: threads)
 case "sgemm": sgemm(threads: threads)
+case "conv1x1":
+    convolution("conv 1x1 56x56x256->64, batch 8",
+                Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),
+                input: [8, 56, 56, 256], threads: threads)
+case "conv3x3":
+    convolution("conv 3x3 56x56x64->64, batch 8",
+                Conv2D(inputChannels: 64, outputChannels: 64, kernel: (3, 3), padding: .same, weights: randomWeights(9 * 64 * 64)),
+                input: [8, 56, 56, 64], threads: threads)
 default:
     FileHandle.standardError.write(Data("unknown benchmark '\(name)'\n".utf8))
     exit(2)
