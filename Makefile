@@ -3,6 +3,9 @@ SWIFT ?= swift
 APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
                 libpng-dev libjpeg-dev espeak-ng sox
 RELEASE := .build/release
+# Weights come through the mirror folder laid out like shared/models (DESIGN.md, "Weights").
+AUDIONET_WEIGHTS_MIRROR ?= $(abspath $(firstword $(wildcard ../shared/models /work/shared/models)))
+export AUDIONET_WEIGHTS_MIRROR
 # Python for fixtures and benchmarks only (never a runtime dependency): a throwaway venv.
 VENV := .venv-reference
 PYTHON := $(VENV)/bin/python

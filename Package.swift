@@ -38,6 +38,7 @@ let package = Package(
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "TestSupport"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioNet", "Formats", "TestSupport"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "Formats", "TestSupport"]),
+        .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
     ]

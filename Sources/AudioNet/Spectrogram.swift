@@ -6,9 +6,15 @@ import NetCore
 /// Errors of the high-level API; each description is one line.
 public enum AudioNetError: Error, CustomStringConvertible, Equatable {
     case unknownFrontEnd(String, known: [String])
+    case unknownModel(String, known: [String])
+    case notImplemented(String, available: [String])
 
     public var description: String {
         switch self {
+        case .unknownModel(let name, let known):
+            return "unknown model '\(name)' (the catalog has: \(known.joined(separator: ", ")))"
+        case .notImplemented(let name, let available):
+            return "'\(name)' is in the catalog but not built by this version yet (available: \(available.joined(separator: ", ")))"
         case .unknownFrontEnd(let name, let known):
             return "unknown front end '\(name)' (choose one of: \(known.joined(separator: ", ")))"
         }

@@ -74,9 +74,16 @@ public struct LogMelFrontEnd: Sendable {
 
     /// Pads `samples` as the configuration's reference does.
     public func padded(_ samples: [Float]) -> [Float] {
+        var copy = samples
+        pad(&copy)
+        return copy
+    }
+
+    /// Pads `samples` in place (no copy of a long signal).
+    public func pad(_ samples: inout [Float]) {
         switch padding {
         case .none:
-            return samples
+            return
         case .yamnetPatches:
             // features.pad_waveform: one patch needs patchFrames hops plus the rest of the last window.
             let minimum = (patchFrames - 1) * hopLength + windowLength
@@ -84,8 +91,22 @@ public struct LogMelFrontEnd: Sendable {
             let length = max(samples.count, minimum)
             let extraHops = (length - minimum + patchHopSamples - 1) / patchHopSamples
             let target = minimum + extraHops * patchHopSamples
-            return samples + [Float](repeating: 0, count: target - samples.count)
+            samples.append(contentsOf: repeatElement(0, count: target - samples.count))
         }
+    }
+
+    /// Number of whole patches in `frames` log-mel frames.
+    public func patchCount(frames: Int) -> Int { frames >= patchFrames ? 1 + (frames - patchFrames) / patchHop : 0 }
+
+    /// Patches `first..<first+count` of log-mel frames `[T, bands]`, as `[count, patchFrames, bands]`.
+    public func patches(_ logMel: Tensor, first: Int, count: Int) -> Tensor {
+        let patchSize = patchFrames * melBands
+        var scalars = [Float](repeating: 0, count: count * patchSize)
+        for patch in 0..<count {
+            let start = (first + patch) * patchHop * melBands
+            scalars.replaceSubrange(patch * patchSize..<(patch + 1) * patchSize, with: logMel.scalars[start..<start + patchSize])
+        }
+        return Tensor(shape: [count, patchFrames, melBands], scalars: scalars)
     }
 
     /// Log-mel frames `[T, melBands]` of `samples` (already padded if wanted), only whole STFT frames.
@@ -111,16 +132,7 @@ public struct LogMelFrontEnd: Sendable {
 
     /// Frames `[T, melBands]` into patches `[N, patchFrames, melBands]`, only whole patches.
     public func patches(_ logMel: Tensor) -> Tensor {
-        let frames = logMel.shape[0]
-        let count = frames >= patchFrames ? 1 + (frames - patchFrames) / patchHop : 0
-        let patchSize = patchFrames * melBands
-        var scalars = [Float](repeating: 0, count: count * patchSize)
-        for patch in 0..<count {
-            let start = patch * patchHop * melBands
-            scalars.replaceSubrange(patch * patchSize..<(patch + 1) * patchSize,
-                                    with: logMel.scalars[start..<start + patchSize])
-        }
-        return Tensor(shape: [count, patchFrames, melBands], scalars: scalars)
+        patches(logMel, first: 0, count: patchCount(frames: logMel.shape[0]))
     }
 
     /// Pads, computes log-mel frames and frames them into patches.

@@ -44,7 +44,7 @@ public enum WeightManifest {
         WeightFile(path: "yamnet/yamnet.h5", format: "keras-h5",
                    source: .url("https://storage.googleapis.com/audioset/yamnet.h5"),
                    sha256: nil, size: nil, license: "Apache-2.0"),
-        WeightFile(path: "audioset/ontology.json", format: "json",
+        WeightFile(path: "audioset/ontology.json", format: "json",  // shared/data/audioset/ on this machine
                    source: .url("https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"),
                    sha256: nil, size: nil, license: "CC-BY-SA-4.0"),
         // Quantized ImageNet MobileNetV2 (TF Lite hosted models), 1001 classes.

@@ -41,7 +41,12 @@ public struct WeightStore: Sendable {
     }
 
     /// Directories searched, in order.
-    public var searchDirectories: [String] { [userDirectory, cacheDirectory, mirrorDirectory].compactMap { $0 } }
+    /// Directories searched, in order. Next to a mirror laid out like `shared/models`, its sibling `data/`
+    /// (where `shared` keeps the AudioSet ontology) is searched too.
+    public var searchDirectories: [String] {
+        let mirrorData = mirrorDirectory.map { ($0 as NSString).deletingLastPathComponent + "/data" }
+        return [userDirectory, cacheDirectory, mirrorDirectory, mirrorData].compactMap { $0 }
+    }
 
     /// The path of manifest file `file`, or nil when none of the directories has it.
     public func find(_ file: String) -> String? {

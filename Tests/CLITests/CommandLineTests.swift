@@ -100,3 +100,70 @@ import Testing
                                 "--output", path("x.npy")], mentioning: "yamnet")
     }
 }
+
+@Suite struct ModelCommandTests {
+    let directory = TestSupport.temporaryDirectory()
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    @Test func classifyClipPrintsTheContractsJSON() throws {
+        let result = try TestSupport.run(["classify", "--clip", "--top", "3", "--format", "json", TestSupport.fixture("frontend/speech.wav")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect(object["model"] as? String == "yamnet")
+        let predictions = object["predictions"] as! [[String: Any]]
+        #expect(predictions.count == 3 && predictions[0]["label"] as? String == "Speech" && predictions[0]["index"] as? Int == 0)
+    }
+
+    @Test func classifyEventsPrintsStartAndEnd() throws {
+        let sample = TestSupport.repositoryRoot.appendingPathComponent("Samples/speech-between-silences.wav").path
+        let result = try TestSupport.run(["classify", "--format", "json", sample])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let events = object["events"] as! [[String: Any]]
+        #expect(events.contains { $0["label"] as? String == "Speech" && ($0["start"] as? Double ?? 0) > 1 })
+    }
+
+    @Test func runYAMNetMapsPatchesToScoresAndEmbeddings() throws {
+        let patches = TestSupport.fixture("yamnet/speech.litert_logmel.npy")
+        #expect(try TestSupport.run(["run", "yamnet", "--input", patches, "--output", path("s.npy")]).status == 0)
+        #expect(try TestSupport.run(["run", "yamnet", "--input", patches, "--output", path("e.npy"), "--layer", "embeddings"]).status == 0)
+        #expect(try NPY.read(path: path("s.npy")).shape == [6, 521])
+        #expect(try NPY.read(path: path("e.npy")).shape == [6, 1024])
+    }
+
+    @Test func runWithAnUnknownLayerListsTheValidNames() throws {
+        let result = try TestSupport.run(["run", "yamnet", "--input", TestSupport.fixture("yamnet/speech.litert_logmel.npy"),
+                                          "--output", path("x.npy"), "--layer", "layer99"])
+        #expect(result.status != 0 && result.stderr.contains("embeddings") && result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func runWithAWrongShapeNamesTheExpectedOne() throws {
+        let result = try TestSupport.run(["run", "yamnet", "--input", TestSupport.fixture("frontend/speech.vggish.npy").replacingOccurrences(of: "vggish", with: "yamnet"),
+                                          "--output", path("x.npy")])
+        #expect(result.status == 0)
+        try NPY.write(NPYArray(shape: [2, 64, 96], float32: [Float](repeating: 0, count: 2 * 64 * 96)), path: path("wrong.npy"))
+        let wrong = try TestSupport.run(["run", "yamnet", "--input", path("wrong.npy"), "--output", path("x.npy")])
+        #expect(wrong.status != 0 && wrong.stderr.contains("[N, 96, 64]"), "\(wrong.stderr)")
+    }
+
+    @Test func infoPrintsTheLayerTableWithTotals() throws {
+        let result = try TestSupport.run(["info", "yamnet"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("layer14/pointwise_conv") && result.stdout.contains("total: "))
+        let unknown = try TestSupport.run(["info", "nosuchnet"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("yamnet"))
+    }
+
+    @Test func missingWeightsNameTheFetchCommand() throws {
+        let result = try TestSupport.run(["classify", TestSupport.fixture("frontend/speech.wav")],
+                                         environment: ["AUDIONET_WEIGHTS_MIRROR": path("empty"), "AUDIONET_WEIGHTS": path("empty2")])
+        #expect(result.status != 0 && result.stderr.contains("audionet weights fetch"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func classifyBadAudioFailsWithOneLine() throws {
+        try "text".write(toFile: path("bad.wav"), atomically: true, encoding: .utf8)
+        let result = try TestSupport.run(["classify", path("bad.wav")])
+        #expect(result.status != 0 && result.stderr.split(separator: "\n").count == 1)
+    }
+}

@@ -1,0 +1,28 @@
+import Formats
+import Models
+import NetCore
+
+/// Builds catalog networks by name, for `audionet run` and `audionet info`.
+public enum ModelLoader {
+    /// Networks the engine can build today (a subset of ``Catalog/all``).
+    public static let buildable = ["yamnet"]
+
+    static func checkName(_ name: String) throws {
+        guard Catalog.entry(named: name) != nil else {
+            throw AudioNetError.unknownModel(name, known: Catalog.all.map(\.name))
+        }
+        guard buildable.contains(name) else { throw AudioNetError.notImplemented(name, available: buildable) }
+    }
+
+    /// The architecture with placeholder weights and every layer in place (BatchNorm unfolded), for layer tables.
+    public static func architecture(_ name: String) throws -> Network {
+        try checkName(name)
+        return try YAMNet.network(weights: nil)
+    }
+
+    /// The network with its real weights, BatchNorm and activations folded, ready to run.
+    public static func network(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> Network {
+        try checkName(name)
+        return try SoundClassifier.yamnet(store: store, weightsPath: weightsPath).network
+    }
+}

@@ -1,0 +1,122 @@
+import AudioIO
+import DSP
+import Formats
+import Models
+import NetCore
+
+/// Per-patch YAMNet results for one signal.
+public struct PatchAnalysis: Sendable {
+    /// Sigmoid scores `[N, 521]`.
+    public let scores: Tensor
+    /// Embeddings `[N, 1024]`.
+    public let embeddings: Tensor
+    /// Seconds between patch starts (0.48 s).
+    public let hopSeconds: Double
+    /// Seconds covered by one patch (0.96 s).
+    public let windowSeconds: Double
+    /// Duration of the analysed audio before padding, in seconds.
+    public let duration: Double
+
+    /// Number of patches.
+    public var patchCount: Int { scores.shape[0] }
+    /// Mean score of each class over the patches.
+    public var meanScores: [Float] {
+        let classes = scores.shape[1], count = max(patchCount, 1)
+        var sums = [Float](repeating: 0, count: classes)
+        for patch in 0..<patchCount { for c in 0..<classes { sums[c] += scores.scalars[patch * classes + c] } }
+        return sums.map { $0 / Float(count) }
+    }
+}
+
+/// A class and its score.
+public struct ClassScore: Sendable, Equatable {
+    public let index: Int
+    public let label: String
+    public let score: Float
+}
+
+/// Sound classification into the 521 AudioSet classes with YAMNet (MATLAB's `classifySound`).
+public final class SoundClassifier: Sendable {
+    /// The network, BatchNorm and ReLU folded.
+    public let network: Network
+    public let labels: ClassLabels
+    /// The exact `yamnet` log-mel front end.
+    public let frontEnd = LogMelFrontEnd.yamnet
+    /// Patches per network call: large enough for big GEMMs, small enough to bound memory.
+    static let batchSize = 64
+
+    public init(network: Network, labels: ClassLabels) {
+        self.network = network.optimized()
+        self.labels = labels
+    }
+
+    /// YAMNet with the official TF-Hub lite weights (`yamnet/yamnet.tflite`) and class map, found through
+    /// `store` or at `weightsPath`.
+    public static func yamnet(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> SoundClassifier {
+        let model = try TFLiteModel(path: try store.locate("yamnet/yamnet.tflite", explicit: weightsPath))
+        let labels = try ClassLabels(classMapCSV: try store.locate("yamnet/yamnet_class_map.csv"))
+        guard labels.names.count == YAMNet.classCount else {
+            throw LabelFileError.malformed(path: "yamnet_class_map.csv", reason: "\(labels.names.count) classes, expected \(YAMNet.classCount)")
+        }
+        return SoundClassifier(network: try YAMNet.network(weights: try YAMNet.weights(tflite: model)), labels: labels)
+    }
+
+    /// Runs patches `[N, 96, 64]` in batches and returns the requested nodes' outputs, concatenated.
+    public func run(patches: Tensor, outputs: [String] = ["predictions", "embeddings"]) throws -> [String: Tensor] {
+        let count = patches.shape.first ?? 0
+        let patchSize = patches.count / max(count, 1)
+        var parts: [String: [Float]] = [:], shapes: [String: [Int]] = [:]
+        for name in outputs { shapes[name] = network.shapes[name] }
+        var first = 0
+        repeat {
+            let size = min(Self.batchSize, count - first)
+            let batch = Tensor(shape: [size] + patches.shape.dropFirst(),
+                               scalars: Array(patches.scalars[first * patchSize..<(first + size) * patchSize]))
+            for (name, value) in try network.run(batch, outputs: outputs) { parts[name, default: []] += value.scalars }
+            first += size
+        } while first < count
+        return Dictionary(uniqueKeysWithValues: outputs.map { name in
+            (name, Tensor(shape: [count] + (shapes[name] ?? []), scalars: parts[name] ?? []))
+        })
+    }
+
+    /// Analyses 16 kHz mono samples: YAMNet's padding, the exact log-mel front end, then the network
+    /// batch by batch (patches are cut from the log-mel frames one batch at a time).
+    public func analyze(samples: [Float]) throws -> PatchAnalysis {
+        let duration = Double(samples.count) / Double(frontEnd.sampleRate)
+        var padded = samples
+        frontEnd.pad(&padded)
+        let frames = frontEnd.logMel(padded)
+        padded = []
+        let count = frontEnd.patchCount(frames: frames.shape[0])
+        var scores: [Float] = [], embeddings: [Float] = []
+        scores.reserveCapacity(count * YAMNet.classCount)
+        embeddings.reserveCapacity(count * YAMNet.embeddingSize)
+        var first = 0
+        while first < count {
+            let size = min(Self.batchSize, count - first)
+            let outputs = try network.run(frontEnd.patches(frames, first: first, count: size), outputs: ["predictions", "embeddings"])
+            scores += outputs["predictions"]!.scalars
+            embeddings += outputs["embeddings"]!.scalars
+            first += size
+        }
+        let hop = Double(frontEnd.patchHop * frontEnd.hopLength) / Double(frontEnd.sampleRate)
+        let window = Double(frontEnd.patchFrames * frontEnd.hopLength) / Double(frontEnd.sampleRate)
+        return PatchAnalysis(scores: Tensor(shape: [count, YAMNet.classCount], scalars: scores),
+                             embeddings: Tensor(shape: [count, YAMNet.embeddingSize], scalars: embeddings),
+                             hopSeconds: hop, windowSeconds: window, duration: duration)
+    }
+
+    /// Decodes `path` (any format libsndfile reads), resamples to 16 kHz mono and analyses it.
+    public func analyze(file path: String) throws -> PatchAnalysis {
+        try analyze(samples: try AudioFileReader.readMono(path: path, sampleRate: frontEnd.sampleRate).samples)
+    }
+
+    /// The `k` classes with the highest mean patch score (clip-level classification).
+    public func topClasses(_ analysis: PatchAnalysis, k: Int) -> [ClassScore] {
+        let mean = analysis.meanScores
+        return mean.indices.sorted { mean[$0] > mean[$1] }.prefix(max(k, 0)).map {
+            ClassScore(index: $0, label: labels.names[$0], score: mean[$0])
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import AudioNet
+import Foundation
+import Models
+import NetCore
+
+/// `audionet info MODEL`: a layer table like MATLAB's analyzeNetwork.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show a network's layers: name, type, output shape, parameters and multiply-adds, with totals."
+    )
+
+    @Argument(help: "Model name (see `audionet models`).")
+    var model: String
+
+    func run() throws {
+        let network = try ModelLoader.architecture(model)
+        let rows = network.summary
+        let shape = { (s: [Int]) in s.map(String.init).joined(separator: "×") }
+        var table = [["input", "Input", shape(network.inputShape), "0", "0"]]
+        table += rows.map { [$0.name, $0.type, shape($0.outputShape), String($0.parameters), String($0.multiplyAdds)] }
+        printTable(header: ["name", "type", "output", "parameters", "multiply-adds"], rows: table)
+        let parameters = rows.reduce(0) { $0 + $1.parameters }, multiplyAdds = rows.reduce(0) { $0 + $1.multiplyAdds }
+        print(String(format: "total: %d layers, %d parameters (%.2f M), %d multiply-adds per example (%.2f G)",
+                     rows.count, parameters, Double(parameters) / 1e6, multiplyAdds, Double(multiplyAdds) / 1e9))
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import AudioNet
+import Formats
+import Models
+import NetCore
+
+/// `audionet run MODEL --input X.npy --output Y.npy [--layer NAME]`.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a network on raw tensors: .npy in, .npy out, batch first.",
+        discussion: "yamnet: [N, 96, 64] log-mel patches → [N, 521] scores; --layer embeddings gives [N, 1024]."
+    )
+
+    @Argument(help: "Model name (see `audionet models`).")
+    var model: String
+
+    @Option(help: "Input .npy, batch first.")
+    var input: String
+
+    @Option(help: "Output .npy path.")
+    var output: String
+
+    @Option(help: "Node whose output to write (default: the network's output); `audionet info MODEL` lists them.")
+    var layer: String?
+
+    @Option(help: "Weights file (default: looked up in the weight store).")
+    var weights: String?
+
+    func run() throws {
+        let tensor = try NPY.read(path: input).tensor
+        let network = try ModelLoader.network(model, weightsPath: weights)
+        let name = layer ?? network.outputName
+        guard network.shapes[name] != nil else { throw NetworkError.unknownLayer(name, valid: network.nodeNames) }
+        var parts: [Float] = []
+        let count = tensor.shape.first ?? 0
+        let size = tensor.count / max(count, 1)
+        guard tensor.shape.count == network.inputShape.count + 1, Array(tensor.shape.dropFirst()) == network.inputShape else {
+            throw NetworkError.shapeMismatch(layer: model, expected: "[N, \(network.inputShape.map(String.init).joined(separator: ", "))]",
+                                             got: tensor.shape)
+        }
+        var first = 0
+        while first < count {
+            let batch = min(64, count - first)
+            let slice = Tensor(shape: [batch] + network.inputShape, scalars: Array(tensor.scalars[first * size..<(first + batch) * size]))
+            parts += try network.run(slice, outputs: [name])[name]!.scalars
+            first += batch
+        }
+        try NPY.write(NPYArray(Tensor(shape: [count] + network.shapes[name]!, scalars: parts)), path: output)
+    }
+}

@@ -1,0 +1,167 @@
+import AudioNet
+import Foundation
+import Formats
+import Models
+import NetCore
+import TestSupport
+import Testing
+
+/// YAMNet with the official TF-Hub lite weights from the weight store (the mirror in CI).
+/// A missing weight file fails the test with the message that names the fetch command.
+let yamnet: Result<SoundClassifier, Error> = Result { try SoundClassifier.yamnet() }
+
+func classifier() throws -> SoundClassifier {
+    switch yamnet {
+    case .success(let classifier): return classifier
+    case .failure(let error):
+        Issue.record("YAMNet weights are not available, so this check cannot run: \(error)")
+        throw error
+    }
+}
+
+func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSupport.fixture("yamnet/\(name).npy")).tensor }
+
+@Suite struct YAMNetTests {
+    static let signals = ["silence", "noise", "speech", "tone"]
+
+    @Test func fixturesBelongToTheWeightFileInUse() throws {
+        let path = try WeightStore.fromEnvironment().locate("yamnet/yamnet.tflite")
+        let expected = try String(contentsOfFile: TestSupport.fixture("yamnet/source.txt"), encoding: .utf8)
+        #expect(expected.contains(WeightManifest.files["yamnet/yamnet.tflite"]!.sha256!))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(output.hasPrefix(WeightManifest.files["yamnet/yamnet.tflite"]!.sha256!))
+    }
+
+    /// The whole path from the audio file against a float YAMNet built in PyTorch from the same TFLite tensors
+    /// with the exact front end (Tests/Reference/make_yamnet_fixtures.py).
+    @Test(arguments: signals) func scoresAndEmbeddingsEqualTheSameWeightsReference(signal: String) throws {
+        let analysis = try classifier().analyze(file: TestSupport.fixture("frontend/\(signal).wav"))
+        let scores = try yamnetFixture("\(signal).scores"), embeddings = try yamnetFixture("\(signal).embeddings")
+        #expect(analysis.scores.shape == scores.shape && analysis.embeddings.shape == embeddings.shape)
+        let scoreError = TestSupport.maxAbsDifference(analysis.scores.scalars, scores.scalars)
+        let embeddingError = TestSupport.maxAbsDifference(analysis.embeddings.scalars, embeddings.scalars)
+        #expect(scoreError <= 1e-4, "\(signal): max |score difference| \(scoreError)")
+        #expect(embeddingError <= 1e-4, "\(signal): max |embedding difference| \(embeddingError)")
+    }
+
+    /// LiteRT runs the same file with int8 kernels and an int8 DFT: fed LiteRT's own log-mel patches,
+    /// the float network stays within 0.05 of its scores.
+    @Test(arguments: signals) func networkStaysCloseToLiteRTOnItsOwnLogMel(signal: String) throws {
+        let patches = try yamnetFixture("\(signal).litert_logmel"), reference = try yamnetFixture("\(signal).litert_scores")
+        let scores = try classifier().run(patches: patches, outputs: ["predictions"])["predictions"]!
+        let error = TestSupport.maxAbsDifference(scores.scalars, reference.scalars)
+        #expect(error <= 0.05, "\(signal): max |score − LiteRT| \(error)")
+    }
+
+    @Test(arguments: ["silence", "noise", "speech"]) func clipTopClassAgreesWithLiteRT(signal: String) throws {
+        let classifier = try classifier()
+        let ours = classifier.topClasses(try classifier.analyze(file: TestSupport.fixture("frontend/\(signal).wav")), k: 1)[0]
+        let lite = try yamnetFixture("\(signal).litert_scores")
+        let classes = lite.shape[1], rows = lite.shape[0]
+        let mean = (0..<classes).map { c in (0..<rows).reduce(Float(0)) { $0 + lite.scalars[$1 * classes + c] } }
+        #expect(ours.index == mean.indices.max { mean[$0] < mean[$1] }!, "\(signal): ours \(ours.label)")
+    }
+
+    /// yamnet_test.py: 3 s of silence → top-1 Silence; 3 s of uniform noise → White noise in the top 10.
+    @Test func silenceIsTopOneSilence() throws {
+        let classifier = try classifier()
+        let top = classifier.topClasses(try classifier.analyze(samples: [Float](repeating: 0, count: 48_000)), k: 1)
+        #expect(top.first?.label == "Silence")
+    }
+
+    @Test func uniformNoiseHasWhiteNoiseInTopTen() throws {
+        let classifier = try classifier()
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<48_000).map { _ in Float.random(in: -1...1, using: &generator) }
+        let top = classifier.topClasses(try classifier.analyze(samples: noise), k: 10).map(\.label)
+        #expect(top.contains("White noise"), "top 10: \(top)")
+    }
+
+    @Test func audioShorterThanOnePatchIsPaddedToOnePatch() throws {
+        let analysis = try classifier().analyze(samples: [Float](repeating: 0, count: 4000))
+        #expect(analysis.patchCount == 1)
+        #expect(analysis.scores.scalars.allSatisfy { $0.isFinite })
+    }
+
+    /// Samples/speech-between-silences.wav: 2 s of silence, speech, 2 s of silence.
+    @Test func speechEventStartsAndEndsWithinOneHopOfTheTruth() throws {
+        let classifier = try classifier()
+        let analysis = try classifier.analyze(file: TestSupport.repositoryRoot.appendingPathComponent("Samples/speech-between-silences.wav").path)
+        let ontology = try Ontology(path: try WeightStore.fromEnvironment().locate("audioset/ontology.json"))
+        let events = SoundEventDetector(labels: classifier.labels, ontology: ontology, options: EventOptions()).events(in: analysis)
+        let speech = events.filter { $0.label == "Speech" }
+        #expect(speech.count == 1, "events: \(events)")
+        let truthStart = 2.0, truthEnd = analysis.duration - 2.0
+        if let event = speech.first {
+            #expect(abs(event.start - truthStart) <= analysis.hopSeconds, "start \(event.start)")
+            #expect(abs(event.end - truthEnd) <= analysis.hopSeconds, "end \(event.end) vs \(truthEnd)")
+        }
+        #expect(events.contains { $0.label == "Silence" && $0.start == 0 })
+    }
+
+    @Test func lowSpecificityReportsTopLevelCategories() throws {
+        let classifier = try classifier()
+        let analysis = try classifier.analyze(file: TestSupport.fixture("frontend/speech.wav"))
+        let ontology = try Ontology(path: try WeightStore.fromEnvironment().locate("audioset/ontology.json"))
+        let low = SoundEventDetector(labels: classifier.labels, ontology: ontology, options: EventOptions(specificity: .low))
+        let labels = Set(low.events(in: analysis).map(\.label))
+        #expect(labels.contains("Human sounds") || labels.contains("Speech"), "\(labels)")
+        #expect(!labels.contains("Speech synthesizer"))
+    }
+
+    @Test func layerTableCountsYAMNetsParameters() throws {
+        let rows = try YAMNet.network(weights: nil).summary
+        let parameters = rows.reduce(0) { $0 + $1.parameters }
+        #expect(abs(Double(parameters) / 1e6 - 3.75) < 0.02, "\(parameters) parameters")
+        #expect(rows.last?.outputShape == [521] && rows.first { $0.name == "embeddings" }?.outputShape == [1024])
+    }
+}
+
+@Suite struct TFLiteImporterTests {
+    func modelBytes() throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: try WeightStore.fromEnvironment().locate("yamnet/yamnet.tflite"))))
+    }
+
+    @Test func readsTheModelsTensorsAndOperators() throws {
+        let model = try TFLiteModel(bytes: try modelBytes())
+        #expect(model.operators.filter { $0.code == .conv2D }.count == 14)
+        #expect(model.operators.filter { $0.code == .depthwiseConv2D }.count == 13)
+        let dense = try model.floats(model.tensorIndex(named: "yamnet_frames/dense/MatMul")!)
+        #expect(dense.shape == [521, 1024] && dense.scalars.allSatisfy { $0.isFinite && abs($0) < 2 })
+    }
+
+    @Test func truncatedFilesAreRejectedWithoutCrashing() throws {
+        let bytes = try modelBytes()
+        for length in [0, 4, 8, 16, 100, 1000, bytes.count / 3, bytes.count - 1000] {
+            #expect(throws: (any Error).self, "length \(length)") { try TFLiteModel(bytes: Array(bytes.prefix(length))) }
+        }
+    }
+
+    @Test func corruptedOffsetsNeverCrash() throws {
+        let bytes = try modelBytes()
+        var generator = SystemRandomNumberGenerator()
+        // Corrupt bytes in the FlatBuffer's tables (the first and last kilobytes hold the root and vtables).
+        for _ in 0..<200 {
+            var copy = bytes
+            for _ in 0..<8 {
+                let position = Bool.random(using: &generator) ? Int.random(in: 0..<2048, using: &generator)
+                                                               : Int.random(in: (bytes.count - 65_536)..<bytes.count, using: &generator)
+                copy[position] = UInt8.random(in: 0...255, using: &generator)
+            }
+            if let model = try? TFLiteModel(bytes: copy) {
+                _ = try? YAMNet.weights(tflite: model)
+            }
+        }
+    }
+
+    @Test func notATFLiteFileIsRejected() {
+        #expect(throws: ModelFileError.self) { try TFLiteModel(bytes: Array("definitely not a flatbuffer".utf8)) }
+    }
+}
