@@ -30,8 +30,7 @@ test: setup
 
 ## demo: the README's first command.
 demo: build
-	$(RELEASE)/audionet spectrogram Samples/speech.wav --patches --output /tmp/audionet-demo-patches.npy
-	@echo "wrote /tmp/audionet-demo-patches.npy"
+	$(RELEASE)/audionet classify Samples/speech-between-silences.wav
 
 ## venv: the reference venv (numpy, h5py, the CPU torch wheel from /opt/wheels when present).
 venv: $(VENV)/.done
