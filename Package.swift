@@ -22,7 +22,7 @@ let package = Package(
         systemLibrary("CBLAS", pkgConfig: "openblas", apt: "libopenblas-dev"),
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
 
-        .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate"]),
+        .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "NetCore"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
         .target(name: "NetCore", dependencies: ["CBLAS"]),
         .target(name: "Formats", dependencies: ["NetCore"]),

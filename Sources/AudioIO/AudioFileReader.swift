@@ -20,7 +20,8 @@ public struct MonoAudio: Sendable {
 /// Decodes any file libsndfile reads (WAV PCM 16/24/32-bit and float, FLAC, OGG/Vorbis, AIFF…) to mono Float32.
 ///
 /// The file is read block by block: channels are mixed to mono by their mean and, when a target rate is
-/// given, each block is resampled as it arrives, so memory holds the decoded output and one block only.
+/// given, the stream is resampled chunk by chunk on all cores (``ChunkedResampler``), so memory holds the
+/// decoded output and a few chunks only.
 public enum AudioFileReader {
     /// Frames decoded per block.
     static let blockFrames = 65_536
@@ -51,9 +52,10 @@ public enum AudioFileReader {
         }
 
         let rate = targetRate ?? sourceRate
-        let resampler = rate == sourceRate ? nil : try Resampler(from: sourceRate, to: rate, quality: quality)
+        let resampler = rate == sourceRate ? nil : try ChunkedResampler(from: sourceRate, to: rate, quality: quality)
         var output: [Float] = []
-        output.reserveCapacity(Int(Double(info.frames) * Double(rate) / Double(sourceRate)) + 64)
+        // Slack for a model's padding, so padding in place does not reallocate a long signal.
+        output.reserveCapacity(Int(Double(info.frames) * Double(rate) / Double(sourceRate)) + 32_768)
 
         var interleaved = [Float](repeating: 0, count: blockFrames * channels)
         var mono = [Float](repeating: 0, count: blockFrames)
@@ -67,7 +69,7 @@ public enum AudioFileReader {
                           path: path, firstFrame: framesRead)
             framesRead += count
             if let resampler {
-                try resampler.process(mono[0..<count], endOfInput: false, into: &output)
+                output += try resampler.process(mono[0..<count])
             } else {
                 output.append(contentsOf: mono[0..<count])
             }
@@ -76,7 +78,7 @@ public enum AudioFileReader {
             throw AudioIOError.unreadable(path: path, reason: String(cString: sf_strerror(file)))
         }
         guard framesRead > 0 else { throw AudioIOError.empty(path: path) }
-        if let resampler { try resampler.process([][...], endOfInput: true, into: &output) }
+        if let resampler { output += try resampler.finish() }
         return MonoAudio(samples: output, sampleRate: rate)
     }
 

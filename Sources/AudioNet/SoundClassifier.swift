@@ -82,9 +82,9 @@ public final class SoundClassifier: Sendable {
 
     /// Analyses 16 kHz mono samples: YAMNet's padding, the exact log-mel front end, then the network
     /// batch by batch (patches are cut from the log-mel frames one batch at a time).
-    public func analyze(samples: [Float]) throws -> PatchAnalysis {
+    public func analyze(samples: consuming [Float]) throws -> PatchAnalysis {
         let duration = Double(samples.count) / Double(frontEnd.sampleRate)
-        var padded = samples
+        var padded = samples  // the caller's last use: padded in place, not copied
         frontEnd.pad(&padded)
         let frames = frontEnd.logMel(padded)
         padded = []

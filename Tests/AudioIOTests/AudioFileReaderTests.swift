@@ -41,9 +41,9 @@ import Testing
         #expect(TestSupport.maxAbsDifference(mono, zip(left, right).map { ($0 + $1) / 2 }) < 1e-7)
     }
 
-    @Test func longFilesStreamAcrossBlocksLikeOneShotResampling() throws {
-        // 3.5 blocks of 65536 frames: block boundaries must not leave seams.
-        let count = 65_536 * 7 / 2
+    @Test func longFilesStreamAcrossBlocksAndChunksLikeOneShotResampling() throws {
+        // 23 decoder blocks and about three resampler chunks: neither boundary may leave a seam.
+        let count = 1_500_000
         var generator = SystemRandomNumberGenerator()
         let noise = (0..<count).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
         try AudioFileWriter.write(path: path("long.wav"), samples: noise, sampleRate: 44_100, encoding: .float32)
