@@ -36,7 +36,7 @@ demo: build
 venv: $(VENV)/.done
 $(VENV)/.done:
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q numpy h5py
+	$(PYTHON) -m pip install -q numpy h5py ai-edge-litert
 	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
 	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel"; \
 	else echo "WARNING: no CPU torch wheel in /opt/wheels; PyTorch references will be reported missing"; fi

@@ -20,10 +20,64 @@ except ImportError:
     torch = None
 
 
-def audionet(case, threads):
+OUT = "bench-out"
+
+
+def audionet(case, threads, *extra):
     env = dict(os.environ, AUDIONET_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run([BINARY, case, str(threads)], env=env, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([BINARY, case, str(threads), *extra], env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["value"]
+
+
+def test_audio(seconds, rate=16000):
+    """A WAV of noise with an intermittent tone, made once in bench-out/."""
+    import wave
+    path = os.path.join(OUT, f"bench-{seconds}s-{rate}.wav")
+    if not os.path.exists(path):
+        os.makedirs(OUT, exist_ok=True)
+        t = np.arange(seconds * rate) / rate
+        x = 0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 0.1 * t) > 0)
+        x += 0.05 * np.random.default_rng(1).standard_normal(len(t))
+        with wave.open(path, "wb") as f:
+            f.setnchannels(1)
+            f.setsampwidth(2)
+            f.setframerate(rate)
+            f.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def litert_yamnet(path, threads):
+    """LiteRT running the same TFLite patch by patch (decode with wave, pad as features.py), x realtime."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        return None
+    import wave
+    from frontend_reference import pad_waveform
+    model = os.path.join(os.environ.get("AUDIONET_WEIGHTS_MIRROR", ""), "yamnet", "yamnet.tflite")
+    interpreter = Interpreter(model_path=model, num_threads=threads)
+    interpreter.allocate_tensors()
+    index = interpreter.get_input_details()[0]["index"]
+
+    def run():
+        with wave.open(path, "rb") as f:
+            x = np.frombuffer(f.readframes(f.getnframes()), "<i2").astype(np.float32) / 32768
+        padded = pad_waveform(x).astype(np.float32)
+        for start in range(0, len(padded) - 15600 + 1, 7680):
+            interpreter.set_tensor(index, padded[None, start:start + 15600])
+            interpreter.invoke()
+        return len(x) / 16000
+
+    duration = run()
+    return duration / best(run, repeats=1)
+
+
+def peak_memory_mb(path):
+    """Peak resident memory of `audionet classify --clip` on `path`, from /usr/bin/time."""
+    audionet_cli = os.path.join(os.path.dirname(BINARY), "audionet")
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", audionet_cli, "classify", "--clip", path],
+                            capture_output=True, text=True, check=True)
+    return int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
 def best(body, repeats=3):
@@ -69,6 +123,16 @@ def main():
             ours = audionet(case, t)
             rows.append((f"{label}, batch 8, {t} thread(s)", "GFLOP/s", ours, torch_conv(kernel, cin, t),
                          f"PyTorch {torch.__version__ if torch else 'missing'}", ours / sgemm[t]))
+    ten_minutes = test_audio(600)
+    for t in (1, 2):
+        rows.append((f"yamnet end to end, 10 min 16 kHz file, {t} thread(s)", "x realtime",
+                     audionet("yamnet", t, ten_minutes), litert_yamnet(ten_minutes, t), "LiteRT, same TFLite, patch by patch", None))
+    ten_minutes_44k = test_audio(600, 44100)
+    for t in (1, 2):
+        rows.append((f"yamnet end to end, 10 min 44.1 kHz file (best-sinc resampling), {t} thread(s)", "x realtime",
+                     audionet("yamnet", t, ten_minutes_44k), None, "—", None))
+    rows.append(("classify --clip, 1 hour 16 kHz file: peak memory", "MB", peak_memory_mb(test_audio(3600)), None,
+                 "target < 500 MB", None))
     print("| case | unit | AudioNet | reference | AudioNet / reference | AudioNet / sgemm |")
     print("|---|---|---|---|---|---|")
     for case, unit, ours, reference, name, of_sgemm in rows:

@@ -57,6 +57,14 @@ func convolution(_ label: String, _ layer: Conv2D, input shape: [Int], threads: 
 
 func randomWeights(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -0.1...0.1) } }
 
+/// YAMNet end to end on an audio file (decode → resample → features → network), in seconds of audio per second.
+func yamnet(path: String, threads: Int) throws {
+    let classifier = try SoundClassifier.yamnet()
+    var duration = 0.0
+    let time = bestTime(repeats: 2) { duration = (try? classifier.analyze(file: path))?.duration ?? .nan }
+    report(["case": "yamnet end to end", "threads": threads, "tool": "AudioNet", "value": duration / time, "unit": "x realtime"])
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
     FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3 THREADS\n".utf8))
@@ -66,6 +74,9 @@ setenv("AUDIONET_THREADS", String(threads), 1)
 switch name {
 case "frontend": frontEnd(threads: threads)
 case "sgemm": sgemm(threads: threads)
+case "yamnet":
+    guard let path = arguments.dropFirst(2).first else { fatalError("usage: audionet-bench yamnet THREADS FILE") }
+    try yamnet(path: path, threads: threads)
 case "conv1x1":
     convolution("conv 1x1 56x56x256->64, batch 8",
                 Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),
