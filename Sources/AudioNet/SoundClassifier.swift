@@ -43,7 +43,7 @@ public final class SoundClassifier: Sendable {
     /// The exact `yamnet` log-mel front end.
     public let frontEnd = LogMelFrontEnd.yamnet
     /// Patches per network call: large enough for big GEMMs, small enough to bound memory.
-    static let batchSize = 64
+    static let batchSize = 32
 
     public init(network: Network, labels: ClassLabels) {
         self.network = network.optimized()

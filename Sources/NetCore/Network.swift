@@ -1,3 +1,5 @@
+import Foundation
+
 /// A network: a DAG of named layers fed by one input, executed in topological order on a batch.
 ///
 /// Nodes are added in topological order (a node's inputs must already exist). Any node's output can be
@@ -51,6 +53,9 @@ public struct Network: Sendable {
         return name
     }
 
+    /// Prints each node's run time to stderr when `$AUDIONET_PROFILE` is set.
+    static let profiling = ProcessInfo.processInfo.environment["AUDIONET_PROFILE"] != nil
+
     /// Runs a batch and returns the output of ``outputName``.
     public func run(_ input: Tensor) throws -> Tensor { try run(input, outputs: [outputName])[outputName]! }
 
@@ -74,7 +79,12 @@ public struct Network: Sendable {
         var results: [String: Tensor] = [:]
         if wanted.contains(inputName) { results[inputName] = input }
         for (index, node) in nodes.enumerated() where needed.contains(node.name) {
+            let started = Network.profiling ? DispatchTime.now().uptimeNanoseconds : 0
             let output = node.layer.forward(node.inputs.map { values[$0]! })
+            if Network.profiling {
+                let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+                FileHandle.standardError.write(Data("profile \(node.name) \(node.layer.typeName) \(output.shape) \(String(format: "%.3f", milliseconds)) ms\n".utf8))
+            }
             if wanted.contains(node.name) { results[node.name] = output }
             if lastUse[node.name] != nil { values[node.name] = output }
             for source in node.inputs where lastUse[source] == index { values[source] = nil }
