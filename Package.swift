@@ -15,18 +15,25 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
         systemLibrary("CFFTW", pkgConfig: "fftw3", apt: "libfftw3-dev"),
         systemLibrary("CBLAS", pkgConfig: "openblas", apt: "libopenblas-dev"),
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
+        systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
 
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "NetCore"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
         .target(name: "NetCore", dependencies: ["CBLAS"]),
-        .target(name: "Formats", dependencies: ["NetCore"]),
-        .target(name: "Models", dependencies: ["NetCore", "Formats"]),
+        .target(name: "Formats", dependencies: ["NetCore", "CHDF5"]),
+        .target(name: "Models", dependencies: [
+            "NetCore", "Formats",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .target(name: "AudioNet", dependencies: ["AudioIO", "DSP", "NetCore", "Formats", "Models"]),
         .executableTarget(name: "audionet", dependencies: [
             "AudioNet",
@@ -39,6 +46,7 @@ let package = Package(
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioNet", "Formats", "TestSupport"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "Formats", "TestSupport"]),
         .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),
+        .testTarget(name: "CREPETests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
     ]

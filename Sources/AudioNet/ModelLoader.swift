@@ -5,7 +5,7 @@ import NetCore
 /// Builds catalog networks by name, for `audionet run` and `audionet info`.
 public enum ModelLoader {
     /// Networks the engine can build today (a subset of ``Catalog/all``).
-    public static let buildable = ["yamnet"]
+    public static let buildable = ["yamnet"] + CREPE.Capacity.allCases.map(\.modelName)
 
     static func checkName(_ name: String) throws {
         guard Catalog.entry(named: name) != nil else {
@@ -14,15 +14,23 @@ public enum ModelLoader {
         guard buildable.contains(name) else { throw AudioNetError.notImplemented(name, available: buildable) }
     }
 
+    static func crepeCapacity(_ name: String) -> CREPE.Capacity? {
+        CREPE.Capacity.allCases.first { $0.modelName == name }
+    }
+
     /// The architecture with placeholder weights and every layer in place (BatchNorm unfolded), for layer tables.
     public static func architecture(_ name: String) throws -> Network {
         try checkName(name)
+        if let capacity = crepeCapacity(name) { return try CREPE.network(capacity, weights: nil) }
         return try YAMNet.network(weights: nil)
     }
 
     /// The network with its real weights, BatchNorm and activations folded, ready to run.
     public static func network(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> Network {
         try checkName(name)
+        if let capacity = crepeCapacity(name) {
+            return try PitchEstimator.crepe(capacity, store: store, weightsPath: weightsPath).network
+        }
         return try SoundClassifier.yamnet(store: store, weightsPath: weightsPath).network
     }
 }

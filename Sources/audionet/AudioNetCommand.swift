@@ -11,7 +11,7 @@ struct AudioNetCommand: ParsableCommand {
         else ~/.cache/audionet) and $AUDIONET_WEIGHTS_MIRROR, in that order.
         """,
         version: "audionet 0.1.0",
-        subcommands: [ClassifyCommand.self, EmbedCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self,
-                      ModelsCommand.self]
+        subcommands: [ClassifyCommand.self, PitchCommand.self, EmbedCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self,
+                      ModelsCommand.self, WeightsCommand.self]
     )
 }

