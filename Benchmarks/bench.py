@@ -72,10 +72,32 @@ def litert_yamnet(path, threads):
     return duration / best(run, repeats=1)
 
 
-def peak_memory_mb(path):
-    """Peak resident memory of `audionet classify --clip` on `path`, from /usr/bin/time."""
+def torchcrepe_rate(model, seconds, threads):
+    """torchcrepe.predict with its weighted-argmax decoder (the local average AudioNet uses), frames/s.
+    torchcrepe imports torchaudio only to read files; a stub module stands in for it."""
+    stub = os.path.join(OUT, "stub")
+    os.makedirs(os.path.join(stub, "torchaudio"), exist_ok=True)
+    open(os.path.join(stub, "torchaudio", "__init__.py"), "w").close()
+    sys.path.insert(0, stub)
+    try:
+        import torchcrepe
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    x = torch.from_numpy((0.5 * np.sin(2 * np.pi * 220 * np.arange(int(16000 * seconds)) / 16000)).astype(np.float32))[None]
+    frames = []
+
+    def run():
+        frames.append(torchcrepe.predict(x, 16000, 160, model=model, decoder=torchcrepe.decode.weighted_argmax,
+                                         batch_size=512, device="cpu").shape[-1])
+    seconds_taken = best(run, repeats=1)
+    return frames[0] / seconds_taken
+
+
+def peak_memory_mb(path, command=("classify", "--clip")):
+    """Peak resident memory of `audionet COMMAND path`, from /usr/bin/time."""
     audionet_cli = os.path.join(os.path.dirname(BINARY), "audionet")
-    result = subprocess.run(["/usr/bin/time", "-f", "%M", audionet_cli, "classify", "--clip", path],
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", audionet_cli, *command, path, *(["--output", os.devnull] if command[0] == "pitch" else [])],
                             capture_output=True, text=True, check=True)
     return int(result.stderr.strip().splitlines()[-1]) / 1024
 
@@ -133,6 +155,13 @@ def main():
                      audionet("yamnet", t, ten_minutes_44k), None, "—", None))
     rows.append(("classify --clip, 1 hour 16 kHz file: peak memory", "MB", peak_memory_mb(test_audio(3600)), None,
                  "target < 500 MB", None))
+    for model, seconds in (("full", 10), ("tiny", 60)):
+        for t in (1, 2):
+            rows.append((f"crepe-{model}, {seconds} s of audio, {t} thread(s)", "frames/s",
+                         audionet(f"crepe-{model}", t, str(seconds)), torchcrepe_rate(model, seconds, t),
+                         "torchcrepe 0.0.24, weighted_argmax", None))
+    rows.append(("pitch --model crepe-tiny, 10 min 16 kHz file: peak memory", "MB",
+                 peak_memory_mb(test_audio(600), ["pitch", "--model", "crepe-tiny"]), None, "target < 1024 MB", None))
     print("| case | unit | AudioNet | reference | AudioNet / reference | AudioNet / sgemm |")
     print("|---|---|---|---|---|---|")
     for case, unit, ours, reference, name, of_sgemm in rows:

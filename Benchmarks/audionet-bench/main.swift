@@ -3,6 +3,7 @@
 import AudioNet
 import CBLAS
 import DSP
+import Models
 import Foundation
 import NetCore
 
@@ -65,6 +66,16 @@ func yamnet(path: String, threads: Int) throws {
     report(["case": "yamnet end to end", "threads": threads, "tool": "AudioNet", "value": duration / time, "unit": "x realtime"])
 }
 
+/// CREPE on `seconds` of a 16 kHz test signal (framing, network, local-average decoding), in frames per second.
+func crepe(_ capacity: CREPE.Capacity, seconds: Double, threads: Int) throws {
+    let estimator = try PitchEstimator.crepe(capacity)
+    let signal = (0..<Int(seconds * 16_000)).map { n in Float(0.5 * sin(2 * Double.pi * 220 * Double(n) / 16_000)) }
+    var frames = 0
+    let time = bestTime(repeats: 1) { frames = (try? estimator.estimate(samples: signal))?.times.count ?? 0 }
+    report(["case": "\(capacity.modelName), \(Int(seconds)) s", "threads": threads, "tool": "AudioNet",
+            "value": Double(frames) / time, "unit": "frames/s"])
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
     FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3 THREADS\n".utf8))
@@ -77,6 +88,9 @@ case "sgemm": sgemm(threads: threads)
 case "yamnet":
     guard let path = arguments.dropFirst(2).first else { fatalError("usage: audionet-bench yamnet THREADS FILE") }
     try yamnet(path: path, threads: threads)
+case "crepe-full", "crepe-tiny":
+    let seconds = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60
+    try crepe(name == "crepe-full" ? .full : .tiny, seconds: seconds, threads: threads)
 case "conv1x1":
     convolution("conv 1x1 56x56x256->64, batch 8",
                 Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),

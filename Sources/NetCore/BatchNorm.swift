@@ -38,11 +38,20 @@ public struct BatchNorm: Layer {
 
     public func forward(_ inputs: [Tensor]) -> Tensor {
         var output = inputs[0]
-        let channels = scale.count
-        output.scalars.withUnsafeMutableBufferPointer { values in
-            for index in 0..<values.count {
-                let c = index % channels
-                values[index] = values[index] * scale[c] + shift[c]
+        let channels = scale.count, rows = output.count / max(channels, 1)
+        scale.withUnsafeBufferPointer { scale in
+            shift.withUnsafeBufferPointer { shift in
+                output.scalars.withUnsafeMutableBufferPointer { values in
+                    let base = SharedPointer(values.baseAddress!)
+                    let s = SharedReadPointer(scale.baseAddress!), t = SharedReadPointer(shift.baseAddress!)
+                    let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
+                    Parallel.forEach(workers) { worker in
+                        for row in (worker * share)..<min(rows, (worker + 1) * share) {
+                            let line = base.base + row * channels
+                            for c in 0..<channels { line[c] = line[c] * s.base[c] + t.base[c] }
+                        }
+                    }
+                }
             }
         }
         return output

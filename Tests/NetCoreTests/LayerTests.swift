@@ -36,6 +36,7 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         Case(name: "conv1x1", cout: 5, kernel: (1, 1), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .valid),
         Case(name: "conv5x3_stride2x1_valid", cout: 4, kernel: (5, 3), stride: (2, 1), dilation: (1, 1), groups: 1, padding: .valid),
         Case(name: "conv3x3_many_rows", cout: 24, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .symmetric(1, 1)),
+        Case(name: "conv16x1_tall_same", cout: 5, kernel: (16, 1), stride: (1, 1), dilation: (1, 1), groups: 1, padding: .same),
         Case(name: "conv4x4_stride2_same_asymmetric", cout: 4, kernel: (4, 4), stride: (2, 2), dilation: (1, 1), groups: 1, padding: .same),
     ]
 

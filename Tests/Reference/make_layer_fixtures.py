@@ -75,6 +75,7 @@ def main():
     conv_case("conv5x3_stride2x1_valid", (2, 13, 9, 3), 4, (5, 3), stride=(2, 1))
     conv_case("conv3x3_many_rows", (2, 30, 30, 16), 24, (3, 3), padding=(1, 1, 1, 1))
     conv_case("conv4x4_stride2_same_asymmetric", (1, 9, 11, 3), 4, (4, 4), stride=(2, 2), same=True)
+    conv_case("conv16x1_tall_same", (3, 40, 1, 6), 5, (16, 1), same=True)  # CREPE-like: the per-tap sgemm path
 
     depthwise_case("depthwise3x3_same", (2, 9, 11, 6), 1, (3, 3), same=True)
     depthwise_case("depthwise3x3_stride2_same_asymmetric", (2, 10, 12, 6), 1, (3, 3), stride=(2, 2), same=True)
