@@ -28,7 +28,9 @@ let package = Package(
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "NetCore"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
         .target(name: "NetCore", dependencies: ["CBLAS"]),
-        .target(name: "Formats", dependencies: ["NetCore", "CHDF5"]),
+        .target(name: "Formats", dependencies: [
+            "NetCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .target(name: "Models", dependencies: [
             "NetCore", "Formats",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "Formats", "TestSupport"]),
         .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "CREPETests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
+        .testTarget(name: "VGGishTests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
     ]

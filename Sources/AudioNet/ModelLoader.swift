@@ -5,7 +5,7 @@ import NetCore
 /// Builds catalog networks by name, for `audionet run` and `audionet info`.
 public enum ModelLoader {
     /// Networks the engine can build today (a subset of ``Catalog/all``).
-    public static let buildable = ["yamnet"] + CREPE.Capacity.allCases.map(\.modelName)
+    public static let buildable = ["yamnet", "vggish"] + CREPE.Capacity.allCases.map(\.modelName)
 
     static func checkName(_ name: String) throws {
         guard Catalog.entry(named: name) != nil else {
@@ -22,6 +22,7 @@ public enum ModelLoader {
     public static func architecture(_ name: String) throws -> Network {
         try checkName(name)
         if let capacity = crepeCapacity(name) { return try CREPE.network(capacity, weights: nil) }
+        if name == "vggish" { return try VGGish.network(weights: nil) }
         return try YAMNet.network(weights: nil)
     }
 
@@ -31,6 +32,7 @@ public enum ModelLoader {
         if let capacity = crepeCapacity(name) {
             return try PitchEstimator.crepe(capacity, store: store, weightsPath: weightsPath).network
         }
+        if name == "vggish" { return try VGGishEmbedder.load(store: store, weightsPath: weightsPath).network }
         return try SoundClassifier.yamnet(store: store, weightsPath: weightsPath).network
     }
 }

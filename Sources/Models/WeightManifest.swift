@@ -63,6 +63,17 @@ public enum WeightManifest {
                    source: .url("https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"),
                    sha256: nil, size: nil, license: "CC-BY-SA-4.0"),
     ] + crepe + [
+        // VGGish: torchvggish's converted weights and PCA parameters (release v0.1; the file names carry the
+        // first hex digits of their SHA-256, which torch.hub checks), and the original PCA parameters.
+        WeightFile(path: "vggish/vggish-10086976.pth", format: "pytorch",
+                   source: .url("https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth"),
+                   sha256: nil, size: nil, license: "Apache-2.0"),
+        WeightFile(path: "vggish/vggish_pca_params-970ea276.pth", format: "pytorch",
+                   source: .url("https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish_pca_params-970ea276.pth"),
+                   sha256: nil, size: nil, license: "Apache-2.0"),
+        WeightFile(path: "vggish/vggish_pca_params.npz", format: "npz",
+                   source: .url("https://storage.googleapis.com/audioset/vggish_pca_params.npz"),
+                   sha256: nil, size: nil, license: "Apache-2.0"),
         // Quantized ImageNet MobileNetV2 (TF Lite hosted models), 1001 classes.
         WeightFile(path: "mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", format: "tflite",
                    source: .url("https://storage.googleapis.com/download.tensorflow.org/models/tflite_11_05_08/mobilenet_v2_1.0_224_quant.tgz"),

@@ -9,13 +9,15 @@ struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Write audio embeddings, one row per patch, as a float32 .npy file.",
-        discussion: "yamnet: [N, 1024], one row per 0.96 s patch every 0.48 s."
+        discussion: """
+        yamnet: [N, 1024], one row per 0.96 s patch every 0.48 s. vggish: [N, 128], one row per 0.96 s example         (no overlap); --postprocess applies AudioSet's PCA, clipping and 8-bit quantization (values 0…255).
+        """
     )
 
     @Argument(help: "Audio file.")
     var file: String
 
-    @Option(help: "Embedding model: yamnet.")
+    @Option(help: "Embedding model: yamnet or vggish.")
     var model: String = "yamnet"
 
     @Option(help: "Output .npy path.")
@@ -27,13 +29,27 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Weights file (default: looked up in the weight store).")
     var weights: String?
 
+    @Flag(help: "vggish: apply the PCA/quantization postprocessing.")
+    var postprocess = false
+
+    @Option(name: .customLong("pca"), help: "vggish: PCA parameters file (.pth or .npz; default: the weight store).")
+    var pcaPath: String?
+
     func run() throws {
-        guard model == "yamnet" else { throw AudioNetError.notImplemented(model, available: ["yamnet"]) }
-        let analysis = try SoundClassifier.yamnet(weightsPath: weights).analyze(file: file)
-        try NPY.write(NPYArray(analysis.embeddings), path: output)
+        let embeddings: Tensor, times: [Double]
+        switch model {
+        case "yamnet":
+            let analysis = try SoundClassifier.yamnet(weightsPath: weights).analyze(file: file)
+            embeddings = analysis.embeddings
+            times = (0..<analysis.patchCount).map { Double($0) * analysis.hopSeconds }
+        case "vggish":
+            (embeddings, times) = try VGGishEmbedder.load(weightsPath: weights, postprocess: postprocess, pcaPath: pcaPath).embed(file: file)
+        default:
+            throw AudioNetError.notImplemented(model, available: ["yamnet", "vggish"])
+        }
+        try NPY.write(NPYArray(embeddings), path: output)
         if let timestamps {
-            let times = (0..<analysis.patchCount).map { Float(Double($0) * analysis.hopSeconds) }
-            try NPY.write(NPYArray(shape: [times.count], float32: times), path: timestamps)
+            try NPY.write(NPYArray(shape: [times.count], float32: times.map { Float($0) }), path: timestamps)
         }
     }
 }

@@ -1,0 +1,50 @@
+import AudioIO
+import DSP
+import Formats
+import Models
+import NetCore
+
+/// Audio embeddings with VGGish: the exact `vggish` front end (0.96 s examples, no overlap), the VGG body,
+/// and optionally AudioSet's PCA/quantization postprocessing.
+public final class VGGishEmbedder: Sendable {
+    public let network: Network
+    public let postprocessor: VGGishPostprocessor?
+    public let frontEnd = LogMelFrontEnd.vggish
+    static let batchSize = 16
+
+    public init(network: Network, postprocessor: VGGishPostprocessor?) {
+        self.network = network.optimized()
+        self.postprocessor = postprocessor
+    }
+
+    /// VGGish with torchvggish's state_dict (`vggish/vggish-10086976.pth`) and, when `postprocess` is set,
+    /// the PCA parameters (`vggish/vggish_pca_params-970ea276.pth` or the official `.npz`).
+    public static func load(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, postprocess: Bool = false,
+                            pcaPath: String? = nil) throws -> VGGishEmbedder {
+        let state = try PyTorchStateDict(path: try store.locate("vggish/vggish-10086976.pth", explicit: weightsPath))
+        let pca = postprocess ? try VGGishPostprocessor(path: try store.locate("vggish/vggish_pca_params-970ea276.pth", explicit: pcaPath)) : nil
+        return VGGishEmbedder(network: try VGGish.network(weights: state.tensors), postprocessor: pca)
+    }
+
+    /// Embeddings `[N, 128]` of examples `[N, 96, 64]` (postprocessed when a postprocessor is set).
+    public func embed(examples: Tensor) throws -> Tensor {
+        let count = examples.shape.first ?? 0, size = 96 * 64
+        var output: [Float] = []
+        var first = 0
+        while first < count {
+            let batch = min(Self.batchSize, count - first)
+            output += try network.run(Tensor(shape: [batch, 96, 64], scalars: Array(examples.scalars[first * size..<(first + batch) * size]))).scalars
+            first += batch
+        }
+        let embeddings = Tensor(shape: [count, VGGish.embeddingSize], scalars: output)
+        return postprocessor?.apply(embeddings) ?? embeddings
+    }
+
+    /// Embeddings of an audio file, one row per 0.96 s example, with each example's start time.
+    public func embed(file path: String) throws -> (embeddings: Tensor, times: [Double]) {
+        let audio = try AudioFileReader.readMono(path: path, sampleRate: frontEnd.sampleRate)
+        let examples = frontEnd.logMelPatches(audio.samples)
+        let hop = Double(frontEnd.patchHop * frontEnd.hopLength) / Double(frontEnd.sampleRate)
+        return (try embed(examples: examples), (0..<examples.shape[0]).map { Double($0) * hop })
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import NetCore
+import ZIPFoundation
+
+/// A PyTorch state_dict read from a `.pth`/`.pt` zip archive (`torch.save`, PyTorch ≥ 1.6): the pickle is read
+/// by ``RestrictedUnpickler`` (never executing code) and each tensor gathered from its storage with its
+/// offset and strides, converted to Float32.
+public struct PyTorchStateDict: Sendable {
+    static let format = "PyTorch"
+    /// Parameter names in file order (nested dictionaries joined with dots).
+    public let names: [String]
+    /// Tensors by name.
+    public let tensors: [String: Tensor]
+
+    /// Reads a state_dict file.
+    public init(path: String) throws {
+        let archive: Archive
+        do {
+            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        } catch {
+            var header = [UInt8](repeating: 0, count: 2)
+            if let handle = FileHandle(forReadingAtPath: path) { header = [UInt8](handle.readData(ofLength: 2)); try? handle.close() }
+            let reason = header == [0x80, 0x02] ? "a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current PyTorch"
+                                                : "not a zip archive"
+            throw ModelFileError.unsupported(format: Self.format, reason: "'\(path)' is \(reason)")
+        }
+        func read(_ entry: Entry) throws -> [UInt8] {
+            guard entry.uncompressedSize < 1 << 34 else { throw ModelFileError.malformed(format: Self.format, reason: "entry \(entry.path) is too large") }
+            var data = Data()
+            do {
+                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+            } catch {
+                throw ModelFileError.malformed(format: Self.format, reason: "cannot read \(entry.path): \(error)")
+            }
+            return [UInt8](data)
+        }
+        guard let pickleEntry = archive.first(where: { $0.path.hasSuffix("data.pkl") }) else {
+            throw ModelFileError.malformed(format: Self.format, reason: "'\(path)' has no data.pkl")
+        }
+        let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
+        var unpickler = RestrictedUnpickler(bytes: try read(pickleEntry))
+        let root = try unpickler.load()
+        var names: [String] = [], tensors: [String: Tensor] = [:], storages: [String: [UInt8]] = [:]
+        func visit(_ value: RestrictedUnpickler.Value, name: String) throws {
+            switch value {
+            case .dict(let entries):
+                for (key, item) in entries {
+                    guard case .string(let text) = key else { continue }
+                    try visit(item, name: name.isEmpty ? text : "\(name).\(text)")
+                }
+            case .tensor(let stored):
+                if storages[stored.storageKey] == nil {
+                    guard let entry = archive["\(prefix)data/\(stored.storageKey)"] else {
+                        throw ModelFileError.malformed(format: Self.format, reason: "storage \(stored.storageKey) is missing")
+                    }
+                    storages[stored.storageKey] = try read(entry)
+                }
+                names.append(name)
+                tensors[name] = try Self.gather(stored, from: storages[stored.storageKey]!, name: name)
+            default:
+                break
+            }
+        }
+        try visit(root, name: "")
+        self.names = names
+        self.tensors = tensors
+    }
+
+    /// The tensor `name`, checked to have `shape`; the error names the tensor and both shapes.
+    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        guard let tensor = tensors[name] else {
+            throw ModelFileError.malformed(format: Self.format, reason: "no tensor '\(name)'")
+        }
+        guard tensor.shape == shape else {
+            throw ModelFileError.malformed(format: Self.format, reason: "'\(name)' has shape \(tensor.shape), expected \(shape)")
+        }
+        return tensor
+    }
+
+    /// Element size and decoder of a storage type.
+    static func decoder(_ type: String) throws -> (size: Int, decode: (ArraySlice<UInt8>) -> Float) {
+        func word(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        switch type {
+        case "torch.FloatStorage": return (4, { Float(bitPattern: UInt32(word($0))) })
+        case "torch.DoubleStorage": return (8, { Float(Double(bitPattern: word($0))) })
+        case "torch.HalfStorage": return (2, { Float(Float16(bitPattern: UInt16(word($0)))) })
+        case "torch.BFloat16Storage": return (2, { Float(bitPattern: UInt32(word($0)) << 16) })
+        case "torch.LongStorage": return (8, { Float(Int64(bitPattern: word($0))) })
+        case "torch.IntStorage": return (4, { Float(Int32(truncatingIfNeeded: word($0))) })
+        case "torch.ShortStorage": return (2, { Float(Int16(truncatingIfNeeded: word($0))) })
+        case "torch.CharStorage": return (1, { Float(Int8(bitPattern: $0.first!)) })
+        case "torch.ByteStorage", "torch.BoolStorage": return (1, { Float($0.first!) })
+        default: throw ModelFileError.unsupported(format: format, reason: "storage type \(type)")
+        }
+    }
+
+    /// Reads a strided view of a storage into a contiguous Float32 tensor, checking every index.
+    static func gather(_ stored: RestrictedUnpickler.StoredTensor, from storage: [UInt8], name: String) throws -> Tensor {
+        let (size, decode) = try decoder(stored.storageType)
+        let elements = storage.count / size
+        let count = stored.shape.reduce(1, *)
+        if count == 0 { return Tensor(shape: stored.shape, scalars: []) }
+        let last = stored.offset + zip(stored.shape, stored.strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        guard stored.offset >= 0, last < elements else {
+            throw ModelFileError.malformed(format: format, reason: "tensor '\(name)' reaches past its storage")
+        }
+        var contiguous = [Int](repeating: 1, count: stored.shape.count)
+        for axis in stride(from: stored.shape.count - 2, through: 0, by: -1) { contiguous[axis] = contiguous[axis + 1] * stored.shape[axis + 1] }
+        if stored.storageType == "torch.FloatStorage" && zip(stored.shape, zip(stored.strides, contiguous)).allSatisfy({ $0.0 == 1 || $0.1.0 == $0.1.1 }) {
+            // The common case: contiguous little-endian float32, copied without per-element decoding.
+            let values = storage.withUnsafeBytes { raw in
+                (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: (stored.offset + $0) * 4, as: UInt32.self))) }
+            }
+            return Tensor(shape: stored.shape, scalars: values)
+        }
+        var values = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: stored.shape.count)
+        var source = stored.offset
+        for destination in 0..<count {
+            values[destination] = decode(storage[(source * size)..<(source * size + size)])
+            var axis = stored.shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                source += stored.strides[axis]
+                if index[axis] < stored.shape[axis] { break }
+                source -= stored.strides[axis] * stored.shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return Tensor(shape: stored.shape, scalars: values)
+    }
+}
