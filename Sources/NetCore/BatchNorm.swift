@@ -6,7 +6,8 @@ import Foundation
 public struct BatchNorm: Layer {
     public let scale: [Float]
     public let shift: [Float]
-    /// Learnable parameters plus running statistics, as the source counted them.
+    /// Learnable parameters: γ (when present) and β per channel. The running mean and variance are state,
+    /// not learnables, as MATLAB's analyzeNetwork and Keras' trainable count treat them.
     public let parameterCount: Int
 
     /// From γ, β, running mean and variance; `gamma` nil means no scale (Keras `scale=False`).
@@ -21,7 +22,7 @@ public struct BatchNorm: Layer {
         }
         self.scale = scale
         self.shift = shift
-        parameterCount = channels * (gamma == nil ? 3 : 4)
+        parameterCount = channels * (gamma == nil ? 1 : 2)
     }
 
     public var typeName: String { "BatchNorm" }

@@ -27,7 +27,7 @@ public protocol Layer: Sendable {
     func outputShape(for inputs: [[Int]]) throws -> [Int]
     /// Computes the output for batch-first inputs whose shapes ``outputShape(for:)`` accepted.
     func forward(_ inputs: [Tensor]) -> Tensor
-    /// Learnable parameters (BatchNorm statistics included, as MATLAB and Keras count them).
+    /// Learnable parameters (BatchNorm running statistics excluded, as MATLAB counts learnables).
     var parameterCount: Int { get }
     /// Multiply-adds per example.
     func multiplyAdds(for inputs: [[Int]]) -> Int

@@ -12,6 +12,6 @@ struct AudioNetCommand: ParsableCommand {
         """,
         version: "audionet 0.1.0",
         subcommands: [ClassifyCommand.self, PitchCommand.self, EmbedCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self,
-                      ModelsCommand.self, WeightsCommand.self]
+                      ImageCommand.self, ModelsCommand.self, WeightsCommand.self]
     )
 }

@@ -167,3 +167,22 @@ import Testing
         #expect(result.status != 0 && result.stderr.split(separator: "\n").count == 1)
     }
 }
+
+@Suite struct ImageCommandTests {
+    @Test func imageClassifyPrintsTheContractsJSON() throws {
+        let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] ?? ""
+        let image = URL(fileURLWithPath: mirror).deletingLastPathComponent().appendingPathComponent("images/parrot.jpg").path
+        let result = try TestSupport.run(["image", "classify", image, "--model", "mobilenetv2", "--top", "2", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let predictions = object["predictions"] as! [[String: Any]]
+        #expect(object["model"] as? String == "mobilenetv2" && predictions.count == 2 && predictions[0]["label"] as? String == "macaw")
+    }
+
+    @Test func corruptImageFailsWithOneLine() throws {
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("bad.png").path
+        try "not an image".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try TestSupport.run(["image", "classify", path])
+        #expect(result.status != 0 && result.stderr.split(separator: "\n").count == 1)
+    }
+}

@@ -123,12 +123,11 @@ func vggishFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
         }
     }
 
-    @Test func legacyFilesAreRejectedWithAnExplanation() throws {
-        #expect {
-            try PyTorchStateDict(path: TestSupport.fixture("vggish/legacy.pth"))
-        } throws: { error in
-            "\(error)".contains("legacy")
-        }
+    @Test func legacyFilesReadLikeZipFiles() throws {
+        let legacy = try PyTorchStateDict(path: TestSupport.fixture("vggish/legacy.pth"))
+        let nested = try PyTorchStateDict(path: TestSupport.fixture("vggish/nested.pth"))
+        #expect(legacy.names == ["w"])
+        #expect(legacy.tensors["w"] == nested.tensors["state_dict.layer.weight"])
     }
 
     @Test func corruptedPicklesNeverCrash() throws {

@@ -1,0 +1,81 @@
+import Formats
+import ImageIO
+import Models
+import NetCore
+
+/// How pixels become the network's input: `(pixel − mean) / std` per channel after resizing.
+public struct ImagePreprocessing: Sendable {
+    public let size: Int
+    public let mean: Float
+    public let std: Float
+}
+
+/// ImageNet classification on the shared engine (MATLAB's `classify` with the pretrained image networks).
+public final class ImageClassifier: Sendable {
+    public let name: String
+    /// The network, BatchNorm and activations folded.
+    public let network: Network
+    public let preprocessing: ImagePreprocessing
+    /// Class names, one per network output.
+    public let labels: [String]
+    /// Whether the network ends in a softmax already (else scores are the softmax of its logits).
+    let outputsProbabilities: Bool
+
+    init(name: String, network: Network, preprocessing: ImagePreprocessing, labels: [String], outputsProbabilities: Bool) {
+        self.name = name
+        self.network = network.optimized()
+        self.preprocessing = preprocessing
+        self.labels = labels
+        self.outputsProbabilities = outputsProbabilities
+    }
+
+    /// The image networks with reachable weights.
+    public static let available = ["mobilenetv2", "efficientnet-lite0"]
+
+    /// Loads `name` with its weights from `store` (or `weightsPath`).
+    public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> ImageClassifier {
+        let labelLines = try String(contentsOfFile: try store.locate("mobilenet_v2/imagenet_labels.txt"), encoding: .utf8)
+            .split(whereSeparator: \.isNewline).map(String.init)
+        switch name {
+        case "mobilenetv2":
+            // The quantized TF-Lite model: its input quantization says how pixels map to real values.
+            let model = try TFLiteModel(path: try store.locate("mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", explicit: weightsPath))
+            let input = model.tensors[model.inputs[0]]
+            guard let q = input.quantization, input.shape == [1, 224, 224, 3], labelLines.count == 1001 else {
+                throw NetworkError.invalidWeights("unexpected MobileNetV2 TFLite input \(input.shape) or label count \(labelLines.count)")
+            }
+            return ImageClassifier(name: name, network: try model.network(),
+                                   preprocessing: ImagePreprocessing(size: 224, mean: Float(q.zeroPoints.first ?? 0), std: 1 / q.scales[0]),
+                                   labels: labelLines, outputsProbabilities: true)
+        case "efficientnet-lite0":
+            let state = try PyTorchStateDict(path: try store.locate("efficientnet/efficientnet-lite0-57934424.pth", explicit: weightsPath))
+            // efficientnet/lite: MEAN_RGB = 127.0, STDDEV_RGB = 128.0; 1000 classes (no background row).
+            return ImageClassifier(name: name, network: try EfficientNetLite0.network(weights: state.tensors),
+                                   preprocessing: ImagePreprocessing(size: 224, mean: 127, std: 128),
+                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false)
+        default:
+            throw AudioNetError.notImplemented(name, available: available)
+        }
+    }
+
+    /// The network input `[1, size, size, 3]` for an image: the whole image (or its central 87.5 % square with
+    /// `centerCrop`) resized bilinearly, then normalized.
+    public func input(for image: RGBImage, centerCrop: Bool = false) -> Tensor {
+        let source = centerCrop ? image.centerCropped(fraction: 0.875) : image
+        let size = preprocessing.size
+        let pixels = source.resized(width: size, height: size)
+        return Tensor(shape: [1, size, size, 3], scalars: pixels.map { ($0 - preprocessing.mean) / preprocessing.std })
+    }
+
+    /// Class probabilities `[classes]` of a prepared input.
+    public func probabilities(_ input: Tensor) throws -> [Float] {
+        let output = try network.run(input).scalars
+        return outputsProbabilities ? output : Softmax().forward([Tensor(shape: [1, output.count], scalars: output)]).scalars
+    }
+
+    /// The `k` most probable classes of the image at `path`.
+    public func classify(path: String, top k: Int, centerCrop: Bool = false) throws -> [ClassScore] {
+        let scores = try probabilities(input(for: try RGBImage(path: path), centerCrop: centerCrop))
+        return scores.indices.sorted { scores[$0] > scores[$1] }.prefix(k).map { ClassScore(index: $0, label: labels[$0], score: scores[$0]) }
+    }
+}

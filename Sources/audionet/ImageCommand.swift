@@ -1,0 +1,58 @@
+import ArgumentParser
+import AudioNet
+import Foundation
+
+/// `audionet image classify IMAGE… --model NAME [--top K] [--format table|json] [--crop center]`.
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "ImageNet image networks on the same engine.",
+        subcommands: [Classify.self]
+    )
+
+    enum Crop: String, ExpressibleByArgument { case none, center }
+
+    struct Classify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Classify PNG, JPEG or BMP images into the ImageNet classes.",
+            discussion: "By default the whole image is resized (bilinear) to the network's input size; --crop center first takes the central 87.5 % square."
+        )
+
+        @Argument(help: "Image files.")
+        var images: [String]
+
+        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")).")
+        var model: String = "mobilenetv2"
+
+        @Option(help: "Number of classes to show.")
+        var top: Int = 5
+
+        @Option(help: "table or json (one object per image per line).")
+        var format: OutputFormat = .table
+
+        @Option(help: "none or center.")
+        var crop: Crop = .none
+
+        @Option(help: "Weights file (default: looked up in the weight store).")
+        var weights: String?
+
+        func validate() throws {
+            guard top > 0 else { throw ValidationError("--top must be positive") }
+        }
+
+        func run() throws {
+            let classifier = try ImageClassifier.load(model, weightsPath: weights)
+            for image in images {
+                let classes = try classifier.classify(path: image, top: top, centerCrop: crop == .center)
+                switch format {
+                case .json:
+                    let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }
+                    print(JSONValue.object([("file", .string(image)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded)
+                case .table, .csv:
+                    print(image)
+                    printTable(header: ["index", "label", "score"], rows: classes.map { [String($0.index), $0.label, String(format: "%.4f", $0.score)] })
+                }
+            }
+        }
+    }
+}

