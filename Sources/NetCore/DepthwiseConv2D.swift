@@ -12,6 +12,8 @@ public struct DepthwiseConv2D: Layer {
     public internal(set) var weights: [Float]
     public internal(set) var bias: [Float]
     public var activation: Activation
+    /// Whether the layer has a learnable bias (a bias-free convolution gains one when a BatchNorm is folded in).
+    public private(set) var hasBias: Bool
 
     public init(channels: Int, multiplier: Int = 1, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 dilation: (Int, Int) = (1, 1), padding: Padding = .valid, weights: [Float]? = nil, bias: [Float]? = nil,
@@ -26,11 +28,12 @@ public struct DepthwiseConv2D: Layer {
         self.weights = weights ?? [Float](repeating: 0, count: count)
         self.bias = bias ?? [Float](repeating: 0, count: channels * multiplier)
         self.activation = activation
+        hasBias = bias != nil
         precondition(self.weights.count == count && self.bias.count == channels * multiplier, "weight or bias count mismatch")
     }
 
     public var typeName: String { "DepthwiseConv2D" }
-    public var parameterCount: Int { weights.count + bias.count }
+    public var parameterCount: Int { weights.count + (hasBias ? bias.count : 0) }
     var outputChannels: Int { channels * multiplier }
 
     func geometry(_ shape: [Int]) -> WindowGeometry {
@@ -57,6 +60,7 @@ public struct DepthwiseConv2D: Layer {
 
     /// Folds a per-output-channel affine map (an inference BatchNorm) into the weights.
     public mutating func fold(scale: [Float], shift: [Float]) {
+        hasBias = true
         for index in weights.indices { weights[index] *= scale[index % outputChannels] }
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
     }

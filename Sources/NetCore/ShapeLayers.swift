@@ -133,3 +133,26 @@ extension Tensor {
         return Tensor(shape: outShape, scalars: result)
     }
 }
+
+/// Channels `range` of the last axis (ShuffleNet V2's channel split, `x.chunk(2, dim=1)`).
+public struct ChannelSlice: Layer {
+    public let range: Range<Int>
+    public init(_ range: Range<Int>) { self.range = range }
+    public var typeName: String { "ChannelSlice" }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        guard let channels = inputs[0].last, range.lowerBound >= 0, range.upperBound <= channels else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "at least \(range.upperBound) channels", got: inputs[0])
+        }
+        return Array(inputs[0].dropLast()) + [range.count]
+    }
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let input = inputs[0], channels = input.shape.last!
+        var scalars: [Float] = []
+        scalars.reserveCapacity(input.count / channels * range.count)
+        for base in stride(from: 0, to: input.count, by: channels) {
+            scalars.append(contentsOf: input.scalars[(base + range.lowerBound)..<(base + range.upperBound)])
+        }
+        return Tensor(shape: Array(input.shape.dropLast()) + [range.count], scalars: scalars)
+    }
+}

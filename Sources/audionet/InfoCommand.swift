@@ -22,7 +22,7 @@ struct InfoCommand: ParsableCommand {
         table += rows.map { [$0.name, $0.type, shape($0.outputShape), String($0.parameters), String($0.multiplyAdds)] }
         printTable(header: ["name", "type", "output", "parameters", "multiply-adds"], rows: table)
         let parameters = rows.reduce(0) { $0 + $1.parameters }, multiplyAdds = rows.reduce(0) { $0 + $1.multiplyAdds }
-        print(String(format: "total: %d layers, %d parameters (%.2f M), %d multiply-adds per example (%.2f G)",
-                     rows.count, parameters, Double(parameters) / 1e6, multiplyAdds, Double(multiplyAdds) / 1e9))
+        print("total: \(rows.count) layers, \(parameters) parameters (\(String(format: "%.2f", Double(parameters) / 1e6)) M), "
+              + "\(multiplyAdds) multiply-adds per example (\(String(format: "%.2f", Double(multiplyAdds) / 1e9)) G)")
     }
 }
