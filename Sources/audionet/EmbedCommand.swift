@@ -2,6 +2,7 @@ import ArgumentParser
 import AudioNet
 import Formats
 import Models
+import DSP
 import NetCore
 
 /// `audionet embed FILE --model yamnet --output E.npy`.
@@ -17,7 +18,7 @@ struct EmbedCommand: ParsableCommand {
     @Argument(help: "Audio file.")
     var file: String
 
-    @Option(help: "Embedding model: yamnet or vggish.")
+    @Option(help: "Embedding model: yamnet, vggish or openl3-mel256-music-6144 (and the other openl3 configurations).")
     var model: String = "yamnet"
 
     @Option(help: "Output .npy path.")
@@ -28,6 +29,9 @@ struct EmbedCommand: ParsableCommand {
 
     @Option(help: "Weights file (default: looked up in the weight store).")
     var weights: String?
+
+    @Option(help: "openl3: seconds between windows.")
+    var hop: Double = 0.1
 
     @Flag(help: "vggish: apply the PCA/quantization postprocessing.")
     var postprocess = false
@@ -45,7 +49,11 @@ struct EmbedCommand: ParsableCommand {
         case "vggish":
             (embeddings, times) = try VGGishEmbedder.load(weightsPath: weights, postprocess: postprocess, pcaPath: pcaPath).embed(file: file)
         default:
-            throw AudioNetError.notImplemented(model, available: ["yamnet", "vggish"])
+            guard let configuration = OpenL3.Configuration(modelName: model) else {
+                throw AudioNetError.notImplemented(model, available: ["yamnet", "vggish"] + OpenL3.configurations.map(\.modelName))
+            }
+            guard hop > 0, hop.isFinite else { throw AudioNetError.invalidOption("--hop must be positive") }
+            (embeddings, times) = try OpenL3Embedder.load(configuration, weightsPath: weights).embed(file: file, hopSeconds: hop)
         }
         try NPY.write(NPYArray(embeddings), path: output)
         if let timestamps {

@@ -5,31 +5,6 @@ import NetCore
 import TestSupport
 import Testing
 
-/// The closed-form weights of Tests/Reference/make_torchvision_fixtures.py (`fill`): a multiplicative hash of
-/// the element index in exact integer arithmetic, shaped per kind of tensor.
-func filled(name: String, shape: [Int], ordinal: Int) -> Tensor {
-    let count = shape.reduce(1, *)
-    let fanIn = Double(shape.dropFirst().reduce(1, *))
-    let values = (0..<count).map { i -> Float in
-        let h = 2.0 * Double((Int64(i) &* 2_654_435_761 &+ Int64(ordinal) &* 97_531) % 4_294_967_296) / 4_294_967_296.0 - 1.0
-        if name.hasSuffix("running_var") { return Float(1.0 + 0.5 * abs(h)) }
-        if name.hasSuffix("running_mean") || name.hasSuffix("bias") { return Float(0.1 * h) }
-        if shape.count == 1 { return Float(1.0 + 0.1 * h) }
-        return Float(h * (6.0 / fanIn).squareRoot())
-    }
-    return Tensor(shape: shape, scalars: values)
-}
-
-/// A state_dict rebuilt from `<name>.layout.txt`: the same names, shapes and order as torchvision's.
-func formulaStateDict(_ name: String) throws -> [String: Tensor] {
-    let lines = try String(contentsOfFile: TestSupport.fixture("torchvision/\(name).layout.txt"), encoding: .utf8).split(separator: "\n")
-    return Dictionary(uniqueKeysWithValues: lines.enumerated().map { ordinal, line in
-        let parts = line.split(separator: " ")
-        let key = String(parts[0]), shape = parts.dropFirst().map { Int($0)! }
-        return (key, filled(name: key, shape: shape, ordinal: ordinal))
-    })
-}
-
 @Suite struct TorchvisionArchitectureTests {
     static let names = ["resnet18", "resnet50", "resnet101", "squeezenet", "googlenet", "alexnet", "vgg16", "vgg19",
                         "densenet201", "shufflenet", "efficientnetb0"]
@@ -38,7 +13,7 @@ func formulaStateDict(_ name: String) throws -> [String: Tensor] {
     /// torchvision itself on the same input: relative error ≤ 1e-4 and the same top-1.
     @Test(arguments: names) func logitsMatchTorchvision(_ name: String) throws {
         let entry = try #require(TorchvisionNetworks.entries[name])
-        let network = try entry.build(try formulaStateDict(name)).optimized()
+        let network = try entry.build(try TestSupport.closedFormStateDict(layout: "torchvision/\(name).layout.txt")).optimized()
         let input = try NPY.read(path: TestSupport.fixture("torchvision/input\(entry.inputSize).npy")).tensor
         let logits = try network.run(input).scalars
         let reference = try NPY.read(path: TestSupport.fixture("torchvision/\(name).logits.npy")).floats
@@ -49,7 +24,7 @@ func formulaStateDict(_ name: String) throws -> [String: Tensor] {
     }
 
     @Test func wrongShapeInAStateDictNamesTheTensor() throws {
-        var state = try formulaStateDict("resnet18")
+        var state = try TestSupport.closedFormStateDict(layout: "torchvision/resnet18.layout.txt")
         state["layer2.0.conv1.weight"] = Tensor(zeros: [128, 64, 1, 1])
         #expect {
             try ResNet.network(.resnet18, weights: state)

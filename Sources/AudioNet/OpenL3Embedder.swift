@@ -1,0 +1,61 @@
+import AudioIO
+import DSP
+import Formats
+import Models
+import NetCore
+
+/// Audio embeddings with OpenL3: 1 s windows at 48 kHz every `hopSeconds` (centred by default), the front end
+/// of the configuration, then the audio subnetwork.
+public final class OpenL3Embedder: Sendable {
+    public let configuration: OpenL3.Configuration
+    public let network: Network
+    public let frontEnd: OpenL3FrontEnd
+    static let batchSize = 8
+
+    public init(configuration: OpenL3.Configuration, network: Network) {
+        self.configuration = configuration
+        self.network = network.optimized()
+        frontEnd = OpenL3FrontEnd(configuration.representation)
+    }
+
+    /// The configuration's weights from `store` (or `weightsPath`): torchopenl3's `.pth.tar`, or else the
+    /// official Keras `.h5` (a `weightsPath` ending in `.h5` is read as Keras).
+    public static func load(_ configuration: OpenL3.Configuration, store: WeightStore = .fromEnvironment(),
+                            weightsPath: String? = nil) throws -> OpenL3Embedder {
+        let kerasPath: String?
+        if let weightsPath {
+            kerasPath = weightsPath.hasSuffix(".h5") ? weightsPath : nil
+        } else {
+            kerasPath = store.find(configuration.weightFile) == nil ? store.find(configuration.kerasWeightFile) : nil
+        }
+        let weights: [String: Tensor]
+        if let kerasPath {
+            weights = try OpenL3.stateDict(keras: try KerasWeights(path: kerasPath))
+        } else {
+            weights = try PyTorchStateDict(path: try store.locate(configuration.weightFile, explicit: weightsPath)).tensors
+        }
+        return OpenL3Embedder(configuration: configuration, network: try OpenL3.network(configuration, weights: weights))
+    }
+
+    /// Embeddings `[N, size]` of spectrograms `[N, bins, frames]`.
+    public func embed(spectrograms: Tensor) throws -> Tensor {
+        let count = spectrograms.shape[0], size = frontEnd.bins * frontEnd.frames
+        var output: [Float] = []
+        var first = 0
+        while first < count {
+            let batch = min(Self.batchSize, count - first)
+            let input = Tensor(shape: [batch, frontEnd.bins, frontEnd.frames],
+                               scalars: Array(spectrograms.scalars[first * size..<(first + batch) * size]))
+            output += try network.run(input).scalars
+            first += batch
+        }
+        return Tensor(shape: [count, configuration.embeddingSize], scalars: output)
+    }
+
+    /// Embeddings of an audio file (resampled to 48 kHz mono) with each window's time.
+    public func embed(file path: String, hopSeconds: Double = 0.1, center: Bool = true) throws -> (embeddings: Tensor, times: [Double]) {
+        let audio = try AudioFileReader.readMono(path: path, sampleRate: OpenL3FrontEnd.sampleRate)
+        let (spectrograms, times) = frontEnd.spectrograms(samples: audio.samples, hopSeconds: hopSeconds, center: center)
+        return (try embed(spectrograms: spectrograms), times)
+    }
+}

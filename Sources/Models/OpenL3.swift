@@ -1,0 +1,121 @@
+import DSP
+import Formats
+import NetCore
+
+/// OpenL3's audio subnetwork (Cramer et al. 2019; marl/openl3, PyTorch port torchopenl3): BatchNorm on the
+/// input spectrogram, four blocks of 3×3 convolutions (64, 64 | 128, 128 | 256, 256 | 512) each followed by
+/// BatchNorm and ReLU, 2×2 max pools between blocks, a final 3×3 convolution to 512 channels, and a max pool
+/// whose size sets the embedding width.
+public enum OpenL3 {
+    /// A configuration: input representation, content type (music or env: same architecture, other weights),
+    /// embedding size (512 or 6144).
+    public struct Configuration: Hashable, Sendable {
+        public let representation: OpenL3FrontEnd.Representation
+        public let content: String
+        public let embeddingSize: Int
+
+        /// Parses `openl3-mel256-music-6144` (the model names of `audionet embed`).
+        public init?(modelName: String) {
+            let parts = modelName.split(separator: "-").map(String.init)
+            guard parts.count == 4, parts[0] == "openl3", let representation = OpenL3FrontEnd.Representation(rawValue: parts[1]),
+                  ["music", "env"].contains(parts[2]), let size = Int(parts[3]), [512, 6144].contains(size) else { return nil }
+            self.init(representation: representation, content: parts[2], embeddingSize: size)
+        }
+
+        public init(representation: OpenL3FrontEnd.Representation, content: String, embeddingSize: Int) {
+            self.representation = representation
+            self.content = content
+            self.embeddingSize = embeddingSize
+        }
+
+        public var modelName: String { "openl3-\(representation.rawValue)-\(content)-\(embeddingSize)" }
+        /// torchopenl3's state_dict file for this configuration.
+        public var weightFile: String { "openl3/torchopenl3_\(representation.rawValue)_\(content)_\(embeddingSize).pth.tar" }
+        /// The official Keras weights (openl3 v0.4.0, one file for both embedding sizes).
+        public var kerasWeightFile: String { "openl3/openl3_audio_\(representation.rawValue)_\(content).h5" }
+
+        /// `AUDIO_POOLING_SIZES` of torchopenl3 (openl3's Keras models use the same).
+        var poolSize: (Int, Int) {
+            switch (representation, embeddingSize) {
+            case (.mel128, 512): return (16, 24)
+            case (.mel128, _): return (4, 8)
+            case (_, 512): return (32, 24)
+            default: return (8, 8)
+            }
+        }
+    }
+
+    /// Every configuration: 3 representations × 2 content types × 2 sizes.
+    public static let configurations: [Configuration] = OpenL3FrontEnd.Representation.allCases.flatMap { representation in
+        ["music", "env"].flatMap { content in [512, 6144].map { Configuration(representation: representation, content: content, embeddingSize: $0) } }
+    }
+
+    static let widths = [64, 64, 128, 128, 256, 256, 512]
+
+    /// The official Keras weights in torchopenl3's names and layouts: `conv2d_N` kernels HWIO → OIHW, BatchNorm
+    /// γ/β/moving statistics → weight/bias/running statistics (torchopenl3 was converted from these files by name).
+    public static func stateDict(keras: KerasWeights) throws -> [String: Tensor] {
+        var state: [String: Tensor] = [:]
+        for layer in keras.layerNames {
+            guard let weights = keras.layers[layer], !weights.isEmpty else { continue }
+            for (name, tensor) in weights {
+                switch name {
+                case "kernel": state["\(layer).weight"] = tensor.permuted([3, 2, 0, 1])
+                case "bias", "beta": state["\(layer).bias"] = tensor
+                case "gamma": state["\(layer).weight"] = tensor
+                case "moving_mean": state["\(layer).running_mean"] = tensor
+                case "moving_variance": state["\(layer).running_var"] = tensor
+                default: break
+                }
+            }
+        }
+        return state
+    }
+
+    /// The network on spectrograms `[bins, frames]` with a torchopenl3 state_dict (`conv2d_1.weight`,
+    /// `batch_normalization_1.running_mean`…; the DFT and mel buffers are ignored) or placeholder weights.
+    /// Output: `[embeddingSize]` at `flatten`.
+    public static func network(_ configuration: Configuration, weights: [String: Tensor]?) throws -> Network {
+        let frontEnd = OpenL3FrontEnd(configuration.representation)
+        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor? {
+            guard let weights else { return nil }
+            guard let value = weights[name] else { throw NetworkError.invalidWeights("OpenL3 state_dict has no '\(name)'") }
+            guard value.shape == shape else { throw NetworkError.invalidWeights("'\(name)' has shape \(value.shape), expected \(shape)") }
+            return value
+        }
+        func batchNorm(_ index: Int, _ channels: Int) throws -> BatchNorm {
+            let name = "batch_normalization_\(index)"
+            let ones = [Float](repeating: 1, count: channels), zeros = [Float](repeating: 0, count: channels)
+            return BatchNorm(gamma: try tensor("\(name).weight", [channels])?.scalars ?? ones,
+                             beta: try tensor("\(name).bias", [channels])?.scalars ?? zeros,
+                             mean: try tensor("\(name).running_mean", [channels])?.scalars ?? zeros,
+                             variance: try tensor("\(name).running_var", [channels])?.scalars ?? ones, epsilon: 1e-3)
+        }
+        func conv(_ name: String, _ input: Int, _ output: Int) throws -> Conv2D {
+            Conv2D(inputChannels: input, outputChannels: output, kernel: (3, 3), padding: .symmetric(1, 1),
+                   weights: try tensor("\(name).weight", [output, input, 3, 3])?.permuted([2, 3, 1, 0]).scalars,
+                   bias: try tensor("\(name).bias", [output])?.scalars ?? [Float](repeating: 0, count: output))
+        }
+        var net = Network(inputShape: [frontEnd.bins, frontEnd.frames])
+        try net.add("reshape", Reshape([frontEnd.bins, frontEnd.frames, 1]))
+        try net.add("batch_normalization_1", try batchNorm(1, 1))
+        var channels = 1
+        for (index, width) in widths.enumerated() {
+            try net.add("conv2d_\(index + 1)", try conv("conv2d_\(index + 1)", channels, width))
+            try net.add("batch_normalization_\(index + 2)", try batchNorm(index + 2, width))
+            try net.add("activation_\(index + 1)", ActivationLayer(.relu))
+            if index % 2 == 1 && index < 6 { try net.add("max_pooling2d_\(index / 2 + 1)", Pool2D(.max, kernel: (2, 2))) }
+            channels = width
+        }
+        try net.add("audio_embedding_layer", try conv("audio_embedding_layer", 512, 512))
+        try net.add("max_pooling2d_4", Pool2D(.max, kernel: configuration.poolSize))
+        try net.add("flatten", Flatten())
+        return net
+    }
+}
+
+/// OpenL3's weight file names, for the manifest.
+enum OpenL3Names {
+    static let torch = OpenL3.configurations.map { String($0.weightFile.dropFirst("openl3/".count)) }
+    static let keras = Array(Set(OpenL3.configurations.map { String($0.kerasWeightFile.dropFirst("openl3/".count)) })).sorted()
+}
