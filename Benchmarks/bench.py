@@ -94,6 +94,81 @@ def torchcrepe_rate(model, seconds, threads):
     return frames[0] / seconds_taken
 
 
+def torchvggish_rate(seconds, threads):
+    """torchvggish (random weights): vggish_input front end and the VGG network, x realtime."""
+    try:
+        from torchvggish import vggish_input
+        from torchvggish.torchvggish import VGG, make_layers
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    model = VGG(make_layers(), postprocess=False).eval()
+    signal = np.random.default_rng(0).uniform(-0.5, 0.5, int(16000 * seconds))
+
+    def run():
+        with torch.no_grad():
+            examples = torch.as_tensor(vggish_input.waveform_to_examples(signal, 16000)).float()
+            model(examples if examples.dim() == 4 else examples[:, None])
+    return seconds / best(run, repeats=2)
+
+
+def torchopenl3_rate(seconds, threads):
+    """torchopenl3 (random weights) mel256 6144: centred windows every 0.1 s, its speclayer and network, x realtime."""
+    try:
+        from torchopenl3.models import PytorchOpenl3
+        from torchopenl3.utils import preprocess_audio_batch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    model = PytorchOpenl3("music", "mel256", 6144).eval()
+    signal = torch.from_numpy(np.random.default_rng(0).uniform(-0.5, 0.5, int(48000 * seconds)).astype(np.float32))[None]
+
+    def run():
+        with torch.no_grad():
+            frames = preprocess_audio_batch(signal, 48000, center=True, hop_size=0.1)
+            for start in range(0, frames.shape[0], 8):
+                model(frames[start:start + 8])
+    return seconds / best(run, repeats=1)
+
+
+def torch_image_models():
+    import types
+    for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(stub, types.ModuleType(stub))
+    import torchvision
+    return {"resnet50": torchvision.models.resnet50, "mobilenetv2": torchvision.models.mobilenet_v2}
+
+
+def pytorch_images(name, batch, threads):
+    try:
+        make = torch_image_models()[name]
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    model = make().eval()
+    x = torch.randn(batch, 3, 224, 224)
+    with torch.no_grad():
+        return batch / best(lambda: model(x), repeats=3)
+
+
+def onnxruntime_images(name, batch, threads):
+    try:
+        import onnxruntime
+        make = torch_image_models()[name]
+    except ImportError:
+        return None
+    path = os.path.join(OUT, f"{name}.onnx")
+    if not os.path.exists(path):
+        torch.onnx.export(make().eval(), torch.randn(1, 3, 224, 224), path, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}}, dynamo=False)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
+    return batch / best(lambda: session.run(None, {"x": x}), repeats=3)
+
+
 def peak_memory_mb(path, command=("classify", "--clip")):
     """Peak resident memory of `audionet COMMAND path`, from /usr/bin/time."""
     audionet_cli = os.path.join(os.path.dirname(BINARY), "audionet")
@@ -160,6 +235,20 @@ def main():
             rows.append((f"crepe-{model}, {seconds} s of audio, {t} thread(s)", "frames/s",
                          audionet(f"crepe-{model}", t, str(seconds)), torchcrepe_rate(model, seconds, t),
                          "torchcrepe 0.0.24, weighted_argmax", None))
+    for t in (1, 2):
+        rows.append((f"vggish embeddings, 60 s of audio, {t} thread(s)", "x realtime", audionet("vggish", t, "60"),
+                     torchvggish_rate(60, t), "torchvggish (random weights)", None))
+    for t in (1, 2):
+        rows.append((f"openl3 mel256 6144, 10 s of audio, {t} thread(s)", "x realtime", audionet("openl3", t, "10"),
+                     torchopenl3_rate(10, t), "torchopenl3 (random weights)", None))
+    for name in ("resnet50", "mobilenetv2"):
+        for batch in (1, 16):
+            for t in (1, 2):
+                ours = audionet("image", t, name, str(batch))
+                rows.append((f"{name} batch {batch}, {t} thread(s)", "images/s", ours, pytorch_images(name, batch, t),
+                             "PyTorch (torchvision)", None))
+                ort = onnxruntime_images(name, batch, t)
+                rows.append((f"{name} batch {batch}, {t} thread(s)", "images/s", ours, ort, "ONNX Runtime", None))
     rows.append(("pitch --model crepe-tiny, 10 min 16 kHz file: peak memory", "MB",
                  peak_memory_mb(test_audio(600), ["pitch", "--model", "crepe-tiny"]), None, "target < 1024 MB", None))
     print("| case | unit | AudioNet | reference | AudioNet / reference | AudioNet / sgemm |")

@@ -76,6 +76,38 @@ func crepe(_ capacity: CREPE.Capacity, seconds: Double, threads: Int) throws {
             "value": Double(frames) / time, "unit": "frames/s"])
 }
 
+func randomSignal(seconds: Double, rate: Int) -> [Float] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<Int(seconds * Double(rate))).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
+}
+
+/// VGGish embeddings (front end + network; random weights: speed does not depend on their values), x realtime.
+func vggish(seconds: Double, threads: Int) throws {
+    let embedder = VGGishEmbedder(network: try VGGish.network(weights: nil), postprocessor: nil)
+    let signal = randomSignal(seconds: seconds, rate: 16_000)
+    let time = bestTime(repeats: 2) { _ = try? embedder.embed(examples: embedder.frontEnd.logMelPatches(signal)) }
+    report(["case": "vggish", "threads": threads, "tool": "AudioNet", "value": seconds / time, "unit": "x realtime"])
+}
+
+/// OpenL3 mel256 6144 embeddings (front end + network, windows every 0.1 s), x realtime.
+func openl3(seconds: Double, threads: Int) throws {
+    let configuration = OpenL3.Configuration(representation: .mel256, content: "music", embeddingSize: 6144)
+    let embedder = OpenL3Embedder(configuration: configuration, network: try OpenL3.network(configuration, weights: nil))
+    let signal = randomSignal(seconds: seconds, rate: 48_000)
+    let time = bestTime(repeats: 1) { _ = try? embedder.embed(spectrograms: embedder.frontEnd.spectrograms(samples: signal).0) }
+    report(["case": "openl3", "threads": threads, "tool": "AudioNet", "value": seconds / time, "unit": "x realtime"])
+}
+
+/// An image network on a batch of random inputs, images per second.
+func image(_ name: String, batch: Int, threads: Int) throws {
+    let network = try ModelLoader.architecture(name).optimized()
+    let input = Tensor(shape: [batch] + network.inputShape,
+                       scalars: randomSignal(seconds: Double(batch * network.inputShape.reduce(1, *)), rate: 1))
+    _ = try network.run(input)
+    let time = bestTime(repeats: 3) { _ = try? network.run(input) }
+    report(["case": "\(name) batch \(batch)", "threads": threads, "tool": "AudioNet", "value": Double(batch) / time, "unit": "images/s"])
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
     FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3 THREADS\n".utf8))
@@ -91,6 +123,14 @@ case "yamnet":
 case "crepe-full", "crepe-tiny":
     let seconds = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60
     try crepe(name == "crepe-full" ? .full : .tiny, seconds: seconds, threads: threads)
+case "vggish":
+    try vggish(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60, threads: threads)
+case "openl3":
+    try openl3(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 10, threads: threads)
+case "image":
+    let rest = Array(arguments.dropFirst(2))
+    guard rest.count == 2, let batch = Int(rest[1]) else { fatalError("usage: audionet-bench image THREADS NAME BATCH") }
+    try image(rest[0], batch: batch, threads: threads)
 case "conv1x1":
     convolution("conv 1x1 56x56x256->64, batch 8",
                 Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),

@@ -1,6 +1,7 @@
-/// Element-wise sum of two or more tensors of one shape (residual connections).
+/// Element-wise sum of two or more tensors of one shape (residual connections), with a fused activation.
 public struct Add: Layer {
-    public init() {}
+    public var activation: Activation
+    public init(activation: Activation = .identity) { self.activation = activation }
     public var typeName: String { "Add" }
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         guard inputs.count >= 2, inputs.allSatisfy({ $0 == inputs[0] }) else {
@@ -9,13 +10,24 @@ public struct Add: Layer {
         return inputs[0]
     }
     public func forward(_ inputs: [Tensor]) -> Tensor {
-        var output = inputs[0]
-        for other in inputs.dropFirst() {
-            output.scalars.withUnsafeMutableBufferPointer { o in
-                other.scalars.withUnsafeBufferPointer { x in for i in 0..<o.count { o[i] += x[i] } }
+        let count = inputs[0].count, chunk = 1 << 16
+        var output = [Float](repeating: 0, count: count)
+        let sources = inputs.map { $0.scalars }
+        output.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let out = SharedPointer(base)
+            Parallel.forEach((count + chunk - 1) / chunk) { index in
+                let range = (index * chunk)..<min(count, (index + 1) * chunk)
+                sources[0].withUnsafeBufferPointer { first in
+                    for i in range { out.base[i] = first[i] }
+                }
+                for source in sources.dropFirst() {
+                    source.withUnsafeBufferPointer { x in for i in range { out.base[i] += x[i] } }
+                }
+                activation.apply(out.base + range.lowerBound, count: range.count)
             }
         }
-        return output
+        return Tensor(shape: inputs[0].shape, scalars: output)
     }
 }
 

@@ -141,6 +141,7 @@ public struct Network: Sendable {
             if var conv = first as? DepthwiseConv2D, conv.activation == .identity { conv.activation = activation; return conv }
             if var dense = first as? Dense, dense.activation == .identity { dense.activation = activation; return dense }
             if var conv = first as? Conv1D, conv.conv.activation == .identity { conv.conv.activation = activation; return conv }
+            if var add = first as? Add, add.activation == .identity { add.activation = activation; return add }
         }
         return nil
     }
