@@ -77,40 +77,21 @@ public enum OpenL3 {
     /// Output: `[embeddingSize]` at `flatten`.
     public static func network(_ configuration: Configuration, weights: [String: Tensor]?) throws -> Network {
         let frontEnd = OpenL3FrontEnd(configuration.representation)
-        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor? {
-            guard let weights else { return nil }
-            guard let value = weights[name] else { throw NetworkError.invalidWeights("OpenL3 state_dict has no '\(name)'") }
-            guard value.shape == shape else { throw NetworkError.invalidWeights("'\(name)' has shape \(value.shape), expected \(shape)") }
-            return value
-        }
-        func batchNorm(_ index: Int, _ channels: Int) throws -> BatchNorm {
-            let name = "batch_normalization_\(index)"
-            let ones = [Float](repeating: 1, count: channels), zeros = [Float](repeating: 0, count: channels)
-            return BatchNorm(gamma: try tensor("\(name).weight", [channels])?.scalars ?? ones,
-                             beta: try tensor("\(name).bias", [channels])?.scalars ?? zeros,
-                             mean: try tensor("\(name).running_mean", [channels])?.scalars ?? zeros,
-                             variance: try tensor("\(name).running_var", [channels])?.scalars ?? ones, epsilon: 1e-3)
-        }
-        func conv(_ name: String, _ input: Int, _ output: Int) throws -> Conv2D {
-            Conv2D(inputChannels: input, outputChannels: output, kernel: (3, 3), padding: .symmetric(1, 1),
-                   weights: try tensor("\(name).weight", [output, input, 3, 3])?.permuted([2, 3, 1, 0]).scalars,
-                   bias: try tensor("\(name).bias", [output])?.scalars ?? [Float](repeating: 0, count: output))
-        }
-        var net = Network(inputShape: [frontEnd.bins, frontEnd.frames])
-        try net.add("reshape", Reshape([frontEnd.bins, frontEnd.frames, 1]))
-        try net.add("batch_normalization_1", try batchNorm(1, 1))
+        var b = TorchNetworkBuilder(inputShape: [frontEnd.bins, frontEnd.frames], weights: weights)
+        try b.add("reshape", Reshape([frontEnd.bins, frontEnd.frames, 1]))
+        try b.batchNorm("batch_normalization_1", 1, epsilon: 1e-3)
         var channels = 1
         for (index, width) in widths.enumerated() {
-            try net.add("conv2d_\(index + 1)", try conv("conv2d_\(index + 1)", channels, width))
-            try net.add("batch_normalization_\(index + 2)", try batchNorm(index + 2, width))
-            try net.add("activation_\(index + 1)", ActivationLayer(.relu))
-            if index % 2 == 1 && index < 6 { try net.add("max_pooling2d_\(index / 2 + 1)", Pool2D(.max, kernel: (2, 2))) }
+            try b.conv("conv2d_\(index + 1)", channels, width, kernel: 3)
+            try b.batchNorm("batch_normalization_\(index + 2)", width, epsilon: 1e-3)
+            try b.relu("activation_\(index + 1)")
+            if index % 2 == 1 && index < 6 { try b.add("max_pooling2d_\(index / 2 + 1)", Pool2D(.max, kernel: (2, 2))) }
             channels = width
         }
-        try net.add("audio_embedding_layer", try conv("audio_embedding_layer", 512, 512))
-        try net.add("max_pooling2d_4", Pool2D(.max, kernel: configuration.poolSize))
-        try net.add("flatten", Flatten())
-        return net
+        try b.conv("audio_embedding_layer", 512, 512, kernel: 3)
+        try b.add("max_pooling2d_4", Pool2D(.max, kernel: configuration.poolSize))
+        try b.add("flatten", Flatten())
+        return b.net
     }
 }
 

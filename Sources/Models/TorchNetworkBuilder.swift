@@ -22,21 +22,23 @@ struct TorchNetworkBuilder {
     /// The last node added.
     var last: String { net.outputName }
 
-    /// `nn.Conv2d` (`name.weight`, optional `name.bias`), square kernel, symmetric padding unless given.
+    /// `nn.Conv2d` (`name.weight`, optional `name.bias`), square kernel; padding symmetric (`padding`, default
+    /// `(kernel − 1) / 2`) or, with `tensorflowSame`, TensorFlow's SAME (ports of TensorFlow models).
     @discardableResult
     mutating func conv(_ name: String, _ input: Int, _ output: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
-                       groups: Int = 1, bias: Bool = true, from source: String? = nil) throws -> String {
+                       tensorflowSame: Bool = false, groups: Int = 1, bias: Bool = true, from source: String? = nil) throws -> String {
         let pad = padding ?? (kernel - 1) / 2
+        let spatialPadding: Padding = tensorflowSame ? .same : .symmetric(pad, pad)
         let weight = try tensor("\(name).weight", [output, input / groups, kernel, kernel])?.permuted([2, 3, 1, 0])
         // Placeholder mode keeps a zero bias so the layer table still counts it.
         let biasValues = bias ? (try tensor("\(name).bias", [output])?.scalars ?? [Float](repeating: 0, count: output)) : nil
         let layer: any Layer
         if groups == input && groups == output && groups > 1 {
-            layer = DepthwiseConv2D(channels: input, kernel: (kernel, kernel), stride: (stride, stride), padding: .symmetric(pad, pad),
+            layer = DepthwiseConv2D(channels: input, kernel: (kernel, kernel), stride: (stride, stride), padding: spatialPadding,
                                     weights: weight?.scalars, bias: biasValues)
         } else {
             layer = Conv2D(inputChannels: input, outputChannels: output, kernel: (kernel, kernel), stride: (stride, stride),
-                           groups: groups, padding: .symmetric(pad, pad), weights: weight?.scalars, bias: biasValues)
+                           groups: groups, padding: spatialPadding, weights: weight?.scalars, bias: biasValues)
         }
         return try net.add(name, layer, inputs: source.map { [$0] })
     }
