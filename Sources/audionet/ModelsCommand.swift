@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import AudioNet
 import Models
 
 /// Output formats shared by the listing commands.
@@ -11,7 +12,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the network catalog: task, depth, size, parameters, input size, and whether weights are present."
+        abstract: "List the network catalog: task, depth, size, parameters, input size, whether AudioNet builds it, whether weights are present."
     )
 
     @Option(help: "table or json.")
@@ -28,17 +29,17 @@ struct ModelsCommand: ParsableCommand {
                 let object: [String: Any] = [
                     "name": entry.name, "task": entry.task.rawValue, "depth": entry.depth as Any,
                     "sizeMB": entry.sizeMB, "parametersMillions": entry.parametersMillions,
-                    "inputSize": entry.inputSize, "weightsPresent": present,
+                    "inputSize": entry.inputSize, "weightsPresent": present, "built": ModelLoader.buildable.contains(entry.name),
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             }
         case .table, .csv:
-            let header = ["name", "task", "depth", "size (MB)", "parameters (M)", "input", "weights"]
+            let header = ["name", "task", "depth", "size (MB)", "parameters (M)", "input", "built", "weights"]
             let body = rows.map { entry, present in
                 [entry.name, entry.task.rawValue, entry.depth.map(String.init) ?? "—",
                  String(format: "%.1f", entry.sizeMB), String(format: "%.2f", entry.parametersMillions),
-                 entry.inputDescription, present ? "present" : "missing"]
+                 entry.inputDescription, ModelLoader.buildable.contains(entry.name) ? "yes" : "no", present ? "present" : "missing"]
             }
             if format == .csv {
                 for row in [header] + body { print(row.joined(separator: ",")) }
