@@ -15,6 +15,8 @@ public struct Conv2D: Layer {
     public var activation: Activation
     /// Whether the layer has a learnable bias (a bias-free convolution gains one when a BatchNorm is folded in).
     public private(set) var hasBias: Bool
+    /// Winograd-transformed weights, for 3×3 stride-1 convolutions wide enough to gain from them.
+    private(set) var winograd: WinogradKernel?
 
     /// Creates a convolution; `weights` are HWIO `[kh, kw, inputChannels / groups, outputChannels]`.
     public init(inputChannels: Int, outputChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
@@ -35,6 +37,7 @@ public struct Conv2D: Layer {
         self.activation = activation
         hasBias = bias != nil
         precondition(self.weights.count == count && self.bias.count == outputChannels, "weight or bias count mismatch")
+        winograd = makeWinograd()
     }
 
     public var typeName: String { groups == 1 ? "Conv2D" : "GroupedConv2D" }
@@ -70,6 +73,15 @@ public struct Conv2D: Layer {
         hasBias = true
         for index in weights.indices { weights[index] *= scale[index % outputChannels] }
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
+        winograd = makeWinograd()
+    }
+
+    /// F(2×2, 3×3) pays off from about 16 channels in and out (below, the transforms cost more than they save).
+    func makeWinograd() -> WinogradKernel? {
+        guard kernel == (3, 3), stride == (1, 1), dilation == (1, 1), groups == 1, inputChannels >= 16, outputChannels >= 16 else {
+            return nil
+        }
+        return WinogradKernel(weights: weights, inputChannels: inputChannels, outputChannels: outputChannels)
     }
 
     public func forward(_ inputs: [Tensor]) -> Tensor {
@@ -89,6 +101,13 @@ public struct Conv2D: Layer {
                     if pointwise {
                         GEMM.parallel(m: rows, n: outputChannels, k: inputChannels, a: source.base, lda: inputChannels,
                                       b: w.base, ldb: outputChannels, c: out.base, ldc: outputChannels)
+                        let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
+                        Parallel.forEach(workers) { worker in
+                            let first = worker * share
+                            if first < rows { finish(out.base + first * outputChannels, rows: min(share, rows - first)) }
+                        }
+                    } else if let winograd, width > 1 {
+                        winograd.run(input: source, output: out, batch: batch, geometry: g)
                         let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
                         Parallel.forEach(workers) { worker in
                             let first = worker * share
