@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 import NetCore
 
@@ -138,27 +137,27 @@ public struct LogMelFrontEnd: Sendable {
     /// Pads, computes log-mel frames and frames them into patches.
     public func logMelPatches(_ samples: [Float]) -> Tensor { patches(logMel(padded(samples))) }
 
-    /// Windowed FFT magnitudes of `frameCount` frames, then mel (one sgemm) and log, into `output`.
+    /// Windowed FFT magnitudes of `frameCount` frames, then the sparse mel bank and log, into `output`.
     private func computeChunk(signal: UnsafePointer<Float>, firstFrame: Int, frameCount: Int,
                               output: UnsafeMutablePointer<Float>) {
         let fft = RealFFT.plan(size: fftLength)
-        let bins = fft.binCount
-        var frame = [Double](repeating: 0, count: fftLength)
-        var spectrum = [Double](repeating: 0, count: 2 * bins)
-        var magnitudes = [Float](repeating: 0, count: frameCount * bins)
-        for local in 0..<frameCount {
-            let start = (firstFrame + local) * hopLength
-            for n in 0..<windowLength { frame[n] = Double(signal[start + n]) * window[n] }
-            fft.forward(&frame, &spectrum)
-            let row = local * bins
-            for k in 0..<bins {
-                let re = spectrum[2 * k], im = spectrum[2 * k + 1]
-                magnitudes[row + k] = Float((re * re + im * im).squareRoot())
+        let bins = fft.binCount, length = windowLength, hop = hopLength
+        let frame = UnsafeMutablePointer<Double>.allocate(capacity: fftLength)
+        let spectrum = UnsafeMutablePointer<Double>.allocate(capacity: 2 * bins)
+        let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: bins)
+        defer { frame.deallocate(); spectrum.deallocate(); magnitudes.deallocate() }
+        frame.initialize(repeating: 0, count: fftLength)  // the FFT's zero padding after the window
+        window.withUnsafeBufferPointer { w in
+            for local in 0..<frameCount {
+                let source = signal + (firstFrame + local) * hop
+                for n in 0..<length { frame[n] = Double(source[n]) * w[n] }
+                fft.forward(frame, spectrum)
+                for k in 0..<bins {
+                    let re = spectrum[2 * k], im = spectrum[2 * k + 1]
+                    magnitudes[k] = Float((re * re + im * im).squareRoot())
+                }
+                filterbank.apply(magnitudes, into: output + local * melBands)
             }
-        }
-        filterbank.weights.withUnsafeBufferPointer { weights in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(frameCount), Int32(melBands), Int32(bins),
-                        1, magnitudes, Int32(bins), weights.baseAddress, Int32(melBands), 0, output, Int32(melBands))
         }
         let offset = logOffset
         for i in 0..<(frameCount * melBands) { output[i] = log(output[i] + offset) }

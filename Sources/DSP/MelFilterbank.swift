@@ -8,6 +8,35 @@ public struct MelFilterbank: Sendable {
     public let melBands: Int
     /// Row-major weights.
     public let weights: [Float]
+    /// For each band, the bins where its triangle is non-zero and their weights: a triangle spans a few bins,
+    /// so applying the bank this way takes about 2 multiply-adds per bin instead of `melBands`.
+    public let bands: [(first: Int, weights: [Float])]
+
+    public init(spectrogramBins: Int, melBands: Int, weights: [Float]) {
+        self.spectrogramBins = spectrogramBins
+        self.melBands = melBands
+        self.weights = weights
+        bands = (0..<melBands).map { band in
+            let column = (0..<spectrogramBins).map { weights[$0 * melBands + band] }
+            guard let first = column.firstIndex(where: { $0 != 0 }), let last = column.lastIndex(where: { $0 != 0 }) else {
+                return (0, [])
+            }
+            return (first, Array(column[first...last]))
+        }
+    }
+
+    /// `mel[b] = Σ_k magnitudes[k] · W[k, b]` for one frame.
+    @inline(__always)
+    public func apply(_ magnitudes: UnsafePointer<Float>, into mel: UnsafeMutablePointer<Float>) {
+        for (band, entry) in bands.enumerated() {
+            var sum: Float = 0
+            entry.weights.withUnsafeBufferPointer { w in
+                let source = magnitudes + entry.first
+                for i in 0..<w.count { sum += source[i] * w[i] }
+            }
+            mel[band] = sum
+        }
+    }
 
     /// HTK mel scale, `1127 ln(1 + f / 700)`.
     public static func hertzToMel(_ hertz: Double) -> Double { 1127.0 * log(1.0 + hertz / 700.0) }
