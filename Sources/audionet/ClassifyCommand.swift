@@ -45,9 +45,9 @@ struct ClassifyCommand: ParsableCommand {
     var weights: String?
 
     func validate() throws {
-        guard top > 0 else { throw ValidationError("--top must be positive") }
-        guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be within [0, 1]") }
-        guard minimumSeparation >= 0, minimumDuration >= 0 else { throw ValidationError("durations must not be negative") }
+        guard top > 0 else { throw CommandError("--top must be positive") }
+        guard (0...1).contains(threshold) else { throw CommandError("--threshold must be within [0, 1]") }
+        guard minimumSeparation >= 0, minimumDuration >= 0 else { throw CommandError("durations must not be negative") }
     }
 
     func run() throws {

@@ -37,7 +37,7 @@ struct ImageCommand: ParsableCommand {
         var weights: String?
 
         func validate() throws {
-            guard top > 0 else { throw ValidationError("--top must be positive") }
+            guard top > 0 else { throw CommandError("--top must be positive") }
         }
 
         func run() throws {

@@ -8,6 +8,9 @@ extension CREPE.Capacity: ExpressibleByArgument {
     public init?(argument: String) {
         self.init(rawValue: argument.hasPrefix("crepe-") ? String(argument.dropFirst(6)) : argument)
     }
+
+    public static var allValueStrings: [String] { allCases.map(\.modelName) }
+    public var defaultValueDescription: String { modelName }
 }
 
 /// `audionet pitch FILE… [--model crepe-full|…] [--step-ms 10] [--viterbi] [--output F.csv] [--activation A.npy]`.
@@ -43,8 +46,8 @@ struct PitchCommand: ParsableCommand {
     var weights: String?
 
     func validate() throws {
-        guard stepMilliseconds > 0, stepMilliseconds.isFinite else { throw ValidationError("--step-ms must be positive") }
-        guard activation == nil || files.count == 1 else { throw ValidationError("--activation takes one input file") }
+        guard stepMilliseconds > 0, stepMilliseconds.isFinite else { throw CommandError("--step-ms must be positive") }
+        guard activation == nil || files.count == 1 else { throw CommandError("--activation takes one input file") }
     }
 
     func run() throws {
@@ -66,7 +69,7 @@ struct PitchCommand: ParsableCommand {
             do {
                 try Data(csv.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             } catch {
-                throw ValidationError("cannot write '\(output)': \((error as NSError).localizedDescription)")
+                throw CommandError("cannot write '\(output)': \((error as NSError).localizedDescription)")
             }
         } else {
             print(csv, terminator: "")

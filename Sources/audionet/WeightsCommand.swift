@@ -15,7 +15,7 @@ struct WeightsCommand: ParsableCommand {
         try names.flatMap { name -> [WeightFile] in
             if let file = WeightManifest.files[name] { return [file] }
             guard let entry = Catalog.entry(named: name) else {
-                throw ValidationError("unknown model or weight file '\(name)' (see `audionet weights list`)")
+                throw CommandError("unknown model or weight file '\(name)' (see `audionet weights list`)")
             }
             return entry.weightFiles.compactMap { WeightManifest.files[$0] }
         }
@@ -83,7 +83,7 @@ struct WeightsCommand: ParsableCommand {
                 if actual != expected { mismatches.append(file.path) }
             }
             guard mismatches.isEmpty else {
-                throw ValidationError("checksum mismatch: \(mismatches.joined(separator: ", "))")
+                throw CommandError("checksum mismatch: \(mismatches.joined(separator: ", "))")
             }
         }
     }

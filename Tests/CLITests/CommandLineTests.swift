@@ -186,3 +186,42 @@ import Testing
         #expect(result.status != 0 && result.stderr.split(separator: "\n").count == 1)
     }
 }
+
+@Suite struct PitchAndEmbedCommandTests {
+    let directory = TestSupport.temporaryDirectory()
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    let tone = TestSupport.repositoryRoot.appendingPathComponent("Samples/tone-a440-stereo.wav").path
+
+    @Test func pitchWritesTheCSVContract() throws {
+        let result = try TestSupport.run(["pitch", tone, "--model", "crepe-tiny", "--output", path("a.csv")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try String(contentsOfFile: path("a.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "time,frequency,confidence")
+        #expect(lines.count == 1 + 151)  // 1.5 s at 10 ms, centred frames
+        let middle = lines[76].split(separator: ",").compactMap { Double($0) }
+        #expect(middle.count == 3 && abs(1200 * log2(middle[1] / 440)) < 25 && middle[2] > 0.5, "\(lines[76])")
+    }
+
+    @Test func pitchBadInputsFailWithOneLine() throws {
+        try "text".write(toFile: path("bad.wav"), atomically: true, encoding: .utf8)
+        for arguments in [["pitch", path("bad.wav"), "--model", "crepe-tiny"],
+                          ["pitch", tone, "--model", "crepe-tiny", "--output", path("no/dir/a.csv")],
+                          ["pitch", tone, "--step-ms", "0"]] {
+            let result = try TestSupport.run(arguments)
+            #expect(result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test func openL3WithoutWeightsNamesTheFetchCommand() throws {
+        let result = try TestSupport.run(["embed", tone, "--model", "openl3-mel256-music-6144", "--output", path("e.npy")],
+                                         environment: ["AUDIONET_WEIGHTS": path("none")])
+        #expect(result.status == 1 && result.stderr.contains("audionet weights fetch openl3/torchopenl3_mel256_music_6144.pth.tar"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func openL3SpectrogramsHaveOneRowPerWindow() throws {
+        let result = try TestSupport.run(["spectrogram", tone, "--frontend", "openl3-mel128", "--output", path("s.npy")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try NPY.read(path: path("s.npy")).shape == [11, 128, 199])  // 0.5 s of centring + 1.5 s: 1 + (96000 − 48000) / 4800
+    }
+}
