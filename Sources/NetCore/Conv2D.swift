@@ -53,14 +53,7 @@ public struct Conv2D: Layer {
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 1, rank: 3)
-        guard inputs[0][2] == inputChannels else {
-            throw NetworkError.shapeMismatch(layer: typeName, expected: "[H, W, \(inputChannels)]", got: inputs[0])
-        }
-        let g = geometry(inputs[0])
-        guard g.outputHeight > 0, g.outputWidth > 0 else {
-            throw NetworkError.shapeMismatch(layer: typeName, expected: "at least the kernel's extent", got: inputs[0])
-        }
-        return [g.outputHeight, g.outputWidth, outputChannels]
+        return try geometry(inputs[0]).outputShape(of: typeName, input: inputs[0], channels: inputChannels, outputChannels: outputChannels)
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int {
@@ -101,18 +94,10 @@ public struct Conv2D: Layer {
                     if pointwise {
                         GEMM.parallel(m: rows, n: outputChannels, k: inputChannels, a: source.base, lda: inputChannels,
                                       b: w.base, ldb: outputChannels, c: out.base, ldc: outputChannels)
-                        let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
-                        Parallel.forEach(workers) { worker in
-                            let first = worker * share
-                            if first < rows { finish(out.base + first * outputChannels, rows: min(share, rows - first)) }
-                        }
+                        finishInParallel(out, rows: rows)
                     } else if let winograd, width > 1 {
                         winograd.run(input: source, output: out, batch: batch, geometry: g)
-                        let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
-                        Parallel.forEach(workers) { worker in
-                            let first = worker * share
-                            if first < rows { finish(out.base + first * outputChannels, rows: min(share, rows - first)) }
-                        }
+                        finishInParallel(out, rows: rows)
                     } else if width == 1 && kernel.width == 1 && stride.y == 1 && dilation == (1, 1) && groups == 1
                                 && g.outputHeight >= 32 {
                         convolveByTaps(source: source, weights: w, output: out, geometry: g, batch: batch)
@@ -203,6 +188,15 @@ public struct Conv2D: Layer {
                     destination += channels
                 }
             }
+        }
+    }
+
+    /// ``finish(_:rows:)`` over all output rows, split across the cores.
+    private func finishInParallel(_ output: SharedPointer<Float>, rows: Int) {
+        let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
+        Parallel.forEach(workers) { worker in
+            let first = worker * share
+            if first < rows { finish(output.base + first * outputChannels, rows: min(share, rows - first)) }
         }
     }
 

@@ -43,14 +43,7 @@ public struct DepthwiseConv2D: Layer {
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 1, rank: 3)
-        guard inputs[0][2] == channels else {
-            throw NetworkError.shapeMismatch(layer: typeName, expected: "[H, W, \(channels)]", got: inputs[0])
-        }
-        let g = geometry(inputs[0])
-        guard g.outputHeight > 0, g.outputWidth > 0 else {
-            throw NetworkError.shapeMismatch(layer: typeName, expected: "at least the kernel's extent", got: inputs[0])
-        }
-        return [g.outputHeight, g.outputWidth, outputChannels]
+        return try geometry(inputs[0]).outputShape(of: typeName, input: inputs[0], channels: channels, outputChannels: outputChannels)
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int {

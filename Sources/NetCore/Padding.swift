@@ -46,4 +46,16 @@ struct WindowGeometry {
         (outputHeight, padTop) = vertical
         (outputWidth, padLeft) = horizontal
     }
+
+    /// The output shape `[H, W, outputChannels]` of a windowed layer, after checking the input's channels and
+    /// that at least one window fits.
+    func outputShape(of layer: String, input: [Int], channels: Int, outputChannels: Int) throws -> [Int] {
+        guard input[2] == channels else {
+            throw NetworkError.shapeMismatch(layer: layer, expected: "[H, W, \(channels)]", got: input)
+        }
+        guard outputHeight > 0, outputWidth > 0 else {
+            throw NetworkError.shapeMismatch(layer: layer, expected: "at least the kernel's extent", got: input)
+        }
+        return [outputHeight, outputWidth, outputChannels]
+    }
 }
