@@ -114,32 +114,37 @@ guard let name = arguments.first, let threads = arguments.dropFirst().first.flat
     exit(2)
 }
 setenv("AUDIONET_THREADS", String(threads), 1)
-switch name {
-case "frontend": frontEnd(threads: threads)
-case "sgemm": sgemm(threads: threads)
-case "yamnet":
-    guard let path = arguments.dropFirst(2).first else { fatalError("usage: audionet-bench yamnet THREADS FILE") }
-    try yamnet(path: path, threads: threads)
-case "crepe-full", "crepe-tiny":
-    let seconds = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60
-    try crepe(name == "crepe-full" ? .full : .tiny, seconds: seconds, threads: threads)
-case "vggish":
-    try vggish(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60, threads: threads)
-case "openl3":
-    try openl3(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 10, threads: threads)
-case "image":
-    let rest = Array(arguments.dropFirst(2))
-    guard rest.count == 2, let batch = Int(rest[1]) else { fatalError("usage: audionet-bench image THREADS NAME BATCH") }
-    try image(rest[0], batch: batch, threads: threads)
-case "conv1x1":
-    convolution("conv 1x1 56x56x256->64, batch 8",
-                Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),
-                input: [8, 56, 56, 256], threads: threads)
-case "conv3x3":
-    convolution("conv 3x3 56x56x64->64, batch 8",
-                Conv2D(inputChannels: 64, outputChannels: 64, kernel: (3, 3), padding: .same, weights: randomWeights(9 * 64 * 64)),
-                input: [8, 56, 56, 64], threads: threads)
-default:
-    FileHandle.standardError.write(Data("unknown benchmark '\(name)'\n".utf8))
-    exit(2)
+do {
+    switch name {
+    case "frontend": frontEnd(threads: threads)
+    case "sgemm": sgemm(threads: threads)
+    case "yamnet":
+        guard let path = arguments.dropFirst(2).first else { fatalError("usage: audionet-bench yamnet THREADS FILE") }
+        try yamnet(path: path, threads: threads)
+    case "crepe-full", "crepe-tiny":
+        let seconds = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60
+        try crepe(name == "crepe-full" ? .full : .tiny, seconds: seconds, threads: threads)
+    case "vggish":
+        try vggish(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60, threads: threads)
+    case "openl3":
+        try openl3(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 10, threads: threads)
+    case "image":
+        let rest = Array(arguments.dropFirst(2))
+        guard rest.count == 2, let batch = Int(rest[1]) else { fatalError("usage: audionet-bench image THREADS NAME BATCH") }
+        try image(rest[0], batch: batch, threads: threads)
+    case "conv1x1":
+        convolution("conv 1x1 56x56x256->64, batch 8",
+                    Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),
+                    input: [8, 56, 56, 256], threads: threads)
+    case "conv3x3":
+        convolution("conv 3x3 56x56x64->64, batch 8",
+                    Conv2D(inputChannels: 64, outputChannels: 64, kernel: (3, 3), padding: .same, weights: randomWeights(9 * 64 * 64)),
+                    input: [8, 56, 56, 64], threads: threads)
+    default:
+        FileHandle.standardError.write(Data("unknown benchmark '\(name)'\n".utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("audionet-bench: \(error)\n".utf8))
+    exit(1)
 }
