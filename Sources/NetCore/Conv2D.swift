@@ -17,6 +17,8 @@ public struct Conv2D: Layer {
     public private(set) var hasBias: Bool
     /// Winograd-transformed weights, for 3×3 stride-1 convolutions wide enough to gain from them.
     private(set) var winograd: WinogradKernel?
+    /// FFT convolutions for tall 1-D kernels (CREPE's 64 taps), made per input height on first use.
+    private(set) var fftConvolutions = FFTConvolutionCache()
 
     /// Creates a convolution; `weights` are HWIO `[kh, kw, inputChannels / groups, outputChannels]`.
     public init(inputChannels: Int, outputChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
@@ -67,6 +69,7 @@ public struct Conv2D: Layer {
         for index in weights.indices { weights[index] *= scale[index % outputChannels] }
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
         winograd = makeWinograd()
+        fftConvolutions = FFTConvolutionCache()
     }
 
     /// F(2×2, 3×3) pays off from about 16 channels in and out (below, the transforms cost more than they save).
@@ -95,6 +98,16 @@ public struct Conv2D: Layer {
                         pointwiseByBlocks(source: source, weights: w, output: out, rows: rows)
                     } else if let winograd, width > 1 {
                         winograd.run(input: source, output: out, batch: batch, geometry: g)
+                        finishInParallel(out, rows: rows)
+                    } else if width == 1 && kernel.width == 1 && stride == (1, 1) && dilation == (1, 1) && groups == 1
+                                && kernel.height >= 16 && inputChannels * outputChannels >= 128 * 128 {
+                        // Wide tall kernels: the FFT's transforms cost less than the taps they save.
+                        let fft = fftConvolutions.convolution(height: height) {
+                            FFTConvolution(weights: weights, taps: kernel.height, inputChannels: inputChannels,
+                                           outputChannels: outputChannels, height: max(height + g.padTop, g.outputHeight))
+                        }
+                        fft.run(input: source.base, output: out.base, frames: batch, height: height, outputHeight: g.outputHeight,
+                                padTop: g.padTop)
                         finishInParallel(out, rows: rows)
                     } else if width == 1 && kernel.width == 1 && stride.y == 1 && dilation == (1, 1) && groups == 1
                                 && g.outputHeight >= 32 {
