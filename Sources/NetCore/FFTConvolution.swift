@@ -38,7 +38,7 @@ final class FFTConvolution: @unchecked Sendable {
         padded.withUnsafeMutableBufferPointer { input in
             spectra.withUnsafeMutableBufferPointer { output in
                 output.baseAddress!.withMemoryRebound(to: fftwf_complex.self, capacity: bins * pairs) {
-                    fftwf_execute_dft_r2c(plan, input.baseAddress!, $0)
+                    fftwf_execute_dft_r2c(plan.plan, input.baseAddress!, $0)
                 }
             }
         }
@@ -47,29 +47,18 @@ final class FFTConvolution: @unchecked Sendable {
         self.spectra = spectra
     }
 
-    /// A cached FFTW plan (planning is not thread-safe; executing on new arrays is).
-    static func plan(key: String, sizes: (Int, Int),
-                     make: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<fftwf_complex>) -> OpaquePointer?) -> OpaquePointer {
+    /// A cached FFTW plan (planning is not thread-safe; executing on new arrays is). `make` plans on scratch
+    /// arrays of `sizes` (real, complex) elements; FFTW_ESTIMATE leaves them untouched.
+    static func plan(key: String, sizes: (real: Int, complex: Int),
+                     make: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<fftwf_complex>) -> OpaquePointer?) -> SharedPlan {
         lock.lock()
         defer { lock.unlock() }
-        if let plan = plans[key] { return plan }
-        let real = fftwf_alloc_real(sizes.0)!, complex = fftwf_alloc_complex(sizes.1)!
+        if let plan = plans[key] { return SharedPlan(plan: plan) }
+        let real = fftwf_alloc_real(sizes.real)!, complex = fftwf_alloc_complex(sizes.complex)!
         defer { fftwf_free(real); fftwf_free(complex) }
         let plan = make(real, complex)!
         plans[key] = plan
-        return plan
-    }
-
-    static func inversePlan(key: String, sizes: (Int, Int),
-                            make: (UnsafeMutablePointer<fftwf_complex>, UnsafeMutablePointer<Float>) -> OpaquePointer?) -> OpaquePointer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let plan = plans[key] { return plan }
-        let complex = fftwf_alloc_complex(sizes.0)!, real = fftwf_alloc_real(sizes.1)!
-        defer { fftwf_free(real); fftwf_free(complex) }
-        let plan = make(complex, real)!
-        plans[key] = plan
-        return plan
+        return SharedPlan(plan: plan)
     }
 
     /// Convolves `frames` NHWC images `[height, 1, Cin]` into raw sums `[outputHeight, 1, Cout]` (no bias).
@@ -83,12 +72,11 @@ final class FFTConvolution: @unchecked Sendable {
             return fftwf_plan_many_dft_r2c(1, &size, Int32(cin), input, nil, Int32(cin), 1, output, nil, Int32(frames * cin), 1,
                                            UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
         }
-        let backward = Self.inversePlan(key: "y\(n)x\(cout)x\(frames)", sizes: (bins * frames * cout, n * cout)) { input, output in
+        let backward = Self.plan(key: "y\(n)x\(cout)x\(frames)", sizes: (n * cout, bins * frames * cout)) { output, input in
             var size = Int32(n)
             return fftwf_plan_many_dft_c2r(1, &size, Int32(cout), input, nil, Int32(frames * cout), 1, output, nil, Int32(cout), 1,
                                            UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
         }
-        let forwardPlan = SharedPlan(plan: forward), backwardPlan = SharedPlan(plan: backward)
         inputSpectra.withUnsafeMutableBufferPointer { xs in
             let spectraBase = SharedPointer(xs.baseAddress!), source = SharedReadPointer(input)
             Parallel.forEach(frames) { frame in
@@ -97,7 +85,7 @@ final class FFTConvolution: @unchecked Sendable {
                 padded.initialize(repeating: 0, count: n * cin)
                 (padded + padTop * cin).update(from: source.base + frame * height * cin, count: height * cin)
                 (spectraBase.base + 2 * frame * cin).withMemoryRebound(to: fftwf_complex.self, capacity: 1) {
-                    fftwf_execute_dft_r2c(forwardPlan.plan, padded, $0)
+                    fftwf_execute_dft_r2c(forward.plan, padded, $0)
                 }
             }
         }
@@ -122,7 +110,7 @@ final class FFTConvolution: @unchecked Sendable {
                 let signal = UnsafeMutablePointer<Float>.allocate(capacity: n * cout)
                 defer { signal.deallocate() }
                 (spectraBase.base + 2 * frame * cout).withMemoryRebound(to: fftwf_complex.self, capacity: 1) {
-                    fftwf_execute_dft_c2r(backwardPlan.plan, $0, signal)
+                    fftwf_execute_dft_c2r(backward.plan, $0, signal)
                 }
                 let out = target.base + frame * outputHeight * cout
                 for i in 0..<(outputHeight * cout) { out[i] = signal[i] * scale }
