@@ -10,12 +10,7 @@ import Testing
 
 /// CREPE of `capacity` from the weight store; a missing weight file fails loudly with the fetch command.
 func estimator(_ capacity: CREPE.Capacity) throws -> PitchEstimator {
-    do {
-        return try PitchEstimator.crepe(capacity)
-    } catch {
-        Issue.record("CREPE \(capacity.rawValue) weights are not available, so this check cannot run: \(error)")
-        throw error
-    }
+    try TestSupport.requireWeights("CREPE \(capacity.rawValue)", Result { try PitchEstimator.crepe(capacity) })
 }
 
 let full: Result<PitchEstimator, Error> = Result { try PitchEstimator.crepe(.full) }
@@ -52,14 +47,7 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
 }
 
 @Suite struct PitchAccuracyTests {
-    func crepeFull() throws -> PitchEstimator {
-        switch full {
-        case .success(let estimator): return estimator
-        case .failure(let error):
-            Issue.record("CREPE full weights are not available, so this check cannot run: \(error)")
-            throw error
-        }
-    }
+    func crepeFull() throws -> PitchEstimator { try TestSupport.requireWeights("CREPE full", full) }
 
     /// A linear sweep from 200 Hz to 1000 Hz over 3 s.
     func sweep() -> [Float] {

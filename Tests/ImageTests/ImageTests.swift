@@ -19,12 +19,7 @@ func sharedImages() throws -> [String] {
 }
 
 func loadClassifier(_ name: String) throws -> ImageClassifier {
-    do {
-        return try ImageClassifier.load(name)
-    } catch {
-        Issue.record("\(name) weights are not available, so this check cannot run: \(error)")
-        throw error
-    }
+    try TestSupport.requireWeights(name, Result { try ImageClassifier.load(name) })
 }
 
 func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] }! }

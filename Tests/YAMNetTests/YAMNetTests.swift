@@ -10,14 +10,7 @@ import Testing
 /// A missing weight file fails the test with the message that names the fetch command.
 let yamnet: Result<SoundClassifier, Error> = Result { try SoundClassifier.yamnet() }
 
-func classifier() throws -> SoundClassifier {
-    switch yamnet {
-    case .success(let classifier): return classifier
-    case .failure(let error):
-        Issue.record("YAMNet weights are not available, so this check cannot run: \(error)")
-        throw error
-    }
-}
+func classifier() throws -> SoundClassifier { try TestSupport.requireWeights("YAMNet", yamnet) }
 
 func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSupport.fixture("yamnet/\(name).npy")).tensor }
 
