@@ -30,7 +30,8 @@ let package = Package(
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "NetCore"]),
         .target(name: "ImageIO", dependencies: ["CSTB", "CJPEG"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
-        .target(name: "NetCore", dependencies: ["CBLAS", "CFFTW"]),
+        .target(name: "CKernels"),
+        .target(name: "NetCore", dependencies: ["CBLAS", "CFFTW", "CKernels"]),
         .target(name: "Formats", dependencies: [
             "NetCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),

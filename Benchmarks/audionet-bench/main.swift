@@ -59,11 +59,12 @@ func convolution(_ label: String, _ layer: Conv2D, input shape: [Int], threads: 
 func randomWeights(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -0.1...0.1) } }
 
 /// YAMNet end to end on an audio file (decode → resample → features → network), in seconds of audio per second.
-func yamnet(path: String, threads: Int) throws {
-    let classifier = try SoundClassifier.yamnet()
+func yamnet(path: String, threads: Int, precision: Precision) throws {
+    let classifier = try SoundClassifier.yamnet(precision: precision)
     var duration = 0.0
     let time = bestTime(repeats: 2) { duration = (try? classifier.analyze(file: path))?.duration ?? .nan }
-    report(["case": "yamnet end to end", "threads": threads, "tool": "AudioNet", "value": duration / time, "unit": "x realtime"])
+    report(["case": "yamnet end to end", "threads": threads, "tool": "AudioNet \(precision.rawValue)", "value": duration / time,
+            "unit": "x realtime"])
 }
 
 /// CREPE on `seconds` of a 16 kHz test signal (framing, network, local-average decoding), in frames per second.
@@ -110,7 +111,7 @@ func image(_ name: String, batch: Int, threads: Int) throws {
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
-    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3 THREADS\n".utf8))
+    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3|yamnet|crepe-full|crepe-tiny|vggish|openl3|image THREADS [ARGS]\n".utf8))
     exit(2)
 }
 setenv("AUDIONET_THREADS", String(threads), 1)
@@ -119,8 +120,11 @@ do {
     case "frontend": frontEnd(threads: threads)
     case "sgemm": sgemm(threads: threads)
     case "yamnet":
-        guard let path = arguments.dropFirst(2).first else { fatalError("usage: audionet-bench yamnet THREADS FILE") }
-        try yamnet(path: path, threads: threads)
+        let rest = Array(arguments.dropFirst(2))
+        guard let path = rest.first, let precision = Precision(rawValue: rest.dropFirst().first ?? "float32") else {
+            fatalError("usage: audionet-bench yamnet THREADS FILE [float32|int8]")
+        }
+        try yamnet(path: path, threads: threads, precision: precision)
     case "crepe-full", "crepe-tiny":
         let seconds = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60
         try crepe(name == "crepe-full" ? .full : .tiny, seconds: seconds, threads: threads)

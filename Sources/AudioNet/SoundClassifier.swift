@@ -45,20 +45,23 @@ public final class SoundClassifier: Sendable {
     /// Patches per network call: large enough for big GEMMs, small enough to bound memory.
     static let batchSize = 32
 
-    public init(network: Network, labels: ClassLabels) {
-        self.network = network.optimized()
+    /// Prepares `network` (BatchNorm and ReLU folded) at `precision`; ``Precision/float32`` is the exact path.
+    public init(network: Network, labels: ClassLabels, precision: Precision = .float32) {
+        self.network = network.prepared(for: precision)
         self.labels = labels
     }
 
     /// YAMNet with the official TF-Hub lite weights (`yamnet/yamnet.tflite`) and class map, found through
-    /// `store` or at `weightsPath`.
-    public static func yamnet(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> SoundClassifier {
+    /// `store` or at `weightsPath`, run at `precision`.
+    public static func yamnet(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
+                              precision: Precision = .float32) throws -> SoundClassifier {
         let model = try TFLiteModel(path: try store.locate("yamnet/yamnet.tflite", explicit: weightsPath))
         let labels = try ClassLabels(classMapCSV: try store.locate("yamnet/yamnet_class_map.csv"))
         guard labels.names.count == YAMNet.classCount else {
             throw LabelFileError.malformed(path: "yamnet_class_map.csv", reason: "\(labels.names.count) classes, expected \(YAMNet.classCount)")
         }
-        return SoundClassifier(network: try YAMNet.network(weights: try YAMNet.weights(tflite: model)), labels: labels)
+        return SoundClassifier(network: try YAMNet.network(weights: try YAMNet.weights(tflite: model)), labels: labels,
+                               precision: precision)
     }
 
     /// Runs patches `[N, 96, 64]` in batches and returns the requested nodes' outputs, concatenated.

@@ -18,6 +18,17 @@ public enum Activation: Sendable, Equatable {
         }
     }
 
+    /// The activation as a clamp to `[low, high]` (identity, ReLU, ReLU6), which kernels fuse into their
+    /// stores; nil for the others.
+    public var clampBounds: (low: Float, high: Float)? {
+        switch self {
+        case .identity: return (-.infinity, .infinity)
+        case .relu: return (0, .infinity)
+        case .relu6: return (0, 6)
+        default: return nil
+        }
+    }
+
     /// Name shown in layer tables.
     public var name: String {
         switch self {

@@ -45,6 +45,16 @@ public struct Conv2D: Layer {
     public var typeName: String { groups == 1 ? "Conv2D" : "GroupedConv2D" }
     public var parameterCount: Int { weights.count + (hasBias ? bias.count : 0) }
 
+    /// Whether the convolution is a plain per-pixel linear map: 1×1, stride 1, ungrouped, unpadded.
+    public var isPerPixelLinear: Bool {
+        let unpadded: Bool
+        switch padding {
+        case .valid, .same: unpadded = true
+        case .explicit(let top, let bottom, let left, let right): unpadded = top == 0 && bottom == 0 && left == 0 && right == 0
+        }
+        return kernel == (1, 1) && stride == (1, 1) && groups == 1 && unpadded
+    }
+
     /// Rows of the im2col matrix: taps × input channels per group.
     var depth: Int { kernel.height * kernel.width * (inputChannels / groups) }
 

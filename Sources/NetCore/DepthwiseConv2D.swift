@@ -1,3 +1,5 @@
+import CKernels
+
 /// Depthwise 2-D convolution on NHWC tensors (one filter per input channel, `multiplier` outputs each),
 /// vectorized over channels.
 public struct DepthwiseConv2D: Layer {
@@ -62,42 +64,71 @@ public struct DepthwiseConv2D: Layer {
         let input = inputs[0]
         let batch = input.shape[0]
         let g = geometry(Array(input.shape.dropFirst()))
-        let cout = outputChannels, cin = channels, mult = multiplier
-        var output = Tensor(zeros: [batch, g.outputHeight, g.outputWidth, cout])
+        var output = Tensor(zeros: [batch, g.outputHeight, g.outputWidth, outputChannels])
         input.scalars.withUnsafeBufferPointer { inBuffer in
             weights.withUnsafeBufferPointer { wBuffer in
                 bias.withUnsafeBufferPointer { bBuffer in
                     output.scalars.withUnsafeMutableBufferPointer { outBuffer in
                         let source = SharedReadPointer(inBuffer.baseAddress!), w = SharedReadPointer(wBuffer.baseAddress!)
                         let b = SharedReadPointer(bBuffer.baseAddress!), out = SharedPointer(outBuffer.baseAddress!)
-                        Parallel.forEach(batch * g.outputHeight) { row in
-                            let image = row / g.outputHeight, oy = row % g.outputHeight
-                            let line = out.base + row * g.outputWidth * cout
-                            for ox in 0..<g.outputWidth { (line + ox * cout).update(from: b.base, count: cout) }
-                            for ky in 0..<g.kernelHeight {
-                                let iy = oy * g.strideY - g.padTop + ky * g.dilationY
-                                guard iy >= 0 && iy < g.inputHeight else { continue }
-                                let inputRow = source.base + (image * g.inputHeight + iy) * g.inputWidth * cin
-                                for kx in 0..<g.kernelWidth {
-                                    let tap = w.base + (ky * g.kernelWidth + kx) * cout
-                                    for ox in 0..<g.outputWidth {
-                                        let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
-                                        guard ix >= 0 && ix < g.inputWidth else { continue }
-                                        let pixel = inputRow + ix * cin, target = line + ox * cout
-                                        if mult == 1 {
-                                            for c in 0..<cout { target[c] += pixel[c] * tap[c] }
-                                        } else {
-                                            for c in 0..<cout { target[c] += pixel[c / mult] * tap[c] }
-                                        }
-                                    }
-                                }
-                            }
-                            activation.apply(line, count: g.outputWidth * cout)
+                        if multiplier == 1 {
+                            forwardByKernel(source: source, weights: w, bias: b, output: out, geometry: g, batch: batch)
+                        } else {
+                            forwardWithMultiplier(source: source, weights: w, bias: b, output: out, geometry: g, batch: batch)
                         }
                     }
                 }
             }
         }
         return output
+    }
+
+    /// One filter per channel: the SIMD kernel, over shares of the output rows; activations other than
+    /// a clamp run afterwards.
+    private func forwardByKernel(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>, bias b: SharedReadPointer<Float>,
+                                 output out: SharedPointer<Float>, geometry g: WindowGeometry, batch: Int) {
+        var shape = AnDepthwiseShape(
+            inputHeight: Int32(g.inputHeight), inputWidth: Int32(g.inputWidth), channels: Int32(channels),
+            kernelHeight: Int32(g.kernelHeight), kernelWidth: Int32(g.kernelWidth), strideY: Int32(g.strideY), strideX: Int32(g.strideX),
+            dilationY: Int32(g.dilationY), dilationX: Int32(g.dilationX), padTop: Int32(g.padTop), padLeft: Int32(g.padLeft),
+            outputHeight: Int32(g.outputHeight), outputWidth: Int32(g.outputWidth))
+        let rows = batch * g.outputHeight, rowSize = g.outputWidth * channels
+        let workers = min(Parallel.threadCount, rows), share = (rows + max(workers, 1) - 1) / max(workers, 1)
+        let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        withUnsafePointer(to: &shape) { shapePointer in
+            let shape = SharedReadPointer(shapePointer)
+            Parallel.forEach(workers) { worker in
+                let first = worker * share, count = min(share, rows - first)
+                guard count > 0 else { return }
+                an_depthwise(shape.base, source.base, w.base, b.base, Int32(first), Int32(count), low, high, out.base)
+                if bounds == nil { activation.apply(out.base + first * rowSize, count: count * rowSize) }
+            }
+        }
+    }
+
+    /// Several filters per channel (`multiplier` > 1): a plain loop over channels.
+    private func forwardWithMultiplier(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>, bias b: SharedReadPointer<Float>,
+                                       output out: SharedPointer<Float>, geometry g: WindowGeometry, batch: Int) {
+        let cout = outputChannels, cin = channels, mult = multiplier
+        Parallel.forEach(batch * g.outputHeight) { row in
+            let image = row / g.outputHeight, oy = row % g.outputHeight
+            let line = out.base + row * g.outputWidth * cout
+            for ox in 0..<g.outputWidth { (line + ox * cout).update(from: b.base, count: cout) }
+            for ky in 0..<g.kernelHeight {
+                let iy = oy * g.strideY - g.padTop + ky * g.dilationY
+                guard iy >= 0 && iy < g.inputHeight else { continue }
+                let inputRow = source.base + (image * g.inputHeight + iy) * g.inputWidth * cin
+                for kx in 0..<g.kernelWidth {
+                    let tap = w.base + (ky * g.kernelWidth + kx) * cout
+                    for ox in 0..<g.outputWidth {
+                        let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
+                        guard ix >= 0 && ix < g.inputWidth else { continue }
+                        let pixel = inputRow + ix * cin, target = line + ox * cout
+                        for c in 0..<cout { target[c] += pixel[c / mult] * tap[c] }
+                    }
+                }
+            }
+            activation.apply(line, count: g.outputWidth * cout)
+        }
     }
 }

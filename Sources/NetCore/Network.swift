@@ -17,7 +17,7 @@ public struct Network: Sendable {
     /// Shape of one example, batch excluded.
     public let inputShape: [Int]
     /// Layers in topological order.
-    public private(set) var nodes: [Node] = []
+    public internal(set) var nodes: [Node] = []
     /// Shapes of every node's output, batch excluded, the input included.
     public private(set) var shapes: [String: [Int]]
     /// The node whose output ``run(_:)`` returns; the last node added unless set.
@@ -70,6 +70,7 @@ public struct Network: Sendable {
         for name in requested where shapes[name] == nil {
             throw NetworkError.unknownLayer(name, valid: nodeNames)
         }
+        _ = AllocatorPolicy.configure
         let wanted = Set(requested)
         // Index of the last node that reads each tensor; requested tensors are kept.
         var lastUse: [String: Int] = [:]

@@ -2,8 +2,10 @@ import ArgumentParser
 import AudioNet
 import Foundation
 import Models
+import NetCore
 
 extension EventOptions.Specificity: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
 /// `audionet classify FILE… [--clip] [--top K] [--format table|json|csv]`.
 struct ClassifyCommand: ParsableCommand {
@@ -44,6 +46,9 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "YAMNet TFLite weights file (default: looked up in the weight store).")
     var weights: String?
 
+    @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions, as LiteRT's hybrid kernels; faster).")
+    var precision: Precision = .float32
+
     func validate() throws {
         guard top > 0 else { throw CommandError("--top must be positive") }
         guard (0...1).contains(threshold) else { throw CommandError("--threshold must be within [0, 1]") }
@@ -52,7 +57,7 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let store = WeightStore.fromEnvironment()
-        let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights)
+        let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
         var detector: SoundEventDetector?
         if !clip {
             let ontology = specificity == .none ? nil : try Ontology(path: try store.locate("audioset/ontology.json"))

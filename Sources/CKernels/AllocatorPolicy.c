@@ -1,0 +1,15 @@
+#include "CKernels.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void an_keep_freed_memory(size_t mapThreshold, size_t trimThreshold) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, (int)mapThreshold);
+    mallopt(M_TRIM_THRESHOLD, (int)trimThreshold);
+#else
+    (void)mapThreshold;
+    (void)trimThreshold;
+#endif
+}

@@ -1,0 +1,253 @@
+// Dynamic-range int8 matrix products (the scheme of LiteRT's hybrid kernels): int8 weights quantized per
+// output column ahead of time, uint8 activations quantized per row at run time, exact int32 accumulation.
+#include "CKernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AN_X86 1
+#endif
+
+enum { PANEL = 32, ROW_TILE = 12, ROW_BLOCK = 192 };
+
+static int round_up(int value, int step) { return (value + step - 1) / step * step; }
+
+size_t an_int8_packed_size(int k, int n) { return (size_t)round_up(k, 4) * (size_t)round_up(n, PANEL); }
+
+// Packed layout: panels of 32 columns; in a panel, for each group of 4 rows k, 32 lanes of 4 bytes
+// (the 4 consecutive k of one column), which is what one `vpdpbusd` per 16 columns consumes.
+static size_t packed_index(int k4count, int k, int column) {
+    return (size_t)(column / PANEL) * k4count * 4 * PANEL + (size_t)(k / 4) * 4 * PANEL + (column % PANEL) * 4 + k % 4;
+}
+
+void an_int8_pack_weights(const float *w, int k, int n, int8_t *packed, float *scales, int32_t *sums) {
+    int k4count = round_up(k, 4) / 4;
+    memset(packed, 0, an_int8_packed_size(k, n));
+    for (int column = 0; column < n; column++) {
+        float largest = 0;
+        for (int row = 0; row < k; row++) largest = fmaxf(largest, fabsf(w[(size_t)row * n + column]));
+        float scale = largest > 0 ? largest / 127 : 1;
+        int32_t sum = 0;
+        for (int row = 0; row < k; row++) {
+            long q = lrintf(w[(size_t)row * n + column] / scale);
+            q = q > 127 ? 127 : (q < -127 ? -127 : q);
+            packed[packed_index(k4count, row, column)] = (int8_t)q;
+            sum += (int32_t)q;
+        }
+        scales[column] = scale;
+        sums[column] = sum;
+    }
+}
+
+// Row quantization: the range is widened to contain 0 so that 0 (padding, ReLU zeros) is exact.
+static void row_range(const float *row, int k, float *scale, float *inverse, int32_t *zero) {
+    float low = 0, high = 0;
+    for (int i = 0; i < k; i++) { low = fminf(low, row[i]); high = fmaxf(high, row[i]); }
+    if (high - low > 0) {
+        *scale = (high - low) / 255;
+        *inverse = 1 / *scale;
+        long z = lrintf(-low * *inverse);
+        *zero = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
+    } else {
+        *scale = 1; *inverse = 1; *zero = 0;
+    }
+}
+
+static uint8_t quantize(float value, float inverse, int32_t zero) {
+    long q = lrintf(value * inverse) + zero;
+    return (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
+}
+
+static void quantize_rows_portable(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = a + (size_t)r * lda;
+        float inverse;
+        row_range(row, k, &scales[r], &inverse, &zeros[r]);
+        uint8_t *out = q + (size_t)r * kpad;
+        for (int i = 0; i < k; i++) out[i] = quantize(row[i], inverse, zeros[r]);
+        memset(out + k, 0, (size_t)(kpad - k));
+    }
+}
+
+// One output element: dequantize the int32 dot product, add the bias, clamp (the fused activation).
+static float finish(int32_t dot, int32_t zero, int32_t sum, float rowScale, float columnScale, float bias, float lo, float hi) {
+    float value = fmaf((float)(dot - zero * sum), rowScale * columnScale, bias);
+    return fminf(fmaxf(value, lo), hi);
+}
+
+static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+                          const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
+                          float lo, float hi, float *c, int ldc) {
+    int k4count = kpad / 4;
+    for (int panel = 0; panel * PANEL < n; panel++) {
+        const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
+        int width = n - panel * PANEL < PANEL ? n - panel * PANEL : PANEL;
+        for (int r = 0; r < rows; r++) {
+            int32_t dots[PANEL] = {0};
+            const uint8_t *a = q + (size_t)r * kpad;
+            for (int k4 = 0; k4 < k4count; k4++)
+                for (int lane = 0; lane < PANEL; lane++)
+                    for (int byte = 0; byte < 4; byte++)
+                        dots[lane] += (int32_t)a[k4 * 4 + byte] * b[(size_t)k4 * 4 * PANEL + lane * 4 + byte];
+            for (int lane = 0; lane < width; lane++) {
+                int column = panel * PANEL + lane;
+                c[(size_t)r * ldc + column] = finish(dots[lane], zeros[r], sums[column], rowScales[r], scales[column],
+                                                     bias ? bias[column] : 0, lo, hi);
+            }
+        }
+    }
+}
+
+#if AN_X86
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = a + (size_t)r * lda;
+        __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= k; i += 16) {
+            __m512 v = _mm512_loadu_ps(row + i);
+            low = _mm512_min_ps(low, v);
+            high = _mm512_max_ps(high, v);
+        }
+        if (i < k) {
+            __mmask16 mask = (__mmask16)((1u << (k - i)) - 1);
+            __m512 v = _mm512_maskz_loadu_ps(mask, row + i);
+            low = _mm512_min_ps(low, v);
+            high = _mm512_max_ps(high, v);
+        }
+        float lowest = _mm512_reduce_min_ps(low), highest = _mm512_reduce_max_ps(high);
+        float inverse;
+        if (highest - lowest > 0) {
+            scales[r] = (highest - lowest) / 255;
+            inverse = 1 / scales[r];
+            long z = lrintf(-lowest * inverse);
+            zeros[r] = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
+        } else {
+            scales[r] = 1; inverse = 1; zeros[r] = 0;
+        }
+        __m512 scale = _mm512_set1_ps(inverse);
+        __m512i zero = _mm512_set1_epi32(zeros[r]), floor = _mm512_setzero_si512(), ceiling = _mm512_set1_epi32(255);
+        uint8_t *out = q + (size_t)r * kpad;
+        for (i = 0; i < kpad; i += 16) {
+            int left = k - i;
+            __mmask16 mask = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
+            __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, row + i), scale)), zero);
+            v = _mm512_maskz_mov_epi32(mask, _mm512_min_epi32(_mm512_max_epi32(v, floor), ceiling));
+            __mmask16 store = kpad - i >= 16 ? 0xFFFF : (__mmask16)((1u << (kpad - i)) - 1);
+            _mm_mask_storeu_epi8(out + i, store, _mm512_cvtepi32_epi8(v));
+        }
+    }
+}
+
+// A tile of up to ROW_TILE rows × 32 columns; `rowsInTile` is a compile-time constant after inlining.
+VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
+    int rowsInTile, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
+    float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
+    __m512i acc[ROW_TILE][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = _mm512_setzero_si512(); acc[r][1] = _mm512_setzero_si512(); }
+    for (int k4 = 0; k4 < k4count; k4++) {
+        __m512i b0 = _mm512_loadu_si512(b + (size_t)k4 * 128), b1 = _mm512_loadu_si512(b + (size_t)k4 * 128 + 64);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < ROW_TILE; r++) {
+            if (r < rowsInTile) {
+                int32_t word;
+                memcpy(&word, a + (size_t)r * kpad + 4 * k4, 4);
+                __m512i broadcast = _mm512_set1_epi32(word);
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], broadcast, b0);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], broadcast, b1);
+            }
+        }
+    }
+    __m512 s0 = _mm512_maskz_loadu_ps(mask0, scales), s1 = _mm512_maskz_loadu_ps(mask1, scales + 16);
+    __m512i u0 = _mm512_maskz_loadu_epi32(mask0, sums), u1 = _mm512_maskz_loadu_epi32(mask1, sums + 16);
+    __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
+    __m512 bias1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
+    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < ROW_TILE; r++) {
+        if (r < rowsInTile) {
+            __m512i zero = _mm512_set1_epi32(zeros[r]);
+            __m512 rowScale = _mm512_set1_ps(rowScales[r]);
+            __m512 v0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], _mm512_mullo_epi32(zero, u0)));
+            __m512 v1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], _mm512_mullo_epi32(zero, u1)));
+            v0 = _mm512_fmadd_ps(v0, _mm512_mul_ps(rowScale, s0), bias0);
+            v1 = _mm512_fmadd_ps(v1, _mm512_mul_ps(rowScale, s1), bias1);
+            v0 = _mm512_min_ps(_mm512_max_ps(v0, low), high);
+            v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
+            _mm512_mask_storeu_ps(c + (size_t)r * ldc, mask0, v0);
+            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, mask1, v1);
+        }
+    }
+}
+
+VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
+                                  float lo, float hi, float *c, int ldc) {
+    int k4count = kpad / 4;
+    for (int panel = 0; panel * PANEL < n; panel++) {
+        int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
+        __mmask16 mask0 = width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1);
+        __mmask16 mask1 = width >= 32 ? 0xFFFF : (width > 16 ? (__mmask16)((1u << (width - 16)) - 1) : 0);
+        const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
+        const float *panelBias = bias ? bias + first : NULL;
+        int r = 0;
+        for (; r + ROW_TILE <= rows; r += ROW_TILE)
+            tile_vnni(ROW_TILE, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                      sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+        for (; r + 4 <= rows; r += 4)
+            tile_vnni(4, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                      sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+        for (; r < rows; r++)
+            tile_vnni(1, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                      sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+    }
+}
+#endif
+
+int an_int8_uses_vnni(void) {
+#if AN_X86
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
+                   const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc) {
+    int kpad = round_up(k, 4);
+    int block = m < ROW_BLOCK ? m : ROW_BLOCK;
+    uint8_t *q = malloc((size_t)block * kpad + 1);
+    float *rowScales = malloc(sizeof(float) * (size_t)(block + 1));
+    int32_t *zeros = malloc(sizeof(int32_t) * (size_t)(block + 1));
+    if (!q || !rowScales || !zeros) { free(q); free(rowScales); free(zeros); return -1; }
+    int vnni = an_int8_uses_vnni();
+    for (int first = 0; first < m; first += block) {
+        int rows = m - first < block ? m - first : block;
+        const float *source = a + (size_t)first * lda;
+        float *target = c + (size_t)first * ldc;
+#if AN_X86
+        if (vnni) {
+            quantize_rows_vnni(source, lda, rows, k, kpad, q, rowScales, zeros);
+            gemm_vnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            continue;
+        }
+#endif
+        quantize_rows_portable(source, lda, rows, k, kpad, q, rowScales, zeros);
+        gemm_portable(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+    }
+    free(q); free(rowScales); free(zeros);
+    return 0;
+}

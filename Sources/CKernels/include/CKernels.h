@@ -1,0 +1,46 @@
+#ifndef AUDIONET_CKERNELS_H
+#define AUDIONET_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// SIMD kernels with run-time CPU dispatch: each entry point picks an AVX-512 (VNNI) body when the
+/// processor has it and a portable C body otherwise. The int8 bodies give bit-identical results; the
+/// float bodies differ only by fused multiply-add rounding.
+
+/// Whether the int8 kernels run on AVX-512 VNNI (`vpdpbusd`) on this processor.
+int an_int8_uses_vnni(void);
+
+/// Bytes of packed int8 weights for a `k×n` matrix (k rounded up to 4, n to 32).
+size_t an_int8_packed_size(int k, int n);
+
+/// Quantizes row-major float weights `w[k×n]` per column (symmetric, scale = max|w|/127) into the packed
+/// layout the GEMM reads; writes `scales[n]` and the column sums of the int8 values `sums[n]`.
+void an_int8_pack_weights(const float *w, int k, int n, int8_t *packed, float *scales, int32_t *sums);
+
+/// `c[m×n] = clamp(dequantize(quantize_rows(a) · packed) + bias, lo, hi)`.
+///
+/// Each row of the float input `a` (leading dimension `lda`) is quantized to uint8 with its own scale
+/// and zero point (dynamic-range quantization); products accumulate exactly in int32 and are rescaled
+/// to float. `bias` may be NULL. Rows are processed in cache-sized blocks on the calling thread.
+/// Returns 0, or -1 when scratch memory could not be allocated.
+int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
+                   const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc);
+
+/// Geometry of a depthwise convolution (channel multiplier 1) on NHWC tensors.
+typedef struct {
+    int inputHeight, inputWidth, channels;
+    int kernelHeight, kernelWidth, strideY, strideX, dilationY, dilationX, padTop, padLeft;
+    int outputHeight, outputWidth;
+} AnDepthwiseShape;
+
+/// Output rows `firstRow ..< firstRow + rowCount` (counted over the whole batch, `image · outputHeight + y`)
+/// of a depthwise convolution with weights `[kh, kw, channels]` and `bias[channels]`, clamped to [lo, hi].
+void an_depthwise(const AnDepthwiseShape *shape, const float *input, const float *weights, const float *bias,
+                  int firstRow, int rowCount, float lo, float hi, float *output);
+
+/// glibc only (a no-op elsewhere): blocks below `mapThreshold` come from the heap instead of fresh mappings,
+/// and the heap keeps up to `trimThreshold` free bytes instead of returning them to the kernel.
+void an_keep_freed_memory(size_t mapThreshold, size_t trimThreshold);
+
+#endif

@@ -1,0 +1,31 @@
+/// Numeric precision of a network's large matrix products.
+public enum Precision: String, Sendable, CaseIterable {
+    /// Float32 everywhere: the exact path, equal to the reference implementations within 1e-4.
+    case float32
+    /// Int8 dynamic-range quantization of 1×1 convolutions and dense layers (``Int8Linear``): several
+    /// times faster on processors with AVX-512 VNNI, within about 1e-2 of float32 on the scores.
+    case int8
+}
+
+extension Network {
+    /// This network with every 1×1 convolution and dense layer replaced by its ``Int8Linear`` form.
+    /// Fold BatchNorm and activations first (``optimized()``) so the quantized weights include them.
+    public func int8Quantized() -> Network {
+        var result = self
+        for index in result.nodes.indices {
+            let layer = result.nodes[index].layer
+            if let conv = layer as? Conv2D, let quantized = Int8Linear(conv) {
+                result.nodes[index].layer = quantized
+            } else if let dense = layer as? Dense {
+                result.nodes[index].layer = Int8Linear(dense)
+            }
+        }
+        return result
+    }
+
+    /// This network at `precision`, BatchNorm and activations folded.
+    public func prepared(for precision: Precision) -> Network {
+        let folded = optimized()
+        return precision == .int8 ? folded.int8Quantized() : folded
+    }
+}
