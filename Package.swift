@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "TestSupport"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioNet", "Formats", "TestSupport"]),
-        .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "Formats", "TestSupport"]),
+        .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "CKernels", "Formats", "TestSupport"]),
         .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "CREPETests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "VGGishTests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),

@@ -12,16 +12,17 @@ public final class OpenL3Embedder: Sendable {
     public let frontEnd: OpenL3FrontEnd
     static let batchSize = 8
 
-    public init(configuration: OpenL3.Configuration, network: Network) {
+    /// Prepares `network` (BatchNorm and ReLU folded) at `precision`; ``Precision/float32`` is the exact path.
+    public init(configuration: OpenL3.Configuration, network: Network, precision: Precision = .float32) {
         self.configuration = configuration
-        self.network = network.optimized()
+        self.network = network.prepared(for: precision)
         frontEnd = OpenL3FrontEnd(configuration.representation)
     }
 
     /// The configuration's weights from `store` (or `weightsPath`): torchopenl3's `.pth.tar`, or else the
-    /// official Keras `.h5` (a `weightsPath` ending in `.h5` is read as Keras).
+    /// official Keras `.h5` (a `weightsPath` ending in `.h5` is read as Keras); run at `precision`.
     public static func load(_ configuration: OpenL3.Configuration, store: WeightStore = .fromEnvironment(),
-                            weightsPath: String? = nil) throws -> OpenL3Embedder {
+                            weightsPath: String? = nil, precision: Precision = .float32) throws -> OpenL3Embedder {
         let kerasPath: String?
         if let weightsPath {
             kerasPath = weightsPath.hasSuffix(".h5") ? weightsPath : nil
@@ -34,7 +35,8 @@ public final class OpenL3Embedder: Sendable {
         } else {
             weights = try PyTorchStateDict(path: try store.locate(configuration.weightFile, explicit: weightsPath)).tensors
         }
-        return OpenL3Embedder(configuration: configuration, network: try OpenL3.network(configuration, weights: weights))
+        return OpenL3Embedder(configuration: configuration, network: try OpenL3.network(configuration, weights: weights),
+                              precision: precision)
     }
 
     /// Embeddings `[N, size]` of spectrograms `[N, bins, frames]`.

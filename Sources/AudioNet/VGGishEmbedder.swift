@@ -12,18 +12,19 @@ public final class VGGishEmbedder: Sendable {
     public let frontEnd = LogMelFrontEnd.vggish
     static let batchSize = 16
 
-    public init(network: Network, postprocessor: VGGishPostprocessor?) {
-        self.network = network.optimized()
+    /// Prepares `network` (ReLU folded) at `precision`; ``Precision/float32`` is the exact path.
+    public init(network: Network, postprocessor: VGGishPostprocessor?, precision: Precision = .float32) {
+        self.network = network.prepared(for: precision)
         self.postprocessor = postprocessor
     }
 
     /// VGGish with torchvggish's state_dict (`vggish/vggish-10086976.pth`) and, when `postprocess` is set,
-    /// the PCA parameters (`vggish/vggish_pca_params-970ea276.pth` or the official `.npz`).
+    /// the PCA parameters (`vggish/vggish_pca_params-970ea276.pth` or the official `.npz`); run at `precision`.
     public static func load(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, postprocess: Bool = false,
-                            pcaPath: String? = nil) throws -> VGGishEmbedder {
+                            pcaPath: String? = nil, precision: Precision = .float32) throws -> VGGishEmbedder {
         let state = try PyTorchStateDict(path: try store.locate("vggish/vggish-10086976.pth", explicit: weightsPath))
         let pca = postprocess ? try VGGishPostprocessor(path: try store.locate("vggish/vggish_pca_params-970ea276.pth", explicit: pcaPath)) : nil
-        return VGGishEmbedder(network: try VGGish.network(weights: state.tensors), postprocessor: pca)
+        return VGGishEmbedder(network: try VGGish.network(weights: state.tensors), postprocessor: pca, precision: precision)
     }
 
     /// Embeddings `[N, 128]` of examples `[N, 96, 64]` (postprocessed when a postprocessor is set).

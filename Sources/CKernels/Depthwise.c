@@ -1,6 +1,7 @@
 // Depthwise convolution on NHWC tensors (channel multiplier 1), vectorized over channels: each output
 // pixel's 16-channel block accumulates its taps in a register, then gets its bias and clamp.
 #include "CKernels.h"
+#include "Dispatch.h"
 
 #include <math.h>
 #include <string.h>
@@ -92,9 +93,17 @@ static void depthwise_avx512(const AnDepthwiseShape *s, const float *input, cons
 static int has_avx512(void) {
     static int cached = -1;
     if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx512f"); }
-    return cached;
+    return cached && an_simd_enabled;
 }
 #endif
+
+int an_depthwise_uses_simd(void) {
+#if AN_X86
+    return has_avx512();
+#else
+    return 0;
+#endif
+}
 
 void an_depthwise(const AnDepthwiseShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output) {

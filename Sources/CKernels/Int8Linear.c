@@ -1,6 +1,7 @@
 // Dynamic-range int8 matrix products (the scheme of LiteRT's hybrid kernels): int8 weights quantized per
 // output column ahead of time, uint8 activations quantized per row at run time, exact int32 accumulation.
 #include "CKernels.h"
+#include "Dispatch.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -219,7 +220,7 @@ int an_int8_uses_vnni(void) {
         cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     }
-    return cached;
+    return cached && an_simd_enabled;
 #else
     return 0;
 #endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `audionet` command: pretrained audio and image networks from the shell.
 @main
@@ -14,4 +15,19 @@ struct AudioNetCommand: ParsableCommand {
         subcommands: [ClassifyCommand.self, PitchCommand.self, EmbedCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self,
                       ImageCommand.self, ModelsCommand.self, WeightsCommand.self]
     )
+
+    /// Parses and runs the command. Help and version print in full; every error — including a malformed
+    /// argument, which ArgumentParser would follow with usage lines — is one line on stderr and exit 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: true).first ?? "failed"
+            let line = message.hasPrefix("Error:") ? String(message) : "Error: \(message)"
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            Foundation.exit(1)
+        }
+    }
 }

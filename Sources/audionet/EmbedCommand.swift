@@ -30,6 +30,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Weights file (default: looked up in the weight store).")
     var weights: String?
 
+    @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions and dense layers; faster).")
+    var precision: Precision = .float32
+
     @Option(help: "openl3: seconds between windows.")
     var hop: Double = 0.1
 
@@ -43,17 +46,17 @@ struct EmbedCommand: ParsableCommand {
         let embeddings: Tensor, times: [Double]
         switch model {
         case "yamnet":
-            let analysis = try SoundClassifier.yamnet(weightsPath: weights).analyze(file: file)
+            let analysis = try SoundClassifier.yamnet(weightsPath: weights, precision: precision).analyze(file: file)
             embeddings = analysis.embeddings
             times = (0..<analysis.patchCount).map { Double($0) * analysis.hopSeconds }
         case "vggish":
-            (embeddings, times) = try VGGishEmbedder.load(weightsPath: weights, postprocess: postprocess, pcaPath: pcaPath).embed(file: file)
+            (embeddings, times) = try VGGishEmbedder.load(weightsPath: weights, postprocess: postprocess, pcaPath: pcaPath, precision: precision).embed(file: file)
         default:
             guard let configuration = OpenL3.Configuration(modelName: model) else {
                 throw AudioNetError.notImplemented(model, available: ["yamnet", "vggish"] + OpenL3.configurations.map(\.modelName))
             }
             guard hop > 0, hop.isFinite else { throw AudioNetError.invalidOption("--hop must be positive") }
-            (embeddings, times) = try OpenL3Embedder.load(configuration, weightsPath: weights).embed(file: file, hopSeconds: hop)
+            (embeddings, times) = try OpenL3Embedder.load(configuration, weightsPath: weights, precision: precision).embed(file: file, hopSeconds: hop)
         }
         try NPY.write(NPYArray(embeddings), path: output)
         if let timestamps {

@@ -27,9 +27,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Weights file (default: looked up in the weight store).")
     var weights: String?
 
+    @Option(help: "float32 (exact) or int8 (1×1 convolutions and dense layers dynamic-range quantized; layer names kept).")
+    var precision: Precision = .float32
+
     func run() throws {
         let tensor = try NPY.read(path: input).tensor
-        let network = try ModelLoader.network(model, weightsPath: weights)
+        let loaded = try ModelLoader.network(model, weightsPath: weights)
+        let network = precision == .int8 ? loaded.int8Quantized() : loaded
         let name = layer ?? network.outputName
         guard network.shapes[name] != nil else { throw NetworkError.unknownLayer(name, valid: network.nodeNames) }
         var parts: [Float] = []

@@ -114,6 +114,26 @@ import Testing
         #expect(predictions.count == 3 && predictions[0]["label"] as? String == "Speech" && predictions[0]["index"] as? Int == 0)
     }
 
+    @Test func classifyAtInt8PrecisionStillHearsSpeech() throws {
+        let result = try TestSupport.run(["classify", "--clip", "--precision", "int8", "--format", "csv", TestSupport.fixture("frontend/speech.wav")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").dropFirst().first?.contains(",0,Speech,") == true, "\(result.stdout)")
+    }
+
+    @Test func unknownPrecisionNamesTheChoicesOnOneLine() throws {
+        let result = try TestSupport.run(["classify", "--precision", "float16", TestSupport.fixture("frontend/speech.wav")])
+        #expect(result.status == 1 && result.stderr.contains("float32") && result.stderr.contains("int8"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    @Test func runAtInt8PrecisionKeepsTheLayerNames() throws {
+        let patches = TestSupport.fixture("yamnet/speech.litert_logmel.npy")
+        let result = try TestSupport.run(["run", "yamnet", "--precision", "int8", "--input", patches, "--output", path("q.npy"),
+                                          "--layer", "layer14/pointwise_conv/relu"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try NPY.read(path: path("q.npy")).shape == [6, 3, 2, 1024])
+    }
+
     @Test func classifyEventsPrintsStartAndEnd() throws {
         let sample = TestSupport.repositoryRoot.appendingPathComponent("Samples/speech-between-silences.wav").path
         let result = try TestSupport.run(["classify", "--format", "json", sample])

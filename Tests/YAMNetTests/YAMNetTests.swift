@@ -12,6 +12,11 @@ let yamnet: Result<SoundClassifier, Error> = Result { try SoundClassifier.yamnet
 
 func classifier() throws -> SoundClassifier { try TestSupport.requireWeights("YAMNet", yamnet) }
 
+/// The same weights at ``Precision/int8`` (LiteRT's dynamic-range scheme).
+let yamnetInt8: Result<SoundClassifier, Error> = Result { try SoundClassifier.yamnet(precision: .int8) }
+
+func int8Classifier() throws -> SoundClassifier { try TestSupport.requireWeights("YAMNet", yamnetInt8) }
+
 func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSupport.fixture("yamnet/\(name).npy")).tensor }
 
 @Suite struct YAMNetTests {
@@ -60,6 +65,27 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
         let classes = lite.shape[1], rows = lite.shape[0]
         let mean = (0..<classes).map { c in (0..<rows).reduce(Float(0)) { $0 + lite.scalars[$1 * classes + c] } }
         #expect(ours.index == mean.indices.max { mean[$0] < mean[$1] }!, "\(signal): ours \(ours.label)")
+    }
+
+    /// The int8 path quantizes as LiteRT's hybrid kernels do: on LiteRT's own log-mel patches its scores
+    /// stay within 0.05 of LiteRT's, and on the audio files within 0.05 of the exact float path.
+    @Test(arguments: signals) func int8ScoresStayCloseToLiteRTAndToFloat(signal: String) throws {
+        let patches = try yamnetFixture("\(signal).litert_logmel"), reference = try yamnetFixture("\(signal).litert_scores")
+        let scores = try int8Classifier().run(patches: patches, outputs: ["predictions"])["predictions"]!
+        let liteError = TestSupport.maxAbsDifference(scores.scalars, reference.scalars)
+        #expect(liteError <= 0.05, "\(signal): max |int8 score − LiteRT| \(liteError)")
+        let file = TestSupport.fixture("frontend/\(signal).wav")
+        let int8 = try int8Classifier().analyze(file: file), float = try classifier().analyze(file: file)
+        let floatError = TestSupport.maxAbsDifference(int8.scores.scalars, float.scores.scalars)
+        #expect(floatError <= 0.05, "\(signal): max |int8 score − float32| \(floatError)")
+        #expect(floatError > 0, "\(signal): the int8 path must actually quantize")
+        print("int8 \(signal): max |Δ| vs LiteRT \(liteError), vs float32 \(floatError)")
+    }
+
+    @Test(arguments: ["silence", "noise", "speech"]) func int8ClipTopClassAgreesWithFloat(signal: String) throws {
+        let file = TestSupport.fixture("frontend/\(signal).wav")
+        let int8 = try int8Classifier(), float = try classifier()
+        #expect(int8.topClasses(try int8.analyze(file: file), k: 1) .map(\.index) == float.topClasses(try float.analyze(file: file), k: 1).map(\.index))
     }
 
     /// yamnet_test.py: 3 s of silence → top-1 Silence; 3 s of uniform noise → White noise in the top 10.

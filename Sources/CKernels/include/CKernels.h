@@ -8,6 +8,9 @@
 /// processor has it and a portable C body otherwise. The int8 bodies give bit-identical results; the
 /// float bodies differ only by fused multiply-add rounding.
 
+/// Enables (1, the default) or disables (0) the SIMD bodies process-wide; tests compare the two.
+void an_set_simd_enabled(int enabled);
+
 /// Whether the int8 kernels run on AVX-512 VNNI (`vpdpbusd`) on this processor.
 int an_int8_uses_vnni(void);
 
@@ -33,6 +36,9 @@ typedef struct {
     int kernelHeight, kernelWidth, strideY, strideX, dilationY, dilationX, padTop, padLeft;
     int outputHeight, outputWidth;
 } AnDepthwiseShape;
+
+/// Whether `an_depthwise` runs its AVX-512 body on this processor.
+int an_depthwise_uses_simd(void);
 
 /// Output rows `firstRow ..< firstRow + rowCount` (counted over the whole batch, `image · outputHeight + y`)
 /// of a depthwise convolution with weights `[kh, kw, channels]` and `bias[channels]`, clamped to [lo, hi].

@@ -1,0 +1,118 @@
+import CKernels
+import NetCore
+import TestSupport
+import Testing
+
+/// The int8 product computed independently: the documented quantization (weights per column, symmetric,
+/// max|w|/127; each input row to uint8 with its own scale and zero point, range widened to contain 0),
+/// exact integer dot products, rescaled in double.
+func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int, bias: [Float]) -> [Float] {
+    let columnScales = (0..<n).map { column -> Float in
+        let largest = (0..<k).map { abs(w[$0 * n + column]) }.max()!
+        return largest > 0 ? largest / 127 : 1
+    }
+    let qw = (0..<k * n).map { Int(max(-127, min(127, (w[$0] / columnScales[$0 % n]).rounded(.toNearestOrEven)))) }
+    var result = [Float](repeating: 0, count: rows * n)
+    for r in 0..<rows {
+        let row = x[r * k..<(r + 1) * k]
+        let low = min(0, row.min()!), high = max(0, row.max()!)
+        let scale: Float = high > low ? (high - low) / 255 : 1, inverse = 1 / scale
+        let zero = high > low ? Int(max(0, min(255, (-low * inverse).rounded(.toNearestOrEven)))) : 0
+        let qx = row.map { Int(max(0, min(255, ($0 * inverse).rounded(.toNearestOrEven) + Float(zero)))) }
+        for column in 0..<n {
+            var dot = 0
+            for i in 0..<k { dot += (qx[i] - zero) * qw[i * n + column] }
+            result[r * n + column] = Float(Double(dot) * Double(scale) * Double(columnScales[column]) + Double(bias[column]))
+        }
+    }
+    return result
+}
+
+/// Runs `body` with the SIMD kernels switched off (the portable C bodies), then switches them back on.
+func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
+    an_set_simd_enabled(0)
+    defer { an_set_simd_enabled(1) }
+    return try body()
+}
+
+@Suite struct Int8LinearTests {
+    /// Shapes with every tail: rows not a multiple of the 12-row tile, k not a multiple of 4, n not of 16 or 32.
+    static let shapes = [(rows: 1, k: 3, n: 1), (rows: 13, k: 37, n: 45), (rows: 29, k: 64, n: 32), (rows: 200, k: 70, n: 100)]
+
+    @Test(arguments: shapes) func productEqualsTheExactProductOfTheQuantizedValues(rows: Int, k: Int, n: Int) {
+        var random = SeededGenerator(seed: UInt64(rows * 1000 + k * 10 + n))
+        let x = random.floats(rows * k, in: -1...3), w = random.floats(k * n, in: -0.5...0.5), bias = random.floats(n, in: -1...1)
+        let layer = Int8Linear(inputFeatures: k, outputFeatures: n, weights: w, bias: bias, activation: .identity)
+        let ours = layer.forward([Tensor(shape: [rows, k], scalars: x)]).scalars
+        let reference = referenceInt8Product(x, rows: rows, k: k, w, n: n, bias: bias)
+        let scale = max(1, reference.map(abs).max()!)
+        let error = TestSupport.maxAbsDifference(ours, reference) / scale
+        #expect(error <= 1e-5, "\(rows)×\(k)×\(n): relative error \(error)")
+    }
+
+    @Test func productStaysWithinQuantizationErrorOfFloat() {
+        var random = SeededGenerator(seed: 7)
+        let (rows, k, n) = (64, 256, 96)
+        let x = random.floats(rows * k, in: 0...2), w = random.floats(k * n, in: -0.1...0.1), bias = random.floats(n, in: -1...1)
+        let input = Tensor(shape: [rows, k], scalars: x)
+        let float = Dense(inputFeatures: k, outputFeatures: n, weights: w, bias: bias).forward([input]).scalars
+        let int8 = Int8Linear(inputFeatures: k, outputFeatures: n, weights: w, bias: bias, activation: .identity).forward([input]).scalars
+        let range = float.map(abs).max()!
+        let error = TestSupport.maxAbsDifference(int8, float)
+        // Two 8-bit roundings per product, averaged over 256 terms: well under 1 % of the output range.
+        #expect(error <= 0.01 * range, "max |int8 − float| \(error), output range \(range)")
+        #expect(error > 0, "the int8 path must actually quantize")
+    }
+
+    @Test(arguments: [Activation.relu, .relu6, .swish]) func activationsMatchTheFloatLayersActivation(activation: Activation) {
+        var random = SeededGenerator(seed: 11)
+        let (rows, k, n) = (30, 40, 20)
+        let x = random.floats(rows * k, in: -1...1), w = random.floats(k * n, in: -1...1), bias = random.floats(n, in: -1...1)
+        let input = Tensor(shape: [rows, k], scalars: x)
+        let float = Dense(inputFeatures: k, outputFeatures: n, weights: w, bias: bias, activation: activation).forward([input]).scalars
+        let int8 = Int8Linear(inputFeatures: k, outputFeatures: n, weights: w, bias: bias, activation: activation).forward([input]).scalars
+        #expect(TestSupport.maxAbsDifference(int8, float) <= 0.15, "\(activation.name)")
+        if activation == .relu6 { #expect(int8.allSatisfy { (0...6).contains($0) }) }
+    }
+
+    @Test(.enabled(if: Int8Linear.usesVNNI, "this processor has no AVX-512 VNNI: only the portable body runs"),
+          arguments: shapes)
+    func vnniAndPortableBodiesAgreeBitForBit(rows: Int, k: Int, n: Int) {
+        var random = SeededGenerator(seed: UInt64(rows + k + n))
+        let input = Tensor(shape: [rows, k], scalars: random.floats(rows * k, in: -2...2))
+        let layer = Int8Linear(inputFeatures: k, outputFeatures: n, weights: random.floats(k * n, in: -1...1),
+                               bias: random.floats(n, in: -1...1), activation: .relu)
+        let simd = layer.forward([input]).scalars
+        let portable = withPortableKernels { layer.forward([input]).scalars }
+        #expect(simd == portable, "\(rows)×\(k)×\(n)")
+    }
+
+    @Test func int8QuantizedReplacesPointwiseConvolutionsAndDenseLayersOnly() throws {
+        var network = Network(inputShape: [6, 5, 8])
+        try network.add("spatial", Conv2D(inputChannels: 8, outputChannels: 8, kernel: (3, 3), padding: .same))
+        try network.add("pointwise", Conv2D(inputChannels: 8, outputChannels: 16, kernel: (1, 1), activation: .relu))
+        try network.add("strided", Conv2D(inputChannels: 16, outputChannels: 16, kernel: (1, 1), stride: (2, 2)))
+        try network.add("pool", GlobalAveragePool())
+        try network.add("dense", Dense(inputFeatures: 16, outputFeatures: 4))
+        let types = network.int8Quantized().nodes.map(\.layer.typeName)
+        #expect(types == ["Conv2D", "Conv2D (int8)", "Conv2D", "GlobalAveragePool", "Dense (int8)"])
+    }
+}
+
+@Suite struct DepthwiseKernelTests {
+    /// Channel counts off the 16-lane block and widths off the 8-pixel tile, with stride, dilation and SAME padding.
+    @Test(.enabled(if: an_depthwise_uses_simd() != 0, "this processor has no AVX-512: only the portable body runs"),
+          arguments: [(channels: 37, width: 11, stride: 1, dilation: 1), (channels: 16, width: 9, stride: 2, dilation: 1),
+                      (channels: 5, width: 20, stride: 1, dilation: 2)])
+    func simdAndPortableBodiesAgree(channels: Int, width: Int, stride: Int, dilation: Int) {
+        var random = SeededGenerator(seed: UInt64(channels * width))
+        let input = Tensor(shape: [2, 7, width, channels], scalars: random.floats(2 * 7 * width * channels, in: -4...4))
+        let layer = DepthwiseConv2D(channels: channels, kernel: (3, 3), stride: (stride, stride), dilation: (dilation, dilation),
+                                    padding: .same, weights: random.floats(9 * channels, in: -1...1),
+                                    bias: random.floats(channels, in: -1...1), activation: .relu6)
+        let simd = layer.forward([input]).scalars
+        let portable = withPortableKernels { layer.forward([input]).scalars }
+        #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
+        #expect(simd.contains(6) && simd.contains(0), "the clamp ran")
+    }
+}
