@@ -243,14 +243,17 @@ def main():
                          f"PyTorch {torch.__version__ if torch else 'missing'}", ours / sgemm[t]))
     ten_minutes = test_audio(600)
     for t in (1, 2):
-        rows.append((f"yamnet end to end, 10 min 16 kHz file, {t} thread(s)", "x realtime",
-                     audionet("yamnet", t, ten_minutes), litert_yamnet(ten_minutes, t), "LiteRT, same TFLite, patch by patch", None))
+        litert = litert_yamnet(ten_minutes, t)
+        for precision in ("float32", "int8"):
+            rows.append((f"yamnet end to end, 10 min 16 kHz file, {precision}, {t} thread(s)", "x realtime",
+                         audionet("yamnet", t, ten_minutes, precision), litert, "LiteRT, same TFLite, patch by patch", None))
     ten_minutes_44k = test_audio(600, 44100)
     for t in (1, 2):
         rows.append((f"yamnet end to end, 10 min 44.1 kHz file (best-sinc resampling), {t} thread(s)", "x realtime",
                      audionet("yamnet", t, ten_minutes_44k), None, "—", None))
-    rows.append(("classify --clip, 1 hour 16 kHz file: peak memory", "MB", peak_memory_mb(test_audio(3600)), None,
-                 "target < 500 MB", None))
+    for precision in ("float32", "int8"):
+        rows.append((f"classify --clip, 1 hour 16 kHz file, {precision}: peak memory", "MB",
+                     peak_memory_mb(test_audio(3600), ["classify", "--clip", "--precision", precision]), None, "target < 500 MB", None))
     for model, seconds in (("full", 10), ("tiny", 60)):
         for t in (1, 2):
             rows.append((f"crepe-{model}, {seconds} s of audio, {t} thread(s)", "frames/s",

@@ -64,11 +64,11 @@ public struct DepthwiseConv2D: Layer {
         let input = inputs[0]
         let batch = input.shape[0]
         let g = geometry(Array(input.shape.dropFirst()))
-        var output = Tensor(zeros: [batch, g.outputHeight, g.outputWidth, outputChannels])
-        input.scalars.withUnsafeBufferPointer { inBuffer in
-            weights.withUnsafeBufferPointer { wBuffer in
-                bias.withUnsafeBufferPointer { bBuffer in
-                    output.scalars.withUnsafeMutableBufferPointer { outBuffer in
+        return Tensor(shape: [batch, g.outputHeight, g.outputWidth, outputChannels]) { outBuffer in
+            guard outBuffer.count > 0 else { return }
+            input.scalars.withUnsafeBufferPointer { inBuffer in
+                weights.withUnsafeBufferPointer { wBuffer in
+                    bias.withUnsafeBufferPointer { bBuffer in
                         let source = SharedReadPointer(inBuffer.baseAddress!), w = SharedReadPointer(wBuffer.baseAddress!)
                         let b = SharedReadPointer(bBuffer.baseAddress!), out = SharedPointer(outBuffer.baseAddress!)
                         if multiplier == 1 {
@@ -80,7 +80,6 @@ public struct DepthwiseConv2D: Layer {
                 }
             }
         }
-        return output
     }
 
     /// One filter per channel: the SIMD kernel, over shares of the output rows; activations other than

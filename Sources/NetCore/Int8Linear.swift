@@ -68,20 +68,19 @@ public struct Int8Linear: Layer {
     public func forward(_ inputs: [Tensor]) -> Tensor {
         let input = inputs[0]
         let rows = input.count / inputFeatures
-        var output = Tensor(zeros: Array(input.shape.dropLast()) + [outputFeatures])
-        guard rows > 0 else { return output }
         // ReLU and ReLU6 run inside the kernel as a clamp; other activations afterwards.
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         // Shares of whole 12-row tiles, so that no worker runs the slower remainder tiles more than once.
         let workers = min(Parallel.threadCount, max(1, rows / 48))
         let share = ((rows + workers - 1) / workers + 11) / 12 * 12
-        input.scalars.withUnsafeBufferPointer { a in
-            output.scalars.withUnsafeMutableBufferPointer { c in
+        return Tensor(shape: Array(input.shape.dropLast()) + [outputFeatures]) { output in
+            guard rows > 0 else { return }
+            input.scalars.withUnsafeBufferPointer { a in
                 packed.withUnsafeBufferPointer { p in
                     scales.withUnsafeBufferPointer { s in
                         sums.withUnsafeBufferPointer { u in
                             bias.withUnsafeBufferPointer { b in
-                                let source = SharedReadPointer(a.baseAddress!), target = SharedPointer(c.baseAddress!)
+                                let source = SharedReadPointer(a.baseAddress!), target = SharedPointer(output.baseAddress!)
                                 let weights = SharedReadPointer(p.baseAddress!), scales = SharedReadPointer(s.baseAddress!)
                                 let sums = SharedReadPointer(u.baseAddress!), bias = SharedReadPointer(b.baseAddress!)
                                 Parallel.forEach(workers) { worker in
@@ -101,6 +100,5 @@ public struct Int8Linear: Layer {
                 }
             }
         }
-        return output
     }
 }

@@ -18,6 +18,15 @@ public struct Tensor: Sendable, Equatable {
         self.init(shape: shape, scalars: [Float](repeating: 0, count: shape.reduce(1, *)))
     }
 
+    /// A tensor whose every element `fill` writes through the pointer (no zero-filling pass first).
+    public init(shape: [Int], filling fill: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let count = shape.reduce(1, *)
+        self.init(shape: shape, scalars: [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            fill(buffer)
+            initialized = count
+        })
+    }
+
     /// Number of elements.
     public var count: Int { scalars.count }
 
