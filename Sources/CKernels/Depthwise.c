@@ -13,16 +13,16 @@
 
 enum { BLOCK = 16 };
 
-static void depthwise_portable(const AnDepthwiseShape *s, const float *input, const float *weights, const float *bias,
+static void depthwise_portable(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                                int firstRow, int rowCount, float lo, float hi, float *output) {
     float acc[BLOCK];
     for (int row = firstRow; row < firstRow + rowCount; row++) {
         int image = row / s->outputHeight, oy = row % s->outputHeight;
-        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * s->channels;
+        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * s->inputChannels;
         for (int ox = 0; ox < s->outputWidth; ox++) {
-            float *target = output + ((size_t)row * s->outputWidth + ox) * s->channels;
-            for (int c0 = 0; c0 < s->channels; c0 += BLOCK) {
-                int width = s->channels - c0 < BLOCK ? s->channels - c0 : BLOCK;
+            float *target = output + ((size_t)row * s->outputWidth + ox) * s->inputChannels;
+            for (int c0 = 0; c0 < s->inputChannels; c0 += BLOCK) {
+                int width = s->inputChannels - c0 < BLOCK ? s->inputChannels - c0 : BLOCK;
                 for (int c = 0; c < width; c++) acc[c] = bias[c0 + c];
                 for (int ky = 0; ky < s->kernelHeight; ky++) {
                     int iy = oy * s->strideY - s->padTop + ky * s->dilationY;
@@ -30,8 +30,8 @@ static void depthwise_portable(const AnDepthwiseShape *s, const float *input, co
                     for (int kx = 0; kx < s->kernelWidth; kx++) {
                         int ix = ox * s->strideX - s->padLeft + kx * s->dilationX;
                         if (ix < 0 || ix >= s->inputWidth) continue;
-                        const float *pixel = source + ((size_t)iy * s->inputWidth + ix) * s->channels + c0;
-                        const float *tap = weights + (size_t)(ky * s->kernelWidth + kx) * s->channels + c0;
+                        const float *pixel = source + ((size_t)iy * s->inputWidth + ix) * s->inputChannels + c0;
+                        const float *tap = weights + (size_t)(ky * s->kernelWidth + kx) * s->inputChannels + c0;
                         for (int c = 0; c < width; c++) acc[c] += pixel[c] * tap[c];
                     }
                 }
@@ -45,9 +45,9 @@ static void depthwise_portable(const AnDepthwiseShape *s, const float *input, co
 enum { PIXELS = 8 };  // output pixels accumulated side by side, to hide the FMA latency
 
 __attribute__((target("avx512f")))
-static void depthwise_avx512(const AnDepthwiseShape *s, const float *input, const float *weights, const float *bias,
+static void depthwise_avx512(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                              int firstRow, int rowCount, float lo, float hi, float *output) {
-    const int height = s->inputHeight, width = s->inputWidth, channels = s->channels;
+    const int height = s->inputHeight, width = s->inputWidth, channels = s->inputChannels;
     const int kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth, strideY = s->strideY, strideX = s->strideX;
     const int dilationY = s->dilationY, dilationX = s->dilationX, padTop = s->padTop, padLeft = s->padLeft;
     const int outputHeight = s->outputHeight, outputWidth = s->outputWidth;
@@ -105,7 +105,7 @@ int an_depthwise_uses_simd(void) {
 #endif
 }
 
-void an_depthwise(const AnDepthwiseShape *shape, const float *input, const float *weights, const float *bias,
+void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output) {
 #if AN_X86
     if (has_avx512()) { depthwise_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }

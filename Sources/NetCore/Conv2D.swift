@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2-D convolution on NHWC tensors, with groups, stride, dilation, TensorFlow or explicit padding,
 /// bias and a fused activation. Runs as im2col + sgemm; a 1×1 stride-1 convolution is one plain GEMM.
 public struct Conv2D: Layer {
@@ -106,6 +108,9 @@ public struct Conv2D: Layer {
                     let out = SharedPointer(outBuffer.baseAddress!)
                     if pointwise {
                         pointwiseByBlocks(source: source, weights: w, output: out, rows: rows)
+                    } else if groups == 1 && inputChannels <= 4 && depth <= 64 {
+                        // A stem (1 or 3 input channels, small kernel): an im2col GEMM would be only `depth` deep.
+                        convolveFewInputs(source: source, weights: w, output: out, geometry: g, batch: batch)
                     } else if let winograd, width > 1 {
                         winograd.run(input: source, output: out, batch: batch, geometry: g)
                         finishInParallel(out, rows: rows)
@@ -153,6 +158,21 @@ public struct Conv2D: Layer {
                             b: w.base, ldb: outputChannels, c: out.base + first * outputChannels, ldc: outputChannels)
                 finish(out.base + first * outputChannels, rows: count)
                 block += workers
+            }
+        }
+    }
+
+    /// The direct kernel for few input channels, over shares of the output rows.
+    private func convolveFewInputs(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>,
+                                   output out: SharedPointer<Float>, geometry g: WindowGeometry, batch: Int) {
+        var shape = g.kernelShape(inputChannels: inputChannels, outputChannels: outputChannels)
+        bias.withUnsafeBufferPointer { biasBuffer in
+            withUnsafePointer(to: &shape) { pointer in
+                let shape = SharedReadPointer(pointer), b = SharedReadPointer(biasBuffer.baseAddress!)
+                runRowKernel(rows: batch * g.outputHeight, rowSize: g.outputWidth * outputChannels, activation: activation, output: out) {
+                    first, count, low, high in
+                    an_conv_few_inputs(shape.base, source.base, w.base, b.base, first, count, low, high, out.base)
+                }
             }
         }
     }

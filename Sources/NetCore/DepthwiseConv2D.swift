@@ -86,21 +86,12 @@ public struct DepthwiseConv2D: Layer {
     /// a clamp run afterwards.
     private func forwardByKernel(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>, bias b: SharedReadPointer<Float>,
                                  output out: SharedPointer<Float>, geometry g: WindowGeometry, batch: Int) {
-        var shape = AnDepthwiseShape(
-            inputHeight: Int32(g.inputHeight), inputWidth: Int32(g.inputWidth), channels: Int32(channels),
-            kernelHeight: Int32(g.kernelHeight), kernelWidth: Int32(g.kernelWidth), strideY: Int32(g.strideY), strideX: Int32(g.strideX),
-            dilationY: Int32(g.dilationY), dilationX: Int32(g.dilationX), padTop: Int32(g.padTop), padLeft: Int32(g.padLeft),
-            outputHeight: Int32(g.outputHeight), outputWidth: Int32(g.outputWidth))
-        let rows = batch * g.outputHeight, rowSize = g.outputWidth * channels
-        let workers = min(Parallel.threadCount, rows), share = (rows + max(workers, 1) - 1) / max(workers, 1)
-        let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
-        withUnsafePointer(to: &shape) { shapePointer in
-            let shape = SharedReadPointer(shapePointer)
-            Parallel.forEach(workers) { worker in
-                let first = worker * share, count = min(share, rows - first)
-                guard count > 0 else { return }
-                an_depthwise(shape.base, source.base, w.base, b.base, Int32(first), Int32(count), low, high, out.base)
-                if bounds == nil { activation.apply(out.base + first * rowSize, count: count * rowSize) }
+        var shape = g.kernelShape(inputChannels: channels, outputChannels: channels)
+        withUnsafePointer(to: &shape) { pointer in
+            let shape = SharedReadPointer(pointer)
+            runRowKernel(rows: batch * g.outputHeight, rowSize: g.outputWidth * channels, activation: activation, output: out) {
+                first, count, low, high in
+                an_depthwise(shape.base, source.base, w.base, b.base, first, count, low, high, out.base)
             }
         }
     }

@@ -30,20 +30,26 @@ void an_int8_pack_weights(const float *w, int k, int n, int8_t *packed, float *s
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc);
 
-/// Geometry of a depthwise convolution (channel multiplier 1) on NHWC tensors.
+/// Geometry of a windowed layer on NHWC tensors (a depthwise convolution has equal channel counts).
 typedef struct {
-    int inputHeight, inputWidth, channels;
+    int inputHeight, inputWidth, inputChannels, outputChannels;
     int kernelHeight, kernelWidth, strideY, strideX, dilationY, dilationX, padTop, padLeft;
     int outputHeight, outputWidth;
-} AnDepthwiseShape;
+} AnWindowShape;
 
-/// Whether `an_depthwise` runs its AVX-512 body on this processor.
+/// Whether `an_depthwise` and `an_conv_few_inputs` run their AVX-512 bodies on this processor.
 int an_depthwise_uses_simd(void);
 
 /// Output rows `firstRow ..< firstRow + rowCount` (counted over the whole batch, `image · outputHeight + y`)
 /// of a depthwise convolution with weights `[kh, kw, channels]` and `bias[channels]`, clamped to [lo, hi].
-void an_depthwise(const AnDepthwiseShape *shape, const float *input, const float *weights, const float *bias,
+void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output);
+
+/// Output rows `firstRow ..< firstRow + rowCount` (over the whole batch) of a convolution with few input
+/// channels (a network's stem: 1 or 3), weights HWIO `[kh, kw, inputChannels, outputChannels]`, `bias`,
+/// clamped to [lo, hi]: each input value is broadcast against 16 output channels' weights.
+void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
+                        int firstRow, int rowCount, float lo, float hi, float *output);
 
 /// glibc only (a no-op elsewhere): blocks below `mapThreshold` come from the heap instead of fresh mappings,
 /// and the heap keeps up to `trimThreshold` free bytes instead of returning them to the kernel.

@@ -99,7 +99,7 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
     }
 }
 
-@Suite struct DepthwiseKernelTests {
+@Suite struct WindowKernelTests {
     /// Channel counts off the 16-lane block and widths off the 8-pixel tile, with stride, dilation and SAME padding.
     @Test(.enabled(if: an_depthwise_uses_simd() != 0, "this processor has no AVX-512: only the portable body runs"),
           arguments: [(channels: 37, width: 11, stride: 1, dilation: 1), (channels: 16, width: 9, stride: 2, dilation: 1),
@@ -114,5 +114,19 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
         let portable = withPortableKernels { layer.forward([input]).scalars }
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
         #expect(simd.contains(6) && simd.contains(0), "the clamp ran")
+    }
+
+    /// The stem kernel (1–4 input channels): output channels off the 16-lane block, widths off the 8-pixel tile.
+    @Test(.enabled(if: an_depthwise_uses_simd() != 0, "this processor has no AVX-512: only the portable body runs"),
+          arguments: [(inputs: 1, outputs: 32, stride: 2), (inputs: 3, outputs: 21, stride: 1)])
+    func fewInputsSIMDAndPortableBodiesAgree(inputs: Int, outputs: Int, stride: Int) {
+        var random = SeededGenerator(seed: UInt64(inputs * outputs))
+        let input = Tensor(shape: [2, 9, 13, inputs], scalars: random.floats(2 * 9 * 13 * inputs, in: -1...1))
+        let layer = Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (3, 3), stride: (stride, stride), padding: .same,
+                           weights: random.floats(9 * inputs * outputs, in: -1...1), bias: random.floats(outputs, in: -1...1),
+                           activation: .relu)
+        let simd = layer.forward([input]).scalars
+        let portable = withPortableKernels { layer.forward([input]).scalars }
+        #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
     }
 }
