@@ -51,6 +51,12 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                         int firstRow, int rowCount, float lo, float hi, float *output);
 
+/// Marks the calling thread as running inside a parallel loop (enter/leave nest), so that work it starts
+/// runs inline instead of splitting again across the already busy cores.
+void an_parallel_enter(void);
+void an_parallel_leave(void);
+int an_parallel_is_nested(void);
+
 /// glibc only (a no-op elsewhere): blocks below `mapThreshold` come from the heap instead of fresh mappings,
 /// and the heap keeps up to `trimThreshold` free bytes instead of returning them to the kernel.
 void an_keep_freed_memory(size_t mapThreshold, size_t trimThreshold);
