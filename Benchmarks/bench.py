@@ -268,11 +268,12 @@ def main():
     for name in ("resnet50", "mobilenetv2"):
         for batch in (1, 16):
             for t in (1, 2):
-                ours = audionet("image", t, name, str(batch))
-                rows.append((f"{name} batch {batch}, {t} thread(s)", "images/s", ours, pytorch_images(name, batch, t),
-                             "PyTorch (torchvision)", None))
-                ort = onnxruntime_images(name, batch, t)
-                rows.append((f"{name} batch {batch}, {t} thread(s)", "images/s", ours, ort, "ONNX Runtime", None))
+                torch_rate, ort = pytorch_images(name, batch, t), onnxruntime_images(name, batch, t)
+                for precision in ("float32", "int8"):
+                    ours = audionet("image", t, name, str(batch), precision)
+                    label = f"{name} batch {batch}, {precision}, {t} thread(s)"
+                    rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
+                    rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
     rows.append(("pitch --model crepe-tiny, 10 min 16 kHz file: peak memory", "MB",
                  peak_memory_mb(test_audio(600), ["pitch", "--model", "crepe-tiny"]), None, "target < 1024 MB", None))
     print("| case | unit | AudioNet | reference | AudioNet / reference | AudioNet / sgemm |")

@@ -100,13 +100,14 @@ func openl3(seconds: Double, threads: Int) throws {
 }
 
 /// An image network on a batch of random inputs, images per second.
-func image(_ name: String, batch: Int, threads: Int) throws {
-    let network = try ModelLoader.architecture(name).optimized()
+func image(_ name: String, batch: Int, threads: Int, precision: Precision) throws {
+    let network = try ModelLoader.architecture(name).prepared(for: precision)
     let input = Tensor(shape: [batch] + network.inputShape,
                        scalars: randomSignal(seconds: Double(batch * network.inputShape.reduce(1, *)), rate: 1))
     _ = try network.run(input)
     let time = bestTime(repeats: 3) { _ = try? network.run(input) }
-    report(["case": "\(name) batch \(batch)", "threads": threads, "tool": "AudioNet", "value": Double(batch) / time, "unit": "images/s"])
+    report(["case": "\(name) batch \(batch)", "threads": threads, "tool": "AudioNet \(precision.rawValue)", "value": Double(batch) / time,
+            "unit": "images/s"])
 }
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -134,8 +135,10 @@ do {
         try openl3(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 10, threads: threads)
     case "image":
         let rest = Array(arguments.dropFirst(2))
-        guard rest.count == 2, let batch = Int(rest[1]) else { fatalError("usage: audionet-bench image THREADS NAME BATCH") }
-        try image(rest[0], batch: batch, threads: threads)
+        guard (2...3).contains(rest.count), let batch = Int(rest[1]), let precision = Precision(rawValue: rest.count == 3 ? rest[2] : "float32") else {
+            fatalError("usage: audionet-bench image THREADS NAME BATCH [float32|int8]")
+        }
+        try image(rest[0], batch: batch, threads: threads, precision: precision)
     case "conv1x1":
         convolution("conv 1x1 56x56x256->64, batch 8",
                     Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),

@@ -32,9 +32,10 @@ public final class ImageClassifier: Sendable {
     /// Whether the network ends in a softmax already (else scores are the softmax of its logits).
     let outputsProbabilities: Bool
 
-    init(name: String, network: Network, preprocessing: ImagePreprocessing, labels: [String], outputsProbabilities: Bool) {
+    init(name: String, network: Network, preprocessing: ImagePreprocessing, labels: [String], outputsProbabilities: Bool,
+         precision: Precision) {
         self.name = name
-        self.network = network.optimized()
+        self.network = network.prepared(for: precision)
         self.preprocessing = preprocessing
         self.labels = labels
         self.outputsProbabilities = outputsProbabilities
@@ -43,8 +44,9 @@ public final class ImageClassifier: Sendable {
     /// The image networks AudioNet builds: two with weights reachable here, the rest with torchvision's files.
     public static let available = ["mobilenetv2", "efficientnet-lite0"] + TorchvisionNetworks.entries.keys.sorted()
 
-    /// Loads `name` with its weights from `store` (or `weightsPath`).
-    public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> ImageClassifier {
+    /// Loads `name` with its weights from `store` (or `weightsPath`), run at `precision`.
+    public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
+                            precision: Precision = .float32) throws -> ImageClassifier {
         let labelLines = try String(contentsOfFile: try store.locate("mobilenet_v2/imagenet_labels.txt"), encoding: .utf8)
             .split(whereSeparator: \.isNewline).map(String.init)
         switch name {
@@ -57,19 +59,19 @@ public final class ImageClassifier: Sendable {
             }
             return ImageClassifier(name: name, network: try model.network(),
                                    preprocessing: ImagePreprocessing(size: 224, mean: Float(q.zeroPoints.first ?? 0), std: 1 / q.scales[0]),
-                                   labels: labelLines, outputsProbabilities: true)
+                                   labels: labelLines, outputsProbabilities: true, precision: precision)
         case "efficientnet-lite0":
             let state = try PyTorchStateDict(path: try store.locate("efficientnet/efficientnet-lite0-57934424.pth", explicit: weightsPath))
             // efficientnet/lite: MEAN_RGB = 127.0, STDDEV_RGB = 128.0; 1000 classes (no background row).
             return ImageClassifier(name: name, network: try EfficientNetLite0.network(weights: state.tensors),
                                    preprocessing: ImagePreprocessing(size: 224, mean: 127, std: 128),
-                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false)
+                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false, precision: precision)
         default:
             guard let entry = TorchvisionNetworks.entries[name] else { throw AudioNetError.notImplemented(name, available: available) }
             let state = try PyTorchStateDict(path: try store.locate(entry.weightFile, explicit: weightsPath))
             return ImageClassifier(name: name, network: try entry.build(state.tensors),
                                    preprocessing: ImagePreprocessing(size: entry.inputSize, mean: entry.mean, std: entry.std),
-                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false)
+                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false, precision: precision)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AudioNet
 import Foundation
+import NetCore
 
 /// `audionet image classify IMAGE… --model NAME [--top K] [--format table|json] [--crop center]`.
 struct ImageCommand: ParsableCommand {
@@ -33,6 +34,9 @@ struct ImageCommand: ParsableCommand {
         @Option(help: "none or center.")
         var crop: Crop = .none
 
+        @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions and dense layers; faster).")
+        var precision: Precision = .float32
+
         @Option(help: "Weights file (default: looked up in the weight store).")
         var weights: String?
 
@@ -41,7 +45,7 @@ struct ImageCommand: ParsableCommand {
         }
 
         func run() throws {
-            let classifier = try ImageClassifier.load(model, weightsPath: weights)
+            let classifier = try ImageClassifier.load(model, weightsPath: weights, precision: precision)
             for image in images {
                 let classes = try classifier.classify(path: image, top: top, centerCrop: crop == .center)
                 switch format {

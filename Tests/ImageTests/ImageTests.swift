@@ -50,6 +50,23 @@ func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values
         }
     }
 
+    /// At int8 precision (dynamic-range 1×1 convolutions and dense layers) the real networks keep their
+    /// top-1 on every shared image: LiteRT's for MobileNetV2, the PyTorch reference's for EfficientNet-Lite0.
+    @Test func int8KeepsTheTopOneOfTheReferences() throws {
+        let mobileNet = try TestSupport.requireWeights("mobilenetv2", Result { try ImageClassifier.load("mobilenetv2", precision: .int8) })
+        let efficientNet = try TestSupport.requireWeights("efficientnet-lite0",
+                                                          Result { try ImageClassifier.load("efficientnet-lite0", precision: .int8) })
+        let liteTop1 = try NPY.read(path: TestSupport.fixture("images/litert_mobilenetv2_top1.npy")).integers
+        let reference = try NPY.read(path: TestSupport.fixture("images/efficientnet_lite0_logits.npy")).tensor
+        for (row, path) in try sharedImages().enumerated() {
+            let image = try RGBImage(path: path)
+            let mobileNetScores = try mobileNet.probabilities(mobileNet.input(for: image))
+            #expect(argmax(mobileNetScores) == Int(liteTop1[row]), "mobilenetv2 int8, \(path)")
+            let logits = try efficientNet.network.run(efficientNet.input(for: image)).scalars
+            #expect(argmax(logits) == argmax(Array(reference.scalars[row * 1000..<(row + 1) * 1000])), "efficientnet-lite0 int8, \(path)")
+        }
+    }
+
     @Test func layerTablesCountTheCatalogsParameters() throws {
         let parameters = try EfficientNetLite0.network(weights: nil).summary.reduce(0) { $0 + $1.parameters }
         #expect(abs(Double(parameters) / 1e6 - 4.65) < 0.05, "\(parameters)")
