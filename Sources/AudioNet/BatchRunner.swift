@@ -5,10 +5,14 @@ import NetCore
 ///
 /// With at least as many batches as cores, whole batches run side by side, one per core, each on a single
 /// thread: no per-layer synchronization, and each core's activations stay in its own cache. With fewer
-/// batches (a short clip), batches run one after another and each layer splits across the cores instead.
+/// batches (a short clip), or when `batchesSideBySide` is off, batches run one after another and each
+/// layer splits across the cores instead.
 struct BatchRunner {
     let network: Network
     let batchSize: Int
+    /// Off for networks whose per-batch activations are large (OpenL3: about 300 MB for 8 windows), where
+    /// a batch per core would double the peak memory for a few percent of speed.
+    var batchesSideBySide = true
 
     /// Outputs `outputs` for `count` examples; `makeBatch(first, size)` builds the input of examples
     /// `first ..< first + size`.
@@ -23,7 +27,7 @@ struct BatchRunner {
         defer { for buffer in buffers { buffer.deallocate() } }
         let targets = buffers.map { SharedPointer($0.baseAddress!) }
         let batches = (count + batchSize - 1) / batchSize
-        let workers = min(Parallel.threadCount, batches)
+        let workers = batchesSideBySide ? min(Parallel.threadCount, batches) : 1
         let failure = FirstError()
         // Each batch writes its own rows of every output buffer.
         @Sendable func runBatch(_ batch: Int) {
@@ -56,6 +60,15 @@ struct BatchRunner {
             result[name] = Tensor(shape: [count] + shapes[index], scalars: Array(buffers[index]))
         }
         return result
+    }
+
+    /// Outputs `outputs` for every example (row) of `examples`, batch first.
+    func run(examples: Tensor, outputs: [String]) throws -> [String: Tensor] {
+        let count = examples.shape.first ?? 0
+        let shape = Array(examples.shape.dropFirst()), size = shape.reduce(1, *)
+        return try run(count: count, outputs: outputs) { first, batch in
+            Tensor(shape: [batch] + shape, scalars: Array(examples.scalars[first * size..<(first + batch) * size]))
+        }
     }
 }
 

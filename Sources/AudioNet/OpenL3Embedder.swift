@@ -41,17 +41,8 @@ public final class OpenL3Embedder: Sendable {
 
     /// Embeddings `[N, size]` of spectrograms `[N, bins, frames]`.
     public func embed(spectrograms: Tensor) throws -> Tensor {
-        let count = spectrograms.shape[0], size = frontEnd.bins * frontEnd.frames
-        var output: [Float] = []
-        var first = 0
-        while first < count {
-            let batch = min(Self.batchSize, count - first)
-            let input = Tensor(shape: [batch, frontEnd.bins, frontEnd.frames],
-                               scalars: Array(spectrograms.scalars[first * size..<(first + batch) * size]))
-            output += try network.run(input).scalars
-            first += batch
-        }
-        return Tensor(shape: [count, configuration.embeddingSize], scalars: output)
+        let output = network.outputName
+        return try BatchRunner(network: network, batchSize: Self.batchSize, batchesSideBySide: false).run(examples: spectrograms, outputs: [output])[output]!
     }
 
     /// Embeddings of an audio file (resampled to 48 kHz mono) with each window's time.

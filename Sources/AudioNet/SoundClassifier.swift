@@ -68,11 +68,7 @@ public final class SoundClassifier: Sendable {
 
     /// Runs patches `[N, 96, 64]` in batches and returns the requested nodes' outputs, concatenated.
     public func run(patches: Tensor, outputs: [String] = ["predictions", "embeddings"]) throws -> [String: Tensor] {
-        let count = patches.shape.first ?? 0
-        let patchSize = patches.count / max(count, 1), shape = Array(patches.shape.dropFirst())
-        return try BatchRunner(network: network, batchSize: Self.batchSize).run(count: count, outputs: outputs) { first, size in
-            Tensor(shape: [size] + shape, scalars: Array(patches.scalars[first * patchSize..<(first + size) * patchSize]))
-        }
+        try BatchRunner(network: network, batchSize: Self.batchSize).run(examples: patches, outputs: outputs)
     }
 
     /// Analyses 16 kHz mono samples: YAMNet's padding, the exact log-mel front end, then the network

@@ -29,15 +29,8 @@ public final class VGGishEmbedder: Sendable {
 
     /// Embeddings `[N, 128]` of examples `[N, 96, 64]` (postprocessed when a postprocessor is set).
     public func embed(examples: Tensor) throws -> Tensor {
-        let count = examples.shape.first ?? 0, size = 96 * 64
-        var output: [Float] = []
-        var first = 0
-        while first < count {
-            let batch = min(Self.batchSize, count - first)
-            output += try network.run(Tensor(shape: [batch, 96, 64], scalars: Array(examples.scalars[first * size..<(first + batch) * size]))).scalars
-            first += batch
-        }
-        let embeddings = Tensor(shape: [count, VGGish.embeddingSize], scalars: output)
+        let output = network.outputName
+        let embeddings = try BatchRunner(network: network, batchSize: Self.batchSize).run(examples: examples, outputs: [output])[output]!
         return postprocessor?.apply(embeddings) ?? embeddings
     }
 

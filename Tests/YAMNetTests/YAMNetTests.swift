@@ -88,6 +88,22 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
         #expect(int8.topClasses(try int8.analyze(file: file), k: 1) .map(\.index) == float.topClasses(try float.analyze(file: file), k: 1).map(\.index))
     }
 
+    /// Many patches run as batches side by side on the cores; each row must be the row that patch gets alone.
+    @Test func batchesSideBySideGiveEachPatchItsOwnRow() throws {
+        let classifier = try classifier()
+        let parts = try Self.signals.map { try yamnetFixture("\($0).litert_logmel") }
+        let rows = parts.flatMap { part in (0..<part.shape[0]).map { Array(part.scalars[$0 * 96 * 64..<($0 + 1) * 96 * 64]) } }
+        let many = Array(repeating: rows, count: 3).flatMap { $0 }  // more batches than cores
+        let together = try classifier.run(patches: Tensor(shape: [many.count, 96, 64], scalars: many.flatMap { $0 }),
+                                           outputs: ["predictions"])["predictions"]!
+        #expect(together.shape == [many.count, 521])
+        for index in stride(from: 0, to: many.count, by: 7) {
+            let alone = try classifier.network.run(Tensor(shape: [1, 96, 64], scalars: many[index]))
+            let row = Array(together.scalars[index * 521..<(index + 1) * 521])
+            #expect(TestSupport.maxAbsDifference(row, alone.scalars) <= 1e-5, "patch \(index)")
+        }
+    }
+
     /// yamnet_test.py: 3 s of silence → top-1 Silence; 3 s of uniform noise → White noise in the top 10.
     @Test func silenceIsTopOneSilence() throws {
         let classifier = try classifier()
