@@ -110,16 +110,17 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
         const float *row = a + (size_t)r * lda;
         __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
         int i = 0;
+        // min/max(v, running) return `running` when v is NaN: NaN is skipped, as fminf/fmaxf do.
         for (; i + 16 <= k; i += 16) {
             __m512 v = _mm512_loadu_ps(row + i);
-            low = _mm512_min_ps(low, v);
-            high = _mm512_max_ps(high, v);
+            low = _mm512_min_ps(v, low);
+            high = _mm512_max_ps(v, high);
         }
         if (i < k) {
             __mmask16 mask = (__mmask16)((1u << (k - i)) - 1);
             __m512 v = _mm512_maskz_loadu_ps(mask, row + i);
-            low = _mm512_min_ps(low, v);
-            high = _mm512_max_ps(high, v);
+            low = _mm512_min_ps(v, low);
+            high = _mm512_max_ps(v, high);
         }
         float lowest = _mm512_reduce_min_ps(low), highest = _mm512_reduce_max_ps(high);
         float inverse;

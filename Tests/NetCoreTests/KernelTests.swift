@@ -79,12 +79,17 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
           arguments: shapes)
     func vnniAndPortableBodiesAgreeBitForBit(rows: Int, k: Int, n: Int) {
         var random = SeededGenerator(seed: UInt64(rows + k + n))
-        let input = Tensor(shape: [rows, k], scalars: random.floats(rows * k, in: -2...2))
+        var values = random.floats(rows * k, in: -2...2)
+        values[k - 1] = .nan  // the last of a row: skipped by both bodies' range search alike
+        let input = Tensor(shape: [rows, k], scalars: values)
         let layer = Int8Linear(inputFeatures: k, outputFeatures: n, weights: random.floats(k * n, in: -1...1),
                                bias: random.floats(n, in: -1...1), activation: .relu)
         let simd = layer.forward([input]).scalars
         let portable = withPortableKernels { layer.forward([input]).scalars }
-        #expect(simd == portable, "\(rows)×\(k)×\(n)")
+        let mismatch = zip(simd, portable).firstIndex { $0.bitPattern != $1.bitPattern }
+        #expect(mismatch == nil, "\(rows)×\(k)×\(n): first difference at \(mismatch ?? -1)")
+        let finite = simd.allSatisfy { $0.isFinite }
+        #expect(finite, "\(rows)×\(k)×\(n)")
     }
 
     @Test func int8QuantizedReplacesPointwiseConvolutionsAndDenseLayersOnly() throws {
