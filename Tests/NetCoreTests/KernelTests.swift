@@ -86,7 +86,7 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
                                bias: random.floats(n, in: -1...1), activation: .relu)
         let simd = layer.forward([input]).scalars
         let portable = withPortableKernels { layer.forward([input]).scalars }
-        let mismatch = zip(simd, portable).firstIndex { $0.bitPattern != $1.bitPattern }
+        let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
         #expect(mismatch == nil, "\(rows)×\(k)×\(n): first difference at \(mismatch ?? -1)")
         let finite = simd.allSatisfy { $0.isFinite }
         #expect(finite, "\(rows)×\(k)×\(n)")
