@@ -14,6 +14,8 @@ public struct Int8Linear: Layer {
     /// The layer this one was made from, for layer tables (`Conv2D` or `Dense`).
     public let sourceTypeName: String
     public let bias: [Float]
+    /// Whether the bias is a learnable parameter (a bias-free convolution's zeros are not counted).
+    public let hasBias: Bool
     public let activation: Activation
     let packed: [Int8]
     let scales: [Float]
@@ -21,11 +23,12 @@ public struct Int8Linear: Layer {
 
     /// Quantizes `weights` `[inputFeatures, outputFeatures]` (row-major).
     public init(inputFeatures: Int, outputFeatures: Int, weights: [Float], bias: [Float], activation: Activation,
-                sourceTypeName: String = "Dense") {
+                sourceTypeName: String = "Dense", hasBias: Bool = true) {
         precondition(weights.count == inputFeatures * outputFeatures && bias.count == outputFeatures, "weight or bias count mismatch")
         self.inputFeatures = inputFeatures
         self.outputFeatures = outputFeatures
         self.bias = bias
+        self.hasBias = hasBias
         self.activation = activation
         self.sourceTypeName = sourceTypeName
         var packed = [Int8](repeating: 0, count: an_int8_packed_size(Int32(inputFeatures), Int32(outputFeatures)))
@@ -46,14 +49,14 @@ public struct Int8Linear: Layer {
     public init?(_ conv: Conv2D) {
         guard conv.isPerPixelLinear else { return nil }
         self.init(inputFeatures: conv.inputChannels, outputFeatures: conv.outputChannels, weights: conv.weights,
-                  bias: conv.bias, activation: conv.activation, sourceTypeName: "Conv2D")
+                  bias: conv.bias, activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
     }
 
     /// Whether the int8 kernels run on AVX-512 VNNI on this processor.
     public static var usesVNNI: Bool { an_int8_uses_vnni() != 0 }
 
     public var typeName: String { "\(sourceTypeName) (int8)" }
-    public var parameterCount: Int { inputFeatures * outputFeatures + outputFeatures }
+    public var parameterCount: Int { inputFeatures * outputFeatures + (hasBias ? outputFeatures : 0) }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 1)

@@ -14,8 +14,12 @@ struct InfoCommand: ParsableCommand {
     @Argument(help: "Model name (see `audionet models`).")
     var model: String
 
+    @Option(help: "float32, or int8 to show which layers run in int8 (types marked \"(int8)\").")
+    var precision: Precision = .float32
+
     func run() throws {
-        let network = try ModelLoader.architecture(model)
+        let architecture = try ModelLoader.architecture(model)
+        let network = precision == .int8 ? architecture.int8Quantized() : architecture
         let rows = network.summary
         let shape = { (s: [Int]) in s.map(String.init).joined(separator: "×") }
         var table = [["input", "Input", shape(network.inputShape), "0", "0"]]

@@ -126,6 +126,14 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
+    @Test func infoAtInt8PrecisionMarksTheQuantizedLayersAndKeepsTheTotals() throws {
+        let float = try TestSupport.run(["info", "yamnet"]), int8 = try TestSupport.run(["info", "yamnet", "--precision", "int8"])
+        #expect(float.status == 0 && int8.status == 0, "\(int8.stderr)")
+        let quantized = int8.stdout.split(separator: "\n").filter { $0.contains("(int8)") }
+        #expect(quantized.count == 14, "13 pointwise convolutions and the classifier: \(quantized.count)")
+        #expect(float.stdout.split(separator: "\n").last == int8.stdout.split(separator: "\n").last)
+    }
+
     @Test func runAtInt8PrecisionKeepsTheLayerNames() throws {
         let patches = TestSupport.fixture("yamnet/speech.litert_logmel.npy")
         let result = try TestSupport.run(["run", "yamnet", "--precision", "int8", "--input", patches, "--output", path("q.npy"),
