@@ -5,11 +5,13 @@ import ZIPFoundation
 public enum NPZ {
     /// Reads every array, by name without the `.npy` suffix.
     public static func read(path: String) throws -> [String: NPYArray] {
+        guard let contents = FileManager.default.contents(atPath: path) else { throw NPYError.io("cannot read '\(path)'") }
         let archive: Archive
         do {
+            try ZipDirectoryCheck.validate([UInt8](contents))
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
-            throw NPYError.io("'\(path)' is not a .npz (zip) archive")
+            throw NPYError.io("'\(path)' is not a .npz (zip) archive (\(error))")
         }
         var arrays: [String: NPYArray] = [:]
         for entry in archive where entry.path.hasSuffix(".npy") {

@@ -20,6 +20,11 @@ public struct PyTorchStateDict: Sendable {
         let bytes = [UInt8](data)
         let (root, storages): (RestrictedUnpickler.Value, (String) throws -> [UInt8])
         if bytes.starts(with: [0x50, 0x4B]) {  // "PK": a zip archive
+            do {
+                try ZipDirectoryCheck.validate(bytes)
+            } catch {
+                throw ModelFileError.malformed(format: Self.format, reason: "'\(path)': \(error.description)")
+            }
             (root, storages) = try Self.zipContents(path: path)
         } else if bytes.starts(with: [0x80, 0x02]) {
             (root, storages) = try Self.legacyContents(bytes)

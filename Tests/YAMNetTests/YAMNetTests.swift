@@ -182,7 +182,7 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
 
     @Test func corruptedOffsetsNeverCrash() throws {
         let bytes = try modelBytes()
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: 5)  // seeded, so that a failure reproduces
         // Corrupt bytes in the FlatBuffer's tables (the first and last kilobytes hold the root and vtables).
         for _ in 0..<200 {
             var copy = bytes
