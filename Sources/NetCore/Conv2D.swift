@@ -112,8 +112,13 @@ public struct Conv2D: Layer {
                         // A stem (1 or 3 input channels, small kernel): an im2col GEMM would be only `depth` deep.
                         convolveFewInputs(source: source, weights: w, output: out, geometry: g, batch: batch)
                     } else if let winograd, width > 1 {
-                        winograd.run(input: source, output: out, batch: batch, geometry: g)
-                        finishInParallel(out, rows: rows)
+                        // The output transform adds the bias and applies a clamp activation; others run after.
+                        let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+                        bias.withUnsafeBufferPointer { b in
+                            winograd.run(input: source, output: out, batch: batch, geometry: g, bias: SharedReadPointer(b.baseAddress!),
+                                         low: low, high: high)
+                        }
+                        if bounds == nil { finishInParallel(out, rows: rows, addingBias: false) }
                     } else if width == 1 && kernel.width == 1 && stride == (1, 1) && dilation == (1, 1) && groups == 1
                                 && kernel.height >= 16 && inputChannels * outputChannels >= 128 * 128 {
                         // Wide tall kernels: the FFT's transforms cost less than the taps they save.
@@ -258,21 +263,23 @@ public struct Conv2D: Layer {
         }
     }
 
-    /// ``finish(_:rows:)`` over all output rows, split across the cores.
-    private func finishInParallel(_ output: SharedPointer<Float>, rows: Int) {
+    /// ``finish(_:rows:addingBias:)`` over all output rows, split across the cores.
+    private func finishInParallel(_ output: SharedPointer<Float>, rows: Int, addingBias: Bool = true) {
         let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
         Parallel.forEach(workers) { worker in
             let first = worker * share
-            if first < rows { finish(output.base + first * outputChannels, rows: min(share, rows - first)) }
+            if first < rows { finish(output.base + first * outputChannels, rows: min(share, rows - first), addingBias: addingBias) }
         }
     }
 
-    /// Adds the bias and applies the activation to `rows` output pixels.
-    private func finish(_ output: UnsafeMutablePointer<Float>, rows: Int) {
-        bias.withUnsafeBufferPointer { b in
-            for row in 0..<rows {
-                let values = output + row * outputChannels
-                for channel in 0..<outputChannels { values[channel] += b[channel] }
+    /// Adds the bias (unless a kernel already did) and applies the activation to `rows` output pixels.
+    private func finish(_ output: UnsafeMutablePointer<Float>, rows: Int, addingBias: Bool = true) {
+        if addingBias {
+            bias.withUnsafeBufferPointer { b in
+                for row in 0..<rows {
+                    let values = output + row * outputChannels
+                    for channel in 0..<outputChannels { values[channel] += b[channel] }
+                }
             }
         }
         activation.apply(output, count: rows * outputChannels)

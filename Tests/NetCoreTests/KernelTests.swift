@@ -134,4 +134,36 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
         let portable = withPortableKernels { layer.forward([input]).scalars }
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
     }
+
+    /// Winograd F(2×2, 3×3) (16+ channels, stride 1) against a direct double-precision convolution, on odd
+    /// output sizes (edge tiles), channel counts off the 16-lane block, a clamp and a non-clamp activation,
+    /// and its portable C transforms against the SIMD ones.
+    @Test(arguments: [Activation.relu6, .swish])
+    func winogradMatchesADirectConvolutionOnEdgeTiles(activation: Activation) {
+        let (batch, height, width, cin, cout) = (2, 9, 7, 17, 21)
+        var random = SeededGenerator(seed: 99)
+        let x = random.floats(batch * height * width * cin, in: -2...2), w = random.floats(9 * cin * cout, in: -0.5...0.5)
+        let bias = random.floats(cout, in: -1...1)
+        let layer = Conv2D(inputChannels: cin, outputChannels: cout, kernel: (3, 3), padding: .same, weights: w, bias: bias,
+                           activation: activation)
+        let input = Tensor(shape: [batch, height, width, cin], scalars: x)
+        let ours = layer.forward([input]).scalars
+        var reference = [Float](repeating: 0, count: batch * height * width * cout)
+        for n in 0..<batch { for y in 0..<height { for xo in 0..<width { for o in 0..<cout {
+            var sum = Double(bias[o])
+            for ky in 0..<3 { for kx in 0..<3 {
+                let iy = y + ky - 1, ix = xo + kx - 1
+                guard iy >= 0 && iy < height && ix >= 0 && ix < width else { continue }
+                for i in 0..<cin { sum += Double(x[((n * height + iy) * width + ix) * cin + i]) * Double(w[((ky * 3 + kx) * cin + i) * cout + o]) }
+            } }
+            var value = Float(sum)
+            activation.apply(&value, count: 1)
+            reference[((n * height + y) * width + xo) * cout + o] = value
+        } } } }
+        #expect(TestSupport.maxAbsDifference(ours, reference) <= 1e-4)
+        if an_depthwise_uses_simd() != 0 {
+            let portable = withPortableKernels { layer.forward([input]).scalars }
+            #expect(TestSupport.maxAbsDifference(ours, portable) <= 1e-5)
+        }
+    }
 }

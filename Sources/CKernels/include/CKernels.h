@@ -37,7 +37,7 @@ typedef struct {
     int outputHeight, outputWidth;
 } AnWindowShape;
 
-/// Whether `an_depthwise` and `an_conv_few_inputs` run their AVX-512 bodies on this processor.
+/// Whether `an_depthwise`, `an_conv_few_inputs` and the Winograd transforms run their AVX-512 bodies on this processor.
 int an_depthwise_uses_simd(void);
 
 /// Output rows `firstRow ..< firstRow + rowCount` (counted over the whole batch, `image · outputHeight + y`)
@@ -50,6 +50,15 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
 /// clamped to [lo, hi]: each input value is broadcast against 16 output channels' weights.
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                         int firstRow, int rowCount, float lo, float hi, float *output);
+
+/// Winograd F(2×2, 3×3), stride 1: the input transform `V = Bᵀ d B` of tiles `firstTile ..< firstTile + tileCount`
+/// (2×2 output tiles numbered over the batch, row-major), written as 16 blocks `v[position · stride + tile · Cin + c]`.
+void an_winograd_input(const AnWindowShape *shape, const float *input, int firstTile, int tileCount, float *v, size_t stride);
+
+/// The output transform `Y = Aᵀ M A` of the same tiles from `m[position · stride + tile · Cout + c]`, plus `bias`,
+/// clamped to [lo, hi], written where each tile lies inside the output.
+void an_winograd_output(const AnWindowShape *shape, const float *m, size_t stride, int firstTile, int tileCount,
+                        const float *bias, float lo, float hi, float *output);
 
 /// Marks the calling thread as running inside a parallel loop (enter/leave nest), so that work it starts
 /// runs inline instead of splitting again across the already busy cores.
