@@ -84,7 +84,7 @@ public struct Conv2D: Layer {
         fftConvolutions = FFTConvolutionCache()
     }
 
-    /// F(2×2, 3×3) pays off from about 16 channels in and out (below, the transforms cost more than they save).
+    /// Winograd pays off from about 16 channels in and out (below, the transforms cost more than they save).
     func makeWinograd() -> WinogradKernel? {
         guard kernel == (3, 3), stride == (1, 1), dilation == (1, 1), groups == 1, inputChannels >= 16, outputChannels >= 16 else {
             return nil

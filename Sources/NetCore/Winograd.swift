@@ -1,46 +1,58 @@
 import CKernels
 
-/// 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray 2016): each 2×2 output
-/// tile takes 16 multiplies per channel pair instead of 36. The kernel is transformed once (`U = G g Gᵀ`);
-/// per chunk of tiles the input is transformed (`V = Bᵀ d B`), the 16 transform positions become 16 sgemms
-/// `[tiles × Cin] · [Cin × Cout]`, and the output is transformed back (`Y = Aᵀ M A`) with the bias and a
-/// clamp activation; the transforms are SIMD kernels in CKernels.
+/// 3×3 stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016): 36 multiplies per
+/// 4×4 output tile and channel pair instead of 144. The kernel is transformed once (`U = G g Gᵀ`); per chunk of
+/// tiles the input is transformed (`V = Bᵀ d B`), each of the 36 transform positions becomes one sgemm
+/// `[tiles × Cin] · [Cin × Cout]`, and the output is transformed back (`Y = Aᵀ M A`) with the bias and a clamp
+/// activation; the transforms are SIMD kernels in CKernels. Against torchvision's networks the relative error
+/// stays below 1e-5 (AlexNet 7.7e-6, the largest).
 struct WinogradKernel: Sendable {
     let inputChannels: Int
     let outputChannels: Int
-    /// `U`: 16 matrices `[Cin, Cout]`, position-major.
+    /// `U`: one matrix `[Cin, Cout]` per transform position, position-major.
     let transformed: [Float]
 
-    /// Transforms HWIO 3×3 weights.
+    /// Output tile side and transform positions.
+    static let tile = 4, positions = 36
+
+    /// `G` for the interpolation points 0, ±1, ±2 and ∞.
+    static let filterTransform: [[Double]] = {
+        let sixth = 1.0 / 6, twelfth = 1.0 / 12, twentyFourth = 1.0 / 24
+        return [[0.25, 0, 0], [-sixth, -sixth, -sixth], [-sixth, sixth, -sixth],
+                [twentyFourth, twelfth, sixth], [twentyFourth, -twelfth, sixth], [0, 0, 1]]
+    }()
+
+    /// Transforms HWIO 3×3 weights (in double precision).
     init(weights: [Float], inputChannels: Int, outputChannels: Int) {
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
+        let g = Self.filterTransform, side = Self.tile + 2
         let size = inputChannels * outputChannels
-        var u = [Float](repeating: 0, count: 16 * size)
+        var u = [Float](repeating: 0, count: side * side * size)
         for pair in 0..<size {
-            // g[r][c] for this (input, output) pair: HWIO index ((r·3 + c)·Cin + i)·Cout + o = (r·3 + c)·size + pair.
-            var g = [[Float]](repeating: [0, 0, 0], count: 3)
-            for r in 0..<3 { for c in 0..<3 { g[r][c] = weights[(r * 3 + c) * size + pair] } }
-            // G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]; rows first, then columns.
-            let rows: [[Float]] = (0..<3).map { c in [g[0][c], (g[0][c] + g[1][c] + g[2][c]) / 2, (g[0][c] - g[1][c] + g[2][c]) / 2, g[2][c]] }
-            for i in 0..<4 {
-                let column = [rows[0][i], rows[1][i], rows[2][i]]
-                let values = [column[0], (column[0] + column[1] + column[2]) / 2, (column[0] - column[1] + column[2]) / 2, column[2]]
-                for j in 0..<4 { u[(i * 4 + j) * size + pair] = values[j] }
+            // The 3×3 filter of this (input, output) pair: HWIO index (r·3 + c)·size + pair.
+            let filter = (0..<3).map { r in (0..<3).map { c in Double(weights[(r * 3 + c) * size + pair]) } }
+            let left = (0..<side).map { i in (0..<3).map { c in (0..<3).reduce(0.0) { $0 + g[i][$1] * filter[$1][c] } } }  // G g
+            for i in 0..<side {
+                for j in 0..<side {
+                    u[(i * side + j) * size + pair] = Float((0..<3).reduce(0.0) { $0 + left[i][$1] * g[j][$1] })  // (G g) Gᵀ
+                }
             }
         }
         transformed = u
     }
 
-    /// Tiles per chunk: enough rows for an efficient sgemm, few enough that the 16 transformed blocks stay in cache.
-    static let chunkTiles = 256
+    /// Tiles per chunk: enough rows for an efficient sgemm, few enough that the transformed blocks (about
+    /// 2 MB) stay in cache.
+    var chunkTiles: Int { min(256, max(16, (2 << 20) / (4 * Self.positions * max(inputChannels, outputChannels)))) }
 
     /// Convolves NHWC `input` into `output` with `bias`, clamped to [low, high], padding as `g` says.
     func run(input: SharedReadPointer<Float>, output: SharedPointer<Float>, batch: Int, geometry g: WindowGeometry,
              bias: SharedReadPointer<Float>, low: Float, high: Float) {
         _ = GEMM.configure
-        let tiles = batch * ((g.outputHeight + 1) / 2) * ((g.outputWidth + 1) / 2)
-        let chunks = (tiles + Self.chunkTiles - 1) / Self.chunkTiles
+        let tile = Self.tile, positions = Self.positions, chunkTiles = self.chunkTiles
+        let tiles = batch * ((g.outputHeight + tile - 1) / tile) * ((g.outputWidth + tile - 1) / tile)
+        let chunks = (tiles + chunkTiles - 1) / chunkTiles
         let workers = min(Parallel.threadCount, chunks)
         let cin = inputChannels, cout = outputChannels
         var shape = g.kernelShape(inputChannels: cin, outputChannels: cout)
@@ -48,19 +60,19 @@ struct WinogradKernel: Sendable {
             withUnsafePointer(to: &shape) { shapePointer in
                 let kernel = SharedReadPointer(u.baseAddress!), shape = SharedReadPointer(shapePointer)
                 Parallel.forEach(workers) { worker in
-                    let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * Self.chunkTiles * cin)
-                    let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * Self.chunkTiles * cout)
+                    let v = UnsafeMutablePointer<Float>.allocate(capacity: positions * chunkTiles * cin)
+                    let m = UnsafeMutablePointer<Float>.allocate(capacity: positions * chunkTiles * cout)
                     defer { v.deallocate(); m.deallocate() }
                     var chunk = worker
                     while chunk < chunks {
-                        let first = chunk * Self.chunkTiles, count = min(Self.chunkTiles, tiles - first)
-                        an_winograd_input(shape.base, input.base, Int32(first), Int32(count), v, Self.chunkTiles * cin)
-                        for position in 0..<16 {
-                            GEMM.serial(m: count, n: cout, k: cin, a: v + position * Self.chunkTiles * cin, lda: cin,
+                        let first = chunk * chunkTiles, count = min(chunkTiles, tiles - first)
+                        an_winograd_input(shape.base, input.base, Int32(first), Int32(count), v, chunkTiles * cin)
+                        for position in 0..<positions {
+                            GEMM.serial(m: count, n: cout, k: cin, a: v + position * chunkTiles * cin, lda: cin,
                                         b: kernel.base + position * cin * cout, ldb: cout,
-                                        c: m + position * Self.chunkTiles * cout, ldc: cout)
+                                        c: m + position * chunkTiles * cout, ldc: cout)
                         }
-                        an_winograd_output(shape.base, m, Self.chunkTiles * cout, Int32(first), Int32(count), bias.base, low, high,
+                        an_winograd_output(shape.base, m, chunkTiles * cout, Int32(first), Int32(count), bias.base, low, high,
                                            output.base)
                         chunk += workers
                     }

@@ -135,12 +135,12 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
     }
 
-    /// Winograd F(2×2, 3×3) (16+ channels, stride 1) against a direct double-precision convolution, on odd
+    /// Winograd F(4×4, 3×3) (16+ channels, stride 1) against a direct double-precision convolution, on odd
     /// output sizes (edge tiles), channel counts off the 16-lane block, a clamp and a non-clamp activation,
     /// and its portable C transforms against the SIMD ones.
     @Test(arguments: [Activation.relu6, .swish])
     func winogradMatchesADirectConvolutionOnEdgeTiles(activation: Activation) {
-        let (batch, height, width, cin, cout) = (2, 9, 7, 17, 21)
+        let (batch, height, width, cin, cout) = (2, 9, 7, 17, 21)  // 4×4 tiles: partial in both directions
         var random = SeededGenerator(seed: 99)
         let x = random.floats(batch * height * width * cin, in: -2...2), w = random.floats(9 * cin * cout, in: -0.5...0.5)
         let bias = random.floats(cout, in: -1...1)

@@ -51,8 +51,8 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                         int firstRow, int rowCount, float lo, float hi, float *output);
 
-/// Winograd F(2×2, 3×3), stride 1: the input transform `V = Bᵀ d B` of tiles `firstTile ..< firstTile + tileCount`
-/// (2×2 output tiles numbered over the batch, row-major), written as 16 blocks `v[position · stride + tile · Cin + c]`.
+/// Winograd F(4×4, 3×3), stride 1: the input transform `V = Bᵀ d B` of tiles `firstTile ..< firstTile + tileCount`
+/// (4×4 output tiles numbered over the batch, row-major), written as 36 blocks `v[position · stride + tile · Cin + c]`.
 void an_winograd_input(const AnWindowShape *shape, const float *input, int firstTile, int tileCount, float *v, size_t stride);
 
 /// The output transform `Y = Aᵀ M A` of the same tiles from `m[position · stride + tile · Cout + c]`, plus `bias`,
