@@ -50,8 +50,10 @@ struct WinogradKernel: Sendable {
     func run(input: SharedReadPointer<Float>, output: SharedPointer<Float>, batch: Int, geometry g: WindowGeometry,
              bias: SharedReadPointer<Float>, low: Float, high: Float) {
         _ = GEMM.configure
-        let tile = Self.tile, positions = Self.positions, chunkTiles = self.chunkTiles
+        let tile = Self.tile, positions = Self.positions
         let tiles = batch * ((g.outputHeight + tile - 1) / tile) * ((g.outputWidth + tile - 1) / tile)
+        // At least one chunk per core when there are enough tiles (one image's 56×56 layer has only 196).
+        let chunkTiles = min(self.chunkTiles, max(16, (tiles + Parallel.threadCount - 1) / Parallel.threadCount))
         let chunks = (tiles + chunkTiles - 1) / chunkTiles
         let workers = min(Parallel.threadCount, chunks)
         let cin = inputChannels, cout = outputChannels
