@@ -71,7 +71,9 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
                            weights: try fixture("conv3x3_many_rows.weight").scalars, bias: try fixture("conv3x3_many_rows.bias").scalars)
         let both = layer.forward([input])
         let first = layer.forward([Tensor(shape: [1] + input.shape.dropFirst(), scalars: Array(input.scalars[0..<input.count / 2]))])
-        #expect(TestSupport.maxAbsDifference(Array(both.scalars[0..<both.count / 2]), first.scalars) < 1e-5)
+        // Float rounding only: chunks of Winograd tiles (and so sgemm row blocks) depend on the batch.
+        let splitError = relativeError(first, Tensor(shape: first.shape, scalars: Array(both.scalars[0..<both.count / 2])))
+        #expect(splitError < 1e-5)
     }
 }
 
