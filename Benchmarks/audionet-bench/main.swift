@@ -26,8 +26,7 @@ func report(_ fields: [String: Any]) {
 /// YAMNet log-mel patches of a 10-minute 16 kHz noise signal, in × realtime.
 func frontEnd(threads: Int) {
     let seconds = 600.0
-    var generator = SystemRandomNumberGenerator()
-    let signal = (0..<Int(seconds * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
+    let signal = randomSignal(seconds: seconds, rate: 16_000)
     let time = bestTime(repeats: 3) { _ = LogMelFrontEnd.yamnet.logMelPatches(signal) }
     report(["case": "yamnet log-mel, 10 min", "threads": threads, "tool": "AudioNet",
             "value": seconds / time, "unit": "x realtime"])
@@ -48,15 +47,14 @@ func sgemm(threads: Int) {
 
 /// A convolution of the engine on random data, in GFLOP/s (2 FLOPs per multiply-add).
 func convolution(_ label: String, _ layer: Conv2D, input shape: [Int], threads: Int) {
-    var generator = SystemRandomNumberGenerator()
-    let input = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
+    let input = Tensor(shape: shape, scalars: noise(count: shape.reduce(1, *), amplitude: 1))
     let flops = 2 * Double(layer.multiplyAdds(for: [Array(shape.dropFirst())])) * Double(shape[0])
     _ = layer.forward([input])
     let time = bestTime(repeats: 5) { _ = layer.forward([input]) }
     report(["case": label, "threads": threads, "tool": "AudioNet", "value": flops / time / 1e9, "unit": "GFLOP/s"])
 }
 
-func randomWeights(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -0.1...0.1) } }
+func randomWeights(_ count: Int) -> [Float] { noise(count: count, amplitude: 0.1) }
 
 /// YAMNet end to end on an audio file (decode → resample → features → network), in seconds of audio per second.
 func yamnet(path: String, threads: Int, precision: Precision) throws {
@@ -77,10 +75,17 @@ func crepe(_ capacity: CREPE.Capacity, seconds: Double, threads: Int) throws {
             "value": Double(frames) / time, "unit": "frames/s"])
 }
 
-func randomSignal(seconds: Double, rate: Int) -> [Float] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<Int(seconds * Double(rate))).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
+/// Uniform noise in [−amplitude, amplitude) from a linear congruential generator (Knuth's MMIX constants):
+/// reproducible, and cheap (the system generator's getrandom calls dominated the profiles).
+func noise(count: Int, amplitude: Float = 0.5) -> [Float] {
+    var state: UInt64 = 1
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * amplitude
+    }
 }
+
+func randomSignal(seconds: Double, rate: Int) -> [Float] { noise(count: Int(seconds * Double(rate))) }
 
 /// VGGish embeddings (front end + network; random weights: speed does not depend on their values), x realtime.
 func vggish(seconds: Double, threads: Int) throws {

@@ -112,6 +112,7 @@ public struct LogMelFrontEnd: Sendable {
     public func logMel(_ samples: [Float]) -> Tensor {
         let frames = samples.count >= windowLength ? 1 + (samples.count - windowLength) / hopLength : 0
         guard frames > 0 else { return Tensor(zeros: [0, melBands]) }
+        _ = AllocatorPolicy.configure
         var output = [Float](repeating: 0, count: frames * melBands)
         let chunk = 128
         let chunks = (frames + chunk - 1) / chunk
