@@ -58,5 +58,6 @@ let package = Package(
         .testTarget(name: "OpenL3Tests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "AudioIO", "NetCore", "TestSupport"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
+        .testTarget(name: "LibraryUsageTests", dependencies: ["AudioNet"]),
     ]
 )

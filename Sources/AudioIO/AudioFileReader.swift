@@ -88,7 +88,7 @@ public enum AudioFileReader {
     private static func truncation(of file: OpaquePointer) -> (Int, Int)? {
         var log = [CChar](repeating: 0, count: 8192)
         _ = sf_command(file, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
-        let text = String(cString: log)
+        let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix("data") || line.hasPrefix("SSND") {
             let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
             guard line.contains("should be"), numbers.count >= 2 else { continue }
