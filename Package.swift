@@ -45,7 +45,7 @@ let package = Package(
             "AudioNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "Models", "NetCore", "CBLAS"], path: "Benchmarks/audionet-bench"),
+        .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "Models", "NetCore", "CBLAS", "CKernels"], path: "Benchmarks/audionet-bench"),
 
         .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "TestSupport"]),

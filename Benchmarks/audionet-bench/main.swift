@@ -6,6 +6,7 @@ import DSP
 import Models
 import Foundation
 import NetCore
+import CKernels
 
 /// Best wall-clock time of `repeats` runs of `body`, in seconds.
 func bestTime(repeats: Int, _ body: () -> Void) -> Double {
@@ -121,6 +122,8 @@ guard let name = arguments.first, let threads = arguments.dropFirst().first.flat
     exit(2)
 }
 setenv("AUDIONET_THREADS", String(threads), 1)
+// What a processor without AVX-512 runs: the portable C bodies (their AVX2 clones where available).
+if ProcessInfo.processInfo.environment["AUDIONET_PORTABLE_KERNELS"] == "1" { an_set_simd_enabled(0) }
 do {
     switch name {
     case "frontend": frontEnd(threads: threads)

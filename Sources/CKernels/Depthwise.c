@@ -13,29 +13,38 @@
 
 enum { BLOCK = 16 };
 
+AN_PORTABLE_CLONES
 static void depthwise_portable(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                                int firstRow, int rowCount, float lo, float hi, float *output) {
-    float acc[BLOCK];
+    enum { TILE = 4 };  // output pixels accumulated side by side
+    const int channels = s->inputChannels;
     for (int row = firstRow; row < firstRow + rowCount; row++) {
         int image = row / s->outputHeight, oy = row % s->outputHeight;
-        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * s->inputChannels;
-        for (int ox = 0; ox < s->outputWidth; ox++) {
-            float *target = output + ((size_t)row * s->outputWidth + ox) * s->inputChannels;
-            for (int c0 = 0; c0 < s->inputChannels; c0 += BLOCK) {
-                int width = s->inputChannels - c0 < BLOCK ? s->inputChannels - c0 : BLOCK;
-                for (int c = 0; c < width; c++) acc[c] = bias[c0 + c];
+        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * channels;
+        float *line = output + (size_t)row * s->outputWidth * channels;
+        for (int c0 = 0; c0 < channels; c0 += BLOCK) {
+            int width = channels - c0 < BLOCK ? channels - c0 : BLOCK;
+            for (int ox0 = 0; ox0 < s->outputWidth; ox0 += TILE) {
+                int pixels = s->outputWidth - ox0 < TILE ? s->outputWidth - ox0 : TILE;
+                float acc[TILE][BLOCK];
+                for (int j = 0; j < TILE; j++)
+                    for (int c = 0; c < BLOCK; c++) acc[j][c] = c < width ? bias[c0 + c] : 0;
                 for (int ky = 0; ky < s->kernelHeight; ky++) {
                     int iy = oy * s->strideY - s->padTop + ky * s->dilationY;
                     if (iy < 0 || iy >= s->inputHeight) continue;
+                    const float *inputRow = source + (size_t)iy * s->inputWidth * channels + c0;
                     for (int kx = 0; kx < s->kernelWidth; kx++) {
-                        int ix = ox * s->strideX - s->padLeft + kx * s->dilationX;
-                        if (ix < 0 || ix >= s->inputWidth) continue;
-                        const float *pixel = source + ((size_t)iy * s->inputWidth + ix) * s->inputChannels + c0;
-                        const float *tap = weights + (size_t)(ky * s->kernelWidth + kx) * s->inputChannels + c0;
-                        for (int c = 0; c < width; c++) acc[c] += pixel[c] * tap[c];
+                        const float *tap = weights + (size_t)(ky * s->kernelWidth + kx) * channels + c0;
+                        for (int j = 0; j < pixels; j++) {
+                            int ix = (ox0 + j) * s->strideX - s->padLeft + kx * s->dilationX;
+                            if (ix < 0 || ix >= s->inputWidth) continue;
+                            const float *pixel = inputRow + (size_t)ix * channels;
+                            for (int c = 0; c < width; c++) acc[j][c] += pixel[c] * tap[c];
+                        }
                     }
                 }
-                for (int c = 0; c < width; c++) target[c0 + c] = fminf(fmaxf(acc[c], lo), hi);
+                for (int j = 0; j < pixels; j++)
+                    for (int c = 0; c < width; c++) line[(size_t)(ox0 + j) * channels + c0 + c] = fminf(fmaxf(acc[j][c], lo), hi);
             }
         }
     }

@@ -12,6 +12,7 @@
 
 enum { BLOCK = 16 };
 
+AN_PORTABLE_CLONES
 static void few_inputs_portable(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                                 int firstRow, int rowCount, float lo, float hi, float *output) {
     const int cin = s->inputChannels, cout = s->outputChannels;

@@ -62,6 +62,7 @@ static uint8_t quantize(float value, float inverse, int32_t zero) {
     return (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
 }
 
+AN_PORTABLE_CLONES
 static void quantize_rows_portable(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
     for (int r = 0; r < rows; r++) {
         const float *row = a + (size_t)r * lda;
@@ -79,6 +80,7 @@ static float finish(int32_t dot, int32_t zero, int32_t sum, float rowScale, floa
     return fminf(fmaxf(value, lo), hi);
 }
 
+AN_PORTABLE_CLONES
 static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
                           const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
                           float lo, float hi, float *c, int ldc) {
@@ -89,10 +91,13 @@ static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const flo
         for (int r = 0; r < rows; r++) {
             int32_t dots[PANEL] = {0};
             const uint8_t *a = q + (size_t)r * kpad;
-            for (int k4 = 0; k4 < k4count; k4++)
+            for (int k4 = 0; k4 < k4count; k4++) {
+                // The four activations of this group times each lane's four weights (vectorizes over lanes).
+                const int8_t *w = b + (size_t)k4 * 4 * PANEL;
+                int32_t a0 = a[k4 * 4], a1 = a[k4 * 4 + 1], a2 = a[k4 * 4 + 2], a3 = a[k4 * 4 + 3];
                 for (int lane = 0; lane < PANEL; lane++)
-                    for (int byte = 0; byte < 4; byte++)
-                        dots[lane] += (int32_t)a[k4 * 4 + byte] * b[(size_t)k4 * 4 * PANEL + lane * 4 + byte];
+                    dots[lane] += a0 * w[lane * 4] + a1 * w[lane * 4 + 1] + a2 * w[lane * 4 + 2] + a3 * w[lane * 4 + 3];
+            }
             for (int lane = 0; lane < width; lane++) {
                 int column = panel * PANEL + lane;
                 c[(size_t)r * ldc + column] = finish(dots[lane], zeros[r], sums[column], rowScales[r], scales[column],

@@ -48,6 +48,7 @@ static void tile_origin(const AnWindowShape *s, int size, int index, int *image,
 #define S_SUB(a, b) ((a) - (b))
 #define S_MUL(k, a) ((float)(k) * (a))
 
+AN_PORTABLE_CLONES
 static void input_portable(const AnWindowShape *s, const float *input, int firstTile, int tileCount, float *v, size_t stride) {
     const int cin = s->inputChannels;
     for (int local = 0; local < tileCount; local++) {
@@ -74,6 +75,7 @@ static void input_portable(const AnWindowShape *s, const float *input, int first
     }
 }
 
+AN_PORTABLE_CLONES
 static void output_portable(const AnWindowShape *s, const float *m, size_t stride, int firstTile, int tileCount,
                             const float *bias, float lo, float hi, float *output) {
     const int cout = s->outputChannels;

@@ -5,7 +5,6 @@ import Models
 import NetCore
 
 extension EventOptions.Specificity: ExpressibleByArgument {}
-extension Precision: ExpressibleByArgument {}
 
 /// `audionet classify FILE… [--clip] [--top K] [--format table|json|csv]`.
 struct ClassifyCommand: ParsableCommand {
@@ -57,6 +56,7 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let store = WeightStore.fromEnvironment()
+        precision.warnIfSlowHere()
         let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
         var detector: SoundEventDetector?
         if !clip {

@@ -44,6 +44,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         let embeddings: Tensor, times: [Double]
+        precision.warnIfSlowHere()
         switch model {
         case "yamnet":
             let analysis = try SoundClassifier.yamnet(weightsPath: weights, precision: precision).analyze(file: file)

@@ -45,6 +45,7 @@ struct ImageCommand: ParsableCommand {
         }
 
         func run() throws {
+            precision.warnIfSlowHere()
             let classifier = try ImageClassifier.load(model, weightsPath: weights, precision: precision)
             for image in images {
                 let classes = try classifier.classify(path: image, top: top, centerCrop: crop == .center)

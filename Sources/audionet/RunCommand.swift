@@ -33,6 +33,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let tensor = try NPY.read(path: input).tensor
         let loaded = try ModelLoader.network(model, weightsPath: weights)
+        precision.warnIfSlowHere()
         let network = precision == .int8 ? loaded.int8Quantized() : loaded
         let name = layer ?? network.outputName
         guard network.shapes[name] != nil else { throw NetworkError.unknownLayer(name, valid: network.nodeNames) }
