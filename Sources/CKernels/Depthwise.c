@@ -102,7 +102,7 @@ static void depthwise_avx512(const AnWindowShape *s, const float *input, const f
 static int has_avx512(void) {
     static int cached = -1;
     if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx512f"); }
-    return cached && an_simd_enabled;
+    return cached && an_simd_level >= 2;
 }
 #endif
 

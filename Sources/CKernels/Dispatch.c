@@ -1,6 +1,6 @@
 #include "CKernels.h"
 #include "Dispatch.h"
 
-_Atomic int an_simd_enabled = 1;
+_Atomic int an_simd_level = 2;
 
-void an_set_simd_enabled(int enabled) { an_simd_enabled = enabled != 0; }
+void an_set_simd_level(int level) { an_simd_level = level < 0 ? 0 : (level > 2 ? 2 : level); }

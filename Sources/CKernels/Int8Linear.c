@@ -216,21 +216,84 @@ VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, c
                       sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
     }
 }
+
+#define AVXVNNI_TARGET __attribute__((target("avx2,fma,avxvnni")))
+enum { SHORT_ROW_TILE = 6 };  // 6 rows × 2 ymm accumulators + 2 weight vectors + a broadcast: 15 of the 16 ymm
+
+// The 256-bit form of `tile_vnni` for processors with AVX-VNNI but not AVX-512 (Intel's client cores), on the
+// same packed weights: 16 of a panel's 32 columns (`half`) as two 8-lane vectors; results pass through a
+// small buffer to the shared `finish`.
+AVXVNNI_TARGET static inline __attribute__((always_inline)) void tile_avxvnni(
+    int rowsInTile, int half, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
+    float *c, int ldc, int width) {
+    __m256i acc[SHORT_ROW_TILE][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < SHORT_ROW_TILE; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); }
+    for (int k4 = 0; k4 < k4count; k4++) {
+        const int8_t *w = b + (size_t)k4 * 128 + 64 * half;
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)w), w1 = _mm256_loadu_si256((const __m256i *)(w + 32));
+#pragma clang loop unroll(full)
+        for (int r = 0; r < SHORT_ROW_TILE; r++) {
+            if (r < rowsInTile) {
+                int32_t word;
+                memcpy(&word, a + (size_t)r * kpad + 4 * k4, 4);
+                __m256i broadcast = _mm256_set1_epi32(word);
+                acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], broadcast, w0);
+                acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], broadcast, w1);
+            }
+        }
+    }
+    int first = 16 * half, last = width < first + 16 ? width : first + 16;
+    for (int r = 0; r < rowsInTile; r++) {
+        int32_t dots[16];
+        _mm256_storeu_si256((__m256i *)dots, acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(dots + 8), acc[r][1]);
+        for (int lane = first; lane < last; lane++)
+            c[(size_t)r * ldc + lane] = finish(dots[lane - first], zeros[r], sums[lane], rowScales[r], scales[lane],
+                                               bias ? bias[lane] : 0, lo, hi);
+    }
+}
+
+AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+                                        const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
+                                        float lo, float hi, float *c, int ldc) {
+    int k4count = kpad / 4;
+    for (int panel = 0; panel * PANEL < n; panel++) {
+        int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
+        const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
+        const float *panelBias = bias ? bias + first : NULL;
+        for (int half = 0; half * 16 < width; half++) {
+            int r = 0;
+            for (; r + SHORT_ROW_TILE <= rows; r += SHORT_ROW_TILE)
+                tile_avxvnni(SHORT_ROW_TILE, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                             sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+            for (; r < rows; r++)
+                tile_avxvnni(1, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                             sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+        }
+    }
+}
 #endif
 
-int an_int8_uses_vnni(void) {
+/// Which int8 body runs here: 2 AVX-512 VNNI, 1 AVX-VNNI, 0 portable.
+static int int8_level(void) {
 #if AN_X86
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+        int wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+        int narrow = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avxvnni");
+        cached = wide ? 2 : (narrow ? 1 : 0);
     }
-    return cached && an_simd_enabled;
+    return cached < an_simd_level ? cached : an_simd_level;
 #else
     return 0;
 #endif
 }
+
+int an_int8_uses_vnni(void) { return int8_level() > 0; }
 
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc) {
@@ -240,15 +303,20 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
     float *rowScales = malloc(sizeof(float) * (size_t)(block + 1));
     int32_t *zeros = malloc(sizeof(int32_t) * (size_t)(block + 1));
     if (!q || !rowScales || !zeros) { free(q); free(rowScales); free(zeros); return -1; }
-    int vnni = an_int8_uses_vnni();
+    int level = int8_level();
     for (int first = 0; first < m; first += block) {
         int rows = m - first < block ? m - first : block;
         const float *source = a + (size_t)first * lda;
         float *target = c + (size_t)first * ldc;
 #if AN_X86
-        if (vnni) {
+        if (level == 2) {
             quantize_rows_vnni(source, lda, rows, k, kpad, q, rowScales, zeros);
             gemm_vnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            continue;
+        }
+        if (level == 1) {
+            quantize_rows_portable(source, lda, rows, k, kpad, q, rowScales, zeros);
+            gemm_avxvnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
             continue;
         }
 #endif

@@ -28,12 +28,15 @@ func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int,
     return result
 }
 
-/// Runs `body` with the SIMD kernels switched off (the portable C bodies), then switches them back on.
-func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
-    an_set_simd_enabled(0)
-    defer { an_set_simd_enabled(1) }
+/// Runs `body` with the SIMD bodies capped at `level` (0: portable, 1: AVX2-class), then lifts the cap.
+func withKernels<T>(upTo level: Int32, _ body: () throws -> T) rethrows -> T {
+    an_set_simd_level(level)
+    defer { an_set_simd_level(2) }
     return try body()
 }
+
+/// Runs `body` on the portable C bodies.
+func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try withKernels(upTo: 0, body) }
 
 @Suite struct Int8LinearTests {
     /// Shapes with every tail: rows not a multiple of the 12-row tile, k not a multiple of 4, n not of 16 or 32.
@@ -75,7 +78,8 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
         if activation == .relu6 { #expect(int8.allSatisfy { (0...6).contains($0) }) }
     }
 
-    @Test(.enabled(if: Int8Linear.usesVNNI, "this processor has no AVX-512 VNNI: only the portable body runs"),
+    /// AVX-512 VNNI, AVX-VNNI (where the processor has it) and portable bodies give the same bits.
+    @Test(.enabled(if: Int8Linear.usesVNNI, "this processor has no VNNI: only the portable body runs"),
           arguments: shapes)
     func vnniAndPortableBodiesAgreeBitForBit(rows: Int, k: Int, n: Int) {
         var random = SeededGenerator(seed: UInt64(rows + k + n))
@@ -84,12 +88,21 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
         let input = Tensor(shape: [rows, k], scalars: values)
         let layer = Int8Linear(inputFeatures: k, outputFeatures: n, weights: random.floats(k * n, in: -1...1),
                                bias: random.floats(n, in: -1...1), activation: .relu)
+        // Each body first, into fresh memory: a body that skipped an element must not find the right value left
+        // in a buffer another body just freed.
+        let (hasAVXVNNI, narrow) = withKernels(upTo: 1) { (Int8Linear.usesVNNI, layer.forward([input]).scalars) }
         let simd = layer.forward([input]).scalars
         let portable = withPortableKernels { layer.forward([input]).scalars }
-        let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
-        #expect(mismatch == nil, "\(rows)×\(k)×\(n): first difference at \(mismatch ?? -1)")
-        let finite = simd.allSatisfy { $0.isFinite }
-        #expect(finite, "\(rows)×\(k)×\(n)")
+        withExtendedLifetime((narrow, simd, portable)) {
+            let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
+            #expect(mismatch == nil, "\(rows)×\(k)×\(n): first difference at \(mismatch ?? -1)")
+            let finite = simd.allSatisfy { $0.isFinite }
+            #expect(finite, "\(rows)×\(k)×\(n)")
+            if hasAVXVNNI {
+                let narrowMismatch = narrow.indices.first { narrow[$0].bitPattern != portable[$0].bitPattern }
+                #expect(narrowMismatch == nil, "AVX-VNNI \(rows)×\(k)×\(n): first difference at \(narrowMismatch ?? -1)")
+            }
+        }
     }
 
     @Test func int8QuantizedReplacesPointwiseConvolutionsAndDenseLayersOnly() throws {

@@ -4,14 +4,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// SIMD kernels with run-time CPU dispatch: each entry point picks an AVX-512 (VNNI) body when the
-/// processor has it and a portable C body otherwise. The int8 bodies give bit-identical results; the
-/// float bodies differ only by fused multiply-add rounding.
+/// SIMD kernels with run-time CPU dispatch: each entry point picks an AVX-512 body when the processor has
+/// it (the int8 product also an AVX-VNNI one) and a portable C body otherwise. The int8 bodies give
+/// bit-identical results; the float bodies differ only by fused multiply-add rounding.
 
-/// Enables (1, the default) or disables (0) the SIMD bodies process-wide; tests compare the two.
-void an_set_simd_enabled(int enabled);
+/// Caps the SIMD bodies process-wide, for tests that compare them: 2 (the default) allows AVX-512, 1 the
+/// AVX2-class bodies (AVX-VNNI for int8, AVX2 clones of the portable ones), 0 the baseline portable bodies
+/// where the processor lets the loader choose (on x86-64 Linux the AVX2 clone still runs at 0).
+void an_set_simd_level(int level);
 
-/// Whether the int8 kernels run on AVX-512 VNNI (`vpdpbusd`) on this processor.
+/// Whether the int8 kernels run on a VNNI instruction (`vpdpbusd`, AVX-512 or AVX-VNNI) on this processor.
 int an_int8_uses_vnni(void);
 
 /// Bytes of packed int8 weights for a `k×n` matrix (k rounded up to 4, n to 32).
