@@ -27,7 +27,7 @@ let package = Package(
         systemLibrary("CSTB", pkgConfig: "stb", apt: "libstb-dev"),
         systemLibrary("CJPEG", pkgConfig: "libjpeg", apt: "libjpeg-dev"),
 
-        .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "NetCore"]),
+        .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "CKernels", "NetCore"]),
         .target(name: "ImageIO", dependencies: ["CSTB", "CJPEG"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
         .target(name: "CKernels"),
@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "Models", "NetCore", "CBLAS", "CKernels"], path: "Benchmarks/audionet-bench"),
 
         .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "TestSupport"]),
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "Formats", "TestSupport"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioNet", "Formats", "TestSupport"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "CKernels", "Formats", "TestSupport"]),
         .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),

@@ -30,7 +30,7 @@ public enum AudioFileReader {
     ///
     /// - Throws: ``AudioIOError`` for a missing, unreadable, empty, truncated file or a NaN/infinite sample.
     public static func readMono(path: String, sampleRate targetRate: Int? = nil,
-                                quality: Resampler.Quality = .best) throws -> MonoAudio {
+                                quality: Resampler.Quality = .kaiserBest) throws -> MonoAudio {
         var info = SF_INFO()
         guard FileManager.default.fileExists(atPath: path) else { throw AudioIOError.fileNotFound(path: path) }
         var isDirectory: ObjCBool = false

@@ -3,13 +3,16 @@ import NetCore
 
 /// Sample-rate conversion of a stream in independent chunks, converted in parallel.
 ///
-/// libsamplerate's best sinc converter runs at a few million samples per second, slower than the rest of
-/// the YAMNet pipeline, so a stream is cut into chunks whose edges fall on whole periods of the rate ratio
-/// (441 input samples ↔ 160 output samples for 44.1 → 16 kHz). Each chunk is converted by its own converter
-/// with `margin` extra input samples on both sides, and only the outputs of its own span are kept: every kept
-/// output sees the same input neighbourhood as a single converter over the whole signal would.
+/// A stream is cut into chunks whose edges fall on whole periods of the rate ratio (441 input samples ↔ 160
+/// output samples for 44.1 → 16 kHz). With ``KaiserBestFilter`` each chunk's outputs are computed directly at
+/// their absolute positions. With a libsamplerate converter (a few million samples per second) each chunk is
+/// converted by its own converter with `margin` extra input samples on both sides, and only the outputs of
+/// its own span are kept. Either way every output sees the same input neighbourhood as one pass over the
+/// whole signal.
 public final class ChunkedResampler {
     let sourceRate: Int, targetRate: Int, quality: Resampler.Quality
+    /// resampy's filter when `quality` is `.kaiserBest` and the ratio allows it.
+    let filter: KaiserBestFilter?
     /// Input and output samples per period of the rate ratio.
     let inputPeriod: Int, outputPeriod: Int
     /// Input samples per chunk and context kept on each side (whole periods).
@@ -20,16 +23,18 @@ public final class ChunkedResampler {
     /// Absolute input index of the next chunk's first kept sample.
     private var next = 0
 
-    public init(from sourceRate: Int, to targetRate: Int, quality: Resampler.Quality = .best) throws {
+    public init(from sourceRate: Int, to targetRate: Int, quality: Resampler.Quality = .kaiserBest) throws {
         _ = try Resampler(from: sourceRate, to: targetRate, quality: quality)  // validates the ratio
         func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
         let divisor = gcd(sourceRate, targetRate)
         self.sourceRate = sourceRate
         self.targetRate = targetRate
         self.quality = quality
+        filter = quality == .kaiserBest ? KaiserBestFilter(from: sourceRate, to: targetRate) : nil
         inputPeriod = sourceRate / divisor
         outputPeriod = targetRate / divisor
-        // The best sinc filter reaches about 340 zero crossings / ratio input samples; 16384 covers 44.1 → 8 kHz.
+        // libsamplerate's best sinc reaches about 340 zero crossings / ratio input samples; 16384 covers 44.1 → 8 kHz
+        // (and resampy's filter, a few hundred taps, many times over).
         margin = inputPeriod * ((16_384 + inputPeriod - 1) / inputPeriod)
         chunk = inputPeriod * max(1, (1 << 19) / inputPeriod)
     }
@@ -67,9 +72,24 @@ public final class ChunkedResampler {
         let results = ResultBox(count: spans.count)
         let source = buffer, origin = bufferStart
         let (margin, inputPeriod, outputPeriod) = (self.margin, self.inputPeriod, self.outputPeriod)
-        let (sourceRate, targetRate, quality) = (self.sourceRate, self.targetRate, self.quality)
+        let (sourceRate, targetRate, quality, filter) = (self.sourceRate, self.targetRate, self.quality, self.filter)
         Parallel.forEach(spans.count) { index in
             let span = spans[index]
+            if let filter {
+                // Absolute outputs of this span; the last span of the stream ends at resampy's output count.
+                let first = span.lowerBound / inputPeriod * outputPeriod
+                let last = final && index == spans.count - 1 ? filter.outputCount(forInput: end) : span.upperBound / inputPeriod * outputPeriod
+                let converted = [Float](unsafeUninitializedCapacity: max(0, last - first)) { buffer, initialized in
+                    source.withUnsafeBufferPointer { input in
+                        if last > first {
+                            filter.convert(input, inputStart: origin, totalInput: end, outputs: first..<last, into: buffer.baseAddress!)
+                        }
+                    }
+                    initialized = max(0, last - first)
+                }
+                results.set(index, .success(converted))
+                return
+            }
             let lower = max(0, span.lowerBound - margin), upper = min(end, span.upperBound + margin)
             do {
                 let converted = try Resampler.resample(Array(source[(lower - origin)..<(upper - origin)]),

@@ -5,9 +5,12 @@ import CSampleRate
 /// Feed blocks in order with ``process(_:endOfInput:into:)``; the last call passes `endOfInput: true`
 /// to flush the filter's tail.
 public final class Resampler {
-    /// libsamplerate converter types.
+    /// Resampling filters.
     public enum Quality: Sendable {
-        /// Band-limited sinc, best quality (SRC_SINC_BEST_QUALITY); the default.
+        /// resampy's `kaiser_best` (``KaiserBestFilter``), the resampler of the reference pipelines; the default
+        /// for files. A libsamplerate converter (this class) and a ratio with more than 8192 phases use `.best`.
+        case kaiserBest
+        /// libsamplerate's band-limited sinc, best quality (SRC_SINC_BEST_QUALITY).
         case best
         /// Band-limited sinc, medium quality.
         case medium
@@ -16,7 +19,7 @@ public final class Resampler {
 
         var converter: Int32 {
             switch self {
-            case .best: return Int32(SRC_SINC_BEST_QUALITY)
+            case .kaiserBest, .best: return Int32(SRC_SINC_BEST_QUALITY)
             case .medium: return Int32(SRC_SINC_MEDIUM_QUALITY)
             case .fast: return Int32(SRC_SINC_FASTEST)
             }
@@ -79,8 +82,9 @@ public final class Resampler {
 
     /// Converts a whole signal in one call.
     public static func resample(_ samples: [Float], from sourceRate: Int, to targetRate: Int,
-                                quality: Quality = .best) throws -> [Float] {
+                                quality: Quality = .kaiserBest) throws -> [Float] {
         if sourceRate == targetRate { return samples }
+        if quality == .kaiserBest, let filter = KaiserBestFilter(from: sourceRate, to: targetRate) { return filter.convert(samples) }
         let resampler = try Resampler(from: sourceRate, to: targetRate, quality: quality)
         var output: [Float] = []
         output.reserveCapacity(Int(Double(samples.count) * resampler.ratio) + 64)

@@ -62,6 +62,12 @@ void an_winograd_input(const AnWindowShape *shape, const float *input, int first
 void an_winograd_output(const AnWindowShape *shape, const float *m, size_t stride, int firstTile, int tileCount,
                         const float *bias, float lo, float hi, float *output);
 
+/// Polyphase resampling by a rational ratio P/Q: outputs `firstOutput ..< firstOutput + outputCount` (absolute),
+/// output t = Σ_j bank[(t mod Q)·taps + j] · x[⌊t·P/Q⌋ − (left − 1) + j], where `input` holds the absolute
+/// samples `inputStart ..< inputStart + inputCount` of a `totalInput`-sample signal and any other sample is zero.
+void an_polyphase(const float *input, long inputStart, long inputCount, long totalInput, const float *bank, int taps,
+                  int left, int inputPeriod, int outputPeriod, long firstOutput, long outputCount, float *output);
+
 /// Marks the calling thread as running inside a parallel loop (enter/leave nest), so that work it starts
 /// runs inline instead of splitting again across the already busy cores.
 void an_parallel_enter(void);
