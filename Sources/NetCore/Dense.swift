@@ -22,11 +22,7 @@ public struct Dense: Layer {
     public var parameterCount: Int { weights.count + bias.count }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
-        try requireInputs(inputs, count: 1)
-        guard inputs[0].last == inputFeatures else {
-            throw NetworkError.shapeMismatch(layer: typeName, expected: "[…, \(inputFeatures)]", got: inputs[0])
-        }
-        return Array(inputs[0].dropLast()) + [outputFeatures]
+        try lastAxisOutputShape(inputs, inputFeatures: inputFeatures, outputFeatures: outputFeatures)
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int { inputs[0].reduce(1, *) * outputFeatures }

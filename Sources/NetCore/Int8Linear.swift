@@ -6,8 +6,8 @@ import CKernels
 /// Weights are quantized once per output channel (symmetric, scale = max|w| / 127); each input row (a
 /// pixel's channels, or a feature vector) is quantized to uint8 at run time with its own scale and zero
 /// point; products accumulate exactly in int32 and are rescaled to float before the bias and activation.
-/// On processors with AVX-512 VNNI the product runs on `vpdpbusd` (about four times the FP32 FMA rate);
-/// elsewhere a portable body gives bit-identical results.
+/// On processors with AVX-512 VNNI (or AVX-VNNI) the product runs on `vpdpbusd` (with AVX-512, about four times
+/// the FP32 FMA rate); elsewhere a portable body gives bit-identical results, slower than float32.
 public struct Int8Linear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int
@@ -52,18 +52,14 @@ public struct Int8Linear: Layer {
                   bias: conv.bias, activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
     }
 
-    /// Whether the int8 kernels run on AVX-512 VNNI on this processor.
+    /// Whether the int8 kernels run on a VNNI instruction (AVX-512 VNNI or AVX-VNNI) on this processor.
     public static var usesVNNI: Bool { an_int8_uses_vnni() != 0 }
 
     public var typeName: String { "\(sourceTypeName) (int8)" }
     public var parameterCount: Int { inputFeatures * outputFeatures + (hasBias ? outputFeatures : 0) }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
-        try requireInputs(inputs, count: 1)
-        guard inputs[0].last == inputFeatures else {
-            throw NetworkError.shapeMismatch(layer: typeName, expected: "[…, \(inputFeatures)]", got: inputs[0])
-        }
-        return Array(inputs[0].dropLast()) + [outputFeatures]
+        try lastAxisOutputShape(inputs, inputFeatures: inputFeatures, outputFeatures: outputFeatures)
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int { inputs[0].reduce(1, *) * outputFeatures }

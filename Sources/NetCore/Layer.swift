@@ -37,6 +37,16 @@ extension Layer {
     public var parameterCount: Int { 0 }
     public func multiplyAdds(for inputs: [[Int]]) -> Int { 0 }
 
+    /// The shape of a linear map over the last axis (``Dense``, ``Int8Linear``): the input's shape with its
+    /// last extent, which must be `inputFeatures`, replaced by `outputFeatures`.
+    func lastAxisOutputShape(_ inputs: [[Int]], inputFeatures: Int, outputFeatures: Int) throws -> [Int] {
+        try requireInputs(inputs, count: 1)
+        guard inputs[0].last == inputFeatures else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "[…, \(inputFeatures)]", got: inputs[0])
+        }
+        return Array(inputs[0].dropLast()) + [outputFeatures]
+    }
+
     /// Checks that exactly `count` inputs were given.
     func requireInputs(_ inputs: [[Int]], count: Int, rank: Int? = nil) throws {
         guard inputs.count == count else {
