@@ -27,20 +27,21 @@ let package = Package(
         systemLibrary("CSTB", pkgConfig: "stb", apt: "libstb-dev"),
         systemLibrary("CJPEG", pkgConfig: "libjpeg", apt: "libjpeg-dev"),
 
-        .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "CKernels", "NetCore"]),
-        .target(name: "ImageIO", dependencies: ["CSTB", "CJPEG"]),
+        .target(name: "Platform"),
+        .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "CKernels", "NetCore", "Platform"]),
+        .target(name: "ImageIO", dependencies: ["CSTB", "CJPEG", "Platform"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "NetCore"]),
         .target(name: "CKernels"),
         .target(name: "NetCore", dependencies: ["CBLAS", "CFFTW", "CKernels"]),
         .target(name: "Formats", dependencies: [
-            "NetCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "NetCore", "Platform", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "Models", dependencies: [
-            "NetCore", "Formats", "DSP",
+            "NetCore", "Formats", "DSP", "Platform",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "AudioNet", dependencies: ["AudioIO", "ImageIO", "DSP", "NetCore", "Formats", "Models"]),
+        .target(name: "AudioNet", dependencies: ["AudioIO", "ImageIO", "DSP", "NetCore", "Formats", "Models", "Platform"]),
         .executableTarget(name: "audionet", dependencies: [
             "AudioNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -122,9 +122,8 @@ guard let name = arguments.first, let threads = arguments.dropFirst().first.flat
     exit(2)
 }
 setenv("AUDIONET_THREADS", String(threads), 1)
-// What a processor without AVX-512 runs: AUDIONET_SIMD_LEVEL=1 (AVX-VNNI int8, AVX2 clones of the portable
-// bodies) or 0 (portable bodies; still their AVX2 clones on x86-64 Linux).
-if let level = ProcessInfo.processInfo.environment["AUDIONET_SIMD_LEVEL"].flatMap({ Int32($0) }) { an_set_simd_level(level) }
+// AUDIONET_SIMD_LEVEL=1 (AVX-VNNI int8, AVX2 clones of the portable bodies) or 0 (portable bodies; still their
+// AVX2 clones on x86-64 Linux) measures what a processor without AVX-512 runs; the kernels read it themselves.
 do {
     switch name {
     case "frontend": frontEnd(threads: threads)

@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+import Platform
 
 /// Mono Float32 audio at a known sample rate.
 public struct MonoAudio: Sendable {
@@ -28,14 +29,17 @@ public enum AudioFileReader {
 
     /// Reads `path`, mixes it to mono and resamples it to `sampleRate` (the file's own rate when nil).
     ///
-    /// - Throws: ``AudioIOError`` for a missing, unreadable, empty, truncated file or a NaN/infinite sample.
+    /// - Throws: ``AudioIOError`` for a missing, unreadable, empty, truncated file or a NaN, infinite or absurd
+    ///   (beyond ±1000 full scale) sample.
     public static func readMono(path: String, sampleRate targetRate: Int? = nil,
                                 quality: Resampler.Quality = .kaiserBest) throws -> MonoAudio {
         var info = SF_INFO()
-        guard FileManager.default.fileExists(atPath: path) else { throw AudioIOError.fileNotFound(path: path) }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw AudioIOError.unreadable(path: path, reason: "it is a directory")
+        do {
+            try RegularFile.check(path)
+        } catch .missing {
+            throw AudioIOError.fileNotFound(path: path)
+        } catch {
+            throw AudioIOError.unreadable(path: path, reason: error.description)
         }
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             throw AudioIOError.unreadable(path: path, reason: String(cString: sf_strerror(nil)))
@@ -98,14 +102,23 @@ public enum AudioFileReader {
         return nil
     }
 
-    /// Averages interleaved channels into `mono` and rejects non-finite samples.
+    /// Largest sample magnitude accepted: full scale is 1; anything past a thousand times that is a broken file
+    /// (a float WAV of 1e30 would otherwise run the networks into infinities and all-zero scores).
+    static let largestSample: Float = 1000
+
+    /// Averages interleaved channels into `mono` and rejects non-finite and absurd samples.
     private static func mixToMono(_ interleaved: [Float], channels: Int, frames: Int, into mono: inout [Float],
                                   path: String, firstFrame: Int) throws {
         let scale = 1 / Float(channels)
         for frame in 0..<frames {
             var sum: Float = 0
-            for channel in 0..<channels { sum += interleaved[frame * channels + channel] }
-            guard sum.isFinite else { throw AudioIOError.nonFiniteSample(path: path, frame: firstFrame + frame) }
+            for channel in 0..<channels {
+                let sample = interleaved[frame * channels + channel]
+                guard abs(sample) <= largestSample else {  // false for NaN too
+                    throw AudioIOError.sampleOutOfRange(path: path, frame: firstFrame + frame, value: sample)
+                }
+                sum += sample
+            }
             mono[frame] = channels == 1 ? sum : sum * scale
         }
     }

@@ -6,7 +6,7 @@ public enum AudioIOError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case empty(path: String)
     case truncated(path: String, announcedBytes: Int, presentBytes: Int)
-    case nonFiniteSample(path: String, frame: Int)
+    case sampleOutOfRange(path: String, frame: Int, value: Float)
     case resampling(reason: String)
     case unwritable(path: String, reason: String)
 
@@ -20,8 +20,8 @@ public enum AudioIOError: Error, CustomStringConvertible, Equatable {
             return "'\(path)' contains no audio samples"
         case .truncated(let path, let announced, let present):
             return "'\(path)' is truncated: its header announces \(announced) bytes of audio but the file holds \(present)"
-        case .nonFiniteSample(let path, let frame):
-            return "'\(path)' contains a NaN or infinite sample at frame \(frame)"
+        case .sampleOutOfRange(let path, let frame, let value):
+            return "'\(path)' has a sample of \(value) at frame \(frame); samples must be finite and within ±1000 (full scale is 1)"
         case .resampling(let reason):
             return "resampling failed: \(reason)"
         case .unwritable(let path, let reason):

@@ -93,7 +93,12 @@ public final class ImageClassifier: Sendable {
 
     /// The `k` most probable classes of the image at `path`.
     public func classify(path: String, top k: Int, centerCrop: Bool = false) throws -> [ClassScore] {
-        let scores = try probabilities(input(for: try RGBImage(path: path), centerCrop: centerCrop))
+        try classify(try RGBImage(path: path), top: k, centerCrop: centerCrop)
+    }
+
+    /// The `k` most probable classes of a decoded image.
+    public func classify(_ image: RGBImage, top k: Int, centerCrop: Bool = false) throws -> [ClassScore] {
+        let scores = try probabilities(input(for: image, centerCrop: centerCrop))
         return scores.indices.sorted { scores[$0] > scores[$1] }.prefix(k).map { ClassScore(index: $0, label: labels[$0], score: scores[$0]) }
     }
 }

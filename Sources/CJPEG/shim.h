@@ -19,10 +19,15 @@ static void audionet_jpeg_error_exit(j_common_ptr info) {
     longjmp(error->jump, 1);
 }
 
-static void audionet_jpeg_silence(j_common_ptr info, int level) { (void)info; (void)level; }
+/* Keeps the first warning (level -1: "Premature end of JPEG file" for a truncated file), drops trace messages. */
+static void audionet_jpeg_warning(j_common_ptr info, int level) {
+    audionet_jpeg_error *error = (audionet_jpeg_error *)info->err;
+    if (level < 0 && error->message[0] == 0) (*info->err->format_message)(info, error->message);
+}
 
 /* Returns 0 and a malloc'ed RGB buffer (free with free()), 1 on a decoding error, 2 when the image is too
-   large; message receives a description (at least JMSG_LENGTH_MAX bytes). */
+   large; message receives a description (at least JMSG_LENGTH_MAX bytes): the error, or after a decoded image
+   its first warning (empty when there was none). */
 static inline int audionet_decode_jpeg(const unsigned char *data, unsigned long size, unsigned long max_pixels,
                                        unsigned char **pixels, int *width, int *height, char *message) {
     struct jpeg_decompress_struct info;
@@ -30,7 +35,7 @@ static inline int audionet_decode_jpeg(const unsigned char *data, unsigned long 
     unsigned char *volatile buffer = NULL;
     info.err = jpeg_std_error(&error.manager);
     error.manager.error_exit = audionet_jpeg_error_exit;
-    error.manager.emit_message = audionet_jpeg_silence;
+    error.manager.emit_message = audionet_jpeg_warning;
     error.message[0] = 0;
     if (setjmp(error.jump)) {
         jpeg_destroy_decompress(&info);
@@ -58,6 +63,7 @@ static inline int audionet_decode_jpeg(const unsigned char *data, unsigned long 
     }
     jpeg_finish_decompress(&info);
     jpeg_destroy_decompress(&info);
+    snprintf(message, JMSG_LENGTH_MAX, "%s", error.message);
     *pixels = buffer;
     return 0;
 }

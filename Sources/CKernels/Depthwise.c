@@ -99,25 +99,12 @@ static void depthwise_avx512(const AnWindowShape *s, const float *input, const f
     }
 }
 
-static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("avx512f"); }
-    return cached && an_simd_level >= 2;
-}
 #endif
-
-int an_depthwise_uses_simd(void) {
-#if AN_X86
-    return has_avx512();
-#else
-    return 0;
-#endif
-}
 
 void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output) {
 #if AN_X86
-    if (has_avx512()) { depthwise_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
+    if (an_cpu_has(AN_CPU_AVX512)) { depthwise_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
 #endif
     depthwise_portable(shape, input, weights, bias, firstRow, rowCount, lo, hi, output);
 }

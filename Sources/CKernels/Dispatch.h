@@ -1,9 +1,6 @@
 #ifndef AUDIONET_CKERNELS_DISPATCH_H
 #define AUDIONET_CKERNELS_DISPATCH_H
 
-/// The widest SIMD bodies allowed (`an_set_simd_level`): 2 AVX-512, 1 AVX2-class (AVX-VNNI), 0 portable.
-extern _Atomic int an_simd_level;
-
 /// On x86-64 Linux the portable bodies are compiled twice, for AVX2 + FMA (x86-64-v3) and for the baseline,
 /// and the loader picks one: processors without AVX-512 still get vectorized loops.
 #if defined(__x86_64__) && defined(__linux__)

@@ -97,7 +97,7 @@ static void few_inputs_avx512(const AnWindowShape *s, const float *input, const 
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                         int firstRow, int rowCount, float lo, float hi, float *output) {
 #if AN_X86
-    if (an_depthwise_uses_simd()) { few_inputs_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
+    if (an_cpu_has(AN_CPU_AVX512)) { few_inputs_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
 #endif
     few_inputs_portable(shape, input, weights, bias, firstRow, rowCount, lo, hi, output);
 }

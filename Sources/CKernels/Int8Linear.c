@@ -278,22 +278,10 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
 
 /// Which int8 body runs here: 2 AVX-512 VNNI, 1 AVX-VNNI, 0 portable.
 static int int8_level(void) {
-#if AN_X86
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        int wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-        int narrow = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avxvnni");
-        cached = wide ? 2 : (narrow ? 1 : 0);
-    }
-    return cached < an_simd_level ? cached : an_simd_level;
-#else
+    if (an_cpu_has(AN_CPU_AVX512_VNNI)) return 2;
+    if (an_cpu_has(AN_CPU_AVX_VNNI)) return 1;
     return 0;
-#endif
 }
-
-int an_int8_uses_vnni(void) { return int8_level() > 0; }
 
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc) {

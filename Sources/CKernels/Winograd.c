@@ -168,7 +168,7 @@ static void output_avx512(const AnWindowShape *s, const float *m, size_t stride,
 
 void an_winograd_input(const AnWindowShape *shape, const float *input, int firstTile, int tileCount, float *v, size_t stride) {
 #if AN_X86
-    if (an_depthwise_uses_simd()) { input_avx512(shape, input, firstTile, tileCount, v, stride); return; }
+    if (an_cpu_has(AN_CPU_AVX512)) { input_avx512(shape, input, firstTile, tileCount, v, stride); return; }
 #endif
     input_portable(shape, input, firstTile, tileCount, v, stride);
 }
@@ -176,7 +176,7 @@ void an_winograd_input(const AnWindowShape *shape, const float *input, int first
 void an_winograd_output(const AnWindowShape *shape, const float *m, size_t stride, int firstTile, int tileCount,
                          const float *bias, float lo, float hi, float *output) {
 #if AN_X86
-    if (an_depthwise_uses_simd()) { output_avx512(shape, m, stride, firstTile, tileCount, bias, lo, hi, output); return; }
+    if (an_cpu_has(AN_CPU_AVX512)) { output_avx512(shape, m, stride, firstTile, tileCount, bias, lo, hi, output); return; }
 #endif
     output_portable(shape, m, stride, firstTile, tileCount, bias, lo, hi, output);
 }

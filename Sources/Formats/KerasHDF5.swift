@@ -1,6 +1,7 @@
 import CHDF5
 import Foundation
 import NetCore
+import Platform
 
 /// Weights saved by Keras (`model.save_weights` / `model.save` HDF5): a group per layer, listed in the root
 /// attribute `layer_names`, each with a `weight_names` attribute naming its datasets (`conv1_3/kernel:0`…).
@@ -14,8 +15,10 @@ public struct KerasWeights: Sendable {
 
     /// Reads every layer's weights from `path`.
     public init(path: String) throws {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ModelFileError.malformed(format: Self.format, reason: "cannot read '\(path)'")
+        do {
+            try RegularFile.check(path)
+        } catch {
+            throw ModelFileError.malformed(format: Self.format, reason: error.description)
         }
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         audionet_h5_silence_errors()
@@ -102,13 +105,8 @@ public struct KerasWeights: Sendable {
         var dims = [hsize_t](repeating: 0, count: rank)
         H5Sget_simple_extent_dims(space, &dims, nil)
         let shape = dims.map { Int(clamping: $0) }
-        var count = 1
-        for dimension in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product * 4 <= limit else {
-                throw ModelFileError.malformed(format: format, reason: "dataset '\(name)' claims shape \(shape), larger than the file allows")
-            }
-            count = product
+        guard let count = CheckedSize.elementCount(shape), count <= limit / 4 else {
+            throw ModelFileError.malformed(format: format, reason: "dataset '\(name)' claims shape \(shape), larger than the file allows")
         }
         var values = [Float](repeating: 0, count: count)
         if count > 0 {

@@ -1,5 +1,6 @@
 import Foundation
 import NetCore
+import Platform
 
 /// Errors from reading or writing NumPy `.npy` files; each description is one line.
 public enum NPYError: Error, CustomStringConvertible, Equatable {
@@ -156,11 +157,8 @@ public enum NPY {
         let (descr, fortran, shape) = try parseHeader(header)
         if fortran { throw NPYError.fortranOrder }
         let dtype = try NPYDType(descr: descr)
-        var count = 1
-        for dimension in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= Int(Int32.max) * 16 else { throw NPYError.malformedHeader("shape \(shape) is too large") }
-            count = product
+        guard let count = CheckedSize.elementCount(shape), count <= Int(Int32.max) * 16 else {
+            throw NPYError.malformedHeader("shape \(shape) is too large")
         }
         let dataStart = headerStart + headerLength
         let expected = count * dtype.size
@@ -186,21 +184,25 @@ public enum NPY {
 
     /// Reads a `.npy` file.
     public static func read(path: String) throws -> NPYArray {
-        guard FileManager.default.fileExists(atPath: path) else { throw NPYError.io("cannot open '\(path)': no such file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw NPYError.io("cannot read '\(path)'") }
+        let bytes: [UInt8]
         do {
-            return try decode([UInt8](data))
+            bytes = try RegularFile.read(path)
+        } catch {
+            throw NPYError.io(error.description)
+        }
+        do {
+            return try decode(bytes)
         } catch let error as NPYError {
             throw NPYError.io("'\(path)': \(error.description)")
         }
     }
 
-    /// Writes a `.npy` file atomically (a failed write leaves any existing file untouched).
+    /// Writes a `.npy` file through ``OutputFile`` (a failed write leaves any existing file untouched).
     public static func write(_ array: NPYArray, path: String) throws {
         do {
-            try Data(encode(array)).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw NPYError.io("cannot write '\(path)': \((error as NSError).localizedDescription)")
+            try OutputFile.write(encode(array), to: path)
+        } catch let refusal as OutputFile.Refusal {
+            throw NPYError.io(refusal.description)
         }
     }
 

@@ -4,7 +4,16 @@
 /// only what a state_dict needs: dictionaries, lists, tuples, scalars, strings, storages and tensors. A pickle
 /// that names any other global (a function or class that unpickling would call) is rejected before anything
 /// is called — nothing is ever executed.
+///
+/// Hostile pickles are bounded: containers nest at most ``maximumDepth`` deep (a deep value would overflow
+/// the stack when it is released), and the objects a value holds, counted again wherever a memo reference
+/// repeats them ("billion laughs"), may not exceed ``objectBudget``.
 struct RestrictedUnpickler {
+    /// Deepest container nesting accepted; a state_dict nests about five deep.
+    static let maximumDepth = 100
+    /// Most objects one value may hold, counting shared ones each time they are referenced.
+    static let objectBudget = 10_000_000
+
     /// Values the unpickler can build.
     indirect enum Value {
         case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
@@ -32,10 +41,22 @@ struct RestrictedUnpickler {
         "torch.ByteStorage", "torch.BoolStorage",
     ]
 
+    /// A value with its nesting depth and its object count (shared objects counted at each reference).
+    struct Entry {
+        let value: Value
+        let depth: Int
+        let objects: Int
+        init(_ value: Value, depth: Int = 0, objects: Int = 1) {
+            self.value = value
+            self.depth = depth
+            self.objects = objects
+        }
+    }
+
     let bytes: [UInt8]
     var position = 0
-    var stack: [Value] = []
-    var memo: [Int: Value] = [:]
+    var stack: [Entry] = []
+    var memo: [Int: Entry] = [:]
 
     init(bytes: [UInt8], position: Int = 0) {
         self.bytes = bytes
@@ -54,19 +75,35 @@ struct RestrictedUnpickler {
         try take(count).reversed().reduce(0) { $0 << 8 | Int($1) }
     }
 
-    mutating func pop() throws -> Value {
-        guard let value = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
-        return value
+    mutating func popEntry() throws -> Entry {
+        guard let entry = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
+        return entry
     }
 
-    /// Pops values down to the last mark.
-    mutating func popToMark() throws -> [Value] {
-        guard let index = stack.lastIndex(where: { if case .mark = $0 { return true } else { return false } }) else {
+    mutating func pop() throws -> Value { try popEntry().value }
+
+    /// Pops entries down to the last mark.
+    mutating func popToMark() throws -> [Entry] {
+        guard let index = stack.lastIndex(where: { if case .mark = $0.value { return true } else { return false } }) else {
             throw fail("missing mark at byte \(position)")
         }
         let items = Array(stack[(index + 1)...])
         stack.removeSubrange(index...)
         return items
+    }
+
+    /// Pushes a scalar or an empty container.
+    mutating func push(_ value: Value) { stack.append(Entry(value)) }
+
+    /// Pushes `value`, built from `parts` (and the container `into` it extends), checking depth and budget.
+    mutating func push(_ value: Value, from parts: [Entry], into container: Entry? = nil) throws {
+        let depth = max(container?.depth ?? 0, 1 + (parts.map(\.depth).max() ?? 0))
+        let objects = parts.reduce(container?.objects ?? 1) { $0 + $1.objects }
+        guard depth <= Self.maximumDepth else { throw fail("values nest deeper than \(Self.maximumDepth) at byte \(position)") }
+        guard objects <= Self.objectBudget else {
+            throw fail("a value holds more than \(Self.objectBudget) objects (memo references repeat them) at byte \(position)")
+        }
+        stack.append(Entry(value, depth: depth, objects: objects))
     }
 
     mutating func line() throws -> String {
@@ -95,76 +132,78 @@ struct RestrictedUnpickler {
             case 0x80: _ = try take(1)                                   // PROTO
             case 0x95: _ = try take(8)                                   // FRAME
             case 0x2E: return try pop()                                  // STOP
-            case 0x7D: stack.append(.dict([]))                           // EMPTY_DICT
-            case 0x5D: stack.append(.list([]))                           // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))                          // EMPTY_TUPLE
-            case 0x28: stack.append(.mark)                               // MARK
-            case 0x4E: stack.append(.none)                               // NONE
-            case 0x88: stack.append(.bool(true))                         // NEWTRUE
-            case 0x89: stack.append(.bool(false))                        // NEWFALSE
-            case 0x4B: stack.append(.int(try unsigned(1)))               // BININT1
-            case 0x4D: stack.append(.int(try unsigned(2)))               // BININT2
-            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try unsigned(4)))))  // BININT
+            case 0x7D: push(.dict([]))                                   // EMPTY_DICT
+            case 0x5D: push(.list([]))                                   // EMPTY_LIST
+            case 0x29: push(.tuple([]))                                  // EMPTY_TUPLE
+            case 0x28: push(.mark)                                       // MARK
+            case 0x4E: push(.none)                                       // NONE
+            case 0x88: push(.bool(true))                                 // NEWTRUE
+            case 0x89: push(.bool(false))                                // NEWFALSE
+            case 0x4B: push(.int(try unsigned(1)))                       // BININT1
+            case 0x4D: push(.int(try unsigned(2)))                       // BININT2
+            case 0x4A: push(.int(Int(Int32(truncatingIfNeeded: try unsigned(4)))))  // BININT
             case 0x8A:                                                   // LONG1
                 let count = try unsigned(1)
                 if count > 8 {  // only the legacy format's magic number is this wide; its value is not needed
                     _ = try take(count)
-                    stack.append(.int(-1))
+                    push(.int(-1))
                     continue
                 }
                 let raw = try take(count)
                 var value = raw.reversed().reduce(0) { $0 << 8 | Int($1) }
                 if count > 0, count < 8, raw.last! & 0x80 != 0 { value -= 1 << (8 * count) }
-                stack.append(.int(value))
+                push(.int(value))
             case 0x47:                                                   // BINFLOAT (big-endian)
-                stack.append(.float(Double(bitPattern: UInt64(try take(8).reduce(0) { $0 << 8 | Int($1) }))))
-            case 0x58: let n = try unsigned(4); stack.append(.string(String(decoding: try take(n), as: UTF8.self)))  // BINUNICODE
-            case 0x8C: let n = try unsigned(1); stack.append(.string(String(decoding: try take(n), as: UTF8.self)))  // SHORT_BINUNICODE
-            case 0x55: let n = try unsigned(1); stack.append(.string(String(decoding: try take(n), as: UTF8.self)))  // SHORT_BINSTRING
-            case 0x42: let n = try unsigned(4); stack.append(.bytes(Array(try take(n))))                           // BINBYTES
-            case 0x43: let n = try unsigned(1); stack.append(.bytes(Array(try take(n))))                           // SHORT_BINBYTES
+                push(.float(Double(bitPattern: UInt64(try take(8).reduce(0) { $0 << 8 | Int($1) }))))
+            case 0x58: let n = try unsigned(4); push(.string(String(decoding: try take(n), as: UTF8.self)))  // BINUNICODE
+            case 0x8C: let n = try unsigned(1); push(.string(String(decoding: try take(n), as: UTF8.self)))  // SHORT_BINUNICODE
+            case 0x55: let n = try unsigned(1); push(.string(String(decoding: try take(n), as: UTF8.self)))  // SHORT_BINSTRING
+            case 0x42: let n = try unsigned(4); push(.bytes(Array(try take(n))))                           // BINBYTES
+            case 0x43: let n = try unsigned(1); push(.bytes(Array(try take(n))))                           // SHORT_BINBYTES
             case 0x71: memo[try unsigned(1)] = stack.last                // BINPUT
             case 0x72: memo[try unsigned(4)] = stack.last                // LONG_BINPUT
             case 0x94: memo[memo.count] = stack.last                     // MEMOIZE
             case 0x68, 0x6A:                                             // BINGET, LONG_BINGET
                 let index = try unsigned(opcode == 0x68 ? 1 : 4)
-                guard let value = memo[index] else { throw fail("memo \(index) is empty") }
-                stack.append(value)
-            case 0x63: stack.append(try global(try line(), try line()))  // GLOBAL
+                guard let entry = memo[index] else { throw fail("memo \(index) is empty") }
+                stack.append(entry)
+            case 0x63: push(try global(try line(), try line()))          // GLOBAL
             case 0x93:                                                   // STACK_GLOBAL
                 guard case .string(let name) = try pop(), case .string(let module) = try pop() else { throw fail("bad STACK_GLOBAL") }
-                stack.append(try global(module, name))
-            case 0x74: stack.append(.tuple(try popToMark()))             // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))                 // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))            // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))  // TUPLE3
-            case 0x6C: stack.append(.list(try popToMark()))              // LIST
-            case 0x64:                                                   // DICT
-                stack.append(.dict(try pairs(try popToMark())))
+                push(try global(module, name))
+            case 0x74: let items = try popToMark(); try push(.tuple(items.map(\.value)), from: items)   // TUPLE
+            case 0x85: let a = try popEntry(); try push(.tuple([a.value]), from: [a])                     // TUPLE1
+            case 0x86: let b = try popEntry(), a = try popEntry(); try push(.tuple([a.value, b.value]), from: [a, b])  // TUPLE2
+            case 0x87:                                                   // TUPLE3
+                let c = try popEntry(), b = try popEntry(), a = try popEntry()
+                try push(.tuple([a.value, b.value, c.value]), from: [a, b, c])
+            case 0x6C: let items = try popToMark(); try push(.list(items.map(\.value)), from: items)    // LIST
+            case 0x64: let items = try popToMark(); try push(.dict(try pairs(items)), from: items)      // DICT
             case 0x61:                                                   // APPEND
-                let item = try pop()
-                guard case .list(let items) = try pop() else { throw fail("APPEND to a non-list") }
-                stack.append(.list(items + [item]))
+                let item = try popEntry(), list = try popEntry()
+                guard case .list(let items) = list.value else { throw fail("APPEND to a non-list") }
+                try push(.list(items + [item.value]), from: [item], into: list)
             case 0x65:                                                   // APPENDS
-                let items = try popToMark()
-                guard case .list(let existing) = try pop() else { throw fail("APPENDS to a non-list") }
-                stack.append(.list(existing + items))
+                let items = try popToMark(), list = try popEntry()
+                guard case .list(let existing) = list.value else { throw fail("APPENDS to a non-list") }
+                try push(.list(existing + items.map(\.value)), from: items, into: list)
             case 0x73:                                                   // SETITEM
-                let value = try pop(), key = try pop()
-                guard case .dict(let entries) = try pop() else { throw fail("SETITEM on a non-dict") }
-                stack.append(.dict(entries + [(key, value)]))
+                let value = try popEntry(), key = try popEntry(), dict = try popEntry()
+                guard case .dict(let entries) = dict.value else { throw fail("SETITEM on a non-dict") }
+                try push(.dict(entries + [(key.value, value.value)]), from: [key, value], into: dict)
             case 0x75:                                                   // SETITEMS
-                let items = try pairs(try popToMark())
-                guard case .dict(let entries) = try pop() else { throw fail("SETITEMS on a non-dict") }
-                stack.append(.dict(entries + items))
+                let items = try popToMark(), dict = try popEntry()
+                guard case .dict(let entries) = dict.value else { throw fail("SETITEMS on a non-dict") }
+                try push(.dict(entries + (try pairs(items))), from: items, into: dict)
             case 0x51:                                                   // BINPERSID
-                stack.append(try persistent(try pop()))
+                let id = try popEntry()
+                try push(try persistent(id.value), from: [id])
             case 0x52:                                                   // REDUCE
-                let arguments = try pop(), callable = try pop()
-                stack.append(try reduce(callable, arguments))
+                let arguments = try popEntry(), callable = try popEntry()
+                try push(try reduce(callable.value, arguments.value), from: [callable, arguments])
             case 0x62:                                                   // BUILD: state of an OrderedDict or tensor
                 _ = try pop()
-                guard let target = stack.last else { throw fail("BUILD without an object") }
+                guard let target = stack.last?.value else { throw fail("BUILD without an object") }
                 switch target {
                 case .dict, .tensor: break
                 default: throw fail("BUILD on an unsupported object")
@@ -175,9 +214,9 @@ struct RestrictedUnpickler {
         }
     }
 
-    func pairs(_ items: [Value]) throws -> [(Value, Value)] {
+    func pairs(_ items: [Entry]) throws -> [(Value, Value)] {
         guard items.count % 2 == 0 else { throw fail("odd number of dictionary items") }
-        return stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) }
+        return stride(from: 0, to: items.count, by: 2).map { (items[$0].value, items[$0 + 1].value) }
     }
 
     /// `('storage', torch.FloatStorage, key, location, numel)`.

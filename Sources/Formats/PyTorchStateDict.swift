@@ -1,6 +1,7 @@
 import Foundation
 import NetCore
 import ZIPFoundation
+import Platform
 
 /// A PyTorch state_dict read from a `.pth`/`.pt` zip archive (`torch.save`, PyTorch ≥ 1.6): the pickle is read
 /// by ``RestrictedUnpickler`` (never executing code) and each tensor gathered from its storage with its
@@ -14,10 +15,12 @@ public struct PyTorchStateDict: Sendable {
 
     /// Reads a state_dict file: the zip format of PyTorch ≥ 1.6, or the legacy sequential format.
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelFileError.malformed(format: Self.format, reason: "cannot read '\(path)'")
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.read(path)
+        } catch {
+            throw ModelFileError.malformed(format: Self.format, reason: error.description)
         }
-        let bytes = [UInt8](data)
         let (root, storages): (RestrictedUnpickler.Value, (String) throws -> [UInt8])
         if bytes.starts(with: [0x50, 0x4B]) {  // "PK": a zip archive
             do {
@@ -61,14 +64,11 @@ public struct PyTorchStateDict: Sendable {
             throw ModelFileError.malformed(format: format, reason: "'\(path)' is not a readable zip archive")
         }
         func read(_ entry: Entry) throws -> [UInt8] {
-            guard entry.uncompressedSize < 1 << 34 else { throw ModelFileError.malformed(format: format, reason: "entry \(entry.path) is too large") }
-            var data = Data()
             do {
-                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+                return try ZipEntryReader.read(entry, of: archive)
             } catch {
-                throw ModelFileError.malformed(format: format, reason: "cannot read \(entry.path): \(error)")
+                throw ModelFileError.malformed(format: format, reason: "'\(path)': \(error)")
             }
-            return [UInt8](data)
         }
         guard let pickleEntry = archive.first(where: { $0.path.hasSuffix("data.pkl") }) else {
             throw ModelFileError.malformed(format: format, reason: "'\(path)' has no data.pkl")
@@ -153,14 +153,25 @@ public struct PyTorchStateDict: Sendable {
         }
     }
 
+    /// Most elements a tensor may have beyond its storage's (a broadcast view): 16 M, 64 MB as Float32.
+    static let broadcastLimit = 1 << 24
+
     /// Reads a strided view of a storage into a contiguous Float32 tensor, checking every index.
     static func gather(_ stored: RestrictedUnpickler.StoredTensor, from storage: [UInt8], name: String) throws -> Tensor {
         let (size, decode) = try decoder(stored.storageType)
         let elements = storage.count / size
-        let count = stored.shape.reduce(1, *)
+        guard let count = CheckedSize.elementCount(stored.shape) else {
+            throw ModelFileError.malformed(format: format, reason: "tensor '\(name)' has an impossible shape \(stored.shape)")
+        }
         if count == 0 { return Tensor(shape: stored.shape, scalars: []) }
-        let last = stored.offset + zip(stored.shape, stored.strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-        guard stored.offset >= 0, last < elements else {
+        // A state_dict's tensors are views on their own storage; a broadcast view (stride 0) may repeat it, up
+        // to `broadcastLimit` elements, so that a few bytes cannot ask for terabytes.
+        guard count <= max(elements, broadcastLimit) else {
+            throw ModelFileError.malformed(format: format, reason: "tensor '\(name)' has \(count) elements on a storage of \(elements)")
+        }
+        var last: Int? = stored.offset
+        for (extent, stride) in zip(stored.shape, stored.strides) { last = last.flatMap { CheckedSize.multiplyAdd(extent - 1, stride, $0) } }
+        guard stored.offset >= 0, let last, last < elements else {
             throw ModelFileError.malformed(format: format, reason: "tensor '\(name)' reaches past its storage")
         }
         var contiguous = [Int](repeating: 1, count: stored.shape.count)

@@ -1,5 +1,6 @@
 import Foundation
 import NetCore
+import Platform
 
 /// A TensorFlow Lite model read from its FlatBuffer (schema.fbs), without an external FlatBuffers library:
 /// tensors with their quantization, buffers, and operators with the options AudioNet uses.
@@ -83,10 +84,13 @@ public struct TFLiteModel: Sendable {
 
     /// Reads a `.tflite` file.
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelFileError.malformed(format: Self.format, reason: "cannot read '\(path)'")
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.read(path)
+        } catch {
+            throw ModelFileError.malformed(format: Self.format, reason: error.description)
         }
-        try self.init(bytes: [UInt8](data))
+        try self.init(bytes: bytes)
     }
 
     /// Parses `.tflite` bytes, checking every offset.
@@ -207,8 +211,7 @@ public struct TFLiteModel: Sendable {
             if let op = producer(of: index), op.code == .dequantize, let source = op.inputs.first { return try floats(source) }
             throw ModelFileError.malformed(format: Self.format, reason: "tensor '\(info.name)' has no constant data")
         }
-        let count = info.shape.reduce(1, *)
-        guard info.shape.allSatisfy({ $0 >= 0 }), count * info.type.size == range.count else {
+        guard let count = CheckedSize.elementCount(info.shape), CheckedSize.multiplyAdd(count, info.type.size) == range.count else {
             throw ModelFileError.malformed(format: Self.format,
                                            reason: "tensor '\(info.name)' holds \(range.count) bytes for shape \(info.shape)")
         }
@@ -236,7 +239,7 @@ public struct TFLiteModel: Sendable {
 
     private func dequantize(_ values: inout [Float], shape: [Int], quantization q: Quantization, name: String) throws {
         let channels = q.scales.count
-        guard channels == 1 || (q.dimension < shape.count && shape[q.dimension] == channels),
+        guard channels == 1 || (q.dimension >= 0 && q.dimension < shape.count && shape[q.dimension] == channels),
               q.zeroPoints.count <= 1 || q.zeroPoints.count == channels else {
             throw ModelFileError.malformed(format: Self.format, reason: "quantization of '\(name)' does not match its shape")
         }

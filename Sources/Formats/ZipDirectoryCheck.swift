@@ -4,7 +4,8 @@
 /// hostile archive whose ZIP64 fields hold offsets above `Int64.max` crashed the process (found by the
 /// randomized corruption test). This check walks the same records ZIPFoundation will — the end-of-directory
 /// record, the ZIP64 record just before it, every central-directory entry and its local header — and
-/// requires every offset and compressed size it would use to lie inside the file.
+/// requires every offset and compressed size it would use to lie inside the file, and no two entries' data to
+/// overlap (the "non-recursive zip bomb" inflates one compressed block once per entry that points at it).
 public enum ZipDirectoryCheck {
     /// Throws a one-line reason when `bytes` (a whole archive) has a record pointing outside itself.
     public static func validate(_ bytes: [UInt8]) throws(ZipDirectoryError) {
@@ -46,8 +47,9 @@ public enum ZipDirectoryCheck {
         guard entries <= directorySize / 46 else { throw ZipDirectoryError("\(entries) entries cannot fit the central directory") }
 
         var record = directoryOffset
+        var spans: [(start: UInt64, end: UInt64)] = []
         for _ in 0..<entries {
-            guard inside(record, 46), u32(record) == 0x0201_4B50 else { return }  // ZIPFoundation stops here too
+            guard inside(record, 46), u32(record) == 0x0201_4B50 else { break }  // ZIPFoundation stops here too
             let compressed32 = u32(record + 20), uncompressed32 = u32(record + 24), disk16 = u16(record + 34)
             let nameLength = u16(record + 28), extraLength = u16(record + 30), commentLength = u16(record + 32)
             let localOffset32 = u32(record + 42)
@@ -67,7 +69,12 @@ public enum ZipDirectoryCheck {
             let dataOffset = localOffset + 30 + localName + localExtra
             guard inside(dataOffset, compressed) else { throw ZipDirectoryError("entry data outside the file") }
             _ = try zip64Fields(from: localOffset + 30 + localName, length: localExtra)
+            spans.append((localOffset, dataOffset + compressed))
             record += 46 + nameLength + extraLength + commentLength
+        }
+        spans.sort { $0.start < $1.start }
+        for (earlier, later) in zip(spans, spans.dropFirst()) where later.start < earlier.end {
+            throw ZipDirectoryError("two entries share their data (a zip bomb's overlapping entries)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import CJPEG
 import CSTB
 import Foundation
+import Platform
 
 /// Errors reading images; each description is one line.
 public enum ImageError: Error, CustomStringConvertible, Equatable {
@@ -24,6 +25,8 @@ public struct RGBImage: Sendable {
     public let height: Int
     /// `height × width × 3` bytes.
     public let pixels: [UInt8]
+    /// What the decoder warned of, if anything: a truncated JPEG decodes, its missing rows grey.
+    public var warning: String?
 
     /// Images larger than this are refused before their pixels are allocated.
     public static let maximumPixels = 100_000_000
@@ -39,12 +42,15 @@ public struct RGBImage: Sendable {
     /// decoder Pillow and torchvision use, so pixels match theirs), PNG and BMP with stb_image. The header's
     /// size is checked first, so a forged 20000×20000 header fails without allocating.
     public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw ImageError.fileNotFound(path) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ImageError.undecodable(path: path, reason: "cannot read the file")
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.read(path, limit: Int(Int32.max) - 1)
+        } catch .missing {
+            throw ImageError.fileNotFound(path)
+        } catch {
+            throw ImageError.undecodable(path: path, reason: error.description)
         }
-        guard !data.isEmpty, data.count < Int(Int32.max) else { throw ImageError.undecodable(path: path, reason: "empty or oversized file") }
-        let bytes = [UInt8](data)
+        guard !bytes.isEmpty else { throw ImageError.undecodable(path: path, reason: "empty file") }
         if bytes.starts(with: [0xFF, 0xD8]) {
             try self.init(jpeg: bytes, path: path)
             return
@@ -53,9 +59,11 @@ public struct RGBImage: Sendable {
         guard stbi_info_from_memory(bytes, Int32(bytes.count), &width, &height, &channels) != 0 else {
             throw ImageError.undecodable(path: path, reason: String(cString: stbi_failure_reason()) + " (supported: PNG, JPEG, BMP)")
         }
-        guard width > 0, height > 0 else { throw ImageError.undecodable(path: path, reason: "zero-size image") }
-        guard Int(width) * Int(height) <= Self.maximumPixels else {
-            throw ImageError.tooLarge(path: path, width: Int(width), height: Int(height))
+        // stb_image reports a top-down BMP's height as stored, negative; it decodes it upright.
+        let pixelCount = Int(width.magnitude) * Int(height.magnitude)
+        guard width > 0, height != 0 else { throw ImageError.undecodable(path: path, reason: "zero-size image") }
+        guard pixelCount <= Self.maximumPixels else {
+            throw ImageError.tooLarge(path: path, width: Int(width), height: Int(height.magnitude))
         }
         guard let decoded = stbi_load_from_memory(bytes, Int32(bytes.count), &width, &height, &channels, 3) else {
             throw ImageError.undecodable(path: path, reason: String(cString: stbi_failure_reason()))
@@ -63,6 +71,11 @@ public struct RGBImage: Sendable {
         defer { stbi_image_free(decoded) }
         self.init(width: Int(width), height: Int(height),
                   pixels: Array(UnsafeBufferPointer(start: decoded, count: Int(width) * Int(height) * 3)))
+    }
+
+    /// The NUL-terminated C string in `buffer`.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Decodes JPEG bytes with libjpeg-turbo (islow DCT, fancy upsampling: its defaults, as Pillow uses them).
@@ -75,11 +88,12 @@ public struct RGBImage: Sendable {
         case 0:
             defer { free(pixels) }
             self.init(width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: pixels, count: Int(width) * Int(height) * 3)))
+            if message[0] != 0 { warning = "JPEG: " + Self.text(message) }
         case 2:
             if width == 0 || height == 0 { throw ImageError.undecodable(path: path, reason: "zero-size image") }
             throw ImageError.tooLarge(path: path, width: Int(width), height: Int(height))
         default:
-            throw ImageError.undecodable(path: path, reason: "JPEG: " + String(cString: message))
+            throw ImageError.undecodable(path: path, reason: "JPEG: " + Self.text(message))
         }
     }
 

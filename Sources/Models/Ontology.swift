@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// The AudioSet ontology (`ontology.json`): each class's children, and from them parents and top-level ancestors.
 public struct Ontology: Sendable {
@@ -9,7 +10,7 @@ public struct Ontology: Sendable {
 
     /// Reads `ontology.json`: an array of objects with `id` and `child_ids`.
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path),
+        guard let data = try? Data(RegularFile.read(path, limit: 1 << 26)),
               let entries = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
             throw LabelFileError.malformed(path: path, reason: "not a JSON array of ontology entries")
         }

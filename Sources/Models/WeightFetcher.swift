@@ -2,6 +2,7 @@ import Crypto
 import Formats
 import Foundation
 import ZIPFoundation
+import Platform
 
 /// Errors while fetching or verifying weight files; each description is one line.
 public enum FetchError: Error, CustomStringConvertible, Equatable {
@@ -23,6 +24,11 @@ public enum FetchError: Error, CustomStringConvertible, Equatable {
 public enum WeightFetcher {
     /// SHA-256 of a file, lowercase hex, read in 1 MiB blocks.
     public static func sha256(path: String) throws -> String {
+        do {
+            try RegularFile.check(path)
+        } catch {
+            throw FetchError.failed(file: path, reason: error.description)
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw FetchError.failed(file: path, reason: "cannot read it")
         }

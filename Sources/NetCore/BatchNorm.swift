@@ -45,9 +45,8 @@ public struct BatchNorm: Layer {
                 output.scalars.withUnsafeMutableBufferPointer { values in
                     let base = SharedPointer(values.baseAddress!)
                     let s = SharedReadPointer(scale.baseAddress!), t = SharedReadPointer(shift.baseAddress!)
-                    let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
-                    Parallel.forEach(workers) { worker in
-                        for row in (worker * share)..<min(rows, (worker + 1) * share) {
+                    Parallel.forEachShare(of: rows) { share in
+                        for row in share {
                             let line = base.base + row * channels
                             for c in 0..<channels { line[c] = line[c] * s.base[c] + t.base[c] }
                         }

@@ -265,10 +265,8 @@ public struct Conv2D: Layer {
 
     /// ``finish(_:rows:addingBias:)`` over all output rows, split across the cores.
     private func finishInParallel(_ output: SharedPointer<Float>, rows: Int, addingBias: Bool = true) {
-        let workers = Parallel.threadCount, share = (rows + workers - 1) / workers
-        Parallel.forEach(workers) { worker in
-            let first = worker * share
-            if first < rows { finish(output.base + first * outputChannels, rows: min(share, rows - first), addingBias: addingBias) }
+        Parallel.forEachShare(of: rows) { share in
+            finish(output.base + share.lowerBound * outputChannels, rows: share.count, addingBias: addingBias)
         }
     }
 

@@ -30,20 +30,14 @@ public enum GEMM {
         }
         let sa = SharedReadPointer(a), sb = SharedReadPointer(b), sc = SharedPointer(c)
         if m >= 8 * workers {
-            let rows = (m + workers - 1) / workers
-            Parallel.forEach(workers) { worker in
-                let first = worker * rows
-                guard first < m else { return }
-                serial(m: min(rows, m - first), n: n, k: k, a: sa.base + first * lda, lda: lda, b: sb.base, ldb: ldb,
-                       c: sc.base + first * ldc, ldc: ldc, beta: beta)
+            Parallel.forEachShare(of: m) { rows in
+                serial(m: rows.count, n: n, k: k, a: sa.base + rows.lowerBound * lda, lda: lda, b: sb.base, ldb: ldb,
+                       c: sc.base + rows.lowerBound * ldc, ldc: ldc, beta: beta)
             }
         } else {
-            let columns = ((n + workers - 1) / workers + 15) / 16 * 16
-            Parallel.forEach(workers) { worker in
-                let first = worker * columns
-                guard first < n else { return }
-                serial(m: m, n: min(columns, n - first), k: k, a: sa.base, lda: lda, b: sb.base + first, ldb: ldb,
-                       c: sc.base + first, ldc: ldc, beta: beta)
+            Parallel.forEachShare(of: n, granule: 16) { columns in
+                serial(m: m, n: columns.count, k: k, a: sa.base, lda: lda, b: sb.base + columns.lowerBound, ldb: ldb,
+                       c: sc.base + columns.lowerBound, ldc: ldc, beta: beta)
             }
         }
     }

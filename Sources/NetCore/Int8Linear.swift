@@ -52,9 +52,6 @@ public struct Int8Linear: Layer {
                   bias: conv.bias, activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
     }
 
-    /// Whether the int8 kernels run on a VNNI instruction (AVX-512 VNNI or AVX-VNNI) on this processor.
-    public static var usesVNNI: Bool { an_int8_uses_vnni() != 0 }
-
     public var typeName: String { "\(sourceTypeName) (int8)" }
     public var parameterCount: Int { inputFeatures * outputFeatures + (hasBias ? outputFeatures : 0) }
 
@@ -69,9 +66,8 @@ public struct Int8Linear: Layer {
         let rows = input.count / inputFeatures
         // ReLU and ReLU6 run inside the kernel as a clamp; other activations afterwards.
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
-        // Shares of whole 12-row tiles, so that no worker runs the slower remainder tiles more than once.
-        let workers = min(Parallel.threadCount, max(1, rows / 48))
-        let share = ((rows + workers - 1) / workers + 11) / 12 * 12
+        // Shares of whole 12-row tiles (no worker runs the slower remainder tiles more than once), 48+ rows each.
+        let workers = max(1, rows / 48)
         return Tensor(shape: Array(input.shape.dropLast()) + [outputFeatures]) { output in
             guard rows > 0 else { return }
             input.scalars.withUnsafeBufferPointer { a in
@@ -82,10 +78,8 @@ public struct Int8Linear: Layer {
                                 let source = SharedReadPointer(a.baseAddress!), target = SharedPointer(output.baseAddress!)
                                 let weights = SharedReadPointer(p.baseAddress!), scales = SharedReadPointer(s.baseAddress!)
                                 let sums = SharedReadPointer(u.baseAddress!), bias = SharedReadPointer(b.baseAddress!)
-                                Parallel.forEach(workers) { worker in
-                                    let first = worker * share
-                                    guard first < rows else { return }
-                                    let count = min(share, rows - first)
+                                Parallel.forEachShare(of: rows, granule: 12, maxShares: workers) { share in
+                                    let first = share.lowerBound, count = share.count
                                     let status = an_int8_linear(
                                         Int32(count), Int32(outputFeatures), Int32(inputFeatures), source.base + first * inputFeatures,
                                         Int32(inputFeatures), weights.base, scales.base, sums.base, bias.base, low, high,

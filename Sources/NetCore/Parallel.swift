@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Synchronization
 
 /// A raw pointer that may cross into worker threads; callers guarantee disjoint access.
 public struct SharedPointer<Element>: @unchecked Sendable {
@@ -18,11 +19,24 @@ public struct SharedReadPointer<Element>: @unchecked Sendable {
 /// Loops nest: inside a ``forEach`` body (say, one batch of a network per core) ``threadCount`` is 1, so
 /// the layers that body runs stay on its thread instead of splitting again.
 public enum Parallel {
-    /// Cores to use: 1 inside a parallel loop; else `$AUDIONET_THREADS` when set, else the active processor count.
+    /// Cores to use: 1 inside a parallel loop; else the count set by ``setThreadCount(_:)``, else
+    /// `$AUDIONET_THREADS` when set, else the active processor count.
     public static var threadCount: Int { an_parallel_is_nested() != 0 ? 1 : configuredThreadCount }
 
+    private static let override = Atomic<Int>(0)
+
+    /// Uses `count` threads from now on (`nil`: back to `$AUDIONET_THREADS` or the core count).
+    public static func setThreadCount(_ count: Int?) {
+        override.store(max(0, count ?? 0), ordering: .relaxed)
+    }
+
+    static var configuredThreadCount: Int {
+        let chosen = override.load(ordering: .relaxed)
+        return chosen > 0 ? chosen : environmentThreadCount
+    }
+
     /// `$AUDIONET_THREADS` or the active processor count, read once.
-    static let configuredThreadCount: Int = {
+    static let environmentThreadCount: Int = {
         if let value = ProcessInfo.processInfo.environment["AUDIONET_THREADS"], let count = Int(value), count > 0 {
             return count
         }
@@ -39,6 +53,21 @@ public enum Parallel {
                 defer { an_parallel_leave() }
                 body(index)
             }
+        }
+    }
+
+    /// Splits `0..<count` into at most `maxShares` (default ``threadCount``) contiguous shares, each non-empty
+    /// and, but for the last, a whole number of `granule`s, and runs `body` on each share in parallel.
+    /// Any count and thread count work: there is never an empty or inverted range.
+    public static func forEachShare(of count: Int, granule: Int = 1, maxShares: Int? = nil,
+                                    _ body: @Sendable (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let granule = max(1, granule), granules = (count + granule - 1) / granule
+        let shares = max(1, min(maxShares ?? threadCount, threadCount, granules))
+        let perShare = (granules + shares - 1) / shares
+        let used = (granules + perShare - 1) / perShare
+        forEach(used) { share in
+            body(share * perShare * granule..<min(count, (share + 1) * perShare * granule))
         }
     }
 }

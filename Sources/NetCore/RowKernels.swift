@@ -15,11 +15,9 @@ extension WindowGeometry {
 /// on each share afterwards.
 func runRowKernel(rows: Int, rowSize: Int, activation: Activation, output: SharedPointer<Float>,
                   _ kernel: @Sendable (_ first: Int32, _ count: Int32, _ low: Float, _ high: Float) -> Void) {
-    let workers = max(1, min(Parallel.threadCount, rows)), share = (rows + workers - 1) / workers
     let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
-    Parallel.forEach(workers) { worker in
-        let first = worker * share, count = min(share, rows - first)
-        guard count > 0 else { return }
+    Parallel.forEachShare(of: rows) { share in
+        let first = share.lowerBound, count = share.count
         kernel(Int32(first), Int32(count), low, high)
         if bounds == nil { activation.apply(output.base + first * rowSize, count: count * rowSize) }
     }

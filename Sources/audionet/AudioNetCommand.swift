@@ -17,12 +17,16 @@ struct AudioNetCommand: ParsableCommand {
     )
 
     /// Parses and runs the command. Help and version print in full; every error — including a malformed
-    /// argument, which ArgumentParser would follow with usage lines — is one line on stderr and exit 1.
+    /// argument, which ArgumentParser would follow with usage lines, and a failed write to stdout — is one
+    /// line on stderr and exit 1. A closed pipe on stdout ends the command quietly, as Unix tools do.
     static func main() {
+        signal(SIGPIPE, SIG_DFL)
         do {
             var command = try parseAsRoot()
             try command.run()
+            try StandardOutput.flush()
         } catch {
+            try? StandardOutput.flush()  // what the files before the failing one printed
             guard exitCode(for: error) != .success else { exit(withError: error) }
             let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: true).first ?? "failed"
             let line = message.hasPrefix("Error:") ? String(message) : "Error: \(message)"

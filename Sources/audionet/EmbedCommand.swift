@@ -43,6 +43,7 @@ struct EmbedCommand: ParsableCommand {
     var pcaPath: String?
 
     func run() throws {
+        try OutputFile.checkDistinct(outputs: [output, timestamps].compactMap { $0 }, inputs: [file, weights, pcaPath].compactMap { $0 })
         let embeddings: Tensor, times: [Double]
         precision.warnIfSlowHere()
         switch model {

@@ -48,7 +48,9 @@ struct ImageCommand: ParsableCommand {
             precision.warnIfSlowHere()
             let classifier = try ImageClassifier.load(model, weightsPath: weights, precision: precision)
             for image in images {
-                let classes = try classifier.classify(path: image, top: top, centerCrop: crop == .center)
+                let decoded = try RGBImage(path: image)
+                if let warning = decoded.warning { FileHandle.standardError.write(Data("warning: '\(image)': \(warning)\n".utf8)) }
+                let classes = try classifier.classify(decoded, top: top, centerCrop: crop == .center)
                 switch format {
                 case .json:
                     let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }

@@ -51,6 +51,7 @@ struct PitchCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.checkDistinct(outputs: [output, activation].compactMap { $0 }, inputs: files + [weights].compactMap { $0 })
         let estimator = try PitchEstimator.crepe(model, weightsPath: weights)
         var csv = ""
         let showProgress = isatty(STDERR_FILENO) != 0
@@ -66,11 +67,7 @@ struct PitchCommand: ParsableCommand {
             if let activation { try NPY.write(NPYArray(track.activation), path: activation) }
         }
         if let output {
-            do {
-                try Data(csv.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
-            } catch {
-                throw CommandError("cannot write '\(output)': \((error as NSError).localizedDescription)")
-            }
+            try OutputFile.write(csv, to: output)
         } else {
             print(csv, terminator: "")
         }

@@ -31,7 +31,11 @@ struct RunCommand: ParsableCommand {
     var precision: Precision = .float32
 
     func run() throws {
+        try OutputFile.checkDistinct(outputs: [output], inputs: [input, weights].compactMap { $0 })
         let tensor = try NPY.read(path: input).tensor
+        if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw CommandError("'\(input)' holds \(tensor.scalars[bad]) at element \(bad) (index \(multiIndex(bad, in: tensor.shape))); inputs must be finite")
+        }
         let loaded = try ModelLoader.network(model, weightsPath: weights)
         precision.warnIfSlowHere()
         let network = precision == .int8 ? loaded.int8Quantized() : loaded
@@ -53,4 +57,14 @@ struct RunCommand: ParsableCommand {
         }
         try NPY.write(NPYArray(Tensor(shape: [count] + network.shapes[name]!, scalars: parts)), path: output)
     }
+}
+
+/// The multi-dimensional index of flat element `flat` in a C-order array of `shape`.
+func multiIndex(_ flat: Int, in shape: [Int]) -> [Int] {
+    var rest = flat, index = [Int](repeating: 0, count: shape.count)
+    for axis in shape.indices.reversed() where shape[axis] > 0 {
+        index[axis] = rest % shape[axis]
+        rest /= shape[axis]
+    }
+    return index
 }

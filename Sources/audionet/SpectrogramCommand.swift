@@ -28,6 +28,7 @@ struct SpectrogramCommand: ParsableCommand {
     var patches = false
 
     func run() throws {
+        try OutputFile.checkDistinct(outputs: [output], inputs: [file])
         if frontend.hasPrefix("openl3-"), let representation = OpenL3FrontEnd.Representation(rawValue: String(frontend.dropFirst(7))) {
             let audio = try AudioFileReader.readMono(path: file, sampleRate: OpenL3FrontEnd.sampleRate)
             try NPY.write(NPYArray(OpenL3FrontEnd(representation).spectrograms(samples: audio.samples).0), path: output)

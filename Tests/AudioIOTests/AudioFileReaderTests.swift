@@ -85,12 +85,26 @@ import Testing
         }
     }
 
-    @Test func nanSampleIsRejectedWithItsFrame() throws {
-        var samples = [Float](repeating: 0, count: 1000)
-        samples[123] = .nan
-        try AudioFileWriter.write(path: path("nan.wav"), samples: samples, sampleRate: 16_000, encoding: .float32)
-        #expect(throws: AudioIOError.nonFiniteSample(path: path("nan.wav"), frame: 123)) {
-            try AudioFileReader.readMono(path: path("nan.wav"))
+    /// NaN, infinities and absurd values (a float WAV of 1e30 once classified as all-zero scores) are refused
+    /// with the frame of the first one; a loud but plausible sample is kept.
+    @Test(arguments: [Float.nan, .infinity, -.infinity, 1e30, -2000])
+    func sampleOutsideTheModelsRangeIsRejectedWithItsFrame(value: Float) throws {
+        var samples = [Float](repeating: 0.5, count: 1000)
+        samples[123] = value
+        samples[500] = value
+        try AudioFileWriter.write(path: path("bad.wav"), samples: samples, sampleRate: 16_000, encoding: .float32)
+        do {
+            _ = try AudioFileReader.readMono(path: path("bad.wav"))
+            Issue.record("a sample of \(value) was accepted")
+        } catch let AudioIOError.sampleOutOfRange(_, frame, found) {
+            #expect(frame == 123)
+            #expect(found.isNaN == value.isNaN && (value.isNaN || found == value))
         }
+    }
+
+    @Test func loudButPlausibleSamplesAreRead() throws {
+        let samples: [Float] = [0, 999, -999, 0.25]
+        try AudioFileWriter.write(path: path("loud.wav"), samples: samples, sampleRate: 16_000, encoding: .float32)
+        #expect(try AudioFileReader.readMono(path: path("loud.wav")).samples == samples)
     }
 }

@@ -84,9 +84,11 @@ import Testing
         try expectOneLineError(["spectrogram", path("cut.wav"), "--output", path("x.npy")], mentioning: "truncated")
     }
 
-    @Test func nanSamplesFail() throws {
+    @Test func nanAndAbsurdSamplesFailNamingTheFirstOne() throws {
         try AudioFileWriter.write(path: path("nan.wav"), samples: [0, .nan, 0], sampleRate: 16_000, encoding: .float32)
-        try expectOneLineError(["spectrogram", path("nan.wav"), "--output", path("x.npy")], mentioning: "NaN")
+        try expectOneLineError(["spectrogram", path("nan.wav"), "--output", path("x.npy")], mentioning: "sample of nan at frame 1")
+        try AudioFileWriter.write(path: path("huge.wav"), samples: [0, 0, 1e30, 1e30], sampleRate: 16_000, encoding: .float32)
+        try expectOneLineError(["classify", path("huge.wav")], mentioning: "at frame 2")
     }
 
     @Test func unwritableOutputFailsAndLeavesNothing() throws {

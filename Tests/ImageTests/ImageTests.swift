@@ -105,6 +105,25 @@ func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values
         #expect(throws: ImageError.fileNotFound(path("absent.png"))) { try RGBImage(path: path("absent.png")) }
     }
 
+    /// A BMP stored top-down (negative height) decodes upright, equal to the same picture stored bottom-up.
+    @Test func topDownBMPsDecodeUpright() throws {
+        let topDown = try RGBImage(path: TestSupport.fixture("hostile/bmp-top-down.bmp"))
+        let bottomUp = try RGBImage(path: TestSupport.fixture("hostile/bmp-bottom-up.bmp"))
+        #expect(topDown.width == 3 && topDown.height == 2)
+        #expect(topDown.pixels == [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 40, 50, 60, 70, 80, 90])
+        #expect(bottomUp.pixels == topDown.pixels)
+    }
+
+    /// A JPEG cut short still decodes (its missing rows grey, as libjpeg and Pillow do) and says so.
+    @Test func aTruncatedJPEGDecodesWithAWarning() throws {
+        guard let owl = try sharedImages().first(where: { $0.hasSuffix(".jpg") }) else { return }
+        let whole = try Data(contentsOf: URL(fileURLWithPath: owl))
+        try whole.prefix(whole.count * 2 / 3).write(to: URL(fileURLWithPath: path("cut.jpg")))
+        let cut = try RGBImage(path: path("cut.jpg"))
+        #expect(cut.warning?.contains("Premature end of JPEG file") == true, "\(String(describing: cut.warning))")
+        #expect(try RGBImage(path: owl).warning == nil)
+    }
+
     @Test func bilinearResizeUsesHalfPixelCentres() {
         // 2×1 → 4×1: half-pixel centres give 0, 0.25, 0.75, 1 of the way.
         let image = RGBImage(width: 2, height: 1, pixels: [0, 0, 0, 100, 100, 100])

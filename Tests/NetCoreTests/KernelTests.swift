@@ -28,15 +28,24 @@ func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int,
     return result
 }
 
-/// Runs `body` with the SIMD bodies capped at `level` (0: portable, 1: AVX2-class), then lifts the cap.
-func withKernels<T>(upTo level: Int32, _ body: () throws -> T) rethrows -> T {
-    an_set_simd_level(level)
-    defer { an_set_simd_level(2) }
-    return try body()
-}
-
 /// Runs `body` on the portable C bodies.
-func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try withKernels(upTo: 0, body) }
+func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try CPU.withLevel(0, body) }
+
+/// A SIMD body of a kernel: the features it needs and the level that selects it.
+struct SIMDBody: CustomTestStringConvertible, Sendable {
+    let name: String
+    let features: CPU.Features
+    let level: Int
+    var testDescription: String { name }
+
+    static let int8Wide = SIMDBody(name: "AVX-512 VNNI", features: .avx512VNNI, level: 2)
+    static let int8Narrow = SIMDBody(name: "AVX-VNNI", features: .avxVNNI, level: 1)
+    static let avx512 = SIMDBody(name: "AVX-512", features: .avx512, level: 2)
+
+    /// Whether the processor has this body's instructions; the reason printed when a test is skipped.
+    var present: Bool { CPU.detected.contains(features) }
+    var absence: Comment { "this processor has no \(name) (it has: \(CPU.detected)); its body cannot run here (no emulator in reach has it either)" }
+}
 
 @Suite struct Int8LinearTests {
     /// Shapes with every tail: rows not a multiple of the 12-row tile, k not a multiple of 4, n not of 16 or 32.
@@ -78,30 +87,41 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try withKern
         if activation == .relu6 { #expect(int8.allSatisfy { (0...6).contains($0) }) }
     }
 
-    /// AVX-512 VNNI, AVX-VNNI (where the processor has it) and portable bodies give the same bits.
-    @Test(.enabled(if: Int8Linear.usesVNNI, "this processor has no VNNI: only the portable body runs"),
-          arguments: shapes)
-    func vnniAndPortableBodiesAgreeBitForBit(rows: Int, k: Int, n: Int) {
-        var random = SeededGenerator(seed: UInt64(rows + k + n))
-        var values = random.floats(rows * k, in: -2...2)
-        values[k - 1] = .nan  // the last of a row: skipped by both bodies' range search alike
-        let input = Tensor(shape: [rows, k], scalars: values)
-        let layer = Int8Linear(inputFeatures: k, outputFeatures: n, weights: random.floats(k * n, in: -1...1),
-                               bias: random.floats(n, in: -1...1), activation: .relu)
-        // Each body first, into fresh memory: a body that skipped an element must not find the right value left
-        // in a buffer another body just freed.
-        let (hasAVXVNNI, narrow) = withKernels(upTo: 1) { (Int8Linear.usesVNNI, layer.forward([input]).scalars) }
-        let simd = layer.forward([input]).scalars
-        let portable = withPortableKernels { layer.forward([input]).scalars }
-        withExtendedLifetime((narrow, simd, portable)) {
-            let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
-            #expect(mismatch == nil, "\(rows)×\(k)×\(n): first difference at \(mismatch ?? -1)")
-            let finite = simd.allSatisfy { $0.isFinite }
-            #expect(finite, "\(rows)×\(k)×\(n)")
-            if hasAVXVNNI {
-                let narrowMismatch = narrow.indices.first { narrow[$0].bitPattern != portable[$0].bitPattern }
-                #expect(narrowMismatch == nil, "AVX-VNNI \(rows)×\(k)×\(n): first difference at \(narrowMismatch ?? -1)")
+    /// Each int8 SIMD body gives the portable body's bits, on inputs with a NaN.
+    func simdBodyAgreesBitForBitWithThePortableBody(_ body: SIMDBody) {
+        #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
+        for (rows, k, n) in Self.shapes {
+            var random = SeededGenerator(seed: UInt64(rows + k + n))
+            var values = random.floats(rows * k, in: -2...2)
+            values[k - 1] = .nan  // the last of a row: skipped by both bodies' range search alike
+            let input = Tensor(shape: [rows, k], scalars: values)
+            let layer = Int8Linear(inputFeatures: k, outputFeatures: n, weights: random.floats(k * n, in: -1...1),
+                                   bias: random.floats(n, in: -1...1), activation: .relu)
+            // Each body first, into fresh memory: a body that skipped an element must not find the right value left
+            // in a buffer another body just freed.
+            let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
+            let portable = withPortableKernels { layer.forward([input]).scalars }
+            withExtendedLifetime((simd, portable)) {
+                let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
+                #expect(mismatch == nil, "\(body.name) \(rows)×\(k)×\(n): first difference at \(mismatch ?? -1)")
+                #expect(simd.allSatisfy { $0.isFinite }, "\(body.name) \(rows)×\(k)×\(n)")
             }
+        }
+    }
+
+    @Test(.enabled(if: SIMDBody.int8Wide.present, SIMDBody.int8Wide.absence))
+    func avx512VNNIBodyAgreesBitForBitWithThePortableBody() { simdBodyAgreesBitForBitWithThePortableBody(.int8Wide) }
+
+    @Test(.enabled(if: SIMDBody.int8Narrow.present, SIMDBody.int8Narrow.absence))
+    func avxVNNIBodyAgreesBitForBitWithThePortableBody() { simdBodyAgreesBitForBitWithThePortableBody(.int8Narrow) }
+
+    /// A level that allows a body the processor lacks never selects it (a Zen 4 has AVX-512 VNNI but no
+    /// AVX-VNNI: level 1 must then run the portable body, not the AVX-VNNI one).
+    @Test(arguments: [SIMDBody.int8Wide, .int8Narrow, .avx512])
+    func aLevelNeverSelectsABodyTheProcessorLacks(_ body: SIMDBody) {
+        for level in 0...2 {
+            let selected = CPU.withLevel(level) { CPU.has(body.features) }
+            #expect(selected == (body.present && level >= body.level), "\(body.name) at level \(level)")
         }
     }
 
@@ -119,7 +139,7 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try withKern
 
 @Suite struct WindowKernelTests {
     /// Channel counts off the 16-lane block and widths off the 8-pixel tile, with stride, dilation and SAME padding.
-    @Test(.enabled(if: an_depthwise_uses_simd() != 0, "this processor has no AVX-512: only the portable body runs"),
+    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence),
           arguments: [(channels: 37, width: 11, stride: 1, dilation: 1), (channels: 16, width: 9, stride: 2, dilation: 1),
                       (channels: 5, width: 20, stride: 1, dilation: 2)])
     func simdAndPortableBodiesAgree(channels: Int, width: Int, stride: Int, dilation: Int) {
@@ -135,7 +155,7 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try withKern
     }
 
     /// The stem kernel (1–4 input channels): output channels off the 16-lane block, widths off the 8-pixel tile.
-    @Test(.enabled(if: an_depthwise_uses_simd() != 0, "this processor has no AVX-512: only the portable body runs"),
+    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence),
           arguments: [(inputs: 1, outputs: 32, stride: 2), (inputs: 3, outputs: 21, stride: 1)])
     func fewInputsSIMDAndPortableBodiesAgree(inputs: Int, outputs: Int, stride: Int) {
         var random = SeededGenerator(seed: UInt64(inputs * outputs))
@@ -174,7 +194,7 @@ func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try withKern
             reference[((n * height + y) * width + xo) * cout + o] = value
         } } } }
         #expect(TestSupport.maxAbsDifference(ours, reference) <= 1e-4)
-        if an_depthwise_uses_simd() != 0 {
+        if SIMDBody.avx512.present {
             let portable = withPortableKernels { layer.forward([input]).scalars }
             #expect(TestSupport.maxAbsDifference(ours, portable) <= 1e-5)
         }

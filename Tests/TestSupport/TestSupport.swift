@@ -54,16 +54,24 @@ public enum TestSupport {
         fatalError("audionet executable not found next to the tests (build it first: swift build --build-tests)")
     }
 
-    /// Runs `audionet` with `arguments` and extra environment, capturing its output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    /// Runs `audionet` with `arguments` and extra environment, capturing its output (stdout goes to
+    /// `standardOutput` instead when given). `memoryLimit` runs it under `prlimit --as` (bytes).
+    public static func run(_ arguments: [String], environment: [String: String] = [:], standardOutput: FileHandle? = nil,
+                           memoryLimit: Int? = nil) throws -> CommandResult {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let memoryLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--as=\(memoryLimit)", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
-        process.standardOutput = out
+        process.standardOutput = standardOutput ?? out
         process.standardError = err
         try process.run()
+        if standardOutput != nil { try out.fileHandleForWriting.close() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

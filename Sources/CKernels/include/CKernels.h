@@ -4,17 +4,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// SIMD kernels with run-time CPU dispatch: each entry point picks an AVX-512 body when the processor has
-/// it (the int8 product also an AVX-VNNI one) and a portable C body otherwise. The int8 bodies give
-/// bit-identical results; the float bodies differ only by fused multiply-add rounding.
+/// SIMD kernels with run-time CPU dispatch: each entry point asks `an_cpu_has` which bodies it may run — an
+/// AVX-512 body, the int8 product also an AVX-VNNI one — and runs a portable C body otherwise. The int8
+/// bodies give bit-identical results; the float bodies differ only by fused multiply-add rounding.
 
-/// Caps the SIMD bodies process-wide, for tests that compare them: 2 (the default) allows AVX-512, 1 the
-/// AVX2-class bodies (AVX-VNNI for int8, AVX2 clones of the portable ones), 0 the baseline portable bodies
-/// where the processor lets the loader choose (on x86-64 Linux the AVX2 clone still runs at 0).
+/// Instruction-set extensions that some kernel body needs, one bit each.
+enum {
+    AN_CPU_AVX2 = 1,         ///< AVX2 and FMA (tier 1)
+    AN_CPU_AVX_VNNI = 2,     ///< AVX-VNNI, the 256-bit `vpdpbusd` of Intel's client cores (tier 1)
+    AN_CPU_AVX512 = 4,       ///< AVX-512 F (tier 2)
+    AN_CPU_AVX512_VNNI = 8,  ///< AVX-512 F, BW, VL and VNNI (tier 2)
+};
+
+/// The extensions this processor has (and its operating system enables), read once through cpuid.
+int an_cpu_detected(void);
+
+/// Whether a kernel may use all of `features`: the processor has them and the SIMD level allows their tier.
+int an_cpu_has(int features);
+
+/// The widest tier kernels may use: 2 (the default) AVX-512, 1 AVX2-class, 0 portable. Starts from
+/// `$AUDIONET_SIMD_LEVEL` when set. A level above what the processor has changes nothing: `an_cpu_has`
+/// also asks the processor. On x86-64 Linux the loader still picks the AVX2 clones of the portable bodies
+/// at level 0 when the processor has AVX2.
+int an_simd_level(void);
+
+/// Sets the SIMD level process-wide (clamped to 0…2), for tests and benchmarks that compare bodies.
 void an_set_simd_level(int level);
-
-/// Whether the int8 kernels run on a VNNI instruction (`vpdpbusd`, AVX-512 or AVX-VNNI) on this processor.
-int an_int8_uses_vnni(void);
 
 /// Bytes of packed int8 weights for a `k×n` matrix (k rounded up to 4, n to 32).
 size_t an_int8_packed_size(int k, int n);
@@ -38,9 +53,6 @@ typedef struct {
     int kernelHeight, kernelWidth, strideY, strideX, dilationY, dilationX, padTop, padLeft;
     int outputHeight, outputWidth;
 } AnWindowShape;
-
-/// Whether `an_depthwise`, `an_conv_few_inputs` and the Winograd transforms run their AVX-512 bodies on this processor.
-int an_depthwise_uses_simd(void);
 
 /// Output rows `firstRow ..< firstRow + rowCount` (counted over the whole batch, `image · outputHeight + y`)
 /// of a depthwise convolution with weights `[kh, kw, channels]` and `bias[channels]`, clamped to [lo, hi].

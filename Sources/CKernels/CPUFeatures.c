@@ -1,0 +1,62 @@
+// The one CPU-feature API: what the processor has (read once through cpuid), capped by the SIMD level, is
+// what every kernel may use. A kernel asks `an_cpu_has` for the features of a body before it runs it, so no
+// cap or environment setting can make it run an instruction the processor lacks.
+#include "CKernels.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/// Features the processor has; -1 until first read.
+static _Atomic int detected = -1;
+/// The widest tier allowed: 2 AVX-512, 1 AVX2-class (AVX2, AVX-VNNI), 0 portable; -1 until first read.
+static _Atomic int cap = -1;
+
+static int detect(void) {
+    int bits = 0;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) bits |= AN_CPU_AVX2;
+    if ((bits & AN_CPU_AVX2) && __builtin_cpu_supports("avxvnni")) bits |= AN_CPU_AVX_VNNI;
+    if (__builtin_cpu_supports("avx512f")) bits |= AN_CPU_AVX512;
+    if ((bits & AN_CPU_AVX512) && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512vnni"))
+        bits |= AN_CPU_AVX512_VNNI;
+#endif
+    return bits;
+}
+
+static int clamp_level(int level) { return level < 0 ? 0 : (level > 2 ? 2 : level); }
+
+/// The tier a feature belongs to.
+static int tier(int feature) { return (feature & (AN_CPU_AVX512 | AN_CPU_AVX512_VNNI)) ? 2 : 1; }
+
+int an_cpu_detected(void) {
+    int bits = atomic_load(&detected);
+    if (bits < 0) {
+        bits = detect();
+        atomic_store(&detected, bits);
+    }
+    return bits;
+}
+
+int an_simd_level(void) {
+    int level = atomic_load(&cap);
+    if (level < 0) {
+        const char *text = getenv("AUDIONET_SIMD_LEVEL");
+        level = text && *text ? clamp_level(atoi(text)) : 2;
+        int unset = -1;
+        atomic_compare_exchange_strong(&cap, &unset, level);
+        level = atomic_load(&cap);
+    }
+    return level;
+}
+
+void an_set_simd_level(int level) { atomic_store(&cap, clamp_level(level)); }
+
+int an_cpu_has(int features) {
+    if ((an_cpu_detected() & features) != features) return 0;
+    int level = an_simd_level();
+    for (int bit = 1; bit <= AN_CPU_AVX512_VNNI; bit <<= 1)
+        if ((features & bit) && tier(bit) > level) return 0;
+    return 1;
+}

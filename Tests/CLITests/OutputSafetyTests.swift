@@ -1,0 +1,152 @@
+import Formats
+import Foundation
+import TestSupport
+import Testing
+
+/// No command overwrites its input, replaces a device node, resets an output's mode or loses stdout output.
+@Suite struct OutputSafetyTests {
+    let directory = TestSupport.temporaryDirectory()
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// A copy of a real recording, and three other names for the same file.
+    func inputWithAliases() throws -> (input: String, aliases: [String]) {
+        let input = path("in.wav")
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("frontend/speech.wav"), toPath: input)
+        try FileManager.default.createSymbolicLink(atPath: path("link.wav"), withDestinationPath: "in.wav")
+        try FileManager.default.linkItem(atPath: input, toPath: path("hard.wav"))
+        return (input, [input, path("link.wav"), path("hard.wav"), directory.path + "/./in.wav"])
+    }
+
+    /// Each command's output options, with IN the input, OUT the output that names it and OTHER a free path.
+    static let commands = [
+        "pitch IN --model crepe-tiny --output OUT", "pitch IN --model crepe-tiny --output OTHER --activation OUT",
+        "spectrogram IN --output OUT", "embed IN --model yamnet --output OUT", "embed IN --model yamnet --output OTHER --timestamps OUT",
+    ]
+
+    @Test(arguments: commands)
+    func anOutputThatIsTheInputIsRefusedAndTheInputKept(command: String) throws {
+        let (input, aliases) = try inputWithAliases()
+        let original = try Data(contentsOf: URL(fileURLWithPath: input))
+        for alias in aliases {
+            let arguments = command.split(separator: " ").map { word in
+                ["IN": input, "OUT": alias, "OTHER": path("other.out")][String(word)] ?? String(word)
+            }
+            let result = try TestSupport.run(arguments)
+            #expect(result.status == 1 && result.stderr.contains("refusing to overwrite an input"), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == original, "\(arguments) changed the input")
+        }
+    }
+
+    @Test func runRefusesToWriteOverItsInputTensor() throws {
+        let tensor = path("x.npy")
+        try NPY.write(NPYArray(shape: [1, 96, 64], float32: [Float](repeating: -3, count: 96 * 64)), path: tensor)
+        let original = try Data(contentsOf: URL(fileURLWithPath: tensor))
+        let result = try TestSupport.run(["run", "yamnet", "--input", tensor, "--output", tensor])
+        #expect(result.status == 1 && result.stderr.contains("refusing to overwrite an input"), "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: tensor)) == original)
+    }
+
+    @Test func twoOutputsNamingOneFileAreRefused() throws {
+        let result = try TestSupport.run(["embed", TestSupport.fixture("frontend/speech.wav"), "--model", "yamnet",
+                                          "--output", path("e.npy"), "--timestamps", path("e.npy")])
+        #expect(result.status == 1 && result.stderr.contains("given twice"), "\(result.stderr)")
+    }
+
+    @Test func overwritingKeepsTheOutputsModeAndHardLinks() throws {
+        let output = path("out.npy")
+        try Data("old".utf8).write(to: URL(fileURLWithPath: output))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: output)
+        try FileManager.default.linkItem(atPath: output, toPath: path("second-name.npy"))
+        let result = try TestSupport.run(["spectrogram", TestSupport.fixture("frontend/tone.wav"), "--output", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: output)
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+        #expect(attributes[.referenceCount] as? Int == 2, "the hard link was broken")
+        #expect(try NPY.read(path: path("second-name.npy")).shape[1] == 64, "the other name sees the new contents")
+    }
+
+    @Test func aNewOutputGetsTheUmasksMode() throws {
+        #expect(try TestSupport.run(["spectrogram", TestSupport.fixture("frontend/tone.wav"), "--output", path("new.npy")]).status == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: path("new.npy"))[.posixPermissions] as? Int
+        let mask = umask(0)
+        umask(mask)
+        #expect(mode == 0o666 & ~Int(mask), "mode \(String(mode ?? 0, radix: 8))")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
+    }
+
+    @Test func aDeviceOutputIsWrittenInPlaceNeverReplaced() throws {
+        let result = try TestSupport.run(["spectrogram", TestSupport.fixture("frontend/tone.wav"), "--output", "/dev/null"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let type = try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
+        #expect(type == .typeCharacterSpecial, "/dev/null is now \(String(describing: type))")
+        let full = try TestSupport.run(["spectrogram", TestSupport.fixture("frontend/tone.wav"), "--output", "/dev/full"])
+        #expect(full.status == 1 && full.stderr.contains("No space left"), "\(full.stderr)")
+        #expect(try FileManager.default.attributesOfItem(atPath: "/dev/full")[.type] as? FileAttributeType == .typeCharacterSpecial)
+    }
+
+    @Test func aFailedWriteToStdoutIsAnError() throws {
+        guard let full = FileHandle(forWritingAtPath: "/dev/full") else { Issue.record("no /dev/full"); return }
+        let result = try TestSupport.run(["models"], standardOutput: full)
+        #expect(result.status == 1 && result.stderr.contains("cannot write to standard output"), "\(result.stderr)")
+    }
+
+    @Test func aClosedPipeEndsTheCommandQuietly() throws {
+        let pipe = Pipe()
+        try pipe.fileHandleForReading.close()
+        let result = try TestSupport.run(["models"], standardOutput: pipe.fileHandleForWriting)
+        #expect(result.status != 0 && result.stderr.isEmpty, "status \(result.status), stderr: \(result.stderr)")
+    }
+}
+
+/// Crafted files (Tests/Reference/make_hostile_files.py) give a one-line error and exit 1, within 2 GB of
+/// address space, quickly; a FIFO in place of a file is refused instead of blocking.
+@Suite struct HostileFileTests {
+    let directory = TestSupport.temporaryDirectory()
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    static let memoryLimit = 2_000_000_000
+
+    /// An input tensor of the right shape for `run resnet18`, so that only the weights can fail.
+    func imageTensor() throws -> String {
+        let tensor = path("image.npy")
+        try NPY.write(NPYArray(shape: [1, 224, 224, 3], float32: [Float](repeating: 0, count: 224 * 224 * 3)), path: tensor)
+        return tensor
+    }
+
+    static let pytorchFiles = [("pth-shape-overflow.pth", "impossible shape"), ("pth-stride-overflow.pth", "reaches past its storage"),
+                               ("pth-offset-overflow.pth", "reaches past its storage"),
+                               ("pth-broadcast-4tb.pth", "1099511627776 elements on a storage of 1"),
+                               ("pickle-deep.pth", "nest deeper than 100"), ("pickle-laughs.pth", "more than 10000000 objects")]
+
+    @Test(arguments: pytorchFiles)
+    func craftedPyTorchFilesFailWithOneLine(file: String, reason: String) throws {
+        let result = try TestSupport.run(["run", "resnet18", "--weights", TestSupport.fixture("hostile/\(file)"),
+                                          "--input", try imageTensor(), "--output", path("y.npy")], memoryLimit: Self.memoryLimit)
+        #expect(result.status == 1 && result.stderr.contains(reason), "\(file): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    @Test func aKerasDatasetWithOverflowingDimensionsFailsWithOneLine() throws {
+        let result = try TestSupport.run(["pitch", TestSupport.fixture("frontend/tone.wav"), "--model", "crepe-tiny",
+                                          "--weights", TestSupport.fixture("hostile/h5-dimension-overflow.h5")], memoryLimit: Self.memoryLimit)
+        #expect(result.status == 1 && result.stderr.contains("larger than the file allows"), "\(result.stderr)")
+    }
+
+    @Test func aFIFOInPlaceOfAWeightFileIsRefusedAtOnce() throws {
+        let fifo = path("weights.h5")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let result = try TestSupport.run(["pitch", TestSupport.fixture("frontend/tone.wav"), "--model", "crepe-tiny", "--weights", fifo])
+        #expect(result.status == 1 && result.stderr.contains("FIFO"), "\(result.stderr)")
+        let input = try TestSupport.run(["spectrogram", fifo, "--output", path("x.npy")])
+        #expect(input.status == 1 && input.stderr.contains("FIFO"), "\(input.stderr)")
+    }
+
+    @Test func runRefusesNonFiniteInputsNamingTheElement() throws {
+        var values = [Float](repeating: 0, count: 2 * 96 * 64)
+        values[96 * 64 + 5] = .nan
+        try NPY.write(NPYArray(shape: [2, 96, 64], float32: values), path: path("nan.npy"))
+        let result = try TestSupport.run(["run", "yamnet", "--input", path("nan.npy"), "--output", path("y.npy")])
+        #expect(result.status == 1 && result.stderr.contains("index [1, 0, 5]"), "\(result.stderr)")
+    }
+}

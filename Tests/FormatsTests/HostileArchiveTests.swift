@@ -1,0 +1,41 @@
+import Formats
+import Foundation
+import TestSupport
+import Testing
+
+/// Crafted archives and models (Tests/Reference/make_hostile_files.py) are refused before they inflate or
+/// allocate what they claim.
+@Suite struct HostileArchiveTests {
+    func expectRefusal(_ file: String, mentioning fragment: String, _ read: (String) throws -> Void) {
+        do {
+            try read(TestSupport.fixture("hostile/\(file)"))
+            Issue.record("\(file) was read")
+        } catch {
+            #expect("\(error)".contains(fragment), "\(file): \(error)")
+            #expect(!"\(error)".contains("\n"), "one line: \(error)")
+        }
+    }
+
+    @Test func entriesSharingOneDeflatedBlockAreRefused() {
+        expectRefusal("npz-overlap.npz", mentioning: "share their data") { _ = try NPZ.read(path: $0) }
+    }
+
+    @Test func anEntryInflatingPastItsDeclaredSizeIsStoppedThere() {
+        expectRefusal("npz-lying-size.npz", mentioning: "inflates past the 1000 bytes it declares") { _ = try NPZ.read(path: $0) }
+    }
+
+    @Test func anEntryDeclaringMoreThanDeflateCanProduceIsRefused() {
+        expectRefusal("npz-impossible-ratio.npz", mentioning: "more than deflate can inflate") { _ = try NPZ.read(path: $0) }
+    }
+
+    @Test func aTFLiteShapeWhoseProductOverflowsIsRefused() {
+        expectRefusal("tflite-shape-overflow.tflite", mentioning: "for shape [1073741824") { _ = try TFLiteModel(path: $0).floats(0) }
+    }
+
+    @Test func anNPYShapeWhoseProductOverflowsIsRefused() {
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }"
+        let padded = header + String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        let bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(padded.utf8.count & 0xFF), UInt8(padded.utf8.count >> 8)] + Array(padded.utf8)
+        #expect(throws: NPYError.malformedHeader("shape [4611686018427387904, 8] is too large")) { try NPY.decode(bytes) }
+    }
+}
