@@ -61,13 +61,19 @@ public enum Parallel {
     /// Any count and thread count work: there is never an empty or inverted range.
     public static func forEachShare(of count: Int, granule: Int = 1, maxShares: Int? = nil,
                                     _ body: @Sendable (Range<Int>) -> Void) {
-        guard count > 0 else { return }
+        let ranges = shares(of: count, granule: granule, into: min(maxShares ?? threadCount, threadCount))
+        forEach(ranges.count) { body(ranges[$0]) }
+    }
+
+    /// `0..<count` cut into at most `parts` contiguous, non-empty ranges of whole `granule`s (the last may be
+    /// shorter), as even as the granules allow.
+    public static func shares(of count: Int, granule: Int = 1, into parts: Int) -> [Range<Int>] {
+        guard count > 0 else { return [] }
         let granule = max(1, granule), granules = (count + granule - 1) / granule
-        let shares = max(1, min(maxShares ?? threadCount, threadCount, granules))
-        let perShare = (granules + shares - 1) / shares
-        let used = (granules + perShare - 1) / perShare
-        forEach(used) { share in
-            body(share * perShare * granule..<min(count, (share + 1) * perShare * granule))
+        let parts = max(1, min(parts, granules))
+        let perShare = (granules + parts - 1) / parts
+        return stride(from: 0, to: granules, by: perShare).map { first in
+            first * granule..<min(count, (first + perShare) * granule)
         }
     }
 }
