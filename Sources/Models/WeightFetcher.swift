@@ -38,13 +38,21 @@ public enum WeightFetcher {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Fetches `file` into `store`'s cache unless some search directory already has it; returns its path.
+    /// Fetches `file` into `store`'s fetch directory unless some search directory already has it, checked
+    /// against the manifest; a file that fails its check, or any file with `force`, is fetched again and
+    /// replaced. Returns the path.
     @discardableResult
-    public static func fetch(_ file: WeightFile, store: WeightStore, log: (String) -> Void = { _ in }) throws -> String {
-        if let existing = store.find(file.path) {
-            log("\(file.path): present at \(existing)")
-            return existing
+    public static func fetch(_ file: WeightFile, store: WeightStore, force: Bool = false, log: (String) -> Void = { _ in }) throws -> String {
+        if !force, let existing = store.find(file.path) {
+            do {
+                let path = try store.locate(file.path)
+                log("\(file.path): present at \(path)")
+                return path
+            } catch let mismatch as WeightError {
+                log("\(file.path): \(existing) does not match the manifest; fetching it again (\(mismatch))")
+            }
         }
+        guard let directory = store.fetchDirectory else { throw WeightError.noCache }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("audionet-fetch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -87,10 +95,15 @@ public enum WeightFetcher {
             let actual = try sha256(path: downloaded.path)
             guard actual == expected else { throw FetchError.checksumMismatch(file: file.path, expected: expected, actual: actual) }
         }
-        let destination = URL(fileURLWithPath: store.cacheDirectory).appendingPathComponent(file.path)
+        let destination = URL(fileURLWithPath: directory).appendingPathComponent(file.path)
+        // The cache is private to its user (0700), so no one else can put files in it.
+        if !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         if FileManager.default.fileExists(atPath: destination.path) { try FileManager.default.removeItem(at: destination) }
         try FileManager.default.moveItem(at: downloaded, to: destination)
+        if let expected = file.sha256 { try store.verification.check(file.path, at: destination.path, expected: expected) }
         log("\(file.path): saved to \(destination.path)")
         return destination.path
     }

@@ -4,6 +4,8 @@ import Foundation
 public enum WeightError: Error, CustomStringConvertible, Equatable {
     case missing(file: String, searched: [String], fetchCommand: String)
     case unknown(file: String)
+    case checksumMismatch(file: String, path: String, expected: String, actual: String)
+    case noCache
 
     public var description: String {
         switch self {
@@ -11,22 +13,33 @@ public enum WeightError: Error, CustomStringConvertible, Equatable {
             return "weight file '\(file)' not found (looked in: \(searched.joined(separator: ", "))); fetch it with: \(fetch)"
         case .unknown(let file):
             return "'\(file)' is not in the weight manifest"
+        case .checksumMismatch(let file, let path, let expected, let actual):
+            return "'\(path)' is not the manifest's \(file) (SHA-256 \(actual.prefix(12))…, expected \(expected.prefix(12))…); "
+                + "replace it with: audionet weights fetch --force \(file)"
+        case .noCache:
+            return "no weight cache: neither $XDG_CACHE_HOME nor $HOME is set; set $AUDIONET_WEIGHTS to a folder or pass --weights"
         }
     }
 }
 
 /// Finds weight files in the places DESIGN.md lists, in order: an explicit path, `$AUDIONET_WEIGHTS`,
 /// the default cache, then the mirror folder `$AUDIONET_WEIGHTS_MIRROR` (laid out like `shared/models`).
+///
+/// A file found in any of these folders is checked against the manifest's SHA-256 before its first use after
+/// it changed; an explicit `--weights` file is the user's own and is not.
 public struct WeightStore: Sendable {
-    /// `$AUDIONET_WEIGHTS`, when set.
+    /// `$AUDIONET_WEIGHTS`, when set: searched first, and where `weights fetch` puts files.
     public var userDirectory: String?
     /// The default cache: the checkout's `Weights/` folder when the tool runs from a checkout, else
-    /// `$XDG_CACHE_HOME/audionet` (or `~/.cache/audionet`).
-    public var cacheDirectory: String
+    /// `$XDG_CACHE_HOME/audionet`, else `$HOME/.cache/audionet`; nil without any of them.
+    public var cacheDirectory: String?
     /// `$AUDIONET_WEIGHTS_MIRROR`, when set.
     public var mirrorDirectory: String?
 
-    public init(userDirectory: String?, cacheDirectory: String, mirrorDirectory: String?) {
+    /// Where `weights fetch` writes: `$AUDIONET_WEIGHTS`, else the default cache.
+    public var fetchDirectory: String? { userDirectory ?? cacheDirectory }
+
+    public init(userDirectory: String?, cacheDirectory: String?, mirrorDirectory: String?) {
         self.userDirectory = userDirectory
         self.cacheDirectory = cacheDirectory
         self.mirrorDirectory = mirrorDirectory
@@ -40,7 +53,6 @@ public struct WeightStore: Sendable {
                            mirrorDirectory: environment["AUDIONET_WEIGHTS_MIRROR"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
-    /// Directories searched, in order.
     /// Directories searched, in order. Next to a mirror laid out like `shared/models`, its sibling `data/`
     /// (where `shared` keeps the AudioSet ontology) is searched too.
     public var searchDirectories: [String] {
@@ -57,8 +69,10 @@ public struct WeightStore: Sendable {
         return nil
     }
 
-    /// The path of `file`: `explicit` when given, else the first directory that has it.
-    /// - Throws: ``WeightError/missing(file:searched:fetchCommand:)`` naming where it looked and how to fetch it.
+    /// The path of `file`: `explicit` when given, else the first directory that has it, checked against the
+    /// manifest's SHA-256 (see ``WeightStore``).
+    /// - Throws: ``WeightError/missing(file:searched:fetchCommand:)`` naming where it looked and how to fetch it;
+    ///   ``WeightError/checksumMismatch(file:path:expected:actual:)`` for a file that is not the manifest's.
     public func locate(_ file: String, explicit: String? = nil) throws -> String {
         if let explicit {
             guard FileManager.default.isReadableFile(atPath: explicit) else {
@@ -66,13 +80,21 @@ public struct WeightStore: Sendable {
             }
             return explicit
         }
-        if let path = find(file) { return path }
+        if let path = find(file) {
+            if let expected = WeightManifest.files[file]?.sha256 { try verification.check(file, at: path, expected: expected) }
+            return path
+        }
         let searched = searchDirectories + (mirrorDirectory == nil ? ["$AUDIONET_WEIGHTS_MIRROR (unset)"] : [])
         throw WeightError.missing(file: file, searched: searched, fetchCommand: "audionet weights fetch \(file)")
     }
 
-    /// The checkout's `Weights/` when the executable lives under a checkout's `.build*` folder, else the user cache.
-    static func defaultCache(environment: [String: String]) -> String {
+    /// Verification records kept in the fetch directory, when there is one.
+    var verification: WeightVerification {
+        WeightVerification(recordFile: fetchDirectory.map { ($0 as NSString).appendingPathComponent(".verified") })
+    }
+
+    /// The checkout's `Weights/` when the executable lives under a checkout's `.build*` folder, else ``userCache(environment:)``.
+    static func defaultCache(environment: [String: String]) -> String? {
         var directory = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
         while directory.path != "/" {
             if directory.lastPathComponent.hasPrefix(".build") {
@@ -83,7 +105,15 @@ public struct WeightStore: Sendable {
             }
             directory.deleteLastPathComponent()
         }
-        let base = environment["XDG_CACHE_HOME"] ?? ((environment["HOME"] ?? NSTemporaryDirectory()) + "/.cache")
-        return base + "/audionet"
+        return userCache(environment: environment)
+    }
+
+    /// The user's cache, as the XDG base-directory specification places it: `$XDG_CACHE_HOME/audionet`, else
+    /// `$HOME/.cache/audionet` (relative paths are ignored, as the specification asks); nil without either, so
+    /// that a shared place such as /tmp, where another user could plant files, is never used.
+    public static func userCache(environment: [String: String]) -> String? {
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/audionet" }
+        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.cache/audionet" }
+        return nil
     }
 }

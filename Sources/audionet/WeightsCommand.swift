@@ -46,7 +46,7 @@ struct WeightsCommand: ParsableCommand {
                 }
             } else {
                 printTable(header: ["file", "format", "location", "bytes", "license", "source"], rows: rows)
-                print("cache: \(store.cacheDirectory)")
+                print("cache: \(store.fetchDirectory ?? "none ($XDG_CACHE_HOME and $HOME unset; set $AUDIONET_WEIGHTS)")")
             }
         }
     }
@@ -58,10 +58,13 @@ struct WeightsCommand: ParsableCommand {
         @Argument(help: "Model names (crepe-full…) or manifest paths.")
         var names: [String]
 
+        @Flag(help: "Fetch again and replace files that are present (a file that fails its SHA-256 check is replaced anyway).")
+        var force = false
+
         func run() throws {
             let store = WeightStore.fromEnvironment()
             for file in try WeightsCommand.files(named: names) {
-                try WeightFetcher.fetch(file, store: store) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+                try WeightFetcher.fetch(file, store: store, force: force) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             }
         }
     }
@@ -83,7 +86,7 @@ struct WeightsCommand: ParsableCommand {
                 if actual != expected { mismatches.append(file.path) }
             }
             guard mismatches.isEmpty else {
-                throw CommandError("checksum mismatch: \(mismatches.joined(separator: ", "))")
+                throw CommandError("checksum mismatch: \(mismatches.joined(separator: ", ")); replace with: audionet weights fetch --force \(mismatches.joined(separator: " "))")
             }
         }
     }

@@ -24,15 +24,7 @@ import Testing
         return file
     }
 
-    /// Whether two outputs agree: the same text around the numbers, and numbers within `tolerance` relative.
-    func agree(_ a: String, _ b: String, tolerance: Double = 1e-5) -> Bool {
-        let number = /-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?/
-        func split(_ text: String) -> (String, [Double]) {
-            (text.replacing(number, with: "#"), text.matches(of: number).map { Double(text[$0.range])! })
-        }
-        let (textA, numbersA) = split(a), (textB, numbersB) = split(b)
-        return textA == textB && zip(numbersA, numbersB).allSatisfy { u, v in abs(u - v) <= tolerance * max(1, abs(u), abs(v)) + 1e-6 }
-    }
+    func agree(_ a: String, _ b: String) -> Bool { TestSupport.agree(a, b, tolerance: 1e-5) }
 
     /// Runs `arguments` at every thread count; stdout, and each listed output file as numbers, agree with one thread's.
     func expectSameResultsAtEveryThreadCount(_ arguments: [String], files: [String] = []) throws {

@@ -36,6 +36,17 @@ public enum TestSupport {
         (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)).squareRoot()
     }
 
+    /// Whether two command outputs agree: the same text around the numbers, and numbers within `tolerance`
+    /// relative (at least `absolute` apart allowed, for printed digits).
+    public static func agree(_ a: String, _ b: String, tolerance: Double, absolute: Double = 1e-6) -> Bool {
+        let number = /-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?/
+        func split(_ text: String) -> (String, [Double]) {
+            (text.replacing(number, with: "#"), text.matches(of: number).map { Double(text[$0.range])! })
+        }
+        let (textA, numbersA) = split(a), (textB, numbersB) = split(b)
+        return textA == textB && zip(numbersA, numbersB).allSatisfy { u, v in u == v || abs(u - v) <= tolerance * max(1, abs(u), abs(v)) + absolute }
+    }
+
     /// Result of running the `audionet` executable.
     public struct CommandResult {
         public let status: Int32
@@ -55,17 +66,15 @@ public enum TestSupport {
     }
 
     /// Runs `audionet` with `arguments` and extra environment, capturing its output (stdout goes to
-    /// `standardOutput` instead when given). `memoryLimit` runs it under `prlimit --as` (bytes).
+    /// `standardOutput` instead when given). `memoryLimit` runs it under `prlimit --as` (bytes); `wrapper`
+    /// runs it under another program (an emulator) with the wrapper's own arguments first.
     public static func run(_ arguments: [String], environment: [String: String] = [:], standardOutput: FileHandle? = nil,
-                           memoryLimit: Int? = nil) throws -> CommandResult {
+                           memoryLimit: Int? = nil, wrapper: [String] = [], program: URL? = nil) throws -> CommandResult {
         let process = Process()
-        if let memoryLimit {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--as=\(memoryLimit)", executable.path] + arguments
-        } else {
-            process.executableURL = executable
-            process.arguments = arguments
-        }
+        var command = wrapper + [(program ?? executable).path] + arguments
+        if let memoryLimit { command = ["/usr/bin/prlimit", "--as=\(memoryLimit)"] + command }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = standardOutput ?? out

