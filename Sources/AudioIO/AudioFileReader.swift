@@ -33,7 +33,6 @@ public enum AudioFileReader {
     ///   (beyond ±1000 full scale) sample.
     public static func readMono(path: String, sampleRate targetRate: Int? = nil,
                                 quality: Resampler.Quality = .kaiserBest) throws -> MonoAudio {
-        var info = SF_INFO()
         do {
             try RegularFile.check(path)
         } catch .missing {
@@ -41,8 +40,17 @@ public enum AudioFileReader {
         } catch {
             throw AudioIOError.unreadable(path: path, reason: error.description)
         }
+        // libsndfile's MPEG decoder (libmpg123) prints notes on stderr for bytes that merely look like MP3.
+        return try QuietStandardError.during { try decode(path: path, sampleRate: targetRate, quality: quality) }
+    }
+
+    private static func decode(path: String, sampleRate targetRate: Int?, quality: Resampler.Quality) throws -> MonoAudio {
+        var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            throw AudioIOError.unreadable(path: path, reason: String(cString: sf_strerror(nil)))
+            // For a regular file (checked above) libsndfile's "File does not exist or is not a regular file"
+            // means that no decoder took it.
+            let reason = String(cString: sf_strerror(nil))
+            throw AudioIOError.unreadable(path: path, reason: reason.hasPrefix("File does not exist") ? "format not recognised" : reason)
         }
         defer { sf_close(file) }
         let channels = Int(info.channels)

@@ -78,6 +78,14 @@ import Testing
         try expectOneLineError(["spectrogram", path("text.wav"), "--output", path("x.npy")], mentioning: "cannot decode")
     }
 
+    /// Bytes that start like an MPEG frame made libmpg123 print notes, then libsndfile blamed a missing file.
+    @Test func mpegLookingNoiseFailsWithOneLineSayingWhy() throws {
+        var generator = SeededGenerator(seed: 3)
+        try Data([0xFF, 0xFB, 0x90, 0x00] + (0..<2000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            .write(to: URL(fileURLWithPath: path("noise.wav")))
+        try expectOneLineError(["spectrogram", path("noise.wav"), "--output", path("x.npy")], mentioning: "format not recognised")
+    }
+
     @Test func truncatedWAVFails() throws {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: TestSupport.fixture("frontend/noise.wav")))
         try bytes.prefix(30_000).write(to: URL(fileURLWithPath: path("cut.wav")))
