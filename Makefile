@@ -10,7 +10,7 @@ export AUDIONET_WEIGHTS_MIRROR
 VENV := .venv-reference
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup build weights test demo bench venv
+.PHONY: setup build weights test demo bench venv fuzz
 
 ## setup: install the Debian packages AudioNet needs (as root), or print the command that does.
 setup:
@@ -31,6 +31,13 @@ weights: build
 test: setup weights
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
+
+## fuzz: libFuzzer with AddressSanitizer on every parser of untrusted files, FUZZ_SECONDS each (default 20),
+## from the seed corpus Tests/Fuzz/Corpus; findings are kept in .fuzz/findings. FUZZ_SEED=N makes a run repeatable.
+FUZZ_SECONDS ?= 20
+fuzz: setup
+	cd Tests/Fuzz && $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address
+	Tests/Fuzz/run $(FUZZ_SECONDS)
 
 ## demo: the README's first command.
 demo: build

@@ -66,8 +66,10 @@ public enum AudioFileReader {
         let rate = targetRate ?? sourceRate
         let resampler = rate == sourceRate ? nil : try ChunkedResampler(from: sourceRate, to: rate, quality: quality)
         var output: [Float] = []
-        // Slack for a model's padding, so padding in place does not reallocate a long signal.
-        output.reserveCapacity(Int(Double(info.frames) * Double(rate) / Double(sourceRate)) + 32_768)
+        // Slack for a model's padding, so padding in place does not reallocate a long signal. The header's frame
+        // count is only a claim (a crafted one overflowed here): at most 64 M samples are reserved ahead.
+        let announced = Double(info.frames) * Double(rate) / Double(sourceRate)
+        output.reserveCapacity(Int(min(announced, Double(1 << 26))) + 32_768)
 
         var interleaved = [Float](repeating: 0, count: blockFrames * channels)
         var mono = [Float](repeating: 0, count: blockFrames)

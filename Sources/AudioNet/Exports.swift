@@ -1,7 +1,9 @@
 // `import AudioNet` is enough to use the task types: the engine's types they take and return (Tensor,
-// Network, Precision), the model definitions they name (OpenL3.Configuration, CREPE.Capacity) and the
-// file helpers that keep outputs from overwriting inputs (OutputFile, RegularFile) and the decoded image
-// type (RGBImage) come with it.
+// Network, Precision), the model definitions they name (OpenL3.Configuration, CREPE.Capacity), the file
+// formats (NPY, TFLiteModel, PyTorchStateDict…), audio and image decoding (AudioFileReader, RGBImage) and the
+// file helpers that keep outputs from overwriting inputs (OutputFile, RegularFile) come with it.
+@_exported import AudioIO
+@_exported import Formats
 @_exported import ImageIO
 @_exported import Models
 @_exported import NetCore

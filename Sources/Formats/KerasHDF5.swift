@@ -73,14 +73,10 @@ public struct KerasWeights: Sendable {
         let count = Int(H5Sget_simple_extent_npoints(space))
         guard count >= 0, count < 1_000_000 else { throw ModelFileError.malformed(format: format, reason: "attribute '\(name)' size") }
         if count == 0 || H5Tget_class(type) != H5T_STRING { return [] }  // Keras writes an empty float array for no weights
-        if H5Tis_variable_str(type) > 0 {
-            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            let memory = H5Tcopy(audionet_h5t_c_s1())
-            defer { H5Tclose(memory) }
-            H5Tset_size(memory, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
-            guard H5Aread(attribute, memory, &pointers) >= 0 else { throw ModelFileError.malformed(format: format, reason: "cannot read '\(name)'") }
-            defer { for pointer in pointers { free(pointer) } }
-            return pointers.map { $0.map { String(cString: $0) } ?? "" }
+        // Keras writes these names as fixed-length strings. Variable-length ones live in HDF5's global heap, whose
+        // reader in libhdf5 1.10 crashes on crafted files (found by fuzzing): they are refused, not read.
+        guard H5Tis_variable_str(type) <= 0 else {
+            throw ModelFileError.unsupported(format: format, reason: "attribute '\(name)' holds variable-length strings; Keras weight files use fixed-length ones")
         }
         let width = H5Tget_size(type)
         guard width > 0, width < 65_536 else { throw ModelFileError.malformed(format: format, reason: "attribute '\(name)' string width") }

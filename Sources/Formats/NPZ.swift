@@ -23,7 +23,7 @@ public enum NPZ {
         for entry in archive where entry.path.hasSuffix(".npy") {
             let data: [UInt8]
             do {
-                data = try ZipEntryReader.read(entry, of: archive)
+                data = try ZipEntryReader.read(entry, of: archive, archiveSize: contents.count)
             } catch {
                 throw NPYError.io("'\(path)': \(error)")
             }

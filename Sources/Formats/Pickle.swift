@@ -154,7 +154,7 @@ struct RestrictedUnpickler {
                 if count > 0, count < 8, raw.last! & 0x80 != 0 { value -= 1 << (8 * count) }
                 push(.int(value))
             case 0x47:                                                   // BINFLOAT (big-endian)
-                push(.float(Double(bitPattern: UInt64(try take(8).reduce(0) { $0 << 8 | Int($1) }))))
+                push(.float(Double(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
             case 0x58: let n = try unsigned(4); push(.string(String(decoding: try take(n), as: UTF8.self)))  // BINUNICODE
             case 0x8C: let n = try unsigned(1); push(.string(String(decoding: try take(n), as: UTF8.self)))  // SHORT_BINUNICODE
             case 0x55: let n = try unsigned(1); push(.string(String(decoding: try take(n), as: UTF8.self)))  // SHORT_BINSTRING

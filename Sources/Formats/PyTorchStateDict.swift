@@ -28,7 +28,7 @@ public struct PyTorchStateDict: Sendable {
             } catch {
                 throw ModelFileError.malformed(format: Self.format, reason: "'\(path)': \(error.description)")
             }
-            (root, storages) = try Self.zipContents(path: path)
+            (root, storages) = try Self.zipContents(path: path, size: bytes.count)
         } else if bytes.starts(with: [0x80, 0x02]) {
             (root, storages) = try Self.legacyContents(bytes)
         } else {
@@ -56,7 +56,7 @@ public struct PyTorchStateDict: Sendable {
     }
 
     /// The zip format: `<prefix>/data.pkl` and one `<prefix>/data/<key>` entry per storage.
-    static func zipContents(path: String) throws -> (RestrictedUnpickler.Value, (String) throws -> [UInt8]) {
+    static func zipContents(path: String, size: Int) throws -> (RestrictedUnpickler.Value, (String) throws -> [UInt8]) {
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
@@ -65,7 +65,7 @@ public struct PyTorchStateDict: Sendable {
         }
         func read(_ entry: Entry) throws -> [UInt8] {
             do {
-                return try ZipEntryReader.read(entry, of: archive)
+                return try ZipEntryReader.read(entry, of: archive, archiveSize: size)
             } catch {
                 throw ModelFileError.malformed(format: format, reason: "'\(path)': \(error)")
             }

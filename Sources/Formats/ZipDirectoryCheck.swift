@@ -65,9 +65,13 @@ public enum ZipDirectoryCheck {
                 if wanted[2] { let value = u64(at); if value > 0 { localOffset = value } }
             }
             guard inside(localOffset, 30), u32(localOffset) == 0x0403_4B50 else { throw ZipDirectoryError("local header outside the file") }
-            let localName = u16(localOffset + 26), localExtra = u16(localOffset + 28)
+            let localName = u16(localOffset + 26), localExtra = u16(localOffset + 28), localCompressed = u32(localOffset + 18)
             let dataOffset = localOffset + 30 + localName + localExtra
             guard inside(dataOffset, compressed) else { throw ZipDirectoryError("entry data outside the file") }
+            // ZIPFoundation reads a symbolic link's data by the local header's size, in one allocation.
+            guard localCompressed == 0xFFFF_FFFF || inside(dataOffset, localCompressed) else {
+                throw ZipDirectoryError("local header size outside the file")
+            }
             _ = try zip64Fields(from: localOffset + 30 + localName, length: localExtra)
             spans.append((localOffset, dataOffset + compressed))
             record += 46 + nameLength + extraLength + commentLength

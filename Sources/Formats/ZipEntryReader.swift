@@ -14,16 +14,18 @@ enum ZipEntryReader {
         let description: String
     }
 
-    /// The inflated bytes of `entry`.
-    static func read(_ entry: Entry, of archive: Archive) throws -> [UInt8] {
-        let declared = entry.uncompressedSize, compressed = entry.compressedSize
+    /// The inflated bytes of `entry` of `archive`, a file of `archiveSize` bytes.
+    static func read(_ entry: Entry, of archive: Archive, archiveSize: Int) throws -> [UInt8] {
+        // The compressed data lies inside the file (ZipDirectoryCheck), whatever a header says.
+        guard entry.type == .file else { throw Failure(description: "\(entry.path) is not a file (a \(entry.type) entry)") }
+        let declared = entry.uncompressedSize, compressed = min(entry.compressedSize, UInt64(archiveSize))
         guard declared <= maximumSize else { throw Failure(description: "\(entry.path) declares \(declared) bytes, over the 16 GiB limit") }
         guard declared <= max(compressed, 1) * largestRatio else {
             throw Failure(description: "\(entry.path) declares \(declared) bytes from \(compressed) compressed: more than deflate can inflate")
         }
         final class Sink: @unchecked Sendable { var bytes: [UInt8] = [] }
         let sink = Sink()
-        sink.bytes.reserveCapacity(Int(declared))
+        sink.bytes.reserveCapacity(Int(min(declared, 1 << 26)))  // a claim; what is inflated grows the buffer
         do {
             _ = try archive.extract(entry, skipCRC32: false) { chunk in
                 guard UInt64(sink.bytes.count + chunk.count) <= declared else {

@@ -133,6 +133,21 @@ import Testing
         #expect(result.status == 1 && result.stderr.contains("larger than the file allows"), "\(result.stderr)")
     }
 
+    /// Variable-length strings live in HDF5's global heap, whose libhdf5 1.10 reader crashed on a fuzzed file.
+    @Test func kerasNamesStoredAsVariableLengthStringsAreRefused() throws {
+        let result = try TestSupport.run(["pitch", TestSupport.fixture("frontend/tone.wav"), "--model", "crepe-tiny",
+                                          "--weights", TestSupport.fixture("hostile/h5-variable-length-names.h5")])
+        #expect(result.status == 1 && result.stderr.contains("variable-length strings"), "\(result.stderr)")
+    }
+
+    /// A WAV announcing 2^32 − 1 bytes at 100 Hz made the reader reserve 7·10^11 samples (fuzzing found it).
+    @Test func anAbsurdFrameCountIsNotReservedAhead() throws {
+        let result = try TestSupport.run(["spectrogram", TestSupport.fixture("hostile/wav-huge-frame-count.wav"), "--output", path("x.npy")],
+                                         memoryLimit: Self.memoryLimit)
+        #expect(result.status == 0 || result.stderr.split(separator: "\n").count == 1, "\(result.status): \(result.stderr)")
+        #expect(result.status <= 1, "crashed: \(result.status) \(result.stderr)")
+    }
+
     @Test func aFIFOInPlaceOfAWeightFileIsRefusedAtOnce() throws {
         let fifo = path("weights.h5")
         #expect(mkfifo(fifo, 0o600) == 0)

@@ -28,6 +28,15 @@ import Testing
         expectRefusal("npz-impossible-ratio.npz", mentioning: "more than deflate can inflate") { _ = try NPZ.read(path: $0) }
     }
 
+    @Test func aSymbolicLinkEntryClaimingGigabytesIsRefused() {
+        expectRefusal("npz-symlink-size.npz", mentioning: "local header size outside the file") { _ = try NPZ.read(path: $0) }
+    }
+
+    /// A pickle whose BINFLOAT has its sign bit set (found by fuzzing: it trapped) reads as a state_dict of nothing.
+    @Test func aNegativePickledFloatIsRead() throws {
+        #expect(try PyTorchStateDict(path: TestSupport.fixture("hostile/pickle-negative-float.pth")).names.isEmpty)
+    }
+
     @Test func aTFLiteShapeWhoseProductOverflowsIsRefused() {
         expectRefusal("tflite-shape-overflow.tflite", mentioning: "for shape [1073741824") { _ = try TFLiteModel(path: $0).floats(0) }
     }

@@ -5,12 +5,16 @@ layout; nothing is hand-edited.
 - pth-*.pth: torch.save zip archives whose pickle gives a tensor an overflowing shape, stride or offset,
   or a 2^40-element broadcast view of a 1-element storage (4 TB as float32).
 - pickle-deep.pth: a value nested 100 000 tuples deep (a recursive release overflowed the stack).
+- pickle-negative-float.pth: a pickle of -1.0 (BINFLOAT with its sign bit set trapped; fuzzing found it).
 - pickle-laughs.pth: nine levels of dictionaries that reference the level below ten times through the memo
   ("billion laughs": 10^9 objects from 1.5 KB).
 - npz-overlap.npz: 64 directory entries that share one deflated block (a non-recursive zip bomb).
 - npz-lying-size.npz: an entry that declares 1 000 bytes and inflates to 64 MB.
 - npz-impossible-ratio.npz: an entry that declares 4 GiB from about 120 compressed bytes.
+- npz-symlink-size.npz: a symbolic-link entry whose local header claims 4 GB (fuzzing found it).
+- wav-huge-frame-count.wav: a WAV announcing 2^32 − 1 bytes at 100 Hz (fuzzing found it).
 - h5-dimension-overflow.h5: a Keras weights file whose dataset is 2^40 × 2^40 × 2^40 (chunked, unwritten).
+- h5-variable-length-names.h5: layer names as variable-length strings (libhdf5's crash path, fuzzing).
 - tflite-shape-overflow.tflite: a TFLite model whose one tensor has shape [2^30, 2^30, 2^30, 2^30].
 - bmp-top-down.bmp: a valid 3×2 24-bit BMP stored top-down (negative height), and its pixels bottom-up as
   bmp-bottom-up.bmp.
@@ -58,9 +62,8 @@ def tensor_pickle(shape, stride, offset=0, numel=4):
 def pth(pickle_bytes, storage=b"\0" * 16):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr("archive/data.pkl", pickle_bytes)
-        archive.writestr("archive/data/0", storage)
-        archive.writestr("archive/version", b"3\n")
+        for name, data in (("archive/data.pkl", pickle_bytes), ("archive/data/0", storage), ("archive/version", b"3\n")):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)  # reproducible bytes
     return buffer.getvalue()
 
 
@@ -69,6 +72,7 @@ save("pth-stride-overflow.pth", pth(tensor_pickle([2, 2], [1 << 62, 1])))
 save("pth-offset-overflow.pth", pth(tensor_pickle([2], [1], offset=1 << 62)))
 save("pth-broadcast-4tb.pth", pth(tensor_pickle([1 << 40], [0], numel=1), storage=b"\0" * 4))
 save("pickle-deep.pth", pth(b"\x80\x02N" + b"\x85" * 100_000 + b"."))
+save("pickle-negative-float.pth", pth(b"\x80\x02G\xbf\xf0\x00\x00\x00\x00\x00\x00."))  # BINFLOAT -1.0: its sign bit trapped
 
 laughs = b"\x80\x02]q\x00"  # level 0: an empty list, memo 0
 for level in range(1, 10):
@@ -115,16 +119,41 @@ save("npz-lying-size.npz", zip_archive([("a.npy", packed, 1000, crc)]))
 small = deflate(b"\0" * 100_000)
 save("npz-impossible-ratio.npz", zip_archive([("a.npy", small, 0xFFFF_FFFE, 0)]))
 
+# A symbolic-link entry whose local header claims 4 GB: ZIPFoundation allocated that much at once (fuzzing).
+symlink = bytearray(zip_archive([("a.npy", b"target", 6, zlib.crc32(b"target"))]))
+symlink[6:10] = struct.pack("<HH", 0, 0)  # local header: no flags, stored
+symlink[18:22] = struct.pack("<I", 0xFFFF_FFF0)  # local compressed size
+central = symlink.index(struct.pack("<I", 0x02014B50))
+symlink[central + 5] = 3  # made by Unix, so that the mode below counts
+symlink[central + 10:central + 12] = struct.pack("<H", 0)  # stored
+symlink[central + 38:central + 42] = struct.pack("<I", 0o120777 << 16)  # external attributes: a symlink
+save("npz-symlink-size.npz", bytes(symlink))
+
+# A WAV that announces 2^32 − 1 bytes of 8-bit audio at 100 Hz (the streaming size, so not "truncated"): the
+# reader reserved frames × 16000 samples for the resampled signal and crashed (fuzzing).
+body = bytes([128, 200, 50, 128])
+save("wav-huge-frame-count.wav", b"RIFF" + struct.pack("<I", 0xFFFF_FFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 100, 100, 1, 8)
+     + b"data" + struct.pack("<I", 0xFFFF_FFFF) + body)
+
 # --- HDF5 -----------------------------------------------------------------------------------------------
 import h5py  # noqa: E402
+import numpy as np  # noqa: E402
 
 path = os.path.join(OUT, "h5-dimension-overflow.h5")
 with h5py.File(path, "w") as f:
-    f.attrs["layer_names"] = [b"dense"]
+    f.attrs["layer_names"] = np.array([b"dense"])  # fixed-length, as Keras writes them
     group = f.create_group("dense")
-    group.attrs["weight_names"] = [b"dense/kernel:0"]
+    group.attrs["weight_names"] = np.array([b"dense/kernel:0"])
     group.create_dataset("dense/kernel:0", shape=(1 << 40, 1 << 40, 1 << 40), chunks=(1, 1, 1), dtype="f4")
 print(f"h5-dimension-overflow.h5: {os.path.getsize(path)} bytes")
+
+# Layer names as variable-length strings (h5py's default for str): they live in the global heap, whose reader
+# in libhdf5 1.10 crashed on a fuzzed file; AudioNet refuses them (Keras writes fixed-length names).
+path = os.path.join(OUT, "h5-variable-length-names.h5")
+with h5py.File(path, "w") as f:
+    f.attrs["layer_names"] = ["dense"]
+    f.create_group("dense").attrs["weight_names"] = ["dense/kernel:0"]
+print(f"h5-variable-length-names.h5: {os.path.getsize(path)} bytes")
 
 # --- TFLite (FlatBuffer fields by slot: Model 2 subgraphs, 4 buffers; SubGraph 0 tensors; Tensor 0 shape,
 # 1 type, 2 buffer, 3 name; Buffer 0 data) ---------------------------------------------------------------

@@ -1,0 +1,46 @@
+import AudioNet
+import Foundation
+
+/// One libFuzzer entry point for every parser; `$AUDIONET_FUZZ_TARGET` chooses which one a run feeds.
+/// Parsers that read paths (libhdf5, libsndfile, the zip reader) get the input through a file in /dev/shm.
+/// A thrown error is the expected outcome for a malformed input; a crash, hang or huge allocation is a finding.
+enum FuzzTarget: String, CaseIterable {
+    case npy, npz, pytorch, tflite, keras, image, audio
+
+    static let current: FuzzTarget = {
+        let name = ProcessInfo.processInfo.environment["AUDIONET_FUZZ_TARGET"] ?? ""
+        guard let target = FuzzTarget(rawValue: name) else {
+            FileHandle.standardError.write(Data("set AUDIONET_FUZZ_TARGET to one of: \(allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+            exit(2)
+        }
+        return target
+    }()
+
+    /// A file this process owns, rewritten for every input.
+    static let scratch = "/dev/shm/audionet-fuzz-\(getpid())"
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .npy: _ = try? NPY.decode(bytes)
+        case .tflite:
+            guard let model = try? TFLiteModel(bytes: bytes) else { return }
+            for index in model.tensors.indices { _ = try? model.floats(index) }
+        case .npz: withFile(bytes) { _ = try? NPZ.read(path: $0) }
+        case .pytorch: withFile(bytes) { _ = try? PyTorchStateDict(path: $0) }
+        case .keras: withFile(bytes) { _ = try? KerasWeights(path: $0) }
+        case .image: withFile(bytes) { _ = try? RGBImage(path: $0) }
+        case .audio: withFile(bytes) { _ = try? AudioFileReader.readMono(path: $0, sampleRate: 16_000) }
+        }
+    }
+
+    func withFile(_ bytes: [UInt8], _ body: (String) -> Void) {
+        guard FileManager.default.createFile(atPath: Self.scratch, contents: Data(bytes)) else { return }
+        body(Self.scratch)
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    FuzzTarget.current.run(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}

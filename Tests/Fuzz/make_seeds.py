@@ -1,0 +1,150 @@
+"""Writes the seed corpus Tests/Fuzz/Corpus/<target>/: one small valid file of each kind each fuzz target
+parses, so that libFuzzer starts from inputs that reach deep into the parser. Built from each format's own
+tools: h5py (Keras layout), flatbuffers (TFLite schema slots), sox (audio), cjpeg (libjpeg-turbo-progs);
+the pickles are copied from Tests/Fixtures/vggish (made by torch.save, see make_vggish_fixtures.py).
+
+Usage: python Tests/Fuzz/make_seeds.py   (needs h5py and flatbuffers; sox and cjpeg on the PATH)
+"""
+import io
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import zipfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "Corpus")
+FIXTURES = os.path.join(HERE, "..", "Fixtures")
+
+
+def save(target, name, data):
+    folder = os.path.join(CORPUS, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def npy(descr, shape, payload):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, repr(tuple(shape)))
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
+
+
+# NPY: each dtype the reader knows, a scalar and an empty array.
+save("npy", "float32.npy", npy("<f4", [2, 3], struct.pack("<6f", *range(6))))
+save("npy", "float64.npy", npy("<f8", [2], struct.pack("<2d", 0.5, -1)))
+save("npy", "int64.npy", npy("<i8", [3], struct.pack("<3q", 1, -2, 3)))
+save("npy", "uint8.npy", npy("|u1", [4], bytes([0, 1, 254, 255])))
+save("npy", "scalar.npy", npy("<i4", [], struct.pack("<i", 7)))
+save("npy", "empty.npy", npy("<f4", [0, 5], b""))
+
+# NPZ: one stored and one deflated member.
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w") as archive:
+    archive.writestr(zipfile.ZipInfo("a.npy"), npy("<f4", [2], struct.pack("<2f", 1, 2)))
+    archive.writestr("b.npy", npy("<i8", [2], struct.pack("<2q", 3, 4)), compress_type=zipfile.ZIP_DEFLATED)
+save("npz", "two.npz", buffer.getvalue())
+shutil.copy(os.path.join(FIXTURES, "zip", "zip64.npz"), os.path.join(CORPUS, "npz", "zip64.npz"))
+
+# PyTorch: the zip and legacy formats, nested dictionaries.
+for name in ["importer.pth", "legacy.pth", "nested.pth"]:
+    os.makedirs(os.path.join(CORPUS, "pytorch"), exist_ok=True)
+    shutil.copy(os.path.join(FIXTURES, "vggish", name), os.path.join(CORPUS, "pytorch", name))
+
+# Keras HDF5: two layers, a kernel and a bias each.
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+with tempfile.TemporaryDirectory() as scratch:
+    path = os.path.join(scratch, "w.h5")
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array([b"conv", b"dense"])  # fixed-length, as Keras writes them
+        for layer, shape in (("conv", (3, 1, 2)), ("dense", (2, 2))):
+            group = f.create_group(layer)
+            group.attrs["weight_names"] = np.array([f"{layer}/kernel:0".encode(), f"{layer}/bias:0".encode()])
+            group.create_dataset(f"{layer}/kernel:0", data=[[0.5] * shape[-1]] * (shape[0] * (shape[1] if len(shape) > 2 else 1)), dtype="f4")
+            group.create_dataset(f"{layer}/bias:0", data=[0.25] * shape[-1], dtype="f4")
+    save("keras", "two-layers.h5", open(path, "rb").read())
+
+# TFLite: a float32 tensor and a per-channel quantized int8 tensor (Model 2 subgraphs, 4 buffers; SubGraph 0
+# tensors; Tensor 0 shape, 1 type, 2 buffer, 3 name, 4 quantization; Quantization 2 scale, 3 zero_point,
+# 6 quantized_dimension; Buffer 0 data).
+import flatbuffers  # noqa: E402
+
+builder = flatbuffers.Builder(512)
+
+
+def vector(kind, items, prepend):
+    builder.StartVector(kind, len(items), kind)
+    for item in reversed(items):
+        prepend(item)
+    return builder.EndVector()
+
+
+def table(fields):
+    builder.StartObject(7)
+    for slot, kind, value in fields:
+        if kind == "offset":
+            builder.PrependUOffsetTRelativeSlot(slot, value, 0)
+        elif kind == "uint8":
+            builder.PrependUint8Slot(slot, value, 255)
+        elif kind == "uint32":
+            builder.PrependUint32Slot(slot, value, 0xFFFFFFFF)
+        elif kind == "int32":
+            builder.PrependInt32Slot(slot, value, -1)
+    return builder.EndObject()
+
+
+datas = [builder.CreateByteVector(b""), builder.CreateByteVector(struct.pack("<4f", 1, 2, 3, 4)),
+         builder.CreateByteVector(bytes([1, 255, 3, 4]))]
+buffers = vector(4, [table([(0, "offset", d)]) for d in datas], builder.PrependUOffsetTRelative)
+scales = vector(4, [0.5, 0.25], builder.PrependFloat32)
+zeros = vector(8, [0, 1], builder.PrependInt64)
+quantization = table([(2, "offset", scales), (3, "offset", zeros), (6, "int32", 0)])
+names = [builder.CreateString("weights"), builder.CreateString("quantized")]
+shapes = [vector(4, [2, 2], builder.PrependInt32), vector(4, [2, 2], builder.PrependInt32)]
+tensors = vector(4, [table([(0, "offset", shapes[0]), (1, "uint8", 0), (2, "uint32", 1), (3, "offset", names[0])]),
+                     table([(0, "offset", shapes[1]), (1, "uint8", 9), (2, "uint32", 2), (3, "offset", names[1]),
+                            (4, "offset", quantization)])], builder.PrependUOffsetTRelative)
+inputs = vector(4, [0], builder.PrependInt32)
+subgraphs = vector(4, [table([(0, "offset", tensors), (1, "offset", inputs), (2, "offset", inputs)])], builder.PrependUOffsetTRelative)
+model = table([(0, "uint32", 3), (2, "offset", subgraphs), (4, "offset", buffers)])
+builder.Finish(model, file_identifier=b"TFL3")
+save("tflite", "two-tensors.tflite", bytes(builder.Output()))
+
+# Images: BMP (both row orders), PNG (grey and RGBA), JPEG.
+for name in ["bmp-top-down.bmp", "bmp-bottom-up.bmp"]:
+    os.makedirs(os.path.join(CORPUS, "image"), exist_ok=True)
+    shutil.copy(os.path.join(FIXTURES, "hostile", name), os.path.join(CORPUS, "image", name))
+
+
+def png(width, height, colour, channels, rows):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    raw = b"".join(b"\0" + bytes(row) for row in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+save("image", "grey.png", png(3, 2, 0, 1, [[0, 128, 255], [10, 20, 30]]))
+save("image", "rgba.png", png(2, 2, 6, 4, [[255, 0, 0, 255, 0, 255, 0, 128], [0, 0, 255, 0, 9, 9, 9, 9]]))
+with tempfile.TemporaryDirectory() as scratch:
+    ppm = os.path.join(scratch, "p.ppm")
+    with open(ppm, "wb") as f:
+        f.write(b"P6\n8 8\n255\n" + bytes((x * 30 % 256) for x in range(8 * 8 * 3)))
+    save("image", "small.jpg", subprocess.run(["cjpeg", "-quality", "80", ppm], check=True, capture_output=True).stdout)
+    save("image", "progressive.jpg", subprocess.run(["cjpeg", "-progressive", ppm], check=True, capture_output=True).stdout)
+
+# Audio: 20 ms of a tone in the containers and encodings libsndfile reads.
+with tempfile.TemporaryDirectory() as scratch:
+    for name, options in [("pcm16.wav", []), ("float.wav", ["-e", "floating-point", "-b", "32"]), ("stereo.flac", ["-c", "2"]),
+                          ("mono.ogg", []), ("pcm24.aiff", ["-b", "24"])]:
+        path = os.path.join(scratch, name)
+        subprocess.run(["sox", "-n", "-r", "8000"] + options + [path, "synth", "0.02", "sine", "440"], check=True)
+        save("audio", name, open(path, "rb").read())
+
+for target in sorted(os.listdir(CORPUS)):
+    files = os.listdir(os.path.join(CORPUS, target))
+    print(target, len(files), "seeds,", sum(os.path.getsize(os.path.join(CORPUS, target, f)) for f in files), "bytes")
