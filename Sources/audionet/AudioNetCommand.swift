@@ -29,7 +29,11 @@ struct AudioNetCommand: ParsableCommand {
             try? StandardOutput.flush()  // what the files before the failing one printed
             guard exitCode(for: error) != .success else { exit(withError: error) }
             let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: true).first ?? "failed"
-            let line = message.hasPrefix("Error:") ? String(message) : "Error: \(message)"
+            var line = message.hasPrefix("Error:") ? String(message) : "Error: \(message)"
+            // A file whose name starts with a dash reads as an option.
+            if let dashed = CommandLine.arguments.dropFirst().first(where: { $0.hasPrefix("-") && FileManager.default.fileExists(atPath: $0) }) {
+                line += " ('\(dashed)' is a file: put it after '--', or write ./\(dashed))"
+            }
             FileHandle.standardError.write(Data((line + "\n").utf8))
             Foundation.exit(1)
         }

@@ -105,6 +105,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path("no/such/dir/x.npy")))
     }
 
+    @Test func aFileNamedLikeAnOptionIsReadAfterTheDoubleDashAndExplainedWithout() throws {
+        let dashed = directory.appendingPathComponent("-tone.wav").path
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("frontend/tone.wav"), toPath: dashed)
+        let result = try TestSupport.run(["spectrogram", "--output", path("x.npy"), "--", dashed])
+        #expect(result.status == 0, "\(result.stderr)")
+        let bare = try TestSupport.run(["spectrogram", "-tone.wav", "--output", path("y.npy")], directory: directory)
+        #expect(bare.status == 1 && bare.stderr.contains("put it after '--'"), "\(bare.stderr)")
+    }
+
     @Test func unknownFrontEndNamesTheChoices() throws {
         try expectOneLineError(["spectrogram", TestSupport.fixture("frontend/tone.wav"), "--frontend", "mfcc",
                                 "--output", path("x.npy")], mentioning: "yamnet")

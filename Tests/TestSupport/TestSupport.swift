@@ -67,10 +67,12 @@ public enum TestSupport {
 
     /// Runs `audionet` with `arguments` and extra environment, capturing its output (stdout goes to
     /// `standardOutput` instead when given). `memoryLimit` runs it under `prlimit --as` (bytes); `wrapper`
-    /// runs it under another program (an emulator) with the wrapper's own arguments first.
+    /// runs it under another program (an emulator) with the wrapper's own arguments first; `directory` is its
+    /// working directory.
     public static func run(_ arguments: [String], environment: [String: String] = [:], standardOutput: FileHandle? = nil,
-                           memoryLimit: Int? = nil, wrapper: [String] = [], program: URL? = nil) throws -> CommandResult {
+                           memoryLimit: Int? = nil, wrapper: [String] = [], program: URL? = nil, directory: URL? = nil) throws -> CommandResult {
         let process = Process()
+        process.currentDirectoryURL = directory
         var command = wrapper + [(program ?? executable).path] + arguments
         if let memoryLimit { command = ["/usr/bin/prlimit", "--as=\(memoryLimit)"] + command }
         process.executableURL = URL(fileURLWithPath: command[0])
