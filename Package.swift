@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "VGGishTests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "ImageTests", dependencies: ["AudioNet", "ImageIO", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "OpenL3Tests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "AudioIO", "NetCore", "TestSupport"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
         .testTarget(name: "LibraryUsageTests", dependencies: ["AudioNet"]),
     ]

@@ -1,4 +1,5 @@
 import Formats
+import NetCore
 import Foundation
 import TestSupport
 import Testing
@@ -46,5 +47,31 @@ import Testing
         let padded = header + String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
         let bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(padded.utf8.count & 0xFF), UInt8(padded.utf8.count >> 8)] + Array(padded.utf8)
         #expect(throws: NPYError.malformedHeader("shape [4611686018427387904, 8] is too large")) { try NPY.decode(bytes) }
+    }
+}
+
+/// The TFLite graph importer on a small hand-built graph (Tests/Fuzz/make_seeds.py: conv + ReLU, max pool,
+/// reshape, dense, softmax), and on the same graph with operands removed or made inconsistent.
+@Suite struct TFLiteGraphTests {
+    let seed = TestSupport.repositoryRoot.appendingPathComponent("Tests/Fuzz/Corpus/tflite/conv-graph.tflite").path
+
+    @Test func aSmallGraphImportsAndRuns() throws {
+        let network = try TFLiteModel(path: seed).network()
+        #expect(network.nodes.map(\.layer.typeName) == ["Conv2D", "MaxPool2D", "Reshape", "Dense", "Softmax"])
+        let output = try network.run(Tensor(shape: [1, 4, 4, 2], scalars: (0..<32).map { Float($0) / 32 })).scalars
+        #expect(output.count == 3 && abs(output.reduce(0, +) - 1) < 1e-5)
+    }
+
+    /// Every single-byte change of the graph's tables imports or throws; none traps.
+    @Test func corruptedGraphsNeverTrap() throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: seed)))
+        for position in bytes.indices {
+            for value: UInt8 in [0, 1, 0x7F, 0xFF] where bytes[position] != value {
+                var copy = bytes
+                copy[position] = value
+                guard let model = try? TFLiteModel(bytes: copy) else { continue }
+                _ = try? model.network()
+            }
+        }
     }
 }

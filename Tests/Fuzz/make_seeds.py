@@ -3,7 +3,8 @@ parses, so that libFuzzer starts from inputs that reach deep into the parser. Bu
 tools: h5py (Keras layout), flatbuffers (TFLite schema slots), sox (audio), cjpeg (libjpeg-turbo-progs);
 the pickles are copied from Tests/Fixtures/vggish (made by torch.save, see make_vggish_fixtures.py).
 
-Usage: python Tests/Fuzz/make_seeds.py   (needs h5py and flatbuffers; sox and cjpeg on the PATH)
+Usage: python Tests/Fuzz/make_seeds.py   (needs h5py and flatbuffers; sox and cjpeg on the PATH). The Ogg and
+AIFF seeds carry a random stream serial and a timestamp, so they change on every run.
 """
 import io
 import os
@@ -44,7 +45,8 @@ save("npy", "empty.npy", npy("<f4", [0, 5], b""))
 buffer = io.BytesIO()
 with zipfile.ZipFile(buffer, "w") as archive:
     archive.writestr(zipfile.ZipInfo("a.npy"), npy("<f4", [2], struct.pack("<2f", 1, 2)))
-    archive.writestr("b.npy", npy("<i8", [2], struct.pack("<2q", 3, 4)), compress_type=zipfile.ZIP_DEFLATED)
+    archive.writestr(zipfile.ZipInfo("b.npy", date_time=(1980, 1, 1, 0, 0, 0)), npy("<i8", [2], struct.pack("<2q", 3, 4)),
+                     compress_type=zipfile.ZIP_DEFLATED)
 save("npz", "two.npz", buffer.getvalue())
 shutil.copy(os.path.join(FIXTURES, "zip", "zip64.npz"), os.path.join(CORPUS, "npz", "zip64.npz"))
 
@@ -113,6 +115,36 @@ subgraphs = vector(4, [table([(0, "offset", tensors), (1, "offset", inputs), (2,
 model = table([(0, "uint32", 3), (2, "offset", subgraphs), (4, "offset", buffers)])
 builder.Finish(model, file_identifier=b"TFL3")
 save("tflite", "two-tensors.tflite", bytes(builder.Output()))
+
+# A small graph for the importer: CONV_2D (3) with ReLU → MAX_POOL_2D (17) → RESHAPE (22) → FULLY_CONNECTED (9)
+# → SOFTMAX (25). Operator: 0 opcode_index, 1 inputs, 2 outputs, 4 builtin_options; OperatorCode: 0 deprecated
+# code, 3 code; Conv2DOptions: 0 padding (0 SAME), 1 stride_w, 2 stride_h, 3 activation (1 RELU);
+# Pool2DOptions: 0 padding (1 VALID), 1 stride_w, 2 stride_h, 3 filter_w, 4 filter_h.
+builder = flatbuffers.Builder(1024)
+constants = {1: struct.pack("<4f", 0.5, -1, 2, 0.25), 2: struct.pack("<2f", 0.1, -0.2), 6: struct.pack("<24f", *[i / 24 for i in range(24)])}
+datas = [builder.CreateByteVector(constants.get(i, b"")) for i in range(9)]
+buffers = vector(4, [table([(0, "offset", d)]) for d in datas], builder.PrependUOffsetTRelative)
+shapes = [[1, 4, 4, 2], [2, 1, 1, 2], [2], [1, 4, 4, 2], [1, 2, 2, 2], [1, 8], [3, 8], [1, 3], [1, 3]]
+names = [builder.CreateString(f"t{i}") for i in range(9)]
+shape_vectors = [vector(4, shape, builder.PrependInt32) for shape in shapes]
+tensors = vector(4, [table([(0, "offset", shape_vectors[i]), (1, "uint8", 0), (2, "uint32", i), (3, "offset", names[i])]) for i in range(9)],
+                 builder.PrependUOffsetTRelative)
+codes = vector(4, [table([(0, "uint8", code), (3, "int32", code)]) for code in (3, 17, 22, 9, 25)], builder.PrependUOffsetTRelative)
+conv_options = table([(0, "uint8", 0), (1, "int32", 1), (2, "int32", 1), (3, "uint8", 1)])
+pool_options = table([(0, "uint8", 1), (1, "int32", 2), (2, "int32", 2), (3, "int32", 2), (4, "int32", 2)])
+operators = []
+for index, inputs, outputs, options in [(0, [0, 1, 2], [3], conv_options), (1, [3], [4], pool_options), (2, [4], [5], None),
+                                        (3, [5, 6], [7], None), (4, [7], [8], None)]:
+    ins, outs = vector(4, inputs, builder.PrependInt32), vector(4, outputs, builder.PrependInt32)
+    fields = [(0, "uint32", index), (1, "offset", ins), (2, "offset", outs)] + ([(4, "offset", options)] if options else [])
+    operators.append(table(fields))
+operator_vector = vector(4, operators, builder.PrependUOffsetTRelative)
+graph_inputs, graph_outputs = vector(4, [0], builder.PrependInt32), vector(4, [8], builder.PrependInt32)
+subgraphs = vector(4, [table([(0, "offset", tensors), (1, "offset", graph_inputs), (2, "offset", graph_outputs),
+                              (3, "offset", operator_vector)])], builder.PrependUOffsetTRelative)
+model = table([(0, "uint32", 3), (1, "offset", codes), (2, "offset", subgraphs), (4, "offset", buffers)])
+builder.Finish(model, file_identifier=b"TFL3")
+save("tflite", "conv-graph.tflite", bytes(builder.Output()))
 
 # Images: BMP (both row orders), PNG (grey and RGBA), JPEG.
 for name in ["bmp-top-down.bmp", "bmp-bottom-up.bmp"]:

@@ -25,6 +25,7 @@ enum FuzzTarget: String, CaseIterable {
         case .tflite:
             guard let model = try? TFLiteModel(bytes: bytes) else { return }
             for index in model.tensors.indices { _ = try? model.floats(index) }
+            _ = try? model.network()
         case .npz: withFile(bytes) { _ = try? NPZ.read(path: $0) }
         case .pytorch: withFile(bytes) { _ = try? PyTorchStateDict(path: $0) }
         case .keras: withFile(bytes) { _ = try? KerasWeights(path: $0) }
