@@ -24,11 +24,7 @@ public enum FetchError: Error, CustomStringConvertible, Equatable {
 public enum WeightFetcher {
     /// SHA-256 of a file, lowercase hex, read in 1 MiB blocks.
     public static func sha256(path: String) throws -> String {
-        do {
-            try RegularFile.check(path)
-        } catch {
-            throw FetchError.failed(file: path, reason: error.description)
-        }
+        try RegularFile.check(path)
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw FetchError.failed(file: path, reason: "cannot read it")
         }
@@ -48,8 +44,8 @@ public enum WeightFetcher {
                 let path = try store.locate(file.path)
                 log("\(file.path): present at \(path)")
                 return path
-            } catch let mismatch as WeightError {
-                log("\(file.path): \(existing) does not match the manifest; fetching it again (\(mismatch))")
+            } catch {
+                log("\(file.path): \(existing) is not the manifest's file; fetching it again (\(error))")
             }
         }
         guard let directory = store.fetchDirectory else { throw WeightError.noCache }

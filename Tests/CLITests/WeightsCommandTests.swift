@@ -34,12 +34,26 @@ import Testing
         let cache = try corruptedCache()
         let environment = ["AUDIONET_WEIGHTS": cache]
         let fetch = try TestSupport.run(["weights", "fetch", "crepe-tiny"], environment: environment)
-        #expect(fetch.status == 0 && fetch.stderr.contains("does not match the manifest"), "\(fetch.stderr)")
+        #expect(fetch.status == 0 && fetch.stderr.contains("is not the manifest's file"), "\(fetch.stderr)")
         let verify = try TestSupport.run(["weights", "verify", "crepe-tiny"], environment: environment)
         #expect(verify.status == 0 && verify.stdout.contains("OK"), "\(verify.stdout)")
         let pitch = try TestSupport.run(["pitch", tone, "--model", "crepe-tiny"], environment: environment)
         #expect(pitch.status == 0, "\(pitch.stderr)")
         #expect(FileManager.default.fileExists(atPath: cache + "/.verified"), "the verification is remembered")
+    }
+
+    /// A FIFO in place of a cached file once blocked `pitch` and `weights verify` forever.
+    @Test func aFIFOInTheCacheIsRefusedAtOnceAndFetchReplacesIt() throws {
+        let cache = path("fifo-cache")
+        try FileManager.default.createDirectory(atPath: cache + "/crepe", withIntermediateDirectories: true)
+        #expect(mkfifo(cache + "/crepe/crepe-tiny.h5", 0o600) == 0)
+        let environment = ["AUDIONET_WEIGHTS": cache]
+        for command in [["pitch", tone, "--model", "crepe-tiny"], ["weights", "verify", "crepe-tiny"]] {
+            let result = try TestSupport.run(command, environment: environment)
+            #expect(result.status == 1 && result.stderr.contains("it is a FIFO, not a regular file"), "\(command): \(result.stderr)")
+        }
+        #expect(try TestSupport.run(["weights", "fetch", "crepe-tiny"], environment: environment).status == 0)
+        #expect(try TestSupport.run(["weights", "verify", "crepe-tiny"], environment: environment).stdout.contains("OK"))
     }
 
     @Test func aNewCacheIsPrivateToItsUser() throws {
