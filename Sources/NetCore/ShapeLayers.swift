@@ -18,9 +18,13 @@ public struct Reshape: Layer {
     public var typeName: String { "Reshape" }
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 1)
-        let count = inputs[0].reduce(1, *), known = shape.filter { $0 != -1 }.reduce(1, *)
+        // The target shape may come from a model file: every product is checked (a crafted one overflowed).
+        guard let count = CheckedSize.elementCount(inputs[0]), shape.filter({ $0 == -1 }).count <= 1,
+              let known = CheckedSize.elementCount(shape.filter { $0 != -1 }) else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "a shape of whole sizes, at most one -1", got: shape)
+        }
         let resolved = shape.map { $0 == -1 ? (known == 0 ? 0 : count / known) : $0 }
-        guard resolved.reduce(1, *) == count, shape.filter({ $0 == -1 }).count <= 1 else {
+        guard CheckedSize.elementCount(resolved) == count else {
             throw NetworkError.shapeMismatch(layer: typeName, expected: "\(count) elements for \(shape)", got: inputs[0])
         }
         return resolved

@@ -142,4 +142,11 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         #expect(padded.shape == [1, 3, 4, 2] && padded.scalars[0..<8].allSatisfy { $0 == 0 } && padded.scalars[8] == 0)
         #expect(Dropout(rate: 0.5).forward([x]) == x)
     }
+
+    /// A model file's reshape target whose product overflows, or holds a negative size or two −1s, is an error
+    /// (found by fuzzing the TFLite graph importer: the product trapped).
+    @Test(arguments: [[Int.max / 2, 4], [1 << 40, 1 << 40, -1], [-2, 6], [-1, -1]])
+    func reshapeToAnImpossibleShapeThrows(_ target: [Int]) {
+        #expect(throws: NetworkError.self) { try Reshape(target).outputShape(for: [[2, 3, 2]]) }
+    }
 }

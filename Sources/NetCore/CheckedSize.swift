@@ -1,8 +1,8 @@
 /// Sizes computed from numbers read out of a file, without trapping: a crafted shape, stride or offset makes
-/// them `nil`, and the reader turns that into an error naming the file.
-enum CheckedSize {
+/// them `nil`, and the reader (or the layer that was given them) turns that into an error.
+public enum CheckedSize {
     /// The product of `dimensions`, or nil when one is negative or the product overflows.
-    static func elementCount<C: Collection>(_ dimensions: C) -> Int? where C.Element == Int {
+    public static func elementCount<C: Collection>(_ dimensions: C) -> Int? where C.Element == Int {
         var count = 1
         for dimension in dimensions {
             guard dimension >= 0 else { return nil }
@@ -14,7 +14,7 @@ enum CheckedSize {
     }
 
     /// `a · b + c`, or nil on overflow.
-    static func multiplyAdd(_ a: Int, _ b: Int, _ c: Int = 0) -> Int? {
+    public static func multiplyAdd(_ a: Int, _ b: Int, _ c: Int = 0) -> Int? {
         let (product, overflow) = a.multipliedReportingOverflow(by: b)
         guard !overflow else { return nil }
         let (sum, carry) = product.addingReportingOverflow(c)
