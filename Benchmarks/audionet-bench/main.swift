@@ -2,11 +2,7 @@
 // the reference implementations and prints the side-by-side table.
 import AudioNet
 import CBLAS
-import DSP
-import Models
 import Foundation
-import NetCore
-import CKernels
 
 /// Best wall-clock time of `repeats` runs of `body`, in seconds.
 func bestTime(repeats: Int, _ body: () -> Void) -> Double {

@@ -1,5 +1,5 @@
 import Foundation
-import NetCore
+import Base
 
 /// Sample-rate conversion of a stream in independent chunks, converted in parallel.
 ///

@@ -1,4 +1,4 @@
-import CKernels
+import CAudioKernels
 import Foundation
 
 /// resampy's `kaiser_best` resampler (the one YAMNet, VGGish, OpenL3 and CREPE's reference pipelines call) as a

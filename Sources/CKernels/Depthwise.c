@@ -1,7 +1,6 @@
 // Depthwise convolution on NHWC tensors (channel multiplier 1), vectorized over channels: each output
 // pixel's 16-channel block accumulates its taps in a register, then gets its bias and clamp.
 #include "CKernels.h"
-#include "Dispatch.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,6 @@
 // Convolution with few input channels (a network's stem) on NHWC tensors: im2col would make a GEMM with a
 // depth of only kh·kw·Cin; instead each input value is broadcast against 16 output channels' weights.
 #include "CKernels.h"
-#include "Dispatch.h"
 
 #include <math.h>
 

@@ -1,7 +1,6 @@
 // Dynamic-range int8 matrix products (the scheme of LiteRT's hybrid kernels): int8 weights quantized per
 // output column ahead of time, uint8 activations quantized per row at run time, exact int32 accumulation.
 #include "CKernels.h"
-#include "Dispatch.h"
 
 #include <math.h>
 #include <stdlib.h>

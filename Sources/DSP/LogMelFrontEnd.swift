@@ -1,5 +1,5 @@
 import Foundation
-import NetCore
+import Base
 
 /// A log-mel spectrogram front end: STFT magnitude → mel → `log(mel + offset)` → patches.
 ///

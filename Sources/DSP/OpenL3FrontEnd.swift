@@ -1,6 +1,6 @@
 import CBLAS
 import Foundation
-import NetCore
+import Base
 
 /// OpenL3's input representations as torchopenl3 computes them, which follow kapre 0.1.4 (the front end of
 /// openl3 ≤ 0.3; openl3 0.4 moved to kapre 0.3): 1 s windows at 48 kHz, a Hann-windowed DFT with hop 242, then

@@ -1,8 +1,6 @@
 import ArgumentParser
 import AudioNet
 import Foundation
-import Models
-import NetCore
 
 extension EventOptions.Specificity: ExpressibleByArgument {}
 

@@ -1,9 +1,5 @@
 import ArgumentParser
 import AudioNet
-import Formats
-import Models
-import DSP
-import NetCore
 
 /// `audionet embed FILE --model yamnet --output E.npy`.
 struct EmbedCommand: ParsableCommand {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AudioNet
 import Foundation
-import NetCore
 
 /// `audionet image classify IMAGE… --model NAME [--top K] [--format table|json] [--crop center]`.
 struct ImageCommand: ParsableCommand {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import AudioNet
 import Foundation
-import Models
-import NetCore
 
 /// `audionet info MODEL`: a layer table like MATLAB's analyzeNetwork.
 struct InfoCommand: ParsableCommand {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import AudioNet
-import Models
 
 /// Output formats shared by the listing commands.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

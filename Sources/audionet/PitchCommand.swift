@@ -1,8 +1,6 @@
 import ArgumentParser
 import AudioNet
-import Formats
 import Foundation
-import Models
 
 extension CREPE.Capacity: ExpressibleByArgument {
     public init?(argument: String) {

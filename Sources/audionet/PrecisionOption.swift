@@ -1,6 +1,6 @@
 import ArgumentParser
+import AudioNet
 import Foundation
-import NetCore
 
 extension Precision: ExpressibleByArgument {}
 

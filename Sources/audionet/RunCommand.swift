@@ -1,8 +1,5 @@
 import ArgumentParser
 import AudioNet
-import Formats
-import Models
-import NetCore
 
 /// `audionet run MODEL --input X.npy --output Y.npy [--layer NAME]`.
 struct RunCommand: ParsableCommand {

@@ -1,8 +1,5 @@
 import ArgumentParser
 import AudioNet
-import AudioIO
-import DSP
-import Formats
 
 /// `audionet spectrogram FILE --frontend NAME --output X.npy [--patches]`.
 struct SpectrogramCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
+import AudioNet
 import Foundation
-import Models
 
 /// `audionet weights list|fetch|verify`.
 struct WeightsCommand: ParsableCommand {

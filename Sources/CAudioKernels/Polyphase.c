@@ -1,7 +1,7 @@
 // Polyphase resampling: output t is the dot product of filter (t mod Q) with the `taps` input samples that
 // start `left − 1` samples before its anchor ⌊t · P / Q⌋. Samples outside the signal count as zero.
-#include "CKernels.h"
-#include "Dispatch.h"
+#include "CAudioKernels.h"
+#include "CBase.h"
 
 AN_PORTABLE_CLONES
 void an_polyphase(const float *input, long inputStart, long inputCount, long totalInput, const float *bank, int taps,

@@ -1,4 +1,4 @@
-#include "CKernels.h"
+#include "CBase.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>

@@ -1,4 +1,4 @@
-#include "CKernels.h"
+#include "CBase.h"
 
 static _Thread_local int nesting = 0;
 

@@ -1,7 +1,7 @@
 // The one CPU-feature API: what the processor has (read once through cpuid), capped by the SIMD level, is
 // what every kernel may use. A kernel asks `an_cpu_has` for the features of a body before it runs it, so no
 // cap or environment setting can make it run an instruction the processor lacks.
-#include "CKernels.h"
+#include "CBase.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

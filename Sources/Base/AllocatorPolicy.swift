@@ -1,4 +1,4 @@
-import CKernels
+import CBase
 
 /// Keeps freed activation buffers (and front-end outputs) in the process heap for the next batch or file.
 ///

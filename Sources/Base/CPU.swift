@@ -1,4 +1,4 @@
-import CKernels
+import CBase
 
 /// The processor's SIMD features as the kernels see them: one API over `an_cpu_detected` / `an_cpu_has`.
 ///

@@ -1,0 +1,50 @@
+#ifndef AUDIONET_CBASE_H
+#define AUDIONET_CBASE_H
+
+#include <stddef.h>
+
+/// The foundation under every kernel: the one CPU-feature API, the parallel-loop nesting flag and the
+/// allocator policy. Kernel targets (CKernels, CAudioKernels) ask `an_cpu_has` before they run a body.
+
+/// Instruction-set extensions that some kernel body needs, one bit each.
+enum {
+    AN_CPU_AVX2 = 1,         ///< AVX2 and FMA (tier 1)
+    AN_CPU_AVX_VNNI = 2,     ///< AVX-VNNI, the 256-bit `vpdpbusd` of Intel's client cores (tier 1)
+    AN_CPU_AVX512 = 4,       ///< AVX-512 F (tier 2)
+    AN_CPU_AVX512_VNNI = 8,  ///< AVX-512 F, BW, VL and VNNI (tier 2)
+};
+
+/// The extensions this processor has (and its operating system enables), read once through cpuid.
+int an_cpu_detected(void);
+
+/// Whether a kernel may use all of `features`: the processor has them and the SIMD level allows their tier.
+int an_cpu_has(int features);
+
+/// The widest tier kernels may use: 2 (the default) AVX-512, 1 AVX2-class, 0 portable. Starts from
+/// `$AUDIONET_SIMD_LEVEL` when set. A level above what the processor has changes nothing: `an_cpu_has`
+/// also asks the processor. On x86-64 Linux the loader still picks the AVX2 clones of the portable bodies
+/// (`AN_PORTABLE_CLONES`) at level 0 when the processor has AVX2.
+int an_simd_level(void);
+
+/// Sets the SIMD level process-wide (clamped to 0…2), for tests and benchmarks that compare bodies.
+void an_set_simd_level(int level);
+
+/// On x86-64 Linux a portable body marked with this is compiled twice, for AVX2 + FMA (x86-64-v3) and for
+/// the baseline, and the loader picks one: processors without AVX-512 still get vectorized loops.
+#if defined(__x86_64__) && defined(__linux__)
+#define AN_PORTABLE_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define AN_PORTABLE_CLONES
+#endif
+
+/// Marks the calling thread as running inside a parallel loop (enter/leave nest), so that work it starts
+/// runs inline instead of splitting again across the already busy cores.
+void an_parallel_enter(void);
+void an_parallel_leave(void);
+int an_parallel_is_nested(void);
+
+/// glibc only (a no-op elsewhere): blocks below `mapThreshold` come from the heap instead of fresh mappings,
+/// and the heap keeps up to `trimThreshold` free bytes instead of returning them to the kernel.
+void an_keep_freed_memory(size_t mapThreshold, size_t trimThreshold);
+
+#endif
