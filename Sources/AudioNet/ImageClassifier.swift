@@ -3,24 +3,6 @@ import ImageIO
 import Models
 import NetCore
 
-/// How pixels become the network's input: `(pixel − mean) / std` per channel after resizing.
-public struct ImagePreprocessing: Sendable {
-    public let size: Int
-    /// Per-channel (RGB) mean and standard deviation on the 0…255 scale.
-    public let mean: [Float]
-    public let std: [Float]
-
-    public init(size: Int, mean: [Float], std: [Float]) {
-        precondition(mean.count == 3 && std.count == 3)
-        self.size = size
-        self.mean = mean
-        self.std = std
-    }
-
-    /// The same mean and standard deviation for all channels.
-    public init(size: Int, mean: Float, std: Float) { self.init(size: size, mean: [mean, mean, mean], std: [std, std, std]) }
-}
-
 /// ImageNet classification on the shared engine (MATLAB's `classify` with the pretrained image networks).
 public final class ImageClassifier: Sendable {
     public let name: String
@@ -41,38 +23,24 @@ public final class ImageClassifier: Sendable {
         self.outputsProbabilities = outputsProbabilities
     }
 
-    /// The image networks AudioNet builds: two with weights reachable here, the rest with torchvision's files.
-    public static let available = ["mobilenetv2", "efficientnet-lite0"] + TorchvisionNetworks.entries.keys.sorted()
+    /// The image classifiers AudioNet builds, in catalog order.
+    public static let available = Networks.built.filter { $0.imageClassifier != nil }.map(\.name)
 
     /// Loads `name` with its weights from `store` (or `weightsPath`), run at `precision`.
     public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
                             precision: Precision = .float32) throws -> ImageClassifier {
-        let labelLines = try String(contentsOfFile: try store.locate("mobilenet_v2/imagenet_labels.txt"), encoding: .utf8)
-            .split(whereSeparator: \.isNewline).map(String.init)
-        switch name {
-        case "mobilenetv2":
-            // The quantized TF-Lite model: its input quantization says how pixels map to real values.
-            let model = try TFLiteModel(path: try store.locate("mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", explicit: weightsPath))
-            let input = model.tensors[model.inputs[0]]
-            guard let q = input.quantization, input.shape == [1, 224, 224, 3], labelLines.count == 1001 else {
-                throw NetworkError.invalidWeights("unexpected MobileNetV2 TFLite input \(input.shape) or label count \(labelLines.count)")
-            }
-            return ImageClassifier(name: name, network: try model.network(),
-                                   preprocessing: ImagePreprocessing(size: 224, mean: Float(q.zeroPoints.first ?? 0), std: 1 / q.scales[0]),
-                                   labels: labelLines, outputsProbabilities: true, precision: precision)
-        case "efficientnet-lite0":
-            let state = try PyTorchStateDict(path: try store.locate("efficientnet/efficientnet-lite0-57934424.pth", explicit: weightsPath))
-            // efficientnet/lite: MEAN_RGB = 127.0, STDDEV_RGB = 128.0; 1000 classes (no background row).
-            return ImageClassifier(name: name, network: try EfficientNetLite0.network(weights: state.tensors),
-                                   preprocessing: ImagePreprocessing(size: 224, mean: 127, std: 128),
-                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false, precision: precision)
-        default:
-            guard let entry = TorchvisionNetworks.entries[name] else { throw AudioNetError.notImplemented(name, available: available) }
-            let state = try PyTorchStateDict(path: try store.locate(entry.weightFile, explicit: weightsPath))
-            return ImageClassifier(name: name, network: try entry.build(state.tensors),
-                                   preprocessing: ImagePreprocessing(size: entry.inputSize, mean: entry.mean, std: entry.std),
-                                   labels: Array(labelLines.dropFirst()), outputsProbabilities: false, precision: precision)
+        let descriptor = try Networks.buildable(name)
+        guard let output = descriptor.imageClassifier, let load = descriptor.load else {
+            throw AudioNetError.notImplemented(name, available: available)
         }
+        let network = try load(name, store, weightsPath)
+        let labels = try String(contentsOfFile: try store.locate(output.labels.path), encoding: .utf8)
+            .split(whereSeparator: \.isNewline).map(String.init).dropFirst(output.skippedLabels)
+        guard let classes = network.shapes[network.outputName]?.last, labels.count == classes else {
+            throw NetworkError.invalidWeights("\(name) has \(network.shapes[network.outputName] ?? []) outputs for \(labels.count) labels")
+        }
+        return ImageClassifier(name: name, network: network, preprocessing: output.preprocessing, labels: Array(labels),
+                               outputsProbabilities: output.outputsProbabilities, precision: precision)
     }
 
     /// The network input `[1, size, size, 3]` for an image: the whole image (or its central 87.5 % square with

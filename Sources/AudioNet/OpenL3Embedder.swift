@@ -23,18 +23,7 @@ public final class OpenL3Embedder: Sendable {
     /// official Keras `.h5` (a `weightsPath` ending in `.h5` is read as Keras); run at `precision`.
     public static func load(_ configuration: OpenL3.Configuration, store: WeightStore = .fromEnvironment(),
                             weightsPath: String? = nil, precision: Precision = .float32) throws -> OpenL3Embedder {
-        let kerasPath: String?
-        if let weightsPath {
-            kerasPath = weightsPath.hasSuffix(".h5") ? weightsPath : nil
-        } else {
-            kerasPath = store.find(configuration.weightFile) == nil ? store.find(configuration.kerasWeightFile) : nil
-        }
-        let weights: [String: Tensor]
-        if let kerasPath {
-            weights = try OpenL3.stateDict(keras: try KerasWeights(path: kerasPath))
-        } else {
-            weights = try PyTorchStateDict(path: try store.locate(configuration.weightFile, explicit: weightsPath)).tensors
-        }
+        let weights = try OpenL3.weights(configuration, store: store, weightsPath: weightsPath)
         return OpenL3Embedder(configuration: configuration, network: try OpenL3.network(configuration, weights: weights),
                               precision: precision)
     }

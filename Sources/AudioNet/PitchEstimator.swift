@@ -32,8 +32,7 @@ public final class PitchEstimator: Sendable {
     /// CREPE of `capacity` with its weights from `store` (or `weightsPath`).
     public static func crepe(_ capacity: CREPE.Capacity, store: WeightStore = .fromEnvironment(),
                              weightsPath: String? = nil) throws -> PitchEstimator {
-        let weights = try KerasWeights(path: try store.locate(capacity.weightFile, explicit: weightsPath))
-        return PitchEstimator(capacity: capacity, network: try CREPE.network(capacity, weights: weights))
+        PitchEstimator(capacity: capacity, network: try CREPE.network(capacity, store: store, weightsPath: weightsPath))
     }
 
     /// Activations `[N, 360]` of normalised frames `[N, 1024]`, computed in batches.

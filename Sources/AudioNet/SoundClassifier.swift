@@ -57,13 +57,12 @@ public final class SoundClassifier: Sendable {
     /// `store` or at `weightsPath`, run at `precision`.
     public static func yamnet(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
                               precision: Precision = .float32) throws -> SoundClassifier {
-        let model = try TFLiteModel(path: try store.locate("yamnet/yamnet.tflite", explicit: weightsPath))
-        let labels = try ClassLabels(classMapCSV: try store.locate("yamnet/yamnet_class_map.csv"))
+        let network = try YAMNet.network(store: store, weightsPath: weightsPath)
+        let labels = try ClassLabels(classMapCSV: try store.locate(YAMNet.classMapFile.path))
         guard labels.names.count == YAMNet.classCount else {
             throw LabelFileError.malformed(path: "yamnet_class_map.csv", reason: "\(labels.names.count) classes, expected \(YAMNet.classCount)")
         }
-        return SoundClassifier(network: try YAMNet.network(weights: try YAMNet.weights(tflite: model)), labels: labels,
-                               precision: precision)
+        return SoundClassifier(network: network, labels: labels, precision: precision)
     }
 
     /// Runs patches `[N, 96, 64]` in batches and returns the requested nodes' outputs, concatenated.

@@ -22,9 +22,8 @@ public final class VGGishEmbedder: Sendable {
     /// the PCA parameters (`vggish/vggish_pca_params-970ea276.pth` or the official `.npz`); run at `precision`.
     public static func load(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, postprocess: Bool = false,
                             pcaPath: String? = nil, precision: Precision = .float32) throws -> VGGishEmbedder {
-        let state = try PyTorchStateDict(path: try store.locate("vggish/vggish-10086976.pth", explicit: weightsPath))
-        let pca = postprocess ? try VGGishPostprocessor(path: try store.locate("vggish/vggish_pca_params-970ea276.pth", explicit: pcaPath)) : nil
-        return VGGishEmbedder(network: try VGGish.network(weights: state.tensors), postprocessor: pca, precision: precision)
+        let pca = postprocess ? try VGGishPostprocessor(path: try store.locate(VGGish.pcaFile.path, explicit: pcaPath)) : nil
+        return VGGishEmbedder(network: try VGGish.network(store: store, weightsPath: weightsPath), postprocessor: pca, precision: precision)
     }
 
     /// Embeddings `[N, 128]` of examples `[N, 96, 64]` (postprocessed when a postprocessor is set).

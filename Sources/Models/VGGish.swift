@@ -56,6 +56,31 @@ public enum VGGish {
     }
 }
 
+extension VGGish {
+    // torchvggish's converted weights and PCA parameters (release v0.1; the file names carry the first hex digits
+    // of their SHA-256, which torch.hub checks), and the original PCA parameters.
+    static let release = "https://github.com/harritaylor/torchvggish/releases/download/v0.1/"
+    public static let weightsFile = WeightFile(path: "vggish/vggish-10086976.pth", format: "pytorch",
+                                               source: .url(release + "vggish-10086976.pth"), sha256: nil, size: nil, license: "Apache-2.0")
+    public static let pcaFile = WeightFile(path: "vggish/vggish_pca_params-970ea276.pth", format: "pytorch",
+                                           source: .url(release + "vggish_pca_params-970ea276.pth"), sha256: nil, size: nil,
+                                           license: "Apache-2.0")
+    public static let officialPCAFile = WeightFile(path: "vggish/vggish_pca_params.npz", format: "npz",
+                                                   source: .url("https://storage.googleapis.com/audioset/vggish_pca_params.npz"),
+                                                   sha256: nil, size: nil, license: "Apache-2.0")
+
+    /// VGGish with torchvggish's weights found through `store` (or at `weightsPath`).
+    public static func network(store: WeightStore, weightsPath: String? = nil) throws -> Network {
+        try network(weights: PyTorchStateDict(path: store.locate(weightsFile.path, explicit: weightsPath)).tensors)
+    }
+
+    public static let descriptor = NetworkDescriptor(
+        name: "vggish", task: .audioEmbedding, depth: 9, sizeMB: 289, parametersMillions: 72.1, inputSize: [96, 64, 1],
+        files: [weightsFile], optionalFiles: [pcaFile, officialPCAFile],
+        architecture: { _ in try network(weights: nil) },
+        load: { _, store, path in try network(store: store, weightsPath: path) })
+}
+
 /// AudioSet's embedding postprocessing (vggish_postprocess.py): PCA with whitening, clip to [−2, 2],
 /// quantize to 8 bits.
 public struct VGGishPostprocessor: Sendable {

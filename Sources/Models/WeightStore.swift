@@ -81,7 +81,7 @@ public struct WeightStore: Sendable {
             return explicit
         }
         if let path = find(file) {
-            if let expected = WeightManifest.files[file]?.sha256 { try verification.check(file, at: path, expected: expected) }
+            if let expected = Networks.file(file)?.sha256 { try verification.check(file, at: path, expected: expected) }
             return path
         }
         let searched = searchDirectories + (mirrorDirectory == nil ? ["$AUDIONET_WEIGHTS_MIRROR (unset)"] : [])

@@ -144,3 +144,34 @@ public enum YAMNet {
         return Weights(convolutions: result, logits: (kernel.permuted([1, 0]).scalars, bias.scalars))
     }
 }
+
+extension YAMNet {
+    /// The official TF-Hub lite model (float graph, int8 weights) and class map.
+    public static let tfliteFile = WeightFile(
+        path: "yamnet/yamnet.tflite", format: "tflite",
+        source: .url("https://tfhub.dev/google/lite-model/yamnet/classification/tflite/1?lite-format=tflite"),
+        sha256: "469be6a3421cbc52cf97e9f2f966cba984198e8e7af9854d68b3e3ebb1e04194", size: 4_078_224, license: "Apache-2.0")
+    public static let classMapFile = WeightFile(
+        path: "yamnet/yamnet_class_map.csv", format: "csv",
+        source: .url("https://raw.githubusercontent.com/tensorflow/models/master/research/audioset/yamnet/yamnet_class_map.csv"),
+        sha256: "cdf24d193e196d9e95912a2667051ae203e92a2ba09449218ccb40ef787c6df2", size: 14_096, license: "Apache-2.0")
+    /// The official float Keras weights (research/audioset/yamnet/README.md); not reachable from this machine.
+    public static let kerasFile = WeightFile(path: "yamnet/yamnet.h5", format: "keras-h5",
+                                             source: .url("https://storage.googleapis.com/audioset/yamnet.h5"),
+                                             sha256: nil, size: nil, license: "Apache-2.0")
+    /// The AudioSet ontology: the class hierarchy that sound events' specificity follows.
+    public static let ontologyFile = WeightFile(path: "audioset/ontology.json", format: "json",
+                                                source: .url("https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"),
+                                                sha256: nil, size: nil, license: "CC-BY-SA-4.0")
+
+    /// YAMNet with the TF-Hub lite weights found through `store` (or at `weightsPath`).
+    public static func network(store: WeightStore, weightsPath: String? = nil) throws -> Network {
+        try network(weights: weights(tflite: TFLiteModel(path: store.locate(tfliteFile.path, explicit: weightsPath))))
+    }
+
+    public static let descriptor = NetworkDescriptor(
+        name: "yamnet", task: .soundClassification, depth: 28, sizeMB: 15.5, parametersMillions: 3.75, inputSize: [96, 64, 1],
+        files: [tfliteFile, classMapFile], optionalFiles: [kerasFile, ontologyFile],
+        architecture: { _ in try network(weights: nil) },
+        load: { _, store, path in try network(store: store, weightsPath: path) })
+}

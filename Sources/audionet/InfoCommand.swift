@@ -16,7 +16,7 @@ struct InfoCommand: ParsableCommand {
     var precision: Precision = .float32
 
     func run() throws {
-        let architecture = try ModelLoader.architecture(model)
+        let architecture = try Networks.architecture(named: model)
         let network = precision == .int8 ? architecture.int8Quantized() : architecture
         let rows = network.summary
         let shape = { (s: [Int]) in s.map(String.init).joined(separator: "×") }

@@ -19,8 +19,8 @@ struct ModelsCommand: ParsableCommand {
 
     func run() throws {
         let store = WeightStore.fromEnvironment()
-        let rows = Catalog.all.map { entry in
-            (entry, !entry.weightFiles.isEmpty && entry.weightFiles.allSatisfy { store.find($0) != nil })
+        let rows = Networks.all.map { entry in
+            (entry, !entry.files.isEmpty && entry.files.allSatisfy { store.find($0.path) != nil })
         }
         switch format {
         case .json:
@@ -28,7 +28,7 @@ struct ModelsCommand: ParsableCommand {
                 let object: [String: Any] = [
                     "name": entry.name, "task": entry.task.rawValue, "depth": entry.depth as Any,
                     "sizeMB": entry.sizeMB, "parametersMillions": entry.parametersMillions,
-                    "inputSize": entry.inputSize, "weightsPresent": present, "built": ModelLoader.buildable.contains(entry.name),
+                    "inputSize": entry.inputSize, "weightsPresent": present, "built": entry.load != nil,
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -38,7 +38,7 @@ struct ModelsCommand: ParsableCommand {
             let body = rows.map { entry, present in
                 [entry.name, entry.task.rawValue, entry.depth.map(String.init) ?? "—",
                  String(format: "%.1f", entry.sizeMB), String(format: "%.2f", entry.parametersMillions),
-                 entry.inputDescription, ModelLoader.buildable.contains(entry.name) ? "yes" : "no", present ? "present" : "missing"]
+                 entry.inputDescription, entry.load != nil ? "yes" : "no", present ? "present" : "missing"]
             }
             if format == .csv {
                 for row in [header] + body { print(row.joined(separator: ",")) }

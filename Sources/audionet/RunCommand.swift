@@ -33,7 +33,7 @@ struct RunCommand: ParsableCommand {
         if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("'\(input)' holds \(tensor.scalars[bad]) at element \(bad) (index \(multiIndex(bad, in: tensor.shape))); inputs must be finite")
         }
-        let loaded = try ModelLoader.network(model, weightsPath: weights)
+        let loaded = try Networks.network(named: model, weightsPath: weights)
         precision.warnIfSlowHere()
         let network = precision == .int8 ? loaded.int8Quantized() : loaded
         let name = layer ?? network.outputName

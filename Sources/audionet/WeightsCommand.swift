@@ -13,11 +13,11 @@ struct WeightsCommand: ParsableCommand {
     /// Manifest files named by model (`crepe-full`) or by manifest path (`crepe/crepe-full.h5`).
     static func files(named names: [String]) throws -> [WeightFile] {
         try names.flatMap { name -> [WeightFile] in
-            if let file = WeightManifest.files[name] { return [file] }
-            guard let entry = Catalog.entry(named: name) else {
+            if let file = Networks.file(name) { return [file] }
+            guard let entry = Networks.named(name) else {
                 throw CommandError("unknown model or weight file '\(name)' (see `audionet weights list`)")
             }
-            return entry.weightFiles.compactMap { WeightManifest.files[$0] }
+            return entry.files
         }
     }
 
@@ -29,7 +29,7 @@ struct WeightsCommand: ParsableCommand {
 
         func run() throws {
             let store = WeightStore.fromEnvironment()
-            let rows = WeightManifest.all.map { file -> [String] in
+            let rows = Networks.files.map { file -> [String] in
                 let source: String
                 switch file.source {
                 case .mirrorOnly: source = "mirror only"
@@ -78,7 +78,7 @@ struct WeightsCommand: ParsableCommand {
         func run() throws {
             let store = WeightStore.fromEnvironment()
             var mismatches: [String] = []
-            for file in names.isEmpty ? WeightManifest.all : try WeightsCommand.files(named: names) {
+            for file in names.isEmpty ? Networks.files : try WeightsCommand.files(named: names) {
                 guard let path = store.find(file.path) else { print("\(file.path): missing"); continue }
                 guard let expected = file.sha256 else { print("\(file.path): present, no checksum recorded"); continue }
                 let actual = try WeightFetcher.sha256(path: path)

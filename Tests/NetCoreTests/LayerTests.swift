@@ -65,7 +65,8 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         try expectMatches(layer, [try fixture("conv1d_k7_s2_p3.input")], try fixture("conv1d_k7_s2_p3.output"), "conv1d")
     }
 
-    @Test func convolutionGivesTheSameResultOnOneOrTwoThreadsAndAnyBatchSplit() throws {
+    /// Thread counts are checked by ParallelTests and the CLI's ThreadCountTests; this is the batch split.
+    @Test func convolutionOfTwoImagesEqualsEachImageAloneWithinRounding() throws {
         let input = try fixture("conv3x3_many_rows.input")
         let layer = Conv2D(inputChannels: 16, outputChannels: 24, kernel: (3, 3), padding: .symmetric(1, 1),
                            weights: try fixture("conv3x3_many_rows.weight").scalars, bias: try fixture("conv3x3_many_rows.bias").scalars)

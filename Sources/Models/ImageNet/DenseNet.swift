@@ -43,3 +43,8 @@ public enum DenseNet201 {
         return b.net
     }
 }
+
+extension DenseNet201 {
+    public static let descriptor = NetworkDescriptor.torchvision(
+        "densenet201", depth: 201, sizeMB: 77, parametersMillions: 20.0, file: "densenet201-c1103571.pth") { try network(weights: $0) }
+}

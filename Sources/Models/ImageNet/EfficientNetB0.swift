@@ -50,3 +50,8 @@ public enum EfficientNetB0 {
         return b.net
     }
 }
+
+extension EfficientNetB0 {
+    public static let descriptor = NetworkDescriptor.torchvision(
+        "efficientnetb0", depth: 82, sizeMB: 20, parametersMillions: 5.3, file: "efficientnet_b0_rwightman-7f5810bc.pth") { try network(weights: $0) }
+}

