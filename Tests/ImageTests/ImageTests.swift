@@ -25,7 +25,22 @@ func loadClassifier(_ name: String) throws -> ImageClassifier {
 func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] }! }
 
 @Suite struct ImageNetworkTests {
-    /// The quantized TF-Lite MobileNetV2 through the TFLite graph importer, run in float: its top-1 equals LiteRT's.
+    /// The architecture file (the paper's table) bound to the TF Lite file's weights by name computes what the
+    /// TFLite graph importer builds from the same file's operators, on every shared image.
+    @Test func mobileNetV2ArchitectureEqualsTheImportedGraph() throws {
+        let classifier = try loadClassifier("mobilenetv2")
+        let model = try TFLiteModel(path: try WeightStore.fromEnvironment().locate("mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite"))
+        let built = try MobileNetV2.network(tflite: model).optimized(), imported = try model.network().optimized()
+        #expect(built.summary.reduce(0) { $0 + $1.parameters } == imported.summary.reduce(0) { $0 + $1.parameters })
+        for path in try sharedImages() {
+            let input = classifier.input(for: try RGBImage(path: path))
+            let difference = TestSupport.maxAbsDifference(try built.run(input).scalars, try imported.run(input).scalars)
+            #expect(difference <= 1e-6, "\(path): max probability difference \(difference)")
+        }
+    }
+
+    /// The quantized TF-Lite MobileNetV2 (its weights bound to the architecture file), run in float: its top-1
+    /// equals LiteRT's.
     @Test func mobileNetV2TopOneEqualsLiteRTOnEveryImage() throws {
         let classifier = try loadClassifier("mobilenetv2")
         let expected = try NPY.read(path: TestSupport.fixture("images/litert_mobilenetv2_top1.npy")).integers
