@@ -6,17 +6,26 @@ import NetCore
 /// With at least as many batches as cores, whole batches run side by side, one per core, each on a single
 /// thread: no per-layer synchronization, and each core's activations stay in its own cache. With fewer
 /// batches (a short clip), or when `batchesSideBySide` is off, batches run one after another and each
-/// layer splits across the cores instead.
-struct BatchRunner {
-    let network: Network
-    let batchSize: Int
-    /// Off for networks whose per-batch activations are large (OpenL3: about 300 MB for 8 windows), where
-    /// a batch per core would double the peak memory for a few percent of speed.
-    var batchesSideBySide = true
+/// layer splits across the cores instead. Every task (classify, pitch, embed, run) batches through it.
+public struct BatchRunner: Sendable {
+    public let network: Network
+    public let batchSize: Int
+    /// Off for networks whose per-batch activations are large (OpenL3: about 300 MB for 8 windows; CREPE full;
+    /// any network `audionet run` is given), where a batch per core would multiply the peak memory.
+    public var batchesSideBySide: Bool
+
+    public init(network: Network, batchSize: Int, batchesSideBySide: Bool = true) {
+        precondition(batchSize > 0, "batch size must be positive")
+        self.network = network
+        self.batchSize = batchSize
+        self.batchesSideBySide = batchesSideBySide
+    }
 
     /// Outputs `outputs` for `count` examples; `makeBatch(first, size)` builds the input of examples
-    /// `first ..< first + size`.
-    func run(count: Int, outputs: [String], makeBatch: @Sendable (_ first: Int, _ size: Int) -> Tensor) throws -> [String: Tensor] {
+    /// `first ..< first + size` (so that inputs can be made batch by batch, never all at once). `progress`
+    /// receives the fraction of examples done after each batch.
+    public func run(count: Int, outputs: [String], progress: (@Sendable (Double) -> Void)? = nil,
+                    makeBatch: @Sendable (_ first: Int, _ size: Int) -> Tensor) throws -> [String: Tensor] {
         let network = self.network, batchSize = self.batchSize
         let shapes = try outputs.map { name -> [Int] in
             guard let shape = network.shapes[name] else { throw NetworkError.unknownLayer(name, valid: network.nodeNames) }
@@ -28,7 +37,7 @@ struct BatchRunner {
         let targets = buffers.map { SharedPointer($0.baseAddress!) }
         let batches = (count + batchSize - 1) / batchSize
         let workers = batchesSideBySide ? min(Parallel.threadCount, batches) : 1
-        let failure = FirstError()
+        let failure = FirstError(), done = DoneCounter()
         // Each batch writes its own rows of every output buffer.
         @Sendable func runBatch(_ batch: Int) {
             let first = batch * batchSize, size = min(batchSize, count - first)
@@ -42,6 +51,7 @@ struct BatchRunner {
             } catch {
                 failure.record(error)
             }
+            if let progress { progress(Double(done.add(size)) / Double(count)) }
         }
         if workers > 1 {
             Parallel.forEach(workers) { worker in
@@ -63,7 +73,7 @@ struct BatchRunner {
     }
 
     /// Outputs `outputs` for every example (row) of `examples`, batch first.
-    func run(examples: Tensor, outputs: [String]) throws -> [String: Tensor] {
+    public func run(examples: Tensor, outputs: [String]) throws -> [String: Tensor] {
         let count = examples.shape.first ?? 0
         let shape = Array(examples.shape.dropFirst()), size = shape.reduce(1, *)
         return try run(count: count, outputs: outputs) { first, batch in
@@ -81,4 +91,13 @@ private final class FirstError: @unchecked Sendable {
     var happened: Bool { error != nil }
 
     func record(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
+}
+
+/// Examples finished so far, across workers.
+private final class DoneCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    /// Adds `examples` and returns the new total.
+    func add(_ examples: Int) -> Int { lock.withLock { count += examples; return count } }
 }

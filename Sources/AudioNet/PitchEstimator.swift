@@ -35,20 +35,12 @@ public final class PitchEstimator: Sendable {
         PitchEstimator(capacity: capacity, network: try CREPE.network(capacity, store: store, weightsPath: weightsPath))
     }
 
+    /// Batches run one after another, each layer split across the cores: CREPE full's activations are large.
+    var runner: BatchRunner { BatchRunner(network: network, batchSize: Self.batchSize, batchesSideBySide: false) }
+
     /// Activations `[N, 360]` of normalised frames `[N, 1024]`, computed in batches.
     public func activations(frames: Tensor) throws -> Tensor {
-        let count = frames.shape.first ?? 0
-        var output: [Float] = []
-        output.reserveCapacity(count * CREPE.binCount)
-        var first = 0
-        while first < count {
-            let size = min(Self.batchSize, count - first)
-            let batch = Tensor(shape: [size, CREPE.frameLength],
-                               scalars: Array(frames.scalars[first * CREPE.frameLength..<(first + size) * CREPE.frameLength]))
-            output += try network.run(batch).scalars
-            first += size
-        }
-        return Tensor(shape: [count, CREPE.binCount], scalars: output)
+        try runner.run(examples: frames, outputs: [network.outputName])[network.outputName]!
     }
 
     /// Pitch of 16 kHz mono samples every `stepMilliseconds`, frames centred on their times; Viterbi
@@ -58,18 +50,11 @@ public final class PitchEstimator: Sendable {
         let hop = Int(Double(CREPE.sampleRate) * stepMilliseconds / 1000)
         guard hop >= 1 else { throw AudioNetError.invalidOption("--step-ms must give at least one sample per hop") }
         let count = PitchFrames.count(sampleCount: samples.count, hop: hop)
-        var activation: [Float] = []
-        activation.reserveCapacity(count * CREPE.binCount)
-        var first = 0
-        while first < count {
-            let size = min(Self.batchSize * 4, count - first)
-            let frames = Tensor(shape: [size, CREPE.frameLength],
-                                scalars: PitchFrames.frames(samples, hop: hop, first: first, count: size))
-            activation += try activations(frames: frames).scalars
-            first += size
-            progress?(Double(first) / Double(count))
-        }
-        return decode(Tensor(shape: [count, CREPE.binCount], scalars: activation), hop: hop, viterbi: viterbi)
+        // Frames are cut batch by batch from the samples, never all at once.
+        let activation = try runner.run(count: count, outputs: [network.outputName], progress: progress) { first, size in
+            Tensor(shape: [size, CREPE.frameLength], scalars: PitchFrames.frames(samples, hop: hop, first: first, count: size))
+        }[network.outputName]!
+        return decode(activation, hop: hop, viterbi: viterbi)
     }
 
     /// Turns activations `[N, 360]` of frames `hop` samples apart into a pitch track: local weighted average

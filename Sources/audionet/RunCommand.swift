@@ -38,21 +38,13 @@ struct RunCommand: ParsableCommand {
         let network = precision == .int8 ? loaded.int8Quantized() : loaded
         let name = layer ?? network.outputName
         guard network.shapes[name] != nil else { throw NetworkError.unknownLayer(name, valid: network.nodeNames) }
-        var parts: [Float] = []
-        let count = tensor.shape.first ?? 0
-        let size = tensor.count / max(count, 1)
         guard tensor.shape.count == network.inputShape.count + 1, Array(tensor.shape.dropFirst()) == network.inputShape else {
             throw NetworkError.shapeMismatch(layer: model, expected: "[N, \(network.inputShape.map(String.init).joined(separator: ", "))]",
                                              got: tensor.shape)
         }
-        var first = 0
-        while first < count {
-            let batch = min(64, count - first)
-            let slice = Tensor(shape: [batch] + network.inputShape, scalars: Array(tensor.scalars[first * size..<(first + batch) * size]))
-            parts += try network.run(slice, outputs: [name])[name]!.scalars
-            first += batch
-        }
-        try NPY.write(NPYArray(Tensor(shape: [count] + network.shapes[name]!, scalars: parts)), path: output)
+        // One batch of 64 at a time, each layer across the cores: the network may be any size.
+        let result = try BatchRunner(network: network, batchSize: 64, batchesSideBySide: false).run(examples: tensor, outputs: [name])[name]!
+        try NPY.write(NPYArray(result), path: output)
     }
 }
 
