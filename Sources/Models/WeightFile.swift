@@ -22,4 +22,13 @@ public struct WeightFile: Sendable, Equatable {
     public let size: Int?
     /// License of the file.
     public let license: String
+
+    public init(path: String, format: String, source: WeightSource, sha256: String? = nil, size: Int? = nil, license: String) {
+        self.path = path
+        self.format = format
+        self.source = source
+        self.sha256 = sha256
+        self.size = size
+        self.license = license
+    }
 }
