@@ -40,12 +40,14 @@ let package = Package(
         .target(name: "Formats", dependencies: [
             "NetCore", "Platform", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "Models", dependencies: [
-            "NetCore", "Formats", "DSP", "Platform",
+        // Weight files: their descriptions, the store that finds them, fetching and SHA-256 verification.
+        .target(name: "WeightFiles", dependencies: [
+            "Formats", "Platform",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "AudioNet", dependencies: ["AudioIO", "ImageIO", "DSP", "NetCore", "Formats", "Models", "Platform"]),
+        .target(name: "Models", dependencies: ["NetCore", "Formats", "DSP", "Platform", "WeightFiles"]),
+        .target(name: "AudioNet", dependencies: ["AudioIO", "ImageIO", "DSP", "NetCore", "Formats", "Models", "Platform", "WeightFiles"]),
         .executableTarget(name: "audionet", dependencies: [
             "AudioNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -10,3 +10,4 @@
 @_exported import Models
 @_exported import NetCore
 @_exported import Platform
+@_exported import WeightFiles

@@ -34,7 +34,7 @@ public final class ImageClassifier: Sendable {
             throw AudioNetError.notImplemented(name, available: available)
         }
         let network = try load(name, store, weightsPath)
-        let labels = try String(contentsOfFile: try store.locate(output.labels.path), encoding: .utf8)
+        let labels = try String(contentsOfFile: try store.locate(output.labels), encoding: .utf8)
             .split(whereSeparator: \.isNewline).map(String.init).dropFirst(output.skippedLabels)
         guard let classes = network.shapes[network.outputName]?.last, labels.count == classes else {
             throw NetworkError.invalidWeights("\(name) has \(network.shapes[network.outputName] ?? []) outputs for \(labels.count) labels")

@@ -58,7 +58,7 @@ public final class SoundClassifier: Sendable {
     public static func yamnet(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
                               precision: Precision = .float32) throws -> SoundClassifier {
         let network = try YAMNet.network(store: store, weightsPath: weightsPath)
-        let labels = try ClassLabels(classMapCSV: try store.locate(YAMNet.classMapFile.path))
+        let labels = try ClassLabels(classMapCSV: try store.locate(YAMNet.classMapFile))
         guard labels.names.count == YAMNet.classCount else {
             throw LabelFileError.malformed(path: "yamnet_class_map.csv", reason: "\(labels.names.count) classes, expected \(YAMNet.classCount)")
         }

@@ -22,7 +22,7 @@ public final class VGGishEmbedder: Sendable {
     /// the PCA parameters (`vggish/vggish_pca_params-970ea276.pth` or the official `.npz`); run at `precision`.
     public static func load(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, postprocess: Bool = false,
                             pcaPath: String? = nil, precision: Precision = .float32) throws -> VGGishEmbedder {
-        let pca = postprocess ? try VGGishPostprocessor(path: try store.locate(VGGish.pcaFile.path, explicit: pcaPath)) : nil
+        let pca = postprocess ? try VGGishPostprocessor(path: try store.locate(VGGish.pcaFile, explicit: pcaPath)) : nil
         return VGGishEmbedder(network: try VGGish.network(store: store, weightsPath: weightsPath), postprocessor: pca, precision: precision)
     }
 

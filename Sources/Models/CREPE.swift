@@ -69,7 +69,7 @@ public enum CREPE {
 
     /// CREPE of `capacity` with its Keras weights found through `store` (or at `weightsPath`).
     public static func network(_ capacity: Capacity, store: WeightStore, weightsPath: String? = nil) throws -> Network {
-        try network(capacity, weights: KerasWeights(path: store.locate(capacity.weights.path, explicit: weightsPath)))
+        try network(capacity, weights: KerasWeights(path: store.locate(capacity.weights, explicit: weightsPath)))
     }
 
     /// Samples per frame and the model's sample rate.

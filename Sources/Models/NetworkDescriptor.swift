@@ -113,7 +113,7 @@ public struct NetworkDescriptor: Sendable {
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
             inputSize: [preprocessing.size, preprocessing.size, 3], files: [weights, ImageNetLabels.file],
             architecture: { _ in try build(nil) },
-            load: { _, store, path in try build(PyTorchStateDict(path: store.locate(weights.path, explicit: path)).tensors) },
+            load: { _, store, path in try build(PyTorchStateDict(path: store.locate(weights, explicit: path)).tensors) },
             imageClassifier: ImageClassifierOutput(preprocessing: preprocessing))
     }
 

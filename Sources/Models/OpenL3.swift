@@ -130,7 +130,7 @@ extension OpenL3 {
             kerasPath = store.find(configuration.weightFile) == nil ? store.find(configuration.kerasWeightFile) : nil
         }
         if let kerasPath { return try stateDict(keras: KerasWeights(path: kerasPath)) }
-        return try PyTorchStateDict(path: store.locate(configuration.weightFile, explicit: weightsPath)).tensors
+        return try PyTorchStateDict(path: store.locate(torchFile(configuration), explicit: weightsPath)).tensors
     }
 
     public static let descriptor: NetworkDescriptor = {

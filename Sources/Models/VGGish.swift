@@ -71,7 +71,7 @@ extension VGGish {
 
     /// VGGish with torchvggish's weights found through `store` (or at `weightsPath`).
     public static func network(store: WeightStore, weightsPath: String? = nil) throws -> Network {
-        try network(weights: PyTorchStateDict(path: store.locate(weightsFile.path, explicit: weightsPath)).tensors)
+        try network(weights: PyTorchStateDict(path: store.locate(weightsFile, explicit: weightsPath)).tensors)
     }
 
     public static let descriptor = NetworkDescriptor(

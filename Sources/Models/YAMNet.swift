@@ -166,7 +166,7 @@ extension YAMNet {
 
     /// YAMNet with the TF-Hub lite weights found through `store` (or at `weightsPath`).
     public static func network(store: WeightStore, weightsPath: String? = nil) throws -> Network {
-        try network(weights: weights(tflite: TFLiteModel(path: store.locate(tfliteFile.path, explicit: weightsPath))))
+        try network(weights: weights(tflite: TFLiteModel(path: store.locate(tfliteFile, explicit: weightsPath))))
     }
 
     public static let descriptor = NetworkDescriptor(

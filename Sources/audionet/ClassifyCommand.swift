@@ -58,7 +58,7 @@ struct ClassifyCommand: ParsableCommand {
         let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
         var detector: SoundEventDetector?
         if !clip {
-            let ontology = specificity == .none ? nil : try Ontology(path: try store.locate(YAMNet.ontologyFile.path))
+            let ontology = specificity == .none ? nil : try Ontology(path: try store.locate(YAMNet.ontologyFile))
             detector = SoundEventDetector(labels: classifier.labels, ontology: ontology,
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: specificity))

@@ -13,7 +13,7 @@ import Testing
     /// A cache holding crepe-tiny's weights with one bit flipped.
     func corruptedCache() throws -> String {
         let cache = path("cache")
-        let source = try WeightStore.fromEnvironment().locate("crepe/crepe-tiny.h5")
+        let source = try WeightStore.fromEnvironment().locate(CREPE.Capacity.tiny.weights)
         try FileManager.default.createDirectory(atPath: cache + "/crepe", withIntermediateDirectories: true)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: source))
         bytes[bytes.count / 2] ^= 1

@@ -117,7 +117,7 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
     let directory = TestSupport.temporaryDirectory()
 
     @Test func readsCREPEsLayersAndWeightNames() throws {
-        let weights = try KerasWeights(path: try WeightStore.fromEnvironment().locate("crepe/crepe-tiny.h5"))
+        let weights = try KerasWeights(path: try WeightStore.fromEnvironment().locate(CREPE.Capacity.tiny.weights))
         #expect(weights.layerNames.first == "input" && weights.layerNames.last == "classifier")
         #expect(try weights.tensor("conv1", "kernel").shape == [512, 1, 128])
         #expect(try weights.tensor("conv1-BN", "moving_variance").scalars.allSatisfy { $0 > 0 })
@@ -131,7 +131,7 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
     }
 
     @Test func truncatedFileIsRejected() throws {
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: try WeightStore.fromEnvironment().locate("crepe/crepe-tiny.h5")))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: try WeightStore.fromEnvironment().locate(CREPE.Capacity.tiny.weights)))
         for fraction in [0.01, 0.3, 0.9] {
             let path = directory.appendingPathComponent("cut-\(fraction).h5").path
             try bytes.prefix(Int(Double(bytes.count) * fraction)).write(to: URL(fileURLWithPath: path))

@@ -29,7 +29,7 @@ func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values
     /// TFLite graph importer builds from the same file's operators, on every shared image.
     @Test func mobileNetV2ArchitectureEqualsTheImportedGraph() throws {
         let classifier = try loadClassifier("mobilenetv2")
-        let model = try TFLiteModel(path: try WeightStore.fromEnvironment().locate("mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite"))
+        let model = try TFLiteModel(path: try WeightStore.fromEnvironment().locate(MobileNetV2.descriptor.files[0]))
         let built = try MobileNetV2.network(tflite: model).optimized(), imported = try model.network().optimized()
         #expect(built.summary.reduce(0) { $0 + $1.parameters } == imported.summary.reduce(0) { $0 + $1.parameters })
         for path in try sharedImages() {

@@ -21,7 +21,7 @@ enum TinyNet {
         files: [weightsFile],
         architecture: { _ in try network(weights: nil) },
         load: { _, store, path in
-            let values = try NPY.read(path: store.locate(weightsFile.path, explicit: path)).floats
+            let values = try NPY.read(path: store.locate(weightsFile, explicit: path)).floats
             guard values.count == 15 else { throw NetworkError.invalidWeights("tinynet needs 15 values, the file has \(values.count)") }
             return try network(weights: values)
         })

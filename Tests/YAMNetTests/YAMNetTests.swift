@@ -23,7 +23,7 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
     static let signals = ["silence", "noise", "speech", "tone"]
 
     @Test func fixturesBelongToTheWeightFileInUse() throws {
-        let path = try WeightStore.fromEnvironment().locate("yamnet/yamnet.tflite")
+        let path = try WeightStore.fromEnvironment().locate(YAMNet.tfliteFile)
         let expected = try String(contentsOfFile: TestSupport.fixture("yamnet/source.txt"), encoding: .utf8)
         #expect(expected.contains(YAMNet.tfliteFile.sha256!))
         let process = Process()
@@ -129,7 +129,7 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
     @Test func speechEventStartsAndEndsWithinOneHopOfTheTruth() throws {
         let classifier = try classifier()
         let analysis = try classifier.analyze(file: TestSupport.repositoryRoot.appendingPathComponent("Samples/speech-between-silences.wav").path)
-        let ontology = try Ontology(path: try WeightStore.fromEnvironment().locate("audioset/ontology.json"))
+        let ontology = try Ontology(path: try WeightStore.fromEnvironment().locate(YAMNet.ontologyFile))
         let events = SoundEventDetector(labels: classifier.labels, ontology: ontology, options: EventOptions()).events(in: analysis)
         let speech = events.filter { $0.label == "Speech" }
         #expect(speech.count == 1, "events: \(events)")
@@ -144,7 +144,7 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
     @Test func lowSpecificityReportsTopLevelCategories() throws {
         let classifier = try classifier()
         let analysis = try classifier.analyze(file: TestSupport.fixture("frontend/speech.wav"))
-        let ontology = try Ontology(path: try WeightStore.fromEnvironment().locate("audioset/ontology.json"))
+        let ontology = try Ontology(path: try WeightStore.fromEnvironment().locate(YAMNet.ontologyFile))
         let low = SoundEventDetector(labels: classifier.labels, ontology: ontology, options: EventOptions(specificity: .low))
         let labels = Set(low.events(in: analysis).map(\.label))
         #expect(labels.contains("Speech"), "\(labels)")
@@ -167,7 +167,7 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
 
 @Suite struct TFLiteImporterTests {
     func modelBytes() throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: try WeightStore.fromEnvironment().locate("yamnet/yamnet.tflite"))))
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: try WeightStore.fromEnvironment().locate(YAMNet.tfliteFile))))
     }
 
     @Test func readsTheModelsTensorsAndOperators() throws {

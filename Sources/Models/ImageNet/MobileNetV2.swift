@@ -108,6 +108,6 @@ public enum MobileNetV2 {
         name: "mobilenetv2", task: .imageClassification, depth: 53, sizeMB: 13, parametersMillions: 3.5,
         inputSize: [side, side, 3], files: [weightsFile, ImageNetLabels.file],
         architecture: { _ in try network(weights: nil) },
-        load: { _, store, path in try network(tflite: TFLiteModel(path: store.locate(weightsFile.path, explicit: path))) },
+        load: { _, store, path in try network(tflite: TFLiteModel(path: store.locate(weightsFile, explicit: path))) },
         imageClassifier: ImageClassifierOutput(preprocessing: preprocessing, skippedLabels: 0, outputsProbabilities: true))
 }

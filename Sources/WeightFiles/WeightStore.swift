@@ -70,10 +70,11 @@ public struct WeightStore: Sendable {
     }
 
     /// The path of `file`: `explicit` when given, else the first directory that has it, checked against the
-    /// manifest's SHA-256 (see ``WeightStore``).
+    /// file's SHA-256 when it has one (see ``WeightStore``).
     /// - Throws: ``WeightError/missing(file:searched:fetchCommand:)`` naming where it looked and how to fetch it;
-    ///   ``WeightError/checksumMismatch(file:path:expected:actual:)`` for a file that is not the manifest's.
-    public func locate(_ file: String, explicit: String? = nil) throws -> String {
+    ///   ``WeightError/checksumMismatch(file:path:expected:actual:)`` for a file that is not the one described.
+    public func locate(_ weightFile: WeightFile, explicit: String? = nil) throws -> String {
+        let file = weightFile.path
         if let explicit {
             guard FileManager.default.isReadableFile(atPath: explicit) else {
                 throw WeightError.missing(file: explicit, searched: [explicit], fetchCommand: "audionet weights fetch \(file)")
@@ -81,7 +82,7 @@ public struct WeightStore: Sendable {
             return explicit
         }
         if let path = find(file) {
-            if let expected = Networks.file(file)?.sha256 { try verification.check(file, at: path, expected: expected) }
+            if let expected = weightFile.sha256 { try verification.check(file, at: path, expected: expected) }
             return path
         }
         let searched = searchDirectories + (mirrorDirectory == nil ? ["$AUDIONET_WEIGHTS_MIRROR (unset)"] : [])

@@ -41,7 +41,7 @@ public enum WeightFetcher {
     public static func fetch(_ file: WeightFile, store: WeightStore, force: Bool = false, log: (String) -> Void = { _ in }) throws -> String {
         if !force, let existing = store.find(file.path) {
             do {
-                let path = try store.locate(file.path)
+                let path = try store.locate(file)
                 log("\(file.path): present at \(path)")
                 return path
             } catch {
