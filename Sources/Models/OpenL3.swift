@@ -77,7 +77,7 @@ public enum OpenL3 {
     /// Output: `[embeddingSize]` at `flatten`.
     public static func network(_ configuration: Configuration, weights: [String: Tensor]?) throws -> Network {
         let frontEnd = OpenL3FrontEnd(configuration.representation)
-        var b = TorchNetworkBuilder(inputShape: [frontEnd.bins, frontEnd.frames], weights: weights)
+        var b = TorchNetworkBuilder(inputShape: [frontEnd.bins, frontEnd.frames], weights: weights, unused: ["speclayer."])
         try b.add("reshape", Reshape([frontEnd.bins, frontEnd.frames, 1]))
         try b.batchNorm("batch_normalization_1", 1, epsilon: 1e-3)
         var channels = 1
@@ -91,7 +91,7 @@ public enum OpenL3 {
         try b.conv("audio_embedding_layer", 512, 512, kernel: 3)
         try b.add("max_pooling2d_4", Pool2D(.max, kernel: configuration.poolSize))
         try b.add("flatten", Flatten())
-        return b.net
+        return try b.finished()
     }
 }
 

@@ -39,6 +39,20 @@ import Testing
         }
     }
 
+    /// Binding is strict, as torch's load_state_dict is: a key no layer takes is an error naming it, except what
+    /// the network declares unused (torchvision's GoogLeNet file keeps its auxiliary classifiers).
+    @Test func anUnexpectedKeyIsAnErrorNamingIt() throws {
+        var state = try TestSupport.closedFormStateDict(layout: "torchvision/resnet18.layout.txt")
+        state["layer5.0.conv1.weight"] = Tensor(zeros: [1])
+        #expect { try ResNet.network(.resnet18, weights: state) } throws: { "\($0)".contains("unexpected keys: layer5.0.conv1.weight") }
+        var googLeNet = try TestSupport.closedFormStateDict(layout: "torchvision/googlenet.layout.txt")
+        googLeNet["aux1.fc2.weight"] = Tensor(zeros: [1000, 1024])
+        googLeNet["bn1.num_batches_tracked"] = Tensor(zeros: [1])
+        _ = try GoogLeNet.network(weights: googLeNet)
+        googLeNet["aux3.fc2.weight"] = Tensor(zeros: [1])
+        #expect(throws: NetworkError.self) { try GoogLeNet.network(weights: googLeNet) }
+    }
+
     @Test func wrongShapeInAStateDictNamesTheTensor() throws {
         var state = try TestSupport.closedFormStateDict(layout: "torchvision/resnet18.layout.txt")
         state["layer2.0.conv1.weight"] = Tensor(zeros: [128, 64, 1, 1])

@@ -40,7 +40,7 @@ public enum DenseNet201 {
         try b.relu("relu")
         try b.add("avgpool", GlobalAveragePool())
         try b.linear("classifier", channels, 1000)
-        return b.net
+        return try b.finished()
     }
 }
 

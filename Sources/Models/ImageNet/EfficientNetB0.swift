@@ -47,7 +47,7 @@ public enum EfficientNetB0 {
         try b.add("avgpool", GlobalAveragePool())
         try b.add("classifier.0", Dropout(rate: 0.2))
         try b.linear("classifier.1", 1280, 1000)
-        return b.net
+        return try b.finished()
     }
 }
 

@@ -57,7 +57,7 @@ public enum EfficientNetLite0 {
         try b.add("_avg_pooling", GlobalAveragePool())
         try b.add("_dropout", Dropout(rate: 0.2))
         try b.linear("_fc", head, classes)
-        return b.net
+        return try b.finished()
     }
 }
 

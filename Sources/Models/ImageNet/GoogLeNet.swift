@@ -21,7 +21,8 @@ public enum GoogLeNet {
 
     /// Without `transform_input` (the pretrained torchvision model re-normalizes its input first).
     public static func network(weights: [String: Tensor]?) throws -> Network {
-        var b = TorchNetworkBuilder(inputShape: [224, 224, 3], weights: weights)
+        // torchvision's pretrained file keeps the auxiliary classifiers, which it drops after loading (aux_logits=False).
+        var b = TorchNetworkBuilder(inputShape: [224, 224, 3], weights: weights, unused: ["aux1.", "aux2."])
         _ = try basicConv(&b, "conv1", 3, 64, kernel: 7, stride: 2)
         try b.add("maxpool1", Pool2D(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true))
         _ = try basicConv(&b, "conv2", 64, 64, kernel: 1)
@@ -46,7 +47,7 @@ public enum GoogLeNet {
         try b.add("avgpool", GlobalAveragePool())
         try b.add("dropout", Dropout(rate: 0.2))
         try b.linear("fc", 1024, 1000)
-        return b.net
+        return try b.finished()
     }
 }
 

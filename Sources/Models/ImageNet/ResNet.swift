@@ -66,7 +66,7 @@ public enum ResNet {
         }
         try b.add("avgpool", GlobalAveragePool())
         try b.linear("fc", channels, 1000)
-        return b.net
+        return try b.finished()
     }
 }
 

@@ -50,7 +50,7 @@ public enum ShuffleNetV2 {
         try b.relu("conv5.2")
         try b.add("mean", GlobalAveragePool())
         try b.linear("fc", widths[4], 1000)
-        return b.net
+        return try b.finished()
     }
 }
 

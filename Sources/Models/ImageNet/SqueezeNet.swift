@@ -33,7 +33,7 @@ public enum SqueezeNet {
         try b.conv("classifier.1", channels, 1000, kernel: 1)
         try b.relu("classifier.2")
         try b.add("classifier.3", GlobalAveragePool())
-        return b.net
+        return try b.finished()
     }
 }
 

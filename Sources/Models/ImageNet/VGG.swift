@@ -50,7 +50,7 @@ public enum VGG {
             index += 1
         }
         try classifier(&b, chw: [512, 7, 7], dropoutFirst: false)  // the adaptive 7×7 average pool is the identity at 224²
-        return b.net
+        return try b.finished()
     }
 
     /// AlexNet as torchvision defines it; at 227² (MATLAB's input size) the features end at 6×6, where the
@@ -67,7 +67,7 @@ public enum VGG {
             if c.pool { try b.add("features.\(c.index + 2)", Pool2D(.max, kernel: (3, 3), stride: (2, 2))) }
         }
         try classifier(&b, chw: [256, 6, 6], dropoutFirst: true)
-        return b.net
+        return try b.finished()
     }
 }
 
