@@ -49,10 +49,10 @@ public final class PitchEstimator: Sendable {
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         let hop = Int(Double(CREPE.sampleRate) * stepMilliseconds / 1000)
         guard hop >= 1 else { throw AudioNetError.invalidOption("--step-ms must give at least one sample per hop") }
-        let count = PitchFrames.count(sampleCount: samples.count, hop: hop)
+        let count = CREPE.frameCount(sampleCount: samples.count, hop: hop)
         // Frames are cut batch by batch from the samples, never all at once.
         let activation = try runner.run(count: count, outputs: [network.outputName], progress: progress) { first, size in
-            Tensor(shape: [size, CREPE.frameLength], scalars: PitchFrames.frames(samples, hop: hop, first: first, count: size))
+            Tensor(shape: [size, CREPE.frameLength], scalars: CREPE.frames(samples, hop: hop, first: first, count: size))
         }[network.outputName]!
         return decode(activation, hop: hop, viterbi: viterbi)
     }
@@ -62,12 +62,12 @@ public final class PitchEstimator: Sendable {
     public func decode(_ activation: Tensor, hop: Int, viterbi: Bool) -> PitchTrack {
         let bins = CREPE.binCount, count = activation.shape[0]
         let values = activation.scalars
-        let path = viterbi ? PitchDecoding.viterbiPath(values, frames: count) : nil
+        let path = viterbi ? CREPE.viterbiPath(values, frames: count) : nil
         var frequencies: [Double] = [], confidences: [Float] = []
         for frame in 0..<count {
             let row = values[frame * bins..<(frame + 1) * bins]
             confidences.append(row.max() ?? 0)
-            let cents = PitchDecoding.localAverageCents(row, center: path?[frame])
+            let cents = CREPE.localAverageCents(row, center: path?[frame])
             let frequency = CREPE.frequency(cents: cents)
             frequencies.append(frequency.isFinite ? frequency : 0)
         }

@@ -23,7 +23,7 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
 @Suite struct CREPEReferenceTests {
     @Test func framesMatchMarlCrepesFraming() throws {
         let audio = try AudioFileReader.readMono(path: TestSupport.fixture("frontend/speech.wav"))
-        let ours = PitchFrames.frames(audio.samples, hop: 160, first: 60, count: 12)
+        let ours = CREPE.frames(audio.samples, hop: 160, first: 60, count: 12)
         let reference = try crepeFixture("frames")
         #expect(TestSupport.maxAbsDifference(ours, Array(reference.scalars[0..<12 * 1024])) <= 1e-5)
     }
@@ -101,14 +101,14 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
     @Test func localAverageOfOneBinIsThatBinsCents() {
         var row = [Float](repeating: 0, count: 360)
         row[100] = 1
-        #expect(abs(PitchDecoding.localAverageCents(row[...]) - CREPE.cents(ofBin: 100)) < 1e-9)
-        #expect(PitchDecoding.localAverageCents([Float](repeating: 0, count: 360)[...]).isNaN)
+        #expect(abs(CREPE.localAverageCents(row[...]) - CREPE.cents(ofBin: 100)) < 1e-9)
+        #expect(CREPE.localAverageCents([Float](repeating: 0, count: 360)[...]).isNaN)
     }
 
     @Test func viterbiIgnoresAnIsolatedOctaveJump() {
         var activations = [Float](repeating: 0, count: 20 * 360)
         for frame in 0..<20 { activations[frame * 360 + (frame == 10 ? 160 : 100)] = 0.9 }
-        let path = PitchDecoding.viterbiPath(activations, frames: 20)
+        let path = CREPE.viterbiPath(activations, frames: 20)
         #expect(path.allSatisfy { abs($0 - 100) <= 11 }, "\(path)")
     }
 }

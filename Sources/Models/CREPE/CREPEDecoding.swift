@@ -1,7 +1,7 @@
 import Foundation
 
 /// CREPE's decoding of 360-bin activations into pitch (marl/crepe core.py).
-public enum PitchDecoding {
+extension CREPE {
     /// Weighted average of bin cents over the nine bins around `center` (default: the argmax).
     /// Returns NaN when those activations sum to zero.
     public static func localAverageCents(_ activation: ArraySlice<Float>, center: Int? = nil) -> Double {
@@ -10,7 +10,7 @@ public enum PitchDecoding {
         let lower = max(0, peak - 4), upper = min(activation.count, peak + 5)
         var product = 0.0, weight = 0.0
         for bin in lower..<upper {
-            product += Double(activation[base + bin]) * CREPE.cents(ofBin: bin)
+            product += Double(activation[base + bin]) * cents(ofBin: bin)
             weight += Double(activation[base + bin])
         }
         return product / weight

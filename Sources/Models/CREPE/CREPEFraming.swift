@@ -1,11 +1,9 @@
 /// CREPE's framing (marl/crepe `get_activation`): optional centring by 512 zeros on each side, 1024-sample
 /// frames every `hop` samples, each frame shifted to zero mean and scaled to unit standard deviation
 /// (population σ, clipped at 1e-8 so silence stays zero).
-public enum PitchFrames {
-    public static let frameLength = 1024
-
+extension CREPE {
     /// Number of frames of `sampleCount` samples.
-    public static func count(sampleCount: Int, hop: Int, center: Bool = true) -> Int {
+    public static func frameCount(sampleCount: Int, hop: Int, center: Bool = true) -> Int {
         let length = sampleCount + (center ? frameLength : 0)
         return length >= frameLength ? 1 + (length - frameLength) / hop : 0
     }
