@@ -16,6 +16,9 @@ public struct MonoAudio: Sendable {
 
     /// Duration in seconds.
     public var duration: Double { Double(samples.count) / Double(sampleRate) }
+
+    /// The lowest sample rate read: 1 kHz.
+    public static let minimumSampleRate = 1000
 }
 
 /// Decodes any file libsndfile reads (WAV PCM 16/24/32-bit and float, FLAC, OGG/Vorbis, AIFF…) to mono Float32.
@@ -57,6 +60,11 @@ public enum AudioFileReader {
         let sourceRate = Int(info.samplerate)
         guard channels > 0, sourceRate > 0 else {
             throw AudioIOError.unreadable(path: path, reason: "invalid channel count or sample rate in header")
+        }
+        // Below 1 kHz nothing these networks hear is left, and resampling to 16 kHz would turn a few kilobytes into
+        // hundreds of megabytes (a 4 KB file at 1 Hz became 128 MB).
+        guard sourceRate >= MonoAudio.minimumSampleRate else {
+            throw AudioIOError.unreadable(path: path, reason: "its sample rate is \(sourceRate) Hz; audio must be sampled at \(MonoAudio.minimumSampleRate) Hz or more")
         }
         guard info.frames > 0 else { throw AudioIOError.empty(path: path) }
         if let (announced, present) = truncation(of: file) {

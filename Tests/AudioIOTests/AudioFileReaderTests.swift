@@ -60,6 +60,20 @@ import Testing
         }
     }
 
+    /// A sample rate below 1 kHz is refused before anything is resampled (a 4 KB file at 1 Hz became 128 MB at
+    /// 16 kHz); 1 kHz itself is read.
+    @Test func sampleRatesBelowOneKilohertzAreRefused() throws {
+        let samples = [Float](repeating: 0.25, count: 2000)
+        for rate in [1, 100, 999] {
+            try AudioFileWriter.write(path: path("slow.wav"), samples: samples, sampleRate: rate)
+            #expect { try AudioFileReader.readMono(path: path("slow.wav"), sampleRate: 16_000) } throws: {
+                "\($0)".contains("sample rate is \(rate) Hz")
+            }
+        }
+        try AudioFileWriter.write(path: path("slow.wav"), samples: samples, sampleRate: 1000)
+        #expect(try AudioFileReader.readMono(path: path("slow.wav"), sampleRate: 16_000).samples.count == 32_000)
+    }
+
     @Test func zeroSampleWAVIsEmpty() throws {
         try AudioFileWriter.write(path: path("empty.wav"), samples: [], sampleRate: 16_000)
         #expect(throws: AudioIOError.empty(path: path("empty.wav"))) { try AudioFileReader.readMono(path: path("empty.wav")) }

@@ -12,7 +12,7 @@ layout; nothing is hand-edited.
 - npz-lying-size.npz: an entry that declares 1 000 bytes and inflates to 64 MB.
 - npz-impossible-ratio.npz: an entry that declares 4 GiB from about 120 compressed bytes.
 - npz-symlink-size.npz: a symbolic-link entry whose local header claims 4 GB (fuzzing found it).
-- wav-huge-frame-count.wav: a WAV announcing 2^32 − 1 bytes at 100 Hz (fuzzing found it).
+- wav-huge-frame-count.wav: a WAV announcing 2^32 − 1 bytes at 8 kHz (fuzzing found it).
 - h5-dimension-overflow.h5: a Keras weights file whose dataset is 2^40 × 2^40 × 2^40 (chunked, unwritten).
 - h5-variable-length-names.h5: layer names as variable-length strings (libhdf5's crash path, fuzzing).
 - tflite-shape-overflow.tflite: a TFLite model whose one tensor has shape [2^30, 2^30, 2^30, 2^30].
@@ -129,10 +129,10 @@ symlink[central + 10:central + 12] = struct.pack("<H", 0)  # stored
 symlink[central + 38:central + 42] = struct.pack("<I", 0o120777 << 16)  # external attributes: a symlink
 save("npz-symlink-size.npz", bytes(symlink))
 
-# A WAV that announces 2^32 − 1 bytes of 8-bit audio at 100 Hz (the streaming size, so not "truncated"): the
+# A WAV that announces 2^32 − 1 bytes of 8-bit audio at 8 kHz (the streaming size, so not "truncated"): the
 # reader reserved frames × 16000 samples for the resampled signal and crashed (fuzzing).
 body = bytes([128, 200, 50, 128])
-save("wav-huge-frame-count.wav", b"RIFF" + struct.pack("<I", 0xFFFF_FFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 100, 100, 1, 8)
+save("wav-huge-frame-count.wav", b"RIFF" + struct.pack("<I", 0xFFFF_FFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8)
      + b"data" + struct.pack("<I", 0xFFFF_FFFF) + body)
 
 # --- HDF5 -----------------------------------------------------------------------------------------------
