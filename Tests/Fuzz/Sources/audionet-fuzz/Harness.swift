@@ -5,7 +5,7 @@ import Foundation
 /// Parsers that read paths (libhdf5, libsndfile, the zip reader) get the input through a file in /dev/shm.
 /// A thrown error is the expected outcome for a malformed input; a crash, hang or huge allocation is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case npy, npz, pytorch, tflite, keras, image, audio
+    case npy, npz, pytorch, tflite, keras, image, audio, resample
 
     static let current: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["AUDIONET_FUZZ_TARGET"] ?? ""
@@ -30,7 +30,10 @@ enum FuzzTarget: String, CaseIterable {
         case .pytorch: withFile(bytes) { _ = try? PyTorchStateDict(path: $0) }
         case .keras: withFile(bytes) { _ = try? KerasWeights(path: $0) }
         case .image: withFile(bytes) { _ = try? RGBImage(path: $0) }
-        case .audio: withFile(bytes) { _ = try? AudioFileReader.readMono(path: $0, sampleRate: 16_000) }
+        // Decoding alone (libsndfile, mixing, range checks) at the file's own rate; `resample` adds resampling to
+        // 16 kHz, whose filter bank for an arbitrary rate pair (up to 8192 phases) costs far more than the parsing.
+        case .audio: withFile(bytes) { _ = try? AudioFileReader.readMono(path: $0) }
+        case .resample: withFile(bytes) { _ = try? AudioFileReader.readMono(path: $0, sampleRate: 16_000) }
         }
     }
 
