@@ -55,6 +55,12 @@ public struct RGBImage: Sendable {
             try self.init(jpeg: bytes, path: path)
             return
         }
+        // stb_image reads only what it is the decoder for here: its other decoders (its own JPEG one, which takes
+        // a file starting with fill bytes, GIF, PSD, TGA…) are not used, and its JPEG decoder aborted on an
+        // assertion for a crafted file (found by fuzzing).
+        guard Self.isPNGOrBMP(bytes) else {
+            throw ImageError.undecodable(path: path, reason: "not a PNG, JPEG or BMP file")
+        }
         var width: Int32 = 0, height: Int32 = 0, channels: Int32 = 0
         guard stbi_info_from_memory(bytes, Int32(bytes.count), &width, &height, &channels) != 0 else {
             throw ImageError.undecodable(path: path, reason: String(cString: stbi_failure_reason()) + " (supported: PNG, JPEG, BMP)")
@@ -71,6 +77,11 @@ public struct RGBImage: Sendable {
         defer { stbi_image_free(decoded) }
         self.init(width: Int(width), height: Int(height),
                   pixels: Array(UnsafeBufferPointer(start: decoded, count: Int(width) * Int(height) * 3)))
+    }
+
+    /// Whether `bytes` start with the PNG signature or a BMP file header's `BM`.
+    static func isPNGOrBMP(_ bytes: [UInt8]) -> Bool {
+        bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) || bytes.starts(with: [0x42, 0x4D])
     }
 
     /// The NUL-terminated C string in `buffer`.

@@ -120,6 +120,20 @@ func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values
         #expect(throws: ImageError.fileNotFound(path("absent.png"))) { try RGBImage(path: path("absent.png")) }
     }
 
+    /// Only PNG and BMP reach stb_image: a JPEG behind a fill byte (on which stb's own JPEG decoder once aborted,
+    /// found by fuzzing), GIF, TGA or PSD bytes are refused with one line before any decoder runs.
+    @Test func onlyPNGAndBMPReachStbImage() throws {
+        let jpeg = Data([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF".utf8) + [UInt8](repeating: 0, count: 64))
+        let files: [String: Data] = ["fill.jpg": Data([0xFF]) + jpeg, "image.gif": Data("GIF89a".utf8) + Data(count: 64),
+                                     "image.psd": Data("8BPS".utf8) + Data(count: 64), "image.tga": Data([0, 0, 2] + [UInt8](repeating: 0, count: 64))]
+        for (name, bytes) in files {
+            try bytes.write(to: URL(fileURLWithPath: path(name)))
+            #expect(throws: ImageError.undecodable(path: path(name), reason: "not a PNG, JPEG or BMP file"), "\(name)") {
+                try RGBImage(path: path(name))
+            }
+        }
+    }
+
     /// A BMP stored top-down (negative height) decodes upright, equal to the same picture stored bottom-up.
     @Test func topDownBMPsDecodeUpright() throws {
         let topDown = try RGBImage(path: TestSupport.fixture("hostile/bmp-top-down.bmp"))
