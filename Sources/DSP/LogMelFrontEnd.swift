@@ -69,7 +69,7 @@ public struct LogMelFrontEnd: Sendable {
         lowerHertz: 125, upperHertz: 7500, logOffset: 0.01, patchFrames: 96, patchHop: 96, padding: .none)
 
     /// The named front ends, by command-line name.
-    public static let named: [String: LogMelFrontEnd] = ["yamnet": .yamnet, "vggish": .vggish]
+    public static let named = Dictionary(uniqueKeysWithValues: [yamnet, vggish].map { ($0.name, $0) })
 
     /// Pads `samples` as the configuration's reference does.
     public func padded(_ samples: [Float]) -> [Float] {

@@ -78,7 +78,7 @@ struct ClassifyCommand: ParsableCommand {
         switch format {
         case .json:
             let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }
-            print(JSONValue.object([("file", .string(file)), ("model", .string("yamnet")), ("predictions", .array(predictions))]).encoded)
+            print(JSONValue.object([("file", .string(file)), ("model", .string(YAMNet.descriptor.name)), ("predictions", .array(predictions))]).encoded)
         case .csv:
             for c in classes { print("\(csvField(file)),\(c.index),\(csvField(c.label)),\(c.score)") }
         case .table:

@@ -15,7 +15,7 @@ struct EmbedCommand: ParsableCommand {
     var file: String
 
     @Option(help: "Embedding model: yamnet, vggish or openl3-mel256-music-6144 (and the other openl3 configurations).")
-    var model: String = "yamnet"
+    var model: String = YAMNet.descriptor.name
 
     @Option(help: "Output .npy path.")
     var output: String
@@ -43,15 +43,15 @@ struct EmbedCommand: ParsableCommand {
         let embeddings: Tensor, times: [Double]
         precision.warnIfSlowHere()
         switch model {
-        case "yamnet":
+        case YAMNet.descriptor.name:
             let analysis = try SoundClassifier.yamnet(weightsPath: weights, precision: precision).analyze(file: file)
             embeddings = analysis.embeddings
             times = (0..<analysis.patchCount).map { Double($0) * analysis.hopSeconds }
-        case "vggish":
+        case VGGish.descriptor.name:
             (embeddings, times) = try VGGishEmbedder.load(weightsPath: weights, postprocess: postprocess, pcaPath: pcaPath, precision: precision).embed(file: file)
         default:
             guard let configuration = OpenL3.Configuration(modelName: model) else {
-                throw AudioNetError.notImplemented(model, available: ["yamnet", "vggish"] + OpenL3.configurations.map(\.modelName))
+                throw AudioNetError.notImplemented(model, available: [YAMNet.descriptor.name, VGGish.descriptor.name] + OpenL3.configurations.map(\.modelName))
             }
             guard hop > 0, hop.isFinite else { throw AudioNetError.invalidOption("--hop must be positive") }
             (embeddings, times) = try OpenL3Embedder.load(configuration, weightsPath: weights, precision: precision).embed(file: file, hopSeconds: hop)

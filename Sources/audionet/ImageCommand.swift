@@ -22,7 +22,7 @@ struct ImageCommand: ParsableCommand {
         var images: [String]
 
         @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")).")
-        var model: String = "mobilenetv2"
+        var model: String = MobileNetV2.descriptor.name
 
         @Option(help: "Number of classes to show.")
         var top: Int = 5

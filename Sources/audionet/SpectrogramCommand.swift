@@ -16,7 +16,7 @@ struct SpectrogramCommand: ParsableCommand {
     var file: String
 
     @Option(help: "Front end: \(Spectrogram.frontEndNames.joined(separator: ", ")), openl3-linear, openl3-mel128, openl3-mel256.")
-    var frontend: String = "yamnet"
+    var frontend: String = LogMelFrontEnd.yamnet.name
 
     @Option(help: "Output .npy path.")
     var output: String
