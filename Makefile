@@ -33,7 +33,7 @@ test: setup weights
 	$(SWIFT) test -c release --skip-build
 
 ## fuzz: libFuzzer with AddressSanitizer on every parser of untrusted files, FUZZ_SECONDS each (default 20),
-## from the seed corpus Tests/Fuzz/Corpus; findings are kept in .fuzz/findings. FUZZ_SEED=N makes a run repeatable.
+## from the seed corpus Tests/Fixtures/fuzz-corpus; findings are kept in .fuzz/findings. FUZZ_SEED=N makes a run repeatable.
 FUZZ_SECONDS ?= 20
 # swiftc keeps only the last -sanitize= flag it is given, so SwiftPM's two flags leave Swift code with ASan but
 # no coverage (libFuzzer then sees only the C code): one combined flag gives it both.

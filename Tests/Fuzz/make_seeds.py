@@ -1,4 +1,4 @@
-"""Writes the seed corpus Tests/Fuzz/Corpus/<target>/: one small valid file of each kind each fuzz target
+"""Writes the seed corpus Tests/Fixtures/fuzz-corpus/<target>/: one small valid file of each kind each fuzz target
 parses, so that libFuzzer starts from inputs that reach deep into the parser. Built from each format's own
 tools: h5py (Keras layout), flatbuffers (TFLite schema slots), sox (audio), cjpeg (libjpeg-turbo-progs);
 the pickles are copied from Tests/Fixtures/vggish (made by torch.save, see make_vggish_fixtures.py).
@@ -16,7 +16,7 @@ import zipfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORPUS = os.path.join(HERE, "Corpus")
+CORPUS = os.path.join(HERE, "..", "Fixtures", "fuzz-corpus")
 FIXTURES = os.path.join(HERE, "..", "Fixtures")
 
 
