@@ -53,7 +53,7 @@ import Testing
 /// The TFLite graph importer on a small hand-built graph (Tests/Fuzz/make_seeds.py: conv + ReLU, max pool,
 /// reshape, dense, softmax), and on the same graph with operands removed or made inconsistent.
 @Suite struct TFLiteGraphTests {
-    let seed = TestSupport.repositoryRoot.appendingPathComponent("Tests/Fuzz/Corpus/tflite/conv-graph.tflite").path
+    let seed = TestSupport.repositoryRoot.appendingPathComponent("Tests/Fixtures/fuzz-corpus/tflite/conv-graph.tflite").path
 
     @Test func aSmallGraphImportsAndRuns() throws {
         let network = try TFLiteModel(path: seed).network()
