@@ -10,7 +10,7 @@ export AUDIONET_WEIGHTS_MIRROR
 VENV := .venv-reference
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup build weights test demo bench venv fuzz fixtures
+.PHONY: setup build weights test demo bench venv fuzz fixtures generated-fixtures
 
 ## setup: install the Debian packages AudioNet needs (as root), or print the command that does.
 setup:
@@ -27,8 +27,15 @@ build: setup
 weights: build
 	$(RELEASE)/audionet weights fetch crepe-tiny crepe-small crepe-medium crepe-large crepe-full efficientnet-lite0
 
+## generated-fixtures: fixtures too large to commit, written by their reference scripts into .build/generated-fixtures.
+GENERATED := .build/generated-fixtures
+generated-fixtures: $(GENERATED)/yamnet-synthetic.h5
+$(GENERATED)/yamnet-synthetic.h5: Tests/Reference/make_yamnet_keras_h5.py Tests/Reference/yamnet_tflite_weights.py | $(VENV)/.done
+	mkdir -p $(GENERATED)
+	$(PYTHON) Tests/Reference/make_yamnet_keras_h5.py $(AUDIONET_WEIGHTS_MIRROR)/yamnet/yamnet.tflite $@
+
 ## test: the whole test suite (release build: the numeric tests are heavy in debug).
-test: setup weights
+test: setup weights generated-fixtures
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
 

@@ -4,40 +4,29 @@ import NetCore
 /// kernels become HWIO, `[out, in]` linear weights become `[in, out]`, and every tensor's shape is checked.
 /// Without a state_dict it builds the same graph with placeholder weights (for layer tables).
 ///
-/// Binding is strict, as `load_state_dict` is by default: a missing key is an error naming it, and so is a key no
-/// layer took, except BatchNorm's `num_batches_tracked` counters and the prefixes a network declares it does
-/// not use (GoogLeNet's auxiliary classifiers).
+/// Binding goes through a ``WeightBinder``: strict, as `load_state_dict` is by default, apart from BatchNorm's
+/// `num_batches_tracked` counters and the prefixes a network declares it does not use.
 struct TorchNetworkBuilder {
     var net: Network
-    let weights: [String: Tensor]?
-    let unused: [String]
-    private let taken = TakenKeys()
+    let binder: WeightBinder?
 
     init(inputShape: [Int], weights: [String: Tensor]?, unused prefixes: [String] = []) {
         net = Network(inputShape: inputShape)
-        self.weights = weights
-        unused = prefixes
+        binder = weights.map { WeightBinder(Self.sanitize($0), unused: prefixes) }
+    }
+
+    /// BatchNorm's `num_batches_tracked` counters are training state, not weights.
+    static func sanitize(_ stateDict: [String: Tensor]) -> [String: Tensor] {
+        stateDict.filter { !$0.key.hasSuffix("num_batches_tracked") }
     }
 
     func tensor(_ name: String, _ shape: [Int]) throws -> Tensor? {
-        guard let weights else { return nil }
-        guard let value = weights[name] else { throw NetworkError.invalidWeights("state_dict has no '\(name)'") }
-        guard value.shape == shape else { throw NetworkError.invalidWeights("'\(name)' has shape \(value.shape), expected \(shape)") }
-        taken.insert(name)
-        return value
+        try binder?.take(name, shape)
     }
 
     /// The built network, once every key of the state_dict has found its layer.
     func finished() throws -> Network {
-        if let weights {
-            let left = weights.keys.filter { key in
-                !taken.contains(key) && !key.hasSuffix("num_batches_tracked") && !unused.contains { key.hasPrefix($0) }
-            }.sorted()
-            guard left.isEmpty else {
-                throw NetworkError.invalidWeights("state_dict has \(left.count) unexpected keys: "
-                                                  + left.prefix(5).joined(separator: ", ") + (left.count > 5 ? ", …" : ""))
-            }
-        }
+        try binder?.finished()
         return net
     }
 
@@ -98,11 +87,4 @@ struct TorchNetworkBuilder {
     mutating func relu(_ name: String, from source: String? = nil) throws -> String {
         try net.add(name, ActivationLayer(.relu), inputs: source.map { [$0] })
     }
-}
-
-/// The state_dict keys a builder has bound so far (a reference, so that reading a tensor need not be mutating).
-private final class TakenKeys: @unchecked Sendable {
-    private var keys = Set<String>()
-    func insert(_ key: String) { keys.insert(key) }
-    func contains(_ key: String) -> Bool { keys.contains(key) }
 }

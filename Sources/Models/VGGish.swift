@@ -16,14 +16,8 @@ public enum VGGish {
     /// The network with torchvggish's state_dict (`features.0.weight`…, `embeddings.4.bias`), or placeholder
     /// weights when nil. Node names are the PyTorch module paths; the output is `embeddings.5`.
     public static func network(weights: [String: Tensor]?) throws -> Network {
-        func weight(_ name: String, _ shape: [Int]) throws -> Tensor? {
-            guard let weights else { return nil }
-            guard let tensor = weights[name] else { throw NetworkError.invalidWeights("VGGish state_dict has no '\(name)'") }
-            guard tensor.shape == shape else {
-                throw NetworkError.invalidWeights("'\(name)' has shape \(tensor.shape), expected \(shape)")
-            }
-            return tensor
-        }
+        let binder = weights.map { WeightBinder($0) }
+        func weight(_ name: String, _ shape: [Int]) throws -> Tensor? { try binder?.take(name, shape) }
         var net = Network(inputShape: exampleShape)
         try net.add("reshape", Reshape(exampleShape + [1]))
         var channels = 1, index = 0
@@ -52,6 +46,7 @@ public enum VGGish {
             try net.add("embeddings.\(2 * layer + 1)", ActivationLayer(.relu))
             inputs = width
         }
+        try binder?.finished()
         return net
     }
 }

@@ -33,22 +33,7 @@ public enum YAMNet {
     /// Input patch: 96 frames × 64 mel bands.
     public static let patchShape = [96, 64]
 
-    /// Weights of one convolution: the kernel in the engine's layout and either a folded bias (TFLite)
-    /// or the BatchNorm that follows it (Keras).
-    public struct ConvolutionWeights: Sendable {
-        public var kernel: [Float]
-        public var foldedBias: [Float]?
-        public var batchNorm: BatchNorm?
-    }
-
-    /// All weights, by yamnet.py layer name (`layer1/conv`, `layer2/depthwise_conv`, `layer2/pointwise_conv`…).
-    public struct Weights: Sendable {
-        public var convolutions: [String: ConvolutionWeights]
-        /// Dense kernel `[1024, 521]` and bias.
-        public var logits: (kernel: [Float], bias: [Float])
-    }
-
-    /// Convolution names in network order with their input channels, output channels, stride and kind.
+    /// Convolution names in network order with their input channels, output channels, stride, kind and kernel side.
     static var convolutionPlan: [(name: String, inputs: Int, outputs: Int, stride: Int, depthwise: Bool, side: Int)] {
         var plan: [(String, Int, Int, Int, Bool, Int)] = []
         var channels = 1
@@ -66,83 +51,99 @@ public enum YAMNet {
         return plan
     }
 
-    /// Builds the network from `weights`, or with zero weights and the BatchNorm layers in place when nil
-    /// (enough for `audionet info`). Node names follow yamnet.py; the outputs are `embeddings`, `logits`
-    /// and `predictions`.
-    public static func network(weights: Weights?) throws -> Network {
+    /// Builds the network from weights keyed by yamnet.py's Keras variable names, or with zero weights and the
+    /// BatchNorm layers in place when nil (enough for `audionet info`):
+    /// - `layer1/conv/kernel` `[3, 3, 1, 32]` (HWIO), `layer2/depthwise_conv/depthwise_kernel` `[3, 3, 32, 1]`,
+    ///   `layer2/pointwise_conv/kernel` `[1, 1, 32, 64]`…;
+    /// - after each, its BatchNorm without scale (`…/bn/beta`, `moving_mean`, `moving_variance`), or, in a
+    ///   TF Lite file, the BatchNorm folded into a convolution bias `…/bias`;
+    /// - the classifier `dense/kernel` `[1024, 521]` and `dense/bias` (yamnet.py leaves the Dense unnamed).
+    ///
+    /// Node names follow yamnet.py; the outputs are `embeddings`, `logits` and `predictions`.
+    public static func network(weights: [String: Tensor]?, unused: [String] = []) throws -> Network {
+        let binder = weights.map { WeightBinder($0, unused: unused) }
         var net = Network(inputShape: patchShape)
         try net.add("reshape", Reshape(patchShape + [1]))
         for step in convolutionPlan {
-            let given = weights?.convolutions[step.name]
-            let kernelCount = step.depthwise ? 9 * step.inputs : step.side * step.side * step.inputs * step.outputs
-            guard given == nil || given!.kernel.count == kernelCount else {
-                throw NetworkError.invalidWeights("\(step.name) has \(given!.kernel.count) kernel values, expected \(kernelCount)")
-            }
+            let kernel = step.depthwise
+                ? try binder?.take("\(step.name)/depthwise_kernel", [3, 3, step.inputs, 1])
+                : try binder?.take("\(step.name)/kernel", [step.side, step.side, step.inputs, step.outputs])
+            let foldedBias = try binder?.takeIfPresent("\(step.name)/bias", [step.outputs])
             let layer: any Layer = step.depthwise
                 ? DepthwiseConv2D(channels: step.inputs, kernel: (3, 3), stride: (step.stride, step.stride), padding: .same,
-                                  weights: given?.kernel, bias: given?.foldedBias)
+                                  weights: kernel?.scalars, bias: foldedBias?.scalars)
                 : Conv2D(inputChannels: step.inputs, outputChannels: step.outputs,
                          kernel: (step.side, step.side), stride: (step.stride, step.stride),
-                         padding: .same, weights: given?.kernel, bias: given?.foldedBias)
+                         padding: .same, weights: kernel?.scalars, bias: foldedBias?.scalars)
             try net.add(step.name, layer)
-            if weights == nil || given?.batchNorm != nil {
-                let zeros = [Float](repeating: 0, count: step.outputs)
-                try net.add("\(step.name)/bn", given?.batchNorm ?? BatchNorm(gamma: nil, beta: zeros, mean: zeros,
-                                                                             variance: zeros.map { _ in 1 }, epsilon: batchNormEpsilon))
+            if foldedBias == nil {
+                let bn = "\(step.name)/bn", zeros = [Float](repeating: 0, count: step.outputs)
+                try net.add(bn, BatchNorm(gamma: nil,
+                                          beta: try binder?.take("\(bn)/beta", [step.outputs]).scalars ?? zeros,
+                                          mean: try binder?.take("\(bn)/moving_mean", [step.outputs]).scalars ?? zeros,
+                                          variance: try binder?.take("\(bn)/moving_variance", [step.outputs]).scalars ?? zeros.map { _ in 1 },
+                                          epsilon: batchNormEpsilon))
             }
             try net.add(step.name == "layer1/conv" ? "layer1/relu" : "\(step.name)/relu", ActivationLayer(.relu))
         }
         try net.add("embeddings", GlobalAveragePool())
         try net.add("logits", Dense(inputFeatures: embeddingSize, outputFeatures: classCount,
-                                    weights: weights?.logits.kernel, bias: weights?.logits.bias))
+                                    weights: try binder?.take("dense/kernel", [embeddingSize, classCount]).scalars,
+                                    bias: try binder?.take("dense/bias", [classCount]).scalars))
         try net.add("predictions", ActivationLayer(.sigmoid))
+        try binder?.finished()
         return net
     }
 
-    /// Reads the weights of the official TF-Hub YAMNet lite model: its convolutions (BatchNorm folded into
-    /// biases, ReLU fused, int8 kernels dequantized per channel) taken in graph order and checked against
-    /// the layer table, and its last FULLY_CONNECTED as the classifier. The model's own int8 DFT front end
-    /// is not used.
-    public static func weights(tflite model: TFLiteModel) throws -> Weights {
-        let convolutions = model.operators.filter { $0.code == .conv2D || $0.code == .depthwiseConv2D }
-        let plan = convolutionPlan
-        guard convolutions.count == plan.count else {
-            throw NetworkError.invalidWeights("YAMNet has \(plan.count) convolutions, the TFLite model \(convolutions.count)")
+    /// The official Keras weights (`yamnet.h5`, saved by `Model.save_weights`) by variable name: layer group
+    /// `layer1/conv` with `kernel` becomes `layer1/conv/kernel`.
+    public static func stateDict(keras: KerasWeights) -> [String: Tensor] {
+        keras.layerNames.reduce(into: [:]) { state, layer in
+            for (name, tensor) in keras.layers[layer] ?? [] { state["\(layer)/\(name)"] = tensor }
         }
-        var result: [String: ConvolutionWeights] = [:]
-        for (op, step) in zip(convolutions, plan) {
-            guard (op.code == .depthwiseConv2D) == step.depthwise, op.options.samePadding,
-                  op.options.stride == (step.stride, step.stride), op.options.activation == .relu, op.inputs.count >= 3 else {
-                throw NetworkError.invalidWeights("TFLite operator for \(step.name) does not match YAMNet's layer table")
-            }
-            let kernel = try model.floats(op.inputs[1]), bias = try model.floats(op.inputs[2])
-            let engineKernel: Tensor
-            if step.depthwise {
-                guard kernel.shape == [1, 3, 3, step.inputs] else {
-                    throw NetworkError.invalidWeights("\(step.name): kernel shape \(kernel.shape), expected [1, 3, 3, \(step.inputs)]")
-                }
-                engineKernel = kernel  // [1, kh, kw, C] is already [kh, kw, C]
-            } else {
-                guard kernel.shape == [step.outputs, step.side, step.side, step.inputs] else {
-                    throw NetworkError.invalidWeights(
-                        "\(step.name): kernel shape \(kernel.shape), expected [\(step.outputs), \(step.side), \(step.side), \(step.inputs)]")
-                }
-                engineKernel = kernel.permuted([1, 2, 3, 0])  // OHWI → HWIO
-            }
-            guard bias.count == step.outputs else {
-                throw NetworkError.invalidWeights("\(step.name): \(bias.count) biases, expected \(step.outputs)")
-            }
-            result[step.name] = ConvolutionWeights(kernel: engineKernel.scalars, foldedBias: bias.scalars, batchNorm: nil)
-        }
-        guard let dense = model.operators.last(where: { $0.code == .fullyConnected }), dense.inputs.count >= 3 else {
-            throw NetworkError.invalidWeights("the TFLite model has no classifier layer")
-        }
-        let kernel = try model.floats(dense.inputs[1]), bias = try model.floats(dense.inputs[2])
-        guard kernel.shape == [classCount, embeddingSize], bias.count == classCount else {
-            throw NetworkError.invalidWeights("classifier kernel shape \(kernel.shape), expected [\(classCount), \(embeddingSize)]")
-        }
-        return Weights(convolutions: result, logits: (kernel.permuted([1, 0]).scalars, bias.scalars))
     }
+
+    /// The TF-Hub lite model's constant tensors by the Keras names (`sanitize`): TF Lite names a tensor by the
+    /// `;`-joined scopes of the operations fused into it, the first being its own, under `yamnet_frames/`.
+    /// `layerN/…/Conv2D` is a kernel (OHWI, made HWIO); `…/bn/FusedBatchNormV3` is a depthwise kernel
+    /// (`[1, 3, 3, C]`) or the BatchNorm folded into a bias (`[C]`); `dense/MatMul` (`[521, 1024]`) and
+    /// `dense/BiasAdd/ReadVariableOp/resource` are the classifier. Other constants keep their scope name: the
+    /// model's own int8 DFT front end (`tf_op_layer_…`) and shape operands, which the network does not use.
+    public static func stateDict(tflite model: TFLiteModel) throws -> [String: Tensor] {
+        var state: [String: Tensor] = [:]
+        for (index, tensor) in model.tensors.enumerated() where tensor.data != nil {
+            let scope = String(tensor.name.split(separator: ";").first ?? "")
+            let name = scope.hasPrefix("yamnet_frames/") ? String(scope.dropFirst("yamnet_frames/".count)) : scope
+            let key: String, value: Tensor
+            if name.hasSuffix("/Conv2D") {
+                key = String(name.dropLast("/Conv2D".count)) + "/kernel"
+                value = try model.floats(index).permuted([1, 2, 3, 0])  // OHWI → HWIO
+            } else if name.hasSuffix("/depthwise_conv/bn/FusedBatchNormV3"), tensor.shape.count == 4 {
+                let values = try model.floats(index)
+                key = String(name.dropLast("/bn/FusedBatchNormV3".count)) + "/depthwise_kernel"
+                value = values.reshaped([values.shape[1], values.shape[2], values.shape[3], 1])  // [1, kh, kw, C] → [kh, kw, C, 1]
+            } else if name.hasSuffix("/bn/FusedBatchNormV3") {
+                key = String(name.dropLast("/bn/FusedBatchNormV3".count)) + "/bias"
+                value = try model.floats(index)
+            } else if name == "dense/MatMul" {
+                key = "dense/kernel"
+                value = try model.floats(index).permuted([1, 0])
+            } else if name == "dense/BiasAdd/ReadVariableOp/resource" {
+                key = "dense/bias"
+                value = try model.floats(index)
+            } else {
+                key = name
+                value = Tensor(shape: [0], scalars: [])  // never bound: only its name is checked
+            }
+            guard state[key] == nil else { throw NetworkError.invalidWeights("YAMNet: two TF Lite tensors are named '\(key)'") }
+            state[key] = value
+        }
+        return state
+    }
+
+    /// The constants of the TF-Hub lite model that are not network weights: its int8 DFT front end and the
+    /// shape operands of the reshape and the global average pool.
+    public static let unusedTFLiteScopes = ["tf_op_layer_", "reshape/", "global_average_pooling2d/"]
 }
 
 extension YAMNet {
@@ -164,9 +165,14 @@ extension YAMNet {
                                                 source: .url("https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"),
                                                 sha256: nil, size: nil, license: "CC-BY-SA-4.0")
 
-    /// YAMNet with the TF-Hub lite weights found through `store` (or at `weightsPath`).
+    /// YAMNet with the TF-Hub lite weights found through `store`, or with the weights at `weightsPath`: a TF Lite
+    /// model, or the official Keras `yamnet.h5` (a path ending in `.h5`).
     public static func network(store: WeightStore, weightsPath: String? = nil) throws -> Network {
-        try network(weights: weights(tflite: TFLiteModel(path: store.locate(tfliteFile, explicit: weightsPath))))
+        if let weightsPath, weightsPath.hasSuffix(".h5") {
+            return try network(weights: stateDict(keras: KerasWeights(path: store.locate(kerasFile, explicit: weightsPath))))
+        }
+        return try network(weights: stateDict(tflite: TFLiteModel(path: store.locate(tfliteFile, explicit: weightsPath))),
+                           unused: unusedTFLiteScopes)
     }
 
     public static let descriptor = NetworkDescriptor(

@@ -22,29 +22,12 @@ from ai_edge_litert.interpreter import Interpreter
 sys.path.insert(0, os.path.dirname(__file__))
 from frontend_reference import pad_waveform, yamnet_patches  # noqa: E402
 from make_frontend_fixtures import read_wav  # noqa: E402
+from yamnet_tflite_weights import load_reference  # noqa: E402
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "Fixtures")
 OUT = os.path.join(FIXTURES, "yamnet")
 # yamnet.py _YAMNET_LAYER_DEFS strides; conv kernels are 3x3 SAME, pointwise 1x1.
 STRIDES = [2, 1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1]
-
-
-def dequantized(interpreter, index):
-    """A constant tensor as float32, following a DEQUANTIZE operator to its int8 input."""
-    details = interpreter.get_tensor_details()[index]
-    for op in interpreter._get_ops_details():
-        if op["op_name"] == "DEQUANTIZE" and index in op["outputs"]:
-            return dequantized(interpreter, int(op["inputs"][0]))
-    q = interpreter.get_tensor(index)
-    if q.dtype == np.float32:
-        return q
-    params = details["quantization_parameters"]
-    scales, zeros, axis = params["scales"].astype(np.float32), params["zero_points"], params["quantized_dimension"]
-    shape = [1] * q.ndim
-    if len(scales) > 1:
-        shape[axis] = len(scales)
-    zeros = zeros.astype(np.float32).reshape(shape if zeros.size > 1 else [1] * q.ndim)
-    return scales.reshape(shape) * (q.astype(np.float32) - zeros)
 
 
 def tf_same(x, stride):
@@ -55,17 +38,6 @@ def tf_same(x, stride):
         total = max((out - 1) * stride + 3 - size, 0)
         pads += [total // 2, total - total // 2]
     return F.pad(x, pads)
-
-
-def load_reference(path):
-    interpreter = Interpreter(model_path=path, experimental_preserve_all_tensors=True)
-    interpreter.allocate_tensors()
-    ops = interpreter._get_ops_details()
-    convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
-    layers = [(op["op_name"], dequantized(interpreter, int(op["inputs"][1])), dequantized(interpreter, int(op["inputs"][2])))
-              for op in convs]
-    dense = [op for op in ops if op["op_name"] == "FULLY_CONNECTED"][-1]
-    return layers, dequantized(interpreter, int(dense["inputs"][1])), dequantized(interpreter, int(dense["inputs"][2]))
 
 
 def network(patches, layers, dense_w, dense_b):

@@ -198,7 +198,7 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
                 copy[position] = UInt8.random(in: 0...255, using: &generator)
             }
             do {
-                _ = try YAMNet.weights(tflite: try TFLiteModel(bytes: copy))
+                _ = try YAMNet.network(weights: YAMNet.stateDict(tflite: TFLiteModel(bytes: copy)), unused: YAMNet.unusedTFLiteScopes)
                 imported += 1
             } catch let error where error is ModelFileError || error is NetworkError {
                 rejected += 1
@@ -212,5 +212,51 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
 
     @Test func notATFLiteFileIsRejected() {
         #expect(throws: ModelFileError.self) { try TFLiteModel(bytes: Array("definitely not a flatbuffer".utf8)) }
+    }
+}
+
+/// The official Keras weights' layout: a `yamnet.h5` written by h5py as `Model.save_weights` writes yamnet.py's
+/// model (BatchNorm unfolded, the Dense unnamed), holding the TF Lite file's values
+/// (Tests/Reference/make_yamnet_keras_h5.py, run by `make generated-fixtures`).
+@Suite struct YAMNetKerasWeightsTests {
+    static let path = TestSupport.repositoryRoot.appendingPathComponent(".build/generated-fixtures/yamnet-synthetic.h5").path
+
+    func kerasStateDict() throws -> [String: Tensor]? {
+        guard FileManager.default.fileExists(atPath: Self.path) else {
+            Issue.record("\(Self.path) is missing, so the Keras weights cannot be checked: run `make generated-fixtures`")
+            return nil
+        }
+        return YAMNet.stateDict(keras: try KerasWeights(path: Self.path))
+    }
+
+    @Test(arguments: ["speech", "noise"]) func kerasWeightsGiveTheTFLiteScoresOnTheWholePath(signal: String) throws {
+        guard try kerasStateDict() != nil else { return }
+        let file = TestSupport.fixture("frontend/\(signal).wav")
+        let keras = try SoundClassifier.yamnet(weightsPath: Self.path).analyze(file: file)
+        let tflite = try classifier().analyze(file: file)
+        let reference = try yamnetFixture("\(signal).scores")
+        #expect(keras.scores.shape == tflite.scores.shape)
+        let error = TestSupport.maxAbsDifference(keras.scores.scalars, tflite.scores.scalars)
+        let referenceError = TestSupport.maxAbsDifference(keras.scores.scalars, reference.scalars)
+        #expect(error <= 1e-5, "\(signal): max |Keras − TF Lite score| \(error)")
+        #expect(referenceError <= 1e-4, "\(signal): max |Keras − reference score| \(referenceError)")
+    }
+
+    @Test func theKerasNetworkKeepsItsBatchNormLayers() throws {
+        guard let state = try kerasStateDict() else { return }
+        let names = try YAMNet.network(weights: state).nodeNames
+        #expect(names.filter { $0.hasSuffix("/bn") }.count == 27)
+    }
+
+    @Test func aWeightNoLayerTakesIsAnErrorNamingIt() throws {
+        guard var state = try kerasStateDict() else { return }
+        state["dense_1/kernel"] = Tensor(shape: [1], scalars: [0])
+        #expect { try YAMNet.network(weights: state) } throws: { "\($0)".contains("unexpected keys: dense_1/kernel") }
+    }
+
+    @Test func aMissingWeightIsAnErrorNamingIt() throws {
+        guard var state = try kerasStateDict() else { return }
+        state["layer5/pointwise_conv/bn/moving_mean"] = nil
+        #expect { try YAMNet.network(weights: state) } throws: { "\($0)".contains("layer5/pointwise_conv/bn/moving_mean") }
     }
 }
