@@ -86,18 +86,18 @@ func randomSignal(seconds: Double, rate: Int) -> [Float] { noise(count: Int(seco
 
 /// VGGish embeddings (front end + network; random weights: speed does not depend on their values), x realtime.
 func vggish(seconds: Double, threads: Int) throws {
-    let embedder = VGGishEmbedder(network: try VGGish.network(weights: nil), postprocessor: nil)
+    let embedder = try AudioEmbedder(pipeline: AudioPipeline(name: VGGish.descriptor.name, network: VGGish.network(weights: nil)))
     let signal = randomSignal(seconds: seconds, rate: 16_000)
-    let time = bestTime(repeats: 2) { _ = try? embedder.embed(examples: embedder.frontEnd.logMelPatches(signal)) }
+    let time = bestTime(repeats: 2) { _ = try? embedder.embed(samples: signal) }
     report(["case": "vggish", "threads": threads, "tool": "AudioNet", "value": seconds / time, "unit": "x realtime"])
 }
 
 /// OpenL3 mel256 6144 embeddings (front end + network, windows every 0.1 s), x realtime.
 func openl3(seconds: Double, threads: Int) throws {
     let configuration = OpenL3.Configuration(representation: .mel256, content: "music", embeddingSize: 6144)
-    let embedder = OpenL3Embedder(configuration: configuration, network: try OpenL3.network(configuration, weights: nil))
+    let embedder = try AudioEmbedder(pipeline: AudioPipeline(name: configuration.modelName, network: OpenL3.network(configuration, weights: nil)))
     let signal = randomSignal(seconds: seconds, rate: 48_000)
-    let time = bestTime(repeats: 1) { _ = try? embedder.embed(spectrograms: embedder.frontEnd.spectrograms(samples: signal).0) }
+    let time = bestTime(repeats: 1) { _ = try? embedder.embed(samples: signal) }
     report(["case": "openl3", "threads": threads, "tool": "AudioNet", "value": seconds / time, "unit": "x realtime"])
 }
 

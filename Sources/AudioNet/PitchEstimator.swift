@@ -19,14 +19,15 @@ public struct PitchTrack: Sendable {
 /// Pitch estimation with CREPE (MATLAB's `pitchnn`), on the original Keras weights.
 public final class PitchEstimator: Sendable {
     public let capacity: CREPE.Capacity
+    /// CREPE's task pipeline: normalised 1024-sample frames in batches, the network, its 360 activations.
+    public let pipeline: AudioPipeline
+
     /// The network, ready to run.
-    public let network: Network
-    /// Frames per network call.
-    static let batchSize = 32
+    public var network: Network { pipeline.network }
 
     public init(capacity: CREPE.Capacity, network: Network) {
         self.capacity = capacity
-        self.network = network.optimized()
+        pipeline = AudioPipeline(name: capacity.modelName, input: capacity.descriptor.audio!(capacity.modelName), network: network)
     }
 
     /// CREPE of `capacity` with its weights from `store` (or `weightsPath`).
@@ -35,26 +36,22 @@ public final class PitchEstimator: Sendable {
         PitchEstimator(capacity: capacity, network: try CREPE.network(capacity, store: store, weightsPath: weightsPath))
     }
 
-    /// Batches run one after another, each layer split across the cores: CREPE full's activations are large.
-    var runner: BatchRunner { BatchRunner(network: network, batchSize: Self.batchSize, batchesSideBySide: false) }
-
     /// Activations `[N, 360]` of normalised frames `[N, 1024]`, computed in batches.
     public func activations(frames: Tensor) throws -> Tensor {
-        try runner.run(examples: frames, outputs: [network.outputName])[network.outputName]!
+        let input = pipeline.input
+        return try BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
+            .run(examples: frames, outputs: [network.outputName])[network.outputName]!
     }
 
     /// Pitch of 16 kHz mono samples every `stepMilliseconds`, frames centred on their times; Viterbi
     /// smoothing when asked. `progress` receives the fraction done.
-    public func estimate(samples: [Float], stepMilliseconds: Double = 10, viterbi: Bool = false,
+    public func estimate(samples: consuming [Float], stepMilliseconds: Double = 10, viterbi: Bool = false,
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         let hop = Int(Double(CREPE.sampleRate) * stepMilliseconds / 1000)
         guard hop >= 1 else { throw AudioNetError.invalidOption("--step-ms must give at least one sample per hop") }
-        let count = CREPE.frameCount(sampleCount: samples.count, hop: hop)
-        // Frames are cut batch by batch from the samples, never all at once.
-        let activation = try runner.run(count: count, outputs: [network.outputName], progress: progress) { first, size in
-            Tensor(shape: [size, CREPE.frameLength], scalars: CREPE.frames(samples, hop: hop, first: first, count: size))
-        }[network.outputName]!
-        return decode(activation, hop: hop, viterbi: viterbi)
+        let result = try pipeline.run(samples: samples, outputs: [network.outputName],
+                                      hopSeconds: Double(hop) / Double(CREPE.sampleRate), progress: progress)
+        return decode(result.outputs[network.outputName]!, hop: hop, viterbi: viterbi)
     }
 
     /// Turns activations `[N, 360]` of frames `hop` samples apart into a pitch track: local weighted average
@@ -78,7 +75,7 @@ public final class PitchEstimator: Sendable {
     /// Decodes `path`, resamples it to 16 kHz mono and estimates its pitch.
     public func estimate(file path: String, stepMilliseconds: Double = 10, viterbi: Bool = false,
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
-        try estimate(samples: try AudioFileReader.readMono(path: path, sampleRate: CREPE.sampleRate).samples,
+        try estimate(samples: try AudioFileReader.readMono(path: path, sampleRate: pipeline.input.sampleRate).samples,
                      stepMilliseconds: stepMilliseconds, viterbi: viterbi, progress: progress)
     }
 }

@@ -37,24 +37,22 @@ public struct ClassScore: Sendable, Equatable {
 
 /// Sound classification into the 521 AudioSet classes with YAMNet (MATLAB's `classifySound`).
 public final class SoundClassifier: Sendable {
-    /// The network, BatchNorm and ReLU folded.
-    public let network: Network
+    /// YAMNet's task pipeline: its exact log-mel front end, patches in batches, the network.
+    public let pipeline: AudioPipeline
     public let labels: ClassLabels
-    /// The exact `yamnet` log-mel front end.
-    public let frontEnd = LogMelFrontEnd.yamnet
-    /// Patches per network call. Measured (`audionet-bench yamnet`, batches side by side on the cores): 8
-    /// keeps the early layers' activations (0.8 MB per patch) in cache and still gives the late 1×1
-    /// convolutions 48-row products; 32 was 25 % slower, 4 no faster.
-    static let batchSize = 8
 
-    /// Prepares `network` (BatchNorm and ReLU folded) at `precision`; ``Precision/float32`` is the exact path.
+    /// The network, BatchNorm and ReLU folded.
+    public var network: Network { pipeline.network }
+
+    /// Runs `network` (a YAMNet, prepared here) at `precision`; ``Precision/float32`` is the exact path.
     public init(network: Network, labels: ClassLabels, precision: Precision = .float32) {
-        self.network = network.prepared(for: precision)
+        pipeline = AudioPipeline(name: YAMNet.descriptor.name, input: YAMNet.descriptor.audio!(YAMNet.descriptor.name),
+                                 network: network, precision: precision)
         self.labels = labels
     }
 
     /// YAMNet with the official TF-Hub lite weights (`yamnet/yamnet.tflite`) and class map, found through
-    /// `store` or at `weightsPath`, run at `precision`.
+    /// `store`, or with the weights at `weightsPath` (a TF Lite model or the Keras `yamnet.h5`), run at `precision`.
     public static func yamnet(store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
                               precision: Precision = .float32) throws -> SoundClassifier {
         let network = try YAMNet.network(store: store, weightsPath: weightsPath)
@@ -67,31 +65,25 @@ public final class SoundClassifier: Sendable {
 
     /// Runs patches `[N, 96, 64]` in batches and returns the requested nodes' outputs, concatenated.
     public func run(patches: Tensor, outputs: [String] = ["predictions", "embeddings"]) throws -> [String: Tensor] {
-        try BatchRunner(network: network, batchSize: Self.batchSize).run(examples: patches, outputs: outputs)
+        try BatchRunner(network: network, batchSize: pipeline.input.batchSize).run(examples: patches, outputs: outputs)
     }
 
-    /// Analyses 16 kHz mono samples: YAMNet's padding, the exact log-mel front end, then the network
-    /// batch by batch (patches are cut from the log-mel frames one batch at a time).
+    /// Analyses 16 kHz mono samples: YAMNet's padding, the exact log-mel front end, then the network batch by
+    /// batch (patches are cut from the log-mel frames one batch at a time).
     public func analyze(samples: consuming [Float]) throws -> PatchAnalysis {
-        let duration = Double(samples.count) / Double(frontEnd.sampleRate)
-        var padded = samples  // the caller's last use: padded in place, not copied
-        frontEnd.pad(&padded)
-        let frames = frontEnd.logMel(padded)
-        padded = []
-        let count = frontEnd.patchCount(frames: frames.shape[0])
-        let frontEnd = self.frontEnd
-        let outputs = try BatchRunner(network: network, batchSize: Self.batchSize).run(count: count, outputs: ["predictions", "embeddings"]) {
-            first, size in frontEnd.patches(frames, first: first, count: size)
-        }
-        let hop = Double(frontEnd.patchHop * frontEnd.hopLength) / Double(frontEnd.sampleRate)
-        let window = Double(frontEnd.patchFrames * frontEnd.hopLength) / Double(frontEnd.sampleRate)
-        return PatchAnalysis(scores: outputs["predictions"]!, embeddings: outputs["embeddings"]!,
-                             hopSeconds: hop, windowSeconds: window, duration: duration)
+        analysis(try pipeline.run(samples: samples, outputs: ["predictions", "embeddings"]))
     }
 
     /// Decodes `path` (any format libsndfile reads), resamples to 16 kHz mono and analyses it.
     public func analyze(file path: String) throws -> PatchAnalysis {
-        try analyze(samples: try AudioFileReader.readMono(path: path, sampleRate: frontEnd.sampleRate).samples)
+        analysis(try pipeline.run(file: path, outputs: ["predictions", "embeddings"]))
+    }
+
+    private func analysis(_ result: AudioPipelineResult) -> PatchAnalysis {
+        let frontEnd = LogMelFrontEnd.yamnet
+        let window = Double(frontEnd.patchFrames * frontEnd.hopLength) / Double(frontEnd.sampleRate)
+        return PatchAnalysis(scores: result.outputs["predictions"]!, embeddings: result.outputs["embeddings"]!,
+                             hopSeconds: result.hopSeconds, windowSeconds: window, duration: result.duration)
     }
 
     /// The `k` classes with the highest mean patch score (clip-level classification).

@@ -123,21 +123,26 @@ public struct OpenL3FrontEnd: Sendable {
         return (1 + (audio.count - windowLength) / hop, hop, audio)
     }
 
-    /// Spectrograms `[N, bins, frames]` of 48 kHz samples, one per window, with each window's centre time.
+    /// Spectrograms `[N, bins, frames]` of 48 kHz samples, one per window, with each window's time (its centre with `center`).
     public func spectrograms(samples: [Float], hopSeconds: Double = 0.1, center: Bool = true) -> (Tensor, [Double]) {
         let (count, hop, padded) = Self.windows(samples, hopSeconds: hopSeconds, center: center)
+        let times = (0..<count).map { Double($0 * hop) / Double(Self.sampleRate) }
+        return (spectrograms(padded: padded, hop: hop, first: 0, count: count), times)
+    }
+
+    /// Spectrograms `[count, bins, frames]` of windows `first ..< first + count` of a signal padded by ``windows(_:hopSeconds:center:)``,
+    /// computed side by side on the cores.
+    public func spectrograms(padded: [Float], hop: Int, first: Int, count: Int) -> Tensor {
         let size = bins * frames
         var output = [Float](repeating: 0, count: count * size)
         let frontEnd = self
         output.withUnsafeMutableBufferPointer { buffer in
             let results = SharedPointer(buffer.baseAddress!)
             Parallel.forEach(count) { index in
-                let window = padded[(index * hop)..<(index * hop + Self.windowLength)]
-                (results.base + index * size).update(from: frontEnd.spectrogram(window), count: size)
+                let start = (first + index) * hop
+                (results.base + index * size).update(from: frontEnd.spectrogram(padded[start..<(start + Self.windowLength)]), count: size)
             }
         }
-        let times = (0..<count).map { Double($0 * hop) / Double(Self.sampleRate) }
-        return (Tensor(shape: [count, bins, frames], scalars: output), times)
+        return Tensor(shape: [count, bins, frames], scalars: output)
     }
-
 }

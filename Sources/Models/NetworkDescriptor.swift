@@ -83,11 +83,14 @@ public struct NetworkDescriptor: Sendable {
     public let load: Loader?
     /// For image classifiers: preprocessing and labels.
     public let imageClassifier: ImageClassifierOutput?
+    /// For audio networks: their part in the task pipeline, for a catalog name or alias (OpenL3's configurations
+    /// differ in front end).
+    public let audio: (@Sendable (_ name: String) -> AudioInput)?
 
     public init(name: String, aliases: [String] = [], task: ModelTask, depth: Int?, sizeMB: Double, parametersMillions: Double,
                 inputSize: [Int], files: [WeightFile] = [], optionalFiles: [WeightFile] = [],
                 architecture: (@Sendable (String) throws -> Network)? = nil, load: Loader? = nil,
-                imageClassifier: ImageClassifierOutput? = nil) {
+                imageClassifier: ImageClassifierOutput? = nil, audio: (@Sendable (_ name: String) -> AudioInput)? = nil) {
         self.name = name
         self.aliases = aliases
         self.task = task
@@ -100,6 +103,7 @@ public struct NetworkDescriptor: Sendable {
         self.architecture = architecture
         self.load = load
         self.imageClassifier = imageClassifier
+        self.audio = audio
     }
 
     /// An ImageNet classifier in torchvision's layout, with torchvision's weight file `file` (official URL,

@@ -145,6 +145,20 @@ extension OpenL3 {
             load: { name, store, path in
                 let configuration = configuration(named: name) ?? defaultConfiguration
                 return try network(configuration, weights: weights(configuration, store: store, weightsPath: path))
-            })
+            },
+            audio: { name in audioInput(configuration(named: name) ?? defaultConfiguration) })
     }()
+
+    /// 1 s windows at 48 kHz, centred, every 0.1 s by default (openl3's `hop_size`); 8 per call, one batch after
+    /// another (about 300 MB of activations for 8 windows); the embedding is the flattened max pool.
+    static func audioInput(_ configuration: Configuration) -> AudioInput {
+        let frontEnd = OpenL3FrontEnd(configuration.representation)
+        return AudioInput(sampleRate: OpenL3FrontEnd.sampleRate, hop: .adjustable(defaultSeconds: 0.1), batchSize: 8,
+                          batchesSideBySide: false, embeddings: "flatten") { samples, hopSeconds in
+            let (count, hop, padded) = OpenL3FrontEnd.windows(samples, hopSeconds: hopSeconds, center: true)
+            return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(OpenL3FrontEnd.sampleRate) }) {
+                first, size in frontEnd.spectrograms(padded: padded, hop: hop, first: first, count: size)
+            }
+        }
+    }
 }

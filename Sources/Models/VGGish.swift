@@ -73,7 +73,16 @@ extension VGGish {
         name: "vggish", task: .audioEmbedding, depth: 9, sizeMB: 289, parametersMillions: 72.1, inputSize: [96, 64, 1],
         files: [weightsFile], optionalFiles: [pcaFile, officialPCAFile],
         architecture: { _ in try network(weights: nil) },
-        load: { _, store, path in try network(store: store, weightsPath: path) })
+        load: { _, store, path in try network(store: store, weightsPath: path) },
+        audio: { _ in audioInput })
+
+    /// 0.96 s examples without overlap, 16 per call; embeddings after the last ReLU, optionally PCA-postprocessed.
+    static let audioInput = AudioInput.logMel(
+        .vggish, batchSize: 16, embeddings: "embeddings.5",
+        postprocessing: EmbeddingPostprocessing(file: pcaFile) { path in
+            let postprocessor = try VGGishPostprocessor(path: path)
+            return { postprocessor.apply($0) }
+        })
 }
 
 /// AudioSet's embedding postprocessing (vggish_postprocess.py): PCA with whitening, clip to [−2, 2],

@@ -17,8 +17,8 @@ import Testing
         #expect(classifier.topClasses(analysis, k: 3).count == 3)
         let network: Network = classifier.network
         #expect(network.nodes.contains { $0.layer is Int8Linear })
-        // Names the README uses from the model definitions.
-        #expect(OpenL3.Configuration(modelName: "openl3-mel256-music-6144") != nil)
+        // Names the README uses from the model definitions and the registry.
+        #expect(Networks.audioEmbedding.contains("openl3-mel256-music-6144"))
         #expect(CREPE.Capacity.full.modelName == "crepe-full")
     }
 }

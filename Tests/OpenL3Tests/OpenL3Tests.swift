@@ -31,12 +31,13 @@ func openL3Fixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
     @Test(arguments: ["mel256-music-6144", "mel128-env-512", "linear-music-512"]) func embeddingsMatchTorchOpenL3(_ name: String) throws {
         let configuration = try #require(OpenL3.Configuration(modelName: "openl3-\(name)"))
         let weights = try TestSupport.closedFormStateDict(layout: "openl3/\(name).layout.txt")
-        let embedder = OpenL3Embedder(configuration: configuration, network: try OpenL3.network(configuration, weights: weights))
+        let embedder = try AudioEmbedder(pipeline: AudioPipeline(name: configuration.modelName, network: OpenL3.network(configuration, weights: weights)))
         let reference = try openL3Fixture("\(name).embeddings")
         let scale = max(1, reference.scalars.map(abs).max()!)
         let size = configuration.embeddingSize
 
-        let onReferenceInput = try embedder.embed(spectrograms: try openL3Fixture("\(configuration.representation.rawValue).spectrogram"))
+        let spectrograms = try openL3Fixture("\(configuration.representation.rawValue).spectrogram")
+        let onReferenceInput = try BatchRunner(network: embedder.pipeline.network, batchSize: 8).run(examples: spectrograms, outputs: [embedder.node])[embedder.node]!
         let networkError = TestSupport.maxAbsDifference(onReferenceInput.scalars, Array(reference.scalars[0..<2 * size])) / scale
         #expect(networkError <= 1e-4, "\(name): network relative error \(networkError)")
 

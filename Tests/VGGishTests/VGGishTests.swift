@@ -53,7 +53,7 @@ func vggishFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
 
     /// The whole path from the audio file, with the same closed-form weights as torchvggish in the fixture script.
     @Test func embeddingsMatchTorchVGGishWithTheSameWeights() throws {
-        let embedder = VGGishEmbedder(network: try VGGish.network(weights: formulaStateDict()), postprocessor: nil)
+        let embedder = try AudioEmbedder(pipeline: AudioPipeline(name: VGGish.descriptor.name, network: VGGish.network(weights: formulaStateDict())))
         let ours = try embedder.embed(file: TestSupport.fixture("frontend/speech.wav")).embeddings
         let reference = try vggishFixture("embeddings")
         #expect(ours.shape == reference.shape)
@@ -89,7 +89,7 @@ func vggishFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
     @Test func missingWeightsNameTheFetchCommand() throws {
         let store = WeightStore(userDirectory: nil, cacheDirectory: TestSupport.temporaryDirectory().path, mirrorDirectory: nil)
         #expect {
-            try VGGishEmbedder.load(store: store)
+            try AudioEmbedder.load(VGGish.descriptor.name, store: store)
         } throws: { error in
             "\(error)".contains("audionet weights fetch vggish/vggish-10086976.pth")
         }

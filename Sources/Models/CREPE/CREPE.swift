@@ -60,7 +60,20 @@ public enum CREPE {
                 name: modelName, task: .pitchEstimation, depth: 7, sizeMB: parameters * 4, parametersMillions: parameters,
                 inputSize: [frameLength, 1, 1], files: [weights],
                 architecture: { _ in try network(self, weights: nil) },
-                load: { _, store, path in try network(self, store: store, weightsPath: path) })
+                load: { _, store, path in try network(self, store: store, weightsPath: path) },
+                audio: { _ in CREPE.audioInput })
+        }
+    }
+
+    /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 32 per call, one batch after another
+    /// (CREPE full's activations are large); the scores are the 360 pitch-bin activations.
+    static let audioInput = AudioInput(sampleRate: sampleRate, hop: .adjustable(defaultSeconds: 0.01), batchSize: 32,
+                                       batchesSideBySide: false, scores: "classifier") { samples, hopSeconds in
+        let hop = Int(Double(sampleRate) * hopSeconds)
+        let count = frameCount(sampleCount: samples.count, hop: hop)
+        let signal = samples
+        return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(sampleRate) }) { first, size in
+            Tensor(shape: [size, frameLength], scalars: frames(signal, hop: hop, first: first, count: size))
         }
     }
 

@@ -1,0 +1,103 @@
+import AudioIO
+import Models
+import NetCore
+
+/// What the pipeline gives for one signal: each example's time and the requested nodes' outputs, one row per example.
+public struct AudioPipelineResult: Sendable {
+    public let times: [Double]
+    public let outputs: [String: Tensor]
+    /// Seconds between examples.
+    public let hopSeconds: Double
+    /// Duration of the signal before any padding, in seconds.
+    public let duration: Double
+}
+
+/// The one task pipeline for audio: read → resample to the network's rate → front end → batches → network →
+/// outputs. `classify` (``SoundClassifier``), `pitch` (``PitchEstimator``) and `embed` (``AudioEmbedder``) all
+/// run through it, configured by the network's descriptor (``NetworkDescriptor/audio``).
+public final class AudioPipeline: Sendable {
+    /// The catalog name or alias the pipeline was made for.
+    public let name: String
+    public let input: AudioInput
+    /// The network, prepared for its precision.
+    public let network: Network
+
+    /// Runs `network` (prepared here: BatchNorm and activations folded, quantized at ``Precision/int8``) as `input` says.
+    public init(name: String, input: AudioInput, network: Network, precision: Precision = .float32) {
+        self.name = name
+        self.input = input
+        self.network = network.prepared(for: precision)
+    }
+
+    /// Runs `network`, built elsewhere (with weights of one's own), as the registry's audio network `name` is run.
+    public convenience init(name: String, network: Network, precision: Precision = .float32) throws {
+        self.init(name: name, input: try Self.input(name), network: network, precision: precision)
+    }
+
+    /// The audio network called `name` with its weights from `store` (or `weightsPath`), at `precision`.
+    public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
+                            precision: Precision = .float32) throws -> AudioPipeline {
+        let input = try input(name)
+        return AudioPipeline(name: name, input: input, network: try Networks.buildable(name).load!(name, store, weightsPath),
+                             precision: precision)
+    }
+
+    /// The registry's audio input for `name`, or an error listing the audio networks.
+    static func input(_ name: String) throws -> AudioInput {
+        guard let input = try Networks.buildable(name).audio?(name) else {
+            throw AudioNetError.invalidOption("'\(name)' is not an audio network (audio networks: \(Networks.audio.joined(separator: ", ")))")
+        }
+        return input
+    }
+
+    /// The seconds between examples: `hopSeconds` where the network lets the user choose (else its default), and
+    /// an error where the network's hop is fixed or the hop is under one sample.
+    public func hop(_ hopSeconds: Double?) throws -> Double {
+        switch input.hop {
+        case .fixed(let seconds):
+            guard hopSeconds == nil || hopSeconds == seconds else {
+                throw AudioNetError.invalidOption("\(name) has a fixed hop of \(seconds) s; a hop cannot be set")
+            }
+            return seconds
+        case .adjustable(let defaultSeconds):
+            let seconds = hopSeconds ?? defaultSeconds
+            guard seconds.isFinite, seconds * Double(input.sampleRate) >= 1 else {
+                throw AudioNetError.invalidOption("the hop must be at least one sample (1/\(input.sampleRate) s), not \(seconds) s")
+            }
+            return seconds
+        }
+    }
+
+    /// Runs mono samples at ``AudioInput/sampleRate`` and returns the nodes `outputs` for every example.
+    /// `progress` receives the fraction of examples done.
+    public func run(samples: consuming [Float], outputs: [String], hopSeconds: Double? = nil,
+                    progress: (@Sendable (Double) -> Void)? = nil) throws -> AudioPipelineResult {
+        let hop = try hop(hopSeconds)
+        let duration = Double(samples.count) / Double(input.sampleRate)
+        let examples = input.examples(samples, hop)
+        let runner = BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
+        let values = try runner.run(count: examples.count, outputs: outputs, progress: progress, makeBatch: examples.make)
+        return AudioPipelineResult(times: examples.times, outputs: values, hopSeconds: hop, duration: duration)
+    }
+
+    /// Decodes `path` (any format libsndfile reads), resamples it to the network's rate, mono, and runs it.
+    public func run(file path: String, outputs: [String], hopSeconds: Double? = nil,
+                    progress: (@Sendable (Double) -> Void)? = nil) throws -> AudioPipelineResult {
+        try run(samples: try AudioFileReader.readMono(path: path, sampleRate: input.sampleRate).samples, outputs: outputs,
+                hopSeconds: hopSeconds, progress: progress)
+    }
+}
+
+extension Networks {
+    /// Names of the audio networks, aliases included.
+    public static var audio: [String] {
+        all.filter { $0.audio != nil && $0.load != nil }.flatMap { [$0.name] + $0.aliases }
+    }
+
+    /// Names of the networks that give audio embeddings, aliases included.
+    public static var audioEmbedding: [String] {
+        all.filter { $0.load != nil }.flatMap { descriptor in
+            ([descriptor.name] + descriptor.aliases).filter { descriptor.audio?($0).embeddings != nil }
+        }
+    }
+}

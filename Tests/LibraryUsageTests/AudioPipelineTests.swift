@@ -1,0 +1,63 @@
+import AudioNet
+import Foundation
+import Testing
+
+/// The one audio task pipeline, driven by the descriptors alone (placeholder weights: only shapes and times matter).
+@Suite struct AudioPipelineTests {
+    /// Two seconds of a 440 Hz sine at `rate`.
+    func sine(rate: Int) -> [Float] { (0..<2 * rate).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / Double(rate))) } }
+
+    func embedder(_ name: String) throws -> AudioEmbedder {
+        try AudioEmbedder(pipeline: AudioPipeline(name: name, network: Networks.architecture(named: name)))
+    }
+
+    @Test func everyEmbeddingNetworkOfTheRegistryIsOffered() {
+        let names = Networks.audioEmbedding
+        #expect(["yamnet", "vggish", "openl3", "openl3-mel128-env-512"].allSatisfy(names.contains), "\(names)")
+        #expect(!names.contains("crepe-tiny") && !names.contains("resnet50"), "\(names)")
+    }
+
+    /// Rows, widths and times as each network's front end defines them for 2 s: YAMNet 0.96 s patches every 0.48 s,
+    /// the signal padded to whole patches (features.pad_waveform: 4); VGGish 0.96 s examples without overlap (2);
+    /// OpenL3 1 s windows every 0.1 s after half a window of zeros, up to the last whole window (torchopenl3: 16).
+    @Test(arguments: [("yamnet", 4, 1024, 0.48), ("vggish", 2, 128, 0.96), ("openl3-mel128-env-512", 16, 512, 0.1)])
+    func embeddingsHaveARowPerExampleAtItsTime(name: String, rows: Int, width: Int, hop: Double) throws {
+        let embedder = try embedder(name)
+        let (embeddings, times) = try embedder.embed(samples: sine(rate: embedder.pipeline.input.sampleRate))
+        #expect(embeddings.shape == [rows, width])
+        #expect(times.count == rows && times.enumerated().allSatisfy { abs($0.element - Double($0.offset) * hop) < 1e-9 }, "\(times)")
+    }
+
+    @Test func aHopCanBeSetWhereTheNetworkAllowsIt() throws {
+        let (embeddings, times) = try embedder("openl3-mel128-env-512").embed(samples: sine(rate: 48_000), hopSeconds: 0.5)
+        #expect(embeddings.shape[0] == 4 && times == [0, 0.5, 1, 1.5])
+    }
+
+    @Test func aFixedHopCannotBeSet() throws {
+        #expect { try embedder("yamnet").embed(samples: sine(rate: 16_000), hopSeconds: 0.1) } throws: {
+            "\($0)".contains("yamnet has a fixed hop of 0.48 s")
+        }
+    }
+
+    @Test func aHopUnderOneSampleIsRefused() throws {
+        let pipeline = try AudioPipeline(name: "crepe-tiny", network: Networks.architecture(named: "crepe-tiny"))
+        #expect { try pipeline.run(samples: sine(rate: 16_000), outputs: ["classifier"], hopSeconds: 1e-6) } throws: {
+            "\($0)".contains("at least one sample")
+        }
+    }
+
+    @Test func anImageNetworkIsNotAnAudioNetwork() {
+        #expect { try AudioPipeline.load("resnet18") } throws: { "\($0)".contains("'resnet18' is not an audio network") }
+    }
+
+    @Test func aNetworkWithoutEmbeddingsCannotEmbed() throws {
+        #expect { try embedder("crepe-tiny") } throws: { "\($0)".contains("'crepe-tiny' gives no audio embeddings") }
+        #expect { try AudioEmbedder.load("resnet18") } throws: {
+            "\($0)".contains("'resnet18' gives no audio embeddings (embedding networks: yamnet, vggish, openl3")
+        }
+    }
+
+    @Test func onlyANetworkWithPostprocessingCanPostprocess() {
+        #expect { try AudioEmbedder.load("openl3", postprocess: true) } throws: { "\($0)".contains("openl3 has no embedding postprocessing") }
+    }
+}
