@@ -128,24 +128,6 @@ public struct Network: Sendable {
         }
         return result
     }
-
-    /// `first` followed by `second` as one layer, when the pair folds.
-    static func merge(_ first: any Layer, then second: any Layer) -> (any Layer)? {
-        if let norm = second as? BatchNorm {
-            if var conv = first as? Conv2D, conv.activation == .identity { conv.fold(scale: norm.scale, shift: norm.shift); return conv }
-            if var conv = first as? DepthwiseConv2D, conv.activation == .identity { conv.fold(scale: norm.scale, shift: norm.shift); return conv }
-            if var dense = first as? Dense, dense.activation == .identity { dense.fold(scale: norm.scale, shift: norm.shift); return dense }
-            if var conv = first as? Conv1D, conv.conv.activation == .identity { conv.conv.fold(scale: norm.scale, shift: norm.shift); return conv }
-        }
-        if let activation = (second as? ActivationLayer)?.activation {
-            if var conv = first as? Conv2D, conv.activation == .identity { conv.activation = activation; return conv }
-            if var conv = first as? DepthwiseConv2D, conv.activation == .identity { conv.activation = activation; return conv }
-            if var dense = first as? Dense, dense.activation == .identity { dense.activation = activation; return dense }
-            if var conv = first as? Conv1D, conv.conv.activation == .identity { conv.conv.activation = activation; return conv }
-            if var add = first as? Add, add.activation == .identity { add.activation = activation; return add }
-        }
-        return nil
-    }
 }
 
 /// One row of a layer table (MATLAB's analyzeNetwork).

@@ -6,7 +6,12 @@ import Foundation
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a network's layers: name, type, output shape, parameters and multiply-adds, with totals."
+        abstract: "Show a network's layers: name, type, output shape, parameters and multiply-adds, with totals.",
+        discussion: """
+        The last line gives the activation memory of one example as the network runs (BatchNorm and activations \
+        folded): the arena a liveness plan needs, the least any plan needs (the most alive at one step), and the \
+        sum of all activations.
+        """
     )
 
     @Argument(help: "Model name (see `audionet models`).")
@@ -26,5 +31,9 @@ struct InfoCommand: ParsableCommand {
         let parameters = rows.reduce(0) { $0 + $1.parameters }, multiplyAdds = rows.reduce(0) { $0 + $1.multiplyAdds }
         print("total: \(rows.count) layers, \(parameters) parameters (\(String(format: "%.2f", Double(parameters) / 1e6)) M), "
               + "\(multiplyAdds) multiply-adds per example (\(String(format: "%.2f", Double(multiplyAdds) / 1e9)) G)")
+        let plan = architecture.prepared(for: precision).activationPlan()
+        let megabytes = { (floats: Int) in String(format: "%.2f MB", Double(floats * 4) / 1e6) }
+        print("activations per example: \(megabytes(plan.arenaSize)) planned (peak alive \(megabytes(plan.peakLiveSize)), "
+              + "\(megabytes(plan.totalSize)) if all were kept)")
     }
 }

@@ -61,3 +61,17 @@ import Testing
         #expect { try AudioEmbedder.load("openl3", postprocess: true) } throws: { "\($0)".contains("openl3 has no embedding postprocessing") }
     }
 }
+
+/// The liveness plan of real networks: concatenations (GoogLeNet, DenseNet), residuals (ResNet), depthwise
+/// blocks (MobileNetV2, YAMNet), squeeze-and-excite (EfficientNet).
+@Suite struct ActivationPlanOfTheCatalogTests {
+    @Test(arguments: ["yamnet", "crepe-full", "googlenet", "resnet50", "densenet201", "mobilenetv2", "efficientnetb0"])
+    func planKeepsLiveActivationsApartAndReusesTheRest(name: String) throws {
+        let plan = try Networks.architecture(named: name).optimized().activationPlan(batch: 4)
+        #expect(plan.isConsistent, "\(name): two live activations share memory")
+        #expect(plan.arenaSize >= plan.peakLiveSize)
+        // Within 10 % of the bound no plan can beat, and below keeping everything (CREPE's seven layers: 58 %).
+        #expect(Double(plan.arenaSize) <= 1.1 * Double(plan.peakLiveSize), "\(name): \(plan.arenaSize) vs \(plan.peakLiveSize)")
+        #expect(Double(plan.arenaSize) < 0.6 * Double(plan.totalSize), "\(name): \(plan.arenaSize) of \(plan.totalSize)")
+    }
+}
