@@ -24,7 +24,7 @@ public final class ImageClassifier: Sendable {
     }
 
     /// The image classifiers AudioNet builds, in catalog order.
-    public static let available = Networks.built.filter { $0.imageClassifier != nil }.map(\.name)
+    public static var available: [String] { Networks.built.filter { $0.imageClassifier != nil }.map(\.name) }
 
     /// Loads `name` with its weights from `store` (or `weightsPath`), run at `precision`.
     public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,

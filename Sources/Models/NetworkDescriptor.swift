@@ -76,6 +76,8 @@ public struct NetworkDescriptor: Sendable {
     public let files: [WeightFile]
     /// Files it can also use (other formats of the weights, postprocessing parameters).
     public let optionalFiles: [WeightFile]
+    /// The files an alias needs instead of ``files`` (each OpenL3 configuration has its own weights).
+    public let aliasFiles: [String: [WeightFile]]
     /// The architecture with placeholder weights and every layer in place (BatchNorm unfolded), for layer
     /// tables; nil where the architecture comes only from the weight file.
     public let architecture: (@Sendable (_ name: String) throws -> Network)?
@@ -88,7 +90,7 @@ public struct NetworkDescriptor: Sendable {
     public let audio: (@Sendable (_ name: String) -> AudioInput)?
 
     public init(name: String, aliases: [String] = [], task: ModelTask, depth: Int?, sizeMB: Double, parametersMillions: Double,
-                inputSize: [Int], files: [WeightFile] = [], optionalFiles: [WeightFile] = [],
+                inputSize: [Int], files: [WeightFile] = [], optionalFiles: [WeightFile] = [], aliasFiles: [String: [WeightFile]] = [:],
                 architecture: (@Sendable (String) throws -> Network)? = nil, load: Loader? = nil,
                 imageClassifier: ImageClassifierOutput? = nil, audio: (@Sendable (_ name: String) -> AudioInput)? = nil) {
         self.name = name
@@ -100,6 +102,7 @@ public struct NetworkDescriptor: Sendable {
         self.inputSize = inputSize
         self.files = files
         self.optionalFiles = optionalFiles
+        self.aliasFiles = aliasFiles
         self.architecture = architecture
         self.load = load
         self.imageClassifier = imageClassifier
@@ -126,6 +129,9 @@ public struct NetworkDescriptor: Sendable {
         NetworkDescriptor(name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
                           inputSize: [side, side, 3])
     }
+
+    /// The files the network needs when selected by `name` (its own name or an alias).
+    public func files(for name: String) -> [WeightFile] { aliasFiles[name] ?? files }
 
     /// Input size printed as `224×224×3`.
     public var inputDescription: String { inputSize.map(String.init).joined(separator: "×") }

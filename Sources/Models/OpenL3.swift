@@ -141,6 +141,7 @@ extension OpenL3 {
             name: "openl3", aliases: configurations.map(\.modelName), task: .audioEmbedding, depth: 8, sizeMB: 18.8,
             parametersMillions: 4.68, inputSize: [128, 199, 1], files: [torchFile(defaultConfiguration)],
             optionalFiles: others.map(torchFile) + keras,
+            aliasFiles: Dictionary(uniqueKeysWithValues: configurations.map { ($0.modelName, [torchFile($0)]) }),
             architecture: { name in try network(configuration(named: name) ?? defaultConfiguration, weights: nil) },
             load: { name, store, path in
                 let configuration = configuration(named: name) ?? defaultConfiguration

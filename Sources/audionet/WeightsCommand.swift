@@ -17,7 +17,7 @@ struct WeightsCommand: ParsableCommand {
             guard let entry = Networks.named(name) else {
                 throw CommandError("unknown model or weight file '\(name)' (see `audionet weights list`)")
             }
-            return entry.files
+            return entry.files(for: name)
         }
     }
 

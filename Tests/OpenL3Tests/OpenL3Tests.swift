@@ -53,6 +53,13 @@ func openL3Fixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
         #expect(OpenL3.Configuration(modelName: "openl3-mel64-music-512") == nil)
     }
 
+    /// `audionet weights fetch openl3-mel128-env-512` fetches that configuration's file, not the default's.
+    @Test func eachConfigurationNeedsItsOwnWeightFile() throws {
+        let descriptor = try #require(Networks.named("openl3-mel128-env-512"))
+        #expect(descriptor.files(for: "openl3-mel128-env-512").map(\.path) == ["openl3/torchopenl3_mel128_env_512.pth.tar"])
+        #expect(descriptor.files(for: "openl3").map(\.path) == ["openl3/torchopenl3_mel256_music_6144.pth.tar"])
+    }
+
     @Test func windowsAreCentredAndPaddedToWholeHops() {
         let (count, hop, padded) = OpenL3FrontEnd.windows([Float](repeating: 1, count: 48_000), hopSeconds: 0.1, center: true)
         #expect(hop == 4800 && count == 6 && padded.count == 48_000 + 5 * 4800)
