@@ -1,5 +1,5 @@
 /// 1-D convolution on `[N, L, C]` tensors: a ``Conv2D`` over a height-1 image.
-public struct Conv1D: Layer {
+public struct Conv1D: Layer, ShapePlanned {
     /// The equivalent 2-D convolution with kernel `1 × width`.
     public internal(set) var conv: Conv2D
 
@@ -21,6 +21,12 @@ public struct Conv1D: Layer {
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int { conv.multiplyAdds(for: [[1] + inputs[0]]) }
+
+    public func planned(for inputs: [[Int]]) -> Conv1D {
+        var planned = self
+        planned.conv = conv.planned(for: [[1] + inputs[0]])
+        return planned
+    }
 
     public func forward(_ inputs: [Tensor]) -> Tensor {
         let input = inputs[0]

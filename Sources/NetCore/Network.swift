@@ -34,7 +34,8 @@ public struct Network: Sendable {
     /// Names of all nodes that can be requested, input first.
     public var nodeNames: [String] { [inputName] + nodes.map(\.name) }
 
-    /// Appends `layer` as `name`, reading `inputs` (default: the previously added node).
+    /// Appends `layer` as `name`, reading `inputs` (default: the previously added node); a ``ShapePlanned`` layer
+    /// (a convolution) is planned for its input shapes here, once.
     @discardableResult
     public mutating func add(_ name: String, _ layer: any Layer, inputs: [String]? = nil) throws -> String {
         guard shapes[name] == nil else { throw NetworkError.invalidGraph("duplicate node name '\(name)'") }
@@ -48,7 +49,7 @@ public struct Network: Sendable {
         } catch let error as NetworkError {
             throw NetworkError.invalidGraph("node '\(name)': \(error.description)")
         }
-        nodes.append(Node(name: name, layer: layer, inputs: sources))
+        nodes.append(Node(name: name, layer: (layer as? any ShapePlanned)?.planned(for: inputShapes) ?? layer, inputs: sources))
         outputName = name
         return name
     }

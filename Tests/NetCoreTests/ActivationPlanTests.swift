@@ -1,4 +1,5 @@
 import NetCore
+import TestSupport
 import Testing
 
 /// The liveness planner behind `audionet info`'s activation memory.
@@ -39,5 +40,38 @@ import Testing
         let plan = net.activationPlan(outputs: ["a", "c"])
         #expect(plan.buffers.first { $0.name == "a" }?.lastStep == 2)
         #expect(plan.arenaSize == 3 * 32 && plan.isConsistent)
+    }
+}
+
+/// Each convolution's algorithm is chosen once, for the input shape its network gives it.
+@Suite struct ConvolutionAlgorithmTests {
+    func algorithm(_ conv: Conv2D, input: [Int]) throws -> ConvolutionAlgorithm? {
+        var net = Network(inputShape: input)
+        try net.add("conv", conv)
+        return (net.nodes[0].layer as? Conv2D)?.algorithm
+    }
+
+    @Test func theNetworkPlansEachConvolutionForItsInputShape() throws {
+        #expect(try algorithm(Conv2D(inputChannels: 64, outputChannels: 128, kernel: (1, 1)), input: [14, 14, 64]) == .pointwise)
+        #expect(try algorithm(Conv2D(inputChannels: 3, outputChannels: 32, kernel: (3, 3), stride: (2, 2), padding: .same),
+                              input: [224, 224, 3]) == .fewInputs)
+        #expect(try algorithm(Conv2D(inputChannels: 64, outputChannels: 64, kernel: (3, 3), padding: .same), input: [56, 56, 64]) == .winograd)
+        #expect(try algorithm(Conv2D(inputChannels: 64, outputChannels: 64, kernel: (3, 3), stride: (2, 2), padding: .same),
+                              input: [56, 56, 64]) == .im2col)
+        // CREPE's layers: 1-D kernels of 64 taps over width-1 images.
+        #expect(try algorithm(Conv2D(inputChannels: 256, outputChannels: 256, kernel: (64, 1), padding: .same), input: [128, 1, 256]) == .fft)
+        #expect(try algorithm(Conv2D(inputChannels: 32, outputChannels: 32, kernel: (64, 1), padding: .same), input: [128, 1, 32]) == .taps)
+    }
+
+    /// The planned convolution computes what one that chooses at each call computes.
+    @Test func aPlannedConvolutionEqualsAnUnplannedOne() throws {
+        var generator = SeededGenerator(seed: 3)
+        let weights = (0..<(3 * 3 * 16 * 16)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let conv = Conv2D(inputChannels: 16, outputChannels: 16, kernel: (3, 3), padding: .same, weights: weights)
+        var net = Network(inputShape: [8, 8, 16])
+        try net.add("conv", conv)
+        let input = Tensor(shape: [2, 8, 8, 16], scalars: (0..<2048).map { _ in Float.random(in: -1...1, using: &generator) })
+        #expect(conv.algorithm == nil && (net.nodes[0].layer as? Conv2D)?.algorithm == .winograd)
+        #expect(try net.run(input).scalars == conv.forward([input]).scalars)
     }
 }

@@ -1,0 +1,43 @@
+/// The ways ``Conv2D`` computes its output, each in its own file; ``choose(for:input:)`` picks one for an input
+/// shape, once, when the convolution joins a network.
+public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+    /// 1×1, stride 1, unpadded: one GEMM over blocks of output pixels (ConvPointwise.swift).
+    case pointwise
+    /// A stem with at most 4 input channels and a receptive field of at most 64 values, where an im2col GEMM would be
+    /// too shallow: a direct kernel (ConvFewInputs.swift).
+    case fewInputs
+    /// 3×3, stride 1, 16 channels or more in and out, images wider than one pixel: Winograd (ConvWinograd.swift).
+    case winograd
+    /// Width-1 images, stride 1, a kernel of 16 taps or more and 128 × 128 channels or more: FFT (ConvFFT.swift).
+    case fft
+    /// Width-1 images, stride 1 in height, outputs at least 32 tall: one GEMM per tap (ConvTaps.swift).
+    case taps
+    /// Everything else: im2col over chunks of output pixels and a GEMM per group (ConvIm2col.swift).
+    case im2col
+
+    /// The algorithm for `conv` on examples of shape `input` (`[height, width, channels]`), the first rule that applies.
+    public static func choose(for conv: Conv2D, input: [Int]) -> ConvolutionAlgorithm {
+        let (height, width) = (input[0], input[1])
+        let g = conv.geometry(input)
+        let ungrouped = conv.groups == 1, undilated = conv.dilation == (1, 1)
+        if conv.kernel == (1, 1) && conv.stride == (1, 1) && ungrouped && g.padTop == 0 && g.padLeft == 0
+            && g.outputHeight == height && g.outputWidth == width {
+            return .pointwise
+        }
+        if ungrouped && conv.inputChannels <= 4 && conv.depth <= 64 { return .fewInputs }
+        if conv.winograd != nil && width > 1 { return .winograd }
+        let column = width == 1 && conv.kernel.width == 1 && undilated && ungrouped
+        if column && conv.stride == (1, 1) && conv.kernel.height >= 16 && conv.inputChannels * conv.outputChannels >= 128 * 128 {
+            return .fft
+        }
+        if column && conv.stride.y == 1 && g.outputHeight >= 32 { return .taps }
+        return .im2col
+    }
+}
+
+/// A layer that fixes how it computes once its input shapes are known (a convolution's algorithm); ``Network``
+/// plans each such layer as it is added.
+public protocol ShapePlanned: Layer {
+    /// The layer, planned for `inputs` (shapes without the batch).
+    func planned(for inputs: [[Int]]) -> Self
+}
