@@ -178,6 +178,20 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
         #expect(dense.shape == [521, 1024] && dense.scalars.allSatisfy { $0.isFinite && abs($0) < 2 })
     }
 
+    /// Every weight of the file binds by its TF Lite name: 27 kernels, 27 folded biases and the classifier; the
+    /// rest are the model's own front end and shape operands, declared unused.
+    @Test func theTensorsBindToYAMNetByName() throws {
+        let state = try YAMNet.stateDict(tflite: TFLiteModel(bytes: try modelBytes()))
+        let weights = state.keys.filter { key in !YAMNet.unusedTFLiteScopes.contains { key.hasPrefix($0) } }
+        #expect(weights.count == 27 * 2 + 2, "\(weights.sorted())")
+        #expect(state["layer1/conv/kernel"]?.shape == [3, 3, 1, 32])
+        #expect(state["layer14/depthwise_conv/depthwise_kernel"]?.shape == [3, 3, 1024, 1])
+        #expect(state["layer14/pointwise_conv/kernel"]?.shape == [1, 1, 1024, 1024])
+        #expect(state["layer14/pointwise_conv/bias"]?.shape == [1024])
+        #expect(state["dense/kernel"]?.shape == [1024, 521] && state["dense/bias"]?.shape == [521])
+        #expect { try YAMNet.network(weights: state) } throws: { "\($0)".contains("unexpected keys: global_average_pooling2d/") }
+    }
+
     @Test func truncatedFilesAreRejectedWithoutCrashing() throws {
         let bytes = try modelBytes()
         for length in [0, 4, 8, 16, 100, 1000, bytes.count / 3, bytes.count - 1000] {
