@@ -48,6 +48,14 @@ public struct KerasWeights: Sendable {
         self.layers = layers
     }
 
+    /// Every weight keyed `layer/name` (`conv1/kernel`, `conv1-BN/moving_mean`, `layer1/conv/bn/beta`), as Keras names
+    /// its variables.
+    public var stateDict: [String: Tensor] {
+        layerNames.reduce(into: [:]) { state, layer in
+            for (name, tensor) in layers[layer] ?? [] { state["\(layer)/\(name)"] = tensor }
+        }
+    }
+
     /// The weight `name` (`kernel`, `bias`…) of `layer`, checked to have `shape` when given.
     public func tensor(_ layer: String, _ name: String, shape: [Int]? = nil) throws -> Tensor {
         guard let weights = layers[layer] else {

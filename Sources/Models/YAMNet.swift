@@ -51,7 +51,8 @@ public enum YAMNet {
         return plan
     }
 
-    /// Builds the network from weights keyed by yamnet.py's Keras variable names, or with zero weights and the
+    /// Builds the network from weights keyed by yamnet.py's Keras variable names (the official `yamnet.h5`'s
+    /// ``KerasWeights/stateDict``), or with zero weights and the
     /// BatchNorm layers in place when nil (enough for `audionet info`):
     /// - `layer1/conv/kernel` `[3, 3, 1, 32]` (HWIO), `layer2/depthwise_conv/depthwise_kernel` `[3, 3, 32, 1]`,
     ///   `layer2/pointwise_conv/kernel` `[1, 1, 32, 64]`…;
@@ -93,14 +94,6 @@ public enum YAMNet {
         try net.add("predictions", ActivationLayer(.sigmoid))
         try binder?.finished()
         return net
-    }
-
-    /// The official Keras weights (`yamnet.h5`, saved by `Model.save_weights`) by variable name: layer group
-    /// `layer1/conv` with `kernel` becomes `layer1/conv/kernel`.
-    public static func stateDict(keras: KerasWeights) -> [String: Tensor] {
-        keras.layerNames.reduce(into: [:]) { state, layer in
-            for (name, tensor) in keras.layers[layer] ?? [] { state["\(layer)/\(name)"] = tensor }
-        }
     }
 
     /// The TF-Hub lite model's constant tensors by the Keras names (`sanitize`): TF Lite names a tensor by the
@@ -169,7 +162,7 @@ extension YAMNet {
     /// model, or the official Keras `yamnet.h5` (a path ending in `.h5`).
     public static func network(store: WeightStore, weightsPath: String? = nil) throws -> Network {
         if let weightsPath, weightsPath.hasSuffix(".h5") {
-            return try network(weights: stateDict(keras: KerasWeights(path: store.locate(kerasFile, explicit: weightsPath))))
+            return try network(weights: KerasWeights(path: store.locate(kerasFile, explicit: weightsPath)).stateDict)
         }
         return try network(weights: stateDict(tflite: TFLiteModel(path: store.locate(tfliteFile, explicit: weightsPath))),
                            unused: unusedTFLiteScopes)

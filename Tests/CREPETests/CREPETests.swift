@@ -17,6 +17,19 @@ let full: Result<PitchEstimator, Error> = Result { try PitchEstimator.crepe(.ful
 
 func crepeFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSupport.fixture("crepe/\(name).npy")).tensor }
 
+/// Binding is strict: a weight no layer takes is an error naming it, as is a missing one.
+@Suite struct CREPEWeightBindingTests {
+    @Test func anUnexpectedOrMissingKerasWeightIsNamed() throws {
+        _ = try estimator(.tiny)
+        var state = try KerasWeights(path: try WeightStore.fromEnvironment().locate(CREPE.Capacity.tiny.weights)).stateDict
+        state["conv7/kernel"] = Tensor(shape: [1], scalars: [0])
+        #expect { try CREPE.network(.tiny, weights: state) } throws: { "\($0)".contains("unexpected keys: conv7/kernel") }
+        state["conv7/kernel"] = nil
+        state["conv3-BN/moving_variance"] = nil
+        #expect { try CREPE.network(.tiny, weights: state) } throws: { "\($0)".contains("'conv3-BN/moving_variance'") }
+    }
+}
+
 /// Cents relative to 10 Hz, CREPE's scale.
 func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
 

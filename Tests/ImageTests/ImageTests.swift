@@ -25,6 +25,17 @@ func loadClassifier(_ name: String) throws -> ImageClassifier {
 func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] }! }
 
 @Suite struct ImageNetworkTests {
+    /// Binding is strict: a bias the file lacks, or a tensor no layer takes, is an error naming it.
+    @Test func mobileNetV2BindingNamesMissingAndUnexpectedTensors() throws {
+        _ = try loadClassifier("mobilenetv2")
+        let model = try TFLiteModel(path: try WeightStore.fromEnvironment().locate(MobileNetV2.descriptor.files[0]))
+        var state = try MobileNetV2.stateDict(tflite: model)
+        state["expanded_conv_5/project/bias"] = nil
+        #expect { try MobileNetV2.network(weights: state) } throws: { "\($0)".contains("'expanded_conv_5/project/bias'") }
+        state = try MobileNetV2.stateDict(tflite: model)
+        #expect { try MobileNetV2.network(weights: state) } throws: { "\($0)".contains("unexpected keys: MobilenetV2/Logits/Squeeze") }
+    }
+
     /// The architecture file (the paper's table) bound to the TF Lite file's weights by name computes what the
     /// TFLite graph importer builds from the same file's operators, on every shared image.
     @Test func mobileNetV2ArchitectureEqualsTheImportedGraph() throws {

@@ -240,7 +240,7 @@ func yamnetFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
             Issue.record("\(Self.path) is missing, so the Keras weights cannot be checked: run `make generated-fixtures`")
             return nil
         }
-        return YAMNet.stateDict(keras: try KerasWeights(path: Self.path))
+        return try KerasWeights(path: Self.path).stateDict
     }
 
     @Test(arguments: ["speech", "noise"]) func kerasWeightsGiveTheTFLiteScoresOnTheWholePath(signal: String) throws {

@@ -82,7 +82,7 @@ public enum CREPE {
 
     /// CREPE of `capacity` with its Keras weights found through `store` (or at `weightsPath`).
     public static func network(_ capacity: Capacity, store: WeightStore, weightsPath: String? = nil) throws -> Network {
-        try network(capacity, weights: KerasWeights(path: store.locate(capacity.weights, explicit: weightsPath)))
+        try network(capacity, weights: KerasWeights(path: store.locate(capacity.weights, explicit: weightsPath)).stateDict)
     }
 
     /// Samples per frame and the model's sample rate.
@@ -98,24 +98,28 @@ public enum CREPE {
         (32, 512, 4), (4, 64, 1), (4, 64, 1), (4, 64, 1), (8, 64, 1), (16, 64, 1),
     ]
 
-    /// Builds CREPE of `capacity` with its Keras weights, or placeholder weights when nil (layer tables).
-    /// The frame is a height-1024, width-1 image as in Keras; node names follow core.py; output `classifier`.
-    public static func network(_ capacity: Capacity, weights: KerasWeights?) throws -> Network {
+    /// Builds CREPE of `capacity` with its Keras weights keyed as Keras names them (`conv1/kernel`,
+    /// `conv1-BN/moving_mean`, `classifier/bias`: ``KerasWeights/stateDict``), or placeholder weights when nil
+    /// (layer tables). The frame is a height-1024, width-1 image as in Keras; node names follow core.py; output
+    /// `classifier`.
+    public static func network(_ capacity: Capacity, weights: [String: Tensor]?) throws -> Network {
+        let binder = weights.map { WeightBinder($0) }
+        func weight(_ key: String, _ shape: [Int]) throws -> [Float]? { try binder?.take(key, shape).scalars }
         var net = Network(inputShape: [frameLength])
         try net.add("input-reshape", Reshape([frameLength, 1, 1]))
         var channels = 1
         for (index, block) in blocks.enumerated() {
             let name = "conv\(index + 1)", filters = block.filters * capacity.multiplier
-            let kernel = try weights?.tensor(name, "kernel", shape: [block.width, channels, filters]).scalars
+            let kernel = try weight("\(name)/kernel", [block.width, channels, filters])
             try net.add(name, Conv2D(inputChannels: channels, outputChannels: filters, kernel: (block.width, 1),
                                      stride: (block.stride, 1), padding: .same, weights: kernel,
-                                     bias: try weights?.tensor(name, "bias", shape: [filters]).scalars, activation: .relu))
+                                     bias: try weight("\(name)/bias", [filters]), activation: .relu))
             let ones = [Float](repeating: 1, count: filters), zeros = [Float](repeating: 0, count: filters)
             let norm = "\(name)-BN"
-            try net.add(norm, BatchNorm(gamma: try weights?.tensor(norm, "gamma", shape: [filters]).scalars ?? ones,
-                                        beta: try weights?.tensor(norm, "beta", shape: [filters]).scalars ?? zeros,
-                                        mean: try weights?.tensor(norm, "moving_mean", shape: [filters]).scalars ?? zeros,
-                                        variance: try weights?.tensor(norm, "moving_variance", shape: [filters]).scalars ?? ones,
+            try net.add(norm, BatchNorm(gamma: try weight("\(norm)/gamma", [filters]) ?? ones,
+                                        beta: try weight("\(norm)/beta", [filters]) ?? zeros,
+                                        mean: try weight("\(norm)/moving_mean", [filters]) ?? zeros,
+                                        variance: try weight("\(norm)/moving_variance", [filters]) ?? ones,
                                         epsilon: batchNormEpsilon))
             try net.add("\(name)-maxpool", Pool2D(.max, kernel: (2, 1)))
             try net.add("\(name)-dropout", Dropout(rate: 0.25))
@@ -125,9 +129,10 @@ public enum CREPE {
         try net.add("flatten", Flatten())
         let features = 4 * channels
         try net.add("classifier", Dense(inputFeatures: features, outputFeatures: binCount,
-                                        weights: try weights?.tensor("classifier", "kernel", shape: [features, binCount]).scalars,
-                                        bias: try weights?.tensor("classifier", "bias", shape: [binCount]).scalars,
+                                        weights: try weight("classifier/kernel", [features, binCount]),
+                                        bias: try weight("classifier/bias", [binCount]),
                                         activation: .sigmoid))
+        try binder?.finished()
         return net
     }
 

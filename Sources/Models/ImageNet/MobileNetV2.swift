@@ -13,24 +13,19 @@ public enum MobileNetV2 {
     ]
     static let stem = 32, head = 1280, classes = 1001, side = 224
 
-    /// Weights by scope (`Conv`, `expanded_conv_3/depthwise`, `Logits/Conv2d_1c_1x1`): the kernel (HWIO; depthwise
-    /// `[kh, kw, channels]`) and the bias, BatchNorm already folded in as the TF Lite file stores them.
-    public typealias Weights = [String: (kernel: [Float], bias: [Float])]
-
-    /// The network with `weights`, or placeholder weights when nil (layer tables). Outputs probabilities at `Predictions`.
-    public static func network(weights: Weights?) throws -> Network {
+    /// The network with weights keyed `scope/kernel` (HWIO; depthwise `[kh, kw, channels]`) and `scope/bias`, BatchNorm
+    /// already folded in as the TF Lite file stores it (``stateDict(tflite:)``), or placeholder weights when nil
+    /// (layer tables). Outputs probabilities at `Predictions`.
+    public static func network(weights: [String: Tensor]?, unused: [String] = []) throws -> Network {
+        let binder = weights.map { WeightBinder($0, unused: unused) }
         var net = Network(inputShape: [side, side, 3], inputName: "input")
-        func parameters(_ scope: String, kernel: Int, bias: Int) throws -> ([Float]?, [Float]?) {
-            guard let weights else { return (nil, nil) }
-            guard let found = weights[scope] else { throw NetworkError.invalidWeights("MobileNetV2 has no weights for '\(scope)'") }
-            guard found.kernel.count == kernel, found.bias.count == bias else {
-                throw NetworkError.invalidWeights("'\(scope)' has \(found.kernel.count) + \(found.bias.count) values, expected \(kernel) + \(bias)")
-            }
-            return (found.kernel, found.bias)
+        func parameters(_ scope: String, kernel: [Int], bias: Int) throws -> ([Float]?, [Float]?) {
+            guard let binder else { return (nil, nil) }
+            return (try binder.take("\(scope)/kernel", kernel).scalars, try binder.take("\(scope)/bias", [bias]).scalars)
         }
         func conv(_ scope: String, _ input: String, _ inputs: Int, _ outputs: Int, kernel: Int = 1, stride: Int = 1,
                   activation: Activation) throws -> String {
-            let (w, b) = try parameters(scope, kernel: kernel * kernel * inputs * outputs, bias: outputs)
+            let (w, b) = try parameters(scope, kernel: [kernel, kernel, inputs, outputs], bias: outputs)
             return try net.add(scope, Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (kernel, kernel), stride: (stride, stride),
                                              padding: .same, weights: w, bias: b, activation: activation), inputs: [input])
         }
@@ -41,7 +36,7 @@ public enum MobileNetV2 {
                 let scope = block == 0 ? "expanded_conv" : "expanded_conv_\(block)"
                 let stride = repeat_ == 0 ? stage.s : 1, hidden = channels * stage.t
                 var h = stage.t == 1 ? x : try conv("\(scope)/expand", x, channels, hidden, activation: .relu6)
-                let (w, b) = try parameters("\(scope)/depthwise", kernel: 9 * hidden, bias: hidden)
+                let (w, b) = try parameters("\(scope)/depthwise", kernel: [3, 3, hidden], bias: hidden)
                 h = try net.add("\(scope)/depthwise", DepthwiseConv2D(channels: hidden, kernel: (3, 3), stride: (stride, stride), padding: .same,
                                                                      weights: w, bias: b, activation: .relu6), inputs: [h])
                 h = try conv("\(scope)/project", h, hidden, stage.c, activation: .identity)
@@ -56,35 +51,37 @@ public enum MobileNetV2 {
         x = try conv("Logits/Conv2d_1c_1x1", x, head, classes, activation: .identity)
         try net.add("Logits/Squeeze", Reshape([classes]))
         try net.add("Predictions", Softmax())
+        try binder?.finished()
         return net
     }
 
-    /// The file's constant tensors by scope: a kernel is named `MobilenetV2/<scope>/weights_quant/…`, a bias
-    /// `MobilenetV2/<scope>/BatchNorm_Fold/bias` (the classifier's `…/biases`), each one of the `;`-joined names
-    /// TF Lite gives a fused tensor. A weight tensor no scope claims is an error naming it.
-    public static func weights(tflite model: TFLiteModel) throws -> Weights {
-        var kernels: [String: [Float]] = [:], biases: [String: [Float]] = [:]
+    /// The file's constant tensors by the network's keys (`sanitize`): a kernel is named
+    /// `MobilenetV2/<scope>/weights_quant/…` (OHWI, or `[1, kh, kw, C]` for a depthwise one; both become the
+    /// engine's layouts), a bias `MobilenetV2/<scope>/BatchNorm_Fold/bias` (the classifier's `…/biases`), each one of
+    /// the `;`-joined names TF Lite gives a fused tensor. Any other constant keeps its name, for the binder to refuse
+    /// unless it is the squeeze's shape operand (``unusedTFLiteTensors``).
+    public static func stateDict(tflite model: TFLiteModel) throws -> [String: Tensor] {
+        var state: [String: Tensor] = [:]
         for (index, tensor) in model.tensors.enumerated() where tensor.data != nil {
             let parts = tensor.name.split(separator: ";").map(String.init)
             if let part = parts.last(where: { $0.hasSuffix("/weights_quant/FakeQuantWithMinMaxVars") }) {
                 let scope = String(part.dropFirst("MobilenetV2/".count).dropLast("/weights_quant/FakeQuantWithMinMaxVars".count))
                 let kernel = try model.floats(index)
-                // Convolutions are stored OHWI, depthwise kernels [1, kh, kw, C]: both become the engine's layouts.
-                kernels[scope] = scope.hasSuffix("/depthwise") ? kernel.scalars : kernel.permuted([1, 2, 3, 0]).scalars
+                state["\(scope)/kernel"] = scope.hasSuffix("/depthwise")
+                    ? kernel.reshaped(Array(kernel.shape.dropFirst())) : kernel.permuted([1, 2, 3, 0])
             } else if let part = parts.last(where: { $0.hasSuffix("/BatchNorm_Fold/bias") || $0.hasSuffix("/biases") }) {
                 let scope = String(part.dropFirst("MobilenetV2/".count).split(separator: "/").dropLast(part.hasSuffix("/biases") ? 1 : 2)
                     .joined(separator: "/"))
-                biases[scope] = try model.floats(index).scalars
-            } else if tensor.name != "MobilenetV2/Logits/Squeeze" {
-                throw NetworkError.invalidWeights("MobileNetV2: the TF Lite tensor '\(tensor.name)' belongs to no layer")
+                state["\(scope)/bias"] = try model.floats(index)
+            } else {
+                state[tensor.name] = Tensor(shape: [0], scalars: [])  // never bound: only its name is checked
             }
         }
-        guard Set(kernels.keys) == Set(biases.keys) else {
-            throw NetworkError.invalidWeights("MobileNetV2: kernels without biases or biases without kernels: "
-                                              + Set(kernels.keys).symmetricDifference(biases.keys).sorted().joined(separator: ", "))
-        }
-        return kernels.reduce(into: Weights()) { $0[$1.key] = ($1.value, biases[$1.key]!) }
+        return state
     }
+
+    /// The file's one constant that is not a weight: the shape operand of the classifier's squeeze.
+    static let unusedTFLiteTensors = ["MobilenetV2/Logits/Squeeze"]
 
     static let weightsFile = WeightFile(
         path: "mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", format: "tflite",
@@ -101,7 +98,7 @@ public enum MobileNetV2 {
               let scale = q.scales.first, abs(scale * 128 - 1) < 1e-6 else {
             throw NetworkError.invalidWeights("unexpected MobileNetV2 TFLite input \(input.shape) \(input.quantization.map { "\($0)" } ?? "")")
         }
-        return try network(weights: weights(tflite: model))
+        return try network(weights: stateDict(tflite: model), unused: unusedTFLiteTensors)
     }
 
     public static let descriptor = NetworkDescriptor(
