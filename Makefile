@@ -80,6 +80,7 @@ fixtures: setup venv
 	$(PYTHON) Tests/Reference/make_openl3_fixtures.py
 	$(PYTHON) Tests/Reference/make_image_fixtures.py $(SHARED)
 	$(PYTHON) Tests/Reference/make_torchvision_fixtures.py $(SHARED)
+	$(PYTHON) Tests/Reference/make_training_fixtures.py
 	$(PYTHON) Tests/Fuzz/make_seeds.py
 
 ## bench: AudioNet beside the reference implementations, in one run, with ratios.

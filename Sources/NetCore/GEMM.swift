@@ -19,6 +19,17 @@ public enum GEMM {
                     b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// `C[m×n] = op(A) · op(B) + beta·C` with either operand read transposed (`op(A)` is `m×k`, `op(B)` is `k×n`;
+    /// leading dimensions are those of the stored matrices), on the calling thread: the products of a backward pass.
+    public static func serial(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                              b: UnsafePointer<Float>, ldb: Int, transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
+                              beta: Float = 0) {
+        guard m > 0, n > 0 else { return }
+        _ = configure
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// The same product split over the cores: by rows when there are enough, else by columns.
     public static func parallel(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {

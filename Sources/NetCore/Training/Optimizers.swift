@@ -1,0 +1,69 @@
+import Foundation
+
+/// Updates parameters from their gradients, one step at a time; parameters and gradients are lists of flat arrays
+/// in one fixed order (a head's `W₁, b₁, W₂, b₂`).
+public protocol Optimizer: Sendable {
+    mutating func step(_ parameters: inout [[Float]], gradients: [[Float]])
+}
+
+/// Adam (Kingma & Ba 2015) exactly as `torch.optim.Adam` computes it: weight decay added to the gradient (L2), then
+/// `p −= (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)`.
+public struct Adam: Optimizer {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    private var m: [[Float]] = [], v: [[Float]] = []
+    private var steps = 0
+
+    /// torch's defaults: β = (0.9, 0.999), ε = 1e-8, no weight decay.
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public mutating func step(_ parameters: inout [[Float]], gradients: [[Float]]) {
+        if m.isEmpty {
+            m = parameters.map { [Float](repeating: 0, count: $0.count) }
+            v = m
+        }
+        steps += 1
+        let correction1 = 1 - pow(beta1, Float(steps)), correction2 = (1 - pow(beta2, Float(steps))).squareRoot()
+        let stepSize = learningRate / correction1
+        for p in parameters.indices {
+            for i in parameters[p].indices {
+                let g = gradients[p][i] + weightDecay * parameters[p][i]
+                m[p][i] = beta1 * m[p][i] + (1 - beta1) * g
+                v[p][i] = beta2 * v[p][i] + (1 - beta2) * g * g
+                parameters[p][i] -= stepSize * m[p][i] / (v[p][i].squareRoot() / correction2 + epsilon)
+            }
+        }
+    }
+}
+
+/// Stochastic gradient descent with momentum as `torch.optim.SGD` computes it (no dampening, not Nesterov): weight
+/// decay added to the gradient, the momentum buffer starts as the first gradient, `p −= lr · buffer`.
+public struct SGD: Optimizer {
+    public var learningRate: Float
+    public let momentum: Float, weightDecay: Float
+    private var buffers: [[Float]] = []
+
+    public init(learningRate: Float, momentum: Float = 0.9, weightDecay: Float = 0) {
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+    }
+
+    public mutating func step(_ parameters: inout [[Float]], gradients: [[Float]]) {
+        let first = buffers.isEmpty
+        if first { buffers = parameters.map { [Float](repeating: 0, count: $0.count) } }
+        for p in parameters.indices {
+            for i in parameters[p].indices {
+                let g = gradients[p][i] + weightDecay * parameters[p][i]
+                buffers[p][i] = first ? g : momentum * buffers[p][i] + g
+                parameters[p][i] -= learningRate * buffers[p][i]
+            }
+        }
+    }
+}
