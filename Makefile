@@ -57,7 +57,7 @@ demo: build
 venv: $(VENV)/.done
 $(VENV)/.done:
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q numpy h5py flatbuffers ai-edge-litert resampy tqdm scipy librosa
+	$(PYTHON) -m pip install -q numpy h5py flatbuffers ai-edge-litert resampy tqdm scipy librosa scikit-learn safetensors
 	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
 	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel" onnx onnxscript onnxruntime julius six soundfile && \
 	  $(PYTHON) -m pip install -q pillow && $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*" \
@@ -81,6 +81,7 @@ fixtures: setup venv
 	$(PYTHON) Tests/Reference/make_image_fixtures.py $(SHARED)
 	$(PYTHON) Tests/Reference/make_torchvision_fixtures.py $(SHARED)
 	$(PYTHON) Tests/Reference/make_training_fixtures.py
+	$(PYTHON) Tests/Reference/make_safetensors_fixture.py
 	$(PYTHON) Tests/Fuzz/make_seeds.py
 
 ## bench: AudioNet beside the reference implementations, in one run, with ratios.

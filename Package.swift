@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
         .testTarget(name: "LibraryUsageTests", dependencies: ["AudioNet"]),
+        .testTarget(name: "TransferLearningTests", dependencies: ["AudioNet", "Formats", "TestSupport"]),
         .testTarget(name: "LayeringTests"),
     ]
 )

@@ -20,7 +20,7 @@ public struct TrainingOptions: Sendable {
     public init() {}
 
     /// The options as recorded in a model file.
-    var record: [String: String] {
+    public var record: [String: String] {
         ["hidden": "\(hidden)", "epochs": "\(epochs)", "batchSize": "\(batchSize)", "learningRate": "\(learningRate)",
          "weightDecay": "\(weightDecay)", "patience": "\(patience)", "balanceClasses": "\(balanceClasses)", "seed": "\(seed)",
          "optimizer": "Adam", "loss": "softmax cross-entropy"]

@@ -1,0 +1,40 @@
+import Models
+import NetCore
+
+/// A trained classifier ready to label files: its model and its backbone's embedder, the backbone's weights checked
+/// against the SHA-256 the model was trained with.
+public final class ClipClassifier: Sendable {
+    public let model: TrainedClassifier
+    let trainer: Trainer
+
+    /// The model at `path` with its backbone's weights from `store` (or `weightsPath`).
+    public init(contentsOf path: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws {
+        model = try TrainedClassifier(contentsOf: path)
+        trainer = try Trainer(backbone: model.backbone, store: store, weightsPath: weightsPath)
+        if let expected = model.backboneSHA256, let actual = trainer.backboneSHA256, expected != actual {
+            throw TrainedClassifierError.backboneChanged(model: path, backbone: model.backbone, expected: expected, actual: actual)
+        }
+        guard trainer.embedder.pipeline.network.shapes[trainer.embedder.node] == [model.head.inputs] else {
+            throw TrainedClassifierError.inconsistent(path, "its head reads \(model.head.inputs) features, \(model.backbone) gives others")
+        }
+    }
+
+    /// Class probabilities `[N, classes]` of each file's clip embedding, for the files that could be read; the
+    /// others are returned with their error.
+    public func probabilities(files: [String], progress: ((Int) -> Void)? = nil) -> (probabilities: Tensor, kept: [Int], failures: [(path: String, error: String)]) {
+        let (embeddings, kept, failures) = trainer.embed(files, progress: progress)
+        return (model.probabilities(embeddings: embeddings), kept, failures)
+    }
+
+    /// The `k` most probable classes of one file.
+    public func topClasses(file: String, k: Int) throws -> [ClassScore] {
+        let (embeddings, _) = try trainer.embedder.embed(file: file)
+        let count = embeddings.shape[0], width = embeddings.shape[1]
+        guard count > 0 else { throw AudioNetError.invalidOption("'\(file)' is too short for one \(model.backbone) example") }
+        let mean = (0..<width).map { j in (0..<count).reduce(Float(0)) { $0 + embeddings.scalars[$1 * width + j] } / Float(count) }
+        let scores = model.probabilities(embeddings: Tensor(shape: [1, width], scalars: mean)).scalars
+        return scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(k, 0)).map {
+            ClassScore(index: $0, label: model.classes[$0], score: scores[$0])
+        }
+    }
+}
