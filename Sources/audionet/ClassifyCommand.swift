@@ -8,11 +8,12 @@ extension EventOptions.Specificity: ExpressibleByArgument {}
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
-        abstract: "Classify sounds into the 521 AudioSet classes with YAMNet.",
+        abstract: "Classify sounds into the 521 AudioSet classes with YAMNet, or into your own with a trained model.",
         discussion: """
         By default prints sound events with start and end times: runs of 0.96 s patches (every 0.48 s) whose \
         score reaches --threshold, merged when closer than --min-separation. With --clip, prints the top K \
-        classes of the mean patch scores. Any sample rate and channel count (resampled to 16 kHz mono).
+        classes of the mean patch scores. With --model MODEL.audionet (from `audionet train`), prints the top K \
+        of the model's classes for each whole file. Any sample rate and channel count (resampled to the network's rate).
         """
     )
 
@@ -40,7 +41,10 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Ontology specificity of event classes: high (most specific), low (top-level categories) or none.")
     var specificity: EventOptions.Specificity = .high
 
-    @Option(help: "YAMNet TFLite weights file (default: looked up in the weight store).")
+    @Option(help: "A classifier trained with `audionet train` (.audionet): clip-level, with its own classes.")
+    var model: String?
+
+    @Option(help: "YAMNet (or the model's backbone) weights file (default: looked up in the weight store).")
     var weights: String?
 
     @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions, as LiteRT's hybrid kernels; faster).")
@@ -53,6 +57,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let model { return try classifyWithTrainedModel(model) }
         let store = WeightStore.fromEnvironment()
         precision.warnIfSlowHere()
         let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
@@ -74,11 +79,18 @@ struct ClassifyCommand: ParsableCommand {
         }
     }
 
-    func printClip(file: String, _ classes: [ClassScore]) {
+    /// Each file's top classes by a trained model.
+    func classifyWithTrainedModel(_ path: String) throws {
+        let classifier = try ClipClassifier(contentsOf: path, weightsPath: weights)
+        if format == .csv { print("file,index,label,score") }
+        for file in files { printClip(file: file, try classifier.topClasses(file: file, k: top), model: path) }
+    }
+
+    func printClip(file: String, _ classes: [ClassScore], model: String = YAMNet.descriptor.name) {
         switch format {
         case .json:
             let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }
-            print(JSONValue.object([("file", .string(file)), ("model", .string(YAMNet.descriptor.name)), ("predictions", .array(predictions))]).encoded)
+            print(JSONValue.object([("file", .string(file)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded)
         case .csv:
             for c in classes { print("\(csvField(file)),\(c.index),\(csvField(c.label)),\(c.score)") }
         case .table:

@@ -74,10 +74,15 @@ public struct TrainedClassifier: Sendable {
 
     /// Reads a model written by ``save(to:)``.
     public init(contentsOf path: String) throws {
-        let (tensors, metadata) = try Safetensors.read(path: path)
+        let tensors: [String: Tensor], metadata: [String: String]
+        do {
+            (tensors, metadata) = try Safetensors.read(path: path)
+        } catch let error as ModelFileError {
+            throw TrainedClassifierError.notAModel(path, error.description)
+        }
         guard let json = metadata["audionet"],
               let description = try? JSONDecoder().decode(Description.self, from: Data(json.utf8)), description.format == Self.format else {
-            throw TrainedClassifierError.notAModel(path)
+            throw TrainedClassifierError.notAModel(path, "no AudioNet description in its metadata")
         }
         guard description.version <= Self.version else { throw TrainedClassifierError.newerVersion(path, description.version) }
         var layers: [Dense] = []
@@ -99,14 +104,14 @@ public struct TrainedClassifier: Sendable {
 
 /// Why a model file cannot be used; one line each.
 public enum TrainedClassifierError: Error, CustomStringConvertible, Equatable {
-    case notAModel(String)
+    case notAModel(String, String)
     case newerVersion(String, Int)
     case inconsistent(String, String)
     case backboneChanged(model: String, backbone: String, expected: String, actual: String)
 
     public var description: String {
         switch self {
-        case .notAModel(let path): return "'\(path)' is not an AudioNet classifier (.audionet written by `audionet train`)"
+        case .notAModel(let path, let why): return "'\(path)' is not an AudioNet classifier (.audionet written by `audionet train`): \(why)"
         case .newerVersion(let path, let version): return "'\(path)' is model format version \(version); this AudioNet reads up to \(TrainedClassifier.version)"
         case .inconsistent(let path, let why): return "'\(path)' is inconsistent: \(why)"
         case .backboneChanged(let model, let backbone, let expected, let actual):

@@ -1,0 +1,52 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `audionet train`, `evaluate` and `classify --model` end to end on a small FSDD subset (digits 0 and 1 of two speakers).
+@Suite struct TrainCommandTests {
+    let directory = TestSupport.temporaryDirectory()
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// A manifest of `digits` said by `speakers`, recordings `indices`.
+    func manifest(_ name: String, digits: [Int], speakers: [String], indices: Range<Int>) throws -> String? {
+        guard let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
+            Issue.record("AUDIONET_WEIGHTS_MIRROR is not set, so FSDD cannot be found")
+            return nil
+        }
+        let fsdd = URL(fileURLWithPath: mirror).deletingLastPathComponent().appendingPathComponent("data/fsdd").path
+        let rows = digits.flatMap { digit in speakers.flatMap { speaker in indices.map { "\(fsdd)/\(digit)/\(digit)_\(speaker)_\($0).wav,\(digit)" } } }
+        try (["path,label"] + rows).joined(separator: "\n").write(toFile: path(name), atomically: true, encoding: .utf8)
+        return path(name)
+    }
+
+    @Test func trainEvaluateAndClassifyWithTheTrainedModel() throws {
+        guard let train = try manifest("train.csv", digits: [0, 1], speakers: ["george", "jackson"], indices: 5..<30),
+              let test = try manifest("test.csv", digits: [0, 1], speakers: ["george", "jackson"], indices: 0..<5) else { return }
+        let trained = try TestSupport.run(["train", train, "--output", path("digits.audionet")])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stdout.hasPrefix("\(path("digits.audionet")): 2 classes, 80 training files"), "\(trained.stdout)")
+        #expect(trained.stderr.contains("epoch 1: train loss") && trained.stderr.contains("validation loss"), "\(trained.stderr)")
+
+        let evaluated = try TestSupport.run(["evaluate", test, "--model", path("digits.audionet"), "--format", "json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+        let accuracy = try #require(json["accuracy"] as? Double)
+        #expect(accuracy >= 0.8, "0 against 1 from two known voices (chance: 0.5): accuracy \(accuracy)")
+        #expect((json["confusion"] as? [[Int]])?.flatMap { $0 }.reduce(0, +) == 20 && json["labels"] as? [String] == ["0", "1"])
+
+        let classified = try TestSupport.run(["classify", test.replacingOccurrences(of: "test.csv", with: "x"), "--model", path("digits.audionet")])
+        #expect(classified.status != 0)
+        let file = try String(contentsOfFile: test, encoding: .utf8).split(separator: "\n")[1].split(separator: ",")[0]
+        let one = try TestSupport.run(["classify", String(file), "--model", path("digits.audionet"), "--format", "csv", "--top", "1"])
+        #expect(one.status == 0 && one.stdout.hasPrefix("file,index,label,score\n\(file),"), "\(one.stdout)\(one.stderr)")
+    }
+
+    @Test func aDatasetWithOneClassIsRefusedWithOneLine() throws {
+        guard let train = try manifest("one.csv", digits: [3], speakers: ["theo"], indices: 0..<3) else { return }
+        let result = try TestSupport.run(["train", train, "--output", path("x.audionet")])
+        #expect(result.status != 0 && result.stderr.contains("has 1 class (3); training needs at least two"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: path("x.audionet")))
+    }
+}
