@@ -180,3 +180,20 @@ with tempfile.TemporaryDirectory() as scratch:
 for target in sorted(os.listdir(CORPUS)):
     files = os.listdir(os.path.join(CORPUS, target))
     print(target, len(files), "seeds,", sum(os.path.getsize(os.path.join(CORPUS, target, f)) for f in files), "bytes")
+
+
+# safetensors: the reference library's file, and a small trained-model file in AudioNet's layout (a 4-feature,
+# 2-class head with its description, as `audionet train` writes it).
+with open(os.path.join(FIXTURES, "training", "reference.safetensors"), "rb") as f:
+    save("safetensors", "reference.safetensors", f.read())
+try:
+    import json
+    import numpy as np
+    from safetensors.numpy import save as save_safetensors
+    description = {"format": "audionet-classifier", "version": 1, "backbone": "yamnet", "backboneSHA256": None,
+                   "classes": ["a", "b"], "hidden": 0, "recipe": {}, "metrics": {}}
+    tensors = {"standardization.mean": np.zeros(4, np.float32), "standardization.scale": np.ones(4, np.float32),
+               "head.0.weight": np.arange(8, dtype=np.float32).reshape(4, 2), "head.0.bias": np.zeros(2, np.float32)}
+    save("safetensors", "model.audionet", save_safetensors(tensors, metadata={"audionet": json.dumps(description)}))
+except ImportError:
+    print("safetensors is not installed: the model seed is not written")

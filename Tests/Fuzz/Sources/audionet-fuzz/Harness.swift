@@ -5,7 +5,7 @@ import Foundation
 /// Parsers that read paths (libhdf5, libsndfile, the zip reader) get the input through a file in /dev/shm.
 /// A thrown error is the expected outcome for a malformed input; a crash, hang or huge allocation is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case npy, npz, pytorch, tflite, keras, image, audio, resample
+    case npy, npz, pytorch, tflite, keras, safetensors, image, audio, resample
 
     static let current: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["AUDIONET_FUZZ_TARGET"] ?? ""
@@ -29,6 +29,10 @@ enum FuzzTarget: String, CaseIterable {
         case .npz: withFile(bytes) { _ = try? NPZ.read(path: $0) }
         case .pytorch: withFile(bytes) { _ = try? PyTorchStateDict(path: $0) }
         case .keras: withFile(bytes) { _ = try? KerasWeights(path: $0) }
+        // The container, then a trained model's description and head read from it.
+        case .safetensors:
+            _ = try? Safetensors.decode(bytes)
+            withFile(bytes) { _ = try? TrainedClassifier(contentsOf: $0) }
         case .image: withFile(bytes) { _ = try? RGBImage(path: $0) }
         // Decoding alone (libsndfile, mixing, range checks) at the file's own rate; `resample` adds resampling to
         // 16 kHz, whose filter bank for an arbitrary rate pair (up to 8192 phases) costs far more than the parsing.
