@@ -32,44 +32,59 @@ public struct BatchRunner: Sendable {
             return shape
         }
         let sizes = shapes.map { $0.reduce(1, *) }
-        let buffers = sizes.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, count * $0)) }
-        defer { for buffer in buffers { buffer.deallocate() } }
-        let targets = buffers.map { SharedPointer($0.baseAddress!) }
         let batches = (count + batchSize - 1) / batchSize
         let workers = batchesSideBySide ? min(Parallel.threadCount, batches) : 1
         let failure = FirstError(), done = DoneCounter()
-        // Each batch writes its own rows of every output buffer.
-        @Sendable func runBatch(_ batch: Int) {
-            let first = batch * batchSize, size = min(batchSize, count - first)
-            do {
-                let results = try network.run(makeBatch(first, size), outputs: outputs)
-                for (index, name) in outputs.enumerated() {
-                    results[name]!.scalars.withUnsafeBufferPointer { source in
-                        (targets[index].base + first * sizes[index]).initialize(from: source.baseAddress!, count: size * sizes[index])
+        // Batches write their rows straight into the result arrays: no second copy of a long file's outputs.
+        let arrays = Self.uninitializedArrays(counts: sizes.map { count * $0 }) { targets in
+            @Sendable func runBatch(_ batch: Int) {
+                let first = batch * batchSize, size = min(batchSize, count - first)
+                do {
+                    let results = try network.run(makeBatch(first, size), outputs: outputs)
+                    for (index, name) in outputs.enumerated() {
+                        results[name]!.scalars.withUnsafeBufferPointer { source in
+                            (targets[index].base + first * sizes[index]).initialize(from: source.baseAddress!, count: size * sizes[index])
+                        }
+                    }
+                } catch {
+                    failure.record(error)
+                }
+                if let progress { progress(Double(done.add(size)) / Double(count)) }
+            }
+            if workers > 1 {
+                Parallel.forEach(workers) { worker in
+                    var batch = worker
+                    while batch < batches && !failure.happened {
+                        runBatch(batch)
+                        batch += workers
                     }
                 }
-            } catch {
-                failure.record(error)
+            } else {
+                for batch in 0..<batches where !failure.happened { runBatch(batch) }
             }
-            if let progress { progress(Double(done.add(size)) / Double(count)) }
-        }
-        if workers > 1 {
-            Parallel.forEach(workers) { worker in
-                var batch = worker
-                while batch < batches && !failure.happened {
-                    runBatch(batch)
-                    batch += workers
-                }
-            }
-        } else {
-            for batch in 0..<batches where !failure.happened { runBatch(batch) }
         }
         if let error = failure.error { throw error }
         var result: [String: Tensor] = [:]
         for (index, name) in outputs.enumerated() {
-            result[name] = Tensor(shape: [count] + shapes[index], scalars: Array(buffers[index]))
+            result[name] = Tensor(shape: [count] + shapes[index], scalars: arrays[index])
         }
         return result
+    }
+
+    /// Arrays of `counts` elements that `fill` initializes through the pointers it is given (all of them, unless it
+    /// reports a failure the caller throws), each allocated once.
+    static func uninitializedArrays(counts: [Int], first: Int = 0, pointers: [SharedPointer<Float>] = [],
+                                    fill: ([SharedPointer<Float>]) -> Void) -> [[Float]] {
+        guard first < counts.count else {
+            fill(pointers)
+            return []
+        }
+        var rest: [[Float]] = []
+        let array = [Float](unsafeUninitializedCapacity: max(1, counts[first])) { buffer, initialized in
+            rest = uninitializedArrays(counts: counts, first: first + 1, pointers: pointers + [SharedPointer(buffer.baseAddress!)], fill: fill)
+            initialized = counts[first]
+        }
+        return [array] + rest
     }
 
     /// Outputs `outputs` for every example (row) of `examples`, batch first.
