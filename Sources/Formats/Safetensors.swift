@@ -10,8 +10,14 @@ public enum Safetensors {
     /// Headers beyond this are refused (safetensors' own limit is 100 MB).
     static let maximumHeaderSize = 100_000_000
 
-    /// Writes `tensors` (float32) and `metadata` to `path`, tensors in name order.
+    /// Writes `tensors` (float32) and `metadata` to `path` through ``OutputFile`` (never over a directory; a failed
+    /// write leaves any existing file untouched).
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], path: String) throws {
+        try OutputFile.write(encode(tensors, metadata: metadata), to: path)
+    }
+
+    /// The bytes of a safetensors file holding `tensors` (float32, in name order) and `metadata`.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> [UInt8] {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
@@ -29,7 +35,7 @@ public enum Safetensors {
         for name in names {
             tensors[name]!.scalars.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
         }
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        return [UInt8](data)
     }
 
     /// Reads every tensor (float32 only) and the metadata of the file at `path`.

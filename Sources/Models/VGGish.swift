@@ -1,3 +1,4 @@
+import DSP
 import Formats
 import NetCore
 
@@ -70,7 +71,8 @@ extension VGGish {
     }
 
     public static let descriptor = NetworkDescriptor(
-        name: "vggish", task: .audioEmbedding, depth: 9, sizeMB: 289, parametersMillions: 72.1, inputSize: [96, 64, 1],
+        // Named as its front end: the name is spelled once, in DSP's front-end table.
+        name: LogMelFrontEnd.vggish.name, task: .audioEmbedding, depth: 9, sizeMB: 289, parametersMillions: 72.1, inputSize: [96, 64, 1],
         files: [weightsFile], optionalFiles: [pcaFile, officialPCAFile],
         architecture: { _ in try network(weights: nil) },
         load: { _, store, path in try network(store: store, weightsPath: path) },

@@ -1,3 +1,4 @@
+import DSP
 import Formats
 import NetCore
 
@@ -169,7 +170,8 @@ extension YAMNet {
     }
 
     public static let descriptor = NetworkDescriptor(
-        name: "yamnet", task: .soundClassification, depth: 28, sizeMB: 15.5, parametersMillions: 3.75, inputSize: [96, 64, 1],
+        // Named as its front end: the name is spelled once, in DSP's front-end table.
+        name: LogMelFrontEnd.yamnet.name, task: .soundClassification, depth: 28, sizeMB: 15.5, parametersMillions: 3.75, inputSize: [96, 64, 1],
         files: [tfliteFile, classMapFile], optionalFiles: [kerasFile, ontologyFile],
         architecture: { _ in try network(weights: nil) },
         load: { _, store, path in try network(store: store, weightsPath: path) },

@@ -50,6 +50,11 @@ struct TrainCommand: ParsableCommand {
         guard hidden >= 0, epochs > 0, batchSize > 0, patience > 0 else { throw CommandError("--hidden, --epochs, --batch-size and --patience must be positive") }
         guard learningRate > 0, learningRate.isFinite, weightDecay >= 0 else { throw CommandError("--learning-rate must be positive and --weight-decay not negative") }
         guard validation != nil || (0..<1).contains(validationSplit) else { throw CommandError("--validation-split must be within [0, 1)") }
+        var isFolder: ObjCBool = false
+        // Refused before the files are embedded, not after.
+        guard !(FileManager.default.fileExists(atPath: output, isDirectory: &isFolder) && isFolder.boolValue) else {
+            throw CommandError("cannot write '\(output)': it is a directory")
+        }
     }
 
     func run() throws {
