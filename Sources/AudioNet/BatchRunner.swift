@@ -37,10 +37,11 @@ public struct BatchRunner: Sendable {
         let failure = FirstError(), done = DoneCounter()
         // Batches write their rows straight into the result arrays: no second copy of a long file's outputs.
         let arrays = Self.uninitializedArrays(counts: sizes.map { count * $0 }) { targets in
-            @Sendable func runBatch(_ batch: Int) {
+            // Each worker keeps its activation buffers from batch to batch.
+            @Sendable func runBatch(_ batch: Int, reusing buffers: ActivationBuffers) {
                 let first = batch * batchSize, size = min(batchSize, count - first)
                 do {
-                    let results = try network.run(makeBatch(first, size), outputs: outputs)
+                    let results = try network.run(makeBatch(first, size), outputs: outputs, reusing: buffers)
                     for (index, name) in outputs.enumerated() {
                         results[name]!.scalars.withUnsafeBufferPointer { source in
                             (targets[index].base + first * sizes[index]).initialize(from: source.baseAddress!, count: size * sizes[index])
@@ -53,14 +54,16 @@ public struct BatchRunner: Sendable {
             }
             if workers > 1 {
                 Parallel.forEach(workers) { worker in
+                    let buffers = ActivationBuffers()
                     var batch = worker
                     while batch < batches && !failure.happened {
-                        runBatch(batch)
+                        runBatch(batch, reusing: buffers)
                         batch += workers
                     }
                 }
             } else {
-                for batch in 0..<batches where !failure.happened { runBatch(batch) }
+                let buffers = ActivationBuffers()
+                for batch in 0..<batches where !failure.happened { runBatch(batch, reusing: buffers) }
             }
         }
         if let error = failure.error { throw error }

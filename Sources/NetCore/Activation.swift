@@ -52,17 +52,20 @@ public struct ActivationLayer: Layer {
         try requireInputs(inputs, count: 1)
         return inputs[0]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        var output = inputs[0]
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let count = output.count
-        output.scalars.withUnsafeMutableBufferPointer { buffer in
-            let shared = SharedPointer(buffer.baseAddress!)
-            let chunk = 1 << 16
-            Parallel.forEach((count + chunk - 1) / chunk) { index in
-                activation.apply(shared.base + index * chunk, count: min(chunk, count - index * chunk))
+        guard count > 0 else { return }
+        inputs[0].scalars.withUnsafeBufferPointer { input in
+            output.scalars.withUnsafeMutableBufferPointer { buffer in
+                let source = SharedReadPointer(input.baseAddress!), target = SharedPointer(buffer.baseAddress!)
+                let chunk = 1 << 16
+                Parallel.forEach((count + chunk - 1) / chunk) { index in
+                    let first = index * chunk, size = min(chunk, count - first)
+                    (target.base + first).update(from: source.base + first, count: size)
+                    activation.apply(target.base + first, count: size)
+                }
             }
         }
-        return output
     }
 }
 
@@ -74,19 +77,18 @@ public struct Softmax: Layer {
         try requireInputs(inputs, count: 1)
         return inputs[0]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        var output = inputs[0]
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let width = output.shape.last ?? 1
-        guard width > 0 else { return output }
+        guard width > 0 else { return }
+        let input = inputs[0].scalars
         output.scalars.withUnsafeMutableBufferPointer { values in
             for row in stride(from: 0, to: values.count, by: width) {
                 var peak = -Float.infinity
-                for i in row..<row + width { peak = max(peak, values[i]) }
+                for i in row..<row + width { peak = max(peak, input[i]) }
                 var sum: Float = 0
-                for i in row..<row + width { values[i] = Foundation.exp(values[i] - peak); sum += values[i] }
+                for i in row..<row + width { values[i] = Foundation.exp(input[i] - peak); sum += values[i] }
                 for i in row..<row + width { values[i] /= sum }
             }
         }
-        return output
     }
 }

@@ -1,37 +1,42 @@
-/// Where each activation of one run would live in a single arena, planned by liveness as ggml's graph allocator
-/// does: a node's output lives from the step that computes it to the step of its last reader (a requested output
-/// to the end), and outputs whose lifetimes do not meet share memory. Placed largest first, each at the lowest
-/// offset free of every placed buffer it is alive with.
+/// Where each activation of one run lives, planned by liveness as ggml's graph allocator plans its buffers: a node's
+/// output lives from the step that computes it to the step of its last reader (a requested output to the end), and
+/// takes a buffer (a slot) whose previous occupant is no longer alive. ``Network/run(_:outputs:reusing:)`` runs by
+/// the plan, so one run needs only the slots' memory, and the next run of the same batch size allocates nothing.
 public struct ActivationPlan: Sendable, Equatable {
-    /// One activation's place in the arena, in floats, and its lifetime in steps (node indices).
+    /// One activation: the slot it is written to, its size in floats, and its lifetime in steps (node indices).
     public struct Buffer: Sendable, Equatable {
         public let name: String
-        public let offset: Int
+        public let slot: Int
         public let size: Int
         public let firstStep: Int
         public let lastStep: Int
 
         func isAlive(with other: Buffer) -> Bool { firstStep <= other.lastStep && other.firstStep <= lastStep }
-        func overlaps(_ other: Buffer) -> Bool { offset < other.offset + other.size && other.offset < offset + size }
     }
 
+    /// The activations in the order they are computed.
     public let buffers: [Buffer]
-    /// Floats the arena needs: the planned peak.
-    public let arenaSize: Int
+    /// The size of each slot in floats: the largest activation it holds.
+    public let slotSizes: [Int]
     /// The most floats alive at any one step: no plan can do with less.
     public let peakLiveSize: Int
     /// Floats of all activations together, as if none were ever released.
     public let totalSize: Int
 
-    /// Whether no two buffers alive at the same step share memory.
+    /// Floats of all slots together: the planned peak.
+    public var arenaSize: Int { slotSizes.reduce(0, +) }
+
+    /// Whether no two activations alive at the same step share a slot, and each fits its slot.
     public var isConsistent: Bool {
-        buffers.indices.allSatisfy { i in buffers[(i + 1)...].allSatisfy { !(buffers[i].isAlive(with: $0) && buffers[i].overlaps($0)) } }
+        buffers.allSatisfy { $0.size <= slotSizes[$0.slot] }
+            && buffers.indices.allSatisfy { i in buffers[(i + 1)...].allSatisfy { !(buffers[i].isAlive(with: $0) && buffers[i].slot == $0.slot) } }
     }
 }
 
 extension Network {
     /// The activation plan of a batch of `batch` examples that produces `outputs` (default: ``outputName``); the
-    /// input belongs to the caller and is not planned.
+    /// input belongs to the caller and is not planned. Of two greedy assignments (TF Lite's shared-object
+    /// strategies: in execution order, and largest first) the one needing less memory.
     public func activationPlan(batch: Int = 1, outputs: [String]? = nil) -> ActivationPlan {
         let wanted = Set(outputs ?? [outputName])
         let needed = neededNodes(for: wanted)
@@ -39,25 +44,90 @@ extension Network {
         var lastStep: [String: Int] = [:]
         for (step, node) in steps { for source in node.inputs { lastStep[source] = step } }
         let end = steps.last?.offset ?? 0
-        var pending = steps.map { step, node in
-            ActivationPlan.Buffer(name: node.name, offset: 0, size: batch * (shapes[node.name] ?? []).reduce(1, *), firstStep: step,
-                                  lastStep: wanted.contains(node.name) ? end : max(step, lastStep[node.name] ?? step))
+        let lifetimes = steps.map { step, node in
+            (name: node.name, size: batch * (shapes[node.name] ?? []).reduce(1, *), first: step,
+             last: wanted.contains(node.name) ? end : max(step, lastStep[node.name] ?? step))
         }
-        pending.sort { $0.size != $1.size ? $0.size > $1.size : $0.firstStep < $1.firstStep }
-        var placed: [ActivationPlan.Buffer] = []
-        for buffer in pending {
-            // The lowest offset clear of every placed buffer alive at the same time.
-            let blocking = placed.filter { $0.isAlive(with: buffer) }.sorted { $0.offset < $1.offset }
-            var offset = 0
-            for other in blocking where offset + buffer.size > other.offset && offset < other.offset + other.size {
-                offset = other.offset + other.size
-            }
-            placed.append(ActivationPlan.Buffer(name: buffer.name, offset: offset, size: buffer.size,
-                                                firstStep: buffer.firstStep, lastStep: buffer.lastStep))
+        let peakLive = steps.map { step, _ in lifetimes.filter { $0.first <= step && step <= $0.last }.reduce(0) { $0 + $1.size } }.max() ?? 0
+        let plans = [Self.assignInOrder(lifetimes), Self.assignLargestFirst(lifetimes)].map { slots, sizes in
+            ActivationPlan(buffers: zip(lifetimes, slots).map { ActivationPlan.Buffer(name: $0.name, slot: $1, size: $0.size, firstStep: $0.first, lastStep: $0.last) },
+                           slotSizes: sizes, peakLiveSize: peakLive, totalSize: lifetimes.reduce(0) { $0 + $1.size })
         }
-        placed.sort { $0.firstStep < $1.firstStep }
-        let peakLive = steps.map { step, _ in placed.filter { $0.firstStep <= step && step <= $0.lastStep }.reduce(0) { $0 + $1.size } }.max() ?? 0
-        return ActivationPlan(buffers: placed, arenaSize: placed.map { $0.offset + $0.size }.max() ?? 0, peakLiveSize: peakLive,
-                              totalSize: placed.reduce(0) { $0 + $1.size })
+        return plans.min { $0.arenaSize < $1.arenaSize }!
     }
+
+    typealias Lifetime = (name: String, size: Int, first: Int, last: Int)
+
+    /// In execution order, each activation takes the free slot that fits it most tightly, else the largest free
+    /// slot (grown), else a new one. Returns each activation's slot and the slot sizes.
+    static func assignInOrder(_ lifetimes: [Lifetime]) -> ([Int], [Int]) {
+        var sizes: [Int] = [], freeAfter: [Int] = [], slots: [Int] = []
+        for lifetime in lifetimes {
+            let free = sizes.indices.filter { freeAfter[$0] < lifetime.first }
+            let slot = free.filter { sizes[$0] >= lifetime.size }.min { sizes[$0] < sizes[$1] }
+                ?? free.max { sizes[$0] < sizes[$1] }
+                ?? { sizes.append(0); freeAfter.append(0); return sizes.count - 1 }()
+            sizes[slot] = max(sizes[slot], lifetime.size)
+            freeAfter[slot] = lifetime.last
+            slots.append(slot)
+        }
+        return (slots, sizes)
+    }
+
+    /// Largest first, each activation joins the smallest slot none of whose occupants it meets in time, else opens
+    /// a slot of its own size.
+    static func assignLargestFirst(_ lifetimes: [Lifetime]) -> ([Int], [Int]) {
+        var sizes: [Int] = [], occupants: [[Lifetime]] = []
+        var slots = [Int](repeating: 0, count: lifetimes.count)
+        for index in lifetimes.indices.sorted(by: { lifetimes[$0].size > lifetimes[$1].size }) {
+            let lifetime = lifetimes[index]
+            let clear = sizes.indices.filter { slot in occupants[slot].allSatisfy { $0.last < lifetime.first || lifetime.last < $0.first } }
+            if let slot = clear.min(by: { sizes[$0] < sizes[$1] }) {
+                occupants[slot].append(lifetime)
+                slots[index] = slot
+            } else {
+                sizes.append(lifetime.size)
+                occupants.append([lifetime])
+                slots[index] = sizes.count - 1
+            }
+        }
+        return (slots, sizes)
+    }
+}
+
+/// The activation buffers of one caller (one thread), kept from one run of a network to the next: with them,
+/// ``Network/run(_:outputs:reusing:)`` writes each layer's output into the slot its ``ActivationPlan`` gives it,
+/// and a run of the batch size the buffers were planned for allocates no activation memory. Use one per network
+/// and thread; not for sharing between threads.
+public final class ActivationBuffers {
+    private var slots: [[Float]] = []
+    private var planned: (batch: Int, outputs: Set<String>, plan: ActivationPlan)?
+
+    public init() {}
+
+    /// The plan for `batch` examples and `outputs`, made once and kept while they stay the same.
+    func plan(for network: Network, batch: Int, outputs: Set<String>) -> ActivationPlan {
+        if let planned, planned.batch == batch, planned.outputs == outputs { return planned.plan }
+        let plan = network.activationPlan(batch: batch, outputs: Array(outputs))
+        planned = (batch, outputs, plan)
+        if slots.count < plan.slotSizes.count { slots += Array(repeating: [], count: plan.slotSizes.count - slots.count) }
+        return plan
+    }
+
+    /// The slot's buffer holding `count` floats, moved out of the slot (so that writing to it copies nothing). Its
+    /// values are stale; memory first taken is NaN, so an element a layer fails to write shows.
+    func take(slot: Int, count: Int, capacity: Int) -> [Float] {
+        var buffer: [Float] = []
+        swap(&buffer, &slots[slot])
+        if buffer.count > count {
+            buffer.removeLast(buffer.count - count)
+        } else if buffer.count < count {
+            buffer.reserveCapacity(capacity)
+            buffer.append(contentsOf: repeatElement(.nan, count: count - buffer.count))
+        }
+        return buffer
+    }
+
+    /// Returns a buffer to its slot once its activation is dead.
+    func giveBack(_ buffer: [Float], to slot: Int) { slots[slot] = buffer }
 }

@@ -37,23 +37,24 @@ public struct BatchNorm: Layer {
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int { inputs[0].reduce(1, *) }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        var output = inputs[0]
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let channels = scale.count, rows = output.count / max(channels, 1)
-        scale.withUnsafeBufferPointer { scale in
-            shift.withUnsafeBufferPointer { shift in
-                output.scalars.withUnsafeMutableBufferPointer { values in
-                    let base = SharedPointer(values.baseAddress!)
-                    let s = SharedReadPointer(scale.baseAddress!), t = SharedReadPointer(shift.baseAddress!)
-                    Parallel.forEachShare(of: rows) { share in
-                        for row in share {
-                            let line = base.base + row * channels
-                            for c in 0..<channels { line[c] = line[c] * s.base[c] + t.base[c] }
+        guard rows > 0 else { return }
+        inputs[0].scalars.withUnsafeBufferPointer { input in
+            scale.withUnsafeBufferPointer { scale in
+                shift.withUnsafeBufferPointer { shift in
+                    output.scalars.withUnsafeMutableBufferPointer { values in
+                        let source = SharedReadPointer(input.baseAddress!), target = SharedPointer(values.baseAddress!)
+                        let s = SharedReadPointer(scale.baseAddress!), t = SharedReadPointer(shift.baseAddress!)
+                        Parallel.forEachShare(of: rows) { share in
+                            for row in share {
+                                let from = source.base + row * channels, to = target.base + row * channels
+                                for c in 0..<channels { to[c] = from[c] * s.base[c] + t.base[c] }
+                            }
                         }
                     }
                 }
             }
         }
-        return output
     }
 }

@@ -28,9 +28,10 @@ public struct Conv1D: Layer, ShapePlanned {
         return planned
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        let input = inputs[0]
-        let output = conv.forward([input.reshaped([input.shape[0], 1] + input.shape.dropFirst())])
-        return output.reshaped([output.shape[0]] + output.shape.dropFirst(2))
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
+        let input = inputs[0], shape = output.shape
+        output.shape = [shape[0], 1] + shape.dropFirst()
+        conv.forward([input.reshaped([input.shape[0], 1] + input.shape.dropFirst())], into: &output)
+        output.shape = shape
     }
 }

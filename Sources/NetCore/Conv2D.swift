@@ -103,12 +103,12 @@ public struct Conv2D: Layer, ShapePlanned {
         return planned
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let batch = input.shape[0]
         let g = geometry(Array(input.shape.dropFirst()))
         let rows = batch * g.outputHeight * g.outputWidth
-        var output = Tensor(zeros: [batch, g.outputHeight, g.outputWidth, outputChannels])
+        guard rows > 0 else { return }
         let algorithm = self.algorithm ?? ConvolutionAlgorithm.choose(for: self, input: Array(input.shape.dropFirst()))
         input.scalars.withUnsafeBufferPointer { inBuffer in
             weights.withUnsafeBufferPointer { wBuffer in
@@ -127,7 +127,6 @@ public struct Conv2D: Layer, ShapePlanned {
                 }
             }
         }
-        return output
     }
 
     /// ``finish(_:rows:addingBias:)`` over all output rows, split across the cores.

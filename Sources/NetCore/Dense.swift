@@ -33,11 +33,10 @@ public struct Dense: Layer {
         for o in 0..<outputFeatures { bias[o] = bias[o] * scale[o] + shift[o] }
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let rows = input.count / inputFeatures
-        var output = Tensor(zeros: Array(input.shape.dropLast()) + [outputFeatures])
-        guard rows > 0 else { return output }
+        guard rows > 0 else { return }
         input.scalars.withUnsafeBufferPointer { a in
             weights.withUnsafeBufferPointer { w in
                 output.scalars.withUnsafeMutableBufferPointer { c in
@@ -50,6 +49,5 @@ public struct Dense: Layer {
                 }
             }
         }
-        return output
     }
 }

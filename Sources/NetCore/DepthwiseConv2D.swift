@@ -60,11 +60,11 @@ public struct DepthwiseConv2D: Layer {
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let batch = input.shape[0]
         let g = geometry(Array(input.shape.dropFirst()))
-        return Tensor(shape: [batch, g.outputHeight, g.outputWidth, outputChannels]) { outBuffer in
+        output.scalars.withUnsafeMutableBufferPointer { outBuffer in
             guard outBuffer.count > 0 else { return }
             input.scalars.withUnsafeBufferPointer { inBuffer in
                 weights.withUnsafeBufferPointer { wBuffer in

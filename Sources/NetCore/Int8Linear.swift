@@ -61,14 +61,14 @@ public struct Int8Linear: Layer {
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int { inputs[0].reduce(1, *) * outputFeatures }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let rows = input.count / inputFeatures
         // ReLU and ReLU6 run inside the kernel as a clamp; other activations afterwards.
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         // Shares of whole 12-row tiles (no worker runs the slower remainder tiles more than once), 48+ rows each.
         let workers = max(1, rows / 48)
-        return Tensor(shape: Array(input.shape.dropLast()) + [outputFeatures]) { output in
+        output.scalars.withUnsafeMutableBufferPointer { output in
             guard rows > 0 else { return }
             input.scalars.withUnsafeBufferPointer { a in
                 packed.withUnsafeBufferPointer { p in

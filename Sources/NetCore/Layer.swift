@@ -25,8 +25,10 @@ public protocol Layer: Sendable {
     var typeName: String { get }
     /// Output shape for the given input shapes (batch excluded); throws on incompatible inputs.
     func outputShape(for inputs: [[Int]]) throws -> [Int]
-    /// Computes the output for batch-first inputs whose shapes ``outputShape(for:)`` accepted.
-    func forward(_ inputs: [Tensor]) -> Tensor
+    /// Computes the output for batch-first inputs whose shapes ``outputShape(for:)`` accepted into `output`, which
+    /// arrives shaped for it and holding stale values (a reused activation buffer): every element must be written.
+    /// A layer that only reinterprets its input (a reshape) may instead assign the input to `output`.
+    func forward(_ inputs: [Tensor], into output: inout Tensor)
     /// Learnable parameters (BatchNorm running statistics excluded, as MATLAB counts learnables).
     var parameterCount: Int { get }
     /// Multiply-adds per example.
@@ -36,6 +38,16 @@ public protocol Layer: Sendable {
 extension Layer {
     public var parameterCount: Int { 0 }
     public func multiplyAdds(for inputs: [[Int]]) -> Int { 0 }
+
+    /// The output in a new tensor. Its buffer starts as NaNs, so an element the layer failed to write shows.
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        guard let batch = inputs.first?.shape.first, let shape = try? outputShape(for: inputs.map { Array($0.shape.dropFirst()) }) else {
+            preconditionFailure("\(typeName) cannot take inputs of shapes \(inputs.map(\.shape))")
+        }
+        var output = Tensor(shape: [batch] + shape, scalars: [Float](repeating: .nan, count: batch * shape.reduce(1, *)))
+        forward(inputs, into: &output)
+        return output
+    }
 
     /// The shape of a linear map over the last axis (``Dense``, ``Int8Linear``): the input's shape with its
     /// last extent, which must be `inputFeatures`, replaced by `outputFeatures`.

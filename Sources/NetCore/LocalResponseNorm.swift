@@ -14,8 +14,7 @@ public struct LocalResponseNorm: Layer {
         try requireInputs(inputs, count: 1)
         return inputs[0]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        var output = inputs[0]
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let channels = output.shape.last!
         let before = size / 2, after = (size - 1) / 2
         let input = inputs[0].scalars
@@ -26,6 +25,5 @@ public struct LocalResponseNorm: Layer {
                 output.scalars[base + c] = input[base + c] / Foundation.pow(k + alpha / Float(size) * sum, beta)
             }
         }
-        return output
     }
 }

@@ -9,11 +9,10 @@ public struct Add: Layer {
         }
         return inputs[0]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let count = inputs[0].count, chunk = 1 << 16
-        var output = [Float](repeating: 0, count: count)
         let sources = inputs.map { $0.scalars }
-        output.withUnsafeMutableBufferPointer { buffer in
+        output.scalars.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             let out = SharedPointer(base)
             Parallel.forEach((count + chunk - 1) / chunk) { index in
@@ -27,7 +26,6 @@ public struct Add: Layer {
                 activation.apply(out.base + range.lowerBound, count: range.count)
             }
         }
-        return Tensor(shape: inputs[0].shape, scalars: output)
     }
 }
 
@@ -55,9 +53,9 @@ public struct Multiply: Layer {
         return shape
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let a = inputs[0], b = inputs[1]
-        let shape = Multiply.broadcast(a.shape, b.shape)!
+        let shape = output.shape
         func strides(_ s: [Int]) -> [Int] {
             let padded = [Int](repeating: 1, count: shape.count - s.count) + s
             var result = [Int](repeating: 0, count: shape.count), step = 1
@@ -68,7 +66,6 @@ public struct Multiply: Layer {
             return result
         }
         let sa = strides(a.shape), sb = strides(b.shape)
-        var output = Tensor(zeros: shape)
         var index = [Int](repeating: 0, count: shape.count)
         var ia = 0, ib = 0
         for position in 0..<output.count {
@@ -85,7 +82,6 @@ public struct Multiply: Layer {
                 axis -= 1
             }
         }
-        return output
     }
 }
 
@@ -113,18 +109,22 @@ public struct Concat: Layer {
         return result
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let rank = inputs[0].shape.count
         let a = resolvedAxis(rank: rank - 1) + 1
         let outer = inputs[0].shape[..<a].reduce(1, *)
         let blocks = inputs.map { $0.shape[a...].reduce(1, *) }
-        var shape = inputs[0].shape
-        shape[a] = inputs.reduce(0) { $0 + $1.shape[a] }
-        var scalars: [Float] = []
-        scalars.reserveCapacity(outer * blocks.reduce(0, +))
-        for o in 0..<outer {
-            for (tensor, block) in zip(inputs, blocks) { scalars.append(contentsOf: tensor.scalars[o * block..<(o + 1) * block]) }
+        let width = blocks.reduce(0, +)
+        output.scalars.withUnsafeMutableBufferPointer { target in
+            for o in 0..<outer {
+                var position = o * width
+                for (tensor, block) in zip(inputs, blocks) where block > 0 {
+                    tensor.scalars.withUnsafeBufferPointer { source in
+                        (target.baseAddress! + position).update(from: source.baseAddress! + o * block, count: block)
+                    }
+                    position += block
+                }
+            }
         }
-        return Tensor(shape: shape, scalars: scalars)
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 /// A network: a DAG of named layers fed by one input, executed in topological order on a batch.
 ///
 /// Nodes are added in topological order (a node's inputs must already exist). Any node's output can be
-/// requested (MATLAB's `activations`); a tensor is released right after its last consumer ran.
+/// requested (MATLAB's `activations`); an activation's buffer is reused by later nodes once its last reader ran
+/// (``ActivationPlan``).
 public struct Network: Sendable {
     /// One named layer and the names of the nodes it reads.
     public struct Node: Sendable {
@@ -60,10 +61,12 @@ public struct Network: Sendable {
     /// Runs a batch and returns the output of ``outputName``.
     public func run(_ input: Tensor) throws -> Tensor { try run(input, outputs: [outputName])[outputName]! }
 
-    /// Runs a batch `[N] + inputShape` and returns the outputs of the requested nodes.
+    /// Runs a batch `[N] + inputShape` and returns the outputs of the requested nodes. Each activation is written
+    /// to the buffer its ``ActivationPlan`` gives it; pass the same `buffers` to the next run (on the same thread)
+    /// and it reuses them instead of allocating.
     /// - Throws: ``NetworkError/shapeMismatch(layer:expected:got:)`` naming the expected input shape, or
     ///   ``NetworkError/unknownLayer(_:valid:)`` listing the valid names.
-    public func run(_ input: Tensor, outputs requested: [String]) throws -> [String: Tensor] {
+    public func run(_ input: Tensor, outputs requested: [String], reusing buffers: ActivationBuffers = ActivationBuffers()) throws -> [String: Tensor] {
         guard input.shape.count == inputShape.count + 1, Array(input.shape.dropFirst()) == inputShape else {
             throw NetworkError.shapeMismatch(layer: "the network", expected: "[N, \(inputShape.map(String.init).joined(separator: ", "))]",
                                              got: input.shape)
@@ -72,27 +75,29 @@ public struct Network: Sendable {
             throw NetworkError.unknownLayer(name, valid: nodeNames)
         }
         _ = AllocatorPolicy.configure
-        let wanted = Set(requested)
-        // Index of the last node that reads each tensor; requested tensors are kept.
-        var lastUse: [String: Int] = [:]
-        for (index, node) in nodes.enumerated() { for source in node.inputs { lastUse[source] = index } }
-        let needed = neededNodes(for: wanted)
+        let wanted = Set(requested), batch = input.shape[0]
+        let plan = buffers.plan(for: self, batch: batch, outputs: wanted)
+        let planned = Dictionary(uniqueKeysWithValues: plan.buffers.map { ($0.name, $0) })
         var values: [String: Tensor] = [inputName: input]
-        var results: [String: Tensor] = [:]
-        if wanted.contains(inputName) { results[inputName] = input }
-        for (index, node) in nodes.enumerated() where needed.contains(node.name) {
+        for buffer in plan.buffers {
+            let node = nodes[buffer.firstStep]
             let started = Network.profiling ? DispatchTime.now().uptimeNanoseconds : 0
-            let output = node.layer.forward(node.inputs.map { values[$0]! })
+            var output = Tensor(shape: [batch] + shapes[node.name]!,
+                                scalars: buffers.take(slot: buffer.slot, count: buffer.size, capacity: plan.slotSizes[buffer.slot]))
+            node.layer.forward(node.inputs.map { values[$0]! }, into: &output)
             if Network.profiling {
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 FileHandle.standardError.write(Data("profile \(node.name) \(node.layer.typeName) \(output.shape) \(String(format: "%.3f", milliseconds)) ms\n".utf8))
             }
-            if wanted.contains(node.name) { results[node.name] = output }
-            if lastUse[node.name] != nil { values[node.name] = output }
-            for source in node.inputs where lastUse[source] == index { values[source] = nil }
-            if results.count == wanted.count { break }
+            values[node.name] = output
+            // The activations this node read last go back to their slots for the nodes after it.
+            for source in Set(node.inputs) where !wanted.contains(source) {
+                if let read = planned[source], read.lastStep == buffer.firstStep, let value = values.removeValue(forKey: source) {
+                    buffers.giveBack(value.scalars, to: read.slot)
+                }
+            }
         }
-        return results
+        return values.filter { wanted.contains($0.key) }
     }
 
     /// Nodes that must run to produce `targets`.

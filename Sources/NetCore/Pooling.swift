@@ -50,11 +50,11 @@ public struct Pool2D: Layer {
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int { 0 }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let h = axis(height, kernel.height, stride.y, 0), w = axis(width, kernel.width, stride.x, 1)
-        var output = Tensor(zeros: [batch, h.output, w.output, channels])
+        guard output.count > 0 else { return }
         let isMax = kind == .max, includePad = countIncludesPadding
         let (kh, kw, sy, sx) = (kernel.height, kernel.width, stride.y, stride.x)
         input.scalars.withUnsafeBufferPointer { inBuffer in
@@ -91,7 +91,6 @@ public struct Pool2D: Layer {
                 }
             }
         }
-        return output
     }
 }
 
@@ -108,11 +107,10 @@ public struct GlobalAveragePool: Layer {
         return [channels]
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let batch = input.shape[0], channels = input.shape.last!
         let positions = input.count / max(batch * channels, 1)
-        var output = Tensor(zeros: [batch, channels])
         for image in 0..<batch {
             var sums = [Double](repeating: 0, count: channels)
             for position in 0..<positions {
@@ -121,6 +119,5 @@ public struct GlobalAveragePool: Layer {
             }
             for c in 0..<channels { output.scalars[image * channels + c] = Float(sums[c] / Double(positions)) }
         }
-        return output
     }
 }

@@ -6,9 +6,7 @@ public struct Flatten: Layer {
         try requireInputs(inputs, count: 1)
         return [inputs[0].reduce(1, *)]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        inputs[0].reshaped([inputs[0].shape[0], inputs[0].count / max(inputs[0].shape[0], 1)])
-    }
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) { output = inputs[0].reshaped(output.shape) }
 }
 
 /// Reshapes each example to `shape` (one entry may be −1).
@@ -29,10 +27,7 @@ public struct Reshape: Layer {
         }
         return resolved
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        let resolved = (try? outputShape(for: [Array(inputs[0].shape.dropFirst())])) ?? shape
-        return inputs[0].reshaped([inputs[0].shape[0]] + resolved)
-    }
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) { output = inputs[0].reshaped(output.shape) }
 }
 
 /// Reorders the axes of each example: output axis i is input axis `axes[i]` (batch excluded).
@@ -45,7 +40,7 @@ public struct Permute: Layer {
         guard axes.sorted() == Array(0..<axes.count) else { throw NetworkError.invalidGraph("Permute axes \(axes) are not a permutation") }
         return axes.map { inputs[0][$0] }
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor { inputs[0].permuted([0] + axes.map { $0 + 1 }) }
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) { output = inputs[0].permuted([0] + axes.map { $0 + 1 }) }
 }
 
 /// Zero padding of the two spatial axes of NHWC tensors.
@@ -59,11 +54,11 @@ public struct ZeroPad2D: Layer {
         try requireInputs(inputs, count: 1, rank: 3)
         return [inputs[0][0] + top + bottom, inputs[0][1] + left + right, inputs[0][2]]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let outHeight = height + top + bottom, outWidth = width + left + right
-        var output = Tensor(zeros: [batch, outHeight, outWidth, channels])
+        output.scalars.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         for image in 0..<batch {
             for y in 0..<height {
                 let from = ((image * height + y) * width) * channels
@@ -71,7 +66,6 @@ public struct ZeroPad2D: Layer {
                 output.scalars.replaceSubrange(to..<to + width * channels, with: input.scalars[from..<from + width * channels])
             }
         }
-        return output
     }
 }
 
@@ -84,7 +78,7 @@ public struct Dropout: Layer {
         try requireInputs(inputs, count: 1)
         return inputs[0]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor { inputs[0] }
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) { output = inputs[0] }
 }
 
 /// ShuffleNet's channel shuffle on the last axis: `[…, g, C/g]` → `[…, C/g, g]`.
@@ -99,15 +93,13 @@ public struct ChannelShuffle: Layer {
         }
         return inputs[0]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
-        var output = inputs[0]
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let channels = output.shape.last!, perGroup = channels / groups
         for base in stride(from: 0, to: output.count, by: channels) {
             for group in 0..<groups {
                 for i in 0..<perGroup { output.scalars[base + i * groups + group] = inputs[0].scalars[base + group * perGroup + i] }
             }
         }
-        return output
     }
 }
 
@@ -150,13 +142,11 @@ public struct ChannelSlice: Layer {
         }
         return Array(inputs[0].dropLast()) + [range.count]
     }
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0], channels = input.shape.last!
-        var scalars: [Float] = []
-        scalars.reserveCapacity(input.count / channels * range.count)
-        for base in stride(from: 0, to: input.count, by: channels) {
-            scalars.append(contentsOf: input.scalars[(base + range.lowerBound)..<(base + range.upperBound)])
+        for (row, base) in stride(from: 0, to: input.count, by: channels).enumerated() {
+            output.scalars.replaceSubrange(row * range.count..<(row + 1) * range.count,
+                                           with: input.scalars[(base + range.lowerBound)..<(base + range.upperBound)])
         }
-        return Tensor(shape: Array(input.shape.dropLast()) + [range.count], scalars: scalars)
     }
 }
