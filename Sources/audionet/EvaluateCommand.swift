@@ -22,6 +22,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Backbone weights file (default: looked up in the weight store).")
     var weights: String?
 
+    @Flag(name: .customLong("no-cache"), help: "Neither read nor write the embedding cache.") var noCache = false
+
     func run() throws {
         let classifier = try ClipClassifier(contentsOf: model, weightsPath: weights)
         let files = try LabeledFiles(contentsOf: dataset)
@@ -30,7 +32,7 @@ struct EvaluateCommand: ParsableCommand {
         guard files.classes.allSatisfy({ index[$0] != nil }) else {
             throw CommandError("the dataset has classes the model does not know: \(files.classes.filter { index[$0] == nil }.joined(separator: ", "))")
         }
-        let (probabilities, kept, failures) = classifier.probabilities(files: files.paths)
+        let (probabilities, kept, failures) = classifier.probabilities(files: files.paths, cache: noCache ? nil : EmbeddingCache.user())
         if let first = failures.first {
             FileHandle.standardError.write(Data("warning: skipped \(failures.count) unreadable file(s), first \(first.path): \(first.error)\n".utf8))
         }

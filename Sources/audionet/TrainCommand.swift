@@ -41,7 +41,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Epochs without a lower validation loss before stopping.") var patience: Int = 20
     @Option(help: "Seed of the split, the initial weights and the shuffles.") var seed: UInt64 = 0
     @Flag(name: .customLong("no-class-weights"), help: "Do not weight classes by their rarity.") var noClassWeights = false
+    @Option(help: ArgumentHelp("Augmented copies of each training file (random gain, shift and noise).", valueName: "copies"))
+    var augment: Int = 0
+    @Option(name: .customLong("augment-snr"), help: "Signal-to-noise ratio of the augmentation's noise, dB.") var augmentSNR: Float = 20
     @Flag(help: "Stop at the first file that cannot be read.") var strict = false
+    @Flag(name: .customLong("no-cache"), help: "Neither read nor write the embedding cache.") var noCache = false
 
     @Option(help: "Backbone weights file (default: looked up in the weight store).")
     var weights: String?
@@ -50,6 +54,7 @@ struct TrainCommand: ParsableCommand {
         guard hidden >= 0, epochs > 0, batchSize > 0, patience > 0 else { throw CommandError("--hidden, --epochs, --batch-size and --patience must be positive") }
         guard learningRate > 0, learningRate.isFinite, weightDecay >= 0 else { throw CommandError("--learning-rate must be positive and --weight-decay not negative") }
         guard validation != nil || (0..<1).contains(validationSplit) else { throw CommandError("--validation-split must be within [0, 1)") }
+        guard (0...100).contains(augment), augmentSNR.isFinite else { throw CommandError("--augment must be within 0...100 copies and --augment-snr finite") }
         var isFolder: ObjCBool = false
         // Refused before the files are embedded, not after.
         guard !(FileManager.default.fileExists(atPath: output, isDirectory: &isFolder) && isFolder.boolValue) else {
@@ -60,20 +65,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try OutputFile.checkDistinct(outputs: [output], inputs: [dataset, validation, weights].compactMap { $0 })
         let files = try LabeledFiles(contentsOf: dataset)
-        let trainer = try Trainer(backbone: backbone, weightsPath: weights)
-        var trainIndices: [Int], validationSet: (files: LabeledFiles, indices: [Int])?
-        if let validation {
-            let held = try LabeledFiles(contentsOf: validation)
-            guard held.classes == files.classes else { throw CommandError("the validation classes differ from the training classes") }
-            trainIndices = Array(files.paths.indices)
-            validationSet = (held, Array(held.paths.indices))
-        } else {
-            let split = files.split(validationFraction: validationSplit, seed: seed)
-            trainIndices = split.train
-            validationSet = split.validation.isEmpty ? nil : (files, split.validation)
-        }
-        let train = try embed(files.subset(trainIndices), with: trainer, what: "training")
-        let held = try validationSet.map { try embed($0.files.subset($0.indices), with: trainer, what: "validation") }
+        let held = try validation.map { try LabeledFiles(contentsOf: $0) }
         var options = TrainingOptions()
         options.hidden = hidden
         options.epochs = epochs
@@ -82,42 +74,39 @@ struct TrainCommand: ParsableCommand {
         options.weightDecay = weightDecay
         options.patience = patience
         options.balanceClasses = !noClassWeights
+        options.validationFraction = validationSplit
         options.seed = seed
-        let result = Trainer.fit(train: train, validation: held, classes: files.classes.count, options: options) { report in
+        if augment > 0 {
+            options.augmentation = Augmentation(copies: augment)
+            options.augmentation?.noiseSNR = augmentSNR
+        }
+        let trainer = try Trainer(backbone: backbone, weightsPath: weights)
+        let model = try trainer.fit(dataset: files, validation: held, options: options, cache: noCache ? nil : EmbeddingCache.user(),
+                                    strict: strict) { event in
+            FileHandle.standardError.write(Data((Self.line(event) + "\n").utf8))
+        }
+        try model.save(to: output)
+        let trained = Int(model.metrics["trainingFiles"] ?? 0), bestEpoch = Int(model.metrics["bestEpoch"] ?? 0)
+        let augmented = model.metrics["augmentedExamples"].map { " (+\(Int($0)) augmented)" } ?? ""
+        let validationText = model.metrics["validationAccuracy"].map {
+            ", validation accuracy \(String(format: "%.3f", $0)) on \(Int(model.metrics["validationFiles"] ?? 0)) files"
+        } ?? ""
+        print("\(output): \(files.classes.count) classes, \(trained) training files\(augmented), best epoch \(bestEpoch)\(validationText)")
+    }
+
+    /// The progress line of a training event.
+    static func line(_ event: TrainingEvent) -> String {
+        switch event {
+        case .embedding(let set, let done, let total, let cached):
+            return "embedding \(set) files: \(done)/\(total)" + (cached > 0 ? " (\(cached) from the cache)" : "")
+        case .skipped(let set, let count, let first, let error):
+            return "warning: skipped \(count) unreadable \(set) file(s), first \(first): \(error)"
+        case .epoch(let report):
             var line = "epoch \(report.epoch): train loss \(String(format: "%.4f", report.trainLoss))"
             if let loss = report.validationLoss, let accuracy = report.validationAccuracy {
                 line += ", validation loss \(String(format: "%.4f", loss)), accuracy \(String(format: "%.3f", accuracy))"
             }
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            return line
         }
-        var model = TrainedClassifier(backbone: backbone, backboneSHA256: trainer.backboneSHA256, classes: files.classes,
-                                      mean: result.mean, scale: result.scale, head: result.head)
-        model.recipe = options.record
-        model.metrics["bestEpoch"] = Double(result.bestEpoch)
-        model.metrics["trainingFiles"] = Double(train.labels.count)
-        if let held {
-            let evaluation = Evaluation(predicted: Evaluation.argmax(model.probabilities(embeddings: held.embeddings)), truth: held.labels,
-                                        labels: files.classes)
-            model.metrics["validationAccuracy"] = evaluation.accuracy
-            model.metrics["validationMacroF1"] = evaluation.macroF1
-            model.metrics["validationFiles"] = Double(held.labels.count)
-        }
-        try model.save(to: output)
-        let validationText = model.metrics["validationAccuracy"].map { ", validation accuracy \(String(format: "%.3f", $0)) on \(held!.labels.count) files" } ?? ""
-        print("\(output): \(files.classes.count) classes, \(train.labels.count) training files, best epoch \(result.bestEpoch)\(validationText)")
-    }
-
-    /// Clip embeddings of `files` with a progress count on stderr; unreadable files are skipped with a warning, or fail with --strict.
-    func embed(_ files: LabeledFiles, with trainer: Trainer, what: String) throws -> (embeddings: Tensor, labels: [Int]) {
-        let total = files.paths.count
-        let (embeddings, kept, failures) = trainer.embed(files.paths) { done in
-            if done == total || done % 100 == 0 { FileHandle.standardError.write(Data("embedding \(what) files: \(done)/\(total)\n".utf8)) }
-        }
-        if let first = failures.first {
-            if strict { throw CommandError("\(first.path): \(first.error)") }
-            FileHandle.standardError.write(Data("warning: skipped \(failures.count) unreadable \(what) file(s), first \(first.path): \(first.error)\n".utf8))
-        }
-        guard !kept.isEmpty else { throw CommandError("no \(what) file could be read") }
-        return (embeddings, kept.map { files.labels[$0] })
     }
 }

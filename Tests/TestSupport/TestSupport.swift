@@ -11,9 +11,18 @@ public enum TestSupport {
         repositoryRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
     }
 
-    /// A new empty directory under the system temporary directory.
+    /// This test process's folder under the system temporary directory, removed when the process exits (the tests
+    /// write tens of megabytes of audio; left behind, every run added them to /tmp).
+    static let processDirectory: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("audionet-tests-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.removeItem(at: url)
+        atexit { try? FileManager.default.removeItem(at: TestSupport.processDirectory) }
+        return url
+    }()
+
+    /// A new empty directory in this test process's temporary folder.
     public static func temporaryDirectory() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("audionet-tests-\(UUID().uuidString)")
+        let url = processDirectory.appendingPathComponent(UUID().uuidString)
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

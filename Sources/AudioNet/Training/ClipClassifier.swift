@@ -21,18 +21,16 @@ public final class ClipClassifier: Sendable {
 
     /// Class probabilities `[N, classes]` of each file's clip embedding, for the files that could be read; the
     /// others are returned with their error.
-    public func probabilities(files: [String], progress: ((Int) -> Void)? = nil) -> (probabilities: Tensor, kept: [Int], failures: [(path: String, error: String)]) {
-        let (embeddings, kept, failures) = trainer.embed(files, progress: progress)
-        return (model.probabilities(embeddings: embeddings), kept, failures)
+    public func probabilities(files: [String], cache: EmbeddingCache? = nil,
+                              progress: ((Int) -> Void)? = nil) -> (probabilities: Tensor, kept: [Int], failures: [(path: String, error: String)]) {
+        let embedded = trainer.embed(files, cache: cache) { done, _ in progress?(done) }
+        return (model.probabilities(embeddings: embedded.embeddings), embedded.kept, embedded.failures)
     }
 
     /// The `k` most probable classes of one file.
     public func topClasses(file: String, k: Int) throws -> [ClassScore] {
-        let (embeddings, _) = try trainer.embedder.embed(file: file)
-        let count = embeddings.shape[0], width = embeddings.shape[1]
-        guard count > 0 else { throw AudioNetError.invalidOption("'\(file)' is too short for one \(model.backbone) example") }
-        let mean = (0..<width).map { j in (0..<count).reduce(Float(0)) { $0 + embeddings.scalars[$1 * width + j] } / Float(count) }
-        let scores = model.probabilities(embeddings: Tensor(shape: [1, width], scalars: mean)).scalars
+        let mean = try trainer.clipEmbedding(trainer.embedder.embed(file: file).embeddings)
+        let scores = model.probabilities(embeddings: Tensor(shape: [1, mean.count], scalars: mean)).scalars
         return scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(k, 0)).map {
             ClassScore(index: $0, label: model.classes[$0], score: scores[$0])
         }

@@ -1,3 +1,4 @@
+import AudioIO
 import Foundation
 import Models
 import NetCore
@@ -15,6 +16,11 @@ public struct TrainingOptions: Sendable {
     public var patience = 20
     /// Weight each class by `N / (classes · count)` (scikit-learn's "balanced"), so unbalanced folders do not bias the head.
     public var balanceClasses = true
+    /// The share of each class held out for early stopping when no validation set is given (0: none).
+    public var validationFraction = 0.2
+    /// Augmented copies of the training files (none by default).
+    public var augmentation: Augmentation?
+    /// Seed of the split, the initial weights, the shuffles and the augmentation.
     public var seed: UInt64 = 0
 
     public init() {}
@@ -23,8 +29,27 @@ public struct TrainingOptions: Sendable {
     public var record: [String: String] {
         ["hidden": "\(hidden)", "epochs": "\(epochs)", "batchSize": "\(batchSize)", "learningRate": "\(learningRate)",
          "weightDecay": "\(weightDecay)", "patience": "\(patience)", "balanceClasses": "\(balanceClasses)", "seed": "\(seed)",
-         "optimizer": "Adam", "loss": "softmax cross-entropy"]
+         "validationFraction": "\(validationFraction)", "optimizer": "Adam", "loss": "softmax cross-entropy"]
+            .merging(augmentation?.record ?? [:]) { first, _ in first }
     }
+}
+
+/// What a training run reports as it goes, for progress lines.
+public enum TrainingEvent: Sendable {
+    /// `done` of `total` files of a set ("training" or "validation") embedded, `cached` of them read from the cache.
+    case embedding(set: String, done: Int, total: Int, cached: Int)
+    /// Files of a set that could not be read and were skipped: how many, and the first with its error.
+    case skipped(set: String, count: Int, first: String, error: String)
+    case epoch(EpochReport)
+}
+
+/// Clip embeddings of files: a row per file that could be read (`kept` holds their indices); the others with their error.
+public struct EmbeddedFiles: Sendable {
+    public let embeddings: Tensor
+    public let kept: [Int]
+    public let failures: [(path: String, error: String)]
+    /// How many of the kept files came from the cache.
+    public let cached: Int
 }
 
 /// One epoch's figures, for a progress line.
@@ -54,27 +79,110 @@ public final class Trainer: Sendable {
         return try WeightFetcher.sha256(path: try store.locate(file, explicit: weightsPath))
     }
 
-    /// The clip embedding of each file, `[N, features]`, for the files that could be read; the others are returned
-    /// with their error. `progress` receives the count of files done.
-    public func embed(_ paths: [String], progress: ((Int) -> Void)? = nil) -> (embeddings: Tensor, kept: [Int], failures: [(path: String, error: String)]) {
-        var rows: [Float] = [], kept: [Int] = [], failures: [(String, String)] = []
-        var width = 0
+    /// The clip embedding of each file, `[N, features]`, for the files that could be read, the others with their
+    /// error; read from `cache` when it has them, else computed and stored there. `progress` receives the count of
+    /// files done.
+    public func embed(_ paths: [String], cache: EmbeddingCache? = nil, progress: ((_ done: Int, _ cached: Int) -> Void)? = nil) -> EmbeddedFiles {
+        let width = embedder.pipeline.network.shapes[embedder.node]?.last ?? 0
+        var rows: [Float] = [], kept: [Int] = [], failures: [(String, String)] = [], cached = 0
         for (index, path) in paths.enumerated() {
             do {
-                let (embeddings, _) = try embedder.embed(file: path)
-                let count = embeddings.shape[0]
-                width = embeddings.shape[1]
-                guard count > 0 else { throw AudioNetError.invalidOption("no complete example") }
-                var mean = [Float](repeating: 0, count: width)
-                for row in 0..<count { for j in 0..<width { mean[j] += embeddings.scalars[row * width + j] } }
-                rows += mean.map { $0 / Float(count) }
+                let location = try cache?.location(of: path, backbone: embedder.pipeline.name, backboneSHA256: backboneSHA256)
+                if let location, let row = cache?.read(location, width: width) {
+                    rows += row
+                    cached += 1
+                } else {
+                    let row = try clipEmbedding(try embedder.embed(file: path).embeddings)
+                    if let location { cache?.write(row, to: location) }
+                    rows += row
+                }
                 kept.append(index)
             } catch {
                 failures.append((path, "\(error)"))
             }
+            progress?(index + 1, cached)
+        }
+        return EmbeddedFiles(embeddings: Tensor(shape: [kept.count, width], scalars: rows), kept: kept, failures: failures, cached: cached)
+    }
+
+    /// The clip embedding of augmented copies of each file (`augmentation.copies` rows per file that could be
+    /// read), each copy drawn from its own seed so that a run repeats. Never cached.
+    func embedAugmented(_ paths: [String], augmentation: Augmentation, seed: UInt64,
+                        progress: ((Int) -> Void)? = nil) -> (embeddings: Tensor, kept: [Int]) {
+        let rate = embedder.pipeline.input.sampleRate, width = embedder.pipeline.network.shapes[embedder.node]?.last ?? 0
+        var rows: [Float] = [], kept: [Int] = []
+        for (index, path) in paths.enumerated() {
+            guard let samples = try? AudioFileReader.readMono(path: path, sampleRate: rate).samples else { continue }
+            for copy in 0..<augmentation.copies {
+                var generator = SplitMix64(seed: seed ^ (UInt64(index) << 20 | UInt64(copy)) &* 0x9E37_79B9_7F4A_7C15)
+                guard let row = try? clipEmbedding(embedder.embed(samples: augmentation.apply(samples, sampleRate: rate, using: &generator)).embeddings) else { continue }
+                rows += row
+                kept.append(index)
+            }
             progress?(index + 1)
         }
-        return (Tensor(shape: [kept.count, width], scalars: rows), kept, failures)
+        return (Tensor(shape: [kept.count, width], scalars: rows), kept)
+    }
+
+    /// The mean of a file's per-example embeddings.
+    func clipEmbedding(_ embeddings: Tensor) throws -> [Float] {
+        let count = embeddings.shape[0], width = embeddings.shape[1]
+        guard count > 0 else { throw AudioNetError.invalidOption("too short for one \(embedder.pipeline.name) example") }
+        var mean = [Float](repeating: 0, count: width)
+        for row in 0..<count { for j in 0..<width { mean[j] += embeddings.scalars[row * width + j] } }
+        return mean.map { $0 / Float(count) }
+    }
+
+    /// Trains a classifier on `dataset` in one call: holds out `options.validationFraction` of each class (or uses
+    /// `validation`), embeds the files (through `cache`), adds augmented copies when asked, fits the head with early
+    /// stopping, and measures it on the held-out files. Unreadable files are skipped (reported through `events`),
+    /// or fail the run when `strict`.
+    public func fit(dataset: LabeledFiles, validation: LabeledFiles? = nil, options: TrainingOptions = TrainingOptions(),
+                    cache: EmbeddingCache? = nil, strict: Bool = false, events: ((TrainingEvent) -> Void)? = nil) throws -> TrainedClassifier {
+        if let validation, validation.classes != dataset.classes {
+            throw AudioNetError.invalidOption("the validation classes (\(validation.classes.joined(separator: ", "))) differ from the training classes (\(dataset.classes.joined(separator: ", ")))")
+        }
+        let split = validation == nil ? dataset.split(validationFraction: options.validationFraction, seed: options.seed)
+                                      : (train: Array(dataset.paths.indices), validation: [])
+        let trainFiles = dataset.subset(split.train)
+        let heldFiles = validation ?? dataset.subset(split.validation)
+        func embedded(_ files: LabeledFiles, _ set: String) throws -> (embeddings: Tensor, labels: [Int]) {
+            let total = files.paths.count
+            let result = embed(files.paths, cache: cache) { done, cached in
+                if done == total || done % 100 == 0 { events?(.embedding(set: set, done: done, total: total, cached: cached)) }
+            }
+            if let first = result.failures.first {
+                if strict { throw AudioNetError.invalidOption("\(first.path): \(first.error)") }
+                events?(.skipped(set: set, count: result.failures.count, first: first.path, error: first.error))
+            }
+            guard !result.kept.isEmpty || total == 0 else { throw AudioNetError.invalidOption("no \(set) file could be read") }
+            return (result.embeddings, result.kept.map { files.labels[$0] })
+        }
+        var train = try embedded(trainFiles, "training")
+        let fileCount = train.labels.count
+        let held = heldFiles.paths.isEmpty ? nil : try embedded(heldFiles, "validation")
+        if let augmentation = options.augmentation, augmentation.copies > 0 {
+            let total = trainFiles.paths.count
+            let copies = embedAugmented(trainFiles.paths, augmentation: augmentation, seed: options.seed) { done in
+                if done == total || done % 100 == 0 { events?(.embedding(set: "augmented", done: done, total: total, cached: 0)) }
+            }
+            train = (Tensor(shape: [train.labels.count + copies.kept.count, train.embeddings.shape[1]], scalars: train.embeddings.scalars + copies.embeddings.scalars),
+                     train.labels + copies.kept.map { trainFiles.labels[$0] })
+        }
+        let result = Self.fit(train: train, validation: held, classes: dataset.classes.count, options: options) { events?(.epoch($0)) }
+        var model = TrainedClassifier(backbone: embedder.pipeline.name, backboneSHA256: backboneSHA256, classes: dataset.classes,
+                                      mean: result.mean, scale: result.scale, head: result.head, recipe: options.record)
+        model.metrics["bestEpoch"] = Double(result.bestEpoch)
+        model.metrics["trainingFiles"] = Double(fileCount)
+        if train.labels.count > fileCount { model.metrics["augmentedExamples"] = Double(train.labels.count - fileCount) }
+        if let held {
+            let evaluation = Evaluation(predicted: Evaluation.argmax(model.probabilities(embeddings: held.embeddings)), truth: held.labels,
+                                        labels: dataset.classes)
+            model.metrics["validationAccuracy"] = evaluation.accuracy
+            model.metrics["validationMacroF1"] = evaluation.macroF1
+            model.metrics["validationFiles"] = Double(held.labels.count)
+        }
+        return model
     }
 
     /// Trains a head on `train` embeddings and labels over `classes`, stopping early on the loss of `validation` when
