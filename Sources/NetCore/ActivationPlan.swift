@@ -50,8 +50,10 @@ extension Network {
         }
         let peakLive = steps.map { step, _ in lifetimes.filter { $0.first <= step && step <= $0.last }.reduce(0) { $0 + $1.size } }.max() ?? 0
         let plans = [Self.assignInOrder(lifetimes), Self.assignLargestFirst(lifetimes)].map { slots, sizes in
-            ActivationPlan(buffers: zip(lifetimes, slots).map { ActivationPlan.Buffer(name: $0.name, slot: $1, size: $0.size, firstStep: $0.first, lastStep: $0.last) },
-                           slotSizes: sizes, peakLiveSize: peakLive, totalSize: lifetimes.reduce(0) { $0 + $1.size })
+            let buffers = zip(lifetimes, slots).map { lifetime, slot in
+                ActivationPlan.Buffer(name: lifetime.name, slot: slot, size: lifetime.size, firstStep: lifetime.first, lastStep: lifetime.last)
+            }
+            return ActivationPlan(buffers: buffers, slotSizes: sizes, peakLiveSize: peakLive, totalSize: lifetimes.reduce(0) { $0 + $1.size })
         }
         return plans.min { $0.arenaSize < $1.arenaSize }!
     }
@@ -115,19 +117,24 @@ public final class ActivationBuffers {
     }
 
     /// The slot's buffer holding `count` floats, moved out of the slot (so that writing to it copies nothing). Its
-    /// values are stale; memory first taken is NaN, so an element a layer fails to write shows.
-    func take(slot: Int, count: Int, capacity: Int) -> [Float] {
+    /// values are stale; memory first taken is NaN, so an element a layer fails to write shows. A buffer over twice
+    /// the size needed is given back to the allocator and a fitting one taken instead: a small activation does not
+    /// hold a large slot while it lives, and layer scratch (FFT spectra, im2col columns) can use that memory, as
+    /// it could before activations were planned. The slot grows again for its large occupant, from memory the
+    /// allocator keeps (``AllocatorPolicy``).
+    func take(slot: Int, count: Int) -> [Float] {
         var buffer: [Float] = []
         swap(&buffer, &slots[slot])
+        if buffer.capacity > 2 * count { buffer = [] }
         if buffer.count > count {
             buffer.removeLast(buffer.count - count)
         } else if buffer.count < count {
-            buffer.reserveCapacity(capacity)
+            buffer.reserveCapacity(count)
             buffer.append(contentsOf: repeatElement(.nan, count: count - buffer.count))
         }
         return buffer
     }
 
     /// Returns a buffer to its slot once its activation is dead.
-    func giveBack(_ buffer: [Float], to slot: Int) { slots[slot] = buffer }
+    func giveBack(_ buffer: [Float], of activation: ActivationPlan.Buffer) { slots[activation.slot] = buffer }
 }

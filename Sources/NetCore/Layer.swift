@@ -27,7 +27,6 @@ public protocol Layer: Sendable {
     func outputShape(for inputs: [[Int]]) throws -> [Int]
     /// Computes the output for batch-first inputs whose shapes ``outputShape(for:)`` accepted into `output`, which
     /// arrives shaped for it and holding stale values (a reused activation buffer): every element must be written.
-    /// A layer that only reinterprets its input (a reshape) may instead assign the input to `output`.
     func forward(_ inputs: [Tensor], into output: inout Tensor)
     /// Learnable parameters (BatchNorm running statistics excluded, as MATLAB counts learnables).
     var parameterCount: Int { get }

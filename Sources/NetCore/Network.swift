@@ -83,7 +83,7 @@ public struct Network: Sendable {
             let node = nodes[buffer.firstStep]
             let started = Network.profiling ? DispatchTime.now().uptimeNanoseconds : 0
             var output = Tensor(shape: [batch] + shapes[node.name]!,
-                                scalars: buffers.take(slot: buffer.slot, count: buffer.size, capacity: plan.slotSizes[buffer.slot]))
+                                scalars: buffers.take(slot: buffer.slot, count: buffer.size))
             node.layer.forward(node.inputs.map { values[$0]! }, into: &output)
             if Network.profiling {
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
@@ -93,7 +93,7 @@ public struct Network: Sendable {
             // The activations this node read last go back to their slots for the nodes after it.
             for source in Set(node.inputs) where !wanted.contains(source) {
                 if let read = planned[source], read.lastStep == buffer.firstStep, let value = values.removeValue(forKey: source) {
-                    buffers.giveBack(value.scalars, to: read.slot)
+                    buffers.giveBack(value.scalars, of: read)
                 }
             }
         }

@@ -78,7 +78,7 @@ public struct Dropout: Layer {
         try requireInputs(inputs, count: 1)
         return inputs[0]
     }
-    public func forward(_ inputs: [Tensor], into output: inout Tensor) { output = inputs[0] }
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) { output = inputs[0].reshaped(output.shape) }
 }
 
 /// ShuffleNet's channel shuffle on the last axis: `[…, g, C/g]` → `[…, C/g, g]`.
@@ -104,6 +104,17 @@ public struct ChannelShuffle: Layer {
 }
 
 extension Tensor {
+    /// Copies `source`'s elements (as many as this tensor has) into this tensor's own buffer: a layer that only
+    /// reinterprets its input still writes its planned buffer, so no two activations share storage.
+    mutating func copyScalars(of source: Tensor) {
+        let count = self.count
+        precondition(source.count == count, "copying \(source.count) elements into \(count)")
+        guard count > 0 else { return }
+        scalars.withUnsafeMutableBufferPointer { target in
+            source.scalars.withUnsafeBufferPointer { target.baseAddress!.update(from: $0.baseAddress!, count: count) }
+        }
+    }
+
     /// The tensor with its axes reordered: output axis i is input axis `axes[i]`.
     public func permuted(_ axes: [Int]) -> Tensor {
         precondition(axes.sorted() == Array(0..<shape.count), "not a permutation of the axes")
