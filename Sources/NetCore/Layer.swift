@@ -27,6 +27,8 @@ public protocol Layer: Sendable {
     func outputShape(for inputs: [[Int]]) throws -> [Int]
     /// Computes the output for batch-first inputs whose shapes ``outputShape(for:)`` accepted into `output`, which
     /// arrives shaped for it and holding stale values (a reused activation buffer): every element must be written.
+    /// A layer that only reinterprets its input (a reshape) may instead assign the input, reshaped, to `output`: a
+    /// view, which shares the input's storage until either is written.
     func forward(_ inputs: [Tensor], into output: inout Tensor)
     /// Learnable parameters (BatchNorm running statistics excluded, as MATLAB counts learnables).
     var parameterCount: Int { get }

@@ -104,17 +104,6 @@ public struct ChannelShuffle: Layer {
 }
 
 extension Tensor {
-    /// Copies `source`'s elements (as many as this tensor has) into this tensor's own buffer: a layer that only
-    /// reinterprets its input still writes its planned buffer, so no two activations share storage.
-    mutating func copyScalars(of source: Tensor) {
-        let count = self.count
-        precondition(source.count == count, "copying \(source.count) elements into \(count)")
-        guard count > 0 else { return }
-        scalars.withUnsafeMutableBufferPointer { target in
-            source.scalars.withUnsafeBufferPointer { target.baseAddress!.update(from: $0.baseAddress!, count: count) }
-        }
-    }
-
     /// The tensor with its axes reordered: output axis i is input axis `axes[i]`.
     public func permuted(_ axes: [Int]) -> Tensor {
         precondition(axes.sorted() == Array(0..<shape.count), "not a permutation of the axes")
