@@ -27,6 +27,9 @@ import Testing
         #expect(trained.status == 0, "\(trained.stderr)")
         #expect(trained.stdout.hasPrefix("\(path("digits.audionet")): 2 classes, 80 training files"), "\(trained.stdout)")
         #expect(trained.stderr.contains("epoch 1: train loss") && trained.stderr.contains("validation loss"), "\(trained.stderr)")
+        // A second run with another head takes every embedding from the cache.
+        let again = try TestSupport.run(["train", train, "--output", path("wide.audionet"), "--hidden", "8"])
+        #expect(again.status == 0 && again.stderr.contains("embedding training files: 80/80 (80 from the cache)"), "\(again.stderr)")
 
         let evaluated = try TestSupport.run(["evaluate", test, "--model", path("digits.audionet"), "--format", "json"])
         #expect(evaluated.status == 0, "\(evaluated.stderr)")

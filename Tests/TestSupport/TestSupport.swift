@@ -77,7 +77,8 @@ public enum TestSupport {
     /// Runs `audionet` with `arguments` and extra environment, capturing its output (stdout goes to
     /// `standardOutput` instead when given). `memoryLimit` runs it under `prlimit --as` (bytes); `wrapper`
     /// runs it under another program (an emulator) with the wrapper's own arguments first; `directory` is its
-    /// working directory.
+    /// working directory. Its user cache (`$XDG_CACHE_HOME`: embeddings) is this test process's temporary folder,
+    /// so tests never write to the user's own.
     public static func run(_ arguments: [String], environment: [String: String] = [:], standardOutput: FileHandle? = nil,
                            memoryLimit: Int? = nil, wrapper: [String] = [], program: URL? = nil, directory: URL? = nil) throws -> CommandResult {
         let process = Process()
@@ -86,7 +87,8 @@ public enum TestSupport {
         if let memoryLimit { command = ["/usr/bin/prlimit", "--as=\(memoryLimit)"] + command }
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": processDirectory.appendingPathComponent("cache").path]) { $1 }
+            .merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = standardOutput ?? out
         process.standardError = err
