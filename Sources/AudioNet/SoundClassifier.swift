@@ -4,16 +4,16 @@ import Formats
 import Models
 import NetCore
 
-/// Per-patch YAMNet results for one signal.
+/// Per-patch results for one signal: YAMNet's, or a trained model's on its backbone's examples.
 public struct PatchAnalysis: Sendable {
-    /// Sigmoid scores `[N, 521]`.
+    /// Scores `[N, classes]`: YAMNet's 521 sigmoid scores, or a trained model's probabilities over its classes.
     public let scores: Tensor
-    /// Embeddings `[N, 1024]`.
+    /// Embeddings `[N, features]` (YAMNet: 1024).
     public let embeddings: Tensor
-    /// Seconds between patch starts (0.48 s).
+    /// Seconds between patch starts (YAMNet: 0.48 s).
     public let hopSeconds: Double
-    /// Seconds covered by one patch (0.96 s).
-    public let windowSeconds: Double
+    /// Seconds from the start to the first patch's centre (YAMNet: 0.48 s, half a patch).
+    public let firstCentreSeconds: Double
     /// Duration of the analysed audio before padding, in seconds.
     public let duration: Double
 
@@ -80,10 +80,8 @@ public final class SoundClassifier: Sendable {
     }
 
     private func analysis(_ result: AudioPipelineResult) -> PatchAnalysis {
-        let frontEnd = LogMelFrontEnd.yamnet
-        let window = Double(frontEnd.patchFrames * frontEnd.hopLength) / Double(frontEnd.sampleRate)
-        return PatchAnalysis(scores: result.outputs["predictions"]!, embeddings: result.outputs["embeddings"]!,
-                             hopSeconds: result.hopSeconds, windowSeconds: window, duration: result.duration)
+        PatchAnalysis(scores: result.outputs["predictions"]!, embeddings: result.outputs["embeddings"]!,
+                      hopSeconds: result.hopSeconds, firstCentreSeconds: pipeline.input.firstCentreSeconds, duration: result.duration)
     }
 
     /// The `k` classes with the highest mean patch score (clip-level classification).

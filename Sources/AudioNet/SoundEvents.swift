@@ -95,8 +95,8 @@ public struct SoundEventDetector: Sendable {
             }
         }
         let hop = analysis.hopSeconds
-        func start(_ patch: Int) -> Double { patch == 0 ? 0 : min(analysis.duration, analysis.windowSeconds / 2 + Double(patch) * hop - hop / 2) }
-        func end(_ patch: Int) -> Double { patch == count - 1 ? analysis.duration : min(analysis.duration, analysis.windowSeconds / 2 + Double(patch) * hop + hop / 2) }
+        func start(_ patch: Int) -> Double { patch == 0 ? 0 : min(analysis.duration, analysis.firstCentreSeconds + Double(patch) * hop - hop / 2) }
+        func end(_ patch: Int) -> Double { patch == count - 1 ? analysis.duration : min(analysis.duration, analysis.firstCentreSeconds + Double(patch) * hop + hop / 2) }
         var events: [SoundEvent] = []
         for (index, list) in runs {
             var merged: [SoundEvent] = []

@@ -41,11 +41,14 @@ public struct AudioInput: Sendable {
     public let embeddings: String?
     /// An optional step applied to embeddings (VGGish's PCA and quantization), with the file it reads.
     public let postprocessing: EmbeddingPostprocessing?
+    /// Seconds from the start of the audio to the centre of the first example (half a window for examples cut
+    /// from the start, 0 for examples centred on their times), so that example i is centred at this plus i hops.
+    public let firstCentreSeconds: Double
     /// The front end: mono samples at ``sampleRate`` and the hop in seconds → the examples.
     public let examples: @Sendable (_ samples: consuming [Float], _ hopSeconds: Double) -> AudioExamples
 
     public init(sampleRate: Int, hop: Hop, batchSize: Int, batchesSideBySide: Bool = true, scores: String? = nil,
-                embeddings: String? = nil, postprocessing: EmbeddingPostprocessing? = nil,
+                embeddings: String? = nil, postprocessing: EmbeddingPostprocessing? = nil, firstCentreSeconds: Double,
                 examples: @escaping @Sendable (_ samples: consuming [Float], _ hopSeconds: Double) -> AudioExamples) {
         self.sampleRate = sampleRate
         self.hop = hop
@@ -54,6 +57,7 @@ public struct AudioInput: Sendable {
         self.scores = scores
         self.embeddings = embeddings
         self.postprocessing = postprocessing
+        self.firstCentreSeconds = firstCentreSeconds
         self.examples = examples
     }
 
@@ -62,8 +66,10 @@ public struct AudioInput: Sendable {
     public static func logMel(_ frontEnd: LogMelFrontEnd, batchSize: Int, scores: String? = nil, embeddings: String?,
                               postprocessing: EmbeddingPostprocessing? = nil) -> AudioInput {
         let hopSeconds = Double(frontEnd.patchHop * frontEnd.hopLength) / Double(frontEnd.sampleRate)
+        let windowSeconds = Double(frontEnd.patchFrames * frontEnd.hopLength) / Double(frontEnd.sampleRate)
         return AudioInput(sampleRate: frontEnd.sampleRate, hop: .fixed(seconds: hopSeconds), batchSize: batchSize,
-                          scores: scores, embeddings: embeddings, postprocessing: postprocessing) { samples, _ in
+                          scores: scores, embeddings: embeddings, postprocessing: postprocessing,
+                          firstCentreSeconds: windowSeconds / 2) { samples, _ in
             var padded = samples  // the caller's last use: padded in place, not copied
             frontEnd.pad(&padded)
             let frames = frontEnd.logMel(padded)

@@ -18,6 +18,12 @@ public struct ClassLabels: Sendable {
     /// Display names (`Speech`), by class index.
     public let names: [String]
 
+    /// Labels without AudioSet identifiers (a trained model's classes): no ontology applies to them.
+    public init(names: [String]) {
+        self.names = names
+        mids = names.map { _ in "" }
+    }
+
     /// Reads and checks a class map: a header, then one row per class in index order.
     public init(classMapCSV path: String) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

@@ -155,7 +155,7 @@ extension OpenL3 {
     static func audioInput(_ configuration: Configuration) -> AudioInput {
         let frontEnd = OpenL3FrontEnd(configuration.representation)
         return AudioInput(sampleRate: OpenL3FrontEnd.sampleRate, hop: .adjustable(defaultSeconds: 0.1), batchSize: 8,
-                          batchesSideBySide: false, embeddings: "flatten") { samples, hopSeconds in
+                          batchesSideBySide: false, embeddings: "flatten", firstCentreSeconds: 0) { samples, hopSeconds in
             let (count, hop, padded) = OpenL3FrontEnd.windows(samples, hopSeconds: hopSeconds, center: true)
             return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(OpenL3FrontEnd.sampleRate) }) {
                 first, size in frontEnd.spectrograms(padded: padded, hop: hop, first: first, count: size)

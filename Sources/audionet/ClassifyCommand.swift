@@ -12,8 +12,9 @@ struct ClassifyCommand: ParsableCommand {
         discussion: """
         By default prints sound events with start and end times: runs of 0.96 s patches (every 0.48 s) whose \
         score reaches --threshold, merged when closer than --min-separation. With --clip, prints the top K \
-        classes of the mean patch scores. With --model MODEL.audionet (from `audionet train`), prints the top K \
-        of the model's classes for each whole file. Any sample rate and channel count (resampled to the network's rate).
+        classes of the mean patch scores. With --model MODEL.audionet (from `audionet train`), the same with the \
+        model's classes: events from its probabilities for each of the backbone's examples, or with --clip the top \
+        K for the whole file (the head on the mean embedding, as it was trained). Any sample rate and channel count (resampled to the network's rate).
         """
     )
 
@@ -41,7 +42,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Ontology specificity of event classes: high (most specific), low (top-level categories) or none.")
     var specificity: EventOptions.Specificity = .high
 
-    @Option(help: "A classifier trained with `audionet train` (.audionet): clip-level, with its own classes.")
+    @Option(help: "A classifier trained with `audionet train` (.audionet), with its own classes.")
     var model: String?
 
     @Option(help: "YAMNet (or the model's backbone) weights file (default: looked up in the weight store).")
@@ -79,11 +80,21 @@ struct ClassifyCommand: ParsableCommand {
         }
     }
 
-    /// Each file's top classes by a trained model.
+    /// Each file's events, or with --clip its top classes, by a trained model.
     func classifyWithTrainedModel(_ path: String) throws {
         let classifier = try ClipClassifier(contentsOf: path, weightsPath: weights)
-        if format == .csv { print("file,index,label,score") }
-        for file in files { printClip(file: file, try classifier.topClasses(file: file, k: top), model: path) }
+        // The model's classes have no ontology, so the specificity rule does not apply.
+        let detector = SoundEventDetector(labels: ClassLabels(names: classifier.model.classes), ontology: nil,
+                                          options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
+                                                                minimumDuration: minimumDuration, specificity: .none))
+        if format == .csv { print(clip ? "file,index,label,score" : "file,label,start,end,score") }
+        for file in files {
+            if clip {
+                printClip(file: file, try classifier.topClasses(file: file, k: top), model: path)
+            } else {
+                printEvents(file: file, detector.events(in: try classifier.analyze(file: file)))
+            }
+        }
     }
 
     func printClip(file: String, _ classes: [ClassScore], model: String = YAMNet.descriptor.name) {

@@ -27,6 +27,9 @@ import Testing
         #expect(trained.status == 0, "\(trained.stderr)")
         #expect(trained.stdout.hasPrefix("\(path("digits.audionet")): 2 classes, 80 training files"), "\(trained.stdout)")
         #expect(trained.stderr.contains("epoch 1: train loss") && trained.stderr.contains("validation loss"), "\(trained.stderr)")
+        let info = try TestSupport.run(["info", path("digits.audionet")])
+        #expect(info.status == 0 && info.stdout.contains("a classifier on yamnet clip embeddings (1024 features), softmax regression")
+                && info.stdout.contains("classes (2): 0, 1") && info.stdout.contains("trainingFiles 80"), "\(info.stdout)\(info.stderr)")
         // A second run with another head takes every embedding from the cache.
         let again = try TestSupport.run(["train", train, "--output", path("wide.audionet"), "--hidden", "8"])
         #expect(again.status == 0 && again.stderr.contains("embedding training files: 80/80 (80 from the cache)"), "\(again.stderr)")
@@ -41,8 +44,17 @@ import Testing
         let classified = try TestSupport.run(["classify", test.replacingOccurrences(of: "test.csv", with: "x"), "--model", path("digits.audionet")])
         #expect(classified.status != 0)
         let file = try String(contentsOfFile: test, encoding: .utf8).split(separator: "\n")[1].split(separator: ",")[0]
-        let one = try TestSupport.run(["classify", String(file), "--model", path("digits.audionet"), "--format", "csv", "--top", "1"])
+        let one = try TestSupport.run(["classify", String(file), "--model", path("digits.audionet"), "--clip", "--format", "csv", "--top", "1"])
         #expect(one.status == 0 && one.stdout.hasPrefix("file,index,label,score\n\(file),"), "\(one.stdout)\(one.stderr)")
+        // Events with the model's classes: an FSDD recording (under a second) is one patch, so its one event spans the
+        // file and scores what the whole-file top class scores.
+        let events = try TestSupport.run(["classify", String(file), "--model", path("digits.audionet"), "--format", "csv", "--threshold", "0.5"])
+        let rows = events.stdout.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        let clipRow = one.stdout.split(separator: "\n")[1].split(separator: ",").map(String.init)
+        #expect(events.status == 0 && rows.first == ["file", "label", "start", "end", "score"] && rows.count == 2, "\(events.stdout)\(events.stderr)")
+        #expect(rows.last?[1] == clipRow[2] && rows.last?[2] == "0.000", "\(rows) vs \(clipRow)")
+        let eventScore = rows.last.flatMap { Float($0[4]) } ?? -1, clipScore = Float(clipRow[3]) ?? 2
+        #expect(abs(eventScore - clipScore) < 1e-5, "\(rows) vs \(clipRow)")
     }
 
     @Test func aDatasetWithOneClassIsRefusedWithOneLine() throws {

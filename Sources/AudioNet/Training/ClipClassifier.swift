@@ -27,6 +27,16 @@ public final class ClipClassifier: Sendable {
         return (model.probabilities(embeddings: embedded.embeddings), embedded.kept, embedded.failures)
     }
 
+    /// Per-example class probabilities of one file (the head applied to each of the backbone's examples, as it
+    /// is to their mean for the whole file), for sound events with the model's classes.
+    public func analyze(file: String) throws -> PatchAnalysis {
+        let pipeline = trainer.embedder.pipeline
+        let result = try pipeline.run(file: file, outputs: [trainer.embedder.node])
+        let embeddings = result.outputs[trainer.embedder.node]!
+        return PatchAnalysis(scores: model.probabilities(embeddings: embeddings), embeddings: embeddings, hopSeconds: result.hopSeconds,
+                             firstCentreSeconds: pipeline.input.firstCentreSeconds, duration: result.duration)
+    }
+
     /// The `k` most probable classes of one file.
     public func topClasses(file: String, k: Int) throws -> [ClassScore] {
         let mean = try trainer.clipEmbedding(trainer.embedder.embed(file: file).embeddings)
