@@ -223,6 +223,62 @@ def torch_conv(kernel, cin, threads):
     return 2 * 8 * 56 * 56 * 64 * cin * kernel * kernel / seconds / 1e9
 
 
+def fsdd_folder():
+    """The shared Free Spoken Digit Dataset, next to the weights mirror (or at ../shared/data/fsdd)."""
+    mirror = os.environ.get("AUDIONET_WEIGHTS_MIRROR", "../shared/models")
+    folder = os.path.join(os.path.dirname(os.path.abspath(mirror)), "data", "fsdd")
+    return folder if os.path.isdir(folder) else None
+
+
+def audionet_cases(case, threads, *extra):
+    """Every figure an AudioNet case reports, in order."""
+    env = dict(os.environ, AUDIONET_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
+    out = subprocess.run([BINARY, case, str(threads), *extra], env=env, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line)["value"] for line in out.strip().splitlines() if line.startswith("{")]
+
+
+def training_data(folder):
+    x = np.load(os.path.join(folder, "train_x.npy")).astype(np.float32)
+    return x, np.load(os.path.join(folder, "train_y.npy")).astype(int)
+
+
+def sklearn_training(folder):
+    """scikit-learn's LogisticRegression with standardisation (lbfgs to convergence) on AudioNet's embeddings,
+    trainings per second."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    x, y = training_data(folder)
+    return 1 / best(lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y), repeats=3)
+
+
+def torch_training(folder, epochs, threads):
+    """The same head and recipe as AudioNet's in a PyTorch loop: standardise, balanced class weights, a Linear
+    layer, Adam (lr 1e-3, weight decay 1e-4), batches of 32 reshuffled each epoch; trainings per second."""
+    if torch is None:
+        return None
+    torch.set_num_threads(threads)
+    x, y = training_data(folder)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    classes = int(y.max()) + 1
+
+    def run():
+        mean, std = x.mean(0), x.std(0, unbiased=False).clamp_min(1e-6)
+        z = (x - mean) / std
+        counts = torch.bincount(y, minlength=classes).float()
+        loss = torch.nn.CrossEntropyLoss(weight=len(y) / (classes * counts))
+        head = torch.nn.Linear(x.shape[1], classes)
+        optimizer = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1e-4)
+        for _ in range(epochs):
+            order = torch.randperm(len(y))
+            for start in range(0, len(y), 32):
+                batch = order[start:start + 32]
+                optimizer.zero_grad()
+                loss(head(z[batch]), y[batch]).backward()
+                optimizer.step()
+    return 1 / best(run, repeats=3)
+
+
 def main():
     rows = []
     sgemm = {t: audionet("sgemm", t) for t in (1, 2)}
@@ -275,6 +331,19 @@ def main():
                     label = f"{name} batch {batch}, {precision}, {t} thread(s)"
                     rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
                     rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
+    fsdd = fsdd_folder()
+    if fsdd:
+        os.makedirs(OUT, exist_ok=True)
+        epochs = 100
+        for t in (1, 2):
+            embed_rate, train_rate = audionet_cases("train", t, fsdd, str(epochs), OUT)
+            rows.append((f"FSDD: YAMNet clip embeddings of 2,500 files, {t} thread(s)", "files/s", embed_rate, None, "—", None))
+            label = f"FSDD: train the head on the 2,500 embeddings, {epochs} epochs, {t} thread(s)"
+            rows.append((label, "trainings/s", train_rate, torch_training(OUT, epochs, t), "PyTorch loop, same head and recipe", None))
+            rows.append((label, "trainings/s", train_rate, sklearn_training(OUT),
+                         "scikit-learn LogisticRegression (lbfgs, to convergence)", None))
+    else:
+        rows.append(("FSDD transfer learning", "—", 0, None, "missing: no shared/data/fsdd", None))
     rows.append(("pitch --model crepe-tiny, 10 min 16 kHz file: peak memory", "MB",
                  peak_memory_mb(test_audio(600), ["pitch", "--model", "crepe-tiny"]), None, "target < 1024 MB", None))
     print("| case | unit | AudioNet | reference | AudioNet / reference | AudioNet / sgemm |")

@@ -72,6 +72,29 @@ func crepe(_ capacity: CREPE.Capacity, seconds: Double, threads: Int) throws {
             "value": Double(frames) / time, "unit": "frames/s"])
 }
 
+/// Transfer learning on a dataset folder: YAMNet clip embeddings of every file (no cache), in files per second; then
+/// the head (softmax regression, Adam, batch 32, `epochs` epochs, no early stopping) on them, in trainings per second.
+/// The embeddings and labels go to `OUTPUT/train_x.npy` and `train_y.npy` for the peers to train on.
+func train(dataset: String, epochs: Int, output: String, threads: Int) throws {
+    let files = try LabeledFiles(contentsOf: dataset)
+    let trainer = try Trainer(backbone: YAMNet.descriptor.name)
+    var embedded: EmbeddedFiles?
+    let embedTime = bestTime(repeats: 1) { embedded = trainer.embed(files.paths) }
+    guard let embedded, embedded.failures.isEmpty else { fatalError("cannot read every file of \(dataset)") }
+    report(["case": "embed \(files.paths.count) files", "threads": threads, "tool": "AudioNet", "value": Double(files.paths.count) / embedTime,
+            "unit": "files/s"])
+    let labels = embedded.kept.map { files.labels[$0] }
+    try NPY.write(NPYArray(embedded.embeddings), path: output + "/train_x.npy")
+    try NPY.write(NPYArray(Tensor(shape: [labels.count], scalars: labels.map(Float.init))), path: output + "/train_y.npy")
+    var options = TrainingOptions()
+    options.epochs = epochs
+    let trainTime = bestTime(repeats: 3) {
+        _ = Trainer.fit(train: (embedded.embeddings, labels), validation: nil, classes: files.classes.count, options: options)
+    }
+    report(["case": "train head, \(labels.count) embeddings, \(epochs) epochs", "threads": threads, "tool": "AudioNet",
+            "value": 1 / trainTime, "unit": "trainings/s"])
+}
+
 /// Uniform noise in [−amplitude, amplitude) from a linear congruential generator (Knuth's MMIX constants):
 /// reproducible, and cheap (the system generator's getrandom calls dominated the profiles).
 func noise(count: Int, amplitude: Float = 0.5) -> [Float] {
@@ -114,7 +137,7 @@ func image(_ name: String, batch: Int, threads: Int, precision: Precision) throw
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
-    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3|yamnet|crepe-full|crepe-tiny|vggish|openl3|image THREADS [ARGS]\n".utf8))
+    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3|yamnet|crepe-full|crepe-tiny|vggish|openl3|image|train THREADS [ARGS]\n".utf8))
     exit(2)
 }
 setenv("AUDIONET_THREADS", String(threads), 1)
@@ -137,6 +160,10 @@ do {
         try vggish(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 60, threads: threads)
     case "openl3":
         try openl3(seconds: arguments.dropFirst(2).first.flatMap { Double($0) } ?? 10, threads: threads)
+    case "train":
+        let rest = Array(arguments.dropFirst(2))
+        guard rest.count == 3, let epochs = Int(rest[1]) else { fatalError("usage: audionet-bench train THREADS DATASET EPOCHS OUTPUT_DIR") }
+        try train(dataset: rest[0], epochs: epochs, output: rest[2], threads: threads)
     case "image":
         let rest = Array(arguments.dropFirst(2))
         guard (2...3).contains(rest.count), let batch = Int(rest[1]), let precision = Precision(rawValue: rest.count == 3 ? rest[2] : "float32") else {
