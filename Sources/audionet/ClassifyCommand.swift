@@ -83,6 +83,9 @@ struct ClassifyCommand: ParsableCommand {
     /// Each file's events, or with --clip its top classes, by a trained model.
     func classifyWithTrainedModel(_ path: String) throws {
         let classifier = try ClipClassifier(contentsOf: path, weightsPath: weights)
+        guard classifier.model.layer == nil else {
+            throw CommandError("'\(path)' was trained on \(classifier.model.backbone), an image network: use `audionet image classify`")
+        }
         // The model's classes have no ontology, so the specificity rule does not apply.
         let detector = SoundEventDetector(labels: ClassLabels(names: classifier.model.classes), ontology: nil,
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,

@@ -21,7 +21,7 @@ struct ImageCommand: ParsableCommand {
         @Argument(help: "Image files.")
         var images: [String]
 
-        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")).")
+        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")); or a model trained on one (.audionet).")
         var model: String = MobileNetV2.descriptor.name
 
         @Option(help: "Number of classes to show.")
@@ -44,20 +44,31 @@ struct ImageCommand: ParsableCommand {
         }
 
         func run() throws {
+            if model.hasSuffix(".audionet") { return try classifyWithTrainedModel() }
             precision.warnIfSlowHere()
             let classifier = try ImageClassifier.load(model, weightsPath: weights, precision: precision)
             for image in images {
                 let decoded = try RGBImage(path: image)
                 if let warning = decoded.warning { FileHandle.standardError.write(Data("warning: '\(image)': \(warning)\n".utf8)) }
-                let classes = try classifier.classify(decoded, top: top, centerCrop: crop == .center)
-                switch format {
-                case .json:
-                    let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }
-                    print(JSONValue.object([("file", .string(image)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded)
-                case .table, .csv:
-                    print(image)
-                    printTable(header: ["index", "label", "score"], rows: classes.map { [String($0.index), $0.label, String(format: "%.4f", $0.score)] })
-                }
+                show(image: image, try classifier.classify(decoded, top: top, centerCrop: crop == .center))
+            }
+        }
+
+        /// Each image's top classes by a model trained on an image backbone's features.
+        func classifyWithTrainedModel() throws {
+            let classifier = try ClipClassifier(contentsOf: model, weightsPath: weights)
+            guard classifier.model.layer != nil else { throw CommandError("'\(model)' was trained on \(classifier.model.backbone), an audio network: use `audionet classify`") }
+            for image in images { show(image: image, try classifier.topClasses(file: image, k: top)) }
+        }
+
+        func show(image: String, _ classes: [ClassScore]) {
+            switch format {
+            case .json:
+                let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }
+                print(JSONValue.object([("file", .string(image)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded)
+            case .table, .csv:
+                print(image)
+                printTable(header: ["index", "label", "score"], rows: classes.map { [String($0.index), $0.label, String(format: "%.4f", $0.score)] })
             }
         }
     }

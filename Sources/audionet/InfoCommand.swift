@@ -43,7 +43,8 @@ struct InfoCommand: ParsableCommand {
     func describe(_ trained: TrainedClassifier) {
         let layers = trained.head.layers
         let head = layers.count > 1 ? "one hidden layer of \(layers[0].outputFeatures) ReLU units" : "softmax regression"
-        print("\(model): a classifier on \(trained.backbone) clip embeddings (\(trained.head.inputs) features), \(head)")
+        let source = trained.layer.map { "features at layer \($0)" } ?? "clip embeddings"
+        print("\(model): a classifier on \(trained.backbone) \(source) (\(trained.head.inputs) features), \(head)")
         print("backbone weights SHA-256: \(trained.backboneSHA256 ?? "not recorded")")
         print("classes (\(trained.classes.count)): \(trained.classes.joined(separator: ", "))")
         print("parameters: \(layers.reduce(0) { $0 + $1.weights.count + $1.bias.count })")

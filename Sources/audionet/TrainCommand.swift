@@ -19,8 +19,12 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "Folder of class folders, or a path,label CSV.")
     var dataset: String
 
-    @Option(help: ArgumentHelp("Embedding network.", discussion: Networks.audioEmbedding.joined(separator: ", ")))
+    @Option(help: ArgumentHelp("The frozen network: audio \(Networks.audioEmbedding.joined(separator: ", ")); image \(ImageClassifier.available.joined(separator: ", ")).",
+                               valueName: "name"))
     var backbone: String = YAMNet.descriptor.name
+
+    @Option(help: "An image backbone's layer to read (default: the input of its classifier; see `audionet info NAME`).")
+    var layer: String?
 
     @Option(help: "The model file to write (.audionet).")
     var output: String
@@ -80,7 +84,7 @@ struct TrainCommand: ParsableCommand {
             options.augmentation = Augmentation(copies: augment)
             options.augmentation?.noiseSNR = augmentSNR
         }
-        let trainer = try Trainer(backbone: backbone, weightsPath: weights)
+        let trainer = try Trainer(backbone: backbone, weightsPath: weights, layer: layer)
         let model = try trainer.fit(dataset: files, validation: held, options: options, cache: noCache ? nil : EmbeddingCache.user(),
                                     strict: strict) { event in
             FileHandle.standardError.write(Data((Self.line(event) + "\n").utf8))

@@ -57,6 +57,27 @@ import Testing
         #expect(abs(eventScore - clipScore) < 1e-5, "\(rows) vs \(clipRow)")
     }
 
+    /// An image backbone: train on the shared pictures (birds against the rest), then `image classify --model`;
+    /// the sound classifier refuses the image model in one line.
+    @Test func trainOnImagesAndClassifyImagesWithTheModel() throws {
+        guard let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
+            Issue.record("AUDIONET_WEIGHTS_MIRROR is not set, so the shared images cannot be found")
+            return
+        }
+        let images = URL(fileURLWithPath: mirror).deletingLastPathComponent().appendingPathComponent("images").path
+        let rows = ["bird.bmp", "owl.jpg", "parrot.jpg"].map { "\(images)/\($0),bird" }
+            + ["cat.bmp", "hot_dog.jpg", "sunflower.bmp", "dragonfly.bmp", "grace_hopper.bmp"].map { "\(images)/\($0),other" }
+        try rows.joined(separator: "\n").write(toFile: path("images.csv"), atomically: true, encoding: .utf8)
+        let trained = try TestSupport.run(["train", path("images.csv"), "--backbone", "mobilenetv2", "--validation-split", "0",
+                                           "--epochs", "100", "--output", path("birds.audionet")])
+        #expect(trained.status == 0 && trained.stdout.contains("2 classes, 8 training files"), "\(trained.stdout)\(trained.stderr)")
+        let classified = try TestSupport.run(["image", "classify", "\(images)/owl.jpg", "--model", path("birds.audionet"), "--top", "1"])
+        #expect(classified.status == 0 && classified.stdout.split(separator: "\n").last?.hasPrefix("0      bird") == true, "\(classified.stdout)\(classified.stderr)")
+        let refused = try TestSupport.run(["classify", "\(images)/owl.jpg", "--model", path("birds.audionet")])
+        #expect(refused.status != 0 && refused.stderr.contains("an image network: use `audionet image classify`")
+                && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+    }
+
     @Test func aDatasetWithOneClassIsRefusedWithOneLine() throws {
         guard let train = try manifest("one.csv", digits: [3], speakers: ["theo"], indices: 0..<3) else { return }
         let result = try TestSupport.run(["train", train, "--output", path("x.audionet")])

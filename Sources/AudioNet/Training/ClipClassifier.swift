@@ -10,11 +10,11 @@ public final class ClipClassifier: Sendable {
     /// The model at `path` with its backbone's weights from `store` (or `weightsPath`).
     public init(contentsOf path: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws {
         model = try TrainedClassifier(contentsOf: path)
-        trainer = try Trainer(backbone: model.backbone, store: store, weightsPath: weightsPath)
+        trainer = try Trainer(backbone: model.backbone, store: store, weightsPath: weightsPath, layer: model.layer)
         if let expected = model.backboneSHA256, let actual = trainer.backboneSHA256, expected != actual {
             throw TrainedClassifierError.backboneChanged(model: path, backbone: model.backbone, expected: expected, actual: actual)
         }
-        guard trainer.embedder.pipeline.network.shapes[trainer.embedder.node] == [model.head.inputs] else {
+        guard trainer.featureCount == model.head.inputs else {
             throw TrainedClassifierError.inconsistent(path, "its head reads \(model.head.inputs) features, \(model.backbone) gives others")
         }
     }
@@ -30,16 +30,17 @@ public final class ClipClassifier: Sendable {
     /// Per-example class probabilities of one file (the head applied to each of the backbone's examples, as it
     /// is to their mean for the whole file), for sound events with the model's classes.
     public func analyze(file: String) throws -> PatchAnalysis {
-        let pipeline = trainer.embedder.pipeline
-        let result = try pipeline.run(file: file, outputs: [trainer.embedder.node])
-        let embeddings = result.outputs[trainer.embedder.node]!
+        guard let embedder = trainer.embedder else { throw AudioNetError.invalidOption("\(model.backbone) is an image network: events need an audio model") }
+        let pipeline = embedder.pipeline
+        let result = try pipeline.run(file: file, outputs: [embedder.node])
+        let embeddings = result.outputs[embedder.node]!
         return PatchAnalysis(scores: model.probabilities(embeddings: embeddings), embeddings: embeddings, hopSeconds: result.hopSeconds,
                              firstCentreSeconds: pipeline.input.firstCentreSeconds, duration: result.duration)
     }
 
     /// The `k` most probable classes of one file.
     public func topClasses(file: String, k: Int) throws -> [ClassScore] {
-        let mean = try trainer.clipEmbedding(trainer.embedder.embed(file: file).embeddings)
+        let mean = try trainer.features(file: file)
         let scores = model.probabilities(embeddings: Tensor(shape: [1, mean.count], scalars: mean)).scalars
         return scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(k, 0)).map {
             ClassScore(index: $0, label: model.classes[$0], score: scores[$0])

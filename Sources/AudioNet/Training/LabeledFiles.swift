@@ -10,7 +10,8 @@ public struct LabeledFiles: Sendable, Equatable {
     public let labels: [Int]
 
     /// File extensions read as audio in class folders.
-    static let audioExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "aif", "aiff", "mp3"]
+    /// The files a class folder contributes: audio, and images (for image backbones).
+    static let mediaExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "aif", "aiff", "mp3", "png", "jpg", "jpeg", "bmp"]
 
     public init(classes: [String], paths: [String], labels: [Int]) {
         precondition(paths.count == labels.count && labels.allSatisfy { classes.indices.contains($0) })
@@ -30,7 +31,7 @@ public struct LabeledFiles: Sendable, Equatable {
         self.init(classes: classes, paths: paths, labels: names.map { index[$0]! })
     }
 
-    /// `root/<class>/<file>` for every audio file; a class folder without audio files is an error.
+    /// `root/<class>/<file>` for every audio or image file; a class folder without any is an error.
     static func folderItems(_ root: String) throws -> ([String], [String]) {
         let manager = FileManager.default
         let folders = try manager.contentsOfDirectory(atPath: root).filter { name in
@@ -40,7 +41,7 @@ public struct LabeledFiles: Sendable, Equatable {
         var paths: [String] = [], names: [String] = []
         for folder in folders {
             let files = try manager.contentsOfDirectory(atPath: "\(root)/\(folder)").filter {
-                !$0.hasPrefix(".") && audioExtensions.contains(($0 as NSString).pathExtension.lowercased())
+                !$0.hasPrefix(".") && mediaExtensions.contains(($0 as NSString).pathExtension.lowercased())
             }.sorted()
             guard !files.isEmpty else { throw DatasetError.emptyClass(folder) }
             paths += files.map { "\(root)/\(folder)/\($0)" }
@@ -71,14 +72,14 @@ public struct LabeledFiles: Sendable, Equatable {
         LabeledFiles(classes: classes, paths: indices.map { paths[$0] }, labels: indices.map { labels[$0] })
     }
 
-    /// A stratified split: `fraction` of each class (at least one file of every class with two or more) for
+    /// A stratified split: `fraction` of each class (when above 0, at least one file of every class with two or more) for
     /// validation, chosen by a generator seeded with `seed`.
     public func split(validationFraction fraction: Double, seed: UInt64) -> (train: [Int], validation: [Int]) {
         var generator = SplitMix64(seed: seed)
         var train: [Int] = [], validation: [Int] = []
         for label in classes.indices {
             let members = labels.indices.filter { labels[$0] == label }.shuffled(using: &generator)
-            let count = members.count < 2 ? 0 : max(1, Int((Double(members.count) * fraction).rounded()))
+            let count = members.count < 2 || fraction <= 0 ? 0 : max(1, Int((Double(members.count) * fraction).rounded()))
             validation += members.prefix(count)
             train += members.dropFirst(count)
         }
@@ -101,7 +102,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case .unreadable(let path): return "cannot read '\(path)' as UTF-8 text"
         case .tooFewClasses(let path, let classes):
             return "'\(path)' has \(classes.count) class\(classes.count == 1 ? "" : "es")\(classes.isEmpty ? "" : " (\(classes.joined(separator: ", ")))"); training needs at least two"
-        case .emptyClass(let name): return "class folder '\(name)' has no audio files"
+        case .emptyClass(let name): return "class folder '\(name)' has no audio or image files"
         case .badRow(let path, let line): return "\(path):\(line): expected two fields, path,label"
         case .missingFile(let path, let line, let file): return "\(path):\(line): no file '\(file)'"
         }

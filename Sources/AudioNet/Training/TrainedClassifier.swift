@@ -3,7 +3,8 @@ import Formats
 import Models
 import NetCore
 
-/// A classifier trained on a frozen audio network's embeddings: the backbone by name and the SHA-256 of its weights,
+/// A classifier trained on a frozen network's features: the backbone by name (and, for an image network, the layer
+/// read) and the SHA-256 of its weights,
 /// the standardisation of the embeddings, the head, the class names, and how it was trained. Saved as one
 /// `.audionet` file: safetensors holding the tensors, with the description as versioned JSON in its metadata.
 public struct TrainedClassifier: Sendable {
@@ -13,6 +14,8 @@ public struct TrainedClassifier: Sendable {
     /// The embedding network (`yamnet`, `vggish`, `openl3-…`) and the SHA-256 of the weight file it ran with.
     public let backbone: String
     public let backboneSHA256: String?
+    /// The layer an image backbone is read at (nil: audio).
+    public var layer: String?
     public let classes: [String]
     /// Standardisation of each embedding feature: `(x − mean) · scale`, from the training set.
     public let mean: [Float]
@@ -53,14 +56,14 @@ public struct TrainedClassifier: Sendable {
     }
 
     struct Description: Codable {
-        var format: String, version: Int, backbone: String, backboneSHA256: String?, classes: [String], hidden: Int
+        var format: String, version: Int, backbone: String, backboneSHA256: String?, layer: String?, classes: [String], hidden: Int
         var recipe: [String: String], metrics: [String: Double]
     }
 
     /// Writes the model to `path`.
     public func save(to path: String) throws {
         let description = Description(format: Self.format, version: Self.version, backbone: backbone, backboneSHA256: backboneSHA256,
-                                      classes: classes, hidden: head.layers.count > 1 ? head.layers[0].outputFeatures : 0,
+                                      layer: layer, classes: classes, hidden: head.layers.count > 1 ? head.layers[0].outputFeatures : 0,
                                       recipe: recipe, metrics: metrics)
         let json = String(decoding: try JSONEncoder().encode(description), as: UTF8.self)
         var tensors = ["standardization.mean": Tensor(shape: [mean.count], scalars: mean),
@@ -99,6 +102,7 @@ public struct TrainedClassifier: Sendable {
         self.init(backbone: description.backbone, backboneSHA256: description.backboneSHA256, classes: description.classes,
                   mean: mean.scalars, scale: scale.scalars, head: ClassifierHead(layers: layers),
                   recipe: description.recipe, metrics: description.metrics)
+        layer = description.layer
     }
 }
 

@@ -60,17 +60,43 @@ public struct EpochReport: Sendable {
     public let validationAccuracy: Double?
 }
 
-/// Transfer learning on a frozen audio network: clip embeddings (the mean of the network's per-example embeddings)
-/// of labelled files, then a head trained on them with Adam and early stopping.
+/// Transfer learning on a frozen network: one feature vector per labelled file — an audio network's clip embedding
+/// (the mean of its per-example embeddings) or an image network's pooled features at a layer — then a head trained
+/// on them with Adam and early stopping.
 public final class Trainer: Sendable {
-    public let embedder: AudioEmbedder
+    /// The backbone's name (`yamnet`, `resnet50`, …).
+    public let backbone: String
+    /// An audio backbone's embedder (nil for an image backbone).
+    public let embedder: AudioEmbedder?
+    /// An image backbone's features (nil for an audio backbone).
+    public let imageFeatures: ImageFeatures?
     /// SHA-256 of the backbone's weight file, recorded in the model so that a model is never run on other weights.
     public let backboneSHA256: String?
+    /// Features per file.
+    public let featureCount: Int
 
-    /// The embedding network `backbone` with its weights from `store` (or `weightsPath`).
-    public init(backbone: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws {
-        embedder = try AudioEmbedder.load(backbone, store: store, weightsPath: weightsPath)
+    /// The network `backbone` with its weights from `store` (or `weightsPath`): an audio embedding network, or an
+    /// image network read at `layer` (default: its classifier's input; audio networks take no layer).
+    public init(backbone: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil) throws {
+        self.backbone = backbone
+        if try Networks.buildable(backbone).imageClassifier != nil {
+            let features = try ImageFeatures(backbone, store: store, weightsPath: weightsPath, layer: layer)
+            (embedder, imageFeatures, featureCount) = (nil, features, features.featureCount)
+        } else {
+            guard layer == nil else { throw AudioNetError.invalidOption("a layer can be chosen for image backbones only, not \(backbone)") }
+            let audio = try AudioEmbedder.load(backbone, store: store, weightsPath: weightsPath)
+            (embedder, imageFeatures, featureCount) = (audio, nil, audio.pipeline.network.shapes[audio.node]?.last ?? 0)
+        }
         backboneSHA256 = try Self.weightsSHA256(backbone, store: store, weightsPath: weightsPath)
+    }
+
+    /// The layer an image backbone is read at (nil for audio).
+    public var layer: String? { imageFeatures?.layer }
+
+    /// One file's feature vector: an audio file's clip embedding, or an image's features.
+    public func features(file path: String) throws -> [Float] {
+        if let imageFeatures { return try imageFeatures.features(file: path) }
+        return try clipEmbedding(embedder!.embed(file: path).embeddings)
     }
 
     /// The SHA-256 of the weight file `backbone` loads.
@@ -83,16 +109,16 @@ public final class Trainer: Sendable {
     /// error; read from `cache` when it has them, else computed and stored there. `progress` receives the count of
     /// files done.
     public func embed(_ paths: [String], cache: EmbeddingCache? = nil, progress: ((_ done: Int, _ cached: Int) -> Void)? = nil) -> EmbeddedFiles {
-        let width = embedder.pipeline.network.shapes[embedder.node]?.last ?? 0
+        let width = featureCount
         var rows: [Float] = [], kept: [Int] = [], failures: [(String, String)] = [], cached = 0
         for (index, path) in paths.enumerated() {
             do {
-                let location = try cache?.location(of: path, backbone: embedder.pipeline.name, backboneSHA256: backboneSHA256)
+                let location = try cache?.location(of: path, backbone: backbone + (layer.map { "-" + $0 } ?? ""), backboneSHA256: backboneSHA256)
                 if let location, let row = cache?.read(location, width: width) {
                     rows += row
                     cached += 1
                 } else {
-                    let row = try clipEmbedding(try embedder.embed(file: path).embeddings)
+                    let row = try features(file: path)
                     if let location { cache?.write(row, to: location) }
                     rows += row
                 }
@@ -108,7 +134,8 @@ public final class Trainer: Sendable {
     /// The clip embedding of augmented copies of each file (`augmentation.copies` rows per file that could be
     /// read), each copy drawn from its own seed so that a run repeats. Never cached.
     func embedAugmented(_ paths: [String], augmentation: Augmentation, seed: UInt64,
-                        progress: ((Int) -> Void)? = nil) -> (embeddings: Tensor, kept: [Int]) {
+                        progress: ((Int) -> Void)? = nil) throws -> (embeddings: Tensor, kept: [Int]) {
+        guard let embedder else { throw AudioNetError.invalidOption("augmentation is for audio backbones; \(backbone) is an image network") }
         let rate = embedder.pipeline.input.sampleRate, width = embedder.pipeline.network.shapes[embedder.node]?.last ?? 0
         var rows: [Float] = [], kept: [Int] = []
         for (index, path) in paths.enumerated() {
@@ -127,7 +154,7 @@ public final class Trainer: Sendable {
     /// The mean of a file's per-example embeddings.
     func clipEmbedding(_ embeddings: Tensor) throws -> [Float] {
         let count = embeddings.shape[0], width = embeddings.shape[1]
-        guard count > 0 else { throw AudioNetError.invalidOption("too short for one \(embedder.pipeline.name) example") }
+        guard count > 0 else { throw AudioNetError.invalidOption("too short for one \(backbone) example") }
         var mean = [Float](repeating: 0, count: width)
         for row in 0..<count { for j in 0..<width { mean[j] += embeddings.scalars[row * width + j] } }
         return mean.map { $0 / Float(count) }
@@ -163,15 +190,16 @@ public final class Trainer: Sendable {
         let held = heldFiles.paths.isEmpty ? nil : try embedded(heldFiles, "validation")
         if let augmentation = options.augmentation, augmentation.copies > 0 {
             let total = trainFiles.paths.count
-            let copies = embedAugmented(trainFiles.paths, augmentation: augmentation, seed: options.seed) { done in
+            let copies = try embedAugmented(trainFiles.paths, augmentation: augmentation, seed: options.seed) { done in
                 if done == total || done % 100 == 0 { events?(.embedding(set: "augmented", done: done, total: total, cached: 0)) }
             }
             train = (Tensor(shape: [train.labels.count + copies.kept.count, train.embeddings.shape[1]], scalars: train.embeddings.scalars + copies.embeddings.scalars),
                      train.labels + copies.kept.map { trainFiles.labels[$0] })
         }
         let result = Self.fit(train: train, validation: held, classes: dataset.classes.count, options: options) { events?(.epoch($0)) }
-        var model = TrainedClassifier(backbone: embedder.pipeline.name, backboneSHA256: backboneSHA256, classes: dataset.classes,
+        var model = TrainedClassifier(backbone: backbone, backboneSHA256: backboneSHA256, classes: dataset.classes,
                                       mean: result.mean, scale: result.scale, head: result.head, recipe: options.record)
+        model.layer = layer
         model.metrics["bestEpoch"] = Double(result.bestEpoch)
         model.metrics["trainingFiles"] = Double(fileCount)
         if train.labels.count > fileCount { model.metrics["augmentedExamples"] = Double(train.labels.count - fileCount) }
