@@ -6,10 +6,11 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a classifier for your own labels on a frozen audio network's embeddings.",
+        abstract: "Train a classifier for your own labels on a frozen network's embeddings or features.",
         discussion: """
         DATASET is a folder of class folders (the folder name is the label) or a CSV of path,label rows. Each file \
-        becomes one clip embedding (the mean of the backbone's embeddings); a head (softmax regression, or one hidden \
+        becomes one vector: an audio file the mean of an audio backbone's embeddings, an image the features of an \
+        image backbone at --layer (default: its classifier's input, averaged over positions). A head (softmax regression, or one hidden \
         ReLU layer with --hidden N) is trained on them with Adam, stopping when the validation loss has not improved \
         for --patience epochs and keeping the best epoch. One line per epoch goes to stderr. Files that cannot be \
         read are skipped with a warning (an error with --strict).
