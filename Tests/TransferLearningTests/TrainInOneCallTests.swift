@@ -72,8 +72,12 @@ import Testing
         #expect(entries.count == 30 && entries.allSatisfy { $0.hasPrefix("yamnet-") })
         let damaged = (cache.directory as NSString).appendingPathComponent(entries[0])
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: damaged))
+        // A FIFO in an entry's place is passed over at once, not read (it would block).
+        let planted = (cache.directory as NSString).appendingPathComponent(entries[1])
+        try FileManager.default.removeItem(atPath: planted)
+        #expect(mkfifo(planted, 0o600) == 0)
         let (third, most) = try run()
-        #expect(most == 29 && third.head.parameters == first.head.parameters)
+        #expect(most == 28 && third.head.parameters == first.head.parameters)
         #expect(try FileManager.default.attributesOfItem(atPath: damaged)[.size] as? Int == 1024 * 4)
     }
 

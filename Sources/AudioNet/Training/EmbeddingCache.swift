@@ -22,14 +22,17 @@ public struct EmbeddingCache: Sendable {
         return [directory, folder, try WeightFetcher.sha256(path: file) + ".f32"].reduce("") { ($0 as NSString).appendingPathComponent($1) }
     }
 
-    /// The cached embedding of `width` floats at `location`, if there is one of that size.
+    /// The cached embedding of `width` floats at `location`, if there is one of that size (a regular file: anything
+    /// else planted there, a FIFO or a huge file, is passed over without blocking or reading it).
     func read(_ location: String, width: Int) -> [Float]? {
-        guard let data = FileManager.default.contents(atPath: location), data.count == width * 4 else { return nil }
-        return data.withUnsafeBytes { bytes in (0..<width).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+        guard let bytes = try? RegularFile.read(location, limit: width * 4), bytes.count == width * 4 else { return nil }
+        return bytes.withUnsafeBytes { raw in (0..<width).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
     }
 
-    /// Stores `embedding` at `location`; a failure to write is not an error (the cache is an optimisation).
+    /// Stores `embedding` at `location`; a failure to write is not an error (the cache is an optimisation), and
+    /// anything but a regular file in the entry's place (a FIFO would block the writer) is left alone.
     func write(_ embedding: [Float], to location: String) {
+        if let type = (try? FileManager.default.attributesOfItem(atPath: location))?[.type] as? FileAttributeType, type != .typeRegular { return }
         let bytes = embedding.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init) }
         try? FileManager.default.createDirectory(atPath: (location as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? OutputFile.write(bytes, to: location)
