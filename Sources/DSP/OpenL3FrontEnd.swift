@@ -31,6 +31,16 @@ public struct OpenL3FrontEnd: Sendable {
         }
     }
 
+    /// One front end per representation, each built on first use (a mel filterbank takes milliseconds to make).
+    public static func shared(_ representation: Representation) -> OpenL3FrontEnd {
+        switch representation {
+        case .linear: linear
+        case .mel128: mel128
+        case .mel256: mel256
+        }
+    }
+    private static let linear = OpenL3FrontEnd(.linear), mel128 = OpenL3FrontEnd(.mel128), mel256 = OpenL3FrontEnd(.mel256)
+
     /// Rows of the output: frequency bins or mel bands.
     public var bins: Int {
         switch representation {

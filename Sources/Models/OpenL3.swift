@@ -76,7 +76,7 @@ public enum OpenL3 {
     /// `batch_normalization_1.running_mean`…; the DFT and mel buffers are ignored) or placeholder weights.
     /// Output: `[embeddingSize]` at `flatten`.
     public static func network(_ configuration: Configuration, weights: [String: Tensor]?) throws -> Network {
-        let frontEnd = OpenL3FrontEnd(configuration.representation)
+        let frontEnd = OpenL3FrontEnd.shared(configuration.representation)
         var b = TorchNetworkBuilder(inputShape: [frontEnd.bins, frontEnd.frames], weights: weights, unused: ["speclayer."])
         try b.add("reshape", Reshape([frontEnd.bins, frontEnd.frames, 1]))
         try b.batchNorm("batch_normalization_1", 1, epsilon: 1e-3)
@@ -153,12 +153,12 @@ extension OpenL3 {
     /// 1 s windows at 48 kHz, centred, every 0.1 s by default (openl3's `hop_size`); 8 per call, one batch after
     /// another (about 300 MB of activations for 8 windows); the embedding is the flattened max pool.
     static func audioInput(_ configuration: Configuration) -> AudioInput {
-        let frontEnd = OpenL3FrontEnd(configuration.representation)
+        let representation = configuration.representation
         return AudioInput(sampleRate: OpenL3FrontEnd.sampleRate, hop: .adjustable(defaultSeconds: 0.1), batchSize: 8,
                           batchesSideBySide: false, embeddings: "flatten", firstCentreSeconds: 0) { samples, hopSeconds in
             let (count, hop, padded) = OpenL3FrontEnd.windows(samples, hopSeconds: hopSeconds, center: true)
             return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(OpenL3FrontEnd.sampleRate) }) {
-                first, size in frontEnd.spectrograms(padded: padded, hop: hop, first: first, count: size)
+                first, size in OpenL3FrontEnd.shared(representation).spectrograms(padded: padded, hop: hop, first: first, count: size)
             }
         }
     }
