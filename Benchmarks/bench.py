@@ -254,7 +254,8 @@ def sklearn_training(folder):
 
 def torch_training(folder, epochs, threads):
     """The same head and recipe as AudioNet's in a PyTorch loop: standardise, balanced class weights, a Linear
-    layer, Adam (lr 1e-3, weight decay 1e-4), batches of 32 reshuffled each epoch; trainings per second."""
+    layer, Adam (lr 1e-3, weight decay 1e-4, cosine decay over the run), batches of 32 reshuffled each epoch;
+    trainings per second."""
     if torch is None:
         return None
     torch.set_num_threads(threads)
@@ -269,6 +270,7 @@ def torch_training(folder, epochs, threads):
         loss = torch.nn.CrossEntropyLoss(weight=len(y) / (classes * counts))
         head = torch.nn.Linear(x.shape[1], classes)
         optimizer = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1e-4)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * ((len(y) + 31) // 32))
         for _ in range(epochs):
             order = torch.randperm(len(y))
             for start in range(0, len(y), 32):
@@ -276,6 +278,7 @@ def torch_training(folder, epochs, threads):
                 optimizer.zero_grad()
                 loss(head(z[batch]), y[batch]).backward()
                 optimizer.step()
+                schedule.step()
     return 1 / best(run, repeats=3)
 
 
@@ -334,7 +337,7 @@ def main():
     fsdd = fsdd_folder()
     if fsdd:
         os.makedirs(OUT, exist_ok=True)
-        epochs = 100
+        epochs = 50  # the shipped recipe's
         for t in (1, 2):
             embed_rate, train_rate = audionet_cases("train", t, fsdd, str(epochs), OUT)
             rows.append((f"FSDD: YAMNet clip embeddings of 2,500 files, {t} thread(s)", "files/s", embed_rate, None, "—", None))

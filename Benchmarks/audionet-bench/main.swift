@@ -73,7 +73,7 @@ func crepe(_ capacity: CREPE.Capacity, seconds: Double, threads: Int) throws {
 }
 
 /// Transfer learning on a dataset folder: YAMNet clip embeddings of every file (no cache), in files per second; then
-/// the head (softmax regression, Adam, batch 32, `epochs` epochs, no early stopping) on them, in trainings per second.
+/// the head (softmax regression, Adam with cosine decay, batch 32, `epochs` epochs, no early stopping) on them, in trainings per second.
 /// The embeddings and labels go to `OUTPUT/train_x.npy` and `train_y.npy` for the peers to train on.
 func train(dataset: String, epochs: Int, output: String, threads: Int) throws {
     let files = try LabeledFiles(contentsOf: dataset)

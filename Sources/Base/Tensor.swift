@@ -32,4 +32,17 @@ public struct Tensor: Sendable, Equatable {
 
     /// The same elements viewed with another shape of equal element count.
     public func reshaped(_ newShape: [Int]) -> Tensor { Tensor(shape: newShape, scalars: scalars) }
+
+    /// The rows `indices` of a tensor `[N, …]`, in that order: `[indices.count, …]`.
+    public func rows(_ indices: [Int]) -> Tensor {
+        let width = shape.dropFirst().reduce(1, *)
+        return Tensor(shape: [indices.count] + shape.dropFirst()) { output in
+            scalars.withUnsafeBufferPointer { input in
+                for (row, index) in indices.enumerated() {
+                    precondition(index >= 0 && index < shape[0], "row \(index) of \(shape[0])")
+                    output.baseAddress!.advanced(by: row * width).update(from: input.baseAddress! + index * width, count: width)
+                }
+            }
+        }
+    }
 }

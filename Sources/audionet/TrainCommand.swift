@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
         DATASET is a folder of class folders (the folder name is the label) or a CSV of path,label rows. Each file \
         becomes one vector: an audio file the mean of an audio backbone's embeddings, an image the features of an \
         image backbone at --layer (default: its classifier's input, averaged over positions). A head (softmax regression, or one hidden \
-        ReLU layer with --hidden N) is trained on them with Adam, stopping when the validation loss has not improved \
+        ReLU layer with --hidden N) is trained on them with Adam (learning rate decaying along a cosine), stopping when the validation loss has not improved \
         for --patience epochs and keeping the best epoch. One line per epoch goes to stderr. Files that cannot be \
         read are skipped with a warning (an error with --strict).
         """
@@ -31,20 +31,20 @@ struct TrainCommand: ParsableCommand {
     var output: String
 
     @Option(name: .customLong("validation-split"), help: "Share of each class held out to stop training early.")
-    var validationSplit: Double = 0.2
+    var validationSplit: Double = TrainingOptions().validationFraction
 
     @Option(help: "A separate validation dataset (instead of --validation-split).")
     var validation: String?
 
     @Option(help: "Hidden ReLU units (0: softmax regression).")
-    var hidden: Int = 0
+    var hidden: Int = TrainingOptions().hidden
 
-    @Option(help: "Most epochs.") var epochs: Int = 200
-    @Option(name: .customLong("batch-size"), help: "Examples per Adam step.") var batchSize: Int = 32
-    @Option(name: .customLong("learning-rate"), help: "Adam's learning rate.") var learningRate: Float = 1e-3
-    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.") var weightDecay: Float = 1e-4
-    @Option(help: "Epochs without a lower validation loss before stopping.") var patience: Int = 20
-    @Option(help: "Seed of the split, the initial weights and the shuffles.") var seed: UInt64 = 0
+    @Option(help: "Epochs (the learning rate decays to zero along a cosine over them).") var epochs: Int = TrainingOptions().epochs
+    @Option(name: .customLong("batch-size"), help: "Examples per Adam step.") var batchSize: Int = TrainingOptions().batchSize
+    @Option(name: .customLong("learning-rate"), help: "Adam's initial learning rate.") var learningRate: Float = TrainingOptions().learningRate
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.") var weightDecay: Float = TrainingOptions().weightDecay
+    @Option(help: "Epochs without a lower validation loss before stopping.") var patience: Int = TrainingOptions().patience
+    @Option(help: "Seed of the split, the initial weights and the shuffles.") var seed: UInt64 = TrainingOptions().seed
     @Flag(name: .customLong("no-class-weights"), help: "Do not weight classes by their rarity.") var noClassWeights = false
     @Option(help: ArgumentHelp("Augmented copies of each training file (random gain, shift and noise).", valueName: "copies"))
     var augment: Int = 0

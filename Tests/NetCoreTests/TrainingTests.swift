@@ -38,12 +38,15 @@ import Testing
         }
     }
 
-    @Test(arguments: ["adam", "sgd"]) func threeOptimizerStepsEqualTorchOptim(optimizer name: String) throws {
+    /// `cosine` is Adam with its rate from ``CosineDecay`` over four steps, as torch's `CosineAnnealingLR(T_max=4)`.
+    @Test(arguments: ["adam", "sgd", "cosine"]) func threeOptimizerStepsEqualTorchOptim(optimizer name: String) throws {
         let (x, labels, weights) = try batch()
         var head = try head()
-        var optimizer: any Optimizer = name == "adam" ? Adam(learningRate: 0.01, weightDecay: 1e-3)
-                                                      : SGD(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-3)
-        for _ in 0..<3 {
+        var optimizer: any Optimizer = name == "sgd" ? SGD(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-3)
+                                                     : Adam(learningRate: 0.01, weightDecay: 1e-3)
+        let decay = CosineDecay(base: 0.01, steps: 4)
+        for step in 0..<3 {
+            if name == "cosine" { optimizer.learningRate = decay.rate(atStep: step) }
             var parameters = head.parameters
             optimizer.step(&parameters, gradients: head.lossAndGradients(x, labels: labels, classWeights: weights).gradients)
             head.parameters = parameters
@@ -52,6 +55,13 @@ import Testing
             let error = relativeError(parameter, try values("\(name)_\(key)"))
             #expect(error <= 1e-5, "\(name) \(key): relative error \(error)")
         }
+    }
+
+    /// A mini-batch is gathered row by row in the order asked, repeats allowed.
+    @Test func rowsAreGatheredInTheOrderAsked() {
+        let x = Tensor(shape: [3, 2], scalars: [0, 1, 10, 11, 20, 21])
+        #expect(x.rows([2, 0, 2]) == Tensor(shape: [3, 2], scalars: [20, 21, 0, 1, 20, 21]))
+        #expect(x.rows([]).shape == [0, 2])
     }
 
     /// Without class weights every example counts once; the gradient of the logits sums to zero per row.

@@ -6,7 +6,8 @@ Writes Tests/Fixtures/training/head.npz: random embeddings x [16, 20], labels [1
 a head with one hidden layer (W1 [20, 8], b1, W2 [8, 5], b2; x @ W + b, ReLU between), then
   loss, dW1, db1, dW2, db2         F.cross_entropy(logits, labels, weight=class_weights) and its autograd gradients;
   adam_W1 … adam_b2                after 3 steps of torch.optim.Adam(lr=0.01, weight_decay=1e-3) on that loss;
-  sgd_W1 … sgd_b2                  after 3 steps of torch.optim.SGD(lr=0.05, momentum=0.9, weight_decay=1e-3).
+  sgd_W1 … sgd_b2                  after 3 steps of torch.optim.SGD(lr=0.05, momentum=0.9, weight_decay=1e-3);
+  cosine_W1 … cosine_b2            after 3 steps of that Adam with CosineAnnealingLR(T_max=4) stepped after each step.
 """
 import os
 
@@ -23,13 +24,16 @@ def loss_of(params, x, labels, weights):
     return F.cross_entropy(torch.relu(x @ w1 + b1) @ w2 + b2, labels, weight=weights)
 
 
-def stepped(start, x, labels, weights, make_optimizer, steps=3):
+def stepped(start, x, labels, weights, make_optimizer, steps=3, cosine_steps=None):
     params = [torch.tensor(p, requires_grad=True) for p in start]
     optimizer = make_optimizer(params)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cosine_steps) if cosine_steps else None
     for _ in range(steps):
         optimizer.zero_grad()
         loss_of(params, x, labels, weights).backward()
         optimizer.step()
+        if schedule:
+            schedule.step()
     return [p.detach().numpy() for p in params]
 
 
@@ -51,8 +55,9 @@ def main():
         arrays["d" + name] = t.grad.numpy()
     adam = stepped(start, tx, tl, tw, lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=1e-3))
     sgd = stepped(start, tx, tl, tw, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=1e-3))
-    for name, a, s in zip(NAMES, adam, sgd):
-        arrays["adam_" + name], arrays["sgd_" + name] = a, s
+    cosine = stepped(start, tx, tl, tw, lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=1e-3), cosine_steps=4)
+    for name, a, s, c in zip(NAMES, adam, sgd, cosine):
+        arrays["adam_" + name], arrays["sgd_" + name], arrays["cosine_" + name] = a, s, c
     os.makedirs(OUT, exist_ok=True)
     np.savez(os.path.join(OUT, "head.npz"), **arrays)
     print("loss", loss.item(), "torch", torch.__version__)

@@ -13,11 +13,7 @@ struct FSDDEmbeddings: Sendable {
     let labels: [Int], speakers: [String], recordings: [Int]
 
     /// The rows `indices` with their labels.
-    func rows(_ indices: [Int]) -> (Tensor, [Int]) {
-        let width = embeddings.shape[1]
-        return (Tensor(shape: [indices.count, width], scalars: indices.flatMap { embeddings.scalars[$0 * width..<($0 + 1) * width] }),
-                indices.map { labels[$0] })
-    }
+    func rows(_ indices: [Int]) -> (Tensor, [Int]) { (embeddings.rows(indices), indices.map { labels[$0] }) }
 }
 
 let fsddEmbeddings: Result<FSDDEmbeddings, Error> = Result {
@@ -61,14 +57,12 @@ let fsddEmbeddings: Result<FSDDEmbeddings, Error> = Result {
         return result?["accuracy"]
     }
 
-    /// The shipped recipe (softmax regression, 20 % of the training files held out for early stopping) and the
-    /// linear reference trained on all of them, on the same embeddings: each one's test accuracy.
+    /// The shipped recipe (softmax regression, Adam with cosine decay and weight decay) and the linear reference,
+    /// each trained on all the `train` files (nothing held out, as `--validation-split 0`), on the same embeddings:
+    /// each one's test accuracy.
     func accuracies(data: FSDDEmbeddings, train: [Int], test: [Int], split: String) throws -> (audioNet: Double, reference: Double)? {
         guard let reference = try referenceAccuracy(train: data.rows(train), test: data.rows(test)) else { return nil }
-        let files = LabeledFiles(classes: data.classes, paths: train.map { _ in "" }, labels: train.map { data.labels[$0] })
-        let held = files.split(validationFraction: 0.2, seed: 0)
-        let result = Trainer.fit(train: data.rows(held.train.map { train[$0] }), validation: data.rows(held.validation.map { train[$0] }),
-                                 classes: 10)
+        let result = Trainer.fit(train: data.rows(train), validation: nil, classes: 10)
         let model = TrainedClassifier(backbone: "yamnet", backboneSHA256: data.trainer.backboneSHA256, classes: data.classes,
                                       mean: result.mean, scale: result.scale, head: result.head)
         let (x, y) = data.rows(test)
@@ -87,9 +81,8 @@ let fsddEmbeddings: Result<FSDDEmbeddings, Error> = Result {
         #expect(accuracy >= reference - 0.01, "AudioNet \(accuracy), scikit-learn \(reference)")
     }
 
-    /// Train on four speakers, test on the fifth, each speaker in turn: over the five, at least the reference's mean
-    /// accuracy minus one point. For a single unseen speaker (500 files, about a third right) the mini-batch recipe
-    /// moves by ±1.5 points with its seed or weight decay, so each speaker is held to three points.
+    /// Train on four speakers, test on the fifth, each speaker in turn: for every speaker, at least the reference's
+    /// accuracy minus one point.
     @Test func theHeadMatchesLogisticRegressionOnUnseenSpeakers() throws {
         let data = try data()
         let indices = Array(data.labels.indices)
@@ -98,12 +91,11 @@ let fsddEmbeddings: Result<FSDDEmbeddings, Error> = Result {
             #expect(data.speakers.filter { $0 == speaker }.count == 500)
             guard let result = try accuracies(data: data, train: indices.filter { data.speakers[$0] != speaker },
                                               test: indices.filter { data.speakers[$0] == speaker }, split: "\(speaker) held out") else { return }
-            #expect(result.audioNet >= result.reference - 0.03, "\(speaker): AudioNet \(result.audioNet), scikit-learn \(result.reference)")
+            #expect(result.audioNet >= result.reference - 0.01, "\(speaker): AudioNet \(result.audioNet), scikit-learn \(result.reference)")
             results.append(result)
         }
         let mean = results.map(\.audioNet).reduce(0, +) / 5, referenceMean = results.map(\.reference).reduce(0, +) / 5
         print("FSDD by speaker, mean of five: AudioNet head \(String(format: "%.3f", mean)), scikit-learn \(String(format: "%.3f", referenceMean))")
-        #expect(mean >= referenceMean - 0.01, "AudioNet \(mean), scikit-learn \(referenceMean)")
     }
 
     /// Train, save, load, classify: the same probabilities; a model whose backbone weights changed is refused.

@@ -7,13 +7,13 @@ import NetCore
 public struct TrainingOptions: Sendable {
     /// Hidden ReLU units (0: softmax regression).
     public var hidden = 0
-    public var epochs = 200
+    public var epochs = 50
     public var batchSize = 32
-    /// Adam's learning rate and L2 weight decay.
+    /// Adam's initial learning rate (it decays to zero along a cosine over `epochs`) and L2 weight decay.
     public var learningRate: Float = 1e-3
     public var weightDecay: Float = 1e-4
     /// Epochs without a lower validation loss before training stops (the best epoch's parameters are kept).
-    public var patience = 20
+    public var patience = 10
     /// Weight each class by `N / (classes · count)` (scikit-learn's "balanced"), so unbalanced folders do not bias the head.
     public var balanceClasses = true
     /// The share of each class held out for early stopping when no validation set is given (0: none).
@@ -29,7 +29,7 @@ public struct TrainingOptions: Sendable {
     public var record: [String: String] {
         ["hidden": "\(hidden)", "epochs": "\(epochs)", "batchSize": "\(batchSize)", "learningRate": "\(learningRate)",
          "weightDecay": "\(weightDecay)", "patience": "\(patience)", "balanceClasses": "\(balanceClasses)", "seed": "\(seed)",
-         "validationFraction": "\(validationFraction)", "optimizer": "Adam", "loss": "softmax cross-entropy"]
+         "validationFraction": "\(validationFraction)", "optimizer": "Adam", "schedule": "cosine", "loss": "softmax cross-entropy"]
             .merging(augmentation?.record ?? [:]) { first, _ in first }
     }
 }
@@ -62,7 +62,7 @@ public struct EpochReport: Sendable {
 
 /// Transfer learning on a frozen network: one feature vector per labelled file — an audio network's clip embedding
 /// (the mean of its per-example embeddings) or an image network's pooled features at a layer — then a head trained
-/// on them with Adam and early stopping.
+/// on them with Adam (cosine decay) and early stopping.
 public final class Trainer: Sendable {
     /// The backbone's name (`yamnet`, `resnet50`, …).
     public let backbone: String
@@ -237,13 +237,17 @@ public final class Trainer: Sendable {
         var head = ClassifierHead(inputs: features, classes: classes, hidden: options.hidden, generator: &generator)
         var optimizer = Adam(learningRate: options.learningRate, weightDecay: options.weightDecay)
         var best = (loss: Float.infinity, parameters: head.parameters, epoch: 0)
-        var order = Array(0..<count)
+        var order = Array(0..<count), step = 0
+        let batchesPerEpoch = (count + options.batchSize - 1) / options.batchSize
+        let decay = CosineDecay(base: options.learningRate, steps: max(options.epochs, 1) * batchesPerEpoch)
         for epoch in 1...max(options.epochs, 1) {
             order.shuffle(using: &generator)
             var lossSum: Float = 0
             for start in stride(from: 0, to: count, by: options.batchSize) {
+                optimizer.learningRate = decay.rate(atStep: step)
+                step += 1
                 let batch = Array(order[start..<min(start + options.batchSize, count)])
-                let input = Tensor(shape: [batch.count, features], scalars: batch.flatMap { x.scalars[$0 * features..<($0 + 1) * features] })
+                let input = x.rows(batch)
                 let (loss, gradients) = head.lossAndGradients(input, labels: batch.map { train.labels[$0] }, classWeights: classWeights)
                 var parameters = head.parameters
                 optimizer.step(&parameters, gradients: gradients)

@@ -3,6 +3,8 @@ import Foundation
 /// Updates parameters from their gradients, one step at a time; parameters and gradients are lists of flat arrays
 /// in one fixed order (a head's `W₁, b₁, W₂, b₂`).
 public protocol Optimizer: Sendable {
+    /// The step size, which a schedule may change between steps.
+    var learningRate: Float { get set }
     mutating func step(_ parameters: inout [[Float]], gradients: [[Float]])
 }
 
@@ -31,12 +33,21 @@ public struct Adam: Optimizer {
         steps += 1
         let correction1 = 1 - pow(beta1, Float(steps)), correction2 = (1 - pow(beta2, Float(steps))).squareRoot()
         let stepSize = learningRate / correction1
+        let (beta1, beta2, epsilon, weightDecay) = (beta1, beta2, epsilon, weightDecay)
         for p in parameters.indices {
-            for i in parameters[p].indices {
-                let g = gradients[p][i] + weightDecay * parameters[p][i]
-                m[p][i] = beta1 * m[p][i] + (1 - beta1) * g
-                v[p][i] = beta2 * v[p][i] + (1 - beta2) * g * g
-                parameters[p][i] -= stepSize * m[p][i] / (v[p][i].squareRoot() / correction2 + epsilon)
+            parameters[p].withUnsafeMutableBufferPointer { w in
+                m[p].withUnsafeMutableBufferPointer { m in
+                    v[p].withUnsafeMutableBufferPointer { v in
+                        gradients[p].withUnsafeBufferPointer { gradient in
+                            for i in w.indices {
+                                let g = gradient[i] + weightDecay * w[i]
+                                m[i] = beta1 * m[i] + (1 - beta1) * g
+                                v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                                w[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + epsilon)
+                            }
+                        }
+                    }
+                }
             }
         }
     }
