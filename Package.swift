@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
@@ -37,8 +38,11 @@ let package = Package(
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "Base"]),
         .target(name: "CKernels", dependencies: ["CBase"]),
         .target(name: "NetCore", dependencies: ["Base", "CBLAS", "CFFTW", "CKernels"]),
+        // Swift code generated from onnx.proto and caffe.proto (`make protobuf-schemas`), nothing else.
+        .target(name: "ProtobufSchemas", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Formats", dependencies: [
-            "NetCore", "Platform", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "NetCore", "Platform", "CHDF5", "ProtobufSchemas", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // Weight files: their descriptions, the store that finds them, fetching and SHA-256 verification.
         .target(name: "WeightFiles", dependencies: [
@@ -63,7 +67,9 @@ let package = Package(
         .testTarget(name: "VGGishTests", dependencies: ["AudioNet", "AudioIO", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "ImageTests", dependencies: ["AudioNet", "ImageIO", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "OpenL3Tests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "AudioIO", "NetCore", "TestSupport"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "NetCore", "TestSupport"]),
+        .testTarget(name: "FormatsTests", dependencies: [
+            "Formats", "NetCore", "TestSupport", "ProtobufSchemas", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
         .testTarget(name: "LibraryUsageTests", dependencies: ["AudioNet"]),
         .testTarget(name: "TransferLearningTests", dependencies: ["AudioNet", "Formats", "TestSupport"]),

@@ -1,3 +1,5 @@
+import Foundation
+import Formats
 import Models
 import NetCore
 
@@ -13,13 +15,28 @@ extension Networks {
     /// The architecture with placeholder weights and every layer in place (BatchNorm unfolded), for layer
     /// tables. A network whose graph comes only from its weight file (MobileNetV2's TFLite) is read from it.
     public static func architecture(named name: String, store: WeightStore = .fromEnvironment()) throws -> Network {
+        if let file = try networkFile(name) { return file }
         let descriptor = try buildable(name)
         if let architecture = descriptor.architecture { return try architecture(name) }
         return try descriptor.load!(name, store, nil)
     }
 
     /// The network with its real weights, BatchNorm and activations folded, ready to run.
+    /// A name ending in `.onnx` or `.tflite` is a network file, read whole (graph and weights).
     public static func network(named name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> Network {
-        try buildable(name).load!(name, store, weightsPath).optimized()
+        if let file = try networkFile(name) {
+            guard weightsPath == nil else { throw AudioNetError.invalidOption("\(name) holds its own weights; --weights is for the built-in networks") }
+            return file.optimized()
+        }
+        return try buildable(name).load!(name, store, weightsPath).optimized()
+    }
+
+    /// The graph of a network file (`.onnx`, `.tflite`), or nil when `name` does not name one.
+    static func networkFile(_ name: String) throws -> Network? {
+        switch (name as NSString).pathExtension.lowercased() {
+        case "onnx": return try ONNXModel(path: name).network()
+        case "tflite": return try TFLiteModel(path: name).network()
+        default: return nil
+        }
     }
 }

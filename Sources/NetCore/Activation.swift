@@ -4,6 +4,12 @@ import Foundation
 public enum Activation: Sendable, Equatable {
     case identity, relu, relu6, sigmoid, tanh, swish
     case leakyReLU(alpha: Float)
+    /// `min(max(x, low), high)` (ONNX Clip).
+    case clip(low: Float, high: Float)
+    /// `max(0, min(1, αx + β))` (ONNX HardSigmoid; PyTorch's is α = 1/6, β = 1/2).
+    case hardSigmoid(alpha: Float, beta: Float)
+    /// `x · max(0, min(1, x/6 + 1/2))` (MobileNetV3's h-swish).
+    case hardSwish
 
     /// Applies the activation in place to `count` elements.
     public func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
@@ -15,6 +21,9 @@ public enum Activation: Sendable, Equatable {
         case .sigmoid: for i in 0..<count { values[i] = 1 / (1 + Foundation.exp(-values[i])) }
         case .tanh: for i in 0..<count { values[i] = Foundation.tanh(values[i]) }
         case .swish: for i in 0..<count { values[i] = values[i] / (1 + Foundation.exp(-values[i])) }
+        case .clip(let low, let high): for i in 0..<count { values[i] = min(max(values[i], low), high) }
+        case .hardSigmoid(let alpha, let beta): for i in 0..<count { values[i] = max(0, min(1, alpha * values[i] + beta)) }
+        case .hardSwish: for i in 0..<count { values[i] *= max(0, min(1, values[i] / 6 + 0.5)) }
         }
     }
 
@@ -25,6 +34,7 @@ public enum Activation: Sendable, Equatable {
         case .identity: return (-.infinity, .infinity)
         case .relu: return (0, .infinity)
         case .relu6: return (0, 6)
+        case .clip(let low, let high): return (low, high)
         default: return nil
         }
     }
@@ -39,6 +49,9 @@ public enum Activation: Sendable, Equatable {
         case .tanh: return "Tanh"
         case .swish: return "Swish"
         case .leakyReLU: return "LeakyReLU"
+        case .clip: return "Clip"
+        case .hardSigmoid: return "HardSigmoid"
+        case .hardSwish: return "HardSwish"
         }
     }
 }

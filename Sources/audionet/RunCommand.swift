@@ -6,10 +6,13 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a network on raw tensors: .npy in, .npy out, batch first.",
-        discussion: "yamnet: [N, 96, 64] log-mel patches → [N, 521] scores; --layer embeddings gives [N, 1024]."
+        discussion: """
+        yamnet: [N, 96, 64] log-mel patches → [N, 521] scores; --layer embeddings gives [N, 1024]. An ONNX file runs \
+        in its own layout (NCHW images) and --layer takes any of its tensor names.
+        """
     )
 
-    @Argument(help: "Model name (see `audionet models`).")
+    @Argument(help: "Model name (see `audionet models`), or a network file (.onnx, .tflite) with its weights inside.")
     var model: String
 
     @Option(help: "Input .npy, batch first.")

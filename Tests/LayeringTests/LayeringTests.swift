@@ -8,7 +8,7 @@ import Testing
         .deletingLastPathComponent()
 
     /// Modules of the toolchain and the system, importable everywhere.
-    static let system: Set<String> = ["Foundation", "Glibc", "Dispatch", "Synchronization", "Testing"]
+    static let system: Set<String> = ["Foundation", "FoundationEssentials", "Glibc", "Dispatch", "Synchronization", "Testing"]
 
     /// Each target in `Package.swift` with the targets and products it declares, read from its declaration.
     static func declaredDependencies() throws -> [String: Set<String>] {

@@ -151,3 +151,23 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         #expect(throws: NetworkError.self) { try Reshape(target).outputShape(for: [[2, 3, 2]]) }
     }
 }
+
+/// Element-wise arithmetic with NumPy broadcasting, against values worked by hand.
+@Suite struct ArithmeticTests {
+    @Test func aConstantOnTheLeftIsTheMinuendAndTheDividend() {
+        let x = Tensor(shape: [2, 1, 3], scalars: [1, 2, 4, 8, 16, 32])  // two examples of [1, 3]
+        let constant = Tensor(shape: [2, 1], scalars: [10, 20])           // broadcast to [2, 3]
+        let difference = Arithmetic(.subtract, constant: constant, constantFirst: true).forward([x])
+        #expect(difference.shape == [2, 2, 3])
+        #expect(difference.scalars == [9, 8, 6, 19, 18, 16, 2, -6, -22, 12, 4, -12])
+        let quotient = Arithmetic(.divide, constant: Tensor(shape: [3], scalars: [2, 4, 8])).forward([x])
+        #expect(quotient.scalars == [0.5, 0.5, 0.5, 4, 4, 4])
+    }
+
+    @Test func twoInputsBroadcastAgainstEachOther() throws {
+        let a = Tensor(shape: [1, 2, 1], scalars: [1, 2]), b = Tensor(shape: [1, 1, 3], scalars: [10, 20, 30])
+        #expect(Arithmetic(.add).forward([a, b]).scalars == [11, 21, 31, 12, 22, 32])
+        #expect(Arithmetic(.multiply).forward([a, b]).scalars == [10, 20, 30, 20, 40, 60])
+        #expect(throws: NetworkError.self) { try Arithmetic(.add).outputShape(for: [[2], [3]]) }
+    }
+}

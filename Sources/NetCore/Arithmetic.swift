@@ -1,0 +1,89 @@
+/// Element-wise arithmetic of two operands with NumPy broadcasting (ONNX Add, Sub, Mul, Div): two inputs, or
+/// one input and a constant operand.
+public struct Arithmetic: Layer {
+    public enum Operation: String, Sendable { case add = "Add", subtract = "Sub", multiply = "Mul", divide = "Div" }
+    public let operation: Operation
+    /// The constant operand, shaped like an example (batch excluded; broadcast like any operand), if any.
+    public let constant: Tensor?
+    /// Whether the constant is the left operand (`c − x`, `c / x`).
+    public let constantFirst: Bool
+
+    public init(_ operation: Operation, constant: Tensor? = nil, constantFirst: Bool = false) {
+        self.operation = operation
+        self.constant = constant
+        self.constantFirst = constantFirst
+    }
+
+    public var typeName: String { operation.rawValue }
+    public var parameterCount: Int { constant?.count ?? 0 }
+
+    /// The operands' example shapes, left first.
+    func operands(_ inputs: [[Int]]) -> [[Int]] {
+        guard let constant else { return inputs }
+        return constantFirst ? [constant.shape] + inputs : inputs + [constant.shape]
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: constant == nil ? 2 : 1)
+        let shapes = operands(inputs)
+        guard let shape = Multiply.broadcast(shapes[0], shapes[1]) else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "a shape broadcastable with \(shapes[0])", got: shapes[1])
+        }
+        return shape
+    }
+
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
+        let batch = output.shape[0]
+        var tensors = inputs
+        if let constant {
+            let operand = Tensor(shape: [1] + constant.shape, scalars: constant.scalars)
+            tensors = constantFirst ? [operand] + inputs : inputs + [operand]
+        }
+        let shape = output.shape
+        /// Each operand's step per output axis (0 along a broadcast axis); the batch axis is the first.
+        func steps(_ tensor: Tensor) -> [Int] {
+            let example = Array(tensor.shape.dropFirst())
+            let padded = [tensor.shape[0] == batch ? batch : 1] + [Int](repeating: 1, count: shape.count - 1 - example.count) + example
+            var result = [Int](repeating: 0, count: shape.count), step = 1
+            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+                result[axis] = padded[axis] == 1 ? 0 : step
+                step *= padded[axis]
+            }
+            return result
+        }
+        let (a, b) = (tensors[0], tensors[1])
+        let sa = steps(a), sb = steps(b)
+        let operation = operation
+        // The last axis runs as an inner loop; the others step an index like an odometer.
+        let inner = shape.last ?? 1, innerA = sa.last ?? 0, innerB = sb.last ?? 0
+        let outer = inner == 0 ? 0 : output.count / inner
+        var index = [Int](repeating: 0, count: max(shape.count - 1, 0))
+        var ia = 0, ib = 0
+        a.scalars.withUnsafeBufferPointer { x in
+            b.scalars.withUnsafeBufferPointer { y in
+                output.scalars.withUnsafeMutableBufferPointer { out in
+                    for row in 0..<outer {
+                        let base = row * inner
+                        switch operation {
+                        case .add: for i in 0..<inner { out[base + i] = x[ia + i * innerA] + y[ib + i * innerB] }
+                        case .subtract: for i in 0..<inner { out[base + i] = x[ia + i * innerA] - y[ib + i * innerB] }
+                        case .multiply: for i in 0..<inner { out[base + i] = x[ia + i * innerA] * y[ib + i * innerB] }
+                        case .divide: for i in 0..<inner { out[base + i] = x[ia + i * innerA] / y[ib + i * innerB] }
+                        }
+                        var axis = index.count - 1
+                        while axis >= 0 {
+                            index[axis] += 1
+                            ia += sa[axis]
+                            ib += sb[axis]
+                            if index[axis] < shape[axis] { break }
+                            ia -= sa[axis] * shape[axis]
+                            ib -= sb[axis] * shape[axis]
+                            index[axis] = 0
+                            axis -= 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

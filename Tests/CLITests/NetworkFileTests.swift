@@ -1,0 +1,48 @@
+import Foundation
+import Formats
+import TestSupport
+import Testing
+
+/// `audionet run` and `info` on an ONNX file (Tests/Reference/make_onnx_fixtures.py, run by `make generated-fixtures`).
+@Suite struct NetworkFileTests {
+    static let folder = TestSupport.repositoryRoot.appendingPathComponent(".build/generated-fixtures/onnx")
+
+    func model() -> String? {
+        let path = Self.folder.appendingPathComponent("helper-opset13.onnx").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            Issue.record("\(path) is missing, so `run FILE.onnx` cannot be checked: run `make generated-fixtures`")
+            return nil
+        }
+        return path
+    }
+
+    @Test func runOnAnONNXFileGivesONNXRuntimesOutput() throws {
+        guard let model = model() else { return }
+        let output = TestSupport.temporaryDirectory().appendingPathComponent("onnx-out.npy").path
+        let input = Self.folder.appendingPathComponent("helper-opset13.input.npy").path
+        let result = try TestSupport.run(["run", model, "--input", input, "--output", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let ours = try NPY.read(path: output).tensor
+        let expected = try NPY.read(path: Self.folder.appendingPathComponent("helper-opset13.output.npy").path).tensor
+        #expect(ours.shape == expected.shape && TestSupport.maxAbsDifference(ours.scalars, expected.scalars) <= 1e-5)
+        let layer = try TestSupport.run(["run", model, "--input", input, "--output", output, "--layer", "leaky"])
+        let shape = try NPY.read(path: output).tensor.shape
+        #expect(layer.status == 0 && shape == [3, 17, 18, 8])
+    }
+
+    @Test func infoListsTheFilesTensorsAndWeightsAreRefused() throws {
+        guard let model = model() else { return }
+        let info = try TestSupport.run(["info", model])
+        #expect(info.status == 0 && info.stdout.contains("conv1") && info.stdout.contains("LocalResponseNorm") && info.stdout.contains("total:"), "\(info.stderr)")
+        let weights = try TestSupport.run(["run", model, "--input", "x.npy", "--output", "y.npy", "--weights", model])
+        #expect(weights.status != 0)
+    }
+
+    @Test func aFileThatIsNotONNXIsAOneLineError() throws {
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("bogus.onnx")
+        try Data("definitely not protobuf".utf8).write(to: path)
+        let result = try TestSupport.run(["info", path.path])
+        #expect(result.status == 1 && result.stderr.hasPrefix("Error: malformed ONNX file: not an ONNX protobuf")
+                && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+}

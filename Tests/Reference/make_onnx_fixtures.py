@@ -1,0 +1,144 @@
+"""ONNX import fixtures: networks AudioNet does not define, exported by PyTorch or written with onnx.helper, each
+with an input and ONNX Runtime's output on it.
+
+Run in the reference venv (torch, torchvision, onnx, onnxruntime):
+    python Tests/Reference/make_onnx_fixtures.py OUT_DIR
+Writes to OUT_DIR (the files are too large to commit; `make test` writes them to .build/generated-fixtures/onnx):
+  NAME.onnx, NAME.input.npy, NAME.output.npy  for
+    mobilenetv3-small-torchscript  torchvision's MobileNetV3-Small, seeded weights, torch.onnx.export (TorchScript), opset 17
+    mobilenetv3-small-dynamo       the same network through the dynamo exporter (opset 18: ReduceMean with axes as input)
+    regnet-x-400mf                 torchvision's RegNetX-400MF (grouped convolutions), TorchScript exporter, opset 13
+    helper-opset9                  written with onnx.helper: attributes of the older opsets (Clip min/max, Pad, Unsqueeze axes)
+    helper-opset13                 written with onnx.helper: Sub/Div by constants, SAME_UPPER/SAME_LOWER padding, LeakyRelu,
+                                   ceil-mode max pooling, average pooling with and without the padding counted, LRN,
+                                   BatchNormalization, Concat, Sub of two values, Transpose, Reshape, Squeeze/Unsqueeze with axes inputs,
+                                   Clip with inputs, GlobalMaxPool, Gemm (alpha, beta, transB 0), Softmax
+    external-data                  helper-opset13 with its weights in external-data.weights beside it
+"""
+import os
+import sys
+import types
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+    sys.modules[stub] = types.ModuleType(stub)
+import torchvision  # noqa: E402
+
+rng = np.random.default_rng(2026)
+
+
+def save(out, name, model_path, x):
+    session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    y = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.save(os.path.join(out, name + ".input.npy"), x)
+    np.save(os.path.join(out, name + ".output.npy"), y.astype(np.float32))
+    print(name, x.shape, "->", y.shape)
+
+
+def torch_export(out, name, model, x, opset, dynamo):
+    path = os.path.join(out, name + ".onnx")
+    torch.onnx.export(model.eval(), (torch.from_numpy(x),), path, opset_version=opset, dynamo=dynamo,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    save(out, name, path, x)
+
+
+def constant(name, shape, scale=0.3):
+    return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+
+def helper_opset9():
+    nodes = [
+        helper.make_node("Pad", ["input"], ["padded"], pads=[0, 0, 1, 2, 0, 0, 2, 1], mode="constant", value=0.0),
+        helper.make_node("Conv", ["padded", "w1", "b1"], ["conv1"], kernel_shape=[3, 3], strides=[2, 2]),
+        helper.make_node("Clip", ["conv1"], ["clipped"], min=-0.5, max=0.8),
+        helper.make_node("MaxPool", ["clipped"], ["pooled"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+        helper.make_node("Unsqueeze", ["flat"], ["unsqueezed"], axes=[2]),
+        helper.make_node("Squeeze", ["unsqueezed"], ["squeezed"], axes=[2]),
+        helper.make_node("Gemm", ["squeezed", "w2", "b2"], ["logits"], transB=1),
+        helper.make_node("Softmax", ["logits"], ["output"], axis=1),
+    ]
+    initializers = [constant("w1", (6, 3, 3, 3)), constant("b1", (6,)), constant("w2", (5, 6 * 5 * 5)), constant("b2", (5,))]
+    graph = helper.make_graph(nodes, "helper-opset9", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 19, 19])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 5])], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], producer_name="onnx.helper")
+
+
+def helper_opset13():
+    nodes = [
+        helper.make_node("Sub", ["input", "mean"], ["centred"]),
+        helper.make_node("Div", ["centred", "std"], ["scaled"]),
+        helper.make_node("Conv", ["scaled", "w1", "b1"], ["conv1"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER"),
+        helper.make_node("LeakyRelu", ["conv1"], ["leaky"], alpha=0.1),
+        helper.make_node("BatchNormalization", ["leaky", "gamma", "beta", "bn_mean", "bn_var"], ["normed"], epsilon=1e-3),
+        helper.make_node("Conv", ["normed", "w2"], ["conv2"], kernel_shape=[2, 2], auto_pad="SAME_LOWER", group=2),
+        helper.make_node("Conv", ["normed", "w3", "b3"], ["conv3"], kernel_shape=[3, 3], pads=[1, 1, 1, 3], dilations=[1, 2]),
+        helper.make_node("Concat", ["conv2", "conv3"], ["joined"], axis=1),
+        helper.make_node("LRN", ["joined"], ["lrn"], size=3, alpha=1e-3, beta=0.75, bias=1.0),
+        helper.make_node("MaxPool", ["lrn"], ["maxpooled"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+        helper.make_node("AveragePool", ["lrn"], ["avg1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1),
+        helper.make_node("AveragePool", ["lrn"], ["avg2"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Sub", ["avg1", "avg2"], ["avgsum"]),  # nonzero where the padding is counted
+        helper.make_node("Mul", ["avgsum", "channel_scale"], ["weighted"]),
+        helper.make_node("Clip", ["weighted", "clip_min", "clip_max"], ["clipped"]),
+        helper.make_node("Transpose", ["maxpooled"], ["nhwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["nhwc", "shape"], ["rows"]),
+        helper.make_node("GlobalMaxPool", ["clipped"], ["gmax"]),
+        helper.make_node("Squeeze", ["gmax", "squeeze_axes"], ["gvec"]),
+        helper.make_node("Unsqueeze", ["gvec", "unsqueeze_axes"], ["gvec2"]),
+        helper.make_node("Flatten", ["gvec2"], ["gflat"]),
+        helper.make_node("Flatten", ["rows"], ["rflat"]),
+        helper.make_node("Concat", ["gflat", "rflat"], ["features"], axis=-1),
+        helper.make_node("Gemm", ["features", "w4", "b4"], ["logits"], alpha=0.5, beta=2.0),
+        helper.make_node("Sigmoid", ["logits"], ["output"]),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array([0.1, -0.2, 0.3], np.float32).reshape(1, 3, 1, 1), "mean"),
+        numpy_helper.from_array(np.array([0.9, 1.1, 1.3], np.float32).reshape(3, 1, 1), "std"),
+        constant("w1", (8, 3, 3, 3)), constant("b1", (8,)),
+        numpy_helper.from_array(rng.uniform(0.5, 1.5, 8).astype(np.float32), "gamma"), constant("beta", (8,)),
+        constant("bn_mean", (8,), 0.1), numpy_helper.from_array(rng.uniform(0.5, 2, 8).astype(np.float32), "bn_var"),
+        constant("w2", (6, 4, 2, 2)), constant("w3", (4, 8, 3, 3)), constant("b3", (4,)),
+        constant("channel_scale", (10, 1, 1)),
+        numpy_helper.from_array(np.array(-0.3, np.float32), "clip_min"), numpy_helper.from_array(np.array(0.4, np.float32), "clip_max"),
+        numpy_helper.from_array(np.array([0, -1, 10], np.int64), "shape"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "squeeze_axes"),
+        numpy_helper.from_array(np.array([-1], np.int64), "unsqueeze_axes"),
+        constant("w4", (10 + 8 * 9 * 10, 7), 0.05), constant("b4", (7,)),
+    ]
+    graph = helper.make_graph(nodes, "helper-opset13", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 33, 35])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 7])], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="onnx.helper")
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    images = rng.standard_normal((2, 3, 224, 224)).astype(np.float32)
+    mobilenet = torchvision.models.mobilenet_v3_small()
+    torch_export(out, "mobilenetv3-small-torchscript", mobilenet, images, 17, dynamo=False)
+    torch_export(out, "mobilenetv3-small-dynamo", mobilenet, images, 18, dynamo=True)
+    torch_export(out, "regnet-x-400mf", torchvision.models.regnet_x_400mf(), images, 13, dynamo=False)
+
+    for name, model, shape in (("helper-opset9", helper_opset9(), (3, 3, 19, 19)), ("helper-opset13", helper_opset13(), (3, 3, 33, 35))):
+        onnx.checker.check_model(model, full_check=True)
+        path = os.path.join(out, name + ".onnx")
+        onnx.save(model, path)
+        save(out, name, path, rng.standard_normal(shape).astype(np.float32))
+        if name == "helper-opset13":
+            external = os.path.join(out, "external-data.onnx")
+            onnx.save_model(model, external, save_as_external_data=True, all_tensors_to_one_file=True,
+                            location="external-data.weights", size_threshold=256)
+            save(out, "external-data", external, np.load(os.path.join(out, name + ".input.npy")))
+    print("torch", torch.__version__, "onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)
+
+
+if __name__ == "__main__":
+    main()
