@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: [
             "Formats", "NetCore", "TestSupport", "ProtobufSchemas", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "NetCore", "TestSupport"]),
         .testTarget(name: "LibraryUsageTests", dependencies: ["AudioNet"]),
         .testTarget(name: "TransferLearningTests", dependencies: ["AudioNet", "Formats", "TestSupport"]),
         .testTarget(name: "LayeringTests"),

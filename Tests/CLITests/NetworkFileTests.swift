@@ -1,5 +1,6 @@
 import Foundation
 import Formats
+import NetCore
 import TestSupport
 import Testing
 
@@ -36,6 +37,23 @@ import Testing
         #expect(info.status == 0 && info.stdout.contains("conv1") && info.stdout.contains("LocalResponseNorm") && info.stdout.contains("total:"), "\(info.stderr)")
         let weights = try TestSupport.run(["run", model, "--input", "x.npy", "--output", "y.npy", "--weights", model])
         #expect(weights.status != 0)
+    }
+
+    /// The MobileNetV2 TFLite file run as a file gives exactly what the built-in `mobilenetv2` (read from it) gives.
+    @Test func aTFLiteFileRunsAsTheBuiltInNetworkItHolds() throws {
+        guard let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
+            Issue.record("$AUDIONET_WEIGHTS_MIRROR is not set, so the MobileNetV2 TFLite file cannot be run")
+            return
+        }
+        let folder = TestSupport.temporaryDirectory()
+        let input = folder.appendingPathComponent("images.npy").path, byName = folder.appendingPathComponent("a.npy").path
+        let byFile = folder.appendingPathComponent("b.npy").path
+        var generator = SeededGenerator(seed: 5)
+        try NPY.write(NPYArray(Tensor(shape: [2, 224, 224, 3], scalars: (0..<2 * 224 * 224 * 3).map { _ in Float.random(in: -1...1, using: &generator) })), path: input)
+        #expect(try TestSupport.run(["run", "mobilenetv2", "--input", input, "--output", byName]).status == 0)
+        let file = try TestSupport.run(["run", mirror + "/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", "--input", input, "--output", byFile])
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect(try NPY.read(path: byName).tensor == NPY.read(path: byFile).tensor)
     }
 
     @Test func aFileThatIsNotONNXIsAOneLineError() throws {
