@@ -4,11 +4,15 @@ import ProtobufSchemas
 extension ONNXModel {
     /// The operators ``network()`` reads.
     public static let operators: Set<String> = [
-        "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
+        "Conv", "ConvTranspose", "Resize", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
         "Tanh", "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "LRN", "Concat",
         "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Pad", "Dropout",
-        "Identity", "Constant",
+        "Identity", "Constant", "Shape",
     ]
+
+    /// Operators folded when every input is a constant: the shape arithmetic exporters write (`Shape` → `Gather` →
+    /// `Unsqueeze` → `Concat` → `Reshape`), on one-dimensional integer tensors.
+    public static let foldedOperators: Set<String> = ["Concat", "Gather", "Slice", "Unsqueeze", "Squeeze", "Cast"]
 
     /// The graph on the engine. The network's input is the graph's one non-constant input, batch first, in the
     /// file's own layout (NCHW for images); its output is the graph's first output, also in the file's layout.
@@ -175,7 +179,17 @@ struct ONNXGraphBuilder {
         if let unknown = node.input.first(where: { !$0.isEmpty && values[$0] == nil && constants[$0] == nil }) {
             throw failure(node, "reads '\(unknown)', which no supported node wrote")
         }
+        if ONNXModel.foldedOperators.contains(node.opType), !node.input.isEmpty,
+           node.input.allSatisfy({ $0.isEmpty || constants[$0] != nil }) {
+            return try fold(node)
+        }
         switch node.opType {
+        case "Shape":
+            // The batch size is unknown until run time: it stays a marker that Reshape and Resize read as "the batch".
+            let input = try value(node), full = [ONNXGraphBuilder.batch] + input.shape
+            let clamp = { (index: Int) in min(max(index < 0 ? index + full.count : index, 0), full.count) }
+            let start = clamp(int(node, "start", 0)), end = max(clamp(int(node, "end", full.count)), start)
+            constants[node.output.first ?? ""] = ONNXGraphBuilder.integerTensor(Array(full[start..<end]), name: node.output.first ?? "")
         case "Constant":
             guard let output = node.output.first, let attribute = node.attribute.first else { throw failure(node, "has no value") }
             var tensor = Onnx_TensorProto()
@@ -193,6 +207,8 @@ struct ONNXGraphBuilder {
             guard let output = node.output.first else { throw failure(node, "has no output") }
             if let tensor = constants[node.input.first ?? ""] { constants[output] = tensor } else { values[output] = try value(node) }
         case "Conv": try convolution(node)
+        case "ConvTranspose": try transposedConvolution(node)
+        case "Resize": try resize(node)
         case "Gemm", "MatMul": try dense(node)
         case "BatchNormalization":
             let input = try value(node)
@@ -295,6 +311,77 @@ struct ONNXGraphBuilder {
                            weights: kernel.permuted([2, 3, 1, 0]).scalars, bias: bias)
         }
         try emit(node, layer, inputs: [source], channelsLast: true)
+    }
+
+    mutating func transposedConvolution(_ node: Onnx_NodeProto) throws {
+        let input = try value(node)
+        guard let kernel = try floats(node, 1), kernel.shape.count == 4, kernel.shape.allSatisfy({ $0 > 0 }), input.shape.count == 3,
+              kernel.shape[0] == input.shape[0] else {
+            throw failure(node, "needs a constant 4-D kernel [C, M, kh, kw] for input \(input.shape)")
+        }
+        guard int(node, "group", 1) == 1, ints(node, "output_shape") == nil else { throw failure(node, "has groups or an output_shape (AudioNet: neither)") }
+        let outputs = kernel.shape[1], bias = try floats(node, 2)?.scalars
+        guard bias == nil || bias!.count == outputs else { throw failure(node, "has \(bias!.count) biases for \(outputs) outputs") }
+        let (size, strides, dilations) = try window(node, kernel: Array(kernel.shape[2...]))
+        let extra = ints(node, "output_padding") ?? [0, 0]
+        guard size == Array(kernel.shape[2...]), extra.count == 2, extra.allSatisfy({ $0 >= 0 && $0 < 1 << 16 }) else {
+            throw failure(node, "has kernel_shape \(size) for a kernel \(kernel.shape), or output_padding \(extra)")
+        }
+        var pads = ints(node, "pads") ?? [0, 0, 0, 0]
+        switch string(node, "auto_pad") ?? "NOTSET" {
+        case "NOTSET": break
+        case "VALID": pads = [0, 0, 0, 0]
+        case let same where same.hasPrefix("SAME_"):
+            // The output is input × stride; the excess is cropped, the odd one at the end for SAME_UPPER.
+            let totals: [Int] = (0..<2).map { axis in
+                let full = ConvTranspose2D.size(input.shape[axis + 1], size[axis], strides[axis], dilations[axis], 0, 0, extra[axis])
+                return max(full - input.shape[axis + 1] * strides[axis], 0)
+            }
+            pads = same == "SAME_UPPER" ? [totals[0] / 2, totals[1] / 2, totals[0] - totals[0] / 2, totals[1] - totals[1] / 2]
+                                        : [totals[0] - totals[0] / 2, totals[1] - totals[1] / 2, totals[0] / 2, totals[1] / 2]
+        case let other: throw failure(node, "has auto_pad \(other)")
+        }
+        guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 < 1 << 16 }) else { throw failure(node, "has the pads \(pads)") }
+        // [C, M, kh, kw] → [C, kh, kw, M].
+        let layer = ConvTranspose2D(inputChannels: input.shape[0], outputChannels: outputs, kernel: (size[0], size[1]), stride: (strides[0], strides[1]),
+                                    dilation: (dilations[0], dilations[1]), crop: (pads[0], pads[1], pads[2], pads[3]), outputPadding: (extra[0], extra[1]),
+                                    weights: kernel.permuted([0, 2, 3, 1]).scalars, bias: bias)
+        try emit(node, layer, inputs: [try channelsLast(input, for: node)], channelsLast: true)
+    }
+
+    /// Resize (opset 10: X, scales; from 11: X, roi, scales, sizes) of the spatial axes of `[N, C, H, W]`.
+    mutating func resize(_ node: Onnx_NodeProto) throws {
+        let input = try value(node)
+        guard input.shape.count == 3 else { throw failure(node, "resizes a tensor of shape \(input.shape) (AudioNet: [N, C, H, W])") }
+        let scales = try floats(node, model.opset >= 11 ? 2 : 1)?.scalars ?? []
+        let sizes = model.opset >= 11 ? try integers(node, 3) ?? [] : []
+        let height: Int, width: Int
+        var given: (Double, Double)?
+        if sizes.count == 4 {
+            guard sizes[1] == input.shape[0], sizes[2] > 0, sizes[3] > 0, sizes[2] < 1 << 16, sizes[3] < 1 << 16 else { throw failure(node, "resizes \(input.shape) to \(sizes)") }
+            (height, width) = (sizes[2], sizes[3])
+        } else if scales.count == 4 {
+            guard scales[0] == 1, scales[1] == 1, scales[2] > 0, scales[3] > 0, scales[2] < 1024, scales[3] < 1024 else { throw failure(node, "has the scales \(scales) (AudioNet: the spatial axes)") }
+            (height, width) = (Int((Double(input.shape[1]) * Double(scales[2])).rounded(.down)), Int((Double(input.shape[2]) * Double(scales[3])).rounded(.down)))
+            given = (Double(scales[2]), Double(scales[3]))
+        } else {
+            throw failure(node, "has neither 4 scales nor 4 sizes")
+        }
+        let mode: Resize2D.Mode
+        switch string(node, "mode") ?? "nearest" {
+        case "nearest": mode = .nearest
+        case "linear", "bilinear": mode = .linear
+        case let other: throw failure(node, "has the mode \(other) (AudioNet: nearest, linear)")
+        }
+        // Opset 10 had no coordinate modes: its nearest was asymmetric with floor rounding.
+        let coordinateName = string(node, "coordinate_transformation_mode") ?? (model.opset >= 11 ? "half_pixel" : "asymmetric")
+        let roundingName = string(node, "nearest_mode") ?? (model.opset >= 11 ? "round_prefer_floor" : "floor")
+        guard let coordinates = Resize2D.Coordinates(rawValue: coordinateName), let rounding = Resize2D.Rounding(rawValue: roundingName),
+              height > 0, width > 0, int(node, "antialias", 0) == 0, (string(node, "keep_aspect_ratio_policy") ?? "stretch") == "stretch" else {
+            throw failure(node, "has coordinate mode \(coordinateName), nearest mode \(roundingName), antialiasing or a kept aspect ratio")
+        }
+        try emit(node, Resize2D(height: height, width: width, scales: given, mode: mode, coordinates: coordinates, rounding: rounding),
+                 inputs: [try channelsLast(input, for: node)], channelsLast: true)
     }
 
     /// Gemm (`α·A·op(B) + β·C`) and MatMul with a constant right operand, as a dense layer on the last axis.
@@ -408,7 +495,8 @@ struct ONNXGraphBuilder {
             // Entry 0 is the batch: kept (0 or −1 with the rest fixed, or a literal that the rest accounts for).
             let rest = target.dropFirst().enumerated().map { index, size in size == 0 && int(node, "allowzero", 0) == 0 && index + 1 < rank ? input.shape[index] : size }
             shape = Array(rest)
-            guard target[0] == 0 || target[0] == -1 || target[0] > 0, !(target[0] == -1 && rest.contains(-1)) else {
+            guard target[0] == 0 || target[0] == -1 || target[0] == Self.batch || target[0] > 0, !(target[0] == -1 && rest.contains(-1)),
+                  rest.allSatisfy({ $0 >= -1 }) else {
                 throw failure(node, "reshapes to \(target) (AudioNet keeps the batch axis)")
             }
         case "Squeeze":
@@ -423,6 +511,57 @@ struct ONNXGraphBuilder {
             for axis in axes.sorted() { shape.insert(1, at: min(axis - 1, shape.count)) }
         }
         try emit(node, Reshape(shape), inputs: [try fileOrder(input)], channelsLast: false)
+    }
+
+    /// The marker of the batch size in folded shape tensors.
+    static let batch = -(1 << 40)
+
+    static func integerTensor(_ values: [Int], dims: [Int]? = nil, name: String) -> Onnx_TensorProto {
+        var tensor = Onnx_TensorProto()
+        tensor.name = name
+        tensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        tensor.dims = (dims ?? [values.count]).map { Int64($0) }
+        tensor.int64Data = values.map { Int64($0) }
+        return tensor
+    }
+
+    /// A folded operator's output, from constant one-dimensional integer (or scalar) inputs.
+    mutating func fold(_ node: Onnx_NodeProto) throws {
+        guard let output = node.output.first, !output.isEmpty else { throw failure(node, "writes no output") }
+        let inputs = try node.input.map { try $0.isEmpty ? nil : constants[$0].map { ($0.dims.map { Int($0) }, try model.integers($0)) } }
+        guard let (dims, data) = inputs.first ?? nil, dims.count <= 1 else { throw failure(node, "folds a tensor of more than one axis") }
+        func operand(_ position: Int) -> [Int]? { position < inputs.count ? inputs[position]?.1 : nil }
+        var result: [Int], shape: [Int]? = nil
+        switch node.opType {
+        case "Concat":
+            guard inputs.allSatisfy({ ($0?.0.count ?? 0) == 1 }) else { throw failure(node, "folds tensors that are not vectors") }
+            result = inputs.flatMap { $0?.1 ?? [] }
+        case "Gather":
+            guard let indices = operand(1), int(node, "axis", 0) == 0 else { throw failure(node, "gathers along another axis") }
+            result = try indices.map { index in
+                guard (-data.count..<data.count).contains(index) else { throw failure(node, "gathers index \(index) of \(data.count)") }
+                return data[index < 0 ? index + data.count : index]
+            }
+            if let indexDims = inputs[1]?.0, indexDims.isEmpty { shape = [] }
+        case "Slice":
+            let starts = ints(node, "starts") ?? operand(1) ?? [], ends = ints(node, "ends") ?? operand(2) ?? []
+            let steps = operand(4) ?? [1]
+            guard starts.count == 1, ends.count == 1, steps == [1], (ints(node, "axes") ?? operand(3) ?? [0]).allSatisfy({ $0 == 0 || $0 == -1 }) else {
+                throw failure(node, "slices with starts \(starts), ends \(ends), steps \(steps)")
+            }
+            let clamp = { (index: Int) in min(max(index < 0 ? index + data.count : index, 0), data.count) }
+            let (start, end) = (clamp(starts[0]), clamp(ends[0]))
+            result = start < end ? Array(data[start..<end]) : []
+        case "Unsqueeze":
+            guard dims.isEmpty else { throw failure(node, "unsqueezes a vector") }
+            result = data
+        case "Squeeze":
+            guard data.count == 1 else { throw failure(node, "squeezes \(data.count) values") }
+            (result, shape) = (data, [])
+        default:  // Cast: the integer values stay integers
+            (result, shape) = (data, dims)
+        }
+        constants[output] = Self.integerTensor(result, dims: shape, name: output)
     }
 
     /// The network, its output the graph's first output in the file's layout.

@@ -197,3 +197,39 @@ try:
     save("safetensors", "model.audionet", save_safetensors(tensors, metadata={"audionet": json.dumps(description)}))
 except ImportError:
     print("safetensors is not installed: the model seed is not written")
+
+# onnx: two small graphs written with onnx.helper — a convolution, pooling and classifier at opset 13 (weights as
+# raw bytes), and the older opset-9 attributes (Pad, Clip, Unsqueeze axes) with weights as float lists.
+try:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def weights(name, shape):
+        return numpy_helper.from_array(np.linspace(-1, 1, int(np.prod(shape)), dtype=np.float32).reshape(shape), name)
+
+    nodes = [helper.make_node("Sub", ["input", "mean"], ["centred"]),
+             helper.make_node("Conv", ["centred", "w1", "b1"], ["conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=1),
+             helper.make_node("Relu", ["conv"], ["relu"]),
+             helper.make_node("MaxPool", ["relu"], ["pool"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+             helper.make_node("GlobalAveragePool", ["pool"], ["gap"]),
+             helper.make_node("Flatten", ["gap"], ["flat"]),
+             helper.make_node("Gemm", ["flat", "w2", "b2"], ["logits"], transB=1),
+             helper.make_node("Softmax", ["logits"], ["output"])]
+    graph = helper.make_graph(nodes, "seed", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 2, 5, 5])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 3])],
+                              [weights("mean", (2, 1, 1)), weights("w1", (4, 2, 3, 3)), weights("b1", (4,)),
+                               weights("w2", (3, 4)), weights("b2", (3,))])
+    save("onnx", "conv-classifier.onnx", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+    nodes = [helper.make_node("Pad", ["input"], ["padded"], pads=[0, 0, 1, 1, 0, 0, 1, 1]),
+             helper.make_node("Clip", ["padded"], ["clipped"], min=-0.5, max=0.5),
+             helper.make_node("Flatten", ["clipped"], ["flat"]),
+             helper.make_node("Unsqueeze", ["flat"], ["wide"], axes=[2]),
+             helper.make_node("Reshape", ["wide", "shape"], ["output"])]
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [0, -1])
+    listed = helper.make_tensor("unused", TensorProto.FLOAT, [2], [0.5, 1.5])
+    graph = helper.make_graph(nodes, "seed9", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 3, 3])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 25])], [shape, listed])
+    save("onnx", "opset9-attributes.onnx", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)]).SerializeToString())
+except ImportError:
+    print("onnx is not installed: the ONNX seeds are not written")

