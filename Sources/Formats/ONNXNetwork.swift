@@ -5,7 +5,7 @@ extension ONNXModel {
     /// The operators ``network()`` reads.
     public static let operators: Set<String> = [
         "Conv", "ConvTranspose", "Resize", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
-        "Tanh", "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "LRN", "Concat",
+        "Tanh", "Softmax", "LogSoftmax", "Split", "Slice", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "LRN", "Concat",
         "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Pad", "Dropout",
         "Identity", "Constant", "Shape",
     ]
@@ -225,12 +225,13 @@ struct ONNXGraphBuilder {
             }
         case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Clip":
             try activation(node)
-        case "Softmax":
+        case "Split", "Slice": try slice(node)
+        case "Softmax", "LogSoftmax":
             let input = try value(node), rank = input.shape.count + 1
             // Before opset 13 Softmax normalizes the flattened axes from `axis` on, from 13 one axis: the same when it is the last.
             let axis = int(node, "axis", model.opset >= 13 ? -1 : 1)
             guard axis == -1 || axis == rank - 1 else { throw failure(node, "normalizes over axis \(axis) of rank \(rank) (AudioNet: the last axis)") }
-            try emit(node, Softmax(), inputs: [try fileOrder(input)], channelsLast: false)
+            try emit(node, Softmax(logarithm: node.opType == "LogSoftmax"), inputs: [try fileOrder(input)], channelsLast: false)
         case "MaxPool", "AveragePool": try pooling(node)
         case "GlobalAveragePool", "GlobalMaxPool":
             let input = try value(node), source = try channelsLast(input, for: node)
@@ -280,6 +281,42 @@ struct ONNXGraphBuilder {
                      inputs: [try channelsLast(input, for: node)], channelsLast: true)
         default:
             throw failure(node, "is not supported (AudioNet reads \(ONNXModel.operators.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// Split and Slice of a value along its channels (axis 1 of `[N, C, H, W]`) or its last axis, step 1.
+    mutating func slice(_ node: Onnx_NodeProto) throws {
+        let input = try value(node), rank = input.shape.count + 1
+        var axis = node.opType == "Split" ? int(node, "axis", 0) : (try ints(node, "axes") ?? integers(node, 3) ?? [0]).first ?? 0
+        if axis < 0 { axis += rank }
+        let channelsLast = input.channelsLast && axis == 1, last = axis == rank - 1 && !input.channelsLast
+        guard channelsLast || last else { throw failure(node, "cuts axis \(axis) of rank \(rank) (AudioNet: the channels or the last axis)") }
+        let size = input.shape[axis - 1]
+        var ranges: [Range<Int>]
+        if node.opType == "Split" {
+            var sizes = try ints(node, "split") ?? integers(node, 1) ?? []
+            if sizes.isEmpty {
+                let parts = int(node, "num_outputs", node.output.count), share = (size + parts - 1) / max(parts, 1)
+                sizes = (0..<parts).map { min(share, max(size - $0 * share, 0)) }
+            }
+            guard sizes.count == node.output.count, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == size else {
+                throw failure(node, "splits \(size) into \(sizes) for \(node.output.count) outputs")
+            }
+            let ends = sizes.reduce(into: [0]) { $0.append($0.last! + $1) }
+            ranges = zip(ends, ends.dropFirst()).map { $0..<$1 }
+        } else {
+            let starts = try ints(node, "starts") ?? integers(node, 1) ?? [], ends = try ints(node, "ends") ?? integers(node, 2) ?? []
+            guard starts.count == 1, ends.count == 1, (try integers(node, 4) ?? [1]) == [1] else {
+                throw failure(node, "slices with starts \(starts), ends \(ends) (AudioNet: one axis, step 1)")
+            }
+            let clamp = { (index: Int) in min(max(index < 0 ? index + size : index, 0), size) }
+            ranges = [clamp(starts[0])..<max(clamp(starts[0]), clamp(ends[0]))]
+        }
+        let source = channelsLast ? input.node : try fileOrder(input)
+        for (output, range) in zip(node.output, ranges) {
+            var part = node
+            part.output = [output]
+            try emit(part, ChannelSlice(range), inputs: [source], channelsLast: channelsLast)
         }
     }
 

@@ -82,10 +82,11 @@ public struct ActivationLayer: Layer {
     }
 }
 
-/// Softmax over the last axis.
+/// Softmax over the last axis, or its logarithm (`x − max − log Σ exp(x − max)`, computed without the quotient).
 public struct Softmax: Layer {
-    public init() {}
-    public var typeName: String { "Softmax" }
+    public let logarithm: Bool
+    public init(logarithm: Bool = false) { self.logarithm = logarithm }
+    public var typeName: String { logarithm ? "LogSoftmax" : "Softmax" }
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 1)
         return inputs[0]
@@ -100,7 +101,12 @@ public struct Softmax: Layer {
                 for i in row..<row + width { peak = max(peak, input[i]) }
                 var sum: Float = 0
                 for i in row..<row + width { values[i] = Foundation.exp(input[i] - peak); sum += values[i] }
-                for i in row..<row + width { values[i] /= sum }
+                if logarithm {
+                    let offset = peak + Foundation.log(sum)
+                    for i in row..<row + width { values[i] = input[i] - offset }
+                } else {
+                    for i in row..<row + width { values[i] /= sum }
+                }
             }
         }
     }

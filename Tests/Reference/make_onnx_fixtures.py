@@ -16,7 +16,8 @@ Writes to OUT_DIR (the files are too large to commit; `make test` writes them to
     helper-opset13                 written with onnx.helper: Sub/Div by constants, SAME_UPPER/SAME_LOWER padding, LeakyRelu,
                                    ceil-mode max pooling, average pooling with and without the padding counted, LRN,
                                    BatchNormalization, Concat, Sub of two values, Transpose, Reshape, Squeeze/Unsqueeze with axes inputs,
-                                   Clip with inputs, GlobalMaxPool, Gemm (alpha, beta, transB 0), Softmax
+                                   Clip with inputs, GlobalMaxPool, Split and Slice of channels, Gemm (alpha, beta,
+                                   transB 0), LogSoftmax
     external-data                  helper-opset13 with its weights in external-data.weights beside it
 """
 import os
@@ -122,9 +123,14 @@ def helper_opset13():
         helper.make_node("Unsqueeze", ["gvec", "unsqueeze_axes"], ["gvec2"]),
         helper.make_node("Flatten", ["gvec2"], ["gflat"]),
         helper.make_node("Flatten", ["rows"], ["rflat"]),
-        helper.make_node("Concat", ["gflat", "rflat"], ["features"], axis=-1),
+        helper.make_node("Split", ["joined", "split_sizes"], ["part_a", "part_b"], axis=1),
+        helper.make_node("Slice", ["part_b", "slice_starts", "slice_ends", "slice_axes"], ["part_b2"]),
+        helper.make_node("Add", ["part_a", "part_b2"], ["mixed"]),
+        helper.make_node("GlobalAveragePool", ["mixed"], ["mixed_mean"]),
+        helper.make_node("Flatten", ["mixed_mean"], ["mflat"]),
+        helper.make_node("Concat", ["gflat", "rflat", "mflat"], ["features"], axis=-1),
         helper.make_node("Gemm", ["features", "w4", "b4"], ["logits"], alpha=0.5, beta=2.0),
-        helper.make_node("Sigmoid", ["logits"], ["output"]),
+        helper.make_node("LogSoftmax", ["logits"], ["output"], axis=-1),
     ]
     initializers = [
         numpy_helper.from_array(np.array([0.1, -0.2, 0.3], np.float32).reshape(1, 3, 1, 1), "mean"),
@@ -138,7 +144,10 @@ def helper_opset13():
         numpy_helper.from_array(np.array([0, -1, 10], np.int64), "shape"),
         numpy_helper.from_array(np.array([2, 3], np.int64), "squeeze_axes"),
         numpy_helper.from_array(np.array([-1], np.int64), "unsqueeze_axes"),
-        constant("w4", (10 + 8 * 9 * 10, 7), 0.05), constant("b4", (7,)),
+        numpy_helper.from_array(np.array([4, 6], np.int64), "split_sizes"),
+        numpy_helper.from_array(np.array([1], np.int64), "slice_starts"), numpy_helper.from_array(np.array([5], np.int64), "slice_ends"),
+        numpy_helper.from_array(np.array([1], np.int64), "slice_axes"),
+        constant("w4", (10 + 8 * 9 * 10 + 4, 7), 0.05), constant("b4", (7,)),
     ]
     graph = helper.make_graph(nodes, "helper-opset13", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 33, 35])],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 7])], initializers)
