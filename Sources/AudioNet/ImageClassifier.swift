@@ -13,14 +13,40 @@ public final class ImageClassifier: Sendable {
     public let labels: [String]
     /// Whether the network ends in a softmax already (else scores are the softmax of its logits).
     let outputsProbabilities: Bool
+    /// Whether the network takes `[N, 3, H, W]` (an ONNX file's layout) rather than `[N, H, W, 3]`.
+    let channelsFirst: Bool
 
     init(name: String, network: Network, preprocessing: ImagePreprocessing, labels: [String], outputsProbabilities: Bool,
-         precision: Precision) {
+         precision: Precision, channelsFirst: Bool = false) {
         self.name = name
         self.network = network.prepared(for: precision)
         self.preprocessing = preprocessing
         self.labels = labels
         self.outputsProbabilities = outputsProbabilities
+        self.channelsFirst = channelsFirst
+    }
+
+    /// An image classifier read from a network file (`.onnx`, `.tflite`) that takes square RGB images, batch first
+    /// (`[N, 3, S, S]` or `[N, S, S, 3]`), with one class name per line of `labels`. `mean` and `std` are per channel
+    /// on the 0…1 scale (default: torchvision's ImageNet normalization, which most ONNX image networks expect).
+    public static func load(networkFile path: String, labels: String, mean: [Float] = [0.485, 0.456, 0.406],
+                            std: [Float] = [0.229, 0.224, 0.225], precision: Precision = .float32) throws -> ImageClassifier {
+        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
+            throw AudioNetError.invalidOption("the mean and standard deviation need three values each, the deviations positive")
+        }
+        let network = try Networks.network(named: path)
+        let shape = network.inputShape
+        let channelsFirst = shape.first == 3
+        guard shape.count == 3, channelsFirst || shape.last == 3, channelsFirst ? shape[1] == shape[2] : shape[0] == shape[1] else {
+            throw AudioNetError.invalidOption("\(path) takes input [N, \(shape.map(String.init).joined(separator: ", "))], not square RGB images")
+        }
+        let names = try String(contentsOfFile: labels, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        guard let classes = network.shapes[network.outputName]?.last, names.count == classes else {
+            throw NetworkError.invalidWeights("\(path) has \(network.shapes[network.outputName] ?? []) outputs for the \(names.count) labels of \(labels)")
+        }
+        let preprocessing = ImagePreprocessing(size: shape[1], mean: mean.map { $0 * 255 }, std: std.map { $0 * 255 })
+        return ImageClassifier(name: path, network: network, preprocessing: preprocessing, labels: names,
+                               outputsProbabilities: network.nodes.last?.layer is Softmax, precision: precision, channelsFirst: channelsFirst)
     }
 
     /// The image classifiers AudioNet builds, in catalog order.
@@ -43,14 +69,15 @@ public final class ImageClassifier: Sendable {
                                outputsProbabilities: output.outputsProbabilities, precision: precision)
     }
 
-    /// The network input `[1, size, size, 3]` for an image: the whole image (or its central 87.5 % square with
-    /// `centerCrop`) resized bilinearly, then normalized.
+    /// The network input `[1, size, size, 3]` (or `[1, 3, size, size]`) for an image: the whole image (or its central
+    /// 87.5 % square with `centerCrop`) resized bilinearly, then normalized.
     public func input(for image: RGBImage, centerCrop: Bool = false) -> Tensor {
         let source = centerCrop ? image.centerCropped(fraction: 0.875) : image
         let size = preprocessing.size
         let pixels = source.resized(width: size, height: size)
         let mean = preprocessing.mean, std = preprocessing.std
-        return Tensor(shape: [1, size, size, 3], scalars: pixels.enumerated().map { ($1 - mean[$0 % 3]) / std[$0 % 3] })
+        let input = Tensor(shape: [1, size, size, 3], scalars: pixels.enumerated().map { ($1 - mean[$0 % 3]) / std[$0 % 3] })
+        return channelsFirst ? input.permuted([0, 3, 1, 2]) : input
     }
 
     /// Class probabilities `[classes]` of a prepared input.

@@ -21,8 +21,16 @@ struct ImageCommand: ParsableCommand {
         @Argument(help: "Image files.")
         var images: [String]
 
-        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")); or a model trained on one (.audionet).")
+        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")); a model trained on one (.audionet); or a network file (.onnx, .tflite) with --labels.")
         var model: String = MobileNetV2.descriptor.name
+
+        @Option(help: "A network file's class names, one per line.")
+        var labels: String?
+
+        @Option(help: ArgumentHelp("A network file's per-channel mean and standard deviation on the 0…1 scale (default: torchvision's).", valueName: "r,g,b"))
+        var mean: String?
+        @Option(help: ArgumentHelp("See --mean.", valueName: "r,g,b"))
+        var std: String?
 
         @Option(help: "Number of classes to show.")
         var top: Int = 5
@@ -46,12 +54,35 @@ struct ImageCommand: ParsableCommand {
         func run() throws {
             if model.hasSuffix(".audionet") { return try classifyWithTrainedModel() }
             precision.warnIfSlowHere()
-            let classifier = try ImageClassifier.load(model, weightsPath: weights, precision: precision)
+            let classifier = try networkFile.map { labels in
+                try ImageClassifier.load(networkFile: model, labels: labels, mean: try triple(mean, "--mean") ?? [0.485, 0.456, 0.406],
+                                         std: try triple(std, "--std") ?? [0.229, 0.224, 0.225], precision: precision)
+            } ?? ImageClassifier.load(model, weightsPath: weights, precision: precision)
             for image in images {
                 let decoded = try RGBImage(path: image)
                 if let warning = decoded.warning { FileHandle.standardError.write(Data("warning: '\(image)': \(warning)\n".utf8)) }
                 show(image: image, try classifier.classify(decoded, top: top, centerCrop: crop == .center))
             }
+        }
+
+        /// The labels of a network file (`.onnx`, `.tflite`), which it needs; nil for a built-in network.
+        var networkFile: String? {
+            get throws {
+                guard ["onnx", "tflite"].contains((model as NSString).pathExtension.lowercased()) else {
+                    guard labels == nil, mean == nil, std == nil else { throw CommandError("--labels, --mean and --std are for network files (.onnx, .tflite)") }
+                    return nil
+                }
+                guard let labels else { throw CommandError("\(model) needs --labels FILE (its class names, one per line)") }
+                return labels
+            }
+        }
+
+        /// Three comma-separated numbers, or nil when the option is absent.
+        func triple(_ text: String?, _ option: String) throws -> [Float]? {
+            guard let text else { return nil }
+            let values = text.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == 3, values.allSatisfy(\.isFinite) else { throw CommandError("\(option) takes three numbers r,g,b, not '\(text)'") }
+            return values
         }
 
         /// Each image's top classes by a model trained on an image backbone's features.

@@ -64,3 +64,36 @@ import Testing
                 && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 }
+
+/// `audionet image classify IMAGE --model FILE --labels L`: a network file as an image classifier.
+@Suite struct NetworkFileImageTests {
+    /// MobileNetV2's TFLite file with its labels and its [-1, 1] scaling gives the built-in `mobilenetv2`'s classes.
+    @Test func aTFLiteFileClassifiesAsTheBuiltInNetwork() throws {
+        guard let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
+            Issue.record("$AUDIONET_WEIGHTS_MIRROR is not set, so the MobileNetV2 TFLite file cannot be run")
+            return
+        }
+        let image = mirror + "/../images/owl.jpg", folder = mirror + "/mobilenet_v2"
+        let builtIn = try TestSupport.run(["image", "classify", image, "--model", "mobilenetv2", "--format", "json", "--top", "3"])
+        let file = try TestSupport.run(["image", "classify", image, "--model", folder + "/mobilenet_v2_1.0_224_quant.tflite", "--labels",
+                                        folder + "/imagenet_labels.txt", "--mean", "0.5,0.5,0.5", "--std", "0.5,0.5,0.5", "--format", "json", "--top", "3"])
+        #expect(builtIn.status == 0 && file.status == 0, "\(builtIn.stderr)\(file.stderr)")
+        func predictions(_ output: String) throws -> [(String, Double)] {
+            let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+            return (object?["predictions"] as? [[String: Any]] ?? []).map { ($0["label"] as? String ?? "", $0["score"] as? Double ?? -1) }
+        }
+        let a = try predictions(builtIn.stdout), b = try predictions(file.stdout)
+        #expect(a.count == 3 && a.map(\.0) == b.map(\.0), "\(a) \(b)")
+        #expect(zip(a, b).allSatisfy { abs($0.1 - $1.1) < 1e-3 }, "\(a) \(b)")
+    }
+
+    @Test func aNetworkFileNeedsItsLabelsAndABuiltInNetworkTakesNone() throws {
+        let image = "any.png"  // refused before it is read
+        let missing = try TestSupport.run(["image", "classify", image, "--model", "net.onnx"])
+        #expect(missing.status == 1 && missing.stderr.contains("net.onnx needs --labels FILE"), "\(missing.stderr)")
+        let extra = try TestSupport.run(["image", "classify", image, "--model", "mobilenetv2", "--labels", "x.txt"])
+        #expect(extra.status == 1 && extra.stderr.contains("--labels, --mean and --std are for network files"), "\(extra.stderr)")
+        let bad = try TestSupport.run(["image", "classify", image, "--model", "net.onnx", "--labels", "x.txt", "--mean", "1,2"])
+        #expect(bad.status == 1 && bad.stderr.contains("--mean takes three numbers r,g,b, not '1,2'"), "\(bad.stderr)")
+    }
+}

@@ -177,3 +177,29 @@ func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values
         #expect(crop.width == 2 && crop.height == 2 && crop.pixels == [3, 4, 5, 6, 7, 8, 15, 16, 17, 18, 19, 20])
     }
 }
+
+/// An image classifier read from an ONNX file (Tests/Reference/make_onnx_fixtures.py): it feeds the file's
+/// channels-first layout with torchvision's normalization.
+@Suite struct NetworkFileClassifierTests {
+    @Test func anONNXClassifierFeedsItsNetworkChannelsFirst() throws {
+        let path = TestSupport.repositoryRoot.appendingPathComponent(".build/generated-fixtures/onnx/mobilenetv3-small-torchscript.onnx").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            Issue.record("\(path) is missing, so an ONNX image classifier cannot be checked: run `make generated-fixtures`")
+            return
+        }
+        let labels = TestSupport.temporaryDirectory().appendingPathComponent("thousand.txt")
+        try (0..<1000).map { "class \($0)" }.joined(separator: "\n").write(to: labels, atomically: true, encoding: .utf8)
+        let classifier = try ImageClassifier.load(networkFile: path, labels: labels.path)
+        let image = try RGBImage(path: try sharedImages()[0])
+        let input = classifier.input(for: image), pixels = image.resized(width: 224, height: 224)
+        #expect(input.shape == [1, 3, 224, 224])
+        let (mean, std): ([Float], [Float]) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+        for (y, x, c) in [(0, 0, 0), (10, 200, 1), (223, 5, 2), (111, 112, 0)] {
+            let expected = (pixels[(y * 224 + x) * 3 + c] / 255 - mean[c]) / std[c]
+            #expect(abs(input.scalars[(c * 224 + y) * 224 + x] - expected) < 1e-5, "pixel (\(y), \(x)) channel \(c)")
+        }
+        // The network's output reads as class probabilities over the file's labels.
+        let probabilities = try classifier.probabilities(input)
+        #expect(probabilities.count == 1000 && abs(probabilities.reduce(0, +) - 1) < 1e-4)
+    }
+}
