@@ -135,6 +135,7 @@ func image(_ name: String, batch: Int, threads: Int, precision: Precision) throw
             "unit": "images/s"])
 }
 
+GEMM.restartWithTheKernelsThisProcessorAllows()
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
     FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3|yamnet|crepe-full|crepe-tiny|vggish|openl3|image|train THREADS [ARGS]\n".utf8))

@@ -47,6 +47,10 @@ public enum CPU {
         return try body()
     }
 
+    /// The OpenBLAS kernels this processor and level allow (an `OPENBLAS_CORETYPE` name), or nil where OpenBLAS's
+    /// own choice stands.
+    public static var openBLASKernels: String? { an_openblas_kernels().map { String(cString: $0) } }
+
     /// Whether the int8 kernels run on a VNNI instruction (AVX-512 VNNI or AVX-VNNI) now.
     public static var int8UsesVNNI: Bool { has(.avx512VNNI) || has(.avxVNNI) }
 }

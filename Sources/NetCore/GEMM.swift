@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Matrix products on OpenBLAS sgemm, split across cores by AudioNet itself.
 ///
@@ -7,6 +8,19 @@ import CBLAS
 /// threads means no oversubscription when a split loop calls sgemm, and the same split serves a batch
 /// of one (rows of one image) and a batch of many.
 public enum GEMM {
+    /// The name of the kernels OpenBLAS runs.
+    public static var kernels: String { String(cString: openblas_get_corename()) }
+
+    /// Runs this program again with `OPENBLAS_CORETYPE` set (``CPU/openBLASKernels``) when OpenBLAS fell back to its
+    /// generic x86-64 kernels (Prescott: what it does on a processor newer than its build knows) where AVX2 or
+    /// AVX-512 kernels can run; OpenBLAS reads the variable only as it loads. For programs, first thing in `main`
+    /// (the command, the benchmarks); a program that cannot start again sets the variable before it starts.
+    public static func restartWithTheKernelsThisProcessorAllows() {
+        guard kernels == "Prescott", let allowed = CPU.openBLASKernels, getenv("OPENBLAS_CORETYPE") == nil else { return }
+        setenv("OPENBLAS_CORETYPE", allowed, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)  // returns only if it failed: go on with the generic kernels
+    }
+
     /// Sets OpenBLAS to one thread, once per process.
     public static let configure: Void = { openblas_set_num_threads(1) }()
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AudioNet
 import Foundation
 
 /// The `audionet` command: pretrained audio and image networks from the shell.
@@ -20,6 +21,7 @@ struct AudioNetCommand: ParsableCommand {
     /// argument, which ArgumentParser would follow with usage lines, and a failed write to stdout — is one
     /// line on stderr and exit 1. A closed pipe on stdout ends the command quietly, as Unix tools do.
     static func main() {
+        GEMM.restartWithTheKernelsThisProcessorAllows()
         signal(SIGPIPE, SIG_DFL)
         do {
             var command = try parseAsRoot()

@@ -1,3 +1,4 @@
+import Foundation
 import CKernels
 import NetCore
 import TestSupport
@@ -198,5 +199,25 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
             let portable = withPortableKernels { layer.forward([input]).scalars }
             #expect(TestSupport.maxAbsDifference(ours, portable) <= 1e-5)
         }
+    }
+}
+
+/// OpenBLAS runs the kernels this processor allows in the command, not the generic ones its build falls back to on
+/// processors it does not know.
+@Suite struct OpenBLASKernelTests {
+    @Test func theCommandRunsTheKernelsThisProcessorAllows() throws {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else {
+            print("OPENBLAS_CORETYPE is set by the user: not checked")
+            return
+        }
+        guard let allowed = CPU.openBLASKernels else {
+            print("this processor (or AUDIONET_SIMD_LEVEL=0) has neither AVX-512 nor AVX2: OpenBLAS chooses \(GEMM.kernels) itself, not checked")
+            return
+        }
+        // The command prints OpenBLAS's choice as it loads when OPENBLAS_VERBOSE=2.
+        let result = try TestSupport.run(["--version"], environment: ["OPENBLAS_VERBOSE": "2"])
+        let core = result.stderr.split(separator: "\n").compactMap { $0.firstMatch(of: /Core: (\w+)/)?.output.1 }.last.map(String.init)
+        #expect(result.status == 0 && core?.lowercased() == allowed.lowercased(),
+                "the command runs \(core ?? "?") on a processor that allows \(allowed) (this test process: \(GEMM.kernels))")
     }
 }

@@ -29,6 +29,10 @@ int an_simd_level(void);
 /// Sets the SIMD level process-wide (clamped to 0…2), for tests and benchmarks that compare bodies.
 void an_set_simd_level(int level);
 
+/// The OpenBLAS kernels this processor and SIMD level allow ("SkylakeX", "Haswell"), or NULL to leave OpenBLAS's
+/// own choice (its `OPENBLAS_CORETYPE` names).
+const char *an_openblas_kernels(void);
+
 /// On x86-64 Linux a portable body marked with this is compiled twice, for AVX2 + FMA (x86-64-v3) and for
 /// the baseline, and the loader picks one: processors without AVX-512 still get vectorized loops.
 #if defined(__x86_64__) && defined(__linux__)
