@@ -53,36 +53,8 @@ public struct Multiply: Layer {
         return shape
     }
 
-    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
-        let a = inputs[0], b = inputs[1]
-        let shape = output.shape
-        func strides(_ s: [Int]) -> [Int] {
-            let padded = [Int](repeating: 1, count: shape.count - s.count) + s
-            var result = [Int](repeating: 0, count: shape.count), step = 1
-            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
-                result[axis] = padded[axis] == 1 ? 0 : step
-                step *= padded[axis]
-            }
-            return result
-        }
-        let sa = strides(a.shape), sb = strides(b.shape)
-        var index = [Int](repeating: 0, count: shape.count)
-        var ia = 0, ib = 0
-        for position in 0..<output.count {
-            output.scalars[position] = a.scalars[ia] * b.scalars[ib]
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                ia += sa[axis]
-                ib += sb[axis]
-                if index[axis] < shape[axis] { break }
-                ia -= sa[axis] * shape[axis]
-                ib -= sb[axis] * shape[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
-    }
+    /// The broadcasting loop of ``Arithmetic``.
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) { Arithmetic(.multiply).forward(inputs, into: &output) }
 }
 
 /// Concatenation along one axis of each example (default: the last, channels).
