@@ -1,5 +1,6 @@
 import ArgumentParser
 import AudioNet
+import Foundation
 
 /// `audionet run MODEL --input X.npy --output Y.npy [--layer NAME]`.
 struct RunCommand: ParsableCommand {
@@ -31,7 +32,9 @@ struct RunCommand: ParsableCommand {
     var precision: Precision = .float32
 
     func run() throws {
-        try OutputFile.checkDistinct(outputs: [output], inputs: [input, weights].compactMap { $0 })
+        // A network file (.onnx, .tflite) is an input too.
+        let modelFile = FileManager.default.fileExists(atPath: model) ? model : nil
+        try OutputFile.checkDistinct(outputs: [output], inputs: [input, weights, modelFile].compactMap { $0 })
         let tensor = try NPY.read(path: input).tensor
         if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("'\(input)' holds \(tensor.scalars[bad]) at element \(bad) (index \(multiIndex(bad, in: tensor.shape))); inputs must be finite")

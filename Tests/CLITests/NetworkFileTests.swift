@@ -31,6 +31,20 @@ import Testing
         #expect(layer.status == 0 && shape == [3, 17, 18, 8])
     }
 
+    /// The network file is an input: `--output` naming it (however reached) is refused and the file kept.
+    @Test func runNeverWritesOverTheNetworkFile() throws {
+        guard let model = model() else { return }
+        let folder = TestSupport.temporaryDirectory().appendingPathComponent("keep")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let copy = folder.appendingPathComponent("net.onnx").path
+        try FileManager.default.copyItem(atPath: model, toPath: copy)
+        let before = try Data(contentsOf: URL(fileURLWithPath: copy))
+        let input = Self.folder.appendingPathComponent("helper-opset13.input.npy").path
+        let result = try TestSupport.run(["run", copy, "--input", input, "--output", folder.path + "/./net.onnx"])
+        #expect(result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before)
+    }
+
     @Test func infoListsTheFilesTensorsAndWeightsAreRefused() throws {
         guard let model = model() else { return }
         let info = try TestSupport.run(["info", model])
