@@ -58,7 +58,7 @@ let package = Package(
         ]),
         .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "CBLAS"], path: "Benchmarks/audionet-bench"),
 
-        .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NetCore", "Formats"], path: "Tests/TestSupport"),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "Formats", "TestSupport"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioNet", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "CKernels", "Formats", "TestSupport"]),

@@ -289,7 +289,7 @@ struct ONNXGraphBuilder {
         let input = try value(node), rank = input.shape.count + 1
         var axis = node.opType == "Split" ? int(node, "axis", 0) : (try ints(node, "axes") ?? integers(node, 3) ?? [0]).first ?? 0
         if axis < 0 { axis += rank }
-        let channelsLast = input.channelsLast && axis == 1, last = axis == rank - 1 && !input.channelsLast
+        let channelsLast = rank == 4 && axis == 1, last = axis == rank - 1 && !input.channelsLast
         guard channelsLast || last else { throw failure(node, "cuts axis \(axis) of rank \(rank) (AudioNet: the channels or the last axis)") }
         let size = input.shape[axis - 1]
         var ranges: [Range<Int>]
@@ -312,7 +312,7 @@ struct ONNXGraphBuilder {
             let clamp = { (index: Int) in min(max(index < 0 ? index + size : index, 0), size) }
             ranges = [clamp(starts[0])..<max(clamp(starts[0]), clamp(ends[0]))]
         }
-        let source = channelsLast ? input.node : try fileOrder(input)
+        let source = channelsLast ? try self.channelsLast(input, for: node) : try fileOrder(input)
         for (output, range) in zip(node.output, ranges) {
             var part = node
             part.output = [output]

@@ -12,6 +12,18 @@ public enum Padding: Sendable, Equatable {
         .explicit(top: vertical, bottom: vertical, left: horizontal, right: horizontal)
     }
 
+    /// The pixels added before and after along one axis of `input` samples (TensorFlow's `SAME` puts the extra one
+    /// after): ONNX's `pads`, for a window operation's exporter.
+    public func pads(input: Int, kernel: Int, stride: Int, dilation: Int = 1, axis: Int) -> (before: Int, after: Int) {
+        switch self {
+        case .valid: return (0, 0)
+        case .same:
+            let (output, before) = resolve(input: input, kernel: kernel, stride: stride, dilation: dilation, axis: axis)
+            return (before, max((output - 1) * stride + (kernel - 1) * dilation + 1 - input, 0) - before)
+        case .explicit(let top, let bottom, let left, let right): return axis == 0 ? (top, bottom) : (left, right)
+        }
+    }
+
     /// Output size and padding before along one axis.
     func resolve(input: Int, kernel: Int, stride: Int, dilation: Int, axis: Int) -> (output: Int, before: Int) {
         let span = (kernel - 1) * dilation + 1

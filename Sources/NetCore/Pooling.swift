@@ -26,12 +26,7 @@ public struct Pool2D: Layer {
     /// Output size, padding before and the end of the padded extent along one axis.
     func axis(_ input: Int, _ k: Int, _ s: Int, _ axisIndex: Int) -> (output: Int, before: Int, paddedEnd: Int) {
         let (output, before) = padding.resolve(input: input, kernel: k, stride: s, dilation: 1, axis: axisIndex)
-        var after = 0
-        switch padding {
-        case .valid: after = 0
-        case .same: after = max((output - 1) * s + k - input, 0) - before
-        case .explicit(_, let bottom, _, let right): after = axisIndex == 0 ? bottom : right
-        }
+        let after = padding.pads(input: input, kernel: k, stride: s, axis: axisIndex).after
         guard ceilMode else { return (output, before, input + after) }
         let span = input + before + after - k
         var ceilOutput = (span + s - 1) / s + 1

@@ -13,7 +13,7 @@ struct AudioNetCommand: ParsableCommand {
         else ~/.cache/audionet) and $AUDIONET_WEIGHTS_MIRROR, in that order.
         """,
         version: "audionet 0.1.0",
-        subcommands: [ClassifyCommand.self, PitchCommand.self, EmbedCommand.self, TrainCommand.self, EvaluateCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self,
+        subcommands: [ClassifyCommand.self, PitchCommand.self, EmbedCommand.self, TrainCommand.self, EvaluateCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self, ExportCommand.self,
                       ImageCommand.self, ModelsCommand.self, WeightsCommand.self]
     )
 

@@ -1,0 +1,49 @@
+import ArgumentParser
+import AudioNet
+import Foundation
+
+/// `audionet export MODEL --output MODEL.onnx [--weights W] [--opset 17]`.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a network as an ONNX file that other runtimes (ONNX Runtime, MATLAB, TensorRT) run.",
+        discussion: """
+        The network is written as AudioNet runs it (BatchNorm and activations folded), float32, with a dynamic \
+        batch dimension N. Images are NCHW in the file, as ONNX expects; audio networks take what `audionet run` \
+        takes (yamnet: [N, 96, 64] log-mel patches; crepe: [N, 1024] frames). The front ends (log-mel, framing) \
+        are not part of the file. A .tflite or .onnx file is converted the same way.
+        """
+    )
+
+    @Argument(help: "Model name (see `audionet models`), or a network file (.onnx, .tflite).")
+    var model: String
+
+    @Option(help: "The ONNX file to write.")
+    var output: String
+
+    @Option(help: "Weights file (default: looked up in the weight store).")
+    var weights: String?
+
+    @Option(help: "ONNX opset (\(ONNXExport.opsets.lowerBound)–\(ONNXExport.opsets.upperBound)).")
+    var opset: Int = ONNXExport.defaultOpset
+
+    func validate() throws {
+        guard ONNXExport.opsets.contains(opset) else {
+            throw ValidationError("--opset must be in \(ONNXExport.opsets.lowerBound)–\(ONNXExport.opsets.upperBound), got \(opset)")
+        }
+    }
+
+    func run() throws {
+        let modelFile = FileManager.default.fileExists(atPath: model) ? model : nil
+        try OutputFile.checkDistinct(outputs: [output], inputs: [weights, modelFile].compactMap { $0 })
+        let network = try Networks.network(named: model, weightsPath: weights)
+        let name = modelFile.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension } ?? model
+        let bytes = try ONNXExport.serialized(network, name: name, opset: opset)
+        try OutputFile.write(bytes, to: output)
+        let shape = { (tensor: String, shape: [Int]) in
+            "'\(tensor)' [N, \(ONNXExport.fileShape(shape).map(String.init).joined(separator: ", "))]"
+        }
+        print("\(output): \(name), opset \(opset), \(String(format: "%.1f", Double(bytes.count) / 1e6)) MB; input "
+              + "\(shape(network.inputName, network.inputShape)), output \(shape(network.outputName, network.shapes[network.outputName]!))")
+    }
+}

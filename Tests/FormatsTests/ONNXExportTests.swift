@@ -1,0 +1,157 @@
+import Foundation
+import Formats
+import NetCore
+import TestSupport
+import Testing
+
+/// Networks of every layer the ONNX exporter writes, with seeded weights: the exported file passes onnx.checker's
+/// full check and ONNX Runtime agrees with the engine on it; read back, it runs as the network did.
+@Suite struct ONNXExportTests {
+    /// Small networks that together use every layer type and option the exporter handles.
+    static let networks: [String: @Sendable () throws -> Network] = [
+        "convolutions": convolutions, "pooling": pooling, "merges": merges, "shapes": shapes, "upsampling": upsampling,
+    ]
+
+    static func convolutions() throws -> Network {
+        var random = SeededGenerator(seed: 1)
+        var net = Network(inputShape: [9, 11, 4])
+        try net.add("c1", Conv2D(inputChannels: 4, outputChannels: 6, kernel: (3, 3), stride: (2, 2), padding: .same,
+                                 weights: random.floats(216, in: -0.5...0.5), bias: random.floats(6, in: -0.1...0.1), activation: .relu6))
+        try net.add("c2", Conv2D(inputChannels: 6, outputChannels: 6, kernel: (3, 2), dilation: (2, 1), groups: 2,
+                                 padding: .explicit(top: 1, bottom: 2, left: 0, right: 1), weights: random.floats(108, in: -0.5...0.5),
+                                 activation: .hardSwish))
+        try net.add("d1", DepthwiseConv2D(channels: 6, multiplier: 2, kernel: (3, 3), padding: .same, weights: random.floats(108, in: -0.5...0.5),
+                                          bias: random.floats(12, in: -0.1...0.1), activation: .swish))
+        try net.add("bn", BatchNorm(gamma: random.floats(12, in: 0.5...1.5), beta: random.floats(12, in: -0.2...0.2),
+                                    mean: random.floats(12, in: -0.2...0.2), variance: random.floats(12, in: 0.5...1.5), epsilon: 1e-3))
+        try net.add("leaky", ActivationLayer(.leakyReLU(alpha: 0.1)))
+        try net.add("c3", Conv2D(inputChannels: 12, outputChannels: 5, kernel: (1, 1), weights: random.floats(60, in: -0.5...0.5),
+                                 bias: random.floats(5, in: -0.1...0.1), activation: .clip(low: -1, high: 2)))
+        return net
+    }
+
+    static func pooling() throws -> Network {
+        var random = SeededGenerator(seed: 2)
+        var net = Network(inputShape: [13, 10, 6])
+        try net.add("max", Pool2D(.max, kernel: (3, 3), stride: (2, 2), padding: .same))
+        try net.add("lrn", LocalResponseNorm(size: 5, alpha: 1e-2, beta: 0.75, k: 2))
+        try net.add("average", Pool2D(.average, kernel: (2, 2), stride: (2, 2), padding: .symmetric(1, 1), ceilMode: true))
+        try net.add("padded", Pool2D(.average, kernel: (3, 3), stride: (1, 1), padding: .symmetric(1, 1), countIncludesPadding: true))
+        try net.add("tfAverage", Pool2D(.average, kernel: (2, 3), stride: (1, 2), padding: .same))
+        try net.add("gap", GlobalAveragePool())
+        try net.add("dense", Dense(inputFeatures: 6, outputFeatures: 7, weights: random.floats(42, in: -1...1), bias: random.floats(7, in: -0.5...0.5),
+                                   activation: .tanh))
+        try net.add("softmax", Softmax(logarithm: true))
+        return net
+    }
+
+    static func merges() throws -> Network {
+        var random = SeededGenerator(seed: 3)
+        var net = Network(inputShape: [7, 8, 4])
+        let conv = { (name: String, input: String, activation: Activation) throws in
+            try net.add(name, Conv2D(inputChannels: 4, outputChannels: 4, kernel: (1, 1), weights: random.floats(16, in: -1...1),
+                                     bias: random.floats(4, in: -0.2...0.2), activation: activation), inputs: [input])
+        }
+        try conv("a", "input", .identity)
+        try conv("b", "input", .sigmoid)
+        try net.add("sum", Add(activation: .relu), inputs: ["input", "a", "b"])
+        try net.add("gap", GlobalAveragePool(), inputs: ["b"])
+        try net.add("gate", Reshape([1, 1, 4]))
+        try net.add("excite", Multiply(), inputs: ["sum", "gate"])
+        try net.add("scaled", Multiply(), inputs: ["excite", "gap"])  // [7, 8, 4] · [4]: ranks differ
+        try net.add("centred", Arithmetic(.subtract, constant: Tensor(shape: [4], scalars: random.floats(4, in: -1...1))))
+        try net.add("ratio", Arithmetic(.divide, constant: Tensor(shape: [8, 1], scalars: random.floats(8, in: 1...2)), constantFirst: true))
+        try net.add("joined", Concat(), inputs: ["ratio", "a"])
+        try net.add("shuffled", ChannelShuffle(groups: 2))
+        try net.add("half", ChannelSlice(2..<6))
+        try net.add("pad", ZeroPad2D(top: 1, bottom: 0, left: 2, right: 1))
+        try net.add("drop", Dropout(rate: 0.5))
+        try net.add("hard", ActivationLayer(.hardSigmoid(alpha: 0.2, beta: 0.5)))
+        return net
+    }
+
+    static func shapes() throws -> Network {
+        var random = SeededGenerator(seed: 4)
+        var net = Network(inputShape: [6, 5])
+        try net.add("sequence", Conv1D(inputChannels: 5, outputChannels: 3, width: 3, stride: 1, dilation: 2, padding: .same,
+                                       weights: random.floats(45, in: -0.5...0.5), bias: random.floats(3, in: -0.1...0.1), activation: .relu))
+        try net.add("rows", Dense(inputFeatures: 3, outputFeatures: 4, weights: random.floats(12, in: -1...1), bias: random.floats(4, in: -0.5...0.5)))
+        try net.add("image", Reshape([6, 4, 1]))
+        try net.add("conv", Conv2D(inputChannels: 1, outputChannels: 2, kernel: (3, 2), weights: random.floats(12, in: -1...1),
+                                   bias: random.floats(2, in: -0.1...0.1)))
+        try net.add("permute", Permute([2, 0, 1]))
+        try net.add("flat", Flatten())
+        try net.add("out", Dense(inputFeatures: 24, outputFeatures: 3, weights: random.floats(72, in: -1...1), bias: random.floats(3, in: -0.5...0.5),
+                                 activation: .sigmoid))
+        return net
+    }
+
+    static func upsampling() throws -> Network {
+        var random = SeededGenerator(seed: 5)
+        var net = Network(inputShape: [5, 6, 3])
+        try net.add("nearest", Resize2D(height: 10, width: 12, mode: .nearest, coordinates: .asymmetric, rounding: .floor))
+        try net.add("linear", Resize2D(height: 7, width: 9, mode: .linear, coordinates: .halfPixel))
+        try net.add("up", ConvTranspose2D(inputChannels: 3, outputChannels: 2, kernel: (3, 3), stride: (2, 2), crop: (top: 1, left: 1, bottom: 0, right: 1),
+                                          outputPadding: (1, 0), weights: random.floats(54, in: -0.5...0.5), bias: random.floats(2, in: -0.1...0.1)))
+        return net
+    }
+
+    /// The engine input `[N, …]` in the file's layout (NCHW for images), and an output back from it.
+    static func toFile(_ tensor: Tensor) -> Tensor { tensor.shape.count == 4 ? tensor.permuted([0, 3, 1, 2]) : tensor }
+    static func fromFile(_ tensor: Tensor) -> Tensor { tensor.shape.count == 4 ? tensor.permuted([0, 2, 3, 1]) : tensor }
+
+    static func input(for network: Network, batch: Int = 2) -> Tensor {
+        var random = SeededGenerator(seed: 99)
+        let shape = [batch] + network.inputShape
+        return Tensor(shape: shape, scalars: random.floats(shape.reduce(1, *), in: -2...2))
+    }
+
+    /// The network written to a temporary `.onnx` file.
+    static func exported(_ network: Network, name: String, opset: Int) throws -> String {
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("\(name).onnx").path
+        try Data(ONNXExport.serialized(network, name: name, opset: opset)).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test(arguments: networks.keys.sorted(), [13, 17, 21])
+    func onnxRuntimeAgreesWithTheEngineOnTheExportedFile(_ name: String, opset: Int) throws {
+        let network = try Self.networks[name]!()
+        let input = Self.input(for: network)
+        let path = try Self.exported(network, name: name, opset: opset)
+        guard let reference = try TestSupport.onnxRuntime(model: path, input: Self.toFile(input)) else { return }
+        let ours = try network.run(input)
+        let error = TestSupport.relativeError(ours, Self.fromFile(reference))
+        #expect(error <= 1e-5, "\(name), opset \(opset): relative error \(error), shapes \(ours.shape) and \(reference.shape)")
+    }
+
+    /// Folded (BatchNorm and activations in the convolutions), as `audionet export` writes it.
+    @Test(arguments: networks.keys.sorted())
+    func theOptimizedGraphExportsToo(_ name: String) throws {
+        let network = try Self.networks[name]!().optimized()
+        let input = Self.input(for: network, batch: 1)
+        guard let reference = try TestSupport.onnxRuntime(model: try Self.exported(network, name: name, opset: 17), input: Self.toFile(input)) else { return }
+        let error = TestSupport.relativeError(try network.run(input), Self.fromFile(reference))
+        #expect(error <= 1e-5, "\(name): relative error \(error)")
+    }
+
+    /// The exported file read back by AudioNet's importer gives the network's own outputs ("shapes" has a 1-D
+    /// convolution, which the importer does not read yet).
+    @Test(arguments: networks.keys.sorted().filter { $0 != "shapes" })
+    func anExportedFileImportedBackGivesTheSameOutputs(_ name: String) throws {
+        let network = try Self.networks[name]!()
+        let input = Self.input(for: network)
+        let imported = try ONNXModel(path: try Self.exported(network, name: name, opset: 17)).network()
+        let back = Self.fromFile(try imported.run(Self.toFile(input)))
+        let error = TestSupport.relativeError(back, try network.run(input))
+        #expect(error <= 1e-6, "\(name): relative error \(error)")
+    }
+
+    @Test func anOpsetOutsideTheRangeAndAnInt8LayerAreRefusedByName() throws {
+        let network = try Self.shapes()
+        #expect { try ONNXExport.serialized(network, name: "x", opset: 12) } throws: { "\($0)".contains("opset 12") }
+        let quantized = network.int8Quantized()
+        #expect { try ONNXExport.serialized(quantized, name: "x") } throws: { error in
+            "\(error)".contains("int8") && "\(error)".contains("'rows'") && !"\(error)".contains("\n")
+        }
+    }
+}
