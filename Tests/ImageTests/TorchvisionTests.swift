@@ -30,6 +30,19 @@ import Testing
         #expect(logits.indices.max { logits[$0] < logits[$1] } == reference.indices.max { reference[$0] < reference[$1] })
     }
 
+    /// Each of them exported to ONNX (as `audionet export` writes it: folded, opset 17) and run by ONNX Runtime
+    /// gives the engine's logits within 1e-4 of the largest.
+    @Test(arguments: builders.keys.sorted()) func onnxRuntimeRunsTheExportedNetworkAsTheEngineDoes(_ name: String) throws {
+        let descriptor = try #require(Networks.named(name))
+        let network = try Self.builders[name]!(try TestSupport.closedFormStateDict(layout: "torchvision/\(name).layout.txt")).optimized()
+        let input = try NPY.read(path: TestSupport.fixture("torchvision/input\(descriptor.inputSize[0]).npy")).tensor
+        let file = TestSupport.temporaryDirectory().appendingPathComponent("\(name).onnx")
+        try Data(ONNXExport.serialized(network, name: name)).write(to: file)
+        guard let reference = try TestSupport.onnxRuntime(model: file.path, input: input.permuted([0, 3, 1, 2])) else { return }
+        let error = TestSupport.relativeError(try network.run(input), reference)
+        #expect(error <= 1e-4, "\(name): relative error \(error)")
+    }
+
     /// The registry lists each of them with torchvision's weight file and ImageNet labels.
     @Test func everyTorchvisionNetworkIsRegisteredWithItsWeightFile() throws {
         for name in Self.builders.keys {
