@@ -1,7 +1,7 @@
 # AudioNet: set-up, build, test, demo and benchmarks. Every target is idempotent.
 SWIFT ?= swift
 APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
-                libstb-dev libjpeg-dev espeak-ng sox qemu-user libjpeg-turbo-progs
+                libstb-dev libjpeg-dev espeak-ng sox qemu-user libjpeg-turbo-progs protobuf-compiler
 RELEASE := .build/release
 # Weights come through the mirror folder laid out like shared/models (DESIGN.md, "Weights").
 AUDIONET_WEIGHTS_MIRROR ?= $(abspath $(firstword $(wildcard ../shared/models /work/shared/models)))
@@ -29,12 +29,15 @@ weights: build
 
 ## generated-fixtures: fixtures too large to commit, written by their reference scripts into .build/generated-fixtures.
 GENERATED := .build/generated-fixtures
-generated-fixtures: $(GENERATED)/yamnet-synthetic.h5 $(GENERATED)/onnx/.done
+generated-fixtures: $(GENERATED)/yamnet-synthetic.h5 $(GENERATED)/onnx/.done $(GENERATED)/caffe/.done
 $(GENERATED)/yamnet-synthetic.h5: Tests/Reference/make_yamnet_keras_h5.py Tests/Reference/yamnet_tflite_weights.py | $(VENV)/.done
 	mkdir -p $(GENERATED)
 	$(PYTHON) Tests/Reference/make_yamnet_keras_h5.py $(AUDIONET_WEIGHTS_MIRROR)/yamnet/yamnet.tflite $@
 $(GENERATED)/onnx/.done: Tests/Reference/make_onnx_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_onnx_fixtures.py $(GENERATED)/onnx
+	touch $@
+$(GENERATED)/caffe/.done: Tests/Reference/make_caffe_fixtures.py | $(VENV)/.done
+	$(PYTHON) Tests/Reference/make_caffe_fixtures.py $(SHARED) $(GENERATED)/caffe
 	touch $@
 
 ## test: the whole test suite (release build: the numeric tests are heavy in debug).

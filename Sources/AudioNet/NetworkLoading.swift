@@ -22,7 +22,7 @@ extension Networks {
     }
 
     /// The network with its real weights, BatchNorm and activations folded, ready to run.
-    /// A name ending in `.onnx` or `.tflite` is a network file, read whole (graph and weights).
+    /// A name ending in `.onnx`, `.tflite` or `.caffemodel` is a network file, read whole (graph and weights).
     public static func network(named name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> Network {
         if let file = try networkFile(name) {
             guard weightsPath == nil else { throw AudioNetError.invalidOption("\(name) holds its own weights; --weights is for the built-in networks") }
@@ -31,12 +31,25 @@ extension Networks {
         return try buildable(name).load!(name, store, weightsPath).optimized()
     }
 
-    /// The graph of a network file (`.onnx`, `.tflite`), or nil when `name` does not name one.
+    /// The graph of a network file (`.onnx`, `.tflite`, `.caffemodel` with its definition, or a `.prototxt` alone
+    /// with placeholder weights), or nil when `name` does not name one.
     static func networkFile(_ name: String) throws -> Network? {
         switch (name as NSString).pathExtension.lowercased() {
         case "onnx": return try ONNXModel(path: name).network()
         case "tflite": return try TFLiteModel(path: name).network()
+        case "caffemodel": return try CaffeModel(prototxt: try caffeDefinition(for: name), caffemodel: name).network()
+        case "prototxt": return try CaffeModel(prototxt: name, caffemodel: nil).network()
         default: return nil
         }
+    }
+
+    /// The definition beside a `.caffemodel`: `NAME.prototxt`, else the folder's `deploy.prototxt` (the model zoo's names).
+    static func caffeDefinition(for caffemodel: String) throws -> String {
+        let folder = (caffemodel as NSString).deletingLastPathComponent
+        let candidates = [(caffemodel as NSString).deletingPathExtension + ".prototxt", (folder as NSString).appendingPathComponent("deploy.prototxt")]
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw AudioNetError.invalidOption("\(caffemodel) needs its network definition beside it: \(candidates.map { ($0 as NSString).lastPathComponent }.joined(separator: " or "))")
+        }
+        return found
     }
 }

@@ -233,3 +233,19 @@ try:
     save("onnx", "opset9-attributes.onnx", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)]).SerializeToString())
 except ImportError:
     print("onnx is not installed: the ONNX seeds are not written")
+
+# caffe, caffemodel: the residual network of Tests/Reference/make_caffe_fixtures.py — its definition (the caffemodel
+# target reads every input as weights for it), and its seeded weights in the V1 `layers` form.
+try:
+    import sys
+    sys.path.insert(0, os.path.join(HERE, "..", "Reference"))
+    import make_caffe_fixtures
+    mirror = os.environ.get("AUDIONET_WEIGHTS_MIRROR") or os.path.join(HERE, "..", "..", "..", "shared", "models")
+    with tempfile.TemporaryDirectory() as folder:
+        caffe_pb2 = make_caffe_fixtures.compile_schema(os.path.dirname(os.path.abspath(mirror)), folder)
+        make_caffe_fixtures.write(caffe_pb2, "residual", make_caffe_fixtures.RESIDUAL, folder, 7, legacy=True, logits_layer="fc")
+        for target, name in [("caffe", "residual.prototxt"), ("caffemodel", "residual.caffemodel")]:
+            with open(os.path.join(folder, name), "rb") as f:
+                save(target, name, f.read())
+except ImportError:
+    print("torch is not installed: the Caffe seeds are not written")

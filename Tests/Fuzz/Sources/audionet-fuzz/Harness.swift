@@ -5,7 +5,7 @@ import Foundation
 /// Parsers that read paths (libhdf5, libsndfile, the zip reader) get the input through a file in /dev/shm.
 /// A thrown error is the expected outcome for a malformed input; a crash, hang or huge allocation is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case npy, npz, pytorch, tflite, onnx, keras, safetensors, image, audio, resample
+    case npy, npz, pytorch, tflite, onnx, caffe, caffemodel, keras, safetensors, image, audio, resample
 
     static let current: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["AUDIONET_FUZZ_TARGET"] ?? ""
@@ -15,6 +15,10 @@ enum FuzzTarget: String, CaseIterable {
         }
         return target
     }()
+
+    /// The definition the `caffemodel` target's weights are read for (Tests/Reference/make_caffe_fixtures.py's
+    /// residual network, whose weights seed the corpus).
+    static let caffeDefinition = (try? String(contentsOfFile: "Tests/Fixtures/fuzz-corpus/caffe/residual.prototxt", encoding: .utf8)) ?? ""
 
     /// A file this process owns, rewritten for every input.
     static let scratch = "/dev/shm/audionet-fuzz-\(getpid())"
@@ -29,6 +33,14 @@ enum FuzzTarget: String, CaseIterable {
         // The protobuf, then its graph on the engine (no folder: external tensor data is refused, never read).
         case .onnx:
             guard let model = try? ONNXModel(bytes: bytes) else { return }
+            _ = try? model.network()
+        // A network definition (protobuf text) alone, built with placeholder weights.
+        case .caffe:
+            guard let model = try? CaffeModel(definition: String(decoding: bytes, as: UTF8.self), weights: nil) else { return }
+            _ = try? model.network()
+        // Weights (protobuf binary) for a fixed definition of every layer type the importer reads.
+        case .caffemodel:
+            guard let model = try? CaffeModel(definition: Self.caffeDefinition, weights: bytes) else { return }
             _ = try? model.network()
         case .npz: withFile(bytes) { _ = try? NPZ.read(path: $0) }
         case .pytorch: withFile(bytes) { _ = try? PyTorchStateDict(path: $0) }
