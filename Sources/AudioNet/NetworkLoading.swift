@@ -43,6 +43,14 @@ extension Networks {
         }
     }
 
+    /// The files `name` reads when it names a network file (a `.caffemodel` reads its definition too), which no
+    /// output may overwrite; empty for a built-in network.
+    public static func inputFiles(of name: String) -> [String] {
+        guard FileManager.default.fileExists(atPath: name) else { return [] }
+        let definition = (name as NSString).pathExtension.lowercased() == "caffemodel" ? try? caffeDefinition(for: name) : nil
+        return [name] + [definition].compactMap { $0 }
+    }
+
     /// The definition beside a `.caffemodel`: `NAME.prototxt`, else the folder's `deploy.prototxt` (the model zoo's names).
     static func caffeDefinition(for caffemodel: String) throws -> String {
         let folder = (caffemodel as NSString).deletingLastPathComponent

@@ -11,11 +11,11 @@ struct ExportCommand: ParsableCommand {
         The network is written as AudioNet runs it (BatchNorm and activations folded), float32, with a dynamic \
         batch dimension N. Images are NCHW in the file, as ONNX expects; audio networks take what `audionet run` \
         takes (yamnet: [N, 96, 64] log-mel patches; crepe: [N, 1024] frames). The front ends (log-mel, framing) \
-        are not part of the file. A .tflite or .onnx file is converted the same way.
+        are not part of the file. A .tflite, .onnx or .caffemodel file is converted the same way.
         """
     )
 
-    @Argument(help: "Model name (see `audionet models`), or a network file (.onnx, .tflite).")
+    @Argument(help: "Model name (see `audionet models`), or a network file (.onnx, .tflite, .caffemodel).")
     var model: String
 
     @Option(help: "The ONNX file to write.")
@@ -34,10 +34,10 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let modelFile = FileManager.default.fileExists(atPath: model) ? model : nil
-        try OutputFile.checkDistinct(outputs: [output], inputs: [weights, modelFile].compactMap { $0 })
+        let modelFiles = Networks.inputFiles(of: model)
+        try OutputFile.checkDistinct(outputs: [output], inputs: [weights].compactMap { $0 } + modelFiles)
         let network = try Networks.network(named: model, weightsPath: weights)
-        let name = modelFile.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension } ?? model
+        let name = modelFiles.isEmpty ? model : ((model as NSString).lastPathComponent as NSString).deletingPathExtension
         let bytes = try ONNXExport.serialized(network, name: name, opset: opset)
         try OutputFile.write(bytes, to: output)
         let shape = { (tensor: String, shape: [Int]) in

@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "Model name (see `audionet models`), or a network file (.onnx, .tflite) with its weights inside.")
+    @Argument(help: "Model name (see `audionet models`), or a network file with its weights: .onnx, .tflite, .caffemodel (its .prototxt beside it).")
     var model: String
 
     @Option(help: "Input .npy, batch first.")
@@ -32,9 +32,8 @@ struct RunCommand: ParsableCommand {
     var precision: Precision = .float32
 
     func run() throws {
-        // A network file (.onnx, .tflite) is an input too.
-        let modelFile = FileManager.default.fileExists(atPath: model) ? model : nil
-        try OutputFile.checkDistinct(outputs: [output], inputs: [input, weights, modelFile].compactMap { $0 })
+        // A network file (.onnx, .tflite, .caffemodel and its definition) is an input too.
+        try OutputFile.checkDistinct(outputs: [output], inputs: [input, weights].compactMap { $0 } + Networks.inputFiles(of: model))
         let tensor = try NPY.read(path: input).tensor
         if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("'\(input)' holds \(tensor.scalars[bad]) at element \(bad) (index \(multiIndex(bad, in: tensor.shape))); inputs must be finite")

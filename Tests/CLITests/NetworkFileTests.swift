@@ -79,6 +79,57 @@ import Testing
     }
 }
 
+/// `audionet run` and `export` on a Caffe file (Tests/Reference/make_caffe_fixtures.py, run by `make generated-fixtures`).
+@Suite struct CaffeFileTests {
+    static let folder = TestSupport.repositoryRoot.appendingPathComponent(".build/generated-fixtures/caffe")
+
+    /// A copy of the residual fixture's weights and definition in a folder of its own, or nil (recorded) without fixtures.
+    func copy(definitionName: String = "net.prototxt") throws -> URL? {
+        let source = Self.folder.appendingPathComponent("residual.caffemodel")
+        guard FileManager.default.fileExists(atPath: source.path) else {
+            Issue.record("\(source.path) is missing, so `run FILE.caffemodel` cannot be checked: run `make generated-fixtures`")
+            return nil
+        }
+        let folder = TestSupport.temporaryDirectory()
+        try FileManager.default.copyItem(at: source, to: folder.appendingPathComponent("net.caffemodel"))
+        try FileManager.default.copyItem(at: Self.folder.appendingPathComponent("residual.prototxt"), to: folder.appendingPathComponent(definitionName))
+        return folder
+    }
+
+    /// The definition is found beside the weights (`NAME.prototxt`, else `deploy.prototxt`); the output is PyTorch's.
+    @Test(arguments: ["net.prototxt", "deploy.prototxt"])
+    func runOnACaffeModelFindsItsDefinitionAndGivesPyTorchsOutput(_ definition: String) throws {
+        guard let folder = try copy(definitionName: definition) else { return }
+        let output = folder.appendingPathComponent("out.npy").path
+        let result = try TestSupport.run(["run", folder.appendingPathComponent("net.caffemodel").path, "--input",
+                                          Self.folder.appendingPathComponent("residual.input.npy").path, "--output", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = try NPY.read(path: Self.folder.appendingPathComponent("residual.output.npy").path).tensor
+        #expect(TestSupport.relativeError(try NPY.read(path: output).tensor, expected) <= 1e-4)
+    }
+
+    /// The definition is an input as much as the weights: `--output` naming it is refused and it is kept.
+    @Test func neitherTheWeightsNorTheDefinitionAreWrittenOver() throws {
+        guard let folder = try copy() else { return }
+        let definition = folder.appendingPathComponent("net.prototxt").path, before = try Data(contentsOf: URL(fileURLWithPath: definition))
+        for command in ["run", "export"] {
+            let arguments = [command, folder.appendingPathComponent("net.caffemodel").path, "--output", definition]
+                + (command == "run" ? ["--input", Self.folder.appendingPathComponent("residual.input.npy").path] : [])
+            let result = try TestSupport.run(arguments)
+            #expect(result.status == 1 && result.stderr.contains("refusing to overwrite an input"), "\(result.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: definition)) == before)
+    }
+
+    @Test func aCaffeModelWithoutItsDefinitionIsAOneLineError() throws {
+        guard let folder = try copy() else { return }
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("net.prototxt"))
+        let result = try TestSupport.run(["info", folder.appendingPathComponent("net.caffemodel").path])
+        #expect(result.status == 1 && result.stderr.contains("net.prototxt or deploy.prototxt") && result.stderr.split(separator: "\n").count == 1,
+                "\(result.stderr)")
+    }
+}
+
 /// `audionet image classify IMAGE --model FILE --labels L`: a network file as an image classifier.
 @Suite struct NetworkFileImageTests {
     /// MobileNetV2's TFLite file with its labels and its [-1, 1] scaling gives the built-in `mobilenetv2`'s classes.
