@@ -136,7 +136,8 @@ def torch_image_models():
     for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
         sys.modules.setdefault(stub, types.ModuleType(stub))
     import torchvision
-    return {"resnet50": torchvision.models.resnet50, "mobilenetv2": torchvision.models.mobilenet_v2}
+    return {"resnet50": torchvision.models.resnet50, "mobilenetv2": torchvision.models.mobilenet_v2,
+            "mobilenetv3-small": torchvision.models.mobilenet_v3_small}
 
 
 def pytorch_images(name, batch, threads):
@@ -151,22 +152,35 @@ def pytorch_images(name, batch, threads):
         return batch / best(lambda: model(x), repeats=3)
 
 
-def onnxruntime_images(name, batch, threads):
-    try:
-        import onnxruntime
-        make = torch_image_models()[name]
-    except ImportError:
-        return None
+def onnx_file(name):
+    """torchvision's `name` exported by torch.onnx.export (TorchScript exporter, dynamic batch), made once in bench-out/."""
     path = os.path.join(OUT, f"{name}.onnx")
     if not os.path.exists(path):
+        try:
+            make = torch_image_models()[name]
+        except ImportError:
+            return None
+        os.makedirs(OUT, exist_ok=True)
         torch.onnx.export(make().eval(), torch.randn(1, 3, 224, 224), path, input_names=["x"],
                           dynamic_axes={"x": {0: "batch"}}, dynamo=False)
+    return path
+
+
+def onnxruntime_images(path, batch, threads):
+    """ONNX Runtime's images/s on an NCHW image network file (its MLAS kernels, graph optimisations on)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    if path is None:
+        return None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
-    return batch / best(lambda: session.run(None, {"x": x}), repeats=3)
+    return batch / best(lambda: session.run(None, {name: x}), repeats=3)
 
 
 def peak_memory_mb(path, command=("classify", "--clip")):
@@ -328,12 +342,20 @@ def main():
     for name in ("resnet50", "mobilenetv2"):
         for batch in (1, 16):
             for t in (1, 2):
-                torch_rate, ort = pytorch_images(name, batch, t), onnxruntime_images(name, batch, t)
+                torch_rate, ort = pytorch_images(name, batch, t), onnxruntime_images(onnx_file(name), batch, t)
                 for precision in ("float32", "int8"):
                     ours = audionet("image", t, name, str(batch), precision)
                     label = f"{name} batch {batch}, {precision}, {t} thread(s)"
                     rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
                     rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
+    # A network AudioNet does not define, and one it does, read from the same ONNX file ONNX Runtime runs.
+    for name in ("mobilenetv3-small", "resnet50"):
+        path = onnx_file(name)
+        for batch in (1, 16):
+            for t in (1, 2):
+                ours = audionet("image", t, path, str(batch)) if path else 0
+                rows.append((f"{name} imported from ONNX (torch.onnx.export), batch {batch}, {t} thread(s)", "images/s", ours,
+                             onnxruntime_images(path, batch, t), "ONNX Runtime on the same file", None))
     fsdd = fsdd_folder()
     if fsdd:
         os.makedirs(OUT, exist_ok=True)

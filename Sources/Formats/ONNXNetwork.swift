@@ -480,7 +480,9 @@ struct ONNXGraphBuilder {
             // Two values: both channels-last when either 4-D operand is.
             let last = (a.channelsLast || b.channelsLast) && a.shape.count == 3 && b.shape.count == 3
             let sources = last ? [try channelsLast(a, for: node), try channelsLast(b, for: node)] : [try fileOrder(a), try fileOrder(b)]
-            try emit(node, Arithmetic(operation, constant: nil), inputs: sources, channelsLast: last)
+            // A sum of equal shapes is a residual connection: the engine's Add, which takes the activation after it.
+            let layer: any Layer = operation == .add && a.shape == b.shape ? Add() : Arithmetic(operation, constant: nil)
+            try emit(node, layer, inputs: sources, channelsLast: last)
         case (let a?, nil), (nil, let a?):
             let constantFirst = left == nil
             guard let constant = try floats(node, constantFirst ? 0 : 1) else { throw failure(node, "has no second operand") }
