@@ -17,15 +17,20 @@ public enum ONNXExport {
     public static let opsets = 13...21
     public static let defaultOpset = 17
 
-    /// The ONNX model of `network`, named `name` in the file.
+    /// The ONNX model of `network`, named `name` in the file. With `meanOverBatchAfter`, the output of that node is
+    /// averaged over the batch before the nodes after it run: the file then takes the examples of one clip (a
+    /// trained classifier's clip embedding is their mean) and gives one output row.
     /// - Throws: ``ModelFileError/unsupported(format:reason:)`` for a layer with no ONNX counterpart (an int8
     ///   layer) or an opset outside ``opsets``.
-    public static func model(_ network: Network, name: String, opset: Int = defaultOpset) throws -> Onnx_ModelProto {
+    public static func model(_ network: Network, name: String, opset: Int = defaultOpset, meanOverBatchAfter: String? = nil) throws -> Onnx_ModelProto {
         guard opsets.contains(opset) else {
             throw ModelFileError.unsupported(format: ONNXModel.format, reason: "opset \(opset) (AudioNet writes opsets \(opsets.lowerBound)–\(opsets.upperBound))")
         }
         var writer = ONNXGraphWriter(network: network, opset: opset)
-        for node in network.nodes { try writer.write(node) }
+        for node in network.nodes {
+            try writer.write(node)
+            if node.name == meanOverBatchAfter { writer.averageOverBatch(node.name) }
+        }
         var model = Onnx_ModelProto()
         model.irVersion = irVersion(opset)
         model.producerName = "AudioNet"
@@ -37,8 +42,8 @@ public enum ONNXExport {
     }
 
     /// The model's bytes, as a `.onnx` file holds them.
-    public static func serialized(_ network: Network, name: String, opset: Int = defaultOpset) throws -> [UInt8] {
-        let bytes: [UInt8] = try model(network, name: name, opset: opset).serializedBytes()
+    public static func serialized(_ network: Network, name: String, opset: Int = defaultOpset, meanOverBatchAfter: String? = nil) throws -> [UInt8] {
+        let bytes: [UInt8] = try model(network, name: name, opset: opset, meanOverBatchAfter: meanOverBatchAfter).serializedBytes()
         guard bytes.count < Int(Int32.max) else {
             throw ModelFileError.unsupported(format: ONNXModel.format, reason: "a \(bytes.count)-byte model (protobuf files stop at 2 GB)")
         }
@@ -83,6 +88,8 @@ struct ONNXGraphWriter {
     /// Tensors already written in the other layout, by source tensor and layout.
     var converted: [String: String] = [:]
     var usedNames: Set<String>
+    /// Whether an average over the batch was written (the output then has one row).
+    var batchIsOne = false
 
     init(network: Network, opset: Int) {
         self.network = network
@@ -500,6 +507,18 @@ struct ONNXGraphWriter {
         record(node, channelsFirst: true)
     }
 
+    /// Replaces node `name`'s value by its mean over the batch (one row); the output's batch is then 1.
+    mutating func averageOverBatch(_ name: String) {
+        let value = values[name]!, mean = fresh(name + "#mean")
+        if opset >= 18 {
+            emit("ReduceMean", [value.tensor, integers(name + "#axes", [0])], mean, [Self.attribute("keepdims", 1)])
+        } else {
+            emit("ReduceMean", [value.tensor], mean, [Self.attribute("axes", [0]), Self.attribute("keepdims", 1)])
+        }
+        values[name] = WrittenValue(tensor: mean, shape: value.shape, channelsFirst: value.channelsFirst)
+        batchIsOne = true
+    }
+
     // MARK: The graph
 
     /// The graph: its input, nodes, initializers and output, the output transposed to the file's layout if need be.
@@ -529,15 +548,15 @@ struct ONNXGraphWriter {
         graph.initializer = initializers
         let input = values[network.inputName]!
         graph.input = [Self.valueInfo(network.inputName, input)]
-        graph.output = [Self.valueInfo(outputName, result)]
+        graph.output = [Self.valueInfo(outputName, result, batch: batchIsOne ? 1 : nil)]
         return graph
     }
 
-    /// A float32 tensor's declaration: batch `N`, then the example's sizes in the tensor's layout.
-    static func valueInfo(_ name: String, _ value: WrittenValue) -> Onnx_ValueInfoProto {
+    /// A float32 tensor's declaration: batch `N` (or `batch`), then the example's sizes in the tensor's layout.
+    static func valueInfo(_ name: String, _ value: WrittenValue, batch: Int? = nil) -> Onnx_ValueInfoProto {
         let shape = value.channelsFirst ? [value.shape.last!] + value.shape.dropLast() : value.shape
         var dimensions = [Onnx_TensorShapeProto.Dimension()]
-        dimensions[0].dimParam = "N"
+        if let batch { dimensions[0].dimValue = Int64(batch) } else { dimensions[0].dimParam = "N" }
         for size in shape {
             var dimension = Onnx_TensorShapeProto.Dimension()
             dimension.dimValue = Int64(size)

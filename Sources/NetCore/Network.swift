@@ -111,6 +111,16 @@ public struct Network: Sendable {
         return needed
     }
 
+    /// The part of the network that computes node `name`, which becomes its output.
+    /// - Throws: ``NetworkError/unknownLayer(_:valid:)`` listing the valid names.
+    public func truncated(at name: String) throws -> Network {
+        guard shapes[name] != nil else { throw NetworkError.unknownLayer(name, valid: nodeNames) }
+        let needed = neededNodes(for: [name])
+        var result = Network(inputShape: inputShape, inputName: inputName)
+        for node in nodes where needed.contains(node.name) { try result.add(node.name, node.layer, inputs: node.inputs) }
+        return result
+    }
+
     /// The same function with each BatchNorm folded into the convolution or dense layer before it, and each
     /// ReLU/ReLU6/Sigmoid… fused into the layer before it, where that layer feeds nothing else.
     /// The merged node takes the later node's name, so requesting the earlier name then reports it unknown.

@@ -11,11 +11,13 @@ struct ExportCommand: ParsableCommand {
         The network is written as AudioNet runs it (BatchNorm and activations folded), float32, with a dynamic \
         batch dimension N. Images are NCHW in the file, as ONNX expects; audio networks take what `audionet run` \
         takes (yamnet: [N, 96, 64] log-mel patches; crepe: [N, 1024] frames). The front ends (log-mel, framing) \
-        are not part of the file. A .tflite, .onnx or .caffemodel file is converted the same way.
+        are not part of the file. A .tflite, .onnx or .caffemodel file is converted the same way. A trained model \
+        (.audionet) becomes its backbone, standardisation and head, ending in class probabilities; an audio model's \
+        file takes the examples of one clip and averages their embeddings, as `classify --clip` does.
         """
     )
 
-    @Argument(help: "Model name (see `audionet models`), or a network file (.onnx, .tflite, .caffemodel).")
+    @Argument(help: "Model name (see `audionet models`), a network file (.onnx, .tflite, .caffemodel), or a trained model (.audionet).")
     var model: String
 
     @Option(help: "The ONNX file to write.")
@@ -36,14 +38,20 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let modelFiles = Networks.inputFiles(of: model)
         try OutputFile.checkDistinct(outputs: [output], inputs: [weights].compactMap { $0 } + modelFiles)
-        let network = try Networks.network(named: model, weightsPath: weights)
-        let name = modelFiles.isEmpty ? model : ((model as NSString).lastPathComponent as NSString).deletingPathExtension
-        let bytes = try ONNXExport.serialized(network, name: name, opset: opset)
-        try OutputFile.write(bytes, to: output)
-        let shape = { (tensor: String, shape: [Int]) in
-            "'\(tensor)' [N, \(ONNXExport.fileShape(shape).map(String.init).joined(separator: ", "))]"
+        var network: Network, clipEmbedding: String?
+        if model.hasSuffix(".audionet") {
+            (network, clipEmbedding) = try ClipClassifier(contentsOf: model, weightsPath: weights).network()
+        } else {
+            network = try Networks.network(named: model, weightsPath: weights)
         }
-        print("\(output): \(name), opset \(opset), \(String(format: "%.1f", Double(bytes.count) / 1e6)) MB; input "
-              + "\(shape(network.inputName, network.inputShape)), output \(shape(network.outputName, network.shapes[network.outputName]!))")
+        let name = modelFiles.isEmpty ? model : ((model as NSString).lastPathComponent as NSString).deletingPathExtension
+        let bytes = try ONNXExport.serialized(network, name: name, opset: opset, meanOverBatchAfter: clipEmbedding)
+        try OutputFile.write(bytes, to: output)
+        let shape = { (tensor: String, batch: String, shape: [Int]) in
+            "'\(tensor)' [\(([batch] + ONNXExport.fileShape(shape).map(String.init)).joined(separator: ", "))]"
+        }
+        let input = shape(network.inputName, "N", network.inputShape) + (clipEmbedding == nil ? "" : " (the examples of one clip)")
+        print("\(output): \(name), opset \(opset), \(String(format: "%.1f", Double(bytes.count) / 1e6)) MB; input \(input), "
+              + "output \(shape(network.outputName, clipEmbedding == nil ? "N" : "1", network.shapes[network.outputName]!))")
     }
 }

@@ -30,6 +30,9 @@ import Testing
         let info = try TestSupport.run(["info", path("digits.audionet")])
         #expect(info.status == 0 && info.stdout.contains("a classifier on yamnet clip embeddings (1024 features), softmax regression")
                 && info.stdout.contains("classes (2): 0, 1") && info.stdout.contains("trainingFiles 80"), "\(info.stdout)\(info.stderr)")
+        let exported = try TestSupport.run(["export", path("digits.audionet"), "--output", path("digits.onnx")])
+        #expect(exported.status == 0 && exported.stdout.contains("input 'input' [N, 96, 64] (the examples of one clip), output 'probabilities' [1, 2]"),
+                "\(exported.stdout)\(exported.stderr)")
         // A second run with another head takes every embedding from the cache.
         let again = try TestSupport.run(["train", train, "--output", path("wide.audionet"), "--hidden", "8"])
         #expect(again.status == 0 && again.stderr.contains("embedding training files: 80/80 (80 from the cache)"), "\(again.stderr)")

@@ -38,6 +38,34 @@ public final class ClipClassifier: Sendable {
                              firstCentreSeconds: pipeline.input.firstCentreSeconds, duration: result.duration)
     }
 
+    /// The model as one network ending in class probabilities: the backbone up to its features (an image backbone's
+    /// averaged over their positions), their standardisation, and the head. The network runs per example; for an
+    /// audio backbone, `clipEmbedding` names the node whose output the model averages over a clip's examples before
+    /// the head (``ONNXExport`` writes that average into the file).
+    public func network() throws -> (network: Network, clipEmbedding: String?) {
+        var network: Network, clipEmbedding: String?
+        if let embedder = trainer.embedder {
+            guard embedder.postprocess == nil else { throw AudioNetError.invalidOption("\(model.backbone)'s postprocessed embeddings cannot be one network") }
+            network = try embedder.pipeline.network.truncated(at: embedder.node)
+            clipEmbedding = embedder.node
+        } else {
+            let features = trainer.imageFeatures!
+            network = try features.classifier.network.truncated(at: features.layer)
+            if network.shapes[features.layer]!.count > 1 { try network.add("head.pooled", GlobalAveragePool()) }
+        }
+        try network.add("head.centred", Arithmetic(.subtract, constant: Tensor(shape: [model.mean.count], scalars: model.mean)))
+        try network.add("head.standardized", Arithmetic(.multiply, constant: Tensor(shape: [model.scale.count], scalars: model.scale)))
+        let layers = model.head.layers
+        for (index, layer) in layers.enumerated() {
+            let last = index == layers.count - 1
+            try network.add(last ? "head.logits" : "head.hidden\(index + 1)",
+                            Dense(inputFeatures: layer.inputFeatures, outputFeatures: layer.outputFeatures, weights: layer.weights, bias: layer.bias,
+                                  activation: last ? .identity : .relu))
+        }
+        try network.add("probabilities", Softmax())
+        return (network, clipEmbedding)
+    }
+
     /// The `k` most probable classes of one file.
     public func topClasses(file: String, k: Int) throws -> [ClassScore] {
         let mean = try trainer.features(file: file)
