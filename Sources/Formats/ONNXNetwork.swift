@@ -219,6 +219,11 @@ struct ONNXGraphBuilder {
             let layer = BatchNorm(gamma: scale.scalars, beta: bias.scalars, mean: mean.scalars, variance: variance.scalars, epsilon: float(node, "epsilon", 1e-5))
             if input.shape.count == 3 {
                 try emit(node, layer, inputs: [try channelsLast(input, for: node)], channelsLast: true)
+            } else if input.shape.count == 2 {
+                // [N, C, L]: normalized channels-last, then back.
+                let sequence = try net.add((node.output.first ?? "") + "#nlc", Permute([1, 0]), inputs: [input.node])
+                let normalized = try net.add((node.output.first ?? "") + "#normalized", layer, inputs: [sequence])
+                try emit(node, Permute([1, 0]), inputs: [normalized], channelsLast: false)
             } else {
                 guard input.shape.count == 1 else { throw failure(node, "normalizes a tensor of shape \(input.shape)") }
                 try emit(node, layer, inputs: [input.node], channelsLast: false)
@@ -321,6 +326,7 @@ struct ONNXGraphBuilder {
     }
 
     mutating func convolution(_ node: Onnx_NodeProto) throws {
+        if let kernel = try constant(node, 1), kernel.dims.count == 3 { return try convolution1D(node, kernel: kernel) }
         let input = try value(node)
         guard let kernel = try floats(node, 1), kernel.shape.count == 4, kernel.shape.allSatisfy({ $0 > 0 }) else {
             throw failure(node, "needs a constant 4-D kernel (AudioNet reads 2-D convolutions)")
@@ -348,6 +354,34 @@ struct ONNXGraphBuilder {
                            weights: kernel.permuted([2, 3, 1, 0]).scalars, bias: bias)
         }
         try emit(node, layer, inputs: [source], channelsLast: true)
+    }
+
+    /// A 1-D convolution on `[N, C, L]`: the 2-D one on the height-1 image `[N, C, 1, L]`, reshaped back.
+    mutating func convolution1D(_ node: Onnx_NodeProto, kernel: Onnx_TensorProto) throws {
+        let input = try value(node), output = node.output.first ?? ""
+        guard input.shape.count == 2 else { throw failure(node, "has a 1-D kernel for input \(input.shape)") }
+        let image = try net.add(output + "#image", Reshape([input.shape[0], 1, input.shape[1]]), inputs: [input.node])
+        values[image] = ONNXValue(node: image, shape: [input.shape[0], 1, input.shape[1]], channelsLast: false)
+        var planar = node, flat = kernel
+        flat.name = output + "#kernel"
+        flat.dims = [kernel.dims[0], kernel.dims[1], 1, kernel.dims[2]]
+        constants[flat.name] = flat
+        planar.input[0] = image
+        planar.input[1] = flat.name
+        planar.output = [output + "#2d"]
+        // Every window attribute gains a height-1 axis first.
+        planar.attribute = node.attribute.map { attribute in
+            var widened = attribute
+            switch attribute.name {
+            case "kernel_shape", "strides", "dilations": widened.ints = [1] + attribute.ints
+            case "pads" where attribute.ints.count == 2: widened.ints = [0, attribute.ints[0], 0, attribute.ints[1]]
+            default: break
+            }
+            return widened
+        }
+        try convolution(planar)
+        let result = values[planar.output[0]]!
+        try emit(node, Reshape([result.shape[0], result.shape[2]]), inputs: [try fileOrder(result)], channelsLast: false)
     }
 
     mutating func transposedConvolution(_ node: Onnx_NodeProto) throws {

