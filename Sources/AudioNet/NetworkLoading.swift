@@ -43,12 +43,15 @@ extension Networks {
         }
     }
 
-    /// The files `name` reads when it names a network file (a `.caffemodel` reads its definition too), which no
-    /// output may overwrite; empty for a built-in network.
+    /// The files `name` reads when it names a network file (a `.caffemodel` reads its definition too, an `.onnx`
+    /// file its external data), which no output may overwrite; empty for a built-in network.
     public static func inputFiles(of name: String) -> [String] {
         guard FileManager.default.fileExists(atPath: name) else { return [] }
-        let definition = (name as NSString).pathExtension.lowercased() == "caffemodel" ? try? caffeDefinition(for: name) : nil
-        return [name] + [definition].compactMap { $0 }
+        switch (name as NSString).pathExtension.lowercased() {
+        case "caffemodel": return [name] + [try? caffeDefinition(for: name)].compactMap { $0 }
+        case "onnx": return [name] + ((try? ONNXModel(path: name))?.externalDataFiles ?? [])
+        default: return [name]
+        }
     }
 
     /// The definition beside a `.caffemodel`: `NAME.prototxt`, else the folder's `deploy.prototxt` (the model zoo's names).

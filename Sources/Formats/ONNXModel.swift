@@ -55,6 +55,16 @@ public struct ONNXModel: Sendable {
         self.folder = folder
     }
 
+    /// The files the model's external tensor data lives in (resolved in the model's folder), which a command must
+    /// treat as inputs: an output written over one would destroy the model's weights.
+    public var externalDataFiles: [String] {
+        guard let folder else { return [] }
+        let locations = Set(graph.initializer.filter { $0.dataLocation == .external }.compactMap { tensor in
+            tensor.externalData.first { $0.key == "location" }?.value
+        })
+        return locations.sorted().map { URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: folder + "/")).standardizedFileURL.path }
+    }
+
     /// The element count of `dims`, refusing negative or overflowing sizes.
     static func elementCount(_ dims: [Int64], of name: String) throws -> Int {
         guard let count = CheckedSize.elementCount(dims.map { Int($0) }), dims.allSatisfy({ $0 >= 0 }), count <= 1 << 32 else {

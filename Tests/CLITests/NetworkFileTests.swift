@@ -45,6 +45,24 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before)
     }
 
+    /// External tensor data is an input too: `--output` naming the weights file beside the model is refused.
+    @Test func runNeverWritesOverTheExternalData() throws {
+        let source = Self.folder.appendingPathComponent("external-data.onnx")
+        guard FileManager.default.fileExists(atPath: source.path) else {
+            Issue.record("\(source.path) is missing: run `make generated-fixtures`")
+            return
+        }
+        let folder = TestSupport.temporaryDirectory()
+        for name in ["external-data.onnx", "external-data.weights"] {
+            try FileManager.default.copyItem(at: Self.folder.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let weights = folder.appendingPathComponent("external-data.weights").path, before = try Data(contentsOf: URL(fileURLWithPath: weights))
+        let result = try TestSupport.run(["run", folder.appendingPathComponent("external-data.onnx").path, "--input",
+                                          Self.folder.appendingPathComponent("helper-opset13.input.npy").path, "--output", weights])
+        #expect(result.status == 1 && result.stderr.contains("refusing to overwrite an input"), "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == before)
+    }
+
     @Test func infoListsTheFilesTensorsAndWeightsAreRefused() throws {
         guard let model = model() else { return }
         let info = try TestSupport.run(["info", model])
