@@ -37,6 +37,34 @@ extension Conv2D {
             let image = row / pixelsPerImage, pixel = row % pixelsPerImage
             let oy = pixel / g.outputWidth, ox = pixel % g.outputWidth
             var destination = columns + local * depth
+            // All channels of neighbouring pixels lie side by side in memory: a window's run of pixels is one copy.
+            let contiguous = channels == inputChannels
+            if contiguous && g.inputWidth == 1 && g.kernelWidth == 1 && g.outputWidth == 1 && g.padLeft == 0 && g.dilationY == 1 {
+                // A width-1 image (CREPE's frames): the whole receptive field is one run of the column.
+                let top = oy * g.strideY - g.padTop
+                let lead = min(max(-top, 0), g.kernelHeight), valid = max(min(top + g.kernelHeight, g.inputHeight) - max(top, 0), 0)
+                destination.update(repeating: 0, count: lead * channels)
+                (destination + lead * channels).update(from: input + (image * g.inputHeight + max(top, 0)) * channels, count: valid * channels)
+                (destination + (lead + valid) * channels).update(repeating: 0, count: (g.kernelHeight - lead - valid) * channels)
+                continue
+            }
+            if contiguous && g.dilationX == 1 {
+                let left = ox * g.strideX - g.padLeft
+                let lead = min(max(-left, 0), g.kernelWidth), valid = max(min(left + g.kernelWidth, g.inputWidth) - max(left, 0), 0)
+                for ky in 0..<g.kernelHeight {
+                    let iy = oy * g.strideY - g.padTop + ky * g.dilationY
+                    if iy >= 0 && iy < g.inputHeight {
+                        destination.update(repeating: 0, count: lead * channels)
+                        (destination + lead * channels).update(from: input + ((image * g.inputHeight + iy) * g.inputWidth + max(left, 0)) * channels,
+                                                              count: valid * channels)
+                        (destination + (lead + valid) * channels).update(repeating: 0, count: (g.kernelWidth - lead - valid) * channels)
+                    } else {
+                        destination.update(repeating: 0, count: g.kernelWidth * channels)
+                    }
+                    destination += g.kernelWidth * channels
+                }
+                continue
+            }
             for ky in 0..<g.kernelHeight {
                 let iy = oy * g.strideY - g.padTop + ky * g.dilationY
                 for kx in 0..<g.kernelWidth {

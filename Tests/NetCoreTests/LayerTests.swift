@@ -48,6 +48,43 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         try expectMatches(layer, [input], try fixture("\(c.name).output"), c.name)
     }
 
+    /// The convolution's definition, summed directly: `out[n, y, x, o] = b[o] + Σ w[ky, kx, c, o] · in[n, y·sy − top + ky·dy,
+    /// x·sx − left + kx·dx, c]`, zero outside the input.
+    static func direct(_ conv: Conv2D, _ input: Tensor) throws -> Tensor {
+        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let shape = try conv.outputShape(for: [Array(input.shape.dropFirst())])
+        let top = conv.padding.pads(input: height, kernel: conv.kernel.height, stride: conv.stride.y, dilation: conv.dilation.y, axis: 0).before
+        let left = conv.padding.pads(input: width, kernel: conv.kernel.width, stride: conv.stride.x, dilation: conv.dilation.x, axis: 1).before
+        var output = [Float](), cout = conv.outputChannels
+        for n in 0..<batch { for y in 0..<shape[0] { for x in 0..<shape[1] { for o in 0..<cout {
+            var sum = conv.bias[o]
+            for ky in 0..<conv.kernel.height { for kx in 0..<conv.kernel.width { for c in 0..<channels {
+                let iy = y * conv.stride.y - top + ky * conv.dilation.y, ix = x * conv.stride.x - left + kx * conv.dilation.x
+                guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
+                sum += conv.weights[((ky * conv.kernel.width + kx) * channels + c) * cout + o] * input.scalars[((n * height + iy) * width + ix) * channels + c]
+            } } }
+            output.append(sum)
+        } } } }
+        return Tensor(shape: [batch] + shape, scalars: output)
+    }
+
+    /// im2col's one-copy receptive fields — a whole column of a width-1 image (CREPE's frames), a run of pixels per
+    /// kernel row otherwise — at strides, with windows that start and end in the padding, and with too few inputs.
+    @Test(arguments: [([12, 1, 5], (7, 1), (3, 1), Padding.explicit(top: 4, bottom: 5, left: 0, right: 0)),
+                      ([10, 1, 6], (5, 1), (4, 1), .same), ([90, 1, 1], (70, 1), (2, 1), .valid), ([3, 1, 9], (8, 1), (2, 1), .same),
+                      ([7, 8, 5], (3, 5), (2, 3), .symmetric(1, 2)), ([6, 5, 6], (2, 7), (1, 2), .same),
+                      ([5, 1, 7], (1, 1), (2, 2), .explicit(top: 0, bottom: 0, left: 1, right: 1))])
+    func stridedConvolutionsEqualTheirDefinition(input shape: [Int], kernel: (Int, Int), stride: (Int, Int), padding: Padding) throws {
+        var random = SeededGenerator(seed: UInt64(shape.reduce(0, +) * 31 + kernel.0))
+        let (channels, outputs) = (shape[2], 6)
+        let conv = Conv2D(inputChannels: channels, outputChannels: outputs, kernel: kernel, stride: stride, padding: padding,
+                          weights: random.floats(kernel.0 * kernel.1 * channels * outputs, in: -1...1), bias: random.floats(outputs, in: -1...1))
+        let input = Tensor(shape: [2] + shape, scalars: random.floats(2 * shape.reduce(1, *), in: -1...1))
+        let planned = conv.planned(for: [shape])
+        #expect(planned.algorithm == .im2col, "\(String(describing: planned.algorithm))")
+        #expect(relativeError(planned.forward([input]), try Self.direct(conv, input)) <= 1e-5)
+    }
+
     @Test(arguments: [("depthwise3x3_same", 1, (1, 1), Padding.same),
                       ("depthwise3x3_stride2_same_asymmetric", 1, (2, 2), .same),
                       ("depthwise3x3_multiplier2", 2, (1, 1), .symmetric(1, 1))])
