@@ -108,6 +108,27 @@ extension Tensor {
     public func permuted(_ axes: [Int]) -> Tensor {
         precondition(axes.sorted() == Array(0..<shape.count), "not a permutation of the axes")
         let outShape = axes.map { shape[$0] }
+        // Most permutations are a transpose of two merged axes, per batch item ([N, C, H, W] → [N, H, W, C] transposes
+        // [C, H·W] matrices): done in cache-sized blocks instead of element by element.
+        let (sizes, order) = Self.mergedAxes(shape, axes)
+        if order.count <= 1 { return Tensor(shape: outShape, scalars: scalars) }
+        if order == [1, 0] || order == [0, 2, 1] {
+            let (batch, rows, columns) = order.count == 2 ? (1, sizes[0], sizes[1]) : (sizes[0], sizes[1], sizes[2])
+            return Tensor(shape: outShape) { result in
+                scalars.withUnsafeBufferPointer { source in
+                    for item in 0..<batch {
+                        let from = source.baseAddress! + item * rows * columns, to = result.baseAddress! + item * rows * columns
+                        for row0 in stride(from: 0, to: rows, by: 32) {
+                            for column0 in stride(from: 0, to: columns, by: 32) {
+                                for row in row0..<min(row0 + 32, rows) {
+                                    for column in column0..<min(column0 + 32, columns) { to[column * rows + row] = from[row * columns + column] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         var inStrides = [Int](repeating: 1, count: shape.count)
         for axis in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[axis] = inStrides[axis + 1] * shape[axis + 1] }
         let strides = axes.map { inStrides[$0] }
@@ -127,6 +148,25 @@ extension Tensor {
             }
         }
         return Tensor(shape: outShape, scalars: result)
+    }
+}
+
+extension Tensor {
+    /// The smallest equivalent permutation: axes of size 1 dropped, and axes that stay neighbours in the same order
+    /// merged. `sizes` are the merged axes' sizes in input order; output axis i is merged input axis `order[i]`.
+    static func mergedAxes(_ shape: [Int], _ axes: [Int]) -> (sizes: [Int], order: [Int]) {
+        let kept = (0..<shape.count).filter { shape[$0] != 1 }
+        let position = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1, $0) })
+        var runs: [[Int]] = []  // positions in the input's kept axes, in output order
+        for axis in axes where shape[axis] != 1 {
+            let p = position[axis]!
+            if let last = runs.last?.last, p == last + 1 { runs[runs.count - 1].append(p) } else { runs.append([p]) }
+        }
+        let byInput = runs.indices.sorted { runs[$0][0] < runs[$1][0] }
+        let sizes = byInput.map { runs[$0].reduce(1) { $0 * shape[kept[$1]] } }
+        var order = [Int](repeating: 0, count: runs.count)
+        for (rank, run) in byInput.enumerated() { order[run] = rank }
+        return (sizes, order)
     }
 }
 

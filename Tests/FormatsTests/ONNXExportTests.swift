@@ -48,7 +48,7 @@ import Testing
     static func merges() throws -> Network {
         var random = SeededGenerator(seed: 3)
         var net = Network(inputShape: [7, 8, 4])
-        let conv = { (name: String, input: String, activation: Activation) throws in
+        let conv = { (name: String, input: String, activation: Activation) throws -> Void in
             try net.add(name, Conv2D(inputChannels: 4, outputChannels: 4, kernel: (1, 1), weights: random.floats(16, in: -1...1),
                                      bias: random.floats(4, in: -0.2...0.2), activation: activation), inputs: [input])
         }

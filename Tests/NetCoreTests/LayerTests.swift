@@ -170,6 +170,25 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         try expectMatches(ChannelShuffle(groups: 3), [try fixture("shuffle.input")], try fixture("shuffle.output"), "shuffle")
     }
 
+    /// Every permutation path — a blocked transpose of merged axes, a copy when only unit axes move, the general
+    /// walk — puts each element where its index says: `out[i₀, i₁, …] = in[j]` with `j[axes[k]] = i[k]`.
+    @Test(arguments: [([2, 3, 5, 7], [0, 2, 3, 1]), ([2, 5, 7, 3], [0, 3, 1, 2]), ([1, 3, 40, 33], [0, 2, 3, 1]), ([37, 65], [1, 0]),
+                      ([4, 1, 6], [1, 0, 2]), ([1, 6, 1, 5], [3, 2, 1, 0]), ([2, 3, 4, 5], [2, 0, 3, 1]), ([3, 4, 5], [0, 1, 2])])
+    func permutingPutsEachElementWhereItsIndexSays(_ shape: [Int], axes: [Int]) {
+        let input = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { Float($0) })
+        let output = input.permuted(axes)
+        #expect(output.shape == axes.map { shape[$0] })
+        var expected = [Float](), index = [Int](repeating: 0, count: shape.count)
+        for _ in 0..<input.count {
+            var source = [Int](repeating: 0, count: shape.count)
+            for (k, axis) in axes.enumerated() { source[axis] = index[k] }
+            expected.append(Float(source.indices.reduce(0) { $0 * shape[$1] + source[$1] }))
+            var k = shape.count - 1
+            while k >= 0 { index[k] += 1; if index[k] < shape[axes[k]] { break }; index[k] = 0; k -= 1 }
+        }
+        #expect(output.scalars == expected)
+    }
+
     @Test func shapeLayersMoveElementsAsNumPyDoes() throws {
         let x = Tensor(shape: [1, 2, 3, 2], scalars: (0..<12).map(Float.init))
         #expect(Flatten().forward([x]).shape == [1, 12])
