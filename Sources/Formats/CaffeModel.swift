@@ -52,11 +52,11 @@ public struct CaffeModel: Sendable {
     /// names, so `--layer` takes any of them (an in-place layer's output is its own node). Pooling rounds up, as
     /// Caffe does; inner products read their input in Caffe's `C, H, W` order.
     public func network() throws -> Network {
-        var builder = try CaffeGraphBuilder(model: self)
-        for layer in definition.layer { try builder.add(layer) }
         guard definition.layers.isEmpty else {
             throw ModelFileError.unsupported(format: Self.format, reason: "a definition in the V1 'layers' form (upgrade it with Caffe's upgrade_net_proto_text)")
         }
+        var builder = try CaffeGraphBuilder(model: self)
+        for layer in definition.layer { try builder.add(layer) }
         return builder.net
     }
 }
