@@ -60,23 +60,26 @@ public final class ImageClassifier: Sendable {
             throw AudioNetError.notImplemented(name, available: available)
         }
         let network = try load(name, store, weightsPath)
-        let labels = try String(contentsOfFile: try store.locate(output.labels), encoding: .utf8)
-            .split(whereSeparator: \.isNewline).map(String.init).dropFirst(output.skippedLabels)
+        let labels = try output.labels.names(at: try store.locate(output.labels.file))
         guard let classes = network.shapes[network.outputName]?.last, labels.count == classes else {
             throw NetworkError.invalidWeights("\(name) has \(network.shapes[network.outputName] ?? []) outputs for \(labels.count) labels")
         }
-        return ImageClassifier(name: name, network: network, preprocessing: output.preprocessing, labels: Array(labels),
+        return ImageClassifier(name: name, network: network, preprocessing: output.preprocessing, labels: labels,
                                outputsProbabilities: output.outputsProbabilities, precision: precision)
     }
 
     /// The network input `[1, size, size, 3]` (or `[1, 3, size, size]`) for an image: the whole image (or its central
-    /// 87.5 % square with `centerCrop`) resized bilinearly, then normalized.
+    /// 87.5 % square with `centerCrop`) resized bilinearly, then normalized, its channels in the network's order.
     public func input(for image: RGBImage, centerCrop: Bool = false) -> Tensor {
         let source = centerCrop ? image.centerCropped(fraction: 0.875) : image
         let size = preprocessing.size
         let pixels = source.resized(width: size, height: size)
         let mean = preprocessing.mean, std = preprocessing.std
-        let input = Tensor(shape: [1, size, size, 3], scalars: pixels.enumerated().map { ($1 - mean[$0 % 3]) / std[$0 % 3] })
+        let channels = preprocessing.bgr ? [2, 1, 0] : [0, 1, 2]
+        let input = Tensor(shape: [1, size, size, 3], scalars: pixels.indices.map { i in
+            let c = channels[i % 3]
+            return (pixels[i - i % 3 + c] - mean[c]) / std[c]
+        })
         return channelsFirst ? input.permuted([0, 3, 1, 2]) : input
     }
 

@@ -17,7 +17,7 @@ extension Networks {
     public static func architecture(named name: String, store: WeightStore = .fromEnvironment()) throws -> Network {
         if let file = try networkFile(name) { return file }
         let descriptor = try buildable(name)
-        if let architecture = descriptor.architecture { return try architecture(name) }
+        if let architecture = descriptor.architecture { return try architecture(name, store) }
         return try descriptor.load!(name, store, nil)
     }
 

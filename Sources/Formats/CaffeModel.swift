@@ -47,15 +47,16 @@ public struct CaffeModel: Sendable {
         blobs = Dictionary(named.filter { !$0.1.isEmpty }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// The network on the engine. Its input is the definition's one input blob in Caffe's own layout (`[N, C, H, W]`);
-    /// inside, feature maps run channels-last, and the first node turns the input so. Node names are the layer
-    /// names, so `--layer` takes any of them (an in-place layer's output is its own node). Pooling rounds up, as
-    /// Caffe does; inner products read their input in Caffe's `C, H, W` order.
-    public func network() throws -> Network {
+    /// The network on the engine. Its input is the definition's one input blob in Caffe's own layout (`[N, C, H, W]`),
+    /// or `[N, H, W, C]` with `channelsLast` (the catalog's image networks); inside, feature maps run channels-last, and
+    /// the first node turns a channels-first input so. Node names are the layer names, so `--layer` takes any of them
+    /// (an in-place layer's output is its own node). Pooling rounds up, as Caffe does; inner products read their input
+    /// in Caffe's `C, H, W` order.
+    public func network(channelsLast: Bool = false) throws -> Network {
         guard definition.layers.isEmpty else {
             throw ModelFileError.unsupported(format: Self.format, reason: "a definition in the V1 'layers' form (upgrade it with Caffe's upgrade_net_proto_text)")
         }
-        var builder = try CaffeGraphBuilder(model: self)
+        var builder = try CaffeGraphBuilder(model: self, channelsLast: channelsLast)
         for layer in definition.layer { try builder.add(layer) }
         return builder.net
     }
@@ -68,7 +69,7 @@ struct CaffeGraphBuilder {
     /// The engine node holding each blob now (an in-place layer moves its blob to its own node).
     var blobs: [String: String] = [:]
 
-    init(model: CaffeModel) throws {
+    init(model: CaffeModel, channelsLast: Bool) throws {
         self.model = model
         let definition = model.definition
         var name = definition.input.first, dims = definition.inputShape.first?.dim.map { Int($0) } ?? definition.inputDim.map { Int($0) }
@@ -79,8 +80,13 @@ struct CaffeGraphBuilder {
         guard let name, dims.count == 4, dims.dropFirst().allSatisfy({ $0 > 0 && $0 < 1 << 16 }) else {
             throw ModelFileError.unsupported(format: CaffeModel.format, reason: "an input of shape \(dims) (AudioNet reads one [N, C, H, W] input)")
         }
-        net = Network(inputShape: Array(dims.dropFirst()), inputName: name)
-        blobs[name] = try net.add(name + "#nhwc", Permute([1, 2, 0]))
+        if channelsLast {
+            net = Network(inputShape: [dims[2], dims[3], dims[1]], inputName: name)
+            blobs[name] = name
+        } else {
+            net = Network(inputShape: Array(dims.dropFirst()), inputName: name)
+            blobs[name] = try net.add(name + "#nhwc", Permute([1, 2, 0]))
+        }
     }
 
     func failure(_ layer: Caffe_LayerParameter, _ why: String) -> ModelFileError {

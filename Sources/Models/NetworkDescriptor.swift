@@ -9,22 +9,32 @@ public enum ModelTask: String, Sendable, CaseIterable {
     case imageClassification = "image classification"
 }
 
-/// How pixels become an image network's input: `(pixel − mean) / std` per channel after resizing to `size`².
+/// How pixels become an image network's input: `(pixel − mean) / std` per channel after resizing to `size`², the
+/// channels then in the network's order.
 public struct ImagePreprocessing: Sendable, Equatable {
     public let size: Int
     /// Per-channel (RGB) mean and standard deviation on the 0…255 scale.
     public let mean: [Float]
     public let std: [Float]
+    /// Whether the network takes its channels as blue, green, red (Caffe's and Darknet-trained OpenCV pipelines').
+    public let bgr: Bool
 
-    public init(size: Int, mean: [Float], std: [Float]) {
+    public init(size: Int, mean: [Float], std: [Float], bgr: Bool = false) {
         precondition(mean.count == 3 && std.count == 3)
         self.size = size
         self.mean = mean
         self.std = std
+        self.bgr = bgr
     }
 
     /// The same mean and standard deviation for all channels.
     public init(size: Int, mean: Float, std: Float) { self.init(size: size, mean: [mean, mean, mean], std: [std, std, std]) }
+
+    /// BVLC Caffe's ImageNet input: BGR on the 0…255 scale less the mean pixel of `ilsvrc_2012_mean.npy`
+    /// (Caffe's `imagenet_mean.hpp`: R 122.67, G 116.66, B 104.00).
+    public static func caffe(size: Int) -> ImagePreprocessing {
+        ImagePreprocessing(size: size, mean: [122.67, 116.66, 104.00], std: [1, 1, 1], bgr: true)
+    }
 
     /// torchvision's ImageNet normalization (`transforms.Normalize` mean and std, scaled to 0…255).
     public static func torchvision(size: Int = 224) -> ImagePreprocessing {
@@ -32,21 +42,50 @@ public struct ImagePreprocessing: Sendable, Equatable {
     }
 }
 
+/// An image classifier's class names: a label file, one class per line.
+public struct ImageLabels: Sendable {
+    public let file: WeightFile
+    /// Leading lines (a `background` class) the network has no output for.
+    public let skipped: Int
+    /// Whether each line is `/a/airfield 0` (Places365's `categories_places365.txt`): the name is the path after
+    /// its initial letter, the number its index.
+    public let indexedPaths: Bool
+
+    public init(file: WeightFile, skipped: Int = 0, indexedPaths: Bool = false) {
+        self.file = file
+        self.skipped = skipped
+        self.indexedPaths = indexedPaths
+    }
+
+    /// The class names in output order, read from the file at `path`.
+    public func names(at path: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LabelFileError.malformed(path: path, reason: "cannot read it as UTF-8 text")
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).dropFirst(skipped)
+        guard indexedPaths else { return Array(lines) }
+        return try lines.enumerated().map { number, line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, Int(fields[1]) == number, fields[0].hasPrefix("/"), fields[0].count > 3 else {
+                throw LabelFileError.malformed(path: path, reason: "line \(number + 1) is not '/a/name \(number)'")
+            }
+            return String(fields[0].dropFirst(3))
+        }
+    }
+}
+
 /// How an image classifier's outputs are read.
 public struct ImageClassifierOutput: Sendable {
     public let preprocessing: ImagePreprocessing
-    /// The label file (one class per line) and how many leading lines (a `background` class) the network has no
-    /// output for.
-    public let labels: WeightFile
-    public let skippedLabels: Int
+    public let labels: ImageLabels
     /// Whether the network ends in a softmax already (else scores are the softmax of its logits).
     public let outputsProbabilities: Bool
 
-    public init(preprocessing: ImagePreprocessing, labels: WeightFile = ImageNetLabels.file, skippedLabels: Int = 1,
+    /// Defaults: ImageNet's 1000 classes from the TF Lite label file (after its `background` line).
+    public init(preprocessing: ImagePreprocessing, labels: ImageLabels = ImageLabels(file: ImageNetLabels.file, skipped: 1),
                 outputsProbabilities: Bool = false) {
         self.preprocessing = preprocessing
         self.labels = labels
-        self.skippedLabels = skippedLabels
         self.outputsProbabilities = outputsProbabilities
     }
 }
@@ -80,7 +119,7 @@ public struct NetworkDescriptor: Sendable {
     public let aliasFiles: [String: [WeightFile]]
     /// The architecture with placeholder weights and every layer in place (BatchNorm unfolded), for layer
     /// tables; nil where the architecture comes only from the weight file.
-    public let architecture: (@Sendable (_ name: String) throws -> Network)?
+    public let architecture: (@Sendable (_ name: String, _ store: WeightStore) throws -> Network)?
     /// Builds the network with its real weights; nil for a catalog entry AudioNet does not build yet.
     public let load: Loader?
     /// For image classifiers: preprocessing and labels.
@@ -91,7 +130,7 @@ public struct NetworkDescriptor: Sendable {
 
     public init(name: String, aliases: [String] = [], task: ModelTask, depth: Int?, sizeMB: Double, parametersMillions: Double,
                 inputSize: [Int], files: [WeightFile] = [], optionalFiles: [WeightFile] = [], aliasFiles: [String: [WeightFile]] = [:],
-                architecture: (@Sendable (String) throws -> Network)? = nil, load: Loader? = nil,
+                architecture: (@Sendable (String, WeightStore) throws -> Network)? = nil, load: Loader? = nil,
                 imageClassifier: ImageClassifierOutput? = nil, audio: (@Sendable (_ name: String) -> AudioInput)? = nil) {
         self.name = name
         self.aliases = aliases
@@ -119,9 +158,24 @@ public struct NetworkDescriptor: Sendable {
         return NetworkDescriptor(
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
             inputSize: [preprocessing.size, preprocessing.size, 3], files: [weights, ImageNetLabels.file],
-            architecture: { _ in try build(nil) },
+            architecture: { _, _ in try build(nil) },
             load: { _, store, path in try build(PyTorchStateDict(path: store.locate(weights, explicit: path)).tensors) },
             imageClassifier: ImageClassifierOutput(preprocessing: preprocessing))
+    }
+
+    /// An image classifier defined by a Caffe deploy definition (`definition`, protobuf text) with trained blobs
+    /// (`weights`, a `.caffemodel`), read by the Caffe importer with channels-last input; node names are Caffe's layer names.
+    public static func caffe(_ name: String, depth: Int?, sizeMB: Double, parametersMillions: Double, definition: WeightFile,
+                             weights: WeightFile, classifier: ImageClassifierOutput) -> NetworkDescriptor {
+        let size = classifier.preprocessing.size
+        return NetworkDescriptor(
+            name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
+            inputSize: [size, size, 3], files: [weights, definition, classifier.labels.file],
+            architecture: { _, store in try CaffeModel(prototxt: store.locate(definition), caffemodel: nil).network(channelsLast: true) },
+            load: { _, store, path in
+                try CaffeModel(prototxt: store.locate(definition), caffemodel: store.locate(weights, explicit: path)).network(channelsLast: true)
+            },
+            imageClassifier: classifier)
     }
 
     /// A catalog entry AudioNet does not build yet: MATLAB's facts only.

@@ -29,6 +29,7 @@ public enum Networks {
         OpenL3.descriptor,
         SqueezeNet.descriptor,
         GoogLeNet.descriptor,
+        GoogLeNet.places365,
         NotYetBuilt.inceptionV3,
         DenseNet201.descriptor,
         MobileNetV2.descriptor,
@@ -37,16 +38,21 @@ public enum Networks {
         ResNet.resnet101,
         NotYetBuilt.xception,
         NotYetBuilt.inceptionResNetV2,
-        ShuffleNetV2.descriptor,
+        NotYetBuilt.shuffleNet,
         NotYetBuilt.nasNetMobile,
         NotYetBuilt.nasNetLarge,
         NotYetBuilt.darknet19,
         NotYetBuilt.darknet53,
         EfficientNetB0.descriptor,
         EfficientNetLite0.descriptor,
-        VGG.alexnet,
+        AlexNet.descriptor,
         VGG.vgg16,
         VGG.vgg19,
+        // torchvision's variants of networks MATLAB defines otherwise.
+        SqueezeNet.v1_0,
+        GoogLeNetTorchvision.descriptor,
+        ShuffleNetV2.descriptor,
+        VGG.alexnetTorchvision,
     ]
 
     /// The network called `name` (or one of its aliases).

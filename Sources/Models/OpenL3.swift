@@ -142,7 +142,7 @@ extension OpenL3 {
             parametersMillions: 4.68, inputSize: [128, 199, 1], files: [torchFile(defaultConfiguration)],
             optionalFiles: others.map(torchFile) + keras,
             aliasFiles: Dictionary(uniqueKeysWithValues: configurations.map { ($0.modelName, [torchFile($0)]) }),
-            architecture: { name in try network(configuration(named: name) ?? defaultConfiguration, weights: nil) },
+            architecture: { name, _ in try network(configuration(named: name) ?? defaultConfiguration, weights: nil) },
             load: { name, store, path in
                 let configuration = configuration(named: name) ?? defaultConfiguration
                 return try network(configuration, weights: weights(configuration, store: store, weightsPath: path))

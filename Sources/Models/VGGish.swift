@@ -74,7 +74,7 @@ extension VGGish {
         // Named as its front end: the name is spelled once, in DSP's front-end table.
         name: LogMelFrontEnd.vggish.name, task: .audioEmbedding, depth: 9, sizeMB: 289, parametersMillions: 72.1, inputSize: [96, 64, 1],
         files: [weightsFile], optionalFiles: [pcaFile, officialPCAFile],
-        architecture: { _ in try network(weights: nil) },
+        architecture: { _, _ in try network(weights: nil) },
         load: { _, store, path in try network(store: store, weightsPath: path) },
         audio: { _ in audioInput })
 

@@ -173,7 +173,7 @@ extension YAMNet {
         // Named as its front end: the name is spelled once, in DSP's front-end table.
         name: LogMelFrontEnd.yamnet.name, task: .soundClassification, depth: 28, sizeMB: 15.5, parametersMillions: 3.75, inputSize: [96, 64, 1],
         files: [tfliteFile, classMapFile], optionalFiles: [kerasFile, ontologyFile],
-        architecture: { _ in try network(weights: nil) },
+        architecture: { _, _ in try network(weights: nil) },
         load: { _, store, path in try network(store: store, weightsPath: path) },
         audio: { _ in audioInput })
 

@@ -54,11 +54,13 @@ import Testing
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             return object["name"] as! String
         }
-        // DESIGN.md's catalog: the audio networks, MATLAB's pretrained image networks and EfficientNet-Lite0.
+        // DESIGN.md's catalog: the audio networks, MATLAB's pretrained image networks (GoogLeNet with Places365 weights
+        // too) and EfficientNet-Lite0; then torchvision's variants of four of them.
         let catalog = ["yamnet", "crepe-full", "crepe-large", "crepe-medium", "crepe-small", "crepe-tiny", "vggish", "openl3",
-                       "squeezenet", "googlenet", "inceptionv3", "densenet201", "mobilenetv2", "resnet18", "resnet50",
-                       "resnet101", "xception", "inceptionresnetv2", "shufflenet", "nasnetmobile", "nasnetlarge", "darknet19",
-                       "darknet53", "efficientnetb0", "efficientnet-lite0", "alexnet", "vgg16", "vgg19"]
+                       "squeezenet", "googlenet", "googlenet-places365", "inceptionv3", "densenet201", "mobilenetv2", "resnet18",
+                       "resnet50", "resnet101", "xception", "inceptionresnetv2", "shufflenet", "nasnetmobile", "nasnetlarge",
+                       "darknet19", "darknet53", "efficientnetb0", "efficientnet-lite0", "alexnet", "vgg16", "vgg19",
+                       "squeezenet1_0", "googlenet-torchvision", "shufflenet-v2", "alexnet-torchvision"]
         #expect(names.sorted() == catalog.sorted())
     }
 

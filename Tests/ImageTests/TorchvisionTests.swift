@@ -9,10 +9,11 @@ import Testing
     /// Each torchvision-layout network's builder from a state dict.
     static let builders: [String: @Sendable ([String: Tensor]) throws -> Network] = [
         "resnet18": { try ResNet.network(.resnet18, weights: $0) }, "resnet50": { try ResNet.network(.resnet50, weights: $0) },
-        "resnet101": { try ResNet.network(.resnet101, weights: $0) }, "squeezenet": { try SqueezeNet.network(weights: $0) },
-        "googlenet": { try GoogLeNet.network(weights: $0) }, "alexnet": { try VGG.alexNet(weights: $0) },
+        "resnet101": { try ResNet.network(.resnet101, weights: $0) }, "squeezenet": { try SqueezeNet.network(.v1_1, weights: $0) },
+        "squeezenet1_0": { try SqueezeNet.network(.v1_0, weights: $0) },
+        "googlenet-torchvision": { try GoogLeNetTorchvision.network(weights: $0) }, "alexnet-torchvision": { try VGG.alexNet(weights: $0) },
         "vgg16": { try VGG.network(.vgg16, weights: $0) }, "vgg19": { try VGG.network(.vgg19, weights: $0) },
-        "densenet201": { try DenseNet201.network(weights: $0) }, "shufflenet": { try ShuffleNetV2.network(weights: $0) },
+        "densenet201": { try DenseNet201.network(weights: $0) }, "shufflenet-v2": { try ShuffleNetV2.network(weights: $0) },
         "efficientnetb0": { try EfficientNetB0.network(weights: $0) },
     ]
 
@@ -58,12 +59,12 @@ import Testing
         var state = try TestSupport.closedFormStateDict(layout: "torchvision/resnet18.layout.txt")
         state["layer5.0.conv1.weight"] = Tensor(zeros: [1])
         #expect { try ResNet.network(.resnet18, weights: state) } throws: { "\($0)".contains("unexpected keys: layer5.0.conv1.weight") }
-        var googLeNet = try TestSupport.closedFormStateDict(layout: "torchvision/googlenet.layout.txt")
+        var googLeNet = try TestSupport.closedFormStateDict(layout: "torchvision/googlenet-torchvision.layout.txt")
         googLeNet["aux1.fc2.weight"] = Tensor(zeros: [1000, 1024])
         googLeNet["bn1.num_batches_tracked"] = Tensor(zeros: [1])
-        _ = try GoogLeNet.network(weights: googLeNet)
+        _ = try GoogLeNetTorchvision.network(weights: googLeNet)
         googLeNet["aux3.fc2.weight"] = Tensor(zeros: [1])
-        #expect(throws: NetworkError.self) { try GoogLeNet.network(weights: googLeNet) }
+        #expect(throws: NetworkError.self) { try GoogLeNetTorchvision.network(weights: googLeNet) }
     }
 
     @Test func wrongShapeInAStateDictNamesTheTensor() throws {

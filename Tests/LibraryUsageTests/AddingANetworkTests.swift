@@ -19,7 +19,7 @@ enum TinyNet {
     static let descriptor = NetworkDescriptor(
         name: "tinynet", task: .soundClassification, depth: 1, sizeMB: 0.00006, parametersMillions: 0.000015, inputSize: [4, 1, 1],
         files: [weightsFile],
-        architecture: { _ in try network(weights: nil) },
+        architecture: { _, _ in try network(weights: nil) },
         load: { _, store, path in
             let values = try NPY.read(path: store.locate(weightsFile, explicit: path)).floats
             guard values.count == 15 else { throw NetworkError.invalidWeights("tinynet needs 15 values, the file has \(values.count)") }

@@ -5,6 +5,8 @@
 Compiles BVLC Caffe's schema (SHARED/formats/caffe/caffe.proto) with protoc, then writes, in OUT:
 - googlenet.prototxt (BVLC GoogLeNet's deploy definition, SHARED/models/bvlc_googlenet) and googlenet.caffemodel: seeded
   weights for every layer, in the `layer` form;
+- alexnet and googlenet_places365 likewise, from BVLC AlexNet's (two groups, LRN) and Places365 GoogLeNet's (365 classes,
+  the older `input_dim` input) definitions in SHARED/models;
 - residual.prototxt and residual.caffemodel: a small network of the layers GoogLeNet lacks (BatchNorm with its scale
   factor, Scale, Eltwise, Sigmoid, TanH, leaky ReLU, Flatten, an inner product over a 3×3 map, padded average pooling
   rounded up), its weights in the older V1 `layers` form;
@@ -52,9 +54,11 @@ def compile_schema(shared, out):
 def seeded_blobs(net, rng):
     """Blob arrays per layer name, shaped as Caffe stores them; channel counts inferred by a shape pass."""
     shapes, blobs = {}, {}
+    if net.input:
+        shapes[net.input[0]] = input_shape(net)
     for layer in net.layer:
         if layer.type == "Input":
-            shapes[layer.top[0]] = list(layer.input_param.shape[0].dim)[1:]
+            shapes[layer.top[0]] = input_shape(net)
             continue
         shape = shapes[layer.bottom[0]]
         c = shape[0]
@@ -80,6 +84,13 @@ def seeded_blobs(net, rng):
                           [torch.tensor(a, dtype=torch.float32) for a in blobs.get(layer.name, [])])
         shapes[layer.top[0]] = list(out.shape[1:])
     return blobs
+
+
+def input_shape(net):
+    """[C, H, W] of the one input: an Input layer's shape, or the older `input_dim` fields."""
+    if net.input_dim:
+        return list(net.input_dim)[1:]
+    return list(next(layer for layer in net.layer if layer.type == "Input").input_param.shape[0].dim)[1:]
 
 
 def pair(values, h, w, fallback):
@@ -139,7 +150,7 @@ def torch_layer(layer, inputs, blobs):
 
 
 def run(net, blobs, x):
-    values = {}
+    values = {net.input[0]: x} if net.input else {}
     for layer in net.layer:
         if layer.type == "Input":
             values[layer.top[0]] = x
@@ -156,7 +167,7 @@ def blob_proto(caffe_pb2, array, legacy):
         blob.num, blob.channels, blob.height, blob.width = dims
     else:
         blob.shape.dim.extend(array.shape)
-    blob.data.extend(array.astype(np.float32).ravel().tolist())
+    blob.data.extend(array.astype(np.float32).ravel())
     return blob
 
 
@@ -175,7 +186,7 @@ def write(caffe_pb2, name, definition, out, seed, legacy, logits_layer):
         f.write(trained.SerializeToString())
     with open(os.path.join(out, name + ".prototxt"), "w") as f:
         f.write(definition)
-    shape = [2] + list(net.layer[0].input_param.shape[0].dim)[1:]
+    shape = [2] + input_shape(net)
     x = torch.tensor(rng.uniform(-1, 1, shape), dtype=torch.float32)
     with torch.no_grad():
         values = run(net, blobs, x)
@@ -190,6 +201,10 @@ def main(shared, out):
     caffe_pb2 = compile_schema(shared, out)
     with open(os.path.join(shared, "models/bvlc_googlenet/deploy.prototxt")) as f:
         write(caffe_pb2, "googlenet", f.read(), out, 2014, legacy=False, logits_layer="loss3/classifier")
+    with open(os.path.join(shared, "models/googlenet_places365/deploy_googlenet_places365.prototxt")) as f:
+        write(caffe_pb2, "googlenet_places365", f.read(), out, 365, legacy=False, logits_layer="loss3/classifier")
+    with open(os.path.join(shared, "models/bvlc_alexnet/deploy.prototxt")) as f:
+        write(caffe_pb2, "alexnet", f.read(), out, 2012, legacy=False, logits_layer="fc8")
     write(caffe_pb2, "residual", RESIDUAL, out, 7, legacy=True, logits_layer="fc")
 
 

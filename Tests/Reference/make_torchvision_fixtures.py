@@ -3,7 +3,7 @@
 Run from the repository root in the reference venv (torch, numpy, pillow and torchvision installed with
 --no-deps; its CUDA-built operator library does not load on the CPU torch wheel, so the two registration
 modules that need it are stubbed — the model definitions are plain Python):
-    python Tests/Reference/make_torchvision_fixtures.py ../shared
+    python Tests/Reference/make_torchvision_fixtures.py ../shared [NAME ...]
 The official weights cannot be downloaded here. Every state_dict entry (num_batches_tracked excepted) is
 filled by `fill` from a multiplicative hash of the element index, exactly as Tests/ImageTests computes it,
 and the model runs on one fixed input. Writes to Tests/Fixtures/torchvision/:
@@ -29,13 +29,14 @@ MODELS = {
     "resnet18": (lambda: torchvision.models.resnet18(), 224),
     "resnet50": (lambda: torchvision.models.resnet50(), 224),
     "resnet101": (lambda: torchvision.models.resnet101(), 224),
-    "squeezenet": (lambda: torchvision.models.squeezenet1_0(), 227),
-    "googlenet": (lambda: torchvision.models.googlenet(init_weights=False, aux_logits=False, transform_input=False), 224),
-    "alexnet": (lambda: torchvision.models.alexnet(), 227),
+    "squeezenet": (lambda: torchvision.models.squeezenet1_1(), 227),
+    "squeezenet1_0": (lambda: torchvision.models.squeezenet1_0(), 227),
+    "googlenet-torchvision": (lambda: torchvision.models.googlenet(init_weights=False, aux_logits=False, transform_input=False), 224),
+    "alexnet-torchvision": (lambda: torchvision.models.alexnet(), 227),
     "vgg16": (lambda: torchvision.models.vgg16(), 224),
     "vgg19": (lambda: torchvision.models.vgg19(), 224),
     "densenet201": (lambda: torchvision.models.densenet201(), 224),
-    "shufflenet": (lambda: torchvision.models.shufflenet_v2_x1_0(), 224),
+    "shufflenet-v2": (lambda: torchvision.models.shufflenet_v2_x1_0(), 224),
     "efficientnetb0": (lambda: torchvision.models.efficientnet_b0(), 224),
 }
 
@@ -73,7 +74,8 @@ def main():
     inputs = {size: image_input(shared, size) for size in (224, 227)}
     for size, value in inputs.items():
         np.save(os.path.join(OUT, f"input{size}.npy"), value[None])
-    for name, (make, size) in MODELS.items():
+    selected = sys.argv[2:] or list(MODELS)
+    for name, (make, size) in ((name, MODELS[name]) for name in selected):
         model = make().eval()
         state = model.state_dict()
         layout, ordinal = [], 0

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Paths and helpers shared by the test targets.
 public enum TestSupport {
@@ -9,6 +10,17 @@ public enum TestSupport {
     /// Absolute path of a file under `Tests/Fixtures/`.
     public static func fixture(_ relative: String) -> String {
         repositoryRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
+    }
+
+    /// Absolute path of a file `make generated-fixtures` writes under `.build/generated-fixtures/` (fixtures too large to
+    /// commit), or nil, recorded as a failure naming the command, when it has not been made.
+    public static func generatedFixture(_ relative: String) -> String? {
+        let path = repositoryRoot.appendingPathComponent(".build/generated-fixtures").appendingPathComponent(relative).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            Issue.record("\(path) is missing, so this cannot be checked: run `make generated-fixtures`")
+            return nil
+        }
+        return path
     }
 
     /// This test process's folder under the system temporary directory, removed when the process exits (the tests

@@ -59,7 +59,7 @@ public enum CREPE {
             return NetworkDescriptor(
                 name: modelName, task: .pitchEstimation, depth: 7, sizeMB: parameters * 4, parametersMillions: parameters,
                 inputSize: [frameLength, 1, 1], files: [weights],
-                architecture: { _ in try network(self, weights: nil) },
+                architecture: { _, _ in try network(self, weights: nil) },
                 load: { _, store, path in try network(self, store: store, weightsPath: path) },
                 audio: { _ in CREPE.audioInput })
         }

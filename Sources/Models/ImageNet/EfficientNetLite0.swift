@@ -72,7 +72,7 @@ extension EfficientNetLite0 {
     public static let descriptor = NetworkDescriptor(
         name: "efficientnet-lite0", task: .imageClassification, depth: 82, sizeMB: 18.6, parametersMillions: 4.65,
         inputSize: [inputSize, inputSize, 3], files: [weights, ImageNetLabels.file],
-        architecture: { _ in try network(weights: nil) },
+        architecture: { _, _ in try network(weights: nil) },
         load: { _, store, path in try network(weights: PyTorchStateDict(path: store.locate(weights, explicit: path)).tensors) },
         // efficientnet/lite: MEAN_RGB = 127.0, STDDEV_RGB = 128.0; 1000 classes (no background row).
         imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: inputSize, mean: 127, std: 128)))

@@ -1,59 +1,38 @@
-import NetCore
-
-/// GoogLeNet (Szegedy et al. 2015) in torchvision's layout: BasicConv2d = conv (no bias) → BatchNorm (ε 1e-3)
-/// → ReLU; torchvision's third inception branch uses a 3×3 convolution where the paper has 5×5.
+/// GoogLeNet (Szegedy et al. 2014) as BVLC trained it in Caffe, MATLAB's `googlenet`: local response normalisation, no
+/// batch normalisation, 7.0 M parameters; and the same network trained on Places365's 365 scene classes (Zhou et al.
+/// 2017), MATLAB's `googlenet('Weights','places365')`. Each is its Caffe deploy definition with its official
+/// `.caffemodel`, read by the Caffe importer; layer names are the definition's (`inception_4a/output`, `pool5/7x7_s1`).
 public enum GoogLeNet {
-    /// (name, input, 1×1, 3×3 reduce, 3×3, "5×5" reduce, "5×5", pool projection), with the max pools between.
-    static let inceptions: [(name: String, input: Int, c1: Int, c3r: Int, c3: Int, c5r: Int, c5: Int, pool: Int)] = [
-        ("inception3a", 192, 64, 96, 128, 16, 32, 32), ("inception3b", 256, 128, 128, 192, 32, 96, 64),
-        ("inception4a", 480, 192, 96, 208, 16, 48, 64), ("inception4b", 512, 160, 112, 224, 24, 64, 64),
-        ("inception4c", 512, 128, 128, 256, 24, 64, 64), ("inception4d", 512, 112, 144, 288, 32, 64, 64),
-        ("inception4e", 528, 256, 160, 320, 32, 128, 128), ("inception5a", 832, 256, 160, 320, 32, 128, 128),
-        ("inception5b", 832, 384, 192, 384, 48, 128, 128),
-    ]
+    static let imageNetDefinition = WeightFile(
+        path: "bvlc_googlenet/deploy.prototxt", format: "caffe-prototxt",
+        source: .url("https://raw.githubusercontent.com/BVLC/caffe/master/models/bvlc_googlenet/deploy.prototxt"),
+        sha256: "fa36cd4112a3240a29600a5aa35333f31bec33daa1a6085b0af308a9f50f0c50", size: 35_862, license: "BSD-2-Clause")
+    // BVLC's model zoo releases its weights "for unrestricted use".
+    static let imageNetWeights = WeightFile(
+        path: "bvlc_googlenet/bvlc_googlenet.caffemodel", format: "caffemodel",
+        source: .url("http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel"), license: "unrestricted (BVLC model zoo)")
 
-    static func basicConv(_ b: inout TorchNetworkBuilder, _ name: String, _ input: Int, _ output: Int, kernel: Int,
-                          stride: Int = 1, from source: String? = nil) throws -> String {
-        try b.conv("\(name).conv", input, output, kernel: kernel, stride: stride, bias: false, from: source)
-        try b.batchNorm("\(name).bn", output, epsilon: 1e-3)
-        return try b.relu("\(name).relu")
-    }
+    static let placesDefinition = WeightFile(
+        path: "googlenet_places365/deploy_googlenet_places365.prototxt", format: "caffe-prototxt",
+        source: .url("https://raw.githubusercontent.com/CSAILVision/places365/master/deploy_googlenet_places365.prototxt"),
+        sha256: "4d116282e2e8a6ef32e32a7453505c041d58c30368eaaff3663fab5d6e5e5b4e", size: 35_847, license: "MIT")
+    static let placesWeights = WeightFile(
+        path: "googlenet_places365/googlenet_places365.caffemodel", format: "caffemodel",
+        source: .url("http://places2.csail.mit.edu/models_places365/googlenet_places365.caffemodel"), license: "MIT")
+    /// `/a/airfield 0` … `/z/zen_garden 364`.
+    public static let placesCategories = WeightFile(
+        path: "googlenet_places365/categories_places365.txt", format: "txt",
+        source: .url("https://raw.githubusercontent.com/CSAILVision/places365/master/categories_places365.txt"),
+        sha256: "2affba635eb657e7ca95f4e6cc69bd9fac29ef4c32aeb83cafdfcd06ec6a1ea6", size: 6_833, license: "MIT")
 
-    /// Without `transform_input` (the pretrained torchvision model re-normalizes its input first).
-    public static func network(weights: [String: Tensor]?) throws -> Network {
-        // torchvision's pretrained file keeps the auxiliary classifiers, which it drops after loading (aux_logits=False).
-        var b = TorchNetworkBuilder(inputShape: [224, 224, 3], weights: weights, unused: ["aux1.", "aux2."])
-        _ = try basicConv(&b, "conv1", 3, 64, kernel: 7, stride: 2)
-        try b.add("maxpool1", Pool2D(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true))
-        _ = try basicConv(&b, "conv2", 64, 64, kernel: 1)
-        _ = try basicConv(&b, "conv3", 64, 192, kernel: 3)
-        var previous = try b.add("maxpool2", Pool2D(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true))
-        for i in inceptions {
-            let one = try basicConv(&b, "\(i.name).branch1", i.input, i.c1, kernel: 1, from: previous)
-            _ = try basicConv(&b, "\(i.name).branch2.0", i.input, i.c3r, kernel: 1, from: previous)
-            let three = try basicConv(&b, "\(i.name).branch2.1", i.c3r, i.c3, kernel: 3)
-            _ = try basicConv(&b, "\(i.name).branch3.0", i.input, i.c5r, kernel: 1, from: previous)
-            let five = try basicConv(&b, "\(i.name).branch3.1", i.c5r, i.c5, kernel: 3)
-            try b.add("\(i.name).branch4.0", Pool2D(.max, kernel: (3, 3), stride: (1, 1), padding: .symmetric(1, 1), ceilMode: true),
-                      from: [previous])
-            let pool = try basicConv(&b, "\(i.name).branch4.1", i.input, i.pool, kernel: 1)
-            previous = try b.add(i.name, Concat(), from: [one, three, five, pool])
-            if i.name == "inception3b" {
-                previous = try b.add("maxpool3", Pool2D(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true))
-            } else if i.name == "inception4e" {
-                previous = try b.add("maxpool4", Pool2D(.max, kernel: (2, 2), stride: (2, 2), ceilMode: true))
-            }
-        }
-        try b.add("avgpool", GlobalAveragePool())
-        try b.add("dropout", Dropout(rate: 0.2))
-        try b.linear("fc", 1024, 1000)
-        return try b.finished()
-    }
-}
+    public static let descriptor = NetworkDescriptor.caffe(
+        "googlenet", depth: 22, sizeMB: 27, parametersMillions: 7.0, definition: imageNetDefinition, weights: imageNetWeights,
+        classifier: ImageClassifierOutput(preprocessing: .caffe(size: 224), outputsProbabilities: true))
 
-extension GoogLeNet {
-    // The pretrained GoogLeNet maps its input to (x − 0.5) / 0.5 first (transform_input); normalizing so directly is the same.
-    public static let descriptor = NetworkDescriptor.torchvision(
-        "googlenet", depth: 22, sizeMB: 27, parametersMillions: 7.0, file: "googlenet-1378be20.pth",
-        preprocessing: ImagePreprocessing(size: 224, mean: 127.5, std: 127.5)) { try network(weights: $0) }
+    // Places' own mean file (places365CNN_mean.binaryproto) is not published beside the definition and is not
+    // reachable here; Caffe's ImageNet mean pixel stands in for it.
+    public static let places365 = NetworkDescriptor.caffe(
+        "googlenet-places365", depth: 22, sizeMB: 25.4, parametersMillions: 6.35, definition: placesDefinition, weights: placesWeights,
+        classifier: ImageClassifierOutput(preprocessing: .caffe(size: 224), labels: ImageLabels(file: placesCategories, indexedPaths: true),
+                                          outputsProbabilities: true))
 }

@@ -104,7 +104,8 @@ public enum MobileNetV2 {
     public static let descriptor = NetworkDescriptor(
         name: "mobilenetv2", task: .imageClassification, depth: 53, sizeMB: 13, parametersMillions: 3.5,
         inputSize: [side, side, 3], files: [weightsFile, ImageNetLabels.file],
-        architecture: { _ in try network(weights: nil) },
+        architecture: { _, _ in try network(weights: nil) },
         load: { _, store, path in try network(tflite: TFLiteModel(path: store.locate(weightsFile, explicit: path))) },
-        imageClassifier: ImageClassifierOutput(preprocessing: preprocessing, skippedLabels: 0, outputsProbabilities: true))
+        imageClassifier: ImageClassifierOutput(preprocessing: preprocessing, labels: ImageLabels(file: ImageNetLabels.file),
+                                               outputsProbabilities: true))
 }

@@ -56,5 +56,5 @@ public enum ShuffleNetV2 {
 
 extension ShuffleNetV2 {
     public static let descriptor = NetworkDescriptor.torchvision(
-        "shufflenet", depth: 50, sizeMB: 5.4, parametersMillions: 1.4, file: "shufflenetv2_x1-5666bf0f80.pth") { try network(weights: $0) }
+        "shufflenet-v2", depth: 51, sizeMB: 9.1, parametersMillions: 2.28, file: "shufflenetv2_x1-5666bf0f80.pth") { try network(weights: $0) }
 }

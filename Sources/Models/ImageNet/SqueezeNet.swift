@@ -1,33 +1,46 @@
 import NetCore
 
-/// SqueezeNet 1.0 (Iandola et al. 2016) in torchvision's layout: fire modules squeeze with 1×1 convolutions
-/// and expand with parallel 1×1 and 3×3 convolutions whose outputs are concatenated.
+/// SqueezeNet (Iandola et al. 2016) in torchvision's layout: fire modules squeeze with 1×1 convolutions and expand with
+/// parallel 1×1 and 3×3 convolutions whose outputs are concatenated. MATLAB's `squeezenet` is version 1.1 (a 3×3 stem
+/// of 64 and the pools moved earlier: the same accuracy for 2.4× less computation); 1.0 is the paper's.
 public enum SqueezeNet {
-    /// `features` indices and (squeeze, expand1x1, expand3x3) of each fire module; max pools (3×3, /2, ceil)
-    /// sit at indices 2, 6 and 11.
-    static let fires: [(index: Int, squeeze: Int, expand: Int)] = [
-        (3, 16, 64), (4, 16, 64), (5, 32, 128), (7, 32, 128), (8, 48, 192), (9, 48, 192), (10, 64, 256), (12, 64, 256),
-    ]
+    public enum Version: Sendable {
+        case v1_0, v1_1
+    }
 
-    public static func network(weights: [String: Tensor]?) throws -> Network {
+    /// Each version's `features`: the stem (output channels, kernel), then at each index a fire module's (squeeze,
+    /// expand1x1 = expand3x3) or a max pool (3×3, /2, rounded up) where nil.
+    static func features(_ version: Version) -> (stem: (channels: Int, kernel: Int), layers: [(index: Int, fire: (squeeze: Int, expand: Int)?)]) {
+        switch version {
+        case .v1_0:
+            return ((96, 7), [(2, nil), (3, (16, 64)), (4, (16, 64)), (5, (32, 128)), (6, nil), (7, (32, 128)), (8, (48, 192)),
+                              (9, (48, 192)), (10, (64, 256)), (11, nil), (12, (64, 256))])
+        case .v1_1:
+            return ((64, 3), [(2, nil), (3, (16, 64)), (4, (16, 64)), (5, nil), (6, (32, 128)), (7, (32, 128)), (8, nil),
+                              (9, (48, 192)), (10, (48, 192)), (11, (64, 256)), (12, (64, 256))])
+        }
+    }
+
+    public static func network(_ version: Version, weights: [String: Tensor]?) throws -> Network {
         var b = TorchNetworkBuilder(inputShape: [227, 227, 3], weights: weights)
-        try b.conv("features.0", 3, 96, kernel: 7, stride: 2, padding: 0)
+        let (stem, layers) = features(version)
+        try b.conv("features.0", 3, stem.channels, kernel: stem.kernel, stride: 2, padding: 0)
         try b.relu("features.1")
-        var channels = 96
-        for index in 2...12 {
-            if let fire = fires.first(where: { $0.index == index }) {
-                let name = "features.\(index)"
-                try b.conv("\(name).squeeze", channels, fire.squeeze, kernel: 1)
-                let squeezed = try b.relu("\(name).squeeze_activation")
-                try b.conv("\(name).expand1x1", fire.squeeze, fire.expand, kernel: 1, from: squeezed)
-                let left = try b.relu("\(name).expand1x1_activation")
-                try b.conv("\(name).expand3x3", fire.squeeze, fire.expand, kernel: 3, from: squeezed)
-                let right = try b.relu("\(name).expand3x3_activation")
-                try b.add("\(name).cat", Concat(), from: [left, right])
-                channels = 2 * fire.expand
-            } else {
-                try b.add("features.\(index)", Pool2D(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true))
+        var channels = stem.channels
+        for (index, fire) in layers {
+            let name = "features.\(index)"
+            guard let fire else {
+                try b.add(name, Pool2D(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true))
+                continue
             }
+            try b.conv("\(name).squeeze", channels, fire.squeeze, kernel: 1)
+            let squeezed = try b.relu("\(name).squeeze_activation")
+            try b.conv("\(name).expand1x1", fire.squeeze, fire.expand, kernel: 1, from: squeezed)
+            let left = try b.relu("\(name).expand1x1_activation")
+            try b.conv("\(name).expand3x3", fire.squeeze, fire.expand, kernel: 3, from: squeezed)
+            let right = try b.relu("\(name).expand3x3_activation")
+            try b.add("\(name).cat", Concat(), from: [left, right])
+            channels = 2 * fire.expand
         }
         try b.add("classifier.0", Dropout(rate: 0.5))
         try b.conv("classifier.1", channels, 1000, kernel: 1)
@@ -39,6 +52,9 @@ public enum SqueezeNet {
 
 extension SqueezeNet {
     public static let descriptor = NetworkDescriptor.torchvision(
-        "squeezenet", depth: 18, sizeMB: 5.2, parametersMillions: 1.24, file: "squeezenet1_0-b66bff10.pth",
-        preprocessing: .torchvision(size: 227)) { try network(weights: $0) }
+        "squeezenet", depth: 18, sizeMB: 5.2, parametersMillions: 1.24, file: "squeezenet1_1-b8a52dc0.pth",
+        preprocessing: .torchvision(size: 227)) { try network(.v1_1, weights: $0) }
+    public static let v1_0 = NetworkDescriptor.torchvision(
+        "squeezenet1_0", depth: 18, sizeMB: 5.0, parametersMillions: 1.25, file: "squeezenet1_0-b66bff10.pth",
+        preprocessing: .torchvision(size: 227)) { try network(.v1_0, weights: $0) }
 }

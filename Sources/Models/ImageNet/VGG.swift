@@ -72,8 +72,8 @@ public enum VGG {
 }
 
 extension VGG {
-    public static let alexnet = NetworkDescriptor.torchvision(
-        "alexnet", depth: 8, sizeMB: 227, parametersMillions: 61.0, file: "alexnet-owt-7be5be79.pth",
+    public static let alexnetTorchvision = NetworkDescriptor.torchvision(
+        "alexnet-torchvision", depth: 8, sizeMB: 244, parametersMillions: 61.1, file: "alexnet-owt-7be5be79.pth",
         preprocessing: .torchvision(size: 227)) { try alexNet(weights: $0) }
     public static let vgg16 = NetworkDescriptor.torchvision(
         "vgg16", depth: 16, sizeMB: 515, parametersMillions: 138, file: "vgg16-397923af.pth") { try network(.vgg16, weights: $0) }
