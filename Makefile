@@ -29,12 +29,15 @@ weights: build
 
 ## generated-fixtures: fixtures too large to commit, written by their reference scripts into .build/generated-fixtures.
 GENERATED := .build/generated-fixtures
-generated-fixtures: $(GENERATED)/yamnet-synthetic.h5 $(GENERATED)/onnx/.done $(GENERATED)/caffe/.done
+generated-fixtures: $(GENERATED)/yamnet-synthetic.h5 $(GENERATED)/onnx/.done $(GENERATED)/caffe/.done $(GENERATED)/darknet/.done
 $(GENERATED)/yamnet-synthetic.h5: Tests/Reference/make_yamnet_keras_h5.py Tests/Reference/yamnet_tflite_weights.py | $(VENV)/.done
 	mkdir -p $(GENERATED)
 	$(PYTHON) Tests/Reference/make_yamnet_keras_h5.py $(AUDIONET_WEIGHTS_MIRROR)/yamnet/yamnet.tflite $@
 $(GENERATED)/onnx/.done: Tests/Reference/make_onnx_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_onnx_fixtures.py $(GENERATED)/onnx
+	touch $@
+$(GENERATED)/darknet/.done: Tests/Reference/make_darknet_fixtures.py | $(VENV)/.done
+	$(PYTHON) Tests/Reference/make_darknet_fixtures.py $(SHARED) $(GENERATED)/darknet
 	touch $@
 $(GENERATED)/caffe/.done: Tests/Reference/make_caffe_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_caffe_fixtures.py $(SHARED) $(GENERATED)/caffe

@@ -22,7 +22,7 @@ extension Networks {
     }
 
     /// The network with its real weights, BatchNorm and activations folded, ready to run.
-    /// A name ending in `.onnx`, `.tflite` or `.caffemodel` is a network file, read whole (graph and weights).
+    /// A name ending in `.onnx`, `.tflite`, `.caffemodel` or `.weights` is a network file, read whole (graph and weights).
     public static func network(named name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws -> Network {
         if let file = try networkFile(name) {
             guard weightsPath == nil else { throw AudioNetError.invalidOption("\(name) holds its own weights; --weights is for the built-in networks") }
@@ -31,14 +31,17 @@ extension Networks {
         return try buildable(name).load!(name, store, weightsPath).optimized()
     }
 
-    /// The graph of a network file (`.onnx`, `.tflite`, `.caffemodel` with its definition, or a `.prototxt` alone
-    /// with placeholder weights), or nil when `name` does not name one.
+    /// The graph of a network file (`.onnx`, `.tflite`, `.caffemodel` or Darknet `.weights` with its definition, or a
+    /// `.prototxt` or `.cfg` alone with placeholder weights), or nil when `name` does not name one.
     static func networkFile(_ name: String) throws -> Network? {
         switch (name as NSString).pathExtension.lowercased() {
         case "onnx": return try ONNXModel(path: name).network()
         case "tflite": return try TFLiteModel(path: name).network()
-        case "caffemodel": return try CaffeModel(prototxt: try caffeDefinition(for: name), caffemodel: name).network()
+        case "caffemodel":
+            return try CaffeModel(prototxt: try definition(of: name, extension: "prototxt", fallback: "deploy.prototxt"), caffemodel: name).network()
         case "prototxt": return try CaffeModel(prototxt: name, caffemodel: nil).network()
+        case "weights": return try DarknetModel(cfg: try definition(of: name, extension: "cfg", fallback: nil), weights: name).network()
+        case "cfg": return try DarknetModel(cfg: name, weights: nil).network()
         default: return nil
         }
     }
@@ -48,18 +51,20 @@ extension Networks {
     public static func inputFiles(of name: String) -> [String] {
         guard FileManager.default.fileExists(atPath: name) else { return [] }
         switch (name as NSString).pathExtension.lowercased() {
-        case "caffemodel": return [name] + [try? caffeDefinition(for: name)].compactMap { $0 }
+        case "caffemodel": return [name] + [try? definition(of: name, extension: "prototxt", fallback: "deploy.prototxt")].compactMap { $0 }
+        case "weights": return [name] + [try? definition(of: name, extension: "cfg", fallback: nil)].compactMap { $0 }
         case "onnx": return [name] + ((try? ONNXModel(path: name))?.externalDataFiles ?? [])
         default: return [name]
         }
     }
 
-    /// The definition beside a `.caffemodel`: `NAME.prototxt`, else the folder's `deploy.prototxt` (the model zoo's names).
-    static func caffeDefinition(for caffemodel: String) throws -> String {
-        let folder = (caffemodel as NSString).deletingLastPathComponent
-        let candidates = [(caffemodel as NSString).deletingPathExtension + ".prototxt", (folder as NSString).appendingPathComponent("deploy.prototxt")]
+    /// The definition beside a weights file: `NAME.prototxt` beside `NAME.caffemodel`, else the folder's `fallback`
+    /// (`deploy.prototxt`, the Caffe model zoo's name); `NAME.cfg` beside Darknet's `NAME.weights`.
+    static func definition(of weights: String, extension: String, fallback: String?) throws -> String {
+        let folder = (weights as NSString).deletingLastPathComponent
+        let candidates = [(weights as NSString).deletingPathExtension + "." + `extension`] + [fallback.map { (folder as NSString).appendingPathComponent($0) }].compactMap { $0 }
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw AudioNetError.invalidOption("\(caffemodel) needs its network definition beside it: \(candidates.map { ($0 as NSString).lastPathComponent }.joined(separator: " or "))")
+            throw AudioNetError.invalidOption("\(weights) needs its network definition beside it: \(candidates.map { ($0 as NSString).lastPathComponent }.joined(separator: " or "))")
         }
         return found
     }

@@ -107,6 +107,15 @@ struct CaffeGraphBuilder {
         return values
     }
 
+    /// The number of weights of `dimensions`, refused past 2²⁸ (1 GB; VGG's largest layer has 103 M) or on overflow, so a
+    /// crafted definition can neither trap nor make placeholder weights exhaust memory.
+    func weightCount(_ layer: Caffe_LayerParameter, _ dimensions: [Int]) throws -> Int {
+        guard let count = CheckedSize.elementCount(dimensions), count <= 1 << 28 else {
+            throw failure(layer, "has \(dimensions.map(String.init).joined(separator: "×")) weights (AudioNet: at most 2^28 per layer)")
+        }
+        return count
+    }
+
     /// The shape of the layer's one input blob, and the engine node holding it.
     func input(_ layer: Caffe_LayerParameter) throws -> (node: String, shape: [Int]) {
         guard layer.bottom.count == 1, let node = blobs[layer.bottom[0]] else {
@@ -209,7 +218,7 @@ struct CaffeGraphBuilder {
         }
         let perGroup = channels / groups
         // Caffe's [O, I/g, kh, kw] becomes the engine's HWIO.
-        let caffe = try blob(layer, 0, count: outputs * perGroup * kernel.0 * kernel.1)
+        let caffe = try blob(layer, 0, count: try weightCount(layer, [outputs, perGroup, kernel.0, kernel.1]))
         var weights = [Float](repeating: 0, count: caffe.count)
         for o in 0..<outputs { for i in 0..<perGroup { for y in 0..<kernel.0 { for x in 0..<kernel.1 {
             weights[((y * kernel.1 + x) * perGroup + i) * outputs + o] = caffe[((o * perGroup + i) * kernel.0 + y) * kernel.1 + x]
@@ -227,8 +236,8 @@ struct CaffeGraphBuilder {
         guard outputs > 0, outputs < 1 << 20 else { throw failure(layer, "has \(outputs) outputs") }
         let source = shape.count == 1 ? flat : try net.add(layer.name + "#flat", Flatten(), inputs: [flat])
         // Caffe's [out, in] (or [in, out] with `transpose`) becomes the engine's [in, out].
-        let caffe = try blob(layer, 0, count: inputs * outputs)
-        let weights = parameters.transpose ? caffe : (0..<inputs * outputs).map { caffe[($0 % outputs) * inputs + $0 / outputs] }
+        let caffe = try blob(layer, 0, count: try weightCount(layer, [inputs, outputs]))
+        let weights = parameters.transpose ? caffe : caffe.indices.map { caffe[($0 % outputs) * inputs + $0 / outputs] }
         let bias = parameters.biasTerm ? try blob(layer, 1, count: outputs) : nil
         try emit(layer, Dense(inputFeatures: inputs, outputFeatures: outputs, weights: weights, bias: bias), inputs: [source])
     }

@@ -47,13 +47,16 @@ public struct ImageLabels: Sendable {
     public let file: WeightFile
     /// Leading lines (a `background` class) the network has no output for.
     public let skipped: Int
+    /// How many lines after those are classes (nil: all; Darknet's 1000 are the start of a 21,842-line list).
+    public let count: Int?
     /// Whether each line is `/a/airfield 0` (Places365's `categories_places365.txt`): the name is the path after
     /// its initial letter, the number its index.
     public let indexedPaths: Bool
 
-    public init(file: WeightFile, skipped: Int = 0, indexedPaths: Bool = false) {
+    public init(file: WeightFile, skipped: Int = 0, count: Int? = nil, indexedPaths: Bool = false) {
         self.file = file
         self.skipped = skipped
+        self.count = count
         self.indexedPaths = indexedPaths
     }
 
@@ -62,7 +65,7 @@ public struct ImageLabels: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw LabelFileError.malformed(path: path, reason: "cannot read it as UTF-8 text")
         }
-        let lines = text.split(whereSeparator: \.isNewline).map(String.init).dropFirst(skipped)
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).dropFirst(skipped).prefix(count ?? .max)
         guard indexedPaths else { return Array(lines) }
         return try lines.enumerated().map { number, line in
             let fields = line.split(separator: " ")

@@ -11,13 +11,13 @@ struct ExportCommand: ParsableCommand {
         The network is written as AudioNet runs it (BatchNorm and activations folded), float32, with a dynamic \
         batch dimension N. Images are NCHW in the file, as ONNX expects; audio networks take what `audionet run` \
         takes (yamnet: [N, 96, 64] log-mel patches; crepe: [N, 1024] frames). The front ends (log-mel, framing) \
-        are not part of the file. A .tflite, .onnx or .caffemodel file is converted the same way. A trained model \
+        are not part of the file. A .tflite, .onnx, .caffemodel or Darknet .weights file is converted the same way. A trained model \
         (.audionet) becomes its backbone, standardisation and head, ending in class probabilities; an audio model's \
         file takes the examples of one clip and averages their embeddings, as `classify --clip` does.
         """
     )
 
-    @Argument(help: "Model name (see `audionet models`), a network file (.onnx, .tflite, .caffemodel), or a trained model (.audionet).")
+    @Argument(help: "Model name (see `audionet models`), a network file (.onnx, .tflite, .caffemodel, .weights), or a trained model (.audionet).")
     var model: String
 
     @Option(help: "The ONNX file to write.")

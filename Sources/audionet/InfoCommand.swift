@@ -15,7 +15,7 @@ struct InfoCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "Model name (see `audionet models`), a network file (.onnx, .tflite, .caffemodel, .prototxt), or a trained model file (.audionet).")
+    @Argument(help: "Model name (see `audionet models`), a network file (.onnx, .tflite, .caffemodel, .prototxt, Darknet .weights or .cfg), or a trained model file (.audionet).")
     var model: String
 
     @Option(help: "float32, or int8 to show which layers run in int8 (types marked \"(int8)\").")

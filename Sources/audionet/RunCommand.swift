@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "Model name (see `audionet models`), or a network file with its weights: .onnx, .tflite, .caffemodel (its .prototxt beside it).")
+    @Argument(help: "Model name (see `audionet models`), or a network file with its weights: .onnx, .tflite, .caffemodel (its .prototxt beside it), Darknet .weights (its .cfg beside it).")
     var model: String
 
     @Option(help: "Input .npy, batch first.")
@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
     var precision: Precision = .float32
 
     func run() throws {
-        // A network file (.onnx, .tflite, .caffemodel and its definition) is an input too.
+        // A network file (.onnx, .tflite, .caffemodel or .weights and its definition) is an input too.
         try OutputFile.checkDistinct(outputs: [output], inputs: [input, weights].compactMap { $0 } + Networks.inputFiles(of: model))
         let tensor = try NPY.read(path: input).tensor
         if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {

@@ -180,3 +180,31 @@ import Testing
         #expect(bad.status == 1 && bad.stderr.contains("--mean takes three numbers r,g,b, not '1,2'"), "\(bad.stderr)")
     }
 }
+
+@Suite struct DarknetFileTests {
+    /// `run NAME.weights` reads `NAME.cfg` beside it and gives the PyTorch interpreter's probabilities for Darknet-19
+    /// (the generated fixture; input channels-last, as the engine takes images); `--output` naming the `.cfg` is refused.
+    @Test func runOnDarknetWeightsFindsItsCfgAndGivesPyTorchsOutput() throws {
+        guard let weights = TestSupport.generatedFixture("darknet/darknet19.weights"),
+              let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
+            Issue.record("the Darknet fixture or $AUDIONET_WEIGHTS_MIRROR is missing")
+            return
+        }
+        let folder = TestSupport.temporaryDirectory()
+        let file = folder.appendingPathComponent("tiny.weights"), cfg = folder.appendingPathComponent("tiny.cfg")
+        try FileManager.default.createSymbolicLink(atPath: file.path, withDestinationPath: weights)
+        try FileManager.default.copyItem(atPath: mirror + "/darknet/darknet19.cfg", toPath: cfg.path)
+        let input = try NPY.read(path: TestSupport.generatedFixture("darknet/darknet19.input.npy")!).tensor.permuted([0, 2, 3, 1])
+        let inputPath = folder.appendingPathComponent("input.npy").path, output = folder.appendingPathComponent("out.npy").path
+        try NPY.write(NPYArray(shape: input.shape, dtype: .float32, bytes: input.scalars.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }),
+                      path: inputPath)
+        let result = try TestSupport.run(["run", file.path, "--input", inputPath, "--output", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = try NPY.read(path: TestSupport.generatedFixture("darknet/darknet19.output.npy")!).tensor
+        #expect(TestSupport.relativeError(try NPY.read(path: output).tensor.reshaped(expected.shape), expected) <= 1e-4)
+        let before = try Data(contentsOf: cfg)
+        let refused = try TestSupport.run(["run", file.path, "--input", inputPath, "--output", cfg.path])
+        #expect(refused.status == 1 && refused.stderr.contains("refusing to overwrite an input"), "\(refused.stderr)")
+        #expect(try Data(contentsOf: cfg) == before)
+    }
+}

@@ -97,5 +97,10 @@ import Testing
         #expect(dangling?.contains("'sum'") == true && dangling?.contains("nowhere") == true, "\(dangling ?? "")")
         let huge = try error(definition: definition.replacingOccurrences(of: "num_output: 10", with: "num_output: 4000000000"))
         #expect(huge?.contains("'fc'") == true, "\(huge ?? "")")
+        // 65534 × 4 × 65535² placeholder weights (a petabyte): refused by count, before anything is allocated.
+        let overflowing = try error(definition: definition.replacingOccurrences(of: "kernel_size: 3 pad: 2 dilation: 2 group: 2",
+                                                                                with: "kernel_size: 65535 pad: 40000 group: 2 num_output: 65534"))
+        #expect(overflowing?.contains("Convolution layer 'branch' has") == true && overflowing?.contains("at most 2^28 per layer") == true,
+                "\(overflowing ?? "")")
     }
 }

@@ -249,3 +249,41 @@ try:
                 save(target, name, f.read())
 except ImportError:
     print("torch is not installed: the Caffe seeds are not written")
+
+# darknet: a definition of every section type the reader takes, a NUL byte, then weights for it (a version-0.2
+# header, then each convolution's biases, batch-norm scales, means and variances, and kernel).
+DARKNET = """[net]
+height=8
+width=8
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=4
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[convolutional]
+filters=4
+size=1
+activation=linear
+
+[shortcut]
+from=-2
+activation=relu
+
+[maxpool]
+size=2
+stride=2
+
+[avgpool]
+
+[softmax]
+groups=1
+"""
+values = 4 * 4 + 4 * 3 * 9 + 4 + 4 * 4
+weights = struct.pack("<iiiq", 0, 2, 0, 0) + struct.pack(f"<{values}f", *[((i * 37) % 17 - 8) / 16 for i in range(values)])
+save("darknet", "residual.cfg", DARKNET.encode())
+save("darknet", "residual.cfg+weights", DARKNET.encode() + b"\0" + weights)

@@ -5,7 +5,7 @@ import Foundation
 /// Parsers that read paths (libhdf5, libsndfile, the zip reader) get the input through a file in /dev/shm.
 /// A thrown error is the expected outcome for a malformed input; a crash, hang or huge allocation is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case npy, npz, pytorch, tflite, onnx, caffe, caffemodel, keras, safetensors, image, audio, resample
+    case npy, npz, pytorch, tflite, onnx, caffe, caffemodel, darknet, keras, safetensors, image, audio, resample
 
     static let current: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["AUDIONET_FUZZ_TARGET"] ?? ""
@@ -41,6 +41,12 @@ enum FuzzTarget: String, CaseIterable {
         // Weights (protobuf binary) for a fixed definition of every layer type the importer reads.
         case .caffemodel:
             guard let model = try? CaffeModel(definition: Self.caffeDefinition, weights: bytes) else { return }
+            _ = try? model.network()
+        // A `.cfg` definition, then after a NUL byte (when there is one) its `.weights`.
+        case .darknet:
+            let split = bytes.firstIndex(of: 0) ?? bytes.endIndex
+            let weights = split < bytes.endIndex ? Array(bytes[(split + 1)...]) : nil
+            guard let model = try? DarknetModel(definition: String(decoding: bytes[..<split], as: UTF8.self), weights: weights) else { return }
             _ = try? model.network()
         case .npz: withFile(bytes) { _ = try? NPZ.read(path: $0) }
         case .pytorch: withFile(bytes) { _ = try? PyTorchStateDict(path: $0) }
