@@ -55,6 +55,14 @@ public final class ImageClassifier: Sendable {
     /// Loads `name` with its weights from `store` (or `weightsPath`), run at `precision`.
     public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
                             precision: Precision = .float32) throws -> ImageClassifier {
+        try load(name, store: store, weightsPath: weightsPath, precision: precision, truncatedAt: { _ in nil }).classifier
+    }
+
+    /// Loads `name` as ``load(_:store:weightsPath:precision:)`` does, its network then computing only up to the node
+    /// `layer` picks (any node of the network as built, before BatchNorm and activations fold into convolutions; `layer`
+    /// sees the folded full network), which becomes its output; nil keeps the whole network.
+    static func load(_ name: String, store: WeightStore, weightsPath: String?, precision: Precision,
+                     truncatedAt layer: (Network) throws -> String?) throws -> (classifier: ImageClassifier, layer: String) {
         let descriptor = try Networks.buildable(name)
         guard let output = descriptor.imageClassifier, let load = descriptor.load else {
             throw AudioNetError.notImplemented(name, available: available)
@@ -64,8 +72,9 @@ public final class ImageClassifier: Sendable {
         guard let classes = network.shapes[network.outputName]?.last, labels.count == classes else {
             throw NetworkError.invalidWeights("\(name) has \(network.shapes[network.outputName] ?? []) outputs for \(labels.count) labels")
         }
-        return ImageClassifier(name: name, network: network, preprocessing: output.preprocessing, labels: labels,
-                               outputsProbabilities: output.outputsProbabilities, precision: precision)
+        let node = try layer(network.optimized()) ?? network.outputName
+        return (ImageClassifier(name: name, network: try network.truncated(at: node), preprocessing: output.preprocessing, labels: labels,
+                                outputsProbabilities: output.outputsProbabilities, precision: precision), node)
     }
 
     /// The network input `[1, size, size, 3]` (or `[1, 3, size, size]`) for an image: the whole image (or its central

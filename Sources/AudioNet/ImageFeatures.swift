@@ -12,27 +12,49 @@ public final class ImageFeatures: Sendable {
     /// Features per image.
     public let featureCount: Int
 
-    /// The image network `name` with its weights from `store` (or `weightsPath`), read at `layer` (default: the
-    /// classifier's input).
+    /// The image network `name` with its weights from `store` (or `weightsPath`), computing only up to `layer`: any node
+    /// of the network as built (`audionet info NAME` lists them, BatchNorm and activations included), by default the
+    /// input of its classifier.
     public init(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil) throws {
-        classifier = try ImageClassifier.load(name, store: store, weightsPath: weightsPath)
-        let network = classifier.network
-        self.layer = layer ?? Self.classifierInput(of: network)
-        guard let shape = network.shapes[self.layer] else { throw NetworkError.unknownLayer(self.layer, valid: network.nodeNames) }
-        featureCount = shape.last ?? 0
+        (classifier, self.layer) = try ImageClassifier.load(name, store: store, weightsPath: weightsPath, precision: .float32) { folded in
+            layer ?? Self.classifierInput(of: folded)
+        }
+        featureCount = classifier.network.shapes[self.layer]?.last ?? 0
     }
 
-    /// The input of the network's last layer with weights.
+    /// The input of the network's last layer with weights, before the importers' layout steps (nodes named `…#…`,
+    /// such as the flattening a Caffe inner product reads).
     static func classifierInput(of network: Network) -> String {
-        network.nodes.last { $0.layer.parameterCount > 0 }?.inputs.first ?? network.outputName
+        var name = network.nodes.last { $0.layer.parameterCount > 0 }?.inputs.first ?? network.outputName
+        while name.contains("#"), let node = network.nodes.first(where: { $0.name == name }), node.inputs.count == 1 { name = node.inputs[0] }
+        return name
     }
 
-    /// The features of a decoded image (the whole image resized to the network's input, as `image classify` does).
-    public func features(of image: RGBImage) throws -> [Float] {
-        let output = try classifier.network.run(classifier.input(for: image), outputs: [layer])[layer]!
-        let positions = output.count / max(featureCount, 1)
-        return (0..<featureCount).map { c in (0..<positions).reduce(Float(0)) { $0 + output.scalars[$1 * featureCount + c] } / Float(positions) }
+    /// How a layer's output over spatial positions becomes one vector per image.
+    public enum Pooling: String, Sendable, CaseIterable {
+        /// The layer's whole output (`[H, W, C]` for a feature map).
+        case none
+        /// The mean over positions (MATLAB's `activations` followed by `mean`; the transfer-learning default).
+        case avg
+        /// The largest value over positions.
+        case max
     }
+
+    /// The layer's output for a decoded image (the whole image resized to the network's input, as `image classify`
+    /// does), pooled over its positions: `[C]`, or the layer's own shape with ``Pooling/none``.
+    public func features(of image: RGBImage, pooling: Pooling) throws -> Tensor {
+        let output = try classifier.network.run(classifier.input(for: image), outputs: [layer])[layer]!
+        let shape = Array(output.shape.dropFirst())
+        guard pooling != .none else { return output.reshaped(shape) }
+        let positions = output.count / max(featureCount, 1), values = output.scalars
+        return Tensor(shape: [featureCount], scalars: (0..<featureCount).map { c in
+            let column = stride(from: c, to: positions * featureCount, by: featureCount).lazy.map { values[$0] }
+            return pooling == .max ? column.max() ?? 0 : column.reduce(0, +) / Float(positions)
+        })
+    }
+
+    /// The features of a decoded image averaged over positions.
+    public func features(of image: RGBImage) throws -> [Float] { try features(of: image, pooling: .avg).scalars }
 
     /// The features of the image at `path` (PNG, JPEG, BMP).
     public func features(file path: String) throws -> [Float] { try features(of: RGBImage(path: path)) }

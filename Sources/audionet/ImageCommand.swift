@@ -2,12 +2,12 @@ import ArgumentParser
 import AudioNet
 import Foundation
 
-/// `audionet image classify IMAGE… --model NAME [--top K] [--format table|json] [--crop center]`.
+/// `audionet image classify IMAGE… --model NAME [--top K] [--format table|json] [--crop center]` and `audionet image embed`.
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "ImageNet image networks on the same engine.",
-        subcommands: [Classify.self]
+        subcommands: [Classify.self, Embed.self]
     )
 
     enum Crop: String, ExpressibleByArgument { case none, center }
