@@ -30,7 +30,7 @@ public enum Networks {
         SqueezeNet.descriptor,
         GoogLeNet.descriptor,
         GoogLeNet.places365,
-        NotYetBuilt.inceptionV3,
+        InceptionV3.descriptor,
         DenseNet201.descriptor,
         MobileNetV2.descriptor,
         ResNet.resnet18,

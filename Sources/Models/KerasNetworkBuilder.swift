@@ -1,0 +1,112 @@
+import Formats
+import NetCore
+
+/// Builds an NHWC network as a `keras.applications` function does, layer by layer, binding each layer with weights to
+/// the layer of a Keras HDF5 weight file that Keras would bind it to. Without a file it builds the same graph with
+/// placeholder weights (for layer tables).
+///
+/// Keras names a layer it is not given a name for after its class and how many of that class were made before it
+/// (`conv2d`, `conv2d_1`, … in Keras 3; `conv2d_1`, `conv2d_2`, … in the Keras 2 that wrote the official weight
+/// files), so the suffix is the layer's place in creation order, which is the order a builder function calls it in.
+/// Nodes take Keras 3's names; explicitly named layers (`mixed0`, `predictions`) keep theirs. Binding is strict: a
+/// missing layer or a wrong shape names the layer, and every layer of the file must find its place.
+struct KerasNetworkBuilder {
+    var net: Network
+    let file: KerasWeights?
+    /// Whether the file numbers auto-named layers from 1 (Keras 2) rather than 0 (Keras 3).
+    let numberedFromOne: Bool
+    /// How many layers of each class (by Keras's auto-name prefix) were made so far.
+    var made: [String: Int] = [:]
+    /// File layers bound so far.
+    var bound = Set<String>()
+
+    init(inputShape: [Int], file: KerasWeights?) {
+        net = Network(inputShape: inputShape, inputName: "input_layer")
+        self.file = file
+        numberedFromOne = file.map { !$0.layerNames.contains("conv2d") && $0.layerNames.contains("conv2d_1") } ?? false
+    }
+
+    /// The next auto-name of `prefix` in Keras 3's numbering, and the name the file gives that layer.
+    mutating func autoName(_ prefix: String) -> (node: String, file: String) {
+        let count = made[prefix, default: 0]
+        made[prefix] = count + 1
+        func numbered(_ n: Int) -> String { n == 0 ? prefix : "\(prefix)_\(n)" }
+        return (numbered(count), numberedFromOne ? "\(prefix)_\(count + 1)" : numbered(count))
+    }
+
+    /// The file's weights of `layer`, each checked against its expected shape; nil without a file.
+    mutating func weights(_ layer: String, _ shapes: [(name: String, shape: [Int])]) throws -> [Tensor]? {
+        guard let file else { return nil }
+        guard let stored = file.layers[layer] else { throw NetworkError.invalidWeights("the Keras weight file has no layer '\(layer)'") }
+        guard stored.map(\.name) == shapes.map(\.name) else {
+            throw NetworkError.invalidWeights("Keras layer '\(layer)' holds \(stored.map(\.name)), where \(shapes.map(\.name)) are needed")
+        }
+        bound.insert(layer)
+        return try zip(stored, shapes).map { stored, expected in
+            guard stored.tensor.shape == expected.shape else {
+                throw NetworkError.invalidWeights("Keras weight '\(layer)/\(stored.name)' has shape \(stored.tensor.shape), where \(expected.shape) is needed")
+            }
+            return stored.tensor
+        }
+    }
+
+    /// The built network, once every layer of the file with weights has found its place.
+    func finished() throws -> Network {
+        if let file {
+            let unbound = file.layerNames.filter { !(file.layers[$0] ?? []).isEmpty && !bound.contains($0) }
+            guard unbound.isEmpty else { throw NetworkError.invalidWeights("the Keras weight file has layers no layer takes: \(unbound.prefix(5).joined(separator: ", "))") }
+        }
+        return net
+    }
+
+    /// `Conv2D(filters, (height, width), strides, padding, use_bias=False)`: Keras's HWIO kernel is the engine's.
+    mutating func conv(_ input: String, _ filters: Int, _ kernel: (Int, Int), stride: Int = 1, same: Bool = true) throws -> String {
+        let channels = net.shapes[input]!.last!
+        let name = autoName("conv2d")
+        let kernelValues = try weights(name.file, [("kernel", [kernel.0, kernel.1, channels, filters])])?[0].scalars
+        return try net.add(name.node, Conv2D(inputChannels: channels, outputChannels: filters, kernel: kernel, stride: (stride, stride),
+                                             padding: same ? .same : .valid, weights: kernelValues, bias: nil), inputs: [input])
+    }
+
+    /// `BatchNormalization(scale=False)` (β, moving mean and variance; Keras's ε 1e-3).
+    mutating func batchNorm(_ input: String) throws -> String {
+        let channels = net.shapes[input]!.last!
+        let name = autoName("batch_normalization")
+        let values = try weights(name.file, [("beta", [channels]), ("moving_mean", [channels]), ("moving_variance", [channels])])
+        let zeros = [Float](repeating: 0, count: channels)
+        return try net.add(name.node, BatchNorm(gamma: nil, beta: values?[0].scalars ?? zeros, mean: values?[1].scalars ?? zeros,
+                                                variance: values?[2].scalars ?? [Float](repeating: 1, count: channels), epsilon: 1e-3),
+                           inputs: [input])
+    }
+
+    /// `Activation("relu")`, named `name` when the function names it.
+    mutating func relu(_ input: String, name: String? = nil) throws -> String {
+        let node = name ?? autoName("activation").node
+        return try net.add(node, ActivationLayer(.relu), inputs: [input])
+    }
+
+    /// `MaxPooling2D` / `AveragePooling2D` (TensorFlow's SAME padding leaves the padding out of an average).
+    mutating func pool(_ kind: Pool2D.Kind, _ input: String, size: Int, stride: Int, same: Bool = false) throws -> String {
+        let node = autoName(kind == .max ? "max_pooling2d" : "average_pooling2d").node
+        return try net.add(node, Pool2D(kind, kernel: (size, size), stride: (stride, stride), padding: same ? .same : .valid), inputs: [input])
+    }
+
+    /// `concatenate(..., axis=-1, name=name)`.
+    mutating func concatenate(_ inputs: [String], name: String? = nil) throws -> String {
+        try net.add(name ?? autoName("concatenate").node, Concat(), inputs: inputs)
+    }
+
+    /// `GlobalAveragePooling2D(name=name)`.
+    mutating func globalAveragePool(_ input: String, name: String) throws -> String {
+        try net.add(name, GlobalAveragePool(), inputs: [input])
+    }
+
+    /// `Dense(units, activation="softmax", name=name)`: the dense layer, then its softmax as `name/softmax`.
+    mutating func softmaxClassifier(_ input: String, units: Int, name: String) throws -> String {
+        let features = net.shapes[input]!.last!
+        let values = try weights(name, [("kernel", [features, units]), ("bias", [units])])
+        let logits = try net.add(name, Dense(inputFeatures: features, outputFeatures: units, weights: values?[0].scalars, bias: values?[1].scalars),
+                                 inputs: [input])
+        return try net.add("\(name)/softmax", Softmax(), inputs: [logits])
+    }
+}

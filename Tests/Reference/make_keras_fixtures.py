@@ -1,0 +1,94 @@
+"""Keras applications fixtures for AudioNet's Keras networks (Tests/ImageTests/KerasApplicationsTests.swift).
+
+    KERAS_BACKEND=torch python make_keras_fixtures.py OUT [NAME ...]
+
+For each network (default: all of NETWORKS), Keras 3 itself builds `keras.applications.NAME(weights=None)`, fills
+every weight with seeded values (batch-norm variances positive), and writes, in OUT:
+- NAME.keras2.h5: the weights in Keras's legacy HDF5 layout as the official files written by Keras 2 have it
+  (`layer_names` and `weight_names` as fixed-length string attributes, layers in model.layers order, auto-named
+  layers numbered from 1: conv2d_1, …, weight names `conv2d_1/kernel:0`);
+- NAME.keras3.h5: the same with Keras 3's names (conv2d, conv2d_1, …; Keras 3's own legacy writer stores the
+  names as variable-length strings, which AudioNet's reader refuses: libhdf5 1.10 crashes on crafted ones);
+- NAME.input.npy: two random inputs in −1…1 (NHWC), NAME.features.npy (the global average pool) and
+  NAME.output.npy (the probabilities): Keras's outputs for them;
+- NAME.params.txt: Keras's count_params() and its trainable part.
+"""
+import os
+import re
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+NETWORKS = {"inceptionv3": (keras.applications.InceptionV3, 299, "avg_pool")}
+
+
+def seeded(model, rng):
+    for layer in model.layers:
+        values = []
+        for weight in layer.weights:
+            shape, name = tuple(weight.shape), weight.path.split("/")[-1]
+            if name == "moving_variance":
+                values.append(rng.uniform(0.5, 1.5, shape))
+            elif name in ("moving_mean", "beta", "bias"):
+                values.append(rng.uniform(-0.2, 0.2, shape))
+            elif name == "gamma":
+                values.append(rng.uniform(0.5, 1.5, shape))
+            else:
+                fan_in = int(np.prod(shape[:-1]))
+                values.append(rng.standard_normal(shape) * np.sqrt(2.0 / fan_in))
+        if values:
+            layer.set_weights([v.astype(np.float32) for v in values])
+
+
+def keras2_name(name):
+    """Keras 3's auto-name → Keras 2's (numbered from 1); explicit names stay."""
+    match = re.fullmatch(r"([a-z_0-9]+?)(?:_(\d+))?", name)
+    prefix, number = match.group(1), match.group(2)
+    if prefix not in ("conv2d", "batch_normalization", "dense", "separable_conv2d", "depthwise_conv2d"):
+        return name
+    return f"{prefix}_{int(number or 0) + 1}"
+
+
+def write_legacy(model, path, rename):
+    """Keras's legacy weight layout (keras/src/legacy/saving/legacy_h5_format.py) with fixed-length string names."""
+    with h5py.File(path, "w") as f:
+        names = [rename(layer.name) for layer in model.layers]
+        f.attrs["layer_names"] = np.array([n.encode("utf8") for n in names], dtype="S")
+        f.attrs["backend"] = b"tensorflow"
+        for layer, name in zip(model.layers, names):
+            group = f.create_group(name)
+            weights = layer.trainable_weights + layer.non_trainable_weights
+            weight_names = [f"{name}/{w.path.split('/')[-1]}:0" for w in weights]
+            group.attrs["weight_names"] = np.array([n.encode("utf8") for n in weight_names], dtype="S") if weights else np.zeros(0, dtype="float32")
+            for weight_name, weight in zip(weight_names, weights):
+                group.create_dataset(weight_name, data=keras.ops.convert_to_numpy(weight))
+
+
+def main(out, names):
+    os.makedirs(out, exist_ok=True)
+    for seed, name in enumerate(names):
+        make, side, features_layer = NETWORKS[name]
+        keras.backend.clear_session()  # auto-names start again at conv2d
+        model = make(weights=None)
+        rng = np.random.default_rng(300 + seed)
+        seeded(model, rng)
+        write_legacy(model, os.path.join(out, name + ".keras2.h5"), keras2_name)
+        write_legacy(model, os.path.join(out, name + ".keras3.h5"), lambda n: n)
+        x = rng.uniform(-1, 1, (2, side, side, 3)).astype(np.float32)
+        probe = keras.Model(model.inputs, [model.get_layer(features_layer).output, model.outputs[0]])
+        features, output = (keras.ops.convert_to_numpy(t) for t in probe(x, training=False))
+        np.save(os.path.join(out, name + ".input.npy"), x)
+        np.save(os.path.join(out, name + ".features.npy"), features)
+        np.save(os.path.join(out, name + ".output.npy"), output)
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        with open(os.path.join(out, name + ".params.txt"), "w") as f:
+            f.write(f"{model.count_params()} {trainable}\n")
+        print(f"{name}: count_params {model.count_params()}, trainable {trainable}, top-1 {output.argmax(axis=1)}, max p {output.max():.3f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:] or list(NETWORKS))
