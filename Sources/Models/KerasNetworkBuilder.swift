@@ -26,6 +26,11 @@ struct KerasNetworkBuilder {
         numberedFromOne = file.map { !$0.layerNames.contains("conv2d") && $0.layerNames.contains("conv2d_1") } ?? false
     }
 
+    /// `explicit` when the function names the layer, else the next auto-name of `prefix`.
+    mutating func name(_ explicit: String?, _ prefix: String) -> (node: String, file: String) {
+        explicit.map { ($0, $0) } ?? autoName(prefix)
+    }
+
     /// The next auto-name of `prefix` in Keras 3's numbering, and the name the file gives that layer.
     mutating func autoName(_ prefix: String) -> (node: String, file: String) {
         let count = made[prefix, default: 0]
@@ -60,22 +65,35 @@ struct KerasNetworkBuilder {
     }
 
     /// `Conv2D(filters, (height, width), strides, padding, use_bias=False)`: Keras's HWIO kernel is the engine's.
-    mutating func conv(_ input: String, _ filters: Int, _ kernel: (Int, Int), stride: Int = 1, same: Bool = true) throws -> String {
+    mutating func conv(_ input: String, _ filters: Int, _ kernel: (Int, Int), stride: Int = 1, same: Bool = true,
+                       name explicit: String? = nil) throws -> String {
         let channels = net.shapes[input]!.last!
-        let name = autoName("conv2d")
+        let name = name(explicit, "conv2d")
         let kernelValues = try weights(name.file, [("kernel", [kernel.0, kernel.1, channels, filters])])?[0].scalars
         return try net.add(name.node, Conv2D(inputChannels: channels, outputChannels: filters, kernel: kernel, stride: (stride, stride),
                                              padding: same ? .same : .valid, weights: kernelValues, bias: nil), inputs: [input])
     }
 
-    /// `BatchNormalization(scale=False)` (β, moving mean and variance; Keras's ε 1e-3).
-    mutating func batchNorm(_ input: String) throws -> String {
+    /// `SeparableConv2D(filters, (size, size), padding="same", use_bias=False)`: a depthwise convolution
+    /// (`depthwise_kernel`, `[size, size, C, 1]`) as `name/depthwise`, then a pointwise one (`pointwise_kernel`) as `name`.
+    mutating func separableConv(_ input: String, _ filters: Int, size: Int = 3, name explicit: String) throws -> String {
         let channels = net.shapes[input]!.last!
-        let name = autoName("batch_normalization")
-        let values = try weights(name.file, [("beta", [channels]), ("moving_mean", [channels]), ("moving_variance", [channels])])
-        let zeros = [Float](repeating: 0, count: channels)
-        return try net.add(name.node, BatchNorm(gamma: nil, beta: values?[0].scalars ?? zeros, mean: values?[1].scalars ?? zeros,
-                                                variance: values?[2].scalars ?? [Float](repeating: 1, count: channels), epsilon: 1e-3),
+        let values = try weights(explicit, [("depthwise_kernel", [size, size, channels, 1]), ("pointwise_kernel", [1, 1, channels, filters])])
+        let depthwise = try net.add("\(explicit)/depthwise", DepthwiseConv2D(channels: channels, kernel: (size, size), stride: (1, 1), padding: .same,
+                                                                            weights: values?[0].scalars, bias: nil), inputs: [input])
+        return try net.add(explicit, Conv2D(inputChannels: channels, outputChannels: filters, kernel: (1, 1), weights: values?[1].scalars, bias: nil),
+                           inputs: [depthwise])
+    }
+
+    /// `BatchNormalization(scale=…)`: γ (with scale), β, moving mean and variance; Keras's ε 1e-3.
+    mutating func batchNorm(_ input: String, scale: Bool = false, name explicit: String? = nil) throws -> String {
+        let channels = net.shapes[input]!.last!
+        let name = name(explicit, "batch_normalization")
+        let values = try weights(name.file, (scale ? [("gamma", [channels])] : []) + [("beta", [channels]), ("moving_mean", [channels]),
+                                                                                    ("moving_variance", [channels])])?.map(\.scalars)
+        let zeros = [Float](repeating: 0, count: channels), ones = [Float](repeating: 1, count: channels)
+        let stored = values.map { scale ? $0 : [ones] + $0 } ?? [ones, zeros, zeros, ones]
+        return try net.add(name.node, BatchNorm(gamma: scale ? stored[0] : nil, beta: stored[1], mean: stored[2], variance: stored[3], epsilon: 1e-3),
                            inputs: [input])
     }
 
@@ -86,9 +104,14 @@ struct KerasNetworkBuilder {
     }
 
     /// `MaxPooling2D` / `AveragePooling2D` (TensorFlow's SAME padding leaves the padding out of an average).
-    mutating func pool(_ kind: Pool2D.Kind, _ input: String, size: Int, stride: Int, same: Bool = false) throws -> String {
-        let node = autoName(kind == .max ? "max_pooling2d" : "average_pooling2d").node
+    mutating func pool(_ kind: Pool2D.Kind, _ input: String, size: Int, stride: Int, same: Bool = false, name explicit: String? = nil) throws -> String {
+        let node = name(explicit, kind == .max ? "max_pooling2d" : "average_pooling2d").node
         return try net.add(node, Pool2D(kind, kernel: (size, size), stride: (stride, stride), padding: same ? .same : .valid), inputs: [input])
+    }
+
+    /// `add([x, y])`.
+    mutating func add(_ inputs: [String]) throws -> String {
+        try net.add(autoName("add").node, Add(), inputs: inputs)
     }
 
     /// `concatenate(..., axis=-1, name=name)`.

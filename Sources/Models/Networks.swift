@@ -36,7 +36,7 @@ public enum Networks {
         ResNet.resnet18,
         ResNet.resnet50,
         ResNet.resnet101,
-        NotYetBuilt.xception,
+        Xception.descriptor,
         NotYetBuilt.inceptionResNetV2,
         NotYetBuilt.shuffleNet,
         NotYetBuilt.nasNetMobile,

@@ -23,7 +23,10 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-NETWORKS = {"inceptionv3": (keras.applications.InceptionV3, 299, "avg_pool")}
+NETWORKS = {
+    "inceptionv3": (keras.applications.InceptionV3, 299, "avg_pool"),
+    "xception": (keras.applications.Xception, 299, "avg_pool"),
+}
 
 
 def seeded(model, rng):
@@ -70,7 +73,8 @@ def write_legacy(model, path, rename):
 
 def main(out, names):
     os.makedirs(out, exist_ok=True)
-    for seed, name in enumerate(names):
+    for name in names:
+        seed = list(NETWORKS).index(name)
         make, side, features_layer = NETWORKS[name]
         keras.backend.clear_session()  # auto-names start again at conv2d
         model = make(weights=None)
