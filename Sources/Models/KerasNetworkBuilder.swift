@@ -64,14 +64,17 @@ struct KerasNetworkBuilder {
         return net
     }
 
-    /// `Conv2D(filters, (height, width), strides, padding, use_bias=False)`: Keras's HWIO kernel is the engine's.
-    mutating func conv(_ input: String, _ filters: Int, _ kernel: (Int, Int), stride: Int = 1, same: Bool = true,
-                       name explicit: String? = nil) throws -> String {
+    /// `Conv2D(filters, (height, width), strides, padding, use_bias)`: Keras's HWIO kernel is the engine's. Its output
+    /// times `scale` (InceptionResNetV2's residual scaling, folded into the kernel and bias).
+    mutating func conv(_ input: String, _ filters: Int, _ kernel: (Int, Int), stride: Int = 1, same: Bool = true, bias: Bool = false,
+                       scale: Float = 1, name explicit: String? = nil) throws -> String {
         let channels = net.shapes[input]!.last!
         let name = name(explicit, "conv2d")
-        let kernelValues = try weights(name.file, [("kernel", [kernel.0, kernel.1, channels, filters])])?[0].scalars
+        let values = try weights(name.file, [("kernel", [kernel.0, kernel.1, channels, filters])] + (bias ? [("bias", [filters])] : []))?
+            .map { $0.scalars.map { $0 * scale } }
         return try net.add(name.node, Conv2D(inputChannels: channels, outputChannels: filters, kernel: kernel, stride: (stride, stride),
-                                             padding: same ? .same : .valid, weights: kernelValues, bias: nil), inputs: [input])
+                                             padding: same ? .same : .valid, weights: values?[0],
+                                             bias: bias ? values?[1] ?? [Float](repeating: 0, count: filters) : nil), inputs: [input])
     }
 
     /// `SeparableConv2D(filters, (size, size), padding="same", use_bias=False)`: a depthwise convolution
@@ -109,9 +112,9 @@ struct KerasNetworkBuilder {
         return try net.add(node, Pool2D(kind, kernel: (size, size), stride: (stride, stride), padding: same ? .same : .valid), inputs: [input])
     }
 
-    /// `add([x, y])`.
-    mutating func add(_ inputs: [String]) throws -> String {
-        try net.add(autoName("add").node, Add(), inputs: inputs)
+    /// `add([x, y])`, or another class's auto-named sum (`custom_scale_layer`).
+    mutating func add(_ inputs: [String], kind: String = "add") throws -> String {
+        try net.add(autoName(kind).node, Add(), inputs: inputs)
     }
 
     /// `concatenate(..., axis=-1, name=name)`.

@@ -37,7 +37,7 @@ public enum Networks {
         ResNet.resnet50,
         ResNet.resnet101,
         Xception.descriptor,
-        NotYetBuilt.inceptionResNetV2,
+        InceptionResNetV2.descriptor,
         NotYetBuilt.shuffleNet,
         NotYetBuilt.nasNetMobile,
         NotYetBuilt.nasNetLarge,

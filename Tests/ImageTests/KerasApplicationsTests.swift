@@ -12,7 +12,8 @@ import Testing
 
     /// Each network, loaded from the weights file as Keras 3 writes it and as the official Keras 2 files are laid out
     /// (layers numbered from 1), gives Keras's pooled features and probabilities within 1e-4 of the largest.
-    @Test(arguments: [("inceptionv3", "avg_pool", "keras3"), ("inceptionv3", "avg_pool", "keras2"), ("xception", "avg_pool", "keras2")])
+    @Test(arguments: [("inceptionv3", "avg_pool", "keras3"), ("inceptionv3", "avg_pool", "keras2"), ("xception", "avg_pool", "keras2"),
+                      ("inceptionresnetv2", "avg_pool", "keras2")])
     func theNetworkAgreesWithKeras(_ name: String, features: String, layout: String) throws {
         guard let weights = TestSupport.generatedFixture("keras/\(name).\(layout).h5") else { return }
         let network = try #require(Networks.named(name)).load!(name, Self.store, weights).optimized()
@@ -26,7 +27,7 @@ import Testing
     }
 
     /// The learnable parameters are Keras's trainable ones (count_params() less the batch-norm moving statistics).
-    @Test(arguments: ["inceptionv3", "xception"])
+    @Test(arguments: ["inceptionv3", "xception", "inceptionresnetv2"])
     func parameterCountsAreKeras(_ name: String) throws {
         guard let path = TestSupport.generatedFixture("keras/\(name).params.txt") else { return }
         let counts = try String(contentsOfFile: path, encoding: .utf8).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

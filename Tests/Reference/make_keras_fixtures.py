@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 NETWORKS = {
     "inceptionv3": (keras.applications.InceptionV3, 299, "avg_pool"),
     "xception": (keras.applications.Xception, 299, "avg_pool"),
+    "inceptionresnetv2": (keras.applications.InceptionResNetV2, 299, "avg_pool"),
 }
 
 

@@ -1,7 +1,6 @@
 /// Networks of MATLAB's catalog that AudioNet does not build yet: their catalog facts only (depth, size in MB,
 /// parameters in millions, input side). Each moves to its own file, with its builder, when it is built.
 public enum NotYetBuilt {
-    public static let inceptionResNetV2 = NetworkDescriptor.catalogOnly("inceptionresnetv2", depth: 164, sizeMB: 209, parametersMillions: 55.9, side: 299)
     public static let nasNetMobile = NetworkDescriptor.catalogOnly("nasnetmobile", depth: nil, sizeMB: 20, parametersMillions: 5.3, side: 224)
     public static let nasNetLarge = NetworkDescriptor.catalogOnly("nasnetlarge", depth: nil, sizeMB: 332, parametersMillions: 88.9, side: 331)
     public static let shuffleNet = NetworkDescriptor.catalogOnly("shufflenet", depth: 50, sizeMB: 5.4, parametersMillions: 1.4, side: 224)
