@@ -4,6 +4,7 @@ Usage: python Benchmarks/bench.py [BENCH_BINARY]   (`make bench` builds the bina
 Each AudioNet case runs in its own process with AUDIONET_THREADS set; PyTorch uses torch.set_num_threads.
 A reference that cannot run here is reported as missing, never silently dropped.
 """
+import functools
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import time
 
 import numpy as np
 
+os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras applications run on PyTorch here
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Tests", "Reference"))
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/release/audionet-bench"
 try:
@@ -198,6 +200,49 @@ def pytorch_images(name, batch, threads):
     x = torch.randn(batch, 3, 224, 224)
     with torch.no_grad():
         return batch / best(lambda: model(x), repeats=3)
+
+
+@functools.lru_cache(maxsize=1)
+def catalog_reference(name):
+    """(model(x) on a float32 torch batch, input layout) for a catalog network AudioNet builds from another framework's
+    files: Keras 3's own applications on its torch backend (NHWC), and the PyTorch interpreters of the Caffe and Darknet
+    definitions that are the fixtures' references (NCHW); seeded weights. None when the venv lacks them."""
+    try:
+        if name in ("inceptionv3", "xception", "inceptionresnetv2"):
+            import keras
+            make = {"inceptionv3": keras.applications.InceptionV3, "xception": keras.applications.Xception,
+                    "inceptionresnetv2": keras.applications.InceptionResNetV2}[name]
+            model = make(weights=None)
+            return (lambda x: model(x, training=False)), "nhwc"
+        shared = os.path.dirname(os.path.abspath(os.environ.get("AUDIONET_WEIGHTS_MIRROR", "../shared/models")))
+        if name in ("darknet19", "darknet53"):
+            import make_darknet_fixtures as darknet
+            sections = darknet.parse_cfg(os.path.join(shared, "models/darknet", name + ".cfg"))
+            params, _ = darknet.build(sections, np.random.default_rng(0), (0.5, 1.5))
+            return (lambda x: darknet.forward(sections, params, x)[-1]), "nchw"
+        import make_caffe_fixtures as caffe
+        from google.protobuf import text_format
+        os.makedirs(OUT, exist_ok=True)
+        caffe_pb2 = caffe.compile_schema(shared, OUT)
+        definition = {"googlenet": "bvlc_googlenet/deploy.prototxt", "alexnet": "bvlc_alexnet/deploy.prototxt"}[name]
+        net = caffe_pb2.NetParameter()
+        with open(os.path.join(shared, "models", definition)) as f:
+            text_format.Merge(f.read(), net)
+        blobs = caffe.seeded_blobs(net, np.random.default_rng(0))
+        return (lambda x: caffe.run(net, blobs, x)[net.layer[-1].top[0]]), "nchw"
+    except (ImportError, OSError, subprocess.CalledProcessError):
+        return None
+
+
+def pytorch_catalog_images(name, side, batch, threads):
+    reference = catalog_reference(name)
+    if reference is None or torch is None:
+        return None
+    model, layout = reference
+    torch.set_num_threads(threads)
+    x = torch.randn(batch, side, side, 3) if layout == "nhwc" else torch.randn(batch, 3, side, side)
+    with torch.no_grad():
+        return batch / best(lambda: model(x), repeats=2)
 
 
 def onnx_file(name):
@@ -398,6 +443,15 @@ def main():
                     label = f"{name} batch {batch}, {precision}, {t} thread(s)"
                     rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
                     rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
+    # The catalog networks AudioNet builds from Keras, Caffe and Darknet files, beside those frameworks' networks on PyTorch.
+    for name, side, peer in (("googlenet", 224, "PyTorch interpreter of the BVLC prototxt"), ("alexnet", 227, "PyTorch interpreter of the BVLC prototxt"),
+                             ("inceptionv3", 299, "Keras 3 on torch"), ("xception", 299, "Keras 3 on torch"),
+                             ("inceptionresnetv2", 299, "Keras 3 on torch"), ("darknet19", 256, "PyTorch interpreter of the Darknet cfg"),
+                             ("darknet53", 256, "PyTorch interpreter of the Darknet cfg")):
+        for batch in (1, 16):
+            for t in (1, 2):
+                rows.append((f"{name} batch {batch}, float32, {t} thread(s)", "images/s", audionet("image", t, name, str(batch)),
+                             pytorch_catalog_images(name, side, batch, t), peer + ", float32", None))
     # A network AudioNet does not define, and one it does, read from the same ONNX file ONNX Runtime runs.
     for name in ("mobilenetv3-small", "resnet50"):
         path = onnx_file(name)
