@@ -55,15 +55,10 @@ public final class ImageClassifier: Sendable {
     /// Loads `name` with its weights from `store` (or `weightsPath`), run at `precision`.
     public static func load(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil,
                             precision: Precision = .float32) throws -> ImageClassifier {
-        try load(name, store: store, weightsPath: weightsPath, precision: precision, truncatedAt: { _ in nil }).classifier
-    }
-
-    /// Loads `name` as ``load(_:store:weightsPath:precision:)`` does, its network then computing only up to the node
-    /// `layer` picks (any node of the network as built, before BatchNorm and activations fold into convolutions; `layer`
-    /// sees the folded full network), which becomes its output; nil keeps the whole network.
-    static func load(_ name: String, store: WeightStore, weightsPath: String?, precision: Precision,
-                     truncatedAt layer: (Network) throws -> String?) throws -> (classifier: ImageClassifier, layer: String) {
         let descriptor = try Networks.buildable(name)
+        guard descriptor.imageEmbedding == nil else {
+            throw AudioNetError.invalidOption("\(name) is an image embedding network, without classes: use `audionet image embed`")
+        }
         guard let output = descriptor.imageClassifier, let load = descriptor.load else {
             throw AudioNetError.notImplemented(name, available: available)
         }
@@ -72,23 +67,14 @@ public final class ImageClassifier: Sendable {
         guard let classes = network.shapes[network.outputName]?.last, labels.count == classes else {
             throw NetworkError.invalidWeights("\(name) has \(network.shapes[network.outputName] ?? []) outputs for \(labels.count) labels")
         }
-        let node = try layer(network.optimized()) ?? network.outputName
-        return (ImageClassifier(name: name, network: try network.truncated(at: node), preprocessing: output.preprocessing, labels: labels,
-                                outputsProbabilities: output.outputsProbabilities, precision: precision), node)
+        return ImageClassifier(name: name, network: network, preprocessing: output.preprocessing, labels: labels,
+                               outputsProbabilities: output.outputsProbabilities, precision: precision)
     }
 
     /// The network input `[1, size, size, 3]` (or `[1, 3, size, size]`) for an image: the whole image (or its central
     /// 87.5 % square with `centerCrop`) resized bilinearly, then normalized, its channels in the network's order.
     public func input(for image: RGBImage, centerCrop: Bool = false) -> Tensor {
-        let source = centerCrop ? image.centerCropped(fraction: 0.875) : image
-        let size = preprocessing.size
-        let pixels = source.resized(width: size, height: size)
-        let mean = preprocessing.mean, std = preprocessing.std
-        let channels = preprocessing.bgr ? [2, 1, 0] : [0, 1, 2]
-        let input = Tensor(shape: [1, size, size, 3], scalars: pixels.indices.map { i in
-            let c = channels[i % 3]
-            return (pixels[i - i % 3 + c] - mean[c]) / std[c]
-        })
+        let input = preprocessing.input(for: image, centerCrop: centerCrop)
         return channelsFirst ? input.permuted([0, 3, 1, 2]) : input
     }
 

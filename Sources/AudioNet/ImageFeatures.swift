@@ -3,23 +3,34 @@ import Models
 import NetCore
 
 /// Image features from a layer of a catalog image network (MATLAB's `activations`): the layer's output for the
-/// image, averaged over its spatial positions when it has any. By default the network's pooled features, the input
-/// of its classifier (its last layer with weights): ResNet-50's 2048, MobileNetV2's 1280, SqueezeNet's 512.
+/// image, pooled over its spatial positions when it has any. By default a classifier's pooled features, the input
+/// of its classifier (its last layer with weights): ResNet-50's 2048, MobileNetV2's 1280, SqueezeNet's 512; an
+/// embedding network's output (OpenL3's image embeddings).
 public final class ImageFeatures: Sendable {
-    public let classifier: ImageClassifier
+    /// The network up to ``layer`` (BatchNorm and activations folded), whose output it is.
+    public let network: Network
+    public let preprocessing: ImagePreprocessing
     /// The node whose output the features are.
     public let layer: String
     /// Features per image.
     public let featureCount: Int
 
+    /// The image networks features can be read from: the classifiers and the image embedding networks.
+    public static var available: [String] { Networks.built.filter { $0.imagePreprocessing != nil }.map(\.name) }
+
     /// The image network `name` with its weights from `store` (or `weightsPath`), computing only up to `layer`: any node
-    /// of the network as built (`audionet info NAME` lists them, BatchNorm and activations included), by default the
-    /// input of its classifier.
+    /// of the network as built (`audionet info NAME` lists them, BatchNorm and activations included); by default a
+    /// classifier's input, or an embedding network's output.
     public init(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil) throws {
-        (classifier, self.layer) = try ImageClassifier.load(name, store: store, weightsPath: weightsPath, precision: .float32) { folded in
-            layer ?? Self.classifierInput(of: folded)
+        let descriptor = try Networks.buildable(name)
+        guard let preprocessing = descriptor.imagePreprocessing, let load = descriptor.load else {
+            throw AudioNetError.notImplemented(name, available: Self.available)
         }
-        featureCount = classifier.network.shapes[self.layer]?.last ?? 0
+        let built = try load(name, store, weightsPath)
+        self.layer = layer ?? (descriptor.imageClassifier == nil ? built.outputName : Self.classifierInput(of: built.optimized()))
+        network = try built.truncated(at: self.layer).optimized()
+        self.preprocessing = preprocessing
+        featureCount = network.shapes[self.layer]?.last ?? 0
     }
 
     /// The input of the network's last layer with weights, before the importers' layout steps (nodes named `…#…`,
@@ -43,7 +54,7 @@ public final class ImageFeatures: Sendable {
     /// The layer's output for a decoded image (the whole image resized to the network's input, as `image classify`
     /// does), pooled over its positions: `[C]`, or the layer's own shape with ``Pooling/none``.
     public func features(of image: RGBImage, pooling: Pooling) throws -> Tensor {
-        let output = try classifier.network.run(classifier.input(for: image), outputs: [layer])[layer]!
+        let output = try network.run(preprocessing.input(for: image, centerCrop: preprocessing.centerCrop), outputs: [layer])[layer]!
         let shape = Array(output.shape.dropFirst())
         guard pooling != .none else { return output.reshaped(shape) }
         let positions = output.count / max(featureCount, 1), values = output.scalars

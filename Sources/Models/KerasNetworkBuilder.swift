@@ -10,20 +10,26 @@ import NetCore
 /// files), so the suffix is the layer's place in creation order, which is the order a builder function calls it in.
 /// Nodes take Keras 3's names; explicitly named layers (`mixed0`, `predictions`) keep theirs. Binding is strict: a
 /// missing layer or a wrong shape names the layer, and every layer of the file must find its place.
+///
+/// A chain of layers can instead bind in the file's order, Keras's own rule for the legacy layout, whatever the
+/// file's names (OpenL3's files number their layers after the other subnetwork built in the same session).
 struct KerasNetworkBuilder {
     var net: Network
     let file: KerasWeights?
     /// Whether the file numbers auto-named layers from 1 (Keras 2) rather than 0 (Keras 3).
     let numberedFromOne: Bool
+    /// The file's layers with weights, in its order, when layers bind in that order; nil: by name.
+    let fileOrder: [String]?
     /// How many layers of each class (by Keras's auto-name prefix) were made so far.
     var made: [String: Int] = [:]
     /// File layers bound so far.
     var bound = Set<String>()
 
-    init(inputShape: [Int], file: KerasWeights?) {
+    init(inputShape: [Int], file: KerasWeights?, inFileOrder: Bool = false) {
         net = Network(inputShape: inputShape, inputName: "input_layer")
         self.file = file
         numberedFromOne = file.map { !$0.layerNames.contains("conv2d") && $0.layerNames.contains("conv2d_1") } ?? false
+        fileOrder = inFileOrder ? file.map { file in file.layerNames.filter { !(file.layers[$0] ?? []).isEmpty } } : nil
     }
 
     /// `explicit` when the function names the layer, else the next auto-name of `prefix`.
@@ -39,9 +45,15 @@ struct KerasNetworkBuilder {
         return (numbered(count), numberedFromOne ? "\(prefix)_\(count + 1)" : numbered(count))
     }
 
-    /// The file's weights of `layer`, each checked against its expected shape; nil without a file.
-    mutating func weights(_ layer: String, _ shapes: [(name: String, shape: [Int])]) throws -> [Tensor]? {
+    /// The file's weights of `layer` (or of its next layer, binding in file order), each checked against its expected
+    /// shape; nil without a file.
+    mutating func weights(_ name: String, _ shapes: [(name: String, shape: [Int])]) throws -> [Tensor]? {
         guard let file else { return nil }
+        var layer = name
+        if let fileOrder {
+            guard bound.count < fileOrder.count else { throw NetworkError.invalidWeights("the Keras weight file has no layer for '\(name)': it holds \(fileOrder.count)") }
+            layer = fileOrder[bound.count]
+        }
         guard let stored = file.layers[layer] else { throw NetworkError.invalidWeights("the Keras weight file has no layer '\(layer)'") }
         guard stored.map(\.name) == shapes.map(\.name) else {
             throw NetworkError.invalidWeights("Keras layer '\(layer)' holds \(stored.map(\.name)), where \(shapes.map(\.name)) are needed")
@@ -115,6 +127,11 @@ struct KerasNetworkBuilder {
     /// `add([x, y])`, or another class's auto-named sum (`custom_scale_layer`).
     mutating func add(_ inputs: [String], kind: String = "add") throws -> String {
         try net.add(autoName(kind).node, Add(), inputs: inputs)
+    }
+
+    /// `Flatten()`.
+    mutating func flatten(_ input: String) throws -> String {
+        try net.add(autoName("flatten").node, Flatten(), inputs: [input])
     }
 
     /// `concatenate(..., axis=-1, name=name)`.

@@ -7,6 +7,7 @@ public enum ModelTask: String, Sendable, CaseIterable {
     case pitchEstimation = "pitch estimation"
     case audioEmbedding = "audio embedding"
     case imageClassification = "image classification"
+    case imageEmbedding = "image embedding"
 }
 
 /// How pixels become an image network's input: `(pixel − mean) / std` per channel after resizing to `size`², the
@@ -16,19 +17,25 @@ public struct ImagePreprocessing: Sendable, Equatable {
     /// Per-channel (RGB) mean and standard deviation on the 0…255 scale.
     public let mean: [Float]
     public let std: [Float]
-    /// Whether the network takes its channels as blue, green, red (Caffe's and Darknet-trained OpenCV pipelines').
+    /// Whether the network takes its channels as blue, green, red (Caffe's).
     public let bgr: Bool
+    /// Whether the network's own pipeline crops the central square (a `size` crop of the shorter side scaled to
+    /// `size` / 0.875) rather than resizing the whole image; features are read so.
+    public let centerCrop: Bool
 
-    public init(size: Int, mean: [Float], std: [Float], bgr: Bool = false) {
+    public init(size: Int, mean: [Float], std: [Float], bgr: Bool = false, centerCrop: Bool = false) {
         precondition(mean.count == 3 && std.count == 3)
         self.size = size
         self.mean = mean
         self.std = std
         self.bgr = bgr
+        self.centerCrop = centerCrop
     }
 
     /// The same mean and standard deviation for all channels.
-    public init(size: Int, mean: Float, std: Float) { self.init(size: size, mean: [mean, mean, mean], std: [std, std, std]) }
+    public init(size: Int, mean: Float, std: Float, centerCrop: Bool = false) {
+        self.init(size: size, mean: [mean, mean, mean], std: [std, std, std], centerCrop: centerCrop)
+    }
 
     /// BVLC Caffe's ImageNet input: BGR on the 0…255 scale less the mean pixel of `ilsvrc_2012_mean.npy`
     /// (Caffe's `imagenet_mean.hpp`: R 122.67, G 116.66, B 104.00).
@@ -127,6 +134,8 @@ public struct NetworkDescriptor: Sendable {
     public let load: Loader?
     /// For image classifiers: preprocessing and labels.
     public let imageClassifier: ImageClassifierOutput?
+    /// For image embedding networks (no classes; their output is the embedding): how pixels become their input.
+    public let imageEmbedding: ImagePreprocessing?
     /// For audio networks: their part in the task pipeline, for a catalog name or alias (OpenL3's configurations
     /// differ in front end).
     public let audio: (@Sendable (_ name: String) -> AudioInput)?
@@ -134,7 +143,8 @@ public struct NetworkDescriptor: Sendable {
     public init(name: String, aliases: [String] = [], task: ModelTask, depth: Int?, sizeMB: Double, parametersMillions: Double,
                 inputSize: [Int], files: [WeightFile] = [], optionalFiles: [WeightFile] = [], aliasFiles: [String: [WeightFile]] = [:],
                 architecture: (@Sendable (String, WeightStore) throws -> Network)? = nil, load: Loader? = nil,
-                imageClassifier: ImageClassifierOutput? = nil, audio: (@Sendable (_ name: String) -> AudioInput)? = nil) {
+                imageClassifier: ImageClassifierOutput? = nil, imageEmbedding: ImagePreprocessing? = nil,
+                audio: (@Sendable (_ name: String) -> AudioInput)? = nil) {
         self.name = name
         self.aliases = aliases
         self.task = task
@@ -148,6 +158,7 @@ public struct NetworkDescriptor: Sendable {
         self.architecture = architecture
         self.load = load
         self.imageClassifier = imageClassifier
+        self.imageEmbedding = imageEmbedding
         self.audio = audio
     }
 
@@ -186,6 +197,9 @@ public struct NetworkDescriptor: Sendable {
         NetworkDescriptor(name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
                           inputSize: [side, side, 3])
     }
+
+    /// How an image network (classifier or embedding) takes pixels; nil for audio networks.
+    public var imagePreprocessing: ImagePreprocessing? { imageClassifier?.preprocessing ?? imageEmbedding }
 
     /// The files the network needs when selected by `name` (its own name or an alias).
     public func files(for name: String) -> [WeightFile] { aliasFiles[name] ?? files }

@@ -27,6 +27,7 @@ public enum Networks {
     ] + CREPE.descriptors + [
         VGGish.descriptor,
         OpenL3.descriptor,
+        OpenL3Image.descriptor,
         SqueezeNet.descriptor,
         GoogLeNet.descriptor,
         GoogLeNet.places365,

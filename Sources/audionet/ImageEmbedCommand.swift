@@ -18,7 +18,7 @@ extension ImageCommand {
         @Argument(help: "Image files (PNG, JPEG, BMP).")
         var images: [String]
 
-        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")).")
+        @Option(help: "Network: \(ImageFeatures.available.joined(separator: ", ")).")
         var model: String = MobileNetV2.descriptor.name
 
         @Option(help: "Layer whose output is written (default: the classifier's input).")

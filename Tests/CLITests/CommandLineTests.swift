@@ -54,9 +54,9 @@ import Testing
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             return object["name"] as! String
         }
-        // DESIGN.md's catalog: the audio networks, MATLAB's pretrained image networks (GoogLeNet with Places365 weights
-        // too) and EfficientNet-Lite0; then torchvision's variants of four of them.
-        let catalog = ["yamnet", "crepe-full", "crepe-large", "crepe-medium", "crepe-small", "crepe-tiny", "vggish", "openl3",
+        // DESIGN.md's catalog: the audio networks (and OpenL3's image network), MATLAB's pretrained image networks
+        // (GoogLeNet with Places365 weights too) and EfficientNet-Lite0; then torchvision's variants of four of them.
+        let catalog = ["yamnet", "crepe-full", "crepe-large", "crepe-medium", "crepe-small", "crepe-tiny", "vggish", "openl3", "openl3-image",
                        "squeezenet", "googlenet", "googlenet-places365", "inceptionv3", "densenet201", "mobilenetv2", "resnet18",
                        "resnet50", "resnet101", "xception", "inceptionresnetv2", "shufflenet", "nasnetmobile", "nasnetlarge",
                        "darknet19", "darknet53", "efficientnetb0", "efficientnet-lite0", "alexnet", "vgg16", "vgg19",

@@ -67,3 +67,17 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: images[0])) == before)
     }
 }
+
+extension ImageEmbedCommandTests {
+    /// OpenL3's image network writes its embeddings (the network's output, not a classifier's input): [N, 512] or
+    /// [N, 8192]; asked to classify, it says it has no classes.
+    @Test func openL3ImageEmbeddingsAreTheNetworksOutput() throws {
+        guard let images = try images("bird.bmp", "cat.bmp"), let weights = TestSupport.generatedFixture("keras/openl3-image.h5") else { return }
+        for size in [512, 8192] {
+            let embeddings = try embed(images + ["--model", "openl3-image-mel256-env-\(size)", "--weights", weights])
+            #expect(embeddings.shape == [2, size])
+        }
+        let classify = try TestSupport.run(["image", "classify", images[0], "--model", "openl3-image"])
+        #expect(classify.status == 1 && classify.stderr.contains("image embedding network, without classes: use `audionet image embed`"), "\(classify.stderr)")
+    }
+}

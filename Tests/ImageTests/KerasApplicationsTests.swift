@@ -35,6 +35,20 @@ import Testing
         #expect(network.summary.reduce(0) { $0 + $1.parameters } == counts.last)
     }
 
+    /// OpenL3's image network, from a file whose layers are numbered as openl3's are (after the audio network built in
+    /// the same session), bound in the file's order: both embedding sizes equal Keras's within 1e-4 of the largest.
+    @Test(arguments: [8192, 512])
+    func openL3ImageEmbeddingsAgreeWithKeras(_ size: Int) throws {
+        guard let weights = TestSupport.generatedFixture("keras/openl3-image.h5") else { return }
+        let name = "openl3-image-mel256-env-\(size)"
+        let network = try #require(Networks.named(name)).load!(name, Self.store, weights).optimized()
+        let input = try NPY.read(path: TestSupport.generatedFixture("keras/openl3-image.input.npy")!).tensor
+        let output = try network.run(input)
+        #expect(output.shape == [2, size])
+        let error = TestSupport.relativeError(output, try NPY.read(path: TestSupport.generatedFixture("keras/openl3-image.output\(size).npy")!).tensor)
+        #expect(error <= 1e-4, "\(name): relative error \(error)")
+    }
+
     /// Another network's Keras file (YAMNet's) is an error naming the first layer it lacks.
     @Test func anotherNetworksWeightFileNamesTheMissingLayer() throws {
         guard let path = TestSupport.generatedFixture("yamnet-synthetic.h5") else { return }

@@ -12,6 +12,10 @@ every weight with seeded values (batch-norm variances positive), and writes, in 
 - NAME.input.npy: two random inputs in −1…1 (NHWC), NAME.features.npy (the global average pool) and
   NAME.output.npy (the probabilities): Keras's outputs for them;
 - NAME.params.txt: Keras's count_params() and its trainable part.
+For OpenL3's image network (`openl3-image`: marl/openl3's `_construct_image_network`, written out here in Keras 3 as
+openl3's models.py has it) the file is openl3-image.h5, its layers numbered as if the audio network had been built
+first in the same session (conv2d_8, …: Keras binds these files by order), and openl3-image.output512.npy /
+.output8192.npy are the two embeddings (openl3's max pools of 28×28 and 7×7 after the network).
 """
 import os
 import re
@@ -72,6 +76,53 @@ def write_legacy(model, path, rename):
                 group.create_dataset(weight_name, data=keras.ops.convert_to_numpy(weight))
 
 
+def openl3_image_network():
+    """marl/openl3 models.py `_construct_image_network`, layer for layer (weight regularizers dropped: training only)."""
+    from keras import layers
+    x_i = layers.Input(shape=(224, 224, 3), dtype="float32")
+    y_i = layers.BatchNormalization()(x_i)
+    for block, filters in enumerate((64, 128, 256)):
+        y_i = layers.Conv2D(filters, (3, 3), padding="same")(y_i)
+        y_i = layers.BatchNormalization()(y_i)
+        y_i = layers.Activation("relu")(y_i)
+        y_i = layers.Conv2D(filters, (3, 3), padding="same")(y_i)
+        if block == 0:  # openl3's block 1: activation, then batch norm
+            y_i = layers.Activation("relu")(y_i)
+            y_i = layers.BatchNormalization()(y_i)
+        else:
+            y_i = layers.BatchNormalization()(y_i)
+            y_i = layers.Activation("relu")(y_i)
+        y_i = layers.MaxPooling2D(pool_size=(2, 2), strides=2, padding="same")(y_i)
+    y_i = layers.Conv2D(512, (3, 3), padding="same")(y_i)
+    y_i = layers.BatchNormalization()(y_i)
+    y_i = layers.Activation("relu")(y_i)
+    y_i = layers.Conv2D(512, (3, 3), name="vision_embedding_layer", padding="same")(y_i)
+    return keras.Model(inputs=x_i, outputs=y_i)
+
+
+def openl3_image(out):
+    keras.backend.clear_session()
+    model = openl3_image_network()
+    rng = np.random.default_rng(2019)
+    seeded(model, rng)
+
+    def shifted(name):  # the audio network's 7 convolutions and 8 batch norms came first
+        match = re.fullmatch(r"(conv2d|batch_normalization)(?:_(\d+))?", name)
+        if not match:
+            return name
+        return f"{match.group(1)}_{int(match.group(2) or 0) + (8 if match.group(1) == 'conv2d' else 9)}"
+
+    write_legacy(model, os.path.join(out, "openl3-image.h5"), shifted)
+    x = rng.uniform(-1, 1, (2, 224, 224, 3)).astype(np.float32)
+    np.save(os.path.join(out, "openl3-image.input.npy"), x)
+    for size, pool in ((8192, 7), (512, 28)):
+        pooled = keras.layers.Flatten()(keras.layers.MaxPooling2D(pool_size=(pool, pool), padding="same")(model.output))
+        embedding = keras.ops.convert_to_numpy(keras.Model(model.inputs, pooled)(x, training=False))
+        np.save(os.path.join(out, f"openl3-image.output{size}.npy"), embedding)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    print(f"openl3-image: trainable {trainable}")
+
+
 def main(out, names):
     os.makedirs(out, exist_ok=True)
     for name in names:
@@ -96,4 +147,6 @@ def main(out, names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:] or list(NETWORKS))
+    main(sys.argv[1], [n for n in sys.argv[2:] if n != "openl3-image"] if len(sys.argv) > 2 else list(NETWORKS))
+    if len(sys.argv) == 2 or "openl3-image" in sys.argv[2:]:
+        openl3_image(sys.argv[1])

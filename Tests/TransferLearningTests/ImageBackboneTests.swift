@@ -38,12 +38,12 @@ import Testing
         let trainer = try trainer()
         #expect(trainer.layer == "Logits/AvgPool" && trainer.featureCount == 1280)
         // A spatial layer is averaged over its 7×7 positions.
-        let conv = try trainer.imageFeatures!.classifier.network.run(
-            trainer.imageFeatures!.classifier.input(for: RGBImage(path: cat)), outputs: ["Conv_1"])["Conv_1"]!
+        let features = trainer.imageFeatures!
+        let conv = try features.network.run(features.preprocessing.input(for: RGBImage(path: cat)), outputs: ["Conv_1"])["Conv_1"]!
         let spatial = try self.trainer(layer: "Conv_1")
-        let features = try spatial.features(file: cat)
+        let pooled = try spatial.features(file: cat)
         let mean = (0..<1280).map { c in (0..<49).reduce(Float(0)) { $0 + conv.scalars[$1 * 1280 + c] } / 49 }
-        #expect(features.count == 1280 && TestSupport.maxAbsDifference(features, mean) < 1e-5)
+        #expect(pooled.count == 1280 && TestSupport.maxAbsDifference(pooled, mean) < 1e-5)
         #expect { try Trainer(backbone: "mobilenetv2", layer: "nope") } throws: { "\($0)".contains("no layer named 'nope'") }
         #expect { try Trainer(backbone: "yamnet", layer: "layer14") } throws: { "\($0)".contains("image backbones only") }
     }

@@ -50,7 +50,7 @@ public final class ClipClassifier: Sendable {
             clipEmbedding = embedder.node
         } else {
             let features = trainer.imageFeatures!
-            network = try features.classifier.network.truncated(at: features.layer)
+            network = features.network
             if network.shapes[features.layer]!.count > 1 { try network.add("head.pooled", GlobalAveragePool()) }
         }
         try network.add("head.centred", Arithmetic(.subtract, constant: Tensor(shape: [model.mean.count], scalars: model.mean)))

@@ -79,7 +79,7 @@ public final class Trainer: Sendable {
     /// image network read at `layer` (default: its classifier's input; audio networks take no layer).
     public init(backbone: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil) throws {
         self.backbone = backbone
-        if try Networks.buildable(backbone).imageClassifier != nil {
+        if try Networks.buildable(backbone).imagePreprocessing != nil {
             let features = try ImageFeatures(backbone, store: store, weightsPath: weightsPath, layer: layer)
             (embedder, imageFeatures, featureCount) = (nil, features, features.featureCount)
         } else {
