@@ -11,14 +11,17 @@ public final class ImageClassifier: Sendable {
     public let preprocessing: ImagePreprocessing
     /// Class names, one per network output.
     public let labels: [String]
+    /// A second name for each class and the title of their column (Places365: indoor or outdoor), when there is one.
+    public let groups: (title: String, names: [String])?
     /// Whether the network ends in a softmax already (else scores are the softmax of its logits).
     let outputsProbabilities: Bool
     /// Whether the network takes `[N, 3, H, W]` (an ONNX file's layout) rather than `[N, H, W, 3]`.
     let channelsFirst: Bool
 
     init(name: String, network: Network, preprocessing: ImagePreprocessing, labels: [String], outputsProbabilities: Bool,
-         precision: Precision, channelsFirst: Bool = false) {
+         precision: Precision, channelsFirst: Bool = false, groups: (title: String, names: [String])? = nil) {
         self.name = name
+        self.groups = groups
         self.network = network.prepared(for: precision)
         self.preprocessing = preprocessing
         self.labels = labels
@@ -67,8 +70,9 @@ public final class ImageClassifier: Sendable {
         guard let classes = network.shapes[network.outputName]?.last, labels.count == classes else {
             throw NetworkError.invalidWeights("\(name) has \(network.shapes[network.outputName] ?? []) outputs for \(labels.count) labels")
         }
+        let groups = try output.groups.map { ($0.title, try $0.groups(at: try store.locate($0.file), labels: labels)) }
         return ImageClassifier(name: name, network: network, preprocessing: output.preprocessing, labels: labels,
-                               outputsProbabilities: output.outputsProbabilities, precision: precision)
+                               outputsProbabilities: output.outputsProbabilities, precision: precision, groups: groups)
     }
 
     /// The network input `[1, size, size, 3]` (or `[1, 3, size, size]`) for an image: the whole image (or its central

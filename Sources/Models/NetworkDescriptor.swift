@@ -84,19 +84,53 @@ public struct ImageLabels: Sendable {
     }
 }
 
+/// A second name for each class, from a file of `/a/airfield 2` lines in class order (Places365's `IO_places365.txt`:
+/// 1 indoor, 2 outdoor), printed as a column titled `title`.
+public struct ClassGroups: Sendable {
+    public let file: WeightFile
+    public let title: String
+    /// The group of each number in the file.
+    public let names: [Int: String]
+
+    public init(file: WeightFile, title: String, names: [Int: String]) {
+        self.file = file
+        self.title = title
+        self.names = names
+    }
+
+    /// Each class's group, read from the file at `path`, whose lines must name the classes of `labels` in order.
+    public func groups(at path: String, labels: [String]) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LabelFileError.malformed(path: path, reason: "cannot read it as UTF-8 text")
+        }
+        let lines = text.split(whereSeparator: \.isNewline)
+        guard lines.count == labels.count else { throw LabelFileError.malformed(path: path, reason: "it has \(lines.count) lines for \(labels.count) classes") }
+        return try zip(lines, labels).enumerated().map { number, pair in
+            let fields = pair.0.split(separator: " ")
+            guard fields.count == 2, fields[0].dropFirst(3) == pair.1, let value = Int(fields[1]), let name = names[value] else {
+                throw LabelFileError.malformed(path: path, reason: "line \(number + 1) is not '/a/\(pair.1) N' with N one of \(names.keys.sorted())")
+            }
+            return name
+        }
+    }
+}
+
 /// How an image classifier's outputs are read.
 public struct ImageClassifierOutput: Sendable {
     public let preprocessing: ImagePreprocessing
     public let labels: ImageLabels
     /// Whether the network ends in a softmax already (else scores are the softmax of its logits).
     public let outputsProbabilities: Bool
+    /// A second name for each class, when the network has one.
+    public let groups: ClassGroups?
 
     /// Defaults: ImageNet's 1000 classes from the TF Lite label file (after its `background` line).
     public init(preprocessing: ImagePreprocessing, labels: ImageLabels = ImageLabels(file: ImageNetLabels.file, skipped: 1),
-                outputsProbabilities: Bool = false) {
+                outputsProbabilities: Bool = false, groups: ClassGroups? = nil) {
         self.preprocessing = preprocessing
         self.labels = labels
         self.outputsProbabilities = outputsProbabilities
+        self.groups = groups
     }
 }
 
@@ -184,7 +218,7 @@ public struct NetworkDescriptor: Sendable {
         let size = classifier.preprocessing.size
         return NetworkDescriptor(
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
-            inputSize: [size, size, 3], files: [weights, definition, classifier.labels.file],
+            inputSize: [size, size, 3], files: [weights, definition, classifier.labels.file] + [classifier.groups?.file].compactMap { $0 },
             architecture: { _, store in try CaffeModel(prototxt: store.locate(definition), caffemodel: nil).network(channelsLast: true) },
             load: { _, store, path in
                 try CaffeModel(prototxt: store.locate(definition), caffemodel: store.locate(weights, explicit: path)).network(channelsLast: true)

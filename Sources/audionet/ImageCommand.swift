@@ -61,7 +61,7 @@ struct ImageCommand: ParsableCommand {
             for image in images {
                 let decoded = try RGBImage(path: image)
                 if let warning = decoded.warning { FileHandle.standardError.write(Data("warning: '\(image)': \(warning)\n".utf8)) }
-                show(image: image, try classifier.classify(decoded, top: top, centerCrop: crop == .center))
+                show(image: image, try classifier.classify(decoded, top: top, centerCrop: crop == .center), groups: classifier.groups)
             }
         }
 
@@ -92,14 +92,20 @@ struct ImageCommand: ParsableCommand {
             for image in images { show(image: image, try classifier.topClasses(file: image, k: top)) }
         }
 
-        func show(image: String, _ classes: [ClassScore]) {
+        /// Each class's index, label and score, and its group (Places365's indoor or outdoor) when the network has them.
+        func show(image: String, _ classes: [ClassScore], groups: (title: String, names: [String])? = nil) {
             switch format {
             case .json:
-                let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }
+                let predictions = classes.map { score in
+                    JSONValue.object([("index", .int(score.index)), ("label", .string(score.label)), ("score", .float(score.score))]
+                                     + (groups.map { [($0.title, JSONValue.string($0.names[score.index]))] } ?? []))
+                }
                 print(JSONValue.object([("file", .string(image)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded)
             case .table, .csv:
                 print(image)
-                printTable(header: ["index", "label", "score"], rows: classes.map { [String($0.index), $0.label, String(format: "%.4f", $0.score)] })
+                printTable(header: ["index", "label", "score"] + [groups?.title].compactMap { $0 }, rows: classes.map { score in
+                    [String(score.index), score.label, String(format: "%.4f", score.score)] + [groups?.names[score.index]].compactMap { $0 }
+                })
             }
         }
     }

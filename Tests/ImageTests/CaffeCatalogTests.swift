@@ -68,4 +68,28 @@ import Testing
         try "/a/airfield 0\n/a/alley 2\n".write(to: file, atomically: true, encoding: .utf8)
         #expect { try labels.names(at: file.path) } throws: { "\($0)".contains("line 2 is not") && !"\($0)".contains("\n") }
     }
+
+    /// Places365's indoor/outdoor table gives each class its environment, in class order; `image classify` prints it as
+    /// a column; a table whose lines are out of order is a one-line error.
+    @Test func places365ClassesAreIndoorOrOutdoor() throws {
+        guard let weights = TestSupport.generatedFixture("caffe/googlenet_places365.caffemodel") else { return }
+        let classifier = try ImageClassifier.load("googlenet-places365", store: Self.store, weightsPath: weights)
+        let groups = try #require(classifier.groups)
+        #expect(groups.title == "environment" && groups.names.count == 365 && Set(groups.names) == ["indoor", "outdoor"])
+        let environment = Dictionary(uniqueKeysWithValues: zip(classifier.labels, groups.names))
+        #expect(environment["airfield"] == "outdoor" && environment["airplane_cabin"] == "indoor" && environment["zen_garden"] == "outdoor")
+        if let image = try sharedImages().first {
+            let result = try TestSupport.run(["image", "classify", image, "--model", "googlenet-places365", "--weights", weights, "--top", "1"])
+            let rows = result.stdout.split(separator: "\n")
+            #expect(result.status == 0 && rows.count == 3 && rows[1].hasSuffix("environment"), "\(result.stdout)\(result.stderr)")
+            #expect(rows.count == 3 && (rows[2].hasSuffix("indoor") || rows[2].hasSuffix("outdoor")), "\(result.stdout)")
+        }
+        let table = try String(contentsOfFile: try Self.store.locate(GoogLeNet.placesIndoorOutdoor), encoding: .utf8).split(separator: "\n")
+        let swapped = TestSupport.temporaryDirectory().appendingPathComponent("io.txt")
+        try ([table[1], table[0]] + table.dropFirst(2)).joined(separator: "\n").write(to: swapped, atomically: true, encoding: .utf8)
+        let places = try #require(GoogLeNet.places365.imageClassifier?.groups)
+        #expect { try places.groups(at: swapped.path, labels: classifier.labels) } throws: {
+            "\($0)".contains("line 1 is not '/a/airfield N'") && !"\($0)".contains("\n")
+        }
+    }
 }

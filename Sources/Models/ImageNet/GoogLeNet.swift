@@ -25,6 +25,12 @@ public enum GoogLeNet {
         source: .url("https://raw.githubusercontent.com/CSAILVision/places365/master/categories_places365.txt"),
         sha256: "2affba635eb657e7ca95f4e6cc69bd9fac29ef4c32aeb83cafdfcd06ec6a1ea6", size: 6_833, license: "MIT")
 
+    /// `/a/airfield 2`: each category indoor (1) or outdoor (2).
+    public static let placesIndoorOutdoor = WeightFile(
+        path: "googlenet_places365/IO_places365.txt", format: "txt",
+        source: .url("https://raw.githubusercontent.com/CSAILVision/places365/master/IO_places365.txt"),
+        sha256: "0a65ceb7264413a15bb069a87be7ecf9ebb572a6803d48de2827a1d25fe287ba", size: 6_214, license: "MIT")
+
     public static let descriptor = NetworkDescriptor.caffe(
         "googlenet", depth: 22, sizeMB: 27, parametersMillions: 7.0, definition: imageNetDefinition, weights: imageNetWeights,
         classifier: ImageClassifierOutput(preprocessing: .caffe(size: 224), outputsProbabilities: true))
@@ -34,5 +40,6 @@ public enum GoogLeNet {
     public static let places365 = NetworkDescriptor.caffe(
         "googlenet-places365", depth: 22, sizeMB: 25.4, parametersMillions: 6.35, definition: placesDefinition, weights: placesWeights,
         classifier: ImageClassifierOutput(preprocessing: .caffe(size: 224), labels: ImageLabels(file: placesCategories, indexedPaths: true),
-                                          outputsProbabilities: true))
+                                          outputsProbabilities: true,
+                                          groups: ClassGroups(file: placesIndoorOutdoor, title: "environment", names: [1: "indoor", 2: "outdoor"])))
 }
