@@ -211,6 +211,21 @@ public struct NetworkDescriptor: Sendable {
             imageClassifier: ImageClassifierOutput(preprocessing: preprocessing))
     }
 
+    /// A `keras.applications` ImageNet classifier with Keras's official weight file `file` (legacy HDF5 layout), input
+    /// `side`² scaled to −1…1 (the applications' `preprocess_input` in "tf" mode), ending in a softmax.
+    public static func kerasApplication(_ name: String, depth: Int?, sizeMB: Double, parametersMillions: Double, side: Int,
+                                        folder: String, file: String, license: String,
+                                        build: @escaping @Sendable (KerasWeights?) throws -> Network) -> NetworkDescriptor {
+        let weights = WeightFile(path: "keras/\(file)", format: "keras-h5",
+                                 source: .url("https://storage.googleapis.com/tensorflow/keras-applications/\(folder)/\(file)"), license: license)
+        return NetworkDescriptor(
+            name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
+            inputSize: [side, side, 3], files: [weights, ImageNetLabels.file],
+            architecture: { _, _ in try build(nil) },
+            load: { _, store, path in try build(KerasWeights(path: store.locate(weights, explicit: path))) },
+            imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: side, mean: 127.5, std: 127.5), outputsProbabilities: true))
+    }
+
     /// An image classifier defined by a Caffe deploy definition (`definition`, protobuf text) with trained blobs
     /// (`weights`, a `.caffemodel`), read by the Caffe importer with channels-last input; node names are Caffe's layer names.
     public static func caffe(_ name: String, depth: Int?, sizeMB: Double, parametersMillions: Double, definition: WeightFile,

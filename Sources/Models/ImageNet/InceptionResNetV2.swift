@@ -74,17 +74,8 @@ public enum InceptionResNetV2 {
         return try b.finished()
     }
 
-    /// Keras's official weight file, in the legacy HDF5 layout.
-    static let weightsFile = WeightFile(
-        path: "keras/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", format: "keras-h5",
-        source: .url("https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"),
-        license: "Apache-2.0")
-
-    public static let descriptor = NetworkDescriptor(
-        name: "inceptionresnetv2", task: .imageClassification, depth: 164, sizeMB: 209, parametersMillions: 55.9,
-        inputSize: [side, side, 3], files: [weightsFile, ImageNetLabels.file],
-        architecture: { _, _ in try network(weights: nil) },
-        load: { _, store, path in try network(weights: KerasWeights(path: store.locate(weightsFile, explicit: path))) },
-        // keras.applications.inception_resnet_v2.preprocess_input: x / 127.5 − 1.
-        imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: side, mean: 127.5, std: 127.5), outputsProbabilities: true))
+    /// Keras's official weights (its documentation gives their license).
+    public static let descriptor = NetworkDescriptor.kerasApplication(
+        "inceptionresnetv2", depth: 164, sizeMB: 209, parametersMillions: 55.9, side: side,
+        folder: "inception_resnet_v2", file: "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", license: "Apache-2.0") { try network(weights: $0) }
 }

@@ -77,17 +77,8 @@ public enum InceptionV3 {
         return try b.finished()
     }
 
-    /// Keras's official weight file, in the legacy HDF5 layout (`layer_names`, `weight_names`).
-    static let weightsFile = WeightFile(
-        path: "keras/inception_v3_weights_tf_dim_ordering_tf_kernels.h5", format: "keras-h5",
-        source: .url("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5"),
-        license: "Apache-2.0")
-
-    public static let descriptor = NetworkDescriptor(
-        name: "inceptionv3", task: .imageClassification, depth: 48, sizeMB: 89, parametersMillions: 23.9,
-        inputSize: [side, side, 3], files: [weightsFile, ImageNetLabels.file],
-        architecture: { _, _ in try network(weights: nil) },
-        load: { _, store, path in try network(weights: KerasWeights(path: store.locate(weightsFile, explicit: path))) },
-        // keras.applications.inception_v3.preprocess_input: x / 127.5 − 1.
-        imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: side, mean: 127.5, std: 127.5), outputsProbabilities: true))
+    /// Keras's official weights (its documentation gives their license).
+    public static let descriptor = NetworkDescriptor.kerasApplication(
+        "inceptionv3", depth: 48, sizeMB: 89, parametersMillions: 23.9, side: side,
+        folder: "inception_v3", file: "inception_v3_weights_tf_dim_ordering_tf_kernels.h5", license: "Apache-2.0") { try network(weights: $0) }
 }

@@ -47,17 +47,8 @@ public enum Xception {
         return try b.finished()
     }
 
-    /// Keras's official weight file, in the legacy HDF5 layout.
-    static let weightsFile = WeightFile(
-        path: "keras/xception_weights_tf_dim_ordering_tf_kernels.h5", format: "keras-h5",
-        source: .url("https://storage.googleapis.com/tensorflow/keras-applications/xception/xception_weights_tf_dim_ordering_tf_kernels.h5"),
-        license: "MIT")
-
-    public static let descriptor = NetworkDescriptor(
-        name: "xception", task: .imageClassification, depth: 71, sizeMB: 85, parametersMillions: 22.9,
-        inputSize: [side, side, 3], files: [weightsFile, ImageNetLabels.file],
-        architecture: { _, _ in try network(weights: nil) },
-        load: { _, store, path in try network(weights: KerasWeights(path: store.locate(weightsFile, explicit: path))) },
-        // keras.applications.xception.preprocess_input: x / 127.5 − 1.
-        imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: side, mean: 127.5, std: 127.5), outputsProbabilities: true))
+    /// Keras's official weights (its documentation gives their license).
+    public static let descriptor = NetworkDescriptor.kerasApplication(
+        "xception", depth: 71, sizeMB: 85, parametersMillions: 22.9, side: side,
+        folder: "xception", file: "xception_weights_tf_dim_ordering_tf_kernels.h5", license: "MIT") { try network(weights: $0) }
 }
