@@ -35,7 +35,7 @@ $(GENERATED)/yamnet-synthetic.h5: Tests/Reference/make_yamnet_keras_h5.py Tests/
 	mkdir -p $(GENERATED)
 	$(PYTHON) Tests/Reference/make_yamnet_keras_h5.py $(AUDIONET_WEIGHTS_MIRROR)/yamnet/yamnet.tflite $@
 $(GENERATED)/onnx/.done: Tests/Reference/make_onnx_fixtures.py | $(VENV)/.done
-	$(PYTHON) Tests/Reference/make_onnx_fixtures.py $(GENERATED)/onnx
+	$(PYTHON) Tests/Reference/make_onnx_fixtures.py $(GENERATED)/onnx $(SHARED)
 	touch $@
 $(GENERATED)/keras/.done: Tests/Reference/make_keras_fixtures.py | $(VENV)/.done
 	KERAS_BACKEND=torch $(PYTHON) Tests/Reference/make_keras_fixtures.py $(GENERATED)/keras

@@ -6,7 +6,7 @@ extension ONNXModel {
     public static let operators: Set<String> = [
         "Conv", "ConvTranspose", "Resize", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
         "Tanh", "Softmax", "LogSoftmax", "Split", "Slice", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "LRN", "Concat",
-        "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Pad", "Dropout",
+        "Add", "Sub", "Mul", "Div", "Sum", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Pad", "Dropout",
         "Identity", "Constant", "Shape",
     ]
 
@@ -15,15 +15,16 @@ extension ONNXModel {
     public static let foldedOperators: Set<String> = ["Concat", "Gather", "Slice", "Unsqueeze", "Squeeze", "Cast"]
 
     /// The graph on the engine. The network's input is the graph's one non-constant input, batch first, in the
-    /// file's own layout (NCHW for images); its output is the graph's first output, also in the file's layout.
+    /// file's own layout (NCHW for images) or, with `channelsLast`, a 4-D input as `[N, H, W, C]` (the catalog's image
+    /// networks); its output is the graph's first output, also in the file's layout.
     /// Inside, four-dimensional tensors run channels-last, as every engine layer does: the importer inserts a
     /// transpose only where an operator needs the file's order (a reshape of a feature map, say). Node names are
     /// the ONNX output names, so `--layer` takes any tensor name of the file.
     ///
     /// Every attribute, weight shape and operand is checked before its layer is built: an unsupported operator or
     /// a malformed graph is a one-line error naming the node.
-    public func network() throws -> Network {
-        var builder = try ONNXGraphBuilder(model: self)
+    public func network(channelsLast: Bool = false) throws -> Network {
+        var builder = try ONNXGraphBuilder(model: self, channelsLast: channelsLast)
         for node in graph.node { try builder.add(node) }
         return try builder.finish()
     }
@@ -50,7 +51,7 @@ struct ONNXGraphBuilder {
 
     static let format = ONNXModel.format
 
-    init(model: ONNXModel) throws {
+    init(model: ONNXModel, channelsLast: Bool) throws {
         self.model = model
         let constants = Dictionary(model.graph.initializer.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let inputs = model.graph.input.filter { constants[$0.name] == nil }
@@ -62,9 +63,10 @@ struct ONNXGraphBuilder {
         guard !dims.isEmpty, shape.allSatisfy({ $0 > 0 && $0 < 1 << 24 }), input.type.tensorType.elemType == Int32(Onnx_TensorProto.DataType.float.rawValue) else {
             throw ModelFileError.unsupported(format: Self.format, reason: "input '\(input.name)' of shape \(dims.map { $0.dimValue > 0 ? "\($0.dimValue)" : ($0.dimParam.isEmpty ? "?" : $0.dimParam) }) and type \(input.type.tensorType.elemType) (AudioNet needs float32 with every size but the batch fixed)")
         }
-        net = Network(inputShape: shape, inputName: input.name)
+        let inputLast = channelsLast && shape.count == 3
+        net = Network(inputShape: inputLast ? [shape[1], shape[2], shape[0]] : shape, inputName: input.name)
         self.constants = constants
-        values[input.name] = ONNXValue(node: input.name, shape: shape, channelsLast: false)
+        values[input.name] = ONNXValue(node: input.name, shape: shape, channelsLast: inputLast)
     }
 
     func failure(_ node: Onnx_NodeProto, _ why: String) -> ModelFileError {
@@ -260,6 +262,7 @@ struct ONNXGraphBuilder {
             try emit(node, LocalResponseNorm(size: size, alpha: float(node, "alpha", 1e-4), beta: float(node, "beta", 0.75), k: float(node, "bias", 1)),
                      inputs: [try channelsLast(input, for: node)], channelsLast: true)
         case "Add", "Sub", "Mul", "Div": try arithmetic(node)
+        case "Sum": try sum(node)
         case "Concat": try concat(node)
         case "Flatten", "Reshape", "Squeeze", "Unsqueeze": try reshape(node)
         case "Transpose":
@@ -536,6 +539,21 @@ struct ONNXGraphBuilder {
         default:
             throw failure(node, "has two constant operands")
         }
+    }
+
+    /// `Sum` of values of one shape (Caffe2's residual connections export so): the engine's Add.
+    mutating func sum(_ node: Onnx_NodeProto) throws {
+        let inputs = try node.input.indices.map { try value(node, $0) }
+        guard let first = inputs.first, inputs.allSatisfy({ $0.shape == first.shape }) else {
+            throw failure(node, "adds values of shapes \(inputs.map(\.shape)) (AudioNet: one or more of one shape)")
+        }
+        if inputs.count == 1, let output = node.output.first, !output.isEmpty {
+            values[output] = first
+            return
+        }
+        let last = first.shape.count == 3 && inputs.contains(where: \.channelsLast)
+        let sources = try inputs.map { last ? try channelsLast($0, for: node) : try fileOrder($0) }
+        try emit(node, Add(), inputs: sources, channelsLast: last)
     }
 
     mutating func concat(_ node: Onnx_NodeProto) throws {

@@ -241,6 +241,18 @@ public struct NetworkDescriptor: Sendable {
             imageClassifier: classifier)
     }
 
+    /// An image classifier whose graph and weights are one ONNX file (`weights`), read by the ONNX importer with
+    /// channels-last input; node names are the file's tensor names.
+    public static func onnx(_ name: String, depth: Int?, sizeMB: Double, parametersMillions: Double, weights: WeightFile,
+                            classifier: ImageClassifierOutput) -> NetworkDescriptor {
+        let size = classifier.preprocessing.size
+        return NetworkDescriptor(
+            name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
+            inputSize: [size, size, 3], files: [weights, classifier.labels.file],
+            load: { _, store, path in try ONNXModel(path: store.locate(weights, explicit: path)).network(channelsLast: true) },
+            imageClassifier: classifier)
+    }
+
     /// A catalog entry AudioNet does not build yet: MATLAB's facts only.
     public static func catalogOnly(_ name: String, depth: Int?, sizeMB: Double, parametersMillions: Double, side: Int) -> NetworkDescriptor {
         NetworkDescriptor(name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,

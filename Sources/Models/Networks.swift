@@ -39,7 +39,7 @@ public enum Networks {
         ResNet.resnet101,
         Xception.descriptor,
         InceptionResNetV2.descriptor,
-        NotYetBuilt.shuffleNet,
+        ShuffleNet.descriptor,
         NotYetBuilt.nasNetMobile,
         NotYetBuilt.nasNetLarge,
         Darknet.darknet19,

@@ -2,7 +2,7 @@
 with an input and ONNX Runtime's output on it.
 
 Run in the reference venv (torch, torchvision, onnx, onnxruntime):
-    python Tests/Reference/make_onnx_fixtures.py OUT_DIR
+    python Tests/Reference/make_onnx_fixtures.py OUT_DIR SHARED
 Writes to OUT_DIR (the files are too large to commit; `make test` writes them to .build/generated-fixtures/onnx):
   NAME.onnx, NAME.input.npy, NAME.output.npy  for
     mobilenetv3-small-torchscript  torchvision's MobileNetV3-Small, seeded weights, torch.onnx.export (TorchScript), opset 17
@@ -21,6 +21,13 @@ Writes to OUT_DIR (the files are too large to commit; `make test` writes them to
                                    Clip with inputs, GlobalMaxPool, Split and Slice of channels, Gemm (alpha, beta,
                                    transB 0), LogSoftmax
     external-data                  helper-opset13 with its weights in external-data.weights beside it
+    shufflenet-v1-caffe2           ShuffleNet v1 (Zhang et al. 2017, g = 4) in the form of the model zoo's shufflenet-9.onnx
+                                   (MATLAB's shufflenet; the file itself is not reachable here): Caffe2's tensor names and
+                                   operators as public dumps of that file show them (gpu_0/data_0 → gpu_0/softmax_1;
+                                   conv3_0, pool_0, gconv1_K, gconv3_K, block K; stages of 136, 272, 544 channels; a
+                                   unit's bottleneck as wide as its branch's output, which gives the catalog's 1.4 M
+                                   parameters), channel shuffle as Reshape–Transpose–Reshape, residuals as Sum, opset 9;
+                                   seeded weights, on two of the shared images (torchvision's normalization)
 """
 import os
 import sys
@@ -174,6 +181,86 @@ def helper_opset13():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="onnx.helper")
 
 
+def shufflenet_v1_caffe2():
+    """ShuffleNet v1 1× with 4 groups as the paper's Table 1 and unit (Figure 2 b, c) define it: a stride-2 unit
+    concatenates a 3×3 average pool of its input; the first unit's first 1×1 convolution is not grouped."""
+    nodes, weights, groups = [], [], 4
+    names = iter(range(1, 10_000))
+
+    def blob(stem):
+        return f"gpu_0/{stem}_{next(names)}"
+
+    def conv(x, name, cin, cout, k, stride=1, group=1):
+        fan = cin // group * k * k
+        weights.append(numpy_helper.from_array((rng.standard_normal((cout, cin // group, k, k)) * np.sqrt(2 / fan)).astype(np.float32), f"gpu_0/{name}_w"))
+        y = blob(name)
+        nodes.append(helper.make_node("Conv", [x, f"gpu_0/{name}_w"], [y], kernel_shape=[k, k], strides=[stride] * 2,
+                                      pads=[k // 2] * 4, group=group))
+        bn = f"gpu_0/{name}_bn"
+        for suffix, values in (("s", rng.uniform(0.5, 1.0, cout)), ("b", rng.uniform(-0.1, 0.1, cout)),
+                               ("rm", rng.uniform(-0.1, 0.1, cout)), ("riv", rng.uniform(0.5, 1.5, cout))):
+            weights.append(numpy_helper.from_array(values.astype(np.float32), f"{bn}_{suffix}"))
+        z = blob(name + "_bn")
+        nodes.append(helper.make_node("BatchNormalization", [y] + [f"{bn}_{s}" for s in ("s", "b", "rm", "riv")], [z], epsilon=1e-5))
+        return z
+
+    def relu(x):
+        y = blob("relu")
+        nodes.append(helper.make_node("Relu", [x], [y]))
+        return y
+
+    def shuffle(x, channels, side):
+        shapes = (f"gpu_0/shape_{len(weights)}", f"gpu_0/shape_{len(weights) + 1}")
+        weights.append(numpy_helper.from_array(np.array([0, groups, channels // groups, side, side], np.int64), shapes[0]))
+        weights.append(numpy_helper.from_array(np.array([0, channels, side, side], np.int64), shapes[1]))
+        split, moved, y = blob("reshape"), blob("transpose"), blob("shuffle")
+        nodes.extend([helper.make_node("Reshape", [x, shapes[0]], [split]),
+                      helper.make_node("Transpose", [split], [moved], perm=[0, 2, 1, 3, 4]),
+                      helper.make_node("Reshape", [moved, shapes[1]], [y])])
+        return y
+
+    x = relu(conv("gpu_0/data_0", "conv3_0", 3, 24, 3, stride=2))
+    y = blob("pool_0")
+    nodes.append(helper.make_node("MaxPool", [x], [y], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+    x, cin, side, unit = y, 24, 56, 0
+    for width, repeats in ((136, 4), (272, 8), (544, 4)):
+        for k in range(repeats):
+            stride = 2 if k == 0 else 1
+            out = width - cin if stride == 2 else width
+            first_group = 1 if unit == 0 else groups
+            branch = relu(conv(x, f"gconv1_{2 * unit}", cin, out, 1, group=first_group))
+            branch = shuffle(branch, out, side)
+            side //= stride
+            branch = conv(branch, f"gconv3_{unit}", out, out, 3, stride=stride, group=out)
+            branch = conv(branch, f"gconv1_{2 * unit + 1}", out, out, 1, group=groups)
+            joined = blob(f"block{unit}")
+            if stride == 2:
+                shortcut = blob("pool")
+                nodes.append(helper.make_node("AveragePool", [x], [shortcut], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+                nodes.append(helper.make_node("Concat", [shortcut, branch], [joined], axis=1))
+            else:
+                nodes.append(helper.make_node("Sum", [x, branch], [joined]))
+            x, cin, unit = relu(joined), width, unit + 1
+    pooled, flat = blob("pool_ave"), blob("flatten")
+    nodes.append(helper.make_node("AveragePool", [x], [pooled], kernel_shape=[7, 7], strides=[1, 1]))
+    nodes.append(helper.make_node("Flatten", [pooled], [flat], axis=1))
+    weights.append(numpy_helper.from_array((rng.standard_normal((1000, 544)) * 0.05).astype(np.float32), "gpu_0/pred_w"))
+    weights.append(numpy_helper.from_array(rng.uniform(-0.1, 0.1, 1000).astype(np.float32), "gpu_0/pred_b"))
+    nodes.append(helper.make_node("Gemm", [flat, "gpu_0/pred_w", "gpu_0/pred_b"], ["gpu_0/pred_1"], transB=1))
+    nodes.append(helper.make_node("Softmax", ["gpu_0/pred_1"], ["gpu_0/softmax_1"], axis=1))
+    graph = helper.make_graph(nodes, "shufflenet", [helper.make_tensor_value_info("gpu_0/data_0", TensorProto.FLOAT, [1, 3, 224, 224])],
+                              [helper.make_tensor_value_info("gpu_0/softmax_1", TensorProto.FLOAT, [1, 1000])], weights)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], producer_name="onnx.helper")
+
+
+def shared_images(folder, names, side=224):
+    """The images `names` of `folder` resized bilinearly to `side`² (PIL), in torchvision's normalization, NCHW."""
+    from PIL import Image
+    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+    pixels = [np.asarray(Image.open(os.path.join(folder, n)).convert("RGB").resize((side, side), Image.BILINEAR), np.float32) / 255 for n in names]
+    return np.stack([((p - mean) / std).transpose(2, 0, 1) for p in pixels]).astype(np.float32)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -205,6 +292,19 @@ def main():
             onnx.save_model(model, external, save_as_external_data=True, all_tensors_to_one_file=True,
                             location="external-data.weights", size_threshold=256)
             save(out, "external-data", external, np.load(os.path.join(out, name + ".input.npy")))
+    shufflenet = shufflenet_v1_caffe2()
+    onnx.checker.check_model(shufflenet, full_check=True)
+    onnx.save(shufflenet, os.path.join(out, "shufflenet-v1-caffe2.onnx"))
+    # The file's batch is fixed at 1, as the model zoo's: one image per run; the logits (gpu_0/pred_1) too, read
+    # through a copy that also outputs them.
+    shufflenet.graph.output.append(helper.make_tensor_value_info("gpu_0/pred_1", TensorProto.FLOAT, [1, 1000]))
+    session = onnxruntime.InferenceSession(shufflenet.SerializeToString(), providers=["CPUExecutionProvider"])
+    for number, image in enumerate(("owl.jpg", "hot_dog.jpg")):
+        x = shared_images(os.path.join(sys.argv[2], "images"), [image])
+        probabilities, logits = session.run(None, {"gpu_0/data_0": x})
+        for suffix, array in (("input", x), ("output", probabilities), ("logits", logits)):
+            np.save(os.path.join(out, f"shufflenet-v1-caffe2.{number}.{suffix}.npy"), array.astype(np.float32))
+        print(f"shufflenet-v1-caffe2 {image}", x.shape, "->", probabilities.shape)
     print("torch", torch.__version__, "onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)
 
 

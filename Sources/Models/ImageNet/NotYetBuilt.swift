@@ -3,5 +3,4 @@
 public enum NotYetBuilt {
     public static let nasNetMobile = NetworkDescriptor.catalogOnly("nasnetmobile", depth: nil, sizeMB: 20, parametersMillions: 5.3, side: 224)
     public static let nasNetLarge = NetworkDescriptor.catalogOnly("nasnetlarge", depth: nil, sizeMB: 332, parametersMillions: 88.9, side: 331)
-    public static let shuffleNet = NetworkDescriptor.catalogOnly("shufflenet", depth: 50, sizeMB: 5.4, parametersMillions: 1.4, side: 224)
 }
