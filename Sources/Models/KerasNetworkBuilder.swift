@@ -89,13 +89,16 @@ struct KerasNetworkBuilder {
                                              bias: bias ? values?[1] ?? [Float](repeating: 0, count: filters) : nil), inputs: [input])
     }
 
-    /// `SeparableConv2D(filters, (size, size), padding="same", use_bias=False)`: a depthwise convolution
-    /// (`depthwise_kernel`, `[size, size, C, 1]`) as `name/depthwise`, then a pointwise one (`pointwise_kernel`) as `name`.
-    mutating func separableConv(_ input: String, _ filters: Int, size: Int = 3, name explicit: String) throws -> String {
+    /// `SeparableConv2D(filters, (size, size), strides, padding, use_bias=False)`: a depthwise convolution
+    /// (`depthwise_kernel`, `[size, size, C, 1]`, which takes the stride) as `name/depthwise`, then a pointwise one
+    /// (`pointwise_kernel`) as `name`.
+    mutating func separableConv(_ input: String, _ filters: Int, size: Int = 3, stride: Int = 1, same: Bool = true,
+                                name explicit: String) throws -> String {
         let channels = net.shapes[input]!.last!
         let values = try weights(explicit, [("depthwise_kernel", [size, size, channels, 1]), ("pointwise_kernel", [1, 1, channels, filters])])
-        let depthwise = try net.add("\(explicit)/depthwise", DepthwiseConv2D(channels: channels, kernel: (size, size), stride: (1, 1), padding: .same,
-                                                                            weights: values?[0].scalars, bias: nil), inputs: [input])
+        let depthwise = try net.add("\(explicit)/depthwise", DepthwiseConv2D(channels: channels, kernel: (size, size), stride: (stride, stride),
+                                                                            padding: same ? .same : .valid, weights: values?[0].scalars, bias: nil),
+                                    inputs: [input])
         return try net.add(explicit, Conv2D(inputChannels: channels, outputChannels: filters, kernel: (1, 1), weights: values?[1].scalars, bias: nil),
                            inputs: [depthwise])
     }
@@ -124,9 +127,15 @@ struct KerasNetworkBuilder {
         return try net.add(node, Pool2D(kind, kernel: (size, size), stride: (stride, stride), padding: same ? .same : .valid), inputs: [input])
     }
 
-    /// `add([x, y])`, or another class's auto-named sum (`custom_scale_layer`).
-    mutating func add(_ inputs: [String], kind: String = "add") throws -> String {
-        try net.add(autoName(kind).node, Add(), inputs: inputs)
+    /// `add([x, y], name=name)`, or another class's auto-named sum (`custom_scale_layer`).
+    mutating func add(_ inputs: [String], kind: String = "add", name: String? = nil) throws -> String {
+        try net.add(name ?? autoName(kind).node, Add(), inputs: inputs)
+    }
+
+    /// `ZeroPadding2D(((top, bottom), (left, right)))`, or with negative sizes `Cropping2D` (`kind: "cropping2d"`).
+    mutating func zeroPad(_ input: String, top: Int, bottom: Int, left: Int, right: Int, kind: String = "zero_padding2d",
+                          name: String? = nil) throws -> String {
+        try net.add(name ?? autoName(kind).node, ZeroPad2D(top: top, bottom: bottom, left: left, right: right), inputs: [input])
     }
 
     /// `Flatten()`.

@@ -253,12 +253,6 @@ public struct NetworkDescriptor: Sendable {
             imageClassifier: classifier)
     }
 
-    /// A catalog entry AudioNet does not build yet: MATLAB's facts only.
-    public static func catalogOnly(_ name: String, depth: Int?, sizeMB: Double, parametersMillions: Double, side: Int) -> NetworkDescriptor {
-        NetworkDescriptor(name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
-                          inputSize: [side, side, 3])
-    }
-
     /// How an image network (classifier or embedding) takes pixels; nil for audio networks.
     public var imagePreprocessing: ImagePreprocessing? { imageClassifier?.preprocessing ?? imageEmbedding }
 

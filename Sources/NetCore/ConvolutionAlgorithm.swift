@@ -1,7 +1,7 @@
 /// The ways ``Conv2D`` computes its output, each in its own file; ``choose(for:input:)`` picks one for an input
 /// shape, once, when the convolution joins a network.
 public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
-    /// 1×1, stride 1, unpadded: one GEMM over blocks of output pixels (ConvPointwise.swift).
+    /// 1×1, stride 1, unpadded: one GEMM per group over blocks of output pixels (ConvPointwise.swift).
     case pointwise
     /// A stem with at most 4 input channels and a receptive field of at most 64 values, where an im2col GEMM would be
     /// too shallow: a direct kernel (ConvFewInputs.swift).
@@ -20,7 +20,7 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         let (height, width) = (input[0], input[1])
         let g = conv.geometry(input)
         let ungrouped = conv.groups == 1, undilated = conv.dilation == (1, 1)
-        if conv.kernel == (1, 1) && conv.stride == (1, 1) && ungrouped && g.padTop == 0 && g.padLeft == 0
+        if conv.kernel == (1, 1) && conv.stride == (1, 1) && g.padTop == 0 && g.padLeft == 0
             && g.outputHeight == height && g.outputWidth == width {
             return .pointwise
         }

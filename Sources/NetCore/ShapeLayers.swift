@@ -43,7 +43,8 @@ public struct Permute: Layer {
     public func forward(_ inputs: [Tensor], into output: inout Tensor) { output = inputs[0].permuted([0] + axes.map { $0 + 1 }) }
 }
 
-/// Zero padding of the two spatial axes of NHWC tensors.
+/// Zero padding of the two spatial axes of NHWC tensors; a negative size crops that side instead (ONNX's Pad reads
+/// negative pads so; Keras's Cropping2D).
 public struct ZeroPad2D: Layer {
     public let top, bottom, left, right: Int
     public init(top: Int, bottom: Int, left: Int, right: Int) {
@@ -52,18 +53,25 @@ public struct ZeroPad2D: Layer {
     public var typeName: String { "ZeroPad2D" }
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 1, rank: 3)
-        return [inputs[0][0] + top + bottom, inputs[0][1] + left + right, inputs[0][2]]
+        let shape = [inputs[0][0] + top + bottom, inputs[0][1] + left + right, inputs[0][2]]
+        guard shape[0] > 0, shape[1] > 0 else {
+            throw NetworkError.shapeMismatch(layer: typeName, expected: "more rows and columns than it crops", got: inputs[0])
+        }
+        return shape
     }
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let outHeight = height + top + bottom, outWidth = width + left + right
+        // The input columns that land inside the output.
+        let columns = max(0, -left)..<min(width, outWidth - left)
         output.scalars.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        guard !columns.isEmpty else { return }
         for image in 0..<batch {
-            for y in 0..<height {
-                let from = ((image * height + y) * width) * channels
-                let to = ((image * outHeight + y + top) * outWidth + left) * channels
-                output.scalars.replaceSubrange(to..<to + width * channels, with: input.scalars[from..<from + width * channels])
+            for y in max(0, -top)..<min(height, outHeight - top) {
+                let from = ((image * height + y) * width + columns.lowerBound) * channels
+                let to = ((image * outHeight + y + top) * outWidth + columns.lowerBound + left) * channels
+                output.scalars.replaceSubrange(to..<to + columns.count * channels, with: input.scalars[from..<from + columns.count * channels])
             }
         }
     }
@@ -94,10 +102,23 @@ public struct ChannelShuffle: Layer {
         return inputs[0]
     }
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
-        let channels = output.shape.last!, perGroup = channels / groups
-        for base in stride(from: 0, to: output.count, by: channels) {
-            for group in 0..<groups {
-                for i in 0..<perGroup { output.scalars[base + i * groups + group] = inputs[0].scalars[base + group * perGroup + i] }
+        let channels = output.shape.last!, perGroup = channels / groups, groups = groups
+        let positions = output.count / max(channels, 1), chunk = 256
+        guard positions > 0 else { return }
+        inputs[0].scalars.withUnsafeBufferPointer { source in
+            output.scalars.withUnsafeMutableBufferPointer { target in
+                let from = SharedReadPointer(source.baseAddress!), to = SharedPointer(target.baseAddress!)
+                Parallel.forEach((positions + chunk - 1) / chunk) { index in
+                    for position in index * chunk..<min(positions, (index + 1) * chunk) {
+                        let x = from.base + position * channels, y = to.base + position * channels
+                        // Written in order: output channel i·g + group is input channel group·(C/g) + i.
+                        var output = y
+                        for i in 0..<perGroup {
+                            for group in 0..<groups { output[group] = x[group * perGroup + i] }
+                            output += groups
+                        }
+                    }
+                }
             }
         }
     }

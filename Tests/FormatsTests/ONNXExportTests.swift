@@ -65,6 +65,7 @@ import Testing
         try net.add("shuffled", ChannelShuffle(groups: 2))
         try net.add("half", ChannelSlice(2..<6))
         try net.add("pad", ZeroPad2D(top: 1, bottom: 0, left: 2, right: 1))
+        try net.add("crop", ZeroPad2D(top: -1, bottom: 1, left: -2, right: 0))  // NASNet's shifted path: negative pads
         try net.add("drop", Dropout(rate: 0.5))
         try net.add("hard", ActivationLayer(.hardSigmoid(alpha: 0.2, beta: 0.5)))
         return net

@@ -5,15 +5,16 @@ import NetCore
 import TestSupport
 import Testing
 
-/// `keras.applications` networks against Keras 3 itself: seeded weights saved by Keras in its legacy HDF5 layout,
-/// Keras's outputs on random inputs (Tests/Reference/make_keras_fixtures.py).
+/// `keras.applications` networks against Keras 3 itself (on torch; NASNet, which Keras refuses on torch, on JAX): seeded
+/// weights saved by Keras in its legacy HDF5 layout, Keras's outputs on random inputs (Tests/Reference/make_keras_fixtures.py).
 @Suite struct KerasApplicationsTests {
     static let store = WeightStore.fromEnvironment()
 
     /// Each network, loaded from the weights file as Keras 3 writes it and as the official Keras 2 files are laid out
     /// (layers numbered from 1), gives Keras's pooled features and probabilities within 1e-4 of the largest.
     @Test(arguments: [("inceptionv3", "avg_pool", "keras3"), ("inceptionv3", "avg_pool", "keras2"), ("xception", "avg_pool", "keras2"),
-                      ("inceptionresnetv2", "avg_pool", "keras2")])
+                      ("inceptionresnetv2", "avg_pool", "keras2"), ("nasnetmobile", "global_average_pooling2d", "keras2"),
+                      ("nasnetlarge", "global_average_pooling2d", "keras2")])
     func theNetworkAgreesWithKeras(_ name: String, features: String, layout: String) throws {
         guard let weights = TestSupport.generatedFixture("keras/\(name).\(layout).h5") else { return }
         let network = try #require(Networks.named(name)).load!(name, Self.store, weights).optimized()
@@ -27,7 +28,7 @@ import Testing
     }
 
     /// The learnable parameters are Keras's trainable ones (count_params() less the batch-norm moving statistics).
-    @Test(arguments: ["inceptionv3", "xception", "inceptionresnetv2"])
+    @Test(arguments: ["inceptionv3", "xception", "inceptionresnetv2", "nasnetmobile", "nasnetlarge"])
     func parameterCountsAreKeras(_ name: String) throws {
         guard let path = TestSupport.generatedFixture("keras/\(name).params.txt") else { return }
         let counts = try String(contentsOfFile: path, encoding: .utf8).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

@@ -108,6 +108,29 @@ import Testing
         #expect(try algorithm(Conv2D(inputChannels: 32, outputChannels: 32, kernel: (64, 1), padding: .same), input: [128, 1, 32]) == .taps)
     }
 
+    /// A grouped 1×1 convolution (ShuffleNet's) runs as one GEMM per group on the group's channels in place: each
+    /// output equals its group's dot product computed directly.
+    @Test func aGroupedPointwiseConvolutionMultipliesEachGroupOnItsOwn() throws {
+        let (inputs, outputs, groups) = (8, 12, 4)
+        let perInput = inputs / groups, perOutput = outputs / groups
+        var generator = SeededGenerator(seed: 5)
+        let weights = (0..<(perInput * outputs)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let bias = (0..<outputs).map { _ in Float.random(in: -1...1, using: &generator) }
+        let conv = Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (1, 1), groups: groups, weights: weights, bias: bias)
+        #expect(try algorithm(conv, input: [3, 5, inputs]) == .pointwise)
+        var net = Network(inputShape: [3, 5, inputs])
+        try net.add("conv", conv)
+        let input = Tensor(shape: [2, 3, 5, inputs], scalars: (0..<(2 * 15 * inputs)).map { _ in Float.random(in: -1...1, using: &generator) })
+        let output = try net.run(input)
+        for pixel in 0..<30 {
+            for o in 0..<outputs {
+                let group = o / perOutput
+                let expected = (0..<perInput).reduce(bias[o]) { $0 + input.scalars[pixel * inputs + group * perInput + $1] * weights[$1 * outputs + o] }
+                #expect(abs(output.scalars[pixel * outputs + o] - expected) <= 1e-5, "pixel \(pixel), output \(o)")
+            }
+        }
+    }
+
     /// The planned convolution computes what one that chooses at each call computes.
     @Test func aPlannedConvolutionEqualsAnUnplannedOne() throws {
         var generator = SeededGenerator(seed: 3)

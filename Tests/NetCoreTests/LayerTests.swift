@@ -197,6 +197,10 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         #expect(permuted.shape == [1, 2, 2, 3] && Array(permuted.scalars[0..<6]) == [0, 2, 4, 6, 8, 10])
         let padded = ZeroPad2D(top: 1, bottom: 0, left: 0, right: 1).forward([x])
         #expect(padded.shape == [1, 3, 4, 2] && padded.scalars[0..<8].allSatisfy { $0 == 0 } && padded.scalars[8] == 0)
+        // Negative sizes crop (Keras's Cropping2D): the bottom-right 1×2 of the 2×3 image, then a zero column.
+        let cropped = ZeroPad2D(top: -1, bottom: 0, left: -1, right: 1).forward([x])
+        #expect(cropped.shape == [1, 1, 3, 2] && cropped.scalars == [8, 9, 10, 11, 0, 0])
+        #expect(throws: NetworkError.self) { try ZeroPad2D(top: -2, bottom: 0, left: 0, right: 0).outputShape(for: [[2, 3, 2]]) }
         #expect(Dropout(rate: 0.5).forward([x]) == x)
     }
 

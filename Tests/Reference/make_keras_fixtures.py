@@ -1,13 +1,15 @@
 """Keras applications fixtures for AudioNet's Keras networks (Tests/ImageTests/KerasApplicationsTests.swift).
 
     KERAS_BACKEND=torch python make_keras_fixtures.py OUT [NAME ...]
+    KERAS_BACKEND=jax python make_keras_fixtures.py OUT [NAME ...]
 
-For each network (default: all of NETWORKS), Keras 3 itself builds `keras.applications.NAME(weights=None)`, fills
+For each network (default: all of NETWORKS that run on the backend: Keras refuses NASNet on torch, so NASNet's
+fixtures are made on JAX), Keras 3 itself builds `keras.applications.NAME(weights=None)`, fills
 every weight with seeded values (batch-norm variances positive), and writes, in OUT:
 - NAME.keras2.h5: the weights in Keras's legacy HDF5 layout as the official files written by Keras 2 have it
   (`layer_names` and `weight_names` as fixed-length string attributes, layers in model.layers order, auto-named
   layers numbered from 1: conv2d_1, …, weight names `conv2d_1/kernel:0`);
-- NAME.keras3.h5: the same with Keras 3's names (conv2d, conv2d_1, …; Keras 3's own legacy writer stores the
+- NAME.keras3.h5 (not for NASNet, whose weighted layers are all named): the same with Keras 3's names (conv2d, conv2d_1, …; Keras 3's own legacy writer stores the
   names as variable-length strings, which AudioNet's reader refuses: libhdf5 1.10 crashes on crafted ones);
 - NAME.input.npy: two random inputs in −1…1 (NHWC), NAME.features.npy (the global average pool) and
   NAME.output.npy (the probabilities): Keras's outputs for them;
@@ -27,10 +29,13 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+# name: (application, input side, pooled-features layer, backends it runs on)
 NETWORKS = {
-    "inceptionv3": (keras.applications.InceptionV3, 299, "avg_pool"),
-    "xception": (keras.applications.Xception, 299, "avg_pool"),
-    "inceptionresnetv2": (keras.applications.InceptionResNetV2, 299, "avg_pool"),
+    "inceptionv3": (keras.applications.InceptionV3, 299, "avg_pool", ("torch",)),
+    "xception": (keras.applications.Xception, 299, "avg_pool", ("torch",)),
+    "inceptionresnetv2": (keras.applications.InceptionResNetV2, 299, "avg_pool", ("torch",)),
+    "nasnetmobile": (keras.applications.NASNetMobile, 224, "global_average_pooling2d", ("jax",)),
+    "nasnetlarge": (keras.applications.NASNetLarge, 331, "global_average_pooling2d", ("jax",)),
 }
 
 
@@ -127,13 +132,14 @@ def main(out, names):
     os.makedirs(out, exist_ok=True)
     for name in names:
         seed = list(NETWORKS).index(name)
-        make, side, features_layer = NETWORKS[name]
+        make, side, features_layer, _ = NETWORKS[name]
         keras.backend.clear_session()  # auto-names start again at conv2d
         model = make(weights=None)
         rng = np.random.default_rng(300 + seed)
         seeded(model, rng)
         write_legacy(model, os.path.join(out, name + ".keras2.h5"), keras2_name)
-        write_legacy(model, os.path.join(out, name + ".keras3.h5"), lambda n: n)
+        if not name.startswith("nasnet"):
+            write_legacy(model, os.path.join(out, name + ".keras3.h5"), lambda n: n)
         x = rng.uniform(-1, 1, (2, side, side, 3)).astype(np.float32)
         probe = keras.Model(model.inputs, [model.get_layer(features_layer).output, model.outputs[0]])
         features, output = (keras.ops.convert_to_numpy(t) for t in probe(x, training=False))
@@ -147,6 +153,8 @@ def main(out, names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], [n for n in sys.argv[2:] if n != "openl3-image"] if len(sys.argv) > 2 else list(NETWORKS))
-    if len(sys.argv) == 2 or "openl3-image" in sys.argv[2:]:
+    backend = keras.backend.backend()
+    main(sys.argv[1], [n for n in sys.argv[2:] if n != "openl3-image"] if len(sys.argv) > 2
+         else [n for n, entry in NETWORKS.items() if backend in entry[3]])
+    if (len(sys.argv) == 2 and backend == "torch") or "openl3-image" in sys.argv[2:]:
         openl3_image(sys.argv[1])

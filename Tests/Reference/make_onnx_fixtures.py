@@ -181,9 +181,10 @@ def helper_opset13():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="onnx.helper")
 
 
-def shufflenet_v1_caffe2():
+def shufflenet_v1_caffe2(batch=1):
     """ShuffleNet v1 1× with 4 groups as the paper's Table 1 and unit (Figure 2 b, c) define it: a stride-2 unit
-    concatenates a 3×3 average pool of its input; the first unit's first 1×1 convolution is not grouped."""
+    concatenates a 3×3 average pool of its input; the first unit's first 1×1 convolution is not grouped. The batch
+    is fixed at 1 as in the model zoo's file, or named (`"N"`) for benchmarks."""
     nodes, weights, groups = [], [], 4
     names = iter(range(1, 10_000))
 
@@ -248,8 +249,8 @@ def shufflenet_v1_caffe2():
     weights.append(numpy_helper.from_array(rng.uniform(-0.1, 0.1, 1000).astype(np.float32), "gpu_0/pred_b"))
     nodes.append(helper.make_node("Gemm", [flat, "gpu_0/pred_w", "gpu_0/pred_b"], ["gpu_0/pred_1"], transB=1))
     nodes.append(helper.make_node("Softmax", ["gpu_0/pred_1"], ["gpu_0/softmax_1"], axis=1))
-    graph = helper.make_graph(nodes, "shufflenet", [helper.make_tensor_value_info("gpu_0/data_0", TensorProto.FLOAT, [1, 3, 224, 224])],
-                              [helper.make_tensor_value_info("gpu_0/softmax_1", TensorProto.FLOAT, [1, 1000])], weights)
+    graph = helper.make_graph(nodes, "shufflenet", [helper.make_tensor_value_info("gpu_0/data_0", TensorProto.FLOAT, [batch, 3, 224, 224])],
+                              [helper.make_tensor_value_info("gpu_0/softmax_1", TensorProto.FLOAT, [batch, 1000])], weights)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], producer_name="onnx.helper")
 
 
