@@ -187,7 +187,7 @@ def torch_image_models():
         sys.modules.setdefault(stub, types.ModuleType(stub))
     import torchvision
     return {"resnet50": torchvision.models.resnet50, "mobilenetv2": torchvision.models.mobilenet_v2,
-            "mobilenetv3-small": torchvision.models.mobilenet_v3_small}
+            "mobilenetv3-small": torchvision.models.mobilenet_v3_small, "squeezenet1_1": torchvision.models.squeezenet1_1}
 
 
 def pytorch_images(name, batch, threads):
@@ -205,9 +205,17 @@ def pytorch_images(name, batch, threads):
 @functools.lru_cache(maxsize=1)
 def catalog_reference(name):
     """(model(x) on a float32 torch batch, input layout) for a catalog network AudioNet builds from another framework's
-    files: Keras 3's own applications on its torch backend (NHWC), and the PyTorch interpreters of the Caffe and Darknet
-    definitions that are the fixtures' references (NCHW); seeded weights. None when the venv lacks them."""
+    files: torchvision's SqueezeNet 1.1, Keras 3's own applications and openl3's image network on its torch backend
+    (NHWC), and the PyTorch interpreters of the Caffe and Darknet definitions that are the fixtures' references (NCHW);
+    seeded weights. None when the venv lacks them."""
     try:
+        if name == "squeezenet":  # MATLAB's is v1.1
+            model = torch_image_models()["squeezenet1_1"]().eval()
+            return model, "nchw"
+        if name == "openl3-image":
+            import make_keras_fixtures
+            model = make_keras_fixtures.openl3_image_network()
+            return (lambda x: model(x, training=False)), "nhwc"
         if name in ("inceptionv3", "xception", "inceptionresnetv2"):
             import keras
             make = {"inceptionv3": keras.applications.InceptionV3, "xception": keras.applications.Xception,
@@ -481,7 +489,9 @@ def main():
                     rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
                     rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
     # The catalog networks AudioNet builds from Keras, Caffe and Darknet files, beside those frameworks' networks on PyTorch.
-    for name, side, peer in (("googlenet", 224, "PyTorch interpreter of the BVLC prototxt"), ("alexnet", 227, "PyTorch interpreter of the BVLC prototxt"),
+    for name, side, peer in (("squeezenet", 227, "PyTorch (torchvision squeezenet1_1)"),
+                             ("openl3-image", 224, "Keras 3 on torch (openl3's image network)"),
+                             ("googlenet", 224, "PyTorch interpreter of the BVLC prototxt"), ("alexnet", 227, "PyTorch interpreter of the BVLC prototxt"),
                              ("inceptionv3", 299, "Keras 3 on torch"), ("xception", 299, "Keras 3 on torch"),
                              ("inceptionresnetv2", 299, "Keras 3 on torch"), ("darknet19", 256, "PyTorch interpreter of the Darknet cfg"),
                              ("darknet53", 256, "PyTorch interpreter of the Darknet cfg")):
