@@ -21,7 +21,8 @@ Writes to OUT_DIR (the files are too large to commit; `make test` writes them to
                                    Clip with inputs, GlobalMaxPool, Split and Slice of channels, Gemm (alpha, beta,
                                    transB 0), LogSoftmax
     external-data                  helper-opset13 with its weights in external-data.weights beside it
-    shufflenet-v1-caffe2           ShuffleNet v1 (Zhang et al. 2017, g = 4) in the form of the model zoo's shufflenet-9.onnx
+    shufflenet-v1-caffe2           ShuffleNet v1 (Zhang et al. 2017, g = 4; ONNX Runtime's logits checked against the
+                                   network written in PyTorch from the paper) in the form of the model zoo's shufflenet-9.onnx
                                    (MATLAB's shufflenet; the file itself is not reachable here): Caffe2's tensor names and
                                    operators as public dumps of that file show them (gpu_0/data_0 → gpu_0/softmax_1;
                                    conv3_0, pool_0, gconv1_K, gconv3_K, block K; stages of 136, 272, 544 channels; a
@@ -254,6 +255,38 @@ def shufflenet_v1_caffe2(batch=1):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], producer_name="onnx.helper")
 
 
+def shufflenet_v1_torch(model, x):
+    """ShuffleNet v1 (g = 4) written in PyTorch from the paper's Table 1 and Figure 2, with the ONNX file's weights
+    (looked up by Caffe2's names): the check that the graph written above is that network."""
+    F, w = torch.nn.functional, {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
+
+    def conv_bn(x, name, stride=1, groups=1):
+        kernel = w[f"gpu_0/{name}_w"]
+        y = F.conv2d(x, kernel, stride=stride, padding=kernel.shape[-1] // 2, groups=groups)
+        bn = f"gpu_0/{name}_bn"
+        return F.batch_norm(y, w[bn + "_rm"], w[bn + "_riv"], w[bn + "_s"], w[bn + "_b"], eps=1e-5)
+
+    def shuffle(x, groups=4):
+        n, c, h, width = x.shape
+        return x.view(n, groups, c // groups, h, width).transpose(1, 2).reshape(n, c, h, width)
+
+    y = F.max_pool2d(F.relu(conv_bn(torch.from_numpy(x), "conv3_0", stride=2)), 3, 2, 1)
+    unit = 0
+    for repeats in (4, 8, 4):
+        for k in range(repeats):
+            stride = 2 if k == 0 else 1
+            branch = shuffle(F.relu(conv_bn(y, f"gconv1_{2 * unit}", groups=1 if unit == 0 else 4)))
+            branch = conv_bn(branch, f"gconv3_{unit}", stride=stride, groups=branch.shape[1])
+            branch = conv_bn(branch, f"gconv1_{2 * unit + 1}", groups=4)
+            if stride == 2:
+                y = F.relu(torch.cat([F.avg_pool2d(y, 3, 2, 1, count_include_pad=False), branch], 1))
+            else:
+                y = F.relu(y + branch)
+            unit += 1
+    logits = F.linear(F.avg_pool2d(y, 7).flatten(1), w["gpu_0/pred_w"], w["gpu_0/pred_b"])
+    return logits.numpy()
+
+
 def shared_images(folder, names, side=224):
     """The images `names` of `folder` resized bilinearly to `side`² (PIL), in torchvision's normalization, NCHW."""
     from PIL import Image
@@ -303,6 +336,8 @@ def main():
     for number, image in enumerate(("owl.jpg", "hot_dog.jpg")):
         x = shared_images(os.path.join(sys.argv[2], "images"), [image])
         probabilities, logits = session.run(None, {"gpu_0/data_0": x})
+        torch_logits = shufflenet_v1_torch(shufflenet, x)
+        assert np.abs(torch_logits - logits).max() <= 1e-4 * np.abs(logits).max(), "the ShuffleNet graph is not the paper's network"
         for suffix, array in (("input", x), ("output", probabilities), ("logits", logits)):
             np.save(os.path.join(out, f"shufflenet-v1-caffe2.{number}.{suffix}.npy"), array.astype(np.float32))
         print(f"shufflenet-v1-caffe2 {image}", x.shape, "->", probabilities.shape)
