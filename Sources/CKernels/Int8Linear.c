@@ -42,6 +42,13 @@ void an_int8_pack_weights(const float *w, int k, int n, int8_t *packed, float *s
     }
 }
 
+void an_int8_unpack_weights(const int8_t *packed, int k, int n, int8_t *w) {
+    int k4count = round_up(k, 4) / 4;
+    for (int row = 0; row < k; row++) {
+        for (int column = 0; column < n; column++) w[(size_t)row * n + column] = packed[packed_index(k4count, row, column)];
+    }
+}
+
 // Row quantization: the range is widened to contain 0 so that 0 (padding, ReLU zeros) is exact.
 static void row_range(const float *row, int k, float *scale, float *inverse, int32_t *zero) {
     float low = 0, high = 0;

@@ -20,8 +20,8 @@ public enum ONNXExport {
     /// The ONNX model of `network`, named `name` in the file. With `meanOverBatchAfter`, the output of that node is
     /// averaged over the batch before the nodes after it run: the file then takes the examples of one clip (a
     /// trained classifier's clip embedding is their mean) and gives one output row.
-    /// - Throws: ``ModelFileError/unsupported(format:reason:)`` for a layer with no ONNX counterpart (an int8
-    ///   layer) or an opset outside ``opsets``.
+    /// - Throws: ``ModelFileError/unsupported(format:reason:)`` for a layer with no ONNX counterpart or an opset
+    ///   outside ``opsets``.
     public static func model(_ network: Network, name: String, opset: Int = defaultOpset, meanOverBatchAfter: String? = nil) throws -> Onnx_ModelProto {
         guard opsets.contains(opset) else {
             throw ModelFileError.unsupported(format: ONNXModel.format, reason: "opset \(opset) (AudioNet writes opsets \(opsets.lowerBound)–\(opsets.upperBound))")
@@ -124,6 +124,18 @@ struct ONNXGraphWriter {
         tensor.dims = shape.map { Int64($0) }
         tensor.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
         tensor.rawData = values.withUnsafeBytes { Data($0) }  // little-endian, as ONNX stores raw data
+        initializers.append(tensor)
+        return tensor.name
+    }
+
+    /// Adds an int8 initializer (quantized weights) and returns its name.
+    mutating func int8Constant(_ base: String, shape: [Int], _ values: [Int8]) -> String {
+        precondition(shape.reduce(1, *) == values.count)
+        var tensor = Onnx_TensorProto()
+        tensor.name = fresh(base)
+        tensor.dims = shape.map { Int64($0) }
+        tensor.dataType = Int32(Onnx_TensorProto.DataType.int8.rawValue)
+        tensor.rawData = values.withUnsafeBytes { Data($0) }
         initializers.append(tensor)
         return tensor.name
     }
@@ -262,6 +274,8 @@ struct ONNXGraphWriter {
             try writeDepthwise(node, depthwise, input: input)
         case let dense as Dense:
             try writeDense(node, dense, input: input)
+        case let linear as Int8Linear:
+            try writeInt8Linear(node, linear, input: input)
         case let norm as BatchNorm:
             let x = tensor(input, channelsFirst: true), channels = norm.scale.count
             let parameters = [("scale", norm.scale), ("shift", norm.shift), ("mean", [Float](repeating: 0, count: channels)),
@@ -409,6 +423,41 @@ struct ONNXGraphWriter {
             if input.shape.count == 1 { return writer.emit("Gemm", [x, weights, bias], target) }
             let product = writer.fresh(output + "#product")
             writer.emit("MatMul", [x, weights], product)
+            writer.emit("Add", [product, bias], target)
+        }
+        record(node, channelsFirst: false)
+    }
+
+    /// An int8 layer (`--precision int8`) in QDQ form: its int8 weights and per-output scales as a DequantizeLinear
+    /// (per axis, zero point 0) feeding a 1×1 Conv on feature maps or a MatMul elsewhere, in float32. The file
+    /// holds AudioNet's quantized weights exactly; activations stay float32 (ONNX has no operator for the
+    /// per-row dynamic quantization AudioNet runs them with).
+    mutating func writeInt8Linear(_ node: Network.Node, _ linear: Int8Linear, input: WrittenValue) throws {
+        let output = node.name, (inputs, outputs) = (linear.inputFeatures, linear.outputFeatures)
+        let codes = linear.weightCodes, featureMap = input.shape.count == 3
+        var weights = codes, shape = [inputs, outputs]
+        if featureMap {  // Conv's [O, I, 1, 1]
+            weights = (0..<(inputs * outputs)).map { codes[($0 % inputs) * outputs + $0 / inputs] }
+            shape = [outputs, inputs, 1, 1]
+        }
+        let dequantized = fresh(output + ".weight")
+        emit("DequantizeLinear", [int8Constant(output + ".weight_int8", shape: shape, weights),
+                                  constant(output + ".weight_scale", shape: [outputs], linear.weightScales)],
+             dequantized, [Self.attribute("axis", featureMap ? 0 : 1)])
+        let bias = linear.hasBias || linear.bias.contains(where: { $0 != 0 }) ? constant(output + ".bias", shape: [outputs], linear.bias) : nil
+        if featureMap {
+            let operands = [tensor(input, channelsFirst: true), dequantized] + [bias].compactMap { $0 }
+            activated(linear.activation, into: output) { writer, target in
+                writer.emit("Conv", operands, target, [Self.attribute("kernel_shape", [1, 1])])
+            }
+            return record(node, channelsFirst: true)
+        }
+        let x = tensor(input, channelsFirst: false)
+        activated(linear.activation, into: output) { writer, target in
+            if input.shape.count == 1 { return writer.emit("Gemm", [x, dequantized] + [bias].compactMap { $0 }, target) }
+            guard let bias else { return writer.emit("MatMul", [x, dequantized], target) }
+            let product = writer.fresh(output + "#product")
+            writer.emit("MatMul", [x, dequantized], product)
             writer.emit("Add", [product, bias], target)
         }
         record(node, channelsFirst: false)

@@ -52,6 +52,17 @@ public struct Int8Linear: Layer {
                   bias: conv.bias, activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
     }
 
+    /// The quantized weights `[inputFeatures, outputFeatures]` (row-major), each column times its ``weightScales``
+    /// entry approximating the float weights.
+    public var weightCodes: [Int8] {
+        var codes = [Int8](repeating: 0, count: inputFeatures * outputFeatures)
+        an_int8_unpack_weights(packed, Int32(inputFeatures), Int32(outputFeatures), &codes)
+        return codes
+    }
+
+    /// One scale per output feature: max |w| / 127 of its column.
+    public var weightScales: [Float] { scales }
+
     public var typeName: String { "\(sourceTypeName) (int8)" }
     public var parameterCount: Int { inputFeatures * outputFeatures + (hasBias ? outputFeatures : 0) }
 

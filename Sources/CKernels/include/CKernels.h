@@ -17,6 +17,9 @@ size_t an_int8_packed_size(int k, int n);
 /// layout the GEMM reads; writes `scales[n]` and the column sums of the int8 values `sums[n]`.
 void an_int8_pack_weights(const float *w, int k, int n, int8_t *packed, float *scales, int32_t *sums);
 
+/// The int8 values of packed weights back in row-major order `w[k×n]` (what ``an_int8_pack_weights`` quantized).
+void an_int8_unpack_weights(const int8_t *packed, int k, int n, int8_t *w);
+
 /// `c[m×n] = clamp(dequantize(quantize_rows(a) · packed) + bias, lo, hi)`.
 ///
 /// Each row of the float input `a` (leading dimension `lda`) is quantized to uint8 with its own scale
