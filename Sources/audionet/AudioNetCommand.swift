@@ -29,6 +29,10 @@ struct AudioNetCommand: ParsableCommand {
             try StandardOutput.flush()
         } catch {
             try? StandardOutput.flush()  // what the files before the failing one printed
+            if let failures = error as? BatchFailures {
+                FileHandle.standardError.write(Data("Error: \(failures)\n".utf8))
+                Foundation.exit(2)
+            }
             guard exitCode(for: error) != .success else { exit(withError: error) }
             let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: true).first ?? "failed"
             var line = message.hasPrefix("Error:") ? String(message) : "Error: \(message)"

@@ -4,7 +4,7 @@ import Foundation
 
 extension EventOptions.Specificity: ExpressibleByArgument {}
 
-/// `audionet classify FILE… [--clip] [--top K] [--format table|json|csv]`.
+/// `audionet classify FILE|FOLDER… [--clip] [--top K] [--format table|json|csv] [--output-dir D]`.
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
@@ -14,12 +14,16 @@ struct ClassifyCommand: ParsableCommand {
         score reaches --threshold, merged when closer than --min-separation. With --clip, prints the top K \
         classes of the mean patch scores. With --model MODEL.audionet (from `audionet train`), the same with the \
         model's classes: events from its probabilities for each of the backbone's examples, or with --clip the top \
-        K for the whole file (the head on the mean embedding, as it was trained). Any sample rate and channel count (resampled to the network's rate).
+        K for the whole file (the head on the mean embedding, as it was trained). Any sample rate and channel count (resampled to the network's rate). \
+        A folder is searched for audio files; with --output-dir each input's result is NAME.events.json (or \
+        NAME.clip.json with --clip; .csv or .txt for those formats) there. JSON is one object per file per line.
         """
     )
 
-    @Argument(help: "Audio files (WAV, FLAC, OGG, AIFF…).")
-    var files: [String]
+    @Argument(help: "Audio files (WAV, FLAC, OGG, AIFF…) or folders of them.")
+    var files: [String] = []
+
+    @OptionGroup var batch: BatchOptions
 
     @Flag(help: "Clip-level classification: the top K classes of the mean patch scores.")
     var clip = false
@@ -69,14 +73,29 @@ struct ClassifyCommand: ParsableCommand {
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
-        if format == .csv { print(clip ? "file,index,label,score" : "file,label,start,end,score") }
-        for file in files {
+        try classifyEach { file in
             let analysis = try classifier.analyze(file: file)
-            if let detector {
-                printEvents(file: file, detector.events(in: analysis))
+            let text = detector.map { render(file: file, events: $0.events(in: analysis)) } ?? render(file: file, classes: classifier.topClasses(analysis, k: top))
+            return (text, analysis.duration)
+        }
+    }
+
+    /// Runs `classify` (a file's result as text and its seconds of audio) over the inputs: printed to stdout, or
+    /// written one file per input under --output-dir (CSV with its header).
+    func classifyEach(_ classify: (String) throws -> (String, Double)) throws {
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
+        let header = clip ? "file,index,label,score\n" : "file,label,start,end,score\n"
+        if format == .csv && batch.outputDirectory == nil { print(header, terminator: "") }
+        let suffix = (clip ? ".clip." : ".events.") + ["json": "json", "csv": "csv", "table": "txt"][format.rawValue, default: "txt"]
+        try inputs.run(suffix: suffix) { input, destination in
+            let (text, seconds) = try classify(input.path)
+            if let destination {
+                try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path])
+                try OutputFile.write((format == .csv ? header : "") + text, to: destination)
             } else {
-                printClip(file: file, classifier.topClasses(analysis, k: top))
+                print(text, terminator: "")
             }
+            return seconds
         }
     }
 
@@ -90,41 +109,39 @@ struct ClassifyCommand: ParsableCommand {
         let detector = SoundEventDetector(labels: ClassLabels(names: classifier.model.classes), ontology: nil,
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: .none))
-        if format == .csv { print(clip ? "file,index,label,score" : "file,label,start,end,score") }
-        for file in files {
-            if clip {
-                printClip(file: file, try classifier.topClasses(file: file, k: top), model: path)
-            } else {
-                printEvents(file: file, detector.events(in: try classifier.analyze(file: file)))
-            }
+        try classifyEach { file in
+            // The audio's length is not returned by a clip classification: the progress line counts files only.
+            if clip { return (render(file: file, classes: try classifier.topClasses(file: file, k: top), model: path), 0) }
+            let analysis = try classifier.analyze(file: file)
+            return (render(file: file, events: detector.events(in: analysis)), analysis.duration)
         }
     }
 
-    func printClip(file: String, _ classes: [ClassScore], model: String = YAMNet.descriptor.name) {
+    /// The top classes of one file in the chosen format.
+    func render(file: String, classes: [ClassScore], model: String = YAMNet.descriptor.name) -> String {
         switch format {
         case .json:
             let predictions = classes.map { JSONValue.object([("index", .int($0.index)), ("label", .string($0.label)), ("score", .float($0.score))]) }
-            print(JSONValue.object([("file", .string(file)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded)
+            return JSONValue.object([("file", .string(file)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded + "\n"
         case .csv:
-            for c in classes { print("\(csvField(file)),\(c.index),\(csvField(c.label)),\(c.score)") }
+            return classes.map { "\(csvField(file)),\($0.index),\(csvField($0.label)),\($0.score)\n" }.joined()
         case .table:
-            print(file)
-            printTable(header: ["index", "label", "score"], rows: classes.map { [String($0.index), $0.label, String(format: "%.4f", $0.score)] })
+            return file + "\n" + tableText(header: ["index", "label", "score"], rows: classes.map { [String($0.index), $0.label, String(format: "%.4f", $0.score)] })
         }
     }
 
-    func printEvents(file: String, _ events: [SoundEvent]) {
+    /// The events of one file in the chosen format.
+    func render(file: String, events: [SoundEvent]) -> String {
         switch format {
         case .json:
             let list = events.map {
                 JSONValue.object([("label", .string($0.label)), ("start", .number($0.start)), ("end", .number($0.end)), ("score", .float($0.score))])
             }
-            print(JSONValue.object([("file", .string(file)), ("events", .array(list))]).encoded)
+            return JSONValue.object([("file", .string(file)), ("events", .array(list))]).encoded + "\n"
         case .csv:
-            for e in events { print("\(csvField(file)),\(csvField(e.label)),\(String(format: "%.3f", e.start)),\(String(format: "%.3f", e.end)),\(e.score)") }
+            return events.map { "\(csvField(file)),\(csvField($0.label)),\(String(format: "%.3f", $0.start)),\(String(format: "%.3f", $0.end)),\($0.score)\n" }.joined()
         case .table:
-            print(file)
-            printTable(header: ["start", "end", "label", "score"], rows: events.map {
+            return file + "\n" + tableText(header: ["start", "end", "label", "score"], rows: events.map {
                 [String(format: "%.2f", $0.start), String(format: "%.2f", $0.end), $0.label, String(format: "%.4f", $0.score)]
             })
         }

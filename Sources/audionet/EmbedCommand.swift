@@ -1,7 +1,8 @@
 import ArgumentParser
 import AudioNet
+import Foundation
 
-/// `audionet embed FILE --model yamnet --output E.npy`.
+/// `audionet embed FILE|FOLDER… --model yamnet (--output E.npy | --output-dir D)`.
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
@@ -9,20 +10,23 @@ struct EmbedCommand: ParsableCommand {
         discussion: """
         yamnet: [N, 1024], one row per 0.96 s patch every 0.48 s. vggish: [N, 128], one row per 0.96 s example \
         (no overlap); --postprocess applies AudioSet's PCA, clipping and 8-bit quantization (values 0…255). \
-        openl3-*: [N, 512 or 6144], one row per 1 s window centred every --hop seconds.
+        openl3-*: [N, 512 or 6144], one row per 1 s window centred every --hop seconds. Several inputs or a folder \
+        need --output-dir: each input's embeddings are NAME.MODEL.npy there, its example times NAME.MODEL.times.npy.
         """
     )
 
-    @Argument(help: "Audio file.")
-    var file: String
+    @Argument(help: "Audio files or folders.")
+    var files: [String] = []
+
+    @OptionGroup var batch: BatchOptions
 
     @Option(help: ArgumentHelp("Embedding network.", discussion: Networks.audioEmbedding.joined(separator: ", ")))
     var model: String = YAMNet.descriptor.name
 
-    @Option(help: "Output .npy path.")
-    var output: String
+    @Option(help: "Output .npy path (one input).")
+    var output: String?
 
-    @Option(help: "Optional .npy of example times in seconds, [N].")
+    @Option(help: "Optional .npy of example times in seconds, [N] (with --output: under --output-dir they are always written).")
     var timestamps: String?
 
     @Option(help: "Weights file (default: looked up in the weight store).")
@@ -40,15 +44,31 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("pca"), help: "The postprocessing parameters file (vggish: .pth or .npz; default: the weight store).")
     var pcaPath: String?
 
+    func validate() throws {
+        guard (output == nil) != (batch.outputDirectory == nil) else { throw CommandError("give --output (one input) or --output-dir") }
+        guard timestamps == nil || output != nil else { throw CommandError("--timestamps goes with --output; under --output-dir each input's times are NAME.MODEL.times.npy") }
+    }
+
     func run() throws {
-        try OutputFile.checkDistinct(outputs: [output, timestamps].compactMap { $0 }, inputs: [file, weights, pcaPath].compactMap { $0 })
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
+        guard batch.outputDirectory != nil || inputs.inputs.count == 1 else {
+            throw CommandError("\(inputs.inputs.count) inputs: give --output-dir (each input's embeddings are written there)")
+        }
+        try OutputFile.checkDistinct(outputs: [output, timestamps].compactMap { $0 },
+                                     inputs: inputs.inputs.map(\.path) + [weights, pcaPath].compactMap { $0 })
         precision.warnIfSlowHere()
         let embedder = try AudioEmbedder.load(model, weightsPath: weights, precision: precision, postprocess: postprocess,
                                               postprocessingPath: pcaPath)
-        let (embeddings, times) = try embedder.embed(file: file, hopSeconds: hop)
-        try NPY.write(NPYArray(embeddings), path: output)
-        if let timestamps {
-            try NPY.write(NPYArray(shape: [times.count], float32: times.map { Float($0) }), path: timestamps)
+        try inputs.run(suffix: ".\(model).npy") { input, destination in
+            let (embeddings, times) = try embedder.embed(file: input.path, hopSeconds: hop)
+            let target = destination ?? output!
+            let timesTarget = destination.map { ($0 as NSString).deletingPathExtension + ".times.npy" } ?? timestamps
+            try OutputFile.checkDistinct(outputs: [target], inputs: [input.path])
+            try NPY.write(NPYArray(embeddings), path: target)
+            if let timesTarget {
+                try NPY.write(NPYArray(shape: [times.count], float32: times.map { Float($0) }), path: timesTarget)
+            }
+            return times.last ?? 0
         }
     }
 }

@@ -15,11 +15,17 @@ struct ImageCommand: ParsableCommand {
     struct Classify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Classify PNG, JPEG or BMP images into the ImageNet classes.",
-            discussion: "By default the whole image is resized (bilinear) to the network's input size; --crop center first takes the central 87.5 % square."
+            discussion: """
+            By default the whole image is resized (bilinear) to the network's input size; --crop center first takes the \
+            central 87.5 % square. A folder is searched for images; with --output-dir each image's classes are \
+            NAME.classes.json (or .txt) there.
+            """
         )
 
-        @Argument(help: "Image files.")
-        var images: [String]
+        @Argument(help: "Image files or folders.")
+        var images: [String] = []
+
+        @OptionGroup var batch: BatchOptions
 
         @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")); a model trained on one (.audionet); or a network file (.onnx, .tflite) with --labels.")
         var model: String = MobileNetV2.descriptor.name
@@ -58,10 +64,25 @@ struct ImageCommand: ParsableCommand {
                 try ImageClassifier.load(networkFile: model, labels: labels, mean: try triple(mean, "--mean") ?? [0.485, 0.456, 0.406],
                                          std: try triple(std, "--std") ?? [0.229, 0.224, 0.225], precision: precision)
             } ?? ImageClassifier.load(model, weightsPath: weights, precision: precision)
-            for image in images {
+            try classifyEach { image in
                 let decoded = try RGBImage(path: image)
                 if let warning = decoded.warning { FileHandle.standardError.write(Data("warning: '\(image)': \(warning)\n".utf8)) }
-                show(image: image, try classifier.classify(decoded, top: top, centerCrop: crop == .center), groups: classifier.groups)
+                return render(image: image, try classifier.classify(decoded, top: top, centerCrop: crop == .center), groups: classifier.groups)
+            }
+        }
+
+        /// Runs `classify` (an image's result as text) over the inputs: printed, or one file per image under --output-dir.
+        func classifyEach(_ classify: (String) throws -> String) throws {
+            let inputs = try Batch(images, options: batch, extensions: Batch.imageExtensions, kind: "images")
+            try inputs.run(suffix: format == .json ? ".classes.json" : ".classes.txt") { input, destination in
+                let text = try classify(input.path)
+                if let destination {
+                    try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path])
+                    try OutputFile.write(text, to: destination)
+                } else {
+                    print(text, terminator: "")
+                }
+                return 0
             }
         }
 
@@ -89,21 +110,20 @@ struct ImageCommand: ParsableCommand {
         func classifyWithTrainedModel() throws {
             let classifier = try ClipClassifier(contentsOf: model, weightsPath: weights)
             guard classifier.model.layer != nil else { throw CommandError("'\(model)' was trained on \(classifier.model.backbone), an audio network: use `audionet classify`") }
-            for image in images { show(image: image, try classifier.topClasses(file: image, k: top)) }
+            try classifyEach { image in render(image: image, try classifier.topClasses(file: image, k: top)) }
         }
 
         /// Each class's index, label and score, and its group (Places365's indoor or outdoor) when the network has them.
-        func show(image: String, _ classes: [ClassScore], groups: (title: String, names: [String])? = nil) {
+        func render(image: String, _ classes: [ClassScore], groups: (title: String, names: [String])? = nil) -> String {
             switch format {
             case .json:
                 let predictions = classes.map { score in
                     JSONValue.object([("index", .int(score.index)), ("label", .string(score.label)), ("score", .float(score.score))]
                                      + (groups.map { [($0.title, JSONValue.string($0.names[score.index]))] } ?? []))
                 }
-                print(JSONValue.object([("file", .string(image)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded)
+                return JSONValue.object([("file", .string(image)), ("model", .string(model)), ("predictions", .array(predictions))]).encoded + "\n"
             case .table, .csv:
-                print(image)
-                printTable(header: ["index", "label", "score"] + [groups?.title].compactMap { $0 }, rows: classes.map { score in
+                return image + "\n" + tableText(header: ["index", "label", "score"] + [groups?.title].compactMap { $0 }, rows: classes.map { score in
                     [String(score.index), score.label, String(format: "%.4f", score.score)] + [groups?.names[score.index]].compactMap { $0 }
                 })
             }

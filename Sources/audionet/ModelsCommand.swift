@@ -51,13 +51,18 @@ struct ModelsCommand: ParsableCommand {
 
 /// Prints rows as left-aligned columns separated by two spaces.
 func printTable(header: [String], rows: [[String]]) {
+    print(tableText(header: header, rows: rows), terminator: "")
+}
+
+/// Columns padded to their widest cell, two spaces apart, one line per row (the header first).
+func tableText(header: [String], rows: [[String]]) -> String {
     let widths = header.indices.map { column in
         ([header] + rows).map { $0[column].count }.max() ?? 0
     }
-    for row in [header] + rows {
+    return ([header] + rows).map { row in
         let cells = row.enumerated().map { column, cell in
             cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
         }
-        print(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-    }
+        return cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+    }.joined()
 }

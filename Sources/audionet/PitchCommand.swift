@@ -11,19 +11,23 @@ extension CREPE.Capacity: ExpressibleByArgument {
     public var defaultValueDescription: String { modelName }
 }
 
-/// `audionet pitch FILE… [--model crepe-full|…] [--step-ms 10] [--viterbi] [--output F.csv] [--activation A.npy]`.
+/// `audionet pitch FILE|FOLDER… [--model crepe-full|…] [--step-ms 10] [--viterbi] [--output F.csv | --output-dir D]
+/// [--activation A.npy]`.
 struct PitchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pitch",
         abstract: "Estimate pitch with CREPE: CSV time,frequency,confidence (stdout by default).",
         discussion: """
         Any sample rate and channel count (resampled to 16 kHz mono). Frames of 1024 samples are centred on \
-        their times. Frequency is 0 where the network's activation is all zero; judge voicing by confidence.
+        their times. Frequency is 0 where the network's activation is all zero; judge voicing by confidence. \
+        A folder is searched for audio files; with --output-dir each input's CSV is NAME.f0.csv there (crepe's name).
         """
     )
 
-    @Argument(help: "Audio files. With several files, each CSV block starts with a '# FILE' line.")
-    var files: [String]
+    @Argument(help: "Audio files or folders. With several inputs and no --output-dir, each CSV block starts with a '# FILE' line.")
+    var files: [String] = []
+
+    @OptionGroup var batch: BatchOptions
 
     @Option(help: "crepe-full, crepe-large, crepe-medium, crepe-small or crepe-tiny.")
     var model: CREPE.Capacity = .full
@@ -37,7 +41,7 @@ struct PitchCommand: ParsableCommand {
     @Option(help: "Write the CSV here instead of stdout.")
     var output: String?
 
-    @Option(help: "Also write the raw activations [N, 360] as .npy (one file only).")
+    @Option(help: "Also write the raw activations [N, 360] as .npy (one input only).")
     var activation: String?
 
     @Option(help: "Keras weights file (default: looked up in the weight store).")
@@ -45,30 +49,47 @@ struct PitchCommand: ParsableCommand {
 
     func validate() throws {
         guard stepMilliseconds > 0, stepMilliseconds.isFinite else { throw CommandError("--step-ms must be positive") }
-        guard activation == nil || files.count == 1 else { throw CommandError("--activation takes one input file") }
+        guard batch.outputDirectory == nil || output == nil else { throw CommandError("--output and --output-dir exclude each other") }
     }
 
     func run() throws {
-        try OutputFile.checkDistinct(outputs: [output, activation].compactMap { $0 }, inputs: files + [weights].compactMap { $0 })
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
+        guard activation == nil || inputs.inputs.count == 1 else { throw CommandError("--activation takes one input file") }
+        try OutputFile.checkDistinct(outputs: [output, activation].compactMap { $0 }, inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let estimator = try PitchEstimator.crepe(model, weightsPath: weights)
         var csv = ""
-        let showProgress = isatty(STDERR_FILENO) != 0
-        for file in files {
-            let track = try estimator.estimate(file: file, stepMilliseconds: stepMilliseconds, viterbi: viterbi,
-                                               progress: showProgress ? progressBar(file) : nil)
-            if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            if files.count > 1 { csv += "# \(file)\n" }
-            csv += "time,frequency,confidence\n"
-            for i in track.times.indices {
-                csv += String(format: "%.3f,%.3f,%.6f\n", track.times[i], track.frequencies[i], track.confidences[i])
+        let showProgress = isatty(STDERR_FILENO) != 0 && inputs.inputs.count == 1
+        var failures: BatchFailures?
+        do {
+            try inputs.run(suffix: ".f0.csv") { input, destination in
+                let track = try estimator.estimate(file: input.path, stepMilliseconds: stepMilliseconds, viterbi: viterbi,
+                                                   progress: showProgress ? progressBar(input.path) : nil)
+                if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                if let destination {
+                    try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path])
+                    try OutputFile.write(Self.table(track), to: destination)
+                } else if output == nil {
+                    print((inputs.inputs.count > 1 ? "# \(input.path)\n" : "") + Self.table(track), terminator: "")
+                } else {
+                    csv += (inputs.inputs.count > 1 ? "# \(input.path)\n" : "") + Self.table(track)
+                }
+                if let activation { try NPY.write(NPYArray(track.activation), path: activation) }
+                return Double(track.times.count) * stepMilliseconds / 1000
             }
-            if let activation { try NPY.write(NPYArray(track.activation), path: activation) }
+        } catch let batchFailures as BatchFailures {
+            failures = batchFailures
         }
-        if let output {
-            try OutputFile.write(csv, to: output)
-        } else {
-            print(csv, terminator: "")
+        if let output { try OutputFile.write(csv, to: output) }
+        if let failures { throw failures }
+    }
+
+    /// The track as CSV: a header, then `time,frequency,confidence` per frame.
+    static func table(_ track: PitchTrack) -> String {
+        var csv = "time,frequency,confidence\n"
+        for i in track.times.indices {
+            csv += String(format: "%.3f,%.3f,%.6f\n", track.times[i], track.frequencies[i], track.confidences[i])
         }
+        return csv
     }
 }
 

@@ -1,0 +1,179 @@
+import ArgumentParser
+import AudioNet
+import Foundation
+
+/// The inputs of a command that runs over many files — files, folders (searched recursively by extension) or a
+/// manifest — and where each one's output goes.
+struct BatchOptions: ParsableArguments {
+    @Option(name: .customLong("files-from"), help: "A file listing more inputs, one path per line ('-': standard input).")
+    var filesFrom: String?
+
+    @Option(name: .customLong("output-dir"), help: "Write one output per input under this folder, at the input's relative path.")
+    var outputDirectory: String?
+
+    @Flag(name: .customLong("skip-existing"), help: "With --output-dir: leave out inputs whose output exists (resumes a run).")
+    var skipExisting = false
+
+    @Flag(help: "Stop at the first input that fails (default: report it, go on, and exit with status 2 at the end).")
+    var strict = false
+
+    @Option(help: "Threads for the network (default: $AUDIONET_THREADS, else every core).")
+    var threads: Int?
+
+    func validate() throws {
+        guard threads.map({ $0 > 0 && $0 <= 4096 }) ?? true else { throw CommandError("--threads must be within 1…4096") }
+        guard !skipExisting || outputDirectory != nil else { throw CommandError("--skip-existing needs --output-dir") }
+    }
+}
+
+/// One input of a batch: its path, and the path its output takes under `--output-dir` (the path below the folder it
+/// was found in, or its file name).
+struct BatchInput: Equatable {
+    let path: String
+    let relative: String
+
+    /// `relative` with its extension replaced by `suffix` (`speech.wav` → `speech.f0.csv`), under `folder`.
+    func output(in folder: String, suffix: String) -> String {
+        ((folder as NSString).appendingPathComponent(relative) as NSString).deletingPathExtension + suffix
+    }
+}
+
+/// Runs a command's work over its inputs: the model is loaded once by the caller, each input is done in turn,
+/// one that fails is reported on stderr and skipped (unless `--strict`), a progress line is drawn on stderr when
+/// it is a terminal, and a summary line ends a run of several inputs written under `--output-dir` or watched.
+struct Batch {
+    let inputs: [BatchInput]
+    let options: BatchOptions
+    /// What the inputs are called in messages (`audio files`, `images`).
+    let kind: String
+
+    /// Audio files as libsndfile reads them.
+    static let audioExtensions: Set<String> = ["wav", "wave", "flac", "ogg", "oga", "opus", "aif", "aiff", "aifc", "au", "snd", "caf", "w64", "mp3"]
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "gif", "tga", "ppm", "pgm", "psd", "hdr"]
+
+    /// The inputs named by `arguments` and `--files-from`: a folder gives its files with one of `extensions`
+    /// (recursively, hidden ones left out, in path order); a file is taken whatever its extension.
+    init(_ arguments: [String], options: BatchOptions, extensions: Set<String>, kind: String) throws {
+        self.options = options
+        self.kind = kind
+        if let threads = options.threads { Parallel.setThreadCount(threads) }
+        var listed = arguments.map { ($0, ($0 as NSString).lastPathComponent) }
+        if let manifest = options.filesFrom {
+            let text: String?
+            if manifest == "-" {
+                text = String(data: FileHandle.standardInput.readDataToEndOfFile(), encoding: .utf8)
+            } else {
+                text = try? String(contentsOfFile: manifest, encoding: .utf8)
+            }
+            guard let text else { throw CommandError("cannot read the list of inputs '\(manifest)' as UTF-8 text") }
+            // A relative path without `..` keeps its folders under --output-dir.
+            listed += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+                .map { ($0, $0.hasPrefix("/") || $0.split(separator: "/").contains("..") ? ($0 as NSString).lastPathComponent : $0) }
+        }
+        var found: [BatchInput] = []
+        for (path, relative) in listed {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+                found.append(BatchInput(path: path, relative: relative))
+                continue
+            }
+            let inFolder = try Self.files(in: path, extensions: extensions)
+            guard !inFolder.isEmpty else { throw CommandError("'\(path)' holds no \(kind) (\(extensions.sorted().joined(separator: ", ")))") }
+            found += inFolder.map { BatchInput(path: (path as NSString).appendingPathComponent($0), relative: $0) }
+        }
+        guard !found.isEmpty else { throw CommandError("no input files given") }
+        if options.outputDirectory != nil {
+            var seen: [String: String] = [:]
+            for input in found {
+                let key = (input.relative as NSString).deletingPathExtension
+                if let earlier = seen[key] {
+                    throw CommandError("'\(earlier)' and '\(input.path)' would write the same output '\(key)…' under --output-dir")
+                }
+                seen[key] = input.path
+            }
+        }
+        inputs = found
+    }
+
+    /// The files below `folder` with one of `extensions`, as paths relative to it, sorted.
+    static func files(in folder: String, extensions: Set<String>) throws -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { throw CommandError("cannot read the folder '\(folder)'") }
+        var files: [String] = []
+        while let relative = walker.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            if name.hasPrefix(".") {
+                if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory { walker.skipDescendants() }
+                continue
+            }
+            guard extensions.contains((name as NSString).pathExtension.lowercased()),
+                  walker.fileAttributes?[.type] as? FileAttributeType != .typeDirectory else { continue }
+            files.append(relative)
+        }
+        return files.sorted()
+    }
+
+    /// Runs `work` on each input, given its output path under `--output-dir` (named with `suffix`; nil without the
+    /// option). `work` returns the seconds of audio it read (0 for images), for the progress line and summary.
+    /// Throws ``BatchFailures`` at the end when some input failed.
+    func run(suffix: String, _ work: (BatchInput, String?) throws -> Double) throws {
+        let terminal = isatty(STDERR_FILENO) != 0, start = Date()
+        var done = 0, skipped = 0, failed: [String] = [], seconds = 0.0
+        for (number, input) in inputs.enumerated() {
+            let output = options.outputDirectory.map { input.output(in: $0, suffix: suffix) }
+            if options.skipExisting, let output, FileManager.default.fileExists(atPath: output) {
+                skipped += 1
+                continue
+            }
+            if terminal && inputs.count > 1 { drawProgress(number, seconds: seconds, since: start) }
+            do {
+                if let output {
+                    try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                }
+                seconds += try work(input, output)
+                done += 1
+            } catch {
+                if terminal && inputs.count > 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                guard !options.strict else { throw error }
+                let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "failed"
+                FileHandle.standardError.write(Data((message.contains(input.path) ? message : "\(input.path): \(message)").utf8 + [10]))
+                failed.append(input.path)
+            }
+        }
+        if terminal && inputs.count > 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        // A summary ends a run that wrote a file per input, failed somewhere, or was watched on a terminal.
+        if (inputs.count > 1 && (terminal || options.outputDirectory != nil)) || !failed.isEmpty {
+            let elapsed = Date().timeIntervalSince(start)
+            var summary = "\(done) of \(inputs.count) \(kind) done"
+            if skipped > 0 { summary += ", \(skipped) skipped (output exists)" }
+            if !failed.isEmpty { summary += ", \(failed.count) failed" }
+            if seconds > 0 { summary += String(format: "; %@ of audio in %.1f s (%.0f× realtime)", Self.length(seconds), elapsed, seconds / max(elapsed, 1e-9)) }
+            FileHandle.standardError.write(Data((summary + "\n").utf8))
+        }
+        if !failed.isEmpty { throw BatchFailures(count: failed.count, total: inputs.count) }
+    }
+
+    /// A length of audio: `42.0 s`, `12.5 min` or `3.40 h`.
+    static func length(_ seconds: Double) -> String {
+        seconds < 60 ? String(format: "%.1f s", seconds) : seconds < 3600 ? String(format: "%.1f min", seconds / 60) : String(format: "%.2f h", seconds / 3600)
+    }
+
+    /// `[12/500] audio files, 50.4 min of audio, 310× realtime, ETA 0:42` on stderr, redrawn in place.
+    func drawProgress(_ number: Int, seconds: Double, since start: Date) {
+        let elapsed = Date().timeIntervalSince(start)
+        var line = "[\(number)/\(inputs.count)] \(kind)"
+        if seconds > 0 { line += String(format: ", %@ of audio, %.0f× realtime", Self.length(seconds), seconds / max(elapsed, 1e-9)) }
+        if number > 0 {
+            let remaining = Int(elapsed / Double(number) * Double(inputs.count - number))
+            line += String(format: ", ETA %d:%02d", remaining / 60, remaining % 60)
+        }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+    }
+}
+
+/// Some inputs of a batch failed (each reported when it did): exit status 2.
+struct BatchFailures: Error, CustomStringConvertible {
+    let count: Int
+    let total: Int
+    var description: String { "\(count) of \(total) inputs failed (each is reported above)" }
+}
