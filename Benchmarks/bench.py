@@ -321,6 +321,44 @@ def onnxruntime_images(path, batch, threads):
     return batch / best(lambda: session.run(None, {name: x}), repeats=3)
 
 
+def clip_folder(count=500, seconds=2):
+    """`count` WAVs of `seconds` each (slices of the intermittent-tone test audio) in bench-out/clips/, made once."""
+    import wave
+    folder = os.path.join(OUT, f"clips-{count}")
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+        with wave.open(test_audio(600), "rb") as source:
+            frames = source.readframes(source.getnframes())
+        width = seconds * 16000 * 2
+        for index in range(count):
+            with wave.open(os.path.join(folder, f"clip{index:03d}.wav"), "wb") as f:
+                f.setnchannels(1)
+                f.setsampwidth(2)
+                f.setframerate(16000)
+                f.writeframes(frames[(index * width) % (len(frames) - width):][:width])
+    return folder
+
+
+def folder_rates(command, folder, sample=50):
+    """Files/s of `audionet COMMAND FOLDER --output-dir` (the model loaded once) and of one process per file
+    (the first `sample` files, each with its own output)."""
+    import shutil
+    import tempfile
+    cli = os.path.join(os.path.dirname(BINARY), "audionet")
+    files = sorted(os.listdir(folder))
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run([cli, *command, folder, "--output-dir", os.path.join(out, "batch")], check=True, capture_output=True)
+        batch = len(files) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for name in files[:sample]:
+            subprocess.run([cli, *command, os.path.join(folder, name), "--output-dir", os.path.join(out, "single")],
+                           check=True, capture_output=True)
+        single = sample / (time.perf_counter() - start)
+        shutil.rmtree(out, ignore_errors=True)
+    return batch, single
+
+
 def peak_memory_mb(path, command=("classify", "--clip")):
     """Peak resident memory of `audionet COMMAND path`, from /usr/bin/time."""
     audionet_cli = os.path.join(os.path.dirname(BINARY), "audionet")
@@ -518,6 +556,11 @@ def main():
                 ours = audionet("image", t, path, str(batch)) if path else 0
                 rows.append((f"{name} imported from ONNX (torch.onnx.export), batch {batch}, {t} thread(s)", "images/s", ours,
                              onnxruntime_images(path, batch, t), "ONNX Runtime on the same file", None))
+    clips = clip_folder()
+    for command in (["classify"], ["embed", "--model", "yamnet"]):
+        batch, single = folder_rates(command, clips)
+        rows.append((f"{command[0]}: a folder of 500 2-s clips, --output-dir, 2 threads", "files/s", batch, single,
+                     "audionet, one process per file (50 of them)", None))
     fsdd = fsdd_folder()
     if fsdd:
         os.makedirs(OUT, exist_ok=True)
