@@ -1,3 +1,4 @@
+import Foundation
 import AudioIO
 import DSP
 import Formats
@@ -8,12 +9,60 @@ import NetCore
 public struct PitchTrack: Sendable {
     /// Frame centres in seconds.
     public let times: [Double]
-    /// Frequencies in Hz (0 where the activation is all zero).
+    /// Frequencies in Hz: NaN where the frame is unvoiced (below the voicing threshold), 0 where the activation
+    /// around the decoded bin is all zero.
     public let frequencies: [Double]
-    /// Confidence: the frame's largest activation.
+    /// Confidence: the activation of the frame's decoded bin (its largest within the frequency range), after the
+    /// silence gate and median filter.
     public let confidences: [Float]
+    /// The bin (0…359, 20 cents apart) each frame was decoded to.
+    public let bins: [Int]
     /// Raw activations `[N, 360]`.
     public let activation: Tensor
+}
+
+/// How CREPE's activations become a pitch track: marl/crepe's decoders and torchcrepe's voicing tools.
+public struct PitchDecoding: Sendable {
+    public enum Decoder: String, Sendable, CaseIterable {
+        /// The bin of the largest activation (torchcrepe's `argmax`).
+        case argmax
+        /// The activation-weighted average of the nine bins around it (marl/crepe's default).
+        case weighted
+        /// The weighted average around a Viterbi path through the bins (marl/crepe's `viterbi=True`).
+        case viterbi
+    }
+
+    public var decoder: Decoder
+    /// Frequencies considered, in Hz (torchcrepe's fmin/fmax: the bins outside are masked before decoding).
+    public var minimumFrequency: Double?
+    public var maximumFrequency: Double?
+    /// Frames whose confidence is below this are unvoiced: frequency NaN (torchcrepe's `threshold.At`).
+    public var voicingThreshold: Float?
+    /// Frames whose level (RMS of the 1024-sample frame, dBFS) is below this get confidence 0, so a voicing
+    /// threshold makes them unvoiced.
+    public var silenceDecibels: Double?
+    /// Median filter window in frames (odd), on confidence before the threshold and on pitch after it, NaN-aware
+    /// (torchcrepe's `filter.median`).
+    public var medianWindow: Int?
+
+    public init(decoder: Decoder = .weighted, minimumFrequency: Double? = nil, maximumFrequency: Double? = nil, voicingThreshold: Float? = nil,
+                silenceDecibels: Double? = nil, medianWindow: Int? = nil) {
+        self.decoder = decoder
+        self.minimumFrequency = minimumFrequency
+        self.maximumFrequency = maximumFrequency
+        self.voicingThreshold = voicingThreshold
+        self.silenceDecibels = silenceDecibels
+        self.medianWindow = medianWindow
+    }
+
+    /// The bins decoding may choose; an error when the range holds none.
+    func bins() throws -> Range<Int> {
+        let range = CREPE.bins(from: minimumFrequency, to: maximumFrequency)
+        guard !range.isEmpty else {
+            throw AudioNetError.invalidOption("no CREPE bin lies between \(minimumFrequency ?? 0) and \(maximumFrequency ?? 0) Hz (CREPE covers 31.7–2006 Hz)")
+        }
+        return range
+    }
 }
 
 /// Pitch estimation with CREPE (MATLAB's `pitchnn`), on the original Keras weights.
@@ -43,39 +92,62 @@ public final class PitchEstimator: Sendable {
             .run(examples: frames, outputs: [network.outputName])[network.outputName]!
     }
 
-    /// Pitch of 16 kHz mono samples every `stepMilliseconds`, frames centred on their times; Viterbi
-    /// smoothing when asked. `progress` receives the fraction done.
-    public func estimate(samples: consuming [Float], stepMilliseconds: Double = 10, viterbi: Bool = false,
+    /// Pitch of 16 kHz mono samples every `stepMilliseconds`, frames centred on their times, decoded as `decoding`
+    /// says. `progress` receives the fraction done.
+    public func estimate(samples: consuming [Float], stepMilliseconds: Double = 10, decoding: PitchDecoding = PitchDecoding(),
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         let hop = Int(Double(CREPE.sampleRate) * stepMilliseconds / 1000)
         guard hop >= 1 else { throw AudioNetError.invalidOption("--step-ms must give at least one sample per hop") }
+        let levels = decoding.silenceDecibels == nil ? nil : Self.frameLevels(samples, hop: hop)
         let result = try pipeline.run(samples: samples, outputs: [network.outputName],
                                       hopSeconds: Double(hop) / Double(CREPE.sampleRate), progress: progress)
-        return decode(result.outputs[network.outputName]!, hop: hop, viterbi: viterbi)
+        return try decode(result.outputs[network.outputName]!, hop: hop, decoding: decoding, levels: levels)
     }
 
-    /// Turns activations `[N, 360]` of frames `hop` samples apart into a pitch track: local weighted average
-    /// around the argmax (or around the Viterbi path), confidence = the frame's largest activation.
-    public func decode(_ activation: Tensor, hop: Int, viterbi: Bool) -> PitchTrack {
-        let bins = CREPE.binCount, count = activation.shape[0]
+    /// The level in dBFS (RMS) of each centred 1024-sample frame `hop` samples apart, as CREPE frames them.
+    static func frameLevels(_ samples: [Float], hop: Int) -> [Double] {
+        let count = CREPE.frameCount(sampleCount: samples.count, hop: hop), half = CREPE.frameLength / 2
+        return (0..<count).map { frame in
+            let start = frame * hop - half
+            var energy = 0.0
+            for index in max(0, start)..<min(samples.count, start + CREPE.frameLength) { energy += Double(samples[index]) * Double(samples[index]) }
+            return 10 * log10(energy / Double(CREPE.frameLength))
+        }
+    }
+
+    /// Turns activations `[N, 360]` of frames `hop` samples apart into a pitch track: the decoder within the
+    /// frequency range, confidence = the decoded bin's activation, then the silence gate (`levels`: each frame's
+    /// dBFS), the median filter on confidence, the voicing threshold and the median filter on pitch.
+    public func decode(_ activation: Tensor, hop: Int, decoding: PitchDecoding = PitchDecoding(), levels: [Double]? = nil) throws -> PitchTrack {
+        let bins = CREPE.binCount, count = activation.shape[0], allowed = try decoding.bins()
         let values = activation.scalars
-        let path = viterbi ? CREPE.viterbiPath(values, frames: count) : nil
-        var frequencies: [Double] = [], confidences: [Float] = []
+        let path = decoding.decoder == .viterbi ? CREPE.viterbiPath(values, frames: count, allowed: allowed) : nil
+        var frequencies: [Double] = [], confidences: [Double] = [], decoded: [Int] = []
         for frame in 0..<count {
             let row = values[frame * bins..<(frame + 1) * bins]
-            confidences.append(row.max() ?? 0)
-            let cents = CREPE.localAverageCents(row, center: path?[frame])
+            let bin = path?[frame] ?? CREPE.argmax(row, allowed: allowed)
+            decoded.append(bin)
+            confidences.append(Double(row[row.startIndex + bin]))
+            let cents = decoding.decoder == .argmax ? CREPE.cents(ofBin: bin) : CREPE.localAverageCents(row, center: bin, allowed: allowed)
             let frequency = CREPE.frequency(cents: cents)
             frequencies.append(frequency.isFinite ? frequency : 0)
         }
+        if let floor = decoding.silenceDecibels, let levels {
+            for frame in 0..<min(count, levels.count) where levels[frame] < floor { confidences[frame] = 0 }
+        }
+        if let window = decoding.medianWindow { confidences = CREPE.medianFiltered(confidences, window: window) }
+        if let threshold = decoding.voicingThreshold {
+            for frame in 0..<count where confidences[frame] < Double(threshold) { frequencies[frame] = .nan }
+        }
+        if let window = decoding.medianWindow { frequencies = CREPE.medianFiltered(frequencies, window: window) }
         let times = (0..<count).map { Double($0 * hop) / Double(CREPE.sampleRate) }
-        return PitchTrack(times: times, frequencies: frequencies, confidences: confidences, activation: activation)
+        return PitchTrack(times: times, frequencies: frequencies, confidences: confidences.map { Float($0) }, bins: decoded, activation: activation)
     }
 
     /// Decodes `path`, resamples it to 16 kHz mono and estimates its pitch.
-    public func estimate(file path: String, stepMilliseconds: Double = 10, viterbi: Bool = false,
+    public func estimate(file path: String, stepMilliseconds: Double = 10, decoding: PitchDecoding = PitchDecoding(),
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         try estimate(samples: try AudioFileReader.readMono(path: path, sampleRate: pipeline.input.sampleRate).samples,
-                     stepMilliseconds: stepMilliseconds, viterbi: viterbi, progress: progress)
+                     stepMilliseconds: stepMilliseconds, decoding: decoding, progress: progress)
     }
 }

@@ -85,7 +85,7 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         }
         let correlation = covariance / (varianceT * varianceF).squareRoot()
         #expect(correlation > 0.99, "correlation \(correlation)")
-        let smoothed = estimator.decode(track.activation, hop: 160, viterbi: true)
+        let smoothed = try estimator.decode(track.activation, hop: 160, decoding: PitchDecoding(decoder: .viterbi))
         let jumps = zip(smoothed.frequencies, smoothed.frequencies.dropFirst()).filter { abs(cents($0) - cents($1)) > 600 }
         #expect(jumps.isEmpty, "octave jumps: \(jumps.prefix(3))")
     }
@@ -107,22 +107,6 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         let track = try crepeFull().estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.005, sampleRate: 16_000))
         #expect(track.times == [0])
         #expect(try crepeFull().estimate(samples: []).times == [0])
-    }
-}
-
-@Suite struct PitchDecodingTests {
-    @Test func localAverageOfOneBinIsThatBinsCents() {
-        var row = [Float](repeating: 0, count: 360)
-        row[100] = 1
-        #expect(abs(CREPE.localAverageCents(row[...]) - CREPE.cents(ofBin: 100)) < 1e-9)
-        #expect(CREPE.localAverageCents([Float](repeating: 0, count: 360)[...]).isNaN)
-    }
-
-    @Test func viterbiIgnoresAnIsolatedOctaveJump() {
-        var activations = [Float](repeating: 0, count: 20 * 360)
-        for frame in 0..<20 { activations[frame * 360 + (frame == 10 ? 160 : 100)] = 0.9 }
-        let path = CREPE.viterbiPath(activations, frames: 20)
-        #expect(path.allSatisfy { abs($0 - 100) <= 11 }, "\(path)")
     }
 }
 

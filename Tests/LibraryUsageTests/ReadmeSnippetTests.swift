@@ -20,5 +20,6 @@ import Testing
         // Names the README uses from the model definitions and the registry.
         #expect(Networks.audioEmbedding.contains("openl3-mel256-music-6144"))
         #expect(CREPE.Capacity.full.modelName == "crepe-full")
+        #expect(PitchDecoding(decoder: .viterbi).decoder == .viterbi)
     }
 }

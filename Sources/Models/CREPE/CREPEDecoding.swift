@@ -2,12 +2,28 @@ import Foundation
 
 /// CREPE's decoding of 360-bin activations into pitch (marl/crepe core.py).
 extension CREPE {
-    /// Weighted average of bin cents over the nine bins around `center` (default: the argmax).
-    /// Returns NaN when those activations sum to zero.
-    public static func localAverageCents(_ activation: ArraySlice<Float>, center: Int? = nil) -> Double {
+    /// The bins torchcrepe's `postprocess` keeps between `minimum` and `maximum` Hz: from the bin of `minimum`
+    /// (rounded down) to that of `maximum` (rounded up), exclusive; all 360 without limits.
+    public static func bins(from minimum: Double?, to maximum: Double?) -> Range<Int> {
+        func bin(_ frequency: Double, _ round: (Double) -> Double) -> Int {
+            Int(max(0, min(Double(binCount), round((1200 * log2(frequency / 10) - cents(ofBin: 0)) / 20))))
+        }
+        let lower = minimum.map { bin($0, floor) } ?? 0, upper = maximum.map { bin($0, ceil) } ?? binCount
+        return lower..<max(lower, upper)
+    }
+
+    /// The bin of the largest activation within `allowed`.
+    public static func argmax(_ activation: ArraySlice<Float>, allowed: Range<Int> = 0..<binCount) -> Int {
         let base = activation.startIndex
-        let peak = center ?? (activation.indices.max { activation[$0] < activation[$1] }.map { $0 - base } ?? 0)
-        let lower = max(0, peak - 4), upper = min(activation.count, peak + 5)
+        return allowed.max { activation[base + $0] < activation[base + $1] } ?? allowed.lowerBound
+    }
+
+    /// Weighted average of bin cents over the nine bins around `center` (default: the argmax), bins outside
+    /// `allowed` weighing nothing. Returns NaN when those activations sum to zero.
+    public static func localAverageCents(_ activation: ArraySlice<Float>, center: Int? = nil, allowed: Range<Int> = 0..<binCount) -> Double {
+        let base = activation.startIndex
+        let peak = center ?? argmax(activation, allowed: allowed)
+        let lower = max(allowed.lowerBound, peak - 4), upper = min(allowed.upperBound, peak + 5)
         var product = 0.0, weight = 0.0
         for bin in lower..<upper {
             product += Double(activation[base + bin]) * cents(ofBin: bin)
@@ -18,8 +34,10 @@ extension CREPE {
 
     /// The Viterbi path of core.py `to_viterbi_cents`: an HMM over the 360 bins with a uniform start,
     /// transitions `max(12 − |i − j|, 0)` normalised per row, emissions 0.1 for the observed bin itself plus
-    /// 0.9/360 for every bin, observations the per-frame argmax. Returns the state of each frame.
-    public static func viterbiPath(_ activations: [Float], frames: Int, bins: Int = CREPE.binCount) -> [Int] {
+    /// 0.9/360 for every bin, observations the per-frame argmax. Returns the state of each frame. With `allowed`,
+    /// observations and states are limited to those bins (torchcrepe's fmin/fmax).
+    public static func viterbiPath(_ activations: [Float], frames: Int, bins: Int = CREPE.binCount, allowed: Range<Int>? = nil) -> [Int] {
+        let allowed = allowed ?? 0..<bins
         guard frames > 0 else { return [] }
         let band = 11
         var logTransition = [Double](repeating: -.infinity, count: bins * (2 * band + 1))
@@ -31,11 +49,8 @@ extension CREPE {
             }
         }
         let selfEmission = log(0.1 + 0.9 / Double(bins)), otherEmission = log(0.9 / Double(bins))
-        func observation(_ frame: Int) -> Int {
-            let row = activations[frame * bins..<(frame + 1) * bins]
-            return row.indices.max { row[$0] < row[$1] }! - frame * bins
-        }
-        var score = [Double](repeating: log(1 / Double(bins)), count: bins)
+        func observation(_ frame: Int) -> Int { argmax(activations[frame * bins..<(frame + 1) * bins], allowed: allowed) }
+        var score = (0..<bins).map { allowed.contains($0) ? log(1 / Double(bins)) : -.infinity }
         var observed = observation(0)
         for state in 0..<bins { score[state] += state == observed ? selfEmission : otherEmission }
         var backPointers = [Int32](repeating: 0, count: frames * bins)
@@ -43,6 +58,7 @@ extension CREPE {
         for frame in 1..<frames {
             observed = observation(frame)
             for j in 0..<bins {
+                guard allowed.contains(j) else { next[j] = -.infinity; continue }
                 var best = -Double.infinity, from = j
                 for i in max(0, j - band)...min(bins - 1, j + band) {
                     let candidate = score[i] + logTransition[i * (2 * band + 1) + (j - i + band)]
@@ -57,5 +73,15 @@ extension CREPE {
         path[frames - 1] = score.indices.max { score[$0] < score[$1] }!
         for frame in stride(from: frames - 1, to: 0, by: -1) { path[frame - 1] = Int(backPointers[frame * bins + path[frame]]) }
         return path
+    }
+
+    /// torchcrepe's `filter.median`: each value replaced by the lower median of the non-NaN values in the `window`
+    /// around it (the window cut at the ends, not padded); NaN where there are none.
+    public static func medianFiltered(_ values: [Double], window: Int) -> [Double] {
+        let half = window / 2
+        return values.indices.map { index in
+            let neighbours = values[max(0, index - half)..<min(values.count, index + half + 1)].filter { !$0.isNaN }.sorted()
+            return neighbours.isEmpty ? .nan : neighbours[(neighbours.count - 1) / 2]
+        }
     }
 }
