@@ -50,22 +50,17 @@ public final class AudioPipeline: Sendable {
         return input
     }
 
-    /// The seconds between examples: `hopSeconds` where the network lets the user choose (else its default), and
-    /// an error where the network's hop is fixed or the hop is under one sample.
+    /// The seconds between examples: `hopSeconds` (else the network's default), checked: at least one sample, and
+    /// a whole number of the front end's frames where it has them.
     public func hop(_ hopSeconds: Double?) throws -> Double {
-        switch input.hop {
-        case .fixed(let seconds):
-            guard hopSeconds == nil || hopSeconds == seconds else {
-                throw AudioNetError.invalidOption("\(name) has a fixed hop of \(seconds) s; a hop cannot be set")
-            }
-            return seconds
-        case .adjustable(let defaultSeconds):
-            let seconds = hopSeconds ?? defaultSeconds
-            guard seconds.isFinite, seconds * Double(input.sampleRate) >= 1 else {
-                throw AudioNetError.invalidOption("the hop must be at least one sample (1/\(input.sampleRate) s), not \(seconds) s")
-            }
-            return seconds
+        let seconds = hopSeconds ?? input.hop.defaultSeconds
+        guard seconds.isFinite, seconds * Double(input.sampleRate) >= 1 else {
+            throw AudioNetError.invalidOption("the hop must be at least one sample (1/\(input.sampleRate) s), not \(seconds) s")
         }
+        if let step = input.hop.step, seconds < step || abs(seconds / step - (seconds / step).rounded()) > 1e-6 {
+            throw AudioNetError.invalidOption("\(name)'s hop must be a whole number of its \(step) s frames, not \(seconds) s")
+        }
+        return seconds
     }
 
     /// Runs mono samples at ``AudioInput/sampleRate`` and returns the nodes `outputs` for every example.

@@ -69,14 +69,15 @@ public final class SoundClassifier: Sendable {
     }
 
     /// Analyses 16 kHz mono samples: YAMNet's padding, the exact log-mel front end, then the network batch by
-    /// batch (patches are cut from the log-mel frames one batch at a time).
-    public func analyze(samples: consuming [Float]) throws -> PatchAnalysis {
-        analysis(try pipeline.run(samples: samples, outputs: ["predictions", "embeddings"]))
+    /// batch (patches are cut from the log-mel frames one batch at a time), a patch every `hopSeconds` (default
+    /// 0.48; yamnet's `patch_hop_seconds`, a whole number of 10 ms frames).
+    public func analyze(samples: consuming [Float], hopSeconds: Double? = nil) throws -> PatchAnalysis {
+        analysis(try pipeline.run(samples: samples, outputs: ["predictions", "embeddings"], hopSeconds: hopSeconds))
     }
 
     /// Decodes `path` (any format libsndfile reads), resamples to 16 kHz mono and analyses it.
-    public func analyze(file path: String) throws -> PatchAnalysis {
-        analysis(try pipeline.run(file: path, outputs: ["predictions", "embeddings"]))
+    public func analyze(file path: String, hopSeconds: Double? = nil) throws -> PatchAnalysis {
+        analysis(try pipeline.run(file: path, outputs: ["predictions", "embeddings"], hopSeconds: hopSeconds))
     }
 
     private func analysis(_ result: AudioPipelineResult) -> PatchAnalysis {

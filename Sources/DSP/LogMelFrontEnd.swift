@@ -12,6 +12,9 @@ public struct LogMelFrontEnd: Sendable {
         case none
         /// YAMNet's `pad_waveform`: at least one patch, then whole patch hops.
         case yamnetPatches
+        /// Zeros up to one patch for a shorter signal (as `pad_waveform` pads it), nothing for a longer one: VGGish,
+        /// whose reference emits no example for a clip under 0.96 s.
+        case onePatch
     }
 
     /// Name used on the command line.
@@ -29,7 +32,7 @@ public struct LogMelFrontEnd: Sendable {
     /// Frames per patch.
     public let patchFrames: Int
     /// Frames between consecutive patches.
-    public let patchHop: Int
+    public private(set) var patchHop: Int
     /// Waveform padding rule.
     public let padding: Padding
     /// The mel filterbank.
@@ -63,10 +66,11 @@ public struct LogMelFrontEnd: Sendable {
         name: "yamnet", sampleRate: 16_000, windowLength: 400, hopLength: 160, fftLength: 512, melBands: 64,
         lowerHertz: 125, upperHertz: 7500, logOffset: 0.001, patchFrames: 96, patchHop: 48, padding: .yamnetPatches)
 
-    /// VGGish (vggish/vggish_params.py): as YAMNet but log offset 0.01 and non-overlapping 0.96 s examples.
+    /// VGGish (vggish/vggish_params.py): as YAMNet but log offset 0.01 and non-overlapping 0.96 s examples; a clip
+    /// shorter than one example is padded to one.
     public static let vggish = LogMelFrontEnd(
         name: "vggish", sampleRate: 16_000, windowLength: 400, hopLength: 160, fftLength: 512, melBands: 64,
-        lowerHertz: 125, upperHertz: 7500, logOffset: 0.01, patchFrames: 96, patchHop: 96, padding: .none)
+        lowerHertz: 125, upperHertz: 7500, logOffset: 0.01, patchFrames: 96, patchHop: 96, padding: .onePatch)
 
     /// The named front ends, by command-line name.
     public static let named = Dictionary(uniqueKeysWithValues: [yamnet, vggish].map { ($0.name, $0) })
@@ -80,18 +84,28 @@ public struct LogMelFrontEnd: Sendable {
 
     /// Pads `samples` in place (no copy of a long signal).
     public func pad(_ samples: inout [Float]) {
+        // features.pad_waveform: one patch needs patchFrames hops plus the rest of the last window.
+        let minimum = (patchFrames - 1) * hopLength + windowLength
         switch padding {
         case .none:
             return
+        case .onePatch:
+            samples.append(contentsOf: repeatElement(0, count: max(0, minimum - samples.count)))
         case .yamnetPatches:
-            // features.pad_waveform: one patch needs patchFrames hops plus the rest of the last window.
-            let minimum = (patchFrames - 1) * hopLength + windowLength
             let patchHopSamples = patchHop * hopLength
             let length = max(samples.count, minimum)
             let extraHops = (length - minimum + patchHopSamples - 1) / patchHopSamples
             let target = minimum + extraHops * patchHopSamples
             samples.append(contentsOf: repeatElement(0, count: target - samples.count))
         }
+    }
+
+    /// The same front end cutting a patch every `frames` frames (and padding to whole hops of that).
+    public func withPatchHop(_ frames: Int) -> LogMelFrontEnd {
+        precondition(frames > 0)
+        var patching = self
+        patching.patchHop = frames
+        return patching
     }
 
     /// Number of whole patches in `frames` log-mel frames.

@@ -21,10 +21,16 @@ public struct AudioExamples: Sendable {
 /// An audio network's part in the task pipeline, declared in its descriptor: the rate it reads, how its front end
 /// cuts examples, how they are batched, and which nodes give scores and embeddings.
 public struct AudioInput: Sendable {
-    /// Seconds between examples: set by the network, or chosen by the user with a default.
-    public enum Hop: Sendable, Equatable {
-        case fixed(seconds: Double)
-        case adjustable(defaultSeconds: Double)
+    /// Seconds between examples: chosen by the user, by default `defaultSeconds`; a whole number of `step`s when the
+    /// front end has one (a log-mel network's patches start on its 10 ms frames).
+    public struct Hop: Sendable, Equatable {
+        public let defaultSeconds: Double
+        public let step: Double?
+
+        public init(defaultSeconds: Double, step: Double? = nil) {
+            self.defaultSeconds = defaultSeconds
+            self.step = step
+        }
     }
 
     /// Mono samples per second the front end reads.
@@ -62,20 +68,23 @@ public struct AudioInput: Sendable {
     }
 
     /// A log-mel network (YAMNet, VGGish): the front end's padding and frames for the whole signal, then patches
-    /// cut from the frames batch by batch, one every `patchHop` frames.
+    /// cut from the frames batch by batch, one every `patchHop` frames — or every hop the user sets, in whole frames
+    /// (yamnet's `patch_hop_seconds`).
     public static func logMel(_ frontEnd: LogMelFrontEnd, batchSize: Int, scores: String? = nil, embeddings: String?,
                               postprocessing: EmbeddingPostprocessing? = nil) -> AudioInput {
-        let hopSeconds = Double(frontEnd.patchHop * frontEnd.hopLength) / Double(frontEnd.sampleRate)
-        let windowSeconds = Double(frontEnd.patchFrames * frontEnd.hopLength) / Double(frontEnd.sampleRate)
-        return AudioInput(sampleRate: frontEnd.sampleRate, hop: .fixed(seconds: hopSeconds), batchSize: batchSize,
-                          scores: scores, embeddings: embeddings, postprocessing: postprocessing,
-                          firstCentreSeconds: windowSeconds / 2) { samples, _ in
+        let frameSeconds = Double(frontEnd.hopLength) / Double(frontEnd.sampleRate)
+        let windowSeconds = Double(frontEnd.patchFrames) * frameSeconds
+        return AudioInput(sampleRate: frontEnd.sampleRate, hop: Hop(defaultSeconds: Double(frontEnd.patchHop) * frameSeconds, step: frameSeconds),
+                          batchSize: batchSize, scores: scores, embeddings: embeddings, postprocessing: postprocessing,
+                          firstCentreSeconds: windowSeconds / 2) { samples, hopSeconds in
+            let patching = frontEnd.withPatchHop(max(1, Int((hopSeconds / frameSeconds).rounded())))
             var padded = samples  // the caller's last use: padded in place, not copied
-            frontEnd.pad(&padded)
-            let frames = frontEnd.logMel(padded)
-            let count = frontEnd.patchCount(frames: frames.shape[0])
-            return AudioExamples(count: count, times: (0..<count).map { Double($0) * hopSeconds }) { first, size in
-                frontEnd.patches(frames, first: first, count: size)
+            patching.pad(&padded)
+            let frames = patching.logMel(padded)
+            let count = patching.patchCount(frames: frames.shape[0])
+            let hop = Double(patching.patchHop) * frameSeconds
+            return AudioExamples(count: count, times: (0..<count).map { Double($0) * hop }) { first, size in
+                patching.patches(frames, first: first, count: size)
             }
         }
     }

@@ -154,7 +154,7 @@ extension OpenL3 {
     /// another (about 300 MB of activations for 8 windows); the embedding is the flattened max pool.
     static func audioInput(_ configuration: Configuration) -> AudioInput {
         let representation = configuration.representation
-        return AudioInput(sampleRate: OpenL3FrontEnd.sampleRate, hop: .adjustable(defaultSeconds: 0.1), batchSize: 8,
+        return AudioInput(sampleRate: OpenL3FrontEnd.sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.1), batchSize: 8,
                           batchesSideBySide: false, embeddings: "flatten", firstCentreSeconds: 0) { samples, hopSeconds in
             let (count, hop, padded) = OpenL3FrontEnd.windows(samples, hopSeconds: hopSeconds, center: true)
             return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(OpenL3FrontEnd.sampleRate) }) {

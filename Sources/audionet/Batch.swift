@@ -134,7 +134,7 @@ struct Batch {
                 done += 1
             } catch {
                 if terminal && inputs.count > 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                guard !options.strict else { throw error }
+                guard !options.strict && inputs.count > 1 else { throw error }  // one input: its error is the command's
                 let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "failed"
                 FileHandle.standardError.write(Data((message.contains(input.path) ? message : "\(input.path): \(message)").utf8 + [10]))
                 failed.append(input.path)

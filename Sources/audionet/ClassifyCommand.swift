@@ -46,6 +46,9 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Ontology specificity of event classes: high (most specific), low (top-level categories) or none.")
     var specificity: EventOptions.Specificity = .high
 
+    @Option(help: "Seconds between YAMNet's 0.96 s patches (default 0.48; a whole number of its 10 ms frames).")
+    var hop: Double?
+
     @Option(help: "A classifier trained with `audionet train` (.audionet), with its own classes.")
     var model: String?
 
@@ -66,6 +69,7 @@ struct ClassifyCommand: ParsableCommand {
         let store = WeightStore.fromEnvironment()
         precision.warnIfSlowHere()
         let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
+        _ = try classifier.pipeline.hop(hop)  // a bad hop is the command's error, not each file's
         var detector: SoundEventDetector?
         if !clip {
             let ontology = specificity == .none ? nil : try Ontology(path: try store.locate(YAMNet.ontologyFile))
@@ -74,7 +78,7 @@ struct ClassifyCommand: ParsableCommand {
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
         try classifyEach { file in
-            let analysis = try classifier.analyze(file: file)
+            let analysis = try classifier.analyze(file: file, hopSeconds: hop)
             let text = detector.map { render(file: file, events: $0.events(in: analysis)) } ?? render(file: file, classes: classifier.topClasses(analysis, k: top))
             return (text, analysis.duration)
         }
@@ -101,6 +105,7 @@ struct ClassifyCommand: ParsableCommand {
 
     /// Each file's events, or with --clip its top classes, by a trained model.
     func classifyWithTrainedModel(_ path: String) throws {
+        guard hop == nil else { throw CommandError("--hop is for YAMNet; a trained model reads its backbone's examples as it was trained") }
         let classifier = try ClipClassifier(contentsOf: path, weightsPath: weights)
         guard classifier.model.layer == nil else {
             throw CommandError("'\(path)' was trained on \(classifier.model.backbone), an image network: use `audionet image classify`")

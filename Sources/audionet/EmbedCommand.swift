@@ -35,7 +35,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions and dense layers; faster).")
     var precision: Precision = .float32
 
-    @Option(help: "Seconds between windows, for networks whose hop can be set (openl3; default 0.1).")
+    @Option(help: "Seconds between examples: openl3's windows (default 0.1), yamnet's and vggish's patches (0.48, 0.96; whole 10 ms frames).")
     var hop: Double?
 
     @Flag(help: "Apply the network's embedding postprocessing (vggish: AudioSet's PCA, clipping and 8-bit quantization).")
@@ -59,6 +59,7 @@ struct EmbedCommand: ParsableCommand {
         precision.warnIfSlowHere()
         let embedder = try AudioEmbedder.load(model, weightsPath: weights, precision: precision, postprocess: postprocess,
                                               postprocessingPath: pcaPath)
+        _ = try embedder.pipeline.hop(hop)  // a bad hop is the command's error, not each file's
         try inputs.run(suffix: ".\(model).npy") { input, destination in
             let (embeddings, times) = try embedder.embed(file: input.path, hopSeconds: hop)
             let target = destination ?? output!

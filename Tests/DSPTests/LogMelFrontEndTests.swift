@@ -1,3 +1,4 @@
+import AudioIO
 import AudioNet
 import DSP
 import Foundation
@@ -27,6 +28,20 @@ import Testing
         try check(signal, frontEnd: .vggish)
     }
 
+    /// A patch hop set by the user (`classify --hop`, `embed --hop`) cuts the patches yamnet's `patch_hop_seconds`
+    /// cuts: padding to whole hops of it and framing by it; VGGish's hop the same way.
+    @Test(arguments: [("yamnet", 0.25, "yamnet-hop25"), ("vggish", 0.5, "vggish-hop50")])
+    func aChosenPatchHopCutsTheReferencesPatches(_ network: String, hop: Double, fixture: String) throws {
+        let reference = try NPY.read(path: TestSupport.fixture("frontend/speech.\(fixture).npy")).tensor
+        let samples = try AudioFileReader.readMono(path: TestSupport.fixture("frontend/speech.wav"), sampleRate: 16_000).samples
+        let input = try #require(Networks.named(network)?.audio?(network))
+        let examples = input.examples(samples, hop)
+        #expect(examples.count == reference.shape[0] && examples.times.last == Double(examples.count - 1) * hop)
+        let ours = examples.make(0, examples.count)
+        let difference = TestSupport.maxAbsDifference(ours.scalars, reference.scalars)
+        #expect(ours.shape == reference.shape && difference <= 1e-4, "\(network): \(ours.shape), max abs difference \(difference)")
+    }
+
     @Test func shortAudioIsPaddedToOneYAMNetPatch() {
         let patches = LogMelFrontEnd.yamnet.logMelPatches([Float](repeating: 0, count: 100))
         #expect(patches.shape == [1, 96, 64])
@@ -40,8 +55,10 @@ import Testing
         #expect(LogMelFrontEnd.yamnet.padded([Float](repeating: 0, count: 15_601)).count == 15_600 + 7680)
     }
 
-    @Test func vggishEmitsNothingForLessThanOneExample() {
-        #expect(LogMelFrontEnd.vggish.logMelPatches([Float](repeating: 0, count: 1000)).shape == [0, 96, 64])
+    /// VGGish's reference emits no example for a clip under 0.96 s; AudioNet pads it to one, as YAMNet does.
+    @Test func vggishPadsLessThanOneExampleToOne() {
+        #expect(LogMelFrontEnd.vggish.logMelPatches([Float](repeating: 0, count: 1000)).shape == [1, 96, 64])
+        #expect(LogMelFrontEnd.vggish.padded([Float](repeating: 0, count: 20_000)).count == 20_000)
     }
 
     @Test func melFilterbankZeroesDCAndPeaksAtOne() {

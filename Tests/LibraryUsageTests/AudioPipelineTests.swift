@@ -33,9 +33,13 @@ import Testing
         #expect(embeddings.shape[0] == 4 && times == [0, 0.5, 1, 1.5])
     }
 
-    @Test func aFixedHopCannotBeSet() throws {
-        #expect { try embedder("yamnet").embed(samples: sine(rate: 16_000), hopSeconds: 0.1) } throws: {
-            "\($0)".contains("yamnet has a fixed hop of 0.48 s")
+    /// YAMNet's patches start on its 10 ms frames: a hop of whole frames is taken (0.1 s: a patch every 10 frames), a
+    /// hop between frames is refused.
+    @Test func aLogMelHopIsAWholeNumberOfFrames() throws {
+        let (embeddings, times) = try embedder("yamnet").embed(samples: sine(rate: 16_000), hopSeconds: 0.1)
+        #expect(embeddings.shape[0] == times.count && times.prefix(3) == [0, 0.1, 0.2])
+        #expect { try embedder("yamnet").embed(samples: sine(rate: 16_000), hopSeconds: 0.105) } throws: {
+            "\($0)".contains("yamnet's hop must be a whole number of its 0.01 s frames")
         }
     }
 

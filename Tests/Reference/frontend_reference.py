@@ -3,7 +3,9 @@
 yamnet: research/audioset/yamnet/features.py (pad_waveform, tf.signal.stft with a periodic Hann window,
         tf.signal.linear_to_mel_weight_matrix, log(mel + 0.001), patches of 96 frames every 48).
 vggish: research/audioset/vggish/vggish_input.py + mel_features.py (same STFT and mel matrix,
-        log(mel + 0.01), non-overlapping 96-frame examples, no padding).
+        log(mel + 0.01), non-overlapping 96-frame examples, no padding — except that a clip shorter than one
+        example is padded with zeros to one, as pad_waveform pads it: AudioNet's rule, where vggish_input emits none).
+Patch hops other than the defaults follow yamnet's `patch_hop_seconds` (pad_waveform and the framing both use it).
 """
 import numpy as np
 
@@ -51,9 +53,11 @@ def patches(frames, length, hop):
     return np.stack([frames[i * hop:i * hop + length] for i in range(count)]) if count else np.zeros((0, length, BANDS))
 
 
-def yamnet_patches(x):
-    return patches(log_mel(pad_waveform(np.asarray(x, np.float64)), 0.001), 96, 48)
+def yamnet_patches(x, patch_hop=48):
+    return patches(log_mel(pad_waveform(np.asarray(x, np.float64), patch_hop=patch_hop), 0.001), 96, patch_hop)
 
 
-def vggish_examples(x):
-    return patches(log_mel(np.asarray(x, np.float64), 0.01), 96, 96)
+def vggish_examples(x, patch_hop=96):
+    x = np.asarray(x, np.float64)
+    minimum = int((0.96 + 0.025 - 0.010) * SAMPLE_RATE)
+    return patches(log_mel(np.pad(x, [0, max(0, minimum - len(x))]), 0.01), 96, patch_hop)

@@ -60,6 +60,10 @@ def main():
         np.save(os.path.join(OUT, f"{name}.yamnet.npy"), yamnet_patches(x).astype(np.float32))
         np.save(os.path.join(OUT, f"{name}.vggish.npy"), vggish_examples(x).astype(np.float32))
         print(name, len(x), yamnet_patches(x).shape, vggish_examples(x).shape)
+    # yamnet's patch_hop_seconds 0.25 (25 frames) and a VGGish hop of 0.5 s (50 frames), on the speech.
+    x = read_wav(os.path.join(OUT, "speech.wav"))
+    np.save(os.path.join(OUT, "speech.yamnet-hop25.npy"), yamnet_patches(x, patch_hop=25).astype(np.float32))
+    np.save(os.path.join(OUT, "speech.vggish-hop50.npy"), vggish_examples(x, patch_hop=50).astype(np.float32))
 
 
 if __name__ == "__main__":
