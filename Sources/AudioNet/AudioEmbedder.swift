@@ -9,6 +9,25 @@ public final class AudioEmbedder: Sendable {
     public let node: String
     public let postprocess: (@Sendable (Tensor) -> Tensor)?
 
+    /// How a file's embeddings become one: their mean or element-wise maximum over the examples, or every row.
+    public enum Pooling: String, Sendable, CaseIterable { case mean, max, none }
+
+    /// `embeddings` `[N, size]` pooled over the examples: `[size]` (mean, max; zeros without examples), or unchanged.
+    public static func pool(_ embeddings: Tensor, _ pooling: Pooling) -> Tensor {
+        guard pooling != .none else { return embeddings }
+        let (count, size) = (embeddings.shape[0], embeddings.shape[1])
+        guard count > 0 else { return Tensor(shape: [size], scalars: [Float](repeating: 0, count: size)) }
+        var result = Array(embeddings.scalars[0..<size])
+        for row in 1..<count {
+            for column in 0..<size {
+                let value = embeddings.scalars[row * size + column]
+                result[column] = pooling == .max ? Swift.max(result[column], value) : result[column] + value
+            }
+        }
+        if pooling == .mean { result = result.map { $0 / Float(count) } }
+        return Tensor(shape: [size], scalars: result)
+    }
+
     /// Embeds with `pipeline`, then `postprocess` when given.
     public init(pipeline: AudioPipeline, postprocess: (@Sendable (Tensor) -> Tensor)? = nil) throws {
         guard let node = pipeline.input.embeddings else {

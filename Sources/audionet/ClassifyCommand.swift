@@ -49,6 +49,12 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Seconds between YAMNet's 0.96 s patches (default 0.48; a whole number of its 10 ms frames).")
     var hop: Double?
 
+    @Option(help: "Also write YAMNet's per-patch scores [N, 521] as .npy (one input).")
+    var scores: String?
+
+    @Option(help: "With --scores: each patch's start time in seconds, [N], as .npy.")
+    var timestamps: String?
+
     @Option(help: "A classifier trained with `audionet train` (.audionet), with its own classes.")
     var model: String?
 
@@ -62,6 +68,7 @@ struct ClassifyCommand: ParsableCommand {
         guard top > 0 else { throw CommandError("--top must be positive") }
         guard (0...1).contains(threshold) else { throw CommandError("--threshold must be within [0, 1]") }
         guard minimumSeparation >= 0, minimumDuration >= 0 else { throw CommandError("durations must not be negative") }
+        guard timestamps == nil || scores != nil else { throw CommandError("--timestamps goes with --scores") }
     }
 
     func run() throws {
@@ -70,6 +77,7 @@ struct ClassifyCommand: ParsableCommand {
         precision.warnIfSlowHere()
         let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
         _ = try classifier.pipeline.hop(hop)  // a bad hop is the command's error, not each file's
+        let matrices = [scores, timestamps].compactMap { $0 }
         var detector: SoundEventDetector?
         if !clip {
             let ontology = specificity == .none ? nil : try Ontology(path: try store.locate(YAMNet.ontologyFile))
@@ -77,17 +85,24 @@ struct ClassifyCommand: ParsableCommand {
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
-        try classifyEach { file in
+        try classifyEach(writing: matrices) { file in
             let analysis = try classifier.analyze(file: file, hopSeconds: hop)
+            if let scores { try NPY.write(NPYArray(analysis.scores), path: scores) }
+            if let timestamps {
+                let starts = (0..<analysis.patchCount).map { Float(Double($0) * analysis.hopSeconds) }
+                try NPY.write(NPYArray(shape: [starts.count], float32: starts), path: timestamps)
+            }
             let text = detector.map { render(file: file, events: $0.events(in: analysis)) } ?? render(file: file, classes: classifier.topClasses(analysis, k: top))
             return (text, analysis.duration)
         }
     }
 
     /// Runs `classify` (a file's result as text and its seconds of audio) over the inputs: printed to stdout, or
-    /// written one file per input under --output-dir (CSV with its header).
-    func classifyEach(_ classify: (String) throws -> (String, Double)) throws {
+    /// written one file per input under --output-dir (CSV with its header). `outputs` are files one input writes.
+    func classifyEach(writing outputs: [String] = [], _ classify: (String) throws -> (String, Double)) throws {
         let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
+        guard outputs.isEmpty || inputs.inputs.count == 1 else { throw CommandError("--scores takes one input file") }
+        try OutputFile.checkDistinct(outputs: outputs, inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let header = clip ? "file,index,label,score\n" : "file,label,start,end,score\n"
         if format == .csv && batch.outputDirectory == nil { print(header, terminator: "") }
         let suffix = (clip ? ".clip." : ".events.") + ["json": "json", "csv": "csv", "table": "txt"][format.rawValue, default: "txt"]
@@ -105,7 +120,7 @@ struct ClassifyCommand: ParsableCommand {
 
     /// Each file's events, or with --clip its top classes, by a trained model.
     func classifyWithTrainedModel(_ path: String) throws {
-        guard hop == nil else { throw CommandError("--hop is for YAMNet; a trained model reads its backbone's examples as it was trained") }
+        guard hop == nil, scores == nil else { throw CommandError("--hop and --scores are for YAMNet; a trained model reads its backbone's examples as it was trained") }
         let classifier = try ClipClassifier(contentsOf: path, weightsPath: weights)
         guard classifier.model.layer == nil else {
             throw CommandError("'\(path)' was trained on \(classifier.model.backbone), an image network: use `audionet image classify`")

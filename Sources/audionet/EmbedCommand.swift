@@ -2,6 +2,8 @@ import ArgumentParser
 import AudioNet
 import Foundation
 
+extension AudioEmbedder.Pooling: ExpressibleByArgument {}
+
 /// `audionet embed FILE|FOLDER… --model yamnet (--output E.npy | --output-dir D)`.
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +13,8 @@ struct EmbedCommand: ParsableCommand {
         yamnet: [N, 1024], one row per 0.96 s patch every 0.48 s. vggish: [N, 128], one row per 0.96 s example \
         (no overlap); --postprocess applies AudioSet's PCA, clipping and 8-bit quantization (values 0…255). \
         openl3-*: [N, 512 or 6144], one row per 1 s window centred every --hop seconds. Several inputs or a folder \
-        need --output-dir: each input's embeddings are NAME.MODEL.npy there, its example times NAME.MODEL.times.npy.
+        need --output-dir: each input's embeddings are NAME.MODEL.npy there, its example times NAME.MODEL.times.npy. \
+        --pool mean or max writes one embedding per file, [size].
         """
     )
 
@@ -38,6 +41,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Seconds between examples: openl3's windows (default 0.1), yamnet's and vggish's patches (0.48, 0.96; whole 10 ms frames).")
     var hop: Double?
 
+    @Option(help: "mean or max over the examples for one embedding per file ([size]), or none (a row per example).")
+    var pool: AudioEmbedder.Pooling = .none
+
     @Flag(help: "Apply the network's embedding postprocessing (vggish: AudioSet's PCA, clipping and 8-bit quantization).")
     var postprocess = false
 
@@ -46,6 +52,7 @@ struct EmbedCommand: ParsableCommand {
 
     func validate() throws {
         guard (output == nil) != (batch.outputDirectory == nil) else { throw CommandError("give --output (one input) or --output-dir") }
+        guard timestamps == nil || pool == .none else { throw CommandError("--timestamps has no meaning for a pooled embedding (--pool \(pool.rawValue))") }
         guard timestamps == nil || output != nil else { throw CommandError("--timestamps goes with --output; under --output-dir each input's times are NAME.MODEL.times.npy") }
     }
 
@@ -65,8 +72,8 @@ struct EmbedCommand: ParsableCommand {
             let target = destination ?? output!
             let timesTarget = destination.map { ($0 as NSString).deletingPathExtension + ".times.npy" } ?? timestamps
             try OutputFile.checkDistinct(outputs: [target], inputs: [input.path])
-            try NPY.write(NPYArray(embeddings), path: target)
-            if let timesTarget {
+            try NPY.write(NPYArray(AudioEmbedder.pool(embeddings, pool)), path: target)
+            if pool == .none, let timesTarget {
                 try NPY.write(NPYArray(shape: [times.count], float32: times.map { Float($0) }), path: timesTarget)
             }
             return times.last ?? 0
