@@ -118,23 +118,21 @@ struct ONNXGraphWriter {
 
     /// Adds a float32 initializer and returns its name.
     mutating func constant(_ base: String, shape: [Int], _ values: [Float]) -> String {
-        precondition(shape.reduce(1, *) == values.count)
-        var tensor = Onnx_TensorProto()
-        tensor.name = fresh(base)
-        tensor.dims = shape.map { Int64($0) }
-        tensor.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        tensor.rawData = values.withUnsafeBytes { Data($0) }  // little-endian, as ONNX stores raw data
-        initializers.append(tensor)
-        return tensor.name
+        rawConstant(base, shape: shape, values, type: .float)
     }
 
     /// Adds an int8 initializer (quantized weights) and returns its name.
     mutating func int8Constant(_ base: String, shape: [Int], _ values: [Int8]) -> String {
+        rawConstant(base, shape: shape, values, type: .int8)
+    }
+
+    /// Adds an initializer of `values` stored as raw little-endian bytes (as ONNX stores raw data).
+    mutating func rawConstant<Element>(_ base: String, shape: [Int], _ values: [Element], type: Onnx_TensorProto.DataType) -> String {
         precondition(shape.reduce(1, *) == values.count)
         var tensor = Onnx_TensorProto()
         tensor.name = fresh(base)
         tensor.dims = shape.map { Int64($0) }
-        tensor.dataType = Int32(Onnx_TensorProto.DataType.int8.rawValue)
+        tensor.dataType = Int32(type.rawValue)
         tensor.rawData = values.withUnsafeBytes { Data($0) }
         initializers.append(tensor)
         return tensor.name
