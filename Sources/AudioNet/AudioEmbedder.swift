@@ -65,7 +65,8 @@ public final class AudioEmbedder: Sendable {
     }
 
     private func finish(_ result: AudioPipelineResult) -> (embeddings: Tensor, times: [Double]) {
-        let embeddings = result.outputs[node]!
+        let output = result.outputs[node]!, count = output.shape[0]
+        let embeddings = output.shape.count == 2 ? output : output.reshaped([count, output.count / max(count, 1)])  // CREPE: [N, 8, 1, C]
         return (postprocess?(embeddings) ?? embeddings, result.times)
     }
 }

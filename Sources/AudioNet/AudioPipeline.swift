@@ -69,10 +69,16 @@ public final class AudioPipeline: Sendable {
                     progress: (@Sendable (Double) -> Void)? = nil) throws -> AudioPipelineResult {
         let hop = try hop(hopSeconds)
         let duration = Double(samples.count) / Double(input.sampleRate)
-        let examples = input.examples(samples, hop)
+        return try run(examples: input.examples(samples, hop), outputs: outputs, hopSeconds: hop, duration: duration, progress: progress)
+    }
+
+    /// Runs examples a front end cut otherwise than ``AudioInput/examples`` does (CREPE without centring), `hopSeconds`
+    /// apart from a signal of `duration` seconds.
+    public func run(examples: AudioExamples, outputs: [String], hopSeconds: Double, duration: Double,
+                    progress: (@Sendable (Double) -> Void)? = nil) throws -> AudioPipelineResult {
         let runner = BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
         let values = try runner.run(count: examples.count, outputs: outputs, progress: progress, makeBatch: examples.make)
-        return AudioPipelineResult(times: examples.times, outputs: values, hopSeconds: hop, duration: duration)
+        return AudioPipelineResult(times: examples.times, outputs: values, hopSeconds: hopSeconds, duration: duration)
     }
 
     /// Decodes `path` (any format libsndfile reads), resamples it to the network's rate, mono, and runs it.

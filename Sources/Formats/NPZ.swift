@@ -35,4 +35,28 @@ public enum NPZ {
         }
         return arrays
     }
+
+    /// Writes `arrays` as `np.savez` does (each `NAME.npy` stored uncompressed, in the order given) through
+    /// ``OutputFile`` (a failed write leaves any existing file untouched).
+    public static func write(_ arrays: KeyValuePairs<String, NPYArray>, path: String) throws {
+        let bytes: Data
+        do {
+            let archive = try Archive(accessMode: .create)
+            for (name, array) in arrays {
+                let encoded = Data(NPY.encode(array))
+                try archive.addEntry(with: name + ".npy", type: .file, uncompressedSize: Int64(encoded.count),
+                                     modificationDate: Date(timeIntervalSince1970: 315_532_800)) { position, size in  // 1980-01-01, zip's epoch
+                    encoded.subdata(in: Int(position)..<Int(position) + size)
+                }
+            }
+            bytes = archive.data ?? Data()
+        } catch {
+            throw NPYError.io("cannot build the archive '\(path)': \(error)")
+        }
+        do {
+            try OutputFile.write([UInt8](bytes), to: path)
+        } catch let refusal as OutputFile.Refusal {
+            throw NPYError.io(refusal.description)
+        }
+    }
 }

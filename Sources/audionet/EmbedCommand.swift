@@ -12,7 +12,8 @@ struct EmbedCommand: ParsableCommand {
         discussion: """
         yamnet: [N, 1024], one row per 0.96 s patch every 0.48 s. vggish: [N, 128], one row per 0.96 s example \
         (no overlap); --postprocess applies AudioSet's PCA, clipping and 8-bit quantization (values 0…255). \
-        openl3-*: [N, 512 or 6144], one row per 1 s window centred every --hop seconds. Several inputs or a folder \
+        openl3-*: [N, 512 or 6144], one row per 1 s window centred every --hop seconds. crepe-*: [N, 8 × channels], \
+        torchcrepe's pitch embedding (the fifth block's output) per 1024-sample frame every --hop seconds (0.01). Several inputs or a folder \
         need --output-dir: each input's embeddings are NAME.MODEL.npy there, its example times NAME.MODEL.times.npy. \
         --pool mean or max writes one embedding per file, [size].
         """
@@ -38,7 +39,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions and dense layers; faster).")
     var precision: Precision = .float32
 
-    @Option(help: "Seconds between examples: openl3's windows (default 0.1), yamnet's and vggish's patches (0.48, 0.96; whole 10 ms frames).")
+    @Option(help: "Seconds between examples: openl3's windows (default 0.1), crepe's frames (0.01), yamnet's and vggish's patches (0.48, 0.96; whole 10 ms frames).")
     var hop: Double?
 
     @Option(help: "mean or max over the examples for one embedding per file ([size]), or none (a row per example).")

@@ -5,6 +5,9 @@ import AudioNet
 /// Output formats shared by the listing commands.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv
+
+    /// `jsonl` is `json`: JSON output is one object per line already.
+    init?(argument: String) { self.init(rawValue: argument == "jsonl" ? "json" : argument) }
 }
 
 /// `audionet models [--format table|json]`.

@@ -4,6 +4,22 @@ import Foundation
 
 extension PitchDecoding.Decoder: ExpressibleByArgument {}
 
+/// How `pitch` writes a track.
+enum PitchFormat: String, ExpressibleByArgument, CaseIterable {
+    case csv, json, npz
+
+    init?(argument: String) { self.init(rawValue: argument == "jsonl" ? "json" : argument) }
+}
+
+extension PitchDecoding.Hysteresis: ExpressibleByArgument {
+    /// `LOWER,UPPER`, e.g. `0.19,0.31`.
+    public init?(argument: String) {
+        let bounds = argument.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard bounds.count == 2, 0 <= bounds[0], bounds[0] <= bounds[1], bounds[1] <= 1 else { return nil }
+        self.init(lower: bounds[0], upper: bounds[1])
+    }
+}
+
 extension CREPE.Capacity: ExpressibleByArgument {
     public init?(argument: String) {
         self.init(rawValue: argument.hasPrefix("crepe-") ? String(argument.dropFirst(6)) : argument)
@@ -13,17 +29,21 @@ extension CREPE.Capacity: ExpressibleByArgument {
     public var defaultValueDescription: String { modelName }
 }
 
-/// `audionet pitch FILE|FOLDER… [--model crepe-full|…] [--step-ms 10] [--viterbi] [--output F.csv | --output-dir D]
-/// [--activation A.npy]`.
+/// `audionet pitch FILE|FOLDER… [--model crepe-full|…] [--step-ms 10] [--viterbi] [--format csv|json|npz]
+/// [--output F.csv | --output-dir D] [--activation A.npy] [--embedding E.npy]`.
 struct PitchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pitch",
-        abstract: "Estimate pitch with CREPE: CSV time,frequency,confidence (stdout by default).",
+        abstract: "Estimate pitch with CREPE: time, frequency, confidence per frame (CSV on stdout by default).",
         discussion: """
         Any sample rate and channel count (resampled to 16 kHz mono). Frames of 1024 samples are centred on \
-        their times. Frequency is 0 where the network's activation is all zero; judge voicing by confidence, or \
-        let --voicing-threshold leave unvoiced frames' frequency empty (after --silence-db and --median-filter). \
-        A folder is searched for audio files; with --output-dir each input's CSV is NAME.f0.csv there (crepe's name).
+        their times (with --no-centering they start there; times are still their centres). Frequency is 0 where the \
+        network's activation is all zero; judge voicing by confidence, or let --voicing-threshold or --hysteresis \
+        leave unvoiced frames' frequency empty (after --silence-db and --median-filter). \
+        --format json writes one object per file per line ({"file", "model", "step_ms", "time", "frequency", \
+        "confidence"}; null where unvoiced); npz writes the arrays time, frequency (NaN where unvoiced), confidence. \
+        A folder is searched for audio files; with --output-dir each input's track is NAME.f0.csv (.json, .npz) \
+        there (crepe's name).
         """
     )
 
@@ -38,6 +58,9 @@ struct PitchCommand: ParsableCommand {
     @Option(name: .customLong("step-ms"), help: "Milliseconds between frames.")
     var stepMilliseconds: Double = 10
 
+    @Flag(name: .customLong("no-centering"), help: "Frames start at their hops instead of being centred on them (marl/crepe's center=False; no padding).")
+    var noCentering = false
+
     @Option(help: "argmax (the strongest bin), weighted (marl/crepe's average of the nine bins around it) or viterbi (around a smoothed path).")
     var decoder: PitchDecoding.Decoder = .weighted
 
@@ -46,6 +69,10 @@ struct PitchCommand: ParsableCommand {
 
     @Option(name: .customLong("voicing-threshold"), help: "Frames whose confidence is below this are unvoiced: an empty frequency (torchcrepe's threshold.At).")
     var voicingThreshold: Float?
+
+    @Option(help: ArgumentHelp("Voicing by two thresholds LOWER,UPPER, e.g. 0.19,0.31 (torchcrepe's threshold.Hysteresis).",
+                               discussion: "A voiced run needs one frame above UPPER; its frames need LOWER, more the farther their pitch is from the file's mean."))
+    var hysteresis: PitchDecoding.Hysteresis?
 
     @Option(name: .customLong("silence-db"), parsing: .unconditional, help: "Frames quieter than this (RMS, dBFS; e.g. -60) get confidence 0.")
     var silenceDecibels: Double?
@@ -59,11 +86,17 @@ struct PitchCommand: ParsableCommand {
     @Option(name: .customLong("median-filter"), help: "Median filter of N frames (odd) on confidence, then on the voiced pitch (torchcrepe's filter.median).")
     var medianWindow: Int?
 
-    @Option(help: "Write the CSV here instead of stdout.")
+    @Option(help: "csv, json (one object per file per line) or npz (needs --output or --output-dir).")
+    var format: PitchFormat = .csv
+
+    @Option(help: "Write the track here instead of stdout.")
     var output: String?
 
     @Option(help: "Also write the raw activations [N, 360] as .npy (one input only).")
     var activation: String?
+
+    @Option(help: "Also write torchcrepe's pitch embedding [N, 8 × channels] as .npy: the fifth block's output per frame (one input only).")
+    var embedding: String?
 
     @Option(help: "Keras weights file (default: looked up in the weight store).")
     var weights: String?
@@ -71,8 +104,10 @@ struct PitchCommand: ParsableCommand {
     func validate() throws {
         guard stepMilliseconds > 0, stepMilliseconds.isFinite else { throw CommandError("--step-ms must be positive") }
         guard batch.outputDirectory == nil || output == nil else { throw CommandError("--output and --output-dir exclude each other") }
+        guard format != .npz || batch.outputDirectory != nil || output != nil else { throw CommandError("--format npz needs --output or --output-dir") }
         guard !viterbi || decoder == .weighted || decoder == .viterbi else { throw CommandError("--viterbi and --decoder \(decoder.rawValue) disagree") }
         guard voicingThreshold.map({ (0...1).contains($0) }) ?? true else { throw CommandError("--voicing-threshold must be within [0, 1]") }
+        guard voicingThreshold == nil || hysteresis == nil else { throw CommandError("--voicing-threshold and --hysteresis exclude each other") }
         guard silenceDecibels.map({ $0.isFinite && $0 <= 0 }) ?? true else { throw CommandError("--silence-db must be a level in dBFS, at most 0") }
         guard [fmin, fmax].allSatisfy({ $0.map { $0.isFinite && $0 > 0 } ?? true }) else { throw CommandError("--fmin and --fmax must be positive frequencies in Hz") }
         guard medianWindow.map({ $0 > 0 && $0 % 2 == 1 && $0 < 10_000 }) ?? true else { throw CommandError("--median-filter takes an odd number of frames") }
@@ -84,38 +119,56 @@ struct PitchCommand: ParsableCommand {
     /// The decoding the options ask for.
     var decoding: PitchDecoding {
         PitchDecoding(decoder: viterbi ? .viterbi : decoder, minimumFrequency: fmin, maximumFrequency: fmax, voicingThreshold: voicingThreshold,
-                      silenceDecibels: silenceDecibels, medianWindow: medianWindow)
+                      hysteresis: hysteresis, silenceDecibels: silenceDecibels, medianWindow: medianWindow)
     }
 
     func run() throws {
         let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
-        guard activation == nil || inputs.inputs.count == 1 else { throw CommandError("--activation takes one input file") }
-        try OutputFile.checkDistinct(outputs: [output, activation].compactMap { $0 }, inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
+        guard (activation == nil && embedding == nil) || inputs.inputs.count == 1 else {
+            throw CommandError("--activation and --embedding take one input file (embed --model \(model.modelName) writes embeddings of many)")
+        }
+        try OutputFile.checkDistinct(outputs: [output, activation, embedding].compactMap { $0 },
+                                     inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let estimator = try PitchEstimator.crepe(model, weightsPath: weights)
-        var csv = ""
+        var text = ""
         let showProgress = isatty(STDERR_FILENO) != 0 && inputs.inputs.count == 1
+        let heading = inputs.inputs.count > 1 && format == .csv
         var failures: BatchFailures?
         do {
-            try inputs.run(suffix: ".f0.csv") { input, destination in
-                let track = try estimator.estimate(file: input.path, stepMilliseconds: stepMilliseconds, decoding: decoding,
+            try inputs.run(suffix: ".f0.\(format.rawValue)") { input, destination in
+                let track = try estimator.estimate(file: input.path, stepMilliseconds: stepMilliseconds, centered: !noCentering,
+                                                   decoding: decoding, embedding: embedding != nil,
                                                    progress: showProgress ? progressBar(input.path) : nil)
                 if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                if let destination {
-                    try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path])
-                    try OutputFile.write(Self.table(track), to: destination)
+                if let destination { try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path]) }
+                if format == .npz {
+                    try Self.writeArchive(track, to: destination ?? output!)
+                } else if let destination {
+                    try OutputFile.write(render(track, file: input.path), to: destination)
                 } else if output == nil {
-                    print((inputs.inputs.count > 1 ? "# \(input.path)\n" : "") + Self.table(track), terminator: "")
+                    print((heading ? "# \(input.path)\n" : "") + render(track, file: input.path), terminator: "")
                 } else {
-                    csv += (inputs.inputs.count > 1 ? "# \(input.path)\n" : "") + Self.table(track)
+                    text += (heading ? "# \(input.path)\n" : "") + render(track, file: input.path)
                 }
                 if let activation { try NPY.write(NPYArray(track.activation), path: activation) }
+                if let embedding, let values = track.embedding { try NPY.write(NPYArray(values), path: embedding) }
                 return Double(track.times.count) * stepMilliseconds / 1000
             }
         } catch let batchFailures as BatchFailures {
             failures = batchFailures
         }
-        if let output { try OutputFile.write(csv, to: output) }
+        if let output, format != .npz { try OutputFile.write(text, to: output) }
         if let failures { throw failures }
+    }
+
+    /// The track of `file` as CSV or one JSON line.
+    func render(_ track: PitchTrack, file: String) -> String {
+        guard format == .json else { return Self.table(track) }
+        return JSONValue.object([
+            ("file", .string(file)), ("model", .string(model.modelName)), ("step_ms", .number(stepMilliseconds)),
+            ("time", .array(track.times.map { .number($0) })), ("frequency", .array(track.frequencies.map { .number($0) })),
+            ("confidence", .array(track.confidences.map { .float($0) })),
+        ]).encoded + "\n"
     }
 
     /// The track as CSV: a header, then `time,frequency,confidence` per frame (the frequency empty when unvoiced).
@@ -126,6 +179,13 @@ struct PitchCommand: ParsableCommand {
             csv += String(format: "%.3f,", track.times[i]) + frequency + String(format: ",%.6f\n", track.confidences[i])
         }
         return csv
+    }
+
+    /// The track as an `.npz` of `time` and `frequency` (float64, NaN where unvoiced) and `confidence` (float32).
+    static func writeArchive(_ track: PitchTrack, to path: String) throws {
+        let count = track.times.count
+        try NPZ.write(["time": NPYArray(shape: [count], float64: track.times), "frequency": NPYArray(shape: [count], float64: track.frequencies),
+                       "confidence": NPYArray(shape: [count], float32: track.confidences)], path: path)
     }
 }
 

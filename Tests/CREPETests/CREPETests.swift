@@ -51,6 +51,35 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(error <= 1e-4, "\(capacity): max abs difference \(error)")
     }
 
+    /// Without centring, frame i starts at sample i·hop, as marl/crepe frames with center=False
+    /// (Tests/Reference/make_crepe_embedding_fixtures.py); the track's times are those frames' centres.
+    @Test func uncenteredFramesMatchMarlCrepesAndAreTimedAtTheirCentres() throws {
+        let audio = try AudioFileReader.readMono(path: TestSupport.fixture("frontend/speech.wav"))
+        let ours = CREPE.frames(audio.samples, hop: 160, center: false, first: 60, count: 12)
+        let reference = try crepeFixture("frames-uncentered")
+        #expect(TestSupport.maxAbsDifference(ours, reference.scalars) <= 1e-5)
+        #expect(TestSupport.maxAbsDifference(ours, CREPE.frames(audio.samples, hop: 160, first: 60, count: 12)) > 0.1)
+        let samples = TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000)
+        let track = try estimator(.tiny).estimate(samples: samples, centered: false)
+        #expect(track.times.count == 1 + (3200 - 1024) / 160 && track.activation.shape[0] == track.times.count)
+        #expect(abs(track.times[0] - 0.032) < 1e-12 && abs(track.times[3] - 0.062) < 1e-12)
+    }
+
+    /// The pitch embedding is torchcrepe's `embed` (the fifth block's output) on the same frames, its values laid out
+    /// time step by time step.
+    @Test(arguments: [CREPE.Capacity.tiny, .full]) func embeddingIsTorchcrepes(_ capacity: CREPE.Capacity) throws {
+        let reference = try crepeFixture("embedding-\(capacity.rawValue)")  // [24, channels, 8]
+        let (count, channels, steps) = (reference.shape[0], reference.shape[1], reference.shape[2])
+        let timeMajor = (0..<count * steps * channels).map { index in
+            let (frame, step, channel) = (index / (steps * channels), index / channels % steps, index % channels)
+            return reference.scalars[(frame * channels + channel) * steps + step]
+        }
+        let ours = try estimator(capacity).embedding(frames: try crepeFixture("frames"))
+        #expect(ours.shape == [count, steps * channels])
+        let error = TestSupport.maxAbsDifference(ours.scalars, timeMajor)
+        #expect(error <= 1e-4, "\(capacity): max abs difference \(error)")
+    }
+
     @Test(arguments: CREPE.Capacity.allCases) func everyCapacityLoadsAndRuns(_ capacity: CREPE.Capacity) throws {
         let track = try estimator(capacity).estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000))
         #expect(track.activation.shape == [21, 360])

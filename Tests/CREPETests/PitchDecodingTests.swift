@@ -74,6 +74,17 @@ import Testing
         #expect(smoothed.frequencies.filter { !$0.isNaN }.allSatisfy { $0 > 50 })
     }
 
+    /// Hysteresis voices the frames torchcrepe's `threshold.Hysteresis` voices, at its default bounds (which voice more
+    /// frames than a 0.5 threshold) and at strict ones (which drop runs that never reach 0.9).
+    @Test func hysteresisVoicesTorchcrepesFrames() throws {
+        let atHalf = Self.values("pitch_at_half").map(\.isNaN)
+        for (bounds, name) in [(PitchDecoding.Hysteresis(), "pitch_hysteresis"), (PitchDecoding.Hysteresis(lower: 0.3, upper: 0.9), "pitch_hysteresis_strict")] {
+            let track = try decode(PitchDecoding(decoder: .argmax, hysteresis: bounds)), reference = Self.values(name).map(\.isNaN)
+            #expect(track.frequencies.map(\.isNaN) == reference, "\(name): \(zip(track.frequencies, reference).filter { $0.0.isNaN != $0.1 }.count) frames differ")
+            #expect(reference != atHalf)
+        }
+    }
+
     @Test func localAverageOfOneBinIsThatBinsCents() {
         var row = [Float](repeating: 0, count: 360)
         row[100] = 1

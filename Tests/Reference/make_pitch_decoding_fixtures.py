@@ -14,6 +14,8 @@ and a pause; its own framing, hop 160, centred) and decodes them; AudioNet's dec
   periodicity       the probability at the argmax bin
   median3, median5  filter.median(periodicity, 3 / 5)
   pitch_at_half     threshold.At(0.5)(argmax pitch, periodicity): NaN where unvoiced
+  pitch_hysteresis  threshold.Hysteresis()(argmax pitch, periodicity): its defaults 0.19 and 0.31
+  pitch_hysteresis_strict   the same with bounds 0.3 and 0.9 (runs that never pass 0.9 are dropped)
 """
 import os
 import sys
@@ -52,10 +54,13 @@ def main():
         "median3": torchcrepe.filter.median(periodicity, 3)[0].numpy(),
         "median5": torchcrepe.filter.median(periodicity, 5)[0].numpy(),
         "pitch_at_half": torchcrepe.threshold.At(0.5)(argmax_hz, periodicity)[0].numpy().astype(np.float64),
+        "pitch_hysteresis": torchcrepe.threshold.Hysteresis()(argmax_hz, periodicity)[0].numpy().astype(np.float64),
+        "pitch_hysteresis_strict": torchcrepe.threshold.Hysteresis(0.3, 0.9)(argmax_hz, periodicity)[0].numpy().astype(np.float64),
     }
     out = os.path.join(ROOT, "Tests", "Fixtures", "crepe", "decoding.npz")
     np.savez(out, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
-    print(out, {k: v.shape for k, v in arrays.items()}, "voiced", int(np.isfinite(arrays["pitch_at_half"]).sum()))
+    print(out, {k: v.shape for k, v in arrays.items()}, "voiced", int(np.isfinite(arrays["pitch_at_half"]).sum()),
+          "by hysteresis", int(np.isfinite(arrays["pitch_hysteresis"]).sum()), int(np.isfinite(arrays["pitch_hysteresis_strict"]).sum()))
 
 
 def masked(probabilities, fmin, fmax):

@@ -68,12 +68,23 @@ public enum CREPE {
     /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 32 per call, one batch after another
     /// (CREPE full's activations are large); the scores are the 360 pitch-bin activations.
     static let audioInput = AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: 32,
-                                       batchesSideBySide: false, scores: "classifier", firstCentreSeconds: 0) { samples, hopSeconds in
-        let hop = Int(Double(sampleRate) * hopSeconds)
-        let count = frameCount(sampleCount: samples.count, hop: hop)
-        let signal = samples
-        return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(sampleRate) }) { first, size in
-            Tensor(shape: [size, frameLength], scalars: frames(signal, hop: hop, first: first, count: size))
+                                       batchesSideBySide: false, scores: "classifier", embeddings: embeddingNode,
+                                       firstCentreSeconds: 0) { samples, hopSeconds in
+        examples(samples, hop: Int(Double(sampleRate) * hopSeconds))
+    }
+
+    /// The node whose output is torchcrepe's pitch embedding: the fifth block's, after its max pool (`[8, 1, channels]`
+    /// per frame; dropout is the identity at inference).
+    public static let embeddingNode = "conv5-dropout"
+
+    /// The frames of `samples` every `hop` samples as network input, each with the time of its centre: centred
+    /// framing (marl/crepe's default) puts frame i's centre at i hops; without centring it starts there, so its
+    /// centre is half a frame later (marl/crepe reports the start).
+    public static func examples(_ samples: [Float], hop: Int, center: Bool = true) -> AudioExamples {
+        let count = frameCount(sampleCount: samples.count, hop: hop, center: center)
+        let offset = center ? 0 : frameLength / 2
+        return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop + offset) / Double(sampleRate) }) { first, size in
+            Tensor(shape: [size, frameLength], scalars: frames(samples, hop: hop, center: center, first: first, count: size))
         }
     }
 

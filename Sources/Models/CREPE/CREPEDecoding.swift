@@ -84,4 +84,37 @@ extension CREPE {
             return neighbours.isEmpty ? .nan : neighbours[(neighbours.count - 1) / 2]
         }
     }
+
+    /// torchcrepe's `threshold.Hysteresis`: which frames stay voiced. Frames below `lower` are unvoiced; the others'
+    /// log2 pitch is whitened, and a frame `z` deviations from the mean needs confidence above
+    /// `lower + clip(width·(z² − deviations²), 0, 1 − lower)`; a run of frames above that threshold, entered from
+    /// below it, stays voiced only if one of its frames passes `upper`.
+    public static func hysteresisVoiced(frequencies: [Double], confidences: [Double], lower: Double = 0.19, upper: Double = 0.31,
+                                        width: Double = 0.2, deviations: Double = 1.7) -> [Bool] {
+        let count = frequencies.count
+        let logPitch = frequencies.indices.map { confidences[$0] < lower || !(frequencies[$0] > 0) ? Double.nan : log2(frequencies[$0]) }
+        let known = logPitch.filter { !$0.isNaN }
+        let mean = known.reduce(0, +) / Double(known.count)
+        let deviation = (known.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(known.count)).squareRoot()
+        var threshold = logPitch.map { pitch -> Double in
+            let z = (pitch - mean) / deviation
+            let parabola = width * z * z - width * deviations * deviations
+            return parabola.isNaN ? lower : lower + min(max(parabola, 0), 1 - lower)
+        }
+        var frame = 0
+        while frame < count - 1 {
+            guard confidences[frame] < threshold[frame], confidences[frame + 1] > threshold[frame + 1] else {
+                frame += 1
+                continue
+            }
+            var end = frame + 1, keep = false
+            while end < count, confidences[end] > threshold[end] {
+                if confidences[end] > upper { keep = true }
+                end += 1
+            }
+            if !keep { for index in frame + 1..<end { threshold[index] = 1 } }
+            frame = end
+        }
+        return (0..<count).map { confidences[$0] >= threshold[$0] && !logPitch[$0].isNaN }
+    }
 }
