@@ -90,6 +90,8 @@ fixtures: setup venv
 	$(PYTHON) Tests/Reference/make_hostile_files.py
 	$(PYTHON) Tests/Reference/make_yamnet_fixtures.py $(SHARED)/models/yamnet/yamnet.tflite
 	$(PYTHON) Tests/Reference/make_crepe_fixtures.py
+	$(PYTHON) Tests/Reference/make_crepe_embedding_fixtures.py
+	$(PYTHON) Tests/Reference/make_pitch_decoding_fixtures.py
 	$(PYTHON) Tests/Reference/make_vggish_fixtures.py
 	$(PYTHON) Tests/Reference/make_openl3_fixtures.py
 	$(PYTHON) Tests/Reference/make_image_fixtures.py $(SHARED)
