@@ -10,7 +10,7 @@ export AUDIONET_WEIGHTS_MIRROR
 VENV := .venv-reference
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup build weights test demo bench venv fuzz fixtures generated-fixtures protobuf-schemas
+.PHONY: setup build weights test demo bench venv fuzz fixtures generated-fixtures protobuf-schemas man completions install
 
 ## setup: install the Debian packages AudioNet needs (as root), or print the command that does.
 setup:
@@ -62,6 +62,27 @@ FUZZ_SWIFTC := -Xswiftc -sanitize=fuzzer,address
 fuzz: setup
 	cd Tests/Fuzz && $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address $(FUZZ_SWIFTC)
 	Tests/Fuzz/run $(FUZZ_SECONDS)
+
+## man: manual pages, one per command (ArgumentParser's generate-manual on the built command), in .build/man.
+man: build
+	$(SWIFT) build -c release --product generate-manual
+	mkdir -p .build/man && $(RELEASE)/generate-manual $(RELEASE)/audionet --multi-page --authors AudioNet -o .build/man
+
+## completions: bash, zsh and fish completion scripts in .build/completions.
+completions: build
+	mkdir -p .build/completions
+	$(RELEASE)/audionet --generate-completion-script bash > .build/completions/audionet.bash
+	$(RELEASE)/audionet --generate-completion-script zsh > .build/completions/_audionet
+	$(RELEASE)/audionet --generate-completion-script fish > .build/completions/audionet.fish
+
+## install: the command, its manual pages and completions under PREFIX (default /usr/local).
+PREFIX ?= /usr/local
+install: build man completions
+	install -D -m 755 $(RELEASE)/audionet $(DESTDIR)$(PREFIX)/bin/audionet
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 && install -m 644 .build/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 644 .build/completions/audionet.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/audionet
+	install -D -m 644 .build/completions/_audionet $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_audionet
+	install -D -m 644 .build/completions/audionet.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/audionet.fish
 
 ## demo: the README's first command.
 demo: build

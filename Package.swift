@@ -55,7 +55,9 @@ let package = Package(
         .executableTarget(name: "audionet", dependencies: [
             "AudioNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], plugins: ["BuildVersion"]),
+        // `buildCommit` for `audionet --version`.
+        .plugin(name: "BuildVersion", capability: .buildTool()),
         .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "CBLAS"], path: "Benchmarks/audionet-bench"),
 
         .target(name: "TestSupport", dependencies: ["NetCore", "Formats"], path: "Tests/TestSupport"),

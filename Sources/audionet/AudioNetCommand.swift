@@ -12,7 +12,7 @@ struct AudioNetCommand: ParsableCommand {
         Weights are looked up in --weights PATH, $AUDIONET_WEIGHTS, the cache (Weights/ of a checkout, \
         else ~/.cache/audionet) and $AUDIONET_WEIGHTS_MIRROR, in that order.
         """,
-        version: "audionet 0.1.0",
+        version: "audionet 0.1.0 (\(buildCommit))",
         subcommands: [ClassifyCommand.self, PitchCommand.self, EmbedCommand.self, TrainCommand.self, EvaluateCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self, ExportCommand.self,
                       ImageCommand.self, ModelsCommand.self, WeightsCommand.self]
     )

@@ -5,10 +5,10 @@ import Foundation
 /// The inputs of a command that runs over many files — files, folders (searched recursively by extension) or a
 /// manifest — and where each one's output goes.
 struct BatchOptions: ParsableArguments {
-    @Option(name: .customLong("files-from"), help: "A file listing more inputs, one path per line ('-': standard input).")
+    @Option(name: .customLong("files-from"), help: ArgumentHelp("A file listing more inputs, one path per line ('-': standard input).", valueName: "LIST"))
     var filesFrom: String?
 
-    @Option(name: .customLong("output-dir"), help: "Write one output per input under this folder, at the input's relative path.")
+    @Option(name: .customLong("output-dir"), help: ArgumentHelp("Write one output per input under this folder, at the input's relative path.", valueName: "DIR"))
     var outputDirectory: String?
 
     @Flag(name: .customLong("skip-existing"), help: "With --output-dir: leave out inputs whose output exists (resumes a run).")
@@ -17,7 +17,7 @@ struct BatchOptions: ParsableArguments {
     @Flag(help: "Stop at the first input that fails (default: report it, go on, and exit with status 2 at the end).")
     var strict = false
 
-    @Option(help: "Threads for the network (default: $AUDIONET_THREADS, else every core).")
+    @Option(help: ArgumentHelp("Threads for the network (default: $AUDIONET_THREADS, else every core).", valueName: "N"))
     var threads: Int?
 
     func validate() throws {

@@ -24,7 +24,8 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var batch: BatchOptions
 
-    @Option(help: ArgumentHelp("Embedding network.", discussion: Networks.audioEmbedding.joined(separator: ", ")))
+    @Option(help: ArgumentHelp("Embedding network.", discussion: Networks.audioEmbedding.joined(separator: ", ")),
+            completion: .list(Networks.audioEmbedding))
     var model: String = YAMNet.descriptor.name
 
     @Option(help: "Output .npy path (one input).")

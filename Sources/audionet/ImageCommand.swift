@@ -27,7 +27,8 @@ struct ImageCommand: ParsableCommand {
 
         @OptionGroup var batch: BatchOptions
 
-        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")); a model trained on one (.audionet); or a network file (.onnx, .tflite) with --labels.")
+        @Option(help: "Network: \(ImageClassifier.available.joined(separator: ", ")); a model trained on one (.audionet); or a network file (.onnx, .tflite) with --labels.",
+                completion: .list(ImageClassifier.available))
         var model: String = MobileNetV2.descriptor.name
 
         @Option(help: "A network file's class names, one per line.")

@@ -22,7 +22,7 @@ extension ImageCommand {
 
         @OptionGroup var batch: BatchOptions
 
-        @Option(help: "Network: \(ImageFeatures.available.joined(separator: ", ")).")
+        @Option(help: "Network: \(ImageFeatures.available.joined(separator: ", ")).", completion: .list(ImageFeatures.available))
         var model: String = MobileNetV2.descriptor.name
 
         @Option(help: "Layer whose output is written (default: the classifier's input).")

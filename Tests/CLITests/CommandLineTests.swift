@@ -23,7 +23,30 @@ import Testing
         let result = try TestSupport.run(["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("spectrogram") && result.stdout.contains("models"))
-        #expect(try TestSupport.run(["--version"]).stdout.hasPrefix("audionet "))
+    }
+
+    /// `--version` names the commit the command was built from (`git describe --always --dirty`), a commit of this
+    /// repository; `unknown` only when built outside a checkout.
+    @Test func versionNamesTheBuildsCommit() throws {
+        let line = try TestSupport.run(["--version"]).stdout.trimmingCharacters(in: .newlines)
+        let match = line.wholeMatch(of: /audionet \d+\.\d+\.\d+ \(([0-9a-f]{7,40})(-dirty)?\)/)
+        #expect(match != nil, "\(line)")
+        guard let commit = match?.1, FileManager.default.fileExists(atPath: TestSupport.repositoryRoot.appendingPathComponent(".git").path) else { return }
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        check.arguments = ["-C", TestSupport.repositoryRoot.path, "cat-file", "-e", "\(commit)^{commit}"]
+        try check.run()
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0, "\(commit) is not a commit of the checkout")
+    }
+
+    /// The completion scripts know the subcommands and the values of enumerated options.
+    @Test func completionScriptsListCommandsAndModelNames() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try TestSupport.run(["--generate-completion-script", shell])
+            let missing = ["pitch", "classify", "crepe-tiny", "openl3-mel256-music-6144", "hysteresis"].filter { !script.stdout.contains($0) }
+            #expect(script.status == 0 && missing.isEmpty, "\(shell) lacks \(missing)")
+        }
     }
 
     @Test func spectrogramWritesFramesAndPatches() throws {
