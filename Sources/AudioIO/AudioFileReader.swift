@@ -30,12 +30,29 @@ public enum AudioFileReader {
     /// Frames decoded per block.
     static let blockFrames = 65_536
 
-    /// Reads `path`, mixes it to mono and resamples it to `sampleRate` (the file's own rate when nil).
+    /// Reads `path`, mixes it to mono (or takes its channel `channel`, counted from 0) and resamples it to
+    /// `sampleRate` (the file's own rate when nil).
     ///
-    /// - Throws: ``AudioIOError`` for a missing, unreadable, empty, truncated file or a NaN, infinite or absurd
-    ///   (beyond ±1000 full scale) sample.
-    public static func readMono(path: String, sampleRate targetRate: Int? = nil,
-                                quality: Resampler.Quality = .kaiserBest) throws -> MonoAudio {
+    /// - Throws: ``AudioIOError`` for a missing, unreadable, empty, truncated file, a channel it does not have, or a
+    ///   NaN, infinite or absurd (beyond ±1000 full scale) sample.
+    public static func readMono(path: String, sampleRate targetRate: Int? = nil, quality: Resampler.Quality = .kaiserBest,
+                                channel: Int? = nil) throws -> MonoAudio {
+        try checkRegular(path)
+        // libsndfile's MPEG decoder (libmpg123) prints notes on stderr for bytes that merely look like MP3.
+        return try QuietStandardError.during { try decode(path: path, sampleRate: targetRate, quality: quality, channel: channel) }
+    }
+
+    /// The number of channels `path` holds (from its header).
+    public static func channelCount(path: String) throws -> Int {
+        try checkRegular(path)
+        return try QuietStandardError.during {
+            let (file, info) = try open(path)
+            sf_close(file)
+            return Int(info.channels)
+        }
+    }
+
+    private static func checkRegular(_ path: String) throws {
         do {
             try RegularFile.check(path)
         } catch .missing {
@@ -43,11 +60,10 @@ public enum AudioFileReader {
         } catch {
             throw AudioIOError.unreadable(path: path, reason: error.description)
         }
-        // libsndfile's MPEG decoder (libmpg123) prints notes on stderr for bytes that merely look like MP3.
-        return try QuietStandardError.during { try decode(path: path, sampleRate: targetRate, quality: quality) }
     }
 
-    private static func decode(path: String, sampleRate targetRate: Int?, quality: Resampler.Quality) throws -> MonoAudio {
+    /// Opens `path` with libsndfile and checks its header: channels, a rate of at least 1 kHz.
+    private static func open(_ path: String) throws -> (OpaquePointer, SF_INFO) {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             // For a regular file (checked above) libsndfile's "File does not exist or is not a regular file"
@@ -55,16 +71,25 @@ public enum AudioFileReader {
             let reason = String(cString: sf_strerror(nil))
             throw AudioIOError.unreadable(path: path, reason: reason.hasPrefix("File does not exist") ? "format not recognised" : reason)
         }
-        defer { sf_close(file) }
-        let channels = Int(info.channels)
-        let sourceRate = Int(info.samplerate)
-        guard channels > 0, sourceRate > 0 else {
+        guard info.channels > 0, info.samplerate > 0 else {
+            sf_close(file)
             throw AudioIOError.unreadable(path: path, reason: "invalid channel count or sample rate in header")
         }
         // Below 1 kHz nothing these networks hear is left, and resampling to 16 kHz would turn a few kilobytes into
         // hundreds of megabytes (a 4 KB file at 1 Hz became 128 MB).
-        guard sourceRate >= MonoAudio.minimumSampleRate else {
-            throw AudioIOError.unreadable(path: path, reason: "its sample rate is \(sourceRate) Hz; audio must be sampled at \(MonoAudio.minimumSampleRate) Hz or more")
+        guard info.samplerate >= MonoAudio.minimumSampleRate else {
+            sf_close(file)
+            throw AudioIOError.unreadable(path: path, reason: "its sample rate is \(info.samplerate) Hz; audio must be sampled at \(MonoAudio.minimumSampleRate) Hz or more")
+        }
+        return (file, info)
+    }
+
+    private static func decode(path: String, sampleRate targetRate: Int?, quality: Resampler.Quality, channel: Int?) throws -> MonoAudio {
+        let (file, info) = try open(path)
+        defer { sf_close(file) }
+        let channels = Int(info.channels), sourceRate = Int(info.samplerate)
+        if let channel, !(0..<channels).contains(channel) {
+            throw AudioIOError.unreadable(path: path, reason: "it has \(channels) channel\(channels == 1 ? "" : "s"); there is no channel \(channel + 1)")
         }
         guard info.frames > 0 else { throw AudioIOError.empty(path: path) }
         if let (announced, present) = truncation(of: file) {
@@ -88,7 +113,7 @@ public enum AudioFileReader {
             }
             if count <= 0 { break }
             try mixToMono(interleaved, channels: channels, frames: count, into: &mono,
-                          path: path, firstFrame: framesRead)
+                          path: path, firstFrame: framesRead, only: channel)
             framesRead += count
             if let resampler {
                 output += try resampler.process(mono[0..<count])
@@ -124,9 +149,10 @@ public enum AudioFileReader {
     /// (a float WAV of 1e30 would otherwise run the networks into infinities and all-zero scores).
     static let largestSample: Float = 1000
 
-    /// Averages interleaved channels into `mono` and rejects non-finite and absurd samples.
+    /// Averages interleaved channels into `mono` (or takes channel `only`) and rejects non-finite and absurd samples
+    /// in every channel.
     private static func mixToMono(_ interleaved: [Float], channels: Int, frames: Int, into mono: inout [Float],
-                                  path: String, firstFrame: Int) throws {
+                                  path: String, firstFrame: Int, only: Int?) throws {
         let scale = 1 / Float(channels)
         for frame in 0..<frames {
             var sum: Float = 0
@@ -137,7 +163,7 @@ public enum AudioFileReader {
                 }
                 sum += sample
             }
-            mono[frame] = channels == 1 ? sum : sum * scale
+            mono[frame] = only.map { interleaved[frame * channels + $0] } ?? (channels == 1 ? sum : sum * scale)
         }
     }
 }

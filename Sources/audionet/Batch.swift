@@ -26,15 +26,31 @@ struct BatchOptions: ParsableArguments {
     }
 }
 
-/// One input of a batch: its path, and the path its output takes under `--output-dir` (the path below the folder it
-/// was found in, or its file name).
+/// How an audio command reads a file's channels: mixed to mono (the default), or each on its own (MATLAB treats the
+/// columns of a signal as channels): `--channels each` makes one input of every channel.
+enum ChannelMode: String, ExpressibleByArgument, CaseIterable {
+    case mix, each
+}
+
+/// One input of a batch: its path, the path its output takes under `--output-dir` (the path below the folder it
+/// was found in, or its file name), and the channel it reads (counted from 0; nil: all, mixed).
 struct BatchInput: Equatable {
     let path: String
     let relative: String
+    var channel: Int? = nil
 
-    /// `relative` with its extension replaced by `suffix` (`speech.wav` → `speech.f0.csv`), under `folder`.
+    /// `relative` with its extension replaced by `suffix` (`speech.wav` → `speech.f0.csv`; channel 2 →
+    /// `speech.ch2.f0.csv`), under `folder`.
     func output(in folder: String, suffix: String) -> String {
-        ((folder as NSString).appendingPathComponent(relative) as NSString).deletingPathExtension + suffix
+        ((folder as NSString).appendingPathComponent(relative) as NSString).deletingPathExtension + (channel.map { ".ch\($0 + 1)" } ?? "") + suffix
+    }
+
+    /// The input as results name it: its path, with its channel when it reads one (`stereo.wav (channel 2)`).
+    var name: String { channel.map { "\(path) (channel \($0 + 1))" } ?? path }
+
+    /// The input's samples at `sampleRate`, mono: its channel, or all of them mixed.
+    func samples(sampleRate: Int) throws -> [Float] {
+        try AudioFileReader.readMono(path: path, sampleRate: sampleRate, channel: channel).samples
     }
 }
 
@@ -53,6 +69,12 @@ struct Batch {
 
     /// The inputs named by `arguments` and `--files-from`: a folder gives its files with one of `extensions`
     /// (recursively, hidden ones left out, in path order); a file is taken whatever its extension.
+    private init(inputs: [BatchInput], options: BatchOptions, kind: String) {
+        self.inputs = inputs
+        self.options = options
+        self.kind = kind
+    }
+
     init(_ arguments: [String], options: BatchOptions, extensions: Set<String>, kind: String) throws {
         self.options = options
         self.kind = kind
@@ -96,6 +118,17 @@ struct Batch {
         inputs = found
     }
 
+    /// With `.each`, every audio input becomes one input per channel (a file whose header cannot be read stays one
+    /// input, to fail in its turn).
+    func splitting(_ channels: ChannelMode) -> Batch {
+        guard channels == .each else { return self }
+        let split = inputs.flatMap { input in
+            let count = (try? AudioFileReader.channelCount(path: input.path)) ?? 1
+            return (0..<count).map { BatchInput(path: input.path, relative: input.relative, channel: count > 1 ? $0 : nil) }
+        }
+        return Batch(inputs: split, options: options, kind: split.count > inputs.count ? "channels" : kind)
+    }
+
     /// The files below `folder` with one of `extensions`, as paths relative to it, sorted.
     static func files(in folder: String, extensions: Set<String>) throws -> [String] {
         guard let walker = FileManager.default.enumerator(atPath: folder) else { throw CommandError("cannot read the folder '\(folder)'") }
@@ -136,8 +169,8 @@ struct Batch {
                 if terminal && inputs.count > 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 guard !options.strict && inputs.count > 1 else { throw error }  // one input: its error is the command's
                 let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "failed"
-                FileHandle.standardError.write(Data((message.contains(input.path) ? message : "\(input.path): \(message)").utf8 + [10]))
-                failed.append(input.path)
+                FileHandle.standardError.write(Data((message.contains(input.path) && input.channel == nil ? message : "\(input.name): \(message)").utf8 + [10]))
+                failed.append(input.name)
             }
         }
         if terminal && inputs.count > 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

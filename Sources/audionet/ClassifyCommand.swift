@@ -61,6 +61,9 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "YAMNet (or the model's backbone) weights file (default: looked up in the weight store).")
     var weights: String?
 
+    @Option(help: "mix (channels averaged to mono) or each (each channel classified on its own, named 'FILE (channel 2)'; NAME.ch2.events.json).")
+    var channels: ChannelMode = .mix
+
     @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions, as LiteRT's hybrid kernels; faster).")
     var precision: Precision = .float32
 
@@ -85,29 +88,29 @@ struct ClassifyCommand: ParsableCommand {
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
-        try classifyEach(writing: matrices) { file in
-            let analysis = try classifier.analyze(file: file, hopSeconds: hop)
+        try classifyEach(writing: matrices) { input in
+            let analysis = try classifier.analyze(samples: input.samples(sampleRate: classifier.pipeline.input.sampleRate), hopSeconds: hop)
             if let scores { try NPY.write(NPYArray(analysis.scores), path: scores) }
             if let timestamps {
                 let starts = (0..<analysis.patchCount).map { Float(Double($0) * analysis.hopSeconds) }
                 try NPY.write(NPYArray(shape: [starts.count], float32: starts), path: timestamps)
             }
-            let text = detector.map { render(file: file, events: $0.events(in: analysis)) } ?? render(file: file, classes: classifier.topClasses(analysis, k: top))
+            let text = detector.map { render(file: input.name, events: $0.events(in: analysis)) } ?? render(file: input.name, classes: classifier.topClasses(analysis, k: top))
             return (text, analysis.duration)
         }
     }
 
     /// Runs `classify` (a file's result as text and its seconds of audio) over the inputs: printed to stdout, or
     /// written one file per input under --output-dir (CSV with its header). `outputs` are files one input writes.
-    func classifyEach(writing outputs: [String] = [], _ classify: (String) throws -> (String, Double)) throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
+    func classifyEach(writing outputs: [String] = [], _ classify: (BatchInput) throws -> (String, Double)) throws {
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
         guard outputs.isEmpty || inputs.inputs.count == 1 else { throw CommandError("--scores takes one input file") }
         try OutputFile.checkDistinct(outputs: outputs, inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let header = clip ? "file,index,label,score\n" : "file,label,start,end,score\n"
         if format == .csv && batch.outputDirectory == nil { print(header, terminator: "") }
         let suffix = (clip ? ".clip." : ".events.") + ["json": "json", "csv": "csv", "table": "txt"][format.rawValue, default: "txt"]
         try inputs.run(suffix: suffix) { input, destination in
-            let (text, seconds) = try classify(input.path)
+            let (text, seconds) = try classify(input)
             if let destination {
                 try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path])
                 try OutputFile.write((format == .csv ? header : "") + text, to: destination)
@@ -129,11 +132,12 @@ struct ClassifyCommand: ParsableCommand {
         let detector = SoundEventDetector(labels: ClassLabels(names: classifier.model.classes), ontology: nil,
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: .none))
-        try classifyEach { file in
+        try classifyEach { input in
+            let samples = try input.samples(sampleRate: classifier.sampleRate)
             // The audio's length is not returned by a clip classification: the progress line counts files only.
-            if clip { return (render(file: file, classes: try classifier.topClasses(file: file, k: top), model: path), 0) }
-            let analysis = try classifier.analyze(file: file)
-            return (render(file: file, events: detector.events(in: analysis)), analysis.duration)
+            if clip { return (render(file: input.name, classes: try classifier.topClasses(samples: samples, k: top), model: path), 0) }
+            let analysis = try classifier.analyze(samples: samples)
+            return (render(file: input.name, events: detector.events(in: analysis)), analysis.duration)
         }
     }
 

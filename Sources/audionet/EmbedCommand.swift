@@ -43,6 +43,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Seconds between examples: openl3's windows (default 0.1), crepe's frames (0.01), yamnet's and vggish's patches (0.48, 0.96; whole 10 ms frames).")
     var hop: Double?
 
+    @Option(help: "mix (channels averaged to mono) or each (embeddings per channel: NAME.ch2.MODEL.npy; needs --output-dir for several channels).")
+    var channels: ChannelMode = .mix
+
     @Option(help: "mean or max over the examples for one embedding per file ([size]), or none (a row per example).")
     var pool: AudioEmbedder.Pooling = .none
 
@@ -59,9 +62,9 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
         guard batch.outputDirectory != nil || inputs.inputs.count == 1 else {
-            throw CommandError("\(inputs.inputs.count) inputs: give --output-dir (each input's embeddings are written there)")
+            throw CommandError("\(inputs.inputs.count) inputs\(channels == .each ? " (channels)" : ""): give --output-dir (each input's embeddings are written there)")
         }
         try OutputFile.checkDistinct(outputs: [output, timestamps].compactMap { $0 },
                                      inputs: inputs.inputs.map(\.path) + [weights, pcaPath].compactMap { $0 })
@@ -70,7 +73,7 @@ struct EmbedCommand: ParsableCommand {
                                               postprocessingPath: pcaPath)
         _ = try embedder.pipeline.hop(hop)  // a bad hop is the command's error, not each file's
         try inputs.run(suffix: ".\(model).npy") { input, destination in
-            let (embeddings, times) = try embedder.embed(file: input.path, hopSeconds: hop)
+            let (embeddings, times) = try embedder.embed(samples: input.samples(sampleRate: embedder.pipeline.input.sampleRate), hopSeconds: hop)
             let target = destination ?? output!
             let timesTarget = destination.map { ($0 as NSString).deletingPathExtension + ".times.npy" } ?? timestamps
             try OutputFile.checkDistinct(outputs: [target], inputs: [input.path])

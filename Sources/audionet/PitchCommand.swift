@@ -55,6 +55,9 @@ struct PitchCommand: ParsableCommand {
     @Option(help: "crepe-full, crepe-large, crepe-medium, crepe-small or crepe-tiny.")
     var model: CREPE.Capacity = .full
 
+    @Option(help: "mix (channels averaged to mono) or each (a track per channel: NAME.ch2.f0.csv, '# FILE (channel 2)').")
+    var channels: ChannelMode = .mix
+
     @Option(name: .customLong("step-ms"), help: "Milliseconds between frames.")
     var stepMilliseconds: Double = 10
 
@@ -123,7 +126,7 @@ struct PitchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files")
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
         guard (activation == nil && embedding == nil) || inputs.inputs.count == 1 else {
             throw CommandError("--activation and --embedding take one input file (embed --model \(model.modelName) writes embeddings of many)")
         }
@@ -136,7 +139,7 @@ struct PitchCommand: ParsableCommand {
         var failures: BatchFailures?
         do {
             try inputs.run(suffix: ".f0.\(format.rawValue)") { input, destination in
-                let track = try estimator.estimate(file: input.path, stepMilliseconds: stepMilliseconds, centered: !noCentering,
+                let track = try estimator.estimate(samples: input.samples(sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds, centered: !noCentering,
                                                    decoding: decoding, embedding: embedding != nil,
                                                    progress: showProgress ? progressBar(input.path) : nil)
                 if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
@@ -144,11 +147,11 @@ struct PitchCommand: ParsableCommand {
                 if format == .npz {
                     try Self.writeArchive(track, to: destination ?? output!)
                 } else if let destination {
-                    try OutputFile.write(render(track, file: input.path), to: destination)
+                    try OutputFile.write(render(track, input: input), to: destination)
                 } else if output == nil {
-                    print((heading ? "# \(input.path)\n" : "") + render(track, file: input.path), terminator: "")
+                    print((heading ? "# \(input.name)\n" : "") + render(track, input: input), terminator: "")
                 } else {
-                    text += (heading ? "# \(input.path)\n" : "") + render(track, file: input.path)
+                    text += (heading ? "# \(input.name)\n" : "") + render(track, input: input)
                 }
                 if let activation { try NPY.write(NPYArray(track.activation), path: activation) }
                 if let embedding, let values = track.embedding { try NPY.write(NPYArray(values), path: embedding) }
@@ -161,11 +164,11 @@ struct PitchCommand: ParsableCommand {
         if let failures { throw failures }
     }
 
-    /// The track of `file` as CSV or one JSON line.
-    func render(_ track: PitchTrack, file: String) -> String {
+    /// The track of `input` as CSV or one JSON line.
+    func render(_ track: PitchTrack, input: BatchInput) -> String {
         guard format == .json else { return Self.table(track) }
         return JSONValue.object([
-            ("file", .string(file)), ("model", .string(model.modelName)), ("step_ms", .number(stepMilliseconds)),
+            ("file", .string(input.name)), ("model", .string(model.modelName)), ("step_ms", .number(stepMilliseconds)),
             ("time", .array(track.times.map { .number($0) })), ("frequency", .array(track.frequencies.map { .number($0) })),
             ("confidence", .array(track.confidences.map { .float($0) })),
         ]).encoded + "\n"

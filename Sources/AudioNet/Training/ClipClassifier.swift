@@ -30,9 +30,14 @@ public final class ClipClassifier: Sendable {
     /// Per-example class probabilities of one file (the head applied to each of the backbone's examples, as it
     /// is to their mean for the whole file), for sound events with the model's classes.
     public func analyze(file: String) throws -> PatchAnalysis {
+        try analyze(samples: try AudioFileReader.readMono(path: file, sampleRate: sampleRate).samples)
+    }
+
+    /// ``analyze(file:)`` on mono samples at ``sampleRate``.
+    public func analyze(samples: consuming [Float]) throws -> PatchAnalysis {
         guard let embedder = trainer.embedder else { throw AudioNetError.invalidOption("\(model.backbone) is an image network: events need an audio model") }
         let pipeline = embedder.pipeline
-        let result = try pipeline.run(file: file, outputs: [embedder.node])
+        let result = try pipeline.run(samples: samples, outputs: [embedder.node])
         let embeddings = result.outputs[embedder.node]!
         return PatchAnalysis(scores: model.probabilities(embeddings: embeddings), embeddings: embeddings, hopSeconds: result.hopSeconds,
                              firstCentreSeconds: pipeline.input.firstCentreSeconds, duration: result.duration)
@@ -68,7 +73,19 @@ public final class ClipClassifier: Sendable {
 
     /// The `k` most probable classes of one file.
     public func topClasses(file: String, k: Int) throws -> [ClassScore] {
-        let mean = try trainer.features(file: file)
+        try topClasses(features: try trainer.features(file: file), k: k)
+    }
+
+    /// The `k` most probable classes of mono samples at ``sampleRate`` (an audio model's).
+    public func topClasses(samples: consuming [Float], k: Int) throws -> [ClassScore] {
+        guard let embedder = trainer.embedder else { throw AudioNetError.invalidOption("\(model.backbone) is an image network, not an audio model") }
+        return try topClasses(features: trainer.clipEmbedding(embedder.embed(samples: samples).embeddings), k: k)
+    }
+
+    /// The audio rate an audio model reads (its backbone's), 0 for an image model.
+    public var sampleRate: Int { trainer.embedder?.pipeline.input.sampleRate ?? 0 }
+
+    private func topClasses(features mean: [Float], k: Int) -> [ClassScore] {
         let scores = model.probabilities(embeddings: Tensor(shape: [1, mean.count], scalars: mean)).scalars
         return scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(k, 0)).map {
             ClassScore(index: $0, label: model.classes[$0], score: scores[$0])
