@@ -27,6 +27,7 @@ let package = Package(
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
         systemLibrary("CSTB", pkgConfig: "stb", apt: "libstb-dev"),
         systemLibrary("CJPEG", pkgConfig: "libjpeg", apt: "libjpeg-dev"),
+        systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
 
         // The foundation: Tensor, Parallel, shared pointers, the allocator policy and the one CPU-feature API.
         .target(name: "CBase"),
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "CAudioKernels", dependencies: ["CBase"]),
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "CAudioKernels", "Base", "Platform"]),
         .target(name: "ImageIO", dependencies: ["CSTB", "CJPEG", "Platform"]),
+        // Plots (PNG and SVG through cairo): a canvas, axes, heat maps, colour scales.
+        .target(name: "Plots", dependencies: ["CCairo", "Platform"]),
         .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "Base"]),
         .target(name: "CKernels", dependencies: ["CBase"]),
         .target(name: "NetCore", dependencies: ["Base", "CBLAS", "CFFTW", "CKernels"]),
@@ -51,7 +54,7 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "Models", dependencies: ["NetCore", "Formats", "DSP", "Platform", "WeightFiles"]),
-        .target(name: "AudioNet", dependencies: ["AudioIO", "ImageIO", "DSP", "NetCore", "Formats", "Models", "Platform", "WeightFiles"]),
+        .target(name: "AudioNet", dependencies: ["AudioIO", "ImageIO", "DSP", "NetCore", "Formats", "Models", "Platform", "Plots", "WeightFiles"]),
         .executableTarget(name: "audionet", dependencies: [
             "AudioNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -75,6 +78,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Formats", "AudioIO", "Models", "NetCore", "TestSupport"]),
         .testTarget(name: "LibraryUsageTests", dependencies: ["AudioNet"]),
         .testTarget(name: "TransferLearningTests", dependencies: ["AudioNet", "Formats", "TestSupport"]),
+        .testTarget(name: "PlotTests", dependencies: ["AudioNet", "TestSupport"]),
         .testTarget(name: "LayeringTests"),
     ]
 )

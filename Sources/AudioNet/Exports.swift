@@ -1,7 +1,7 @@
 // `import AudioNet` is enough to use the task types: the engine's types they take and return (Tensor,
 // Network, Precision), the model definitions they name (OpenL3.Configuration, CREPE.Capacity), the file
 // formats (NPY, TFLiteModel, PyTorchStateDict…), audio and image decoding (AudioFileReader, RGBImage), the
-// front ends (LogMelFrontEnd) and the file helpers that keep outputs from overwriting inputs (OutputFile,
+// front ends (LogMelFrontEnd), the plots (Canvas, Axes) and the file helpers that keep outputs from overwriting inputs (OutputFile,
 // RegularFile) come with it. The audionet command imports this module alone.
 @_exported import AudioIO
 @_exported import DSP
@@ -10,4 +10,5 @@
 @_exported import Models
 @_exported import NetCore
 @_exported import Platform
+@_exported import Plots
 @_exported import WeightFiles

@@ -55,6 +55,9 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "With --scores: each patch's start time in seconds, [N], as .npy.")
     var timestamps: String?
 
+    @Option(help: "Also draw the spectrogram, the top classes' scores and the events as a .png or .svg (one input; YAMNet).")
+    var plot: String?
+
     @Option(help: "A classifier trained with `audionet train` (.audionet), with its own classes.")
     var model: String?
 
@@ -72,6 +75,7 @@ struct ClassifyCommand: ParsableCommand {
         guard (0...1).contains(threshold) else { throw CommandError("--threshold must be within [0, 1]") }
         guard minimumSeparation >= 0, minimumDuration >= 0 else { throw CommandError("durations must not be negative") }
         guard timestamps == nil || scores != nil else { throw CommandError("--timestamps goes with --scores") }
+        if let plot { _ = try Canvas.format(of: plot) }
     }
 
     func run() throws {
@@ -80,7 +84,7 @@ struct ClassifyCommand: ParsableCommand {
         precision.warnIfSlowHere()
         let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
         _ = try classifier.pipeline.hop(hop)  // a bad hop is the command's error, not each file's
-        let matrices = [scores, timestamps].compactMap { $0 }
+        let matrices = [scores, timestamps, plot].compactMap { $0 }
         var detector: SoundEventDetector?
         if !clip {
             let ontology = specificity == .none ? nil : try Ontology(path: try store.locate(YAMNet.ontologyFile))
@@ -89,11 +93,17 @@ struct ClassifyCommand: ParsableCommand {
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
         try classifyEach(writing: matrices) { input in
-            let analysis = try classifier.analyze(samples: input.samples(sampleRate: classifier.pipeline.input.sampleRate), hopSeconds: hop)
+            let samples = try input.samples(sampleRate: classifier.pipeline.input.sampleRate)
+            let frames = plot == nil ? nil : LogMelFrontEnd.yamnet.logMel(LogMelFrontEnd.yamnet.padded(samples))
+            let analysis = try classifier.analyze(samples: samples, hopSeconds: hop)
             if let scores { try NPY.write(NPYArray(analysis.scores), path: scores) }
             if let timestamps {
                 let starts = (0..<analysis.patchCount).map { Float(Double($0) * analysis.hopSeconds) }
                 try NPY.write(NPYArray(shape: [starts.count], float32: starts), path: timestamps)
+            }
+            if let plot, let frames {
+                try analysis.plot(frames: frames, frontEnd: .yamnet, labels: classifier.labels.names, events: detector?.events(in: analysis) ?? [],
+                                  top: max(top, 10), title: "\(input.name) — YAMNet", format: Canvas.format(of: plot)).write(to: plot)
             }
             let text = detector.map { render(file: input.name, events: $0.events(in: analysis)) } ?? render(file: input.name, classes: classifier.topClasses(analysis, k: top))
             return (text, analysis.duration)
@@ -104,7 +114,7 @@ struct ClassifyCommand: ParsableCommand {
     /// written one file per input under --output-dir (CSV with its header). `outputs` are files one input writes.
     func classifyEach(writing outputs: [String] = [], _ classify: (BatchInput) throws -> (String, Double)) throws {
         let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
-        guard outputs.isEmpty || inputs.inputs.count == 1 else { throw CommandError("--scores takes one input file") }
+        guard outputs.isEmpty || inputs.inputs.count == 1 else { throw CommandError("--scores and --plot take one input file") }
         try OutputFile.checkDistinct(outputs: outputs, inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let header = clip ? "file,index,label,score\n" : "file,label,start,end,score\n"
         if format == .csv && batch.outputDirectory == nil { print(header, terminator: "") }
@@ -123,7 +133,9 @@ struct ClassifyCommand: ParsableCommand {
 
     /// Each file's events, or with --clip its top classes, by a trained model.
     func classifyWithTrainedModel(_ path: String) throws {
-        guard hop == nil, scores == nil else { throw CommandError("--hop and --scores are for YAMNet; a trained model reads its backbone's examples as it was trained") }
+        guard hop == nil, scores == nil, plot == nil else {
+            throw CommandError("--hop, --scores and --plot are for YAMNet; a trained model reads its backbone's examples as it was trained")
+        }
         let classifier = try ClipClassifier(contentsOf: path, weightsPath: weights)
         guard classifier.model.layer == nil else {
             throw CommandError("'\(path)' was trained on \(classifier.model.backbone), an image network: use `audionet image classify`")

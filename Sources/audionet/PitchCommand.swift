@@ -101,6 +101,9 @@ struct PitchCommand: ParsableCommand {
     @Option(help: "Also write torchcrepe's pitch embedding [N, 8 × channels] as .npy: the fifth block's output per frame (one input only).")
     var embedding: String?
 
+    @Option(help: "Also draw the activations and the pitch coloured by confidence as a .png or .svg (one input only).")
+    var plot: String?
+
     @Option(help: "Keras weights file (default: looked up in the weight store).")
     var weights: String?
 
@@ -108,6 +111,7 @@ struct PitchCommand: ParsableCommand {
         guard stepMilliseconds > 0, stepMilliseconds.isFinite else { throw CommandError("--step-ms must be positive") }
         guard batch.outputDirectory == nil || output == nil else { throw CommandError("--output and --output-dir exclude each other") }
         guard format != .npz || batch.outputDirectory != nil || output != nil else { throw CommandError("--format npz needs --output or --output-dir") }
+        if let plot { _ = try Canvas.format(of: plot) }
         guard !viterbi || decoder == .weighted || decoder == .viterbi else { throw CommandError("--viterbi and --decoder \(decoder.rawValue) disagree") }
         guard voicingThreshold.map({ (0...1).contains($0) }) ?? true else { throw CommandError("--voicing-threshold must be within [0, 1]") }
         guard voicingThreshold == nil || hysteresis == nil else { throw CommandError("--voicing-threshold and --hysteresis exclude each other") }
@@ -127,10 +131,10 @@ struct PitchCommand: ParsableCommand {
 
     func run() throws {
         let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
-        guard (activation == nil && embedding == nil) || inputs.inputs.count == 1 else {
-            throw CommandError("--activation and --embedding take one input file (embed --model \(model.modelName) writes embeddings of many)")
+        guard (activation == nil && embedding == nil && plot == nil) || inputs.inputs.count == 1 else {
+            throw CommandError("--activation, --embedding and --plot take one input file (embed --model \(model.modelName) writes embeddings of many)")
         }
-        try OutputFile.checkDistinct(outputs: [output, activation, embedding].compactMap { $0 },
+        try OutputFile.checkDistinct(outputs: [output, activation, embedding, plot].compactMap { $0 },
                                      inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let estimator = try PitchEstimator.crepe(model, weightsPath: weights)
         var text = ""
@@ -155,6 +159,7 @@ struct PitchCommand: ParsableCommand {
                 }
                 if let activation { try NPY.write(NPYArray(track.activation), path: activation) }
                 if let embedding, let values = track.embedding { try NPY.write(NPYArray(values), path: embedding) }
+                if let plot { try track.plot(title: "\(input.name) — \(model.modelName)", format: Canvas.format(of: plot)).write(to: plot) }
                 return Double(track.times.count) * stepMilliseconds / 1000
             }
         } catch let batchFailures as BatchFailures {

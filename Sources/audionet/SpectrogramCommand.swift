@@ -1,7 +1,7 @@
 import ArgumentParser
 import AudioNet
 
-/// `audionet spectrogram FILE --frontend NAME --output X.npy [--patches]`.
+/// `audionet spectrogram FILE --frontend NAME --output X.npy [--patches] [--plot S.png]`.
 struct SpectrogramCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spectrogram",
@@ -19,20 +19,30 @@ struct SpectrogramCommand: ParsableCommand {
     var frontend: String = LogMelFrontEnd.yamnet.name
 
     @Option(help: "Output .npy path.")
-    var output: String
+    var output: String?
+
+    @Option(help: "Draw the log-mel frames (yamnet, vggish) as a .png or .svg heat map.")
+    var plot: String?
 
     @Flag(help: "Frame the log-mel frames into the network's patches.")
     var patches = false
 
+    func validate() throws {
+        guard output != nil || plot != nil else { throw CommandError("give --output X.npy, --plot S.png, or both") }
+        if let plot { _ = try Canvas.format(of: plot) }
+        guard plot == nil || (!patches && !frontend.hasPrefix("openl3-")) else { throw CommandError("--plot draws the log-mel frames of yamnet or vggish, without --patches") }
+    }
+
     func run() throws {
-        try OutputFile.checkDistinct(outputs: [output], inputs: [file])
+        try OutputFile.checkDistinct(outputs: [output, plot].compactMap { $0 }, inputs: [file])
         if frontend.hasPrefix("openl3-"), let representation = OpenL3FrontEnd.Representation(rawValue: String(frontend.dropFirst(7))) {
             let audio = try AudioFileReader.readMono(path: file, sampleRate: OpenL3FrontEnd.sampleRate)
-            try NPY.write(NPYArray(OpenL3FrontEnd(representation).spectrograms(samples: audio.samples).0), path: output)
+            try NPY.write(NPYArray(OpenL3FrontEnd(representation).spectrograms(samples: audio.samples).0), path: output!)
             return
         }
         let frontEnd = try Spectrogram.frontEnd(named: frontend)
         let features = try Spectrogram.compute(path: file, frontEnd: frontEnd, patches: patches)
-        try NPY.write(NPYArray(features), path: output)
+        if let output { try NPY.write(NPYArray(features), path: output) }
+        if let plot { try Spectrogram.plot(frames: features, frontEnd: frontEnd, title: "\(file) — \(frontend) log-mel", format: Canvas.format(of: plot)).write(to: plot) }
     }
 }

@@ -51,10 +51,27 @@ import Testing
         #expect(a.shape == b.shape && a.shape.count == 2 && a.shape[1] == 256 && a.doubles == b.doubles, "\(a.shape) \(b.shape)")
     }
 
+    /// `--plot` writes a PNG or SVG beside the CSV for one input (the pictures themselves: PlotTests); several inputs,
+    /// or a spectrogram with neither output, are one-line errors.
+    @Test func plotsAreWrittenForOneInput() throws {
+        let folder = TestSupport.temporaryDirectory()
+        for (command, name) in [(["pitch", Self.speech, "--model", "crepe-tiny", "--output", folder.appendingPathComponent("f0.csv").path], "pitch.svg"),
+                                (["classify", Self.speech], "events.png"), (["spectrogram", Self.speech], "mel.png")] {
+            let run = try TestSupport.run(command + ["--plot", folder.appendingPathComponent(name).path])
+            let size = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)[.size] as? Int) ?? 0
+            #expect(run.status == 0 && size > 10_000, "\(command[0]): \(run.stderr) \(size) bytes")
+        }
+        for command in [["pitch", Self.speech, Self.speech, "--model", "crepe-tiny", "--plot", "p.png"], ["classify", Self.speech, Self.speech, "--plot", "e.png"],
+                        ["spectrogram", Self.speech], ["spectrogram", Self.speech, "--plot", "s.png", "--patches"]] {
+            let run = try TestSupport.run(command)
+            #expect(run.status == 1 && run.stderr.hasPrefix("Error:") && run.stderr.split(separator: "\n").count == 1, "\(command): \(run.stderr)")
+        }
+    }
+
     @Test func badVoicingOptionsAreOneLineErrors() throws {
         for options in [["--voicing-threshold", "1.5"], ["--median-filter", "4"], ["--fmin", "500", "--fmax", "100"], ["--silence-db", "10"],
                         ["--decoder", "argmax", "--viterbi"], ["--fmin", "-3"], ["--hysteresis", "0.5"], ["--hysteresis", "0.4,0.2"],
-                        ["--hysteresis", "0.2,0.3", "--voicing-threshold", "0.5"], ["--format", "npz"], ["--format", "xml"]] {
+                        ["--hysteresis", "0.2,0.3", "--voicing-threshold", "0.5"], ["--format", "npz"], ["--format", "xml"], ["--plot", "track.jpg"]] {
             let run = try TestSupport.run(["pitch", Self.speech, "--model", "crepe-tiny"] + options)
             #expect(run.status == 1 && run.stderr.hasPrefix("Error:") && run.stderr.split(separator: "\n").count == 1, "\(options): \(run.stderr)")
         }
