@@ -2,7 +2,7 @@ import ArgumentParser
 import AudioNet
 import Foundation
 
-/// `audionet evaluate DATASET --model MODEL.audionet [--format table|json]`.
+/// `audionet evaluate DATASET --model MODEL.audionet [--format table|json] [--plot C.png]`.
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
@@ -24,7 +24,15 @@ struct EvaluateCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-cache"), help: "Neither read nor write the embedding cache.") var noCache = false
 
+    @Option(help: "Also draw the confusion matrix as a .png or .svg.")
+    var plot: String?
+
+    func validate() throws {
+        if let plot { _ = try Canvas.format(of: plot) }
+    }
+
     func run() throws {
+        try OutputFile.checkDistinct(outputs: [plot].compactMap { $0 }, inputs: [model, dataset] + [weights].compactMap { $0 })
         let classifier = try ClipClassifier(contentsOf: model, weightsPath: weights)
         let files = try LabeledFiles(contentsOf: dataset)
         let classes = classifier.model.classes
@@ -38,6 +46,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         let truth = kept.map { index[files.classes[files.labels[$0]]]! }
         let evaluation = Evaluation(predicted: Evaluation.argmax(probabilities), truth: truth, labels: classes)
+        if let plot { try evaluation.plot(title: (dataset as NSString).lastPathComponent, format: Canvas.format(of: plot)).write(to: plot) }
         switch format {
         case .json:
             let data = try JSONEncoder().encode(evaluation)

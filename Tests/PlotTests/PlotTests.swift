@@ -85,3 +85,35 @@ import Testing
         #expect(darkRows.contains { $0 > image.height - 120 }, "no dark bar at x \(x)")
     }
 }
+
+/// The confusion matrix of `evaluate --plot`.
+@Suite struct ConfusionPlotTests {
+    /// Ten classes, every file right except two of class 3 taken for class 8: the diagonal cells are bright (viridis
+    /// yellow), the empty ones dark, and row 3 shows its split.
+    @Test func diagonalCellsAreBrightAndEmptyOnesDark() throws {
+        let labels = (0..<10).map { "digit \($0)" }
+        var truth: [Int] = [], predicted: [Int] = []
+        for label in 0..<10 {
+            for file in 0..<10 {
+                truth.append(label)
+                predicted.append(label == 3 && file < 2 ? 8 : label)
+            }
+        }
+        let evaluation = Evaluation(predicted: predicted, truth: truth, labels: labels)
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("confusion.png").path
+        try evaluation.plot(title: "digits", format: .png).write(to: path)
+        let image = try RGBImage(path: path)
+        // The layout evaluate draws: 56-pixel cells (560 / 10) right of the label column.
+        let cell = 56.0, left = min(240, 30 + Double("digit 0".count) * 6.5)
+        func color(_ row: Int, _ column: Int) -> (Int, Int, Int) {
+            // A corner of the cell, clear of the count written in its middle.
+            let x = Int(left + Double(column) * cell + 6), y = Int(50 + Double(row) * cell + 6)
+            let index = (y * image.width + x) * 3
+            return (Int(image.pixels[index]), Int(image.pixels[index + 1]), Int(image.pixels[index + 2]))
+        }
+        let diagonal = color(5, 5), empty = color(5, 2), split = color(3, 8)
+        #expect(diagonal.0 > 200 && diagonal.1 > 200 && diagonal.2 < 100, "diagonal \(diagonal)")  // viridis at 1
+        #expect(empty.0 < 90 && empty.1 < 30 && empty.2 > 60, "empty \(empty)")  // viridis at 0
+        #expect(split != empty && split != diagonal, "row 3 → 8: \(split)")
+    }
+}
