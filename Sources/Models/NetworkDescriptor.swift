@@ -173,6 +173,15 @@ public struct NetworkDescriptor: Sendable {
     /// For audio networks: their part in the task pipeline, for a catalog name or alias (OpenL3's configurations
     /// differ in front end).
     public let audio: (@Sendable (_ name: String) -> AudioInput)?
+    /// ImageNet top-1 accuracy of these weights as published, in percent, with where (`audionet compare` draws it).
+    public private(set) var publishedTop1: (percent: Double, source: String)?
+
+    /// This descriptor with the published ImageNet top-1 accuracy of its weights and its source.
+    public func citing(top1 percent: Double, _ source: String) -> NetworkDescriptor {
+        var cited = self
+        cited.publishedTop1 = (percent, source)
+        return cited
+    }
 
     public init(name: String, aliases: [String] = [], task: ModelTask, depth: Int?, sizeMB: Double, parametersMillions: Double,
                 inputSize: [Int], files: [WeightFile] = [], optionalFiles: [WeightFile] = [], aliasFiles: [String: [WeightFile]] = [:],

@@ -46,8 +46,8 @@ extension Canvas {
     }
 
     /// A filled dot of `radius` at `point`.
-    public func dot(_ point: (x: Double, y: Double), radius: Double, _ color: Color) {
-        setColor(color)
+    public func dot(_ point: (x: Double, y: Double), radius: Double, _ color: Color, alpha: Double = 1) {
+        setColor(color, alpha: alpha)
         cairo_arc(context, point.x, point.y, radius, 0, 2 * Double.pi)
         cairo_fill(context)
     }

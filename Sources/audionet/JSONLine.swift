@@ -8,6 +8,7 @@ indirect enum JSONValue {
     case int(Int)
     case array([JSONValue])
     case object([(String, JSONValue)])
+    case null
 
     var encoded: String {
         switch self {
@@ -17,6 +18,7 @@ indirect enum JSONValue {
         case .int(let value): return String(value)
         case .array(let values): return "[" + values.map(\.encoded).joined(separator: ",") + "]"
         case .object(let pairs): return "{" + pairs.map { JSONValue.quote($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"
+        case .null: return "null"
         }
     }
 

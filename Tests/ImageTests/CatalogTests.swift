@@ -26,4 +26,13 @@ import Testing
                     "\(descriptor.name): \(millions) M, the table's \(descriptor.parametersMillions) M")
         }
     }
+
+    /// Every ImageNet classifier cites the top-1 accuracy published for its weights (for `audionet compare`); the
+    /// Places365 network has no ImageNet figure, and none is published for the model zoo's ShuffleNet v1 file.
+    @Test func everyImageNetClassifierCitesItsPublishedAccuracy() {
+        for descriptor in Networks.builtIn where descriptor.task == .imageClassification && !["googlenet-places365", "shufflenet"].contains(descriptor.name) {
+            let cited = descriptor.publishedTop1
+            #expect(cited.map { (50...90).contains($0.percent) && $0.source.count > 10 } == true, "\(descriptor.name): \(String(describing: cited))")
+        }
+    }
 }

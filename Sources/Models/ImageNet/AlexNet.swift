@@ -15,4 +15,5 @@ public enum AlexNet {
     public static let descriptor = NetworkDescriptor.caffe(
         "alexnet", depth: 8, sizeMB: 227, parametersMillions: 61.0, definition: definition, weights: weights,
         classifier: ImageClassifierOutput(preprocessing: .caffe(size: 227), outputsProbabilities: true))
+        .citing(top1: 57.1, "the BVLC model zoo's bvlc_alexnet README (centre crop)")
 }

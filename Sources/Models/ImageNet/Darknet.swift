@@ -28,6 +28,8 @@ public enum Darknet {
 
     public static let darknet19 = descriptor("darknet19", depth: 19, sizeMB: 78, parametersMillions: 20.8,
                                              cfgSHA256: "7ac495cfb9f37c780ae5ea451dda4754ec147ae9820fa14b2fdd52f8e6426971", cfgSize: 2_076)
+        .citing(top1: 72.9, "pjreddie.com/darknet/imagenet (Darknet19, 256²)")
     public static let darknet53 = descriptor("darknet53", depth: 53, sizeMB: 155, parametersMillions: 41.6,
                                              cfgSHA256: "06565ce38a061e1443ce942d286791e113fd3fefea58c57c1d5e5ebafdbd76d6", cfgSize: 5_815)
+        .citing(top1: 77.2, "pjreddie.com/darknet/imagenet (Darknet53, 256²)")
 }

@@ -47,4 +47,5 @@ public enum DenseNet201 {
 extension DenseNet201 {
     public static let descriptor = NetworkDescriptor.torchvision(
         "densenet201", depth: 201, sizeMB: 77, parametersMillions: 20.0, file: "densenet201-c1103571.pth") { try network(weights: $0) }
+        .citing(top1: 76.896, "torchvision's documented acc@1 of these weights (IMAGENET1K_V1)")
 }

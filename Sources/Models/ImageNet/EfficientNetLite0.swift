@@ -76,4 +76,5 @@ extension EfficientNetLite0 {
         load: { _, store, path in try network(weights: PyTorchStateDict(path: store.locate(weights, explicit: path)).tensors) },
         // efficientnet/lite: MEAN_RGB = 127.0, STDDEV_RGB = 128.0; 1000 classes (no background row).
         imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: inputSize, mean: 127, std: 128)))
+        .citing(top1: 75.1, "tensorflow/tpu models/official/efficientnet/lite README (float)")
 }

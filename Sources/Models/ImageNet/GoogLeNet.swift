@@ -34,6 +34,7 @@ public enum GoogLeNet {
     public static let descriptor = NetworkDescriptor.caffe(
         "googlenet", depth: 22, sizeMB: 27, parametersMillions: 7.0, definition: imageNetDefinition, weights: imageNetWeights,
         classifier: ImageClassifierOutput(preprocessing: .caffe(size: 224), outputsProbabilities: true))
+        .citing(top1: 68.7, "the BVLC model zoo's bvlc_googlenet README (centre crop)")
 
     // Places' own mean file (places365CNN_mean.binaryproto) is not published beside the definition and is not
     // reachable here; Caffe's ImageNet mean pixel stands in for it.

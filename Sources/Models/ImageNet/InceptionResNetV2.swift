@@ -78,4 +78,5 @@ public enum InceptionResNetV2 {
     public static let descriptor = NetworkDescriptor.kerasApplication(
         "inceptionresnetv2", depth: 164, sizeMB: 209, parametersMillions: 55.9, side: side,
         folder: "inception_resnet_v2", file: "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", license: "Apache-2.0") { try network(weights: $0) }
+        .citing(top1: 80.3, "the Keras Applications table (keras.io/api/applications)")
 }

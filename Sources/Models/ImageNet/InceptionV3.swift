@@ -81,4 +81,5 @@ public enum InceptionV3 {
     public static let descriptor = NetworkDescriptor.kerasApplication(
         "inceptionv3", depth: 48, sizeMB: 89, parametersMillions: 23.9, side: side,
         folder: "inception_v3", file: "inception_v3_weights_tf_dim_ordering_tf_kernels.h5", license: "Apache-2.0") { try network(weights: $0) }
+        .citing(top1: 77.9, "the Keras Applications table (keras.io/api/applications)")
 }

@@ -108,4 +108,5 @@ public enum MobileNetV2 {
         load: { _, store, path in try network(tflite: TFLiteModel(path: store.locate(weightsFile, explicit: path))) },
         imageClassifier: ImageClassifierOutput(preprocessing: preprocessing, labels: ImageLabels(file: ImageNetLabels.file),
                                                outputsProbabilities: true))
+        .citing(top1: 71.8, "tensorflow/models research/slim's MobileNet table (mobilenet_v2_1.0_224)")
 }

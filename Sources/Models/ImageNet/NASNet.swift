@@ -124,8 +124,10 @@ public enum NASNet {
     public static let mobileDescriptor = NetworkDescriptor.kerasApplication(
         "nasnetmobile", depth: nil, sizeMB: 20, parametersMillions: 5.3, side: mobile.side,
         folder: "nasnet", file: "NASNet-mobile.h5", license: "Apache-2.0") { try network(mobile, weights: $0) }
+        .citing(top1: 74.4, "the Keras Applications table (keras.io/api/applications)")
 
     public static let largeDescriptor = NetworkDescriptor.kerasApplication(
         "nasnetlarge", depth: nil, sizeMB: 332, parametersMillions: 88.9, side: large.side,
         folder: "nasnet", file: "NASNet-large.h5", license: "Apache-2.0") { try network(large, weights: $0) }
+        .citing(top1: 82.5, "the Keras Applications table (keras.io/api/applications)")
 }

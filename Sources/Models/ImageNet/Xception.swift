@@ -51,4 +51,5 @@ public enum Xception {
     public static let descriptor = NetworkDescriptor.kerasApplication(
         "xception", depth: 71, sizeMB: 85, parametersMillions: 22.9, side: side,
         folder: "xception", file: "xception_weights_tf_dim_ordering_tf_kernels.h5", license: "MIT") { try network(weights: $0) }
+        .citing(top1: 79.0, "the Keras Applications table (keras.io/api/applications)")
 }
