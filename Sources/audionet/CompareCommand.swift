@@ -61,7 +61,7 @@ struct CompareCommand: ParsableCommand {
             do {
                 timings.append(try NetworkComparison.time(name, batchSizes: sizes, runs: runs))
             } catch {
-                FileHandle.standardError.write(Data("\r\u{1B}[K\(name): not timed: \("\(error)".split(separator: "\n").first ?? "")\n".utf8))
+                FileHandle.standardError.write(Data("\(terminal ? "\r\u{1B}[K" : "")\(name): not timed: \("\(error)".split(separator: "\n").first ?? "")\n".utf8))
             }
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
