@@ -104,18 +104,19 @@ public final class PitchEstimator: Sendable {
     }
 
     /// Activations `[N, 360]` of normalised frames `[N, 1024]`, computed in batches.
-    public func activations(frames: Tensor) throws -> Tensor {
-        let input = pipeline.input
-        return try BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
-            .run(examples: frames, outputs: [network.outputName])[network.outputName]!
-    }
+    public func activations(frames: Tensor) throws -> Tensor { try output(network.outputName, frames: frames) }
 
     /// torchcrepe's pitch embedding `[N, 8 × channels]` of normalised frames `[N, 1024]` (see ``PitchTrack/embedding``).
     public func embedding(frames: Tensor) throws -> Tensor {
-        let input = pipeline.input
-        let output = try BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
-            .run(examples: frames, outputs: [CREPE.embeddingNode])[CREPE.embeddingNode]!
+        let output = try output(CREPE.embeddingNode, frames: frames)
         return output.reshaped([frames.shape[0], output.count / max(frames.shape[0], 1)])
+    }
+
+    /// Node `node`'s output for normalised frames, computed in batches.
+    private func output(_ node: String, frames: Tensor) throws -> Tensor {
+        let input = pipeline.input
+        return try BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
+            .run(examples: frames, outputs: [node])[node]!
     }
 
     /// Pitch of 16 kHz mono samples every `stepMilliseconds`, decoded as `decoding` says. Frames are centred on

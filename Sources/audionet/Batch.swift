@@ -67,14 +67,14 @@ struct Batch {
     static let audioExtensions: Set<String> = ["wav", "wave", "flac", "ogg", "oga", "opus", "aif", "aiff", "aifc", "au", "snd", "caf", "w64", "mp3"]
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "gif", "tga", "ppm", "pgm", "psd", "hdr"]
 
-    /// The inputs named by `arguments` and `--files-from`: a folder gives its files with one of `extensions`
-    /// (recursively, hidden ones left out, in path order); a file is taken whatever its extension.
     private init(inputs: [BatchInput], options: BatchOptions, kind: String) {
         self.inputs = inputs
         self.options = options
         self.kind = kind
     }
 
+    /// The inputs named by `arguments` and `--files-from`: a folder gives its files with one of `extensions`
+    /// (recursively, hidden ones left out, in path order); a file is taken whatever its extension.
     init(_ arguments: [String], options: BatchOptions, extensions: Set<String>, kind: String) throws {
         self.options = options
         self.kind = kind
