@@ -80,18 +80,24 @@ extension Canvas {
     }
 
     /// A heat map of `values` (`rows` × `columns`, row-major) stretched over `rect`, its first row at the bottom;
-    /// each value coloured by `colormap` over `range` (clamped), NaN left white.
+    /// each value coloured by `colormap` over `range` (clamped), NaN left white. More columns than `rect` has pixels
+    /// (a long file's frames) are merged by their maximum, so a brief event still shows.
     public func heatmap(_ values: [Float], rows: Int, columns: Int, in rect: Rect, colormap: Colormap, range: ClosedRange<Double>) {
-        guard rows > 0, columns > 0 else { return }
-        let image = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(columns), Int32(rows))
+        guard rows > 0, columns > 0, rows <= 4096 else { return }
+        let width = max(1, Int(rect.width.rounded(.up)))
+        let group = (columns + width - 1) / width, drawn = (columns + group - 1) / group
+        let image = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(drawn), Int32(rows))
         defer { cairo_surface_destroy(image) }
+        guard cairo_surface_status(image) == CAIRO_STATUS_SUCCESS else { return }
         cairo_surface_flush(image)
         let stride = Int(cairo_image_surface_get_stride(image)) / 4
-        let pixels = cairo_image_surface_get_data(image)!.withMemoryRebound(to: UInt32.self, capacity: stride * rows) { $0 }
+        // RGB24 pixels are 32-bit words (0x00RRGGBB), rows `stride` words apart.
+        let pixels = UnsafeMutableRawPointer(cairo_image_surface_get_data(image)!).assumingMemoryBound(to: UInt32.self)
         let span = max(range.upperBound - range.lowerBound, .leastNonzeroMagnitude)
         for row in 0..<rows {
-            for column in 0..<columns {
-                let value = Double(values[row * columns + column])
+            for column in 0..<drawn {
+                let merged = values[row * columns + column * group..<row * columns + min((column + 1) * group, columns)].filter { !$0.isNaN }
+                let value = merged.max().map(Double.init) ?? .nan
                 let color = value.isNaN ? .white : colormap.color(at: (value - range.lowerBound) / span)
                 pixels[(rows - 1 - row) * stride + column] = UInt32(color.red * 255) << 16 | UInt32(color.green * 255) << 8 | UInt32(color.blue * 255)
             }
@@ -101,7 +107,7 @@ extension Canvas {
         cairo_rectangle(context, rect.x, rect.y, rect.width, rect.height)
         cairo_clip(context)
         cairo_translate(context, rect.x, rect.y)
-        cairo_scale(context, rect.width / Double(columns), rect.height / Double(rows))
+        cairo_scale(context, rect.width / Double(drawn), rect.height / Double(rows))
         cairo_set_source_surface(context, image, 0, 0)
         cairo_pattern_set_filter(cairo_get_source(context), CAIRO_FILTER_NEAREST)
         cairo_paint(context)

@@ -42,6 +42,20 @@ import Testing
         #expect(isWhite(above), "\(above)")
     }
 
+    /// A heat map of 100,000 columns (a long file's frames, past cairo's 32,767-pixel limit) is drawn merged, and one
+    /// bright column among them still shows.
+    @Test func aVeryWideHeatMapKeepsABriefEvent() throws {
+        var values = [Float](repeating: 0, count: 2 * 100_000)
+        values[50_000] = 1
+        values[100_000 + 50_000] = 1
+        let canvas = Canvas(width: 400, height: 100, format: .png)
+        canvas.heatmap(values, rows: 2, columns: 100_000, in: Rect(x: 0, y: 0, width: 400, height: 100), colormap: .grayscale, range: 0...1)
+        try canvas.write(to: path("wide.png"))
+        let image = try RGBImage(path: path("wide.png"))
+        let dark = (0..<400).filter { pixel(image, Double($0), 50).red < 100 }
+        #expect(!dark.isEmpty && dark.allSatisfy { abs($0 - 200) <= 2 }, "\(dark)")
+    }
+
     /// YAMNet's log-mel frames of speech between silences: the speech (2.1–5.3 s) is bright, the silence before it dark;
     /// the SVG form is an SVG document.
     @Test func spectrogramPlotShowsTheSpeechAndNotTheSilence() throws {

@@ -13,8 +13,9 @@ extension PitchTrack {
         let lowest = CREPE.frequency(cents: CREPE.cents(ofBin: 0) - 10), highest = CREPE.frequency(cents: CREPE.cents(ofBin: CREPE.binCount - 1) + 10)
         let start = (times.first ?? 0) - hop / 2, end = max((times.last ?? 0) + hop / 2, start + hop)
         let axes = Axes(frame: Rect(x: 90, y: 40, width: 880, height: 420), x: Scale(start, end), y: Scale(lowest, highest, logarithmic: true))
-        let (columns, heat) = Self.columnMaxima(activation.scalars, frames: count, bins: CREPE.binCount, limit: 2000)
-        canvas.heatmap(heat, rows: CREPE.binCount, columns: columns, in: axes.frame, colormap: .grayscale, range: 0...1)
+        var heat = [Float](repeating: 0, count: CREPE.binCount * count)  // bins up, frames across
+        for frame in 0..<count { for bin in 0..<CREPE.binCount { heat[bin * count + frame] = activation.scalars[frame * CREPE.binCount + bin] } }
+        canvas.heatmap(heat, rows: CREPE.binCount, columns: count, in: axes.frame, colormap: .grayscale, range: 0...1)
         for frame in 0..<count where frequencies[frame] > 0 {
             canvas.dot(axes.point(times[frame], min(max(frequencies[frame], lowest), highest)), radius: 0.8 + 1.4 * Double(confidences[frame]),
                        Colormap.viridis.color(at: Double(confidences[frame])))
@@ -22,17 +23,5 @@ extension PitchTrack {
         axes.draw(on: canvas, xLabel: "Time (s)", yLabel: "Frequency (Hz)", title: title)
         Axes.colorbar(on: canvas, in: Rect(x: 995, y: 40, width: 16, height: 420), colormap: .viridis, range: 0...1, label: "Confidence")
         return canvas
-    }
-
-    /// Activations `[frames, bins]` as a bins × columns heat map, at most `limit` columns: neighbouring frames merged
-    /// by their maximum, so a long file's brief notes still show.
-    static func columnMaxima(_ values: [Float], frames: Int, bins: Int, limit: Int) -> (columns: Int, values: [Float]) {
-        let group = max(1, (frames + limit - 1) / limit), columns = (frames + group - 1) / group
-        var heat = [Float](repeating: 0, count: bins * columns)
-        for frame in 0..<frames {
-            let column = frame / group
-            for bin in 0..<bins { heat[bin * columns + column] = max(heat[bin * columns + column], values[frame * bins + bin]) }
-        }
-        return (columns, heat)
     }
 }
