@@ -63,14 +63,14 @@ let package = Package(
         .plugin(name: "BuildVersion", capability: .buildTool()),
         .executableTarget(name: "audionet-bench", dependencies: ["AudioNet", "CBLAS"], path: "Benchmarks/audionet-bench"),
 
-        .target(name: "TestSupport", dependencies: ["NetCore", "Formats"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NetCore", "Formats", "WeightFiles"], path: "Tests/TestSupport"),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "Formats", "TestSupport"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioIO", "AudioNet", "Formats", "Models", "NetCore", "TestSupport"]),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore", "CKernels", "Formats", "TestSupport"]),
         .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "CREPETests", dependencies: ["AudioNet", "AudioIO", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
         .testTarget(name: "VGGishTests", dependencies: ["AudioNet", "AudioIO", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),
-        .testTarget(name: "ImageTests", dependencies: ["AudioNet", "ImageIO", "Models", "Formats", "NetCore", "TestSupport"]),
+        .testTarget(name: "ImageTests", dependencies: ["AudioNet", "ImageIO", "Models", "Formats", "NetCore", "TestSupport", "WeightFiles"]),
         .testTarget(name: "OpenL3Tests", dependencies: ["AudioNet", "Models", "Formats", "DSP", "AudioIO", "NetCore", "TestSupport"]),
         .testTarget(name: "FormatsTests", dependencies: [
             "Formats", "NetCore", "TestSupport", "ProtobufSchemas", .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -66,11 +66,11 @@ public final class ImageClassifier: Sendable {
             throw AudioNetError.notImplemented(name, available: available)
         }
         let network = try load(name, store, weightsPath)
-        let labels = try output.labels.names(at: try store.locate(output.labels.file))
+        let labels = try output.labels.names(store: store)
         guard let classes = network.shapes[network.outputName]?.last, labels.count == classes else {
             throw NetworkError.invalidWeights("\(name) has \(network.shapes[network.outputName] ?? []) outputs for \(labels.count) labels")
         }
-        let groups = try output.groups.map { ($0.title, try $0.groups(at: try store.locate($0.file), labels: labels)) }
+        let groups = try output.groups.map { ($0.title, try $0.groups(store: store, labels: labels)) }
         return ImageClassifier(name: name, network: network, preprocessing: output.preprocessing, labels: labels,
                                outputsProbabilities: output.outputsProbabilities, precision: precision, groups: groups)
     }

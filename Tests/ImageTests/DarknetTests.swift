@@ -39,8 +39,7 @@ import Testing
 
     /// Darknet's labels are its own order (kit fox first), the first 1000 lines of its short-name list.
     @Test func theLabelsAreDarknetsOrder() throws {
-        let labels = try Darknet.darknet19.imageClassifier!.labels
-        let names = try labels.names(at: try Self.store.locate(labels.file))
+        let names = try Darknet.darknet19.imageClassifier!.labels.names(store: Self.store)
         #expect(names.count == 1000 && names.first == "kit fox")
     }
 

@@ -19,11 +19,11 @@ public enum Darknet {
                                  source: .url("https://pjreddie.com/media/files/\(name).weights"), license: "YOLO (public domain)")
         return NetworkDescriptor(
             name: name, task: .imageClassification, depth: depth, sizeMB: sizeMB, parametersMillions: parametersMillions,
-            inputSize: [256, 256, 3], files: [weights, cfg, labels],
+            inputSize: [256, 256, 3], files: [weights, cfg],
             architecture: { _, store in try DarknetModel(cfg: store.locate(cfg), weights: nil).network() },
             load: { _, store, path in try DarknetModel(cfg: store.locate(cfg), weights: store.locate(weights, explicit: path)).network() },
             imageClassifier: ImageClassifierOutput(preprocessing: ImagePreprocessing(size: 256, mean: 0, std: 255),
-                                                   labels: ImageLabels(file: labels, count: 1000), outputsProbabilities: true))
+                                                   labels: ImageLabels(file: labels, layout: .lines(count: 1000)), outputsProbabilities: true))
     }
 
     public static let darknet19 = descriptor("darknet19", depth: 19, sizeMB: 78, parametersMillions: 20.8,

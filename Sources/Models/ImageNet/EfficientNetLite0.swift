@@ -71,7 +71,7 @@ extension EfficientNetLite0 {
 
     public static let descriptor = NetworkDescriptor(
         name: "efficientnet-lite0", task: .imageClassification, depth: 82, sizeMB: 18.6, parametersMillions: 4.65,
-        inputSize: [inputSize, inputSize, 3], files: [weights, ImageNetLabels.file],
+        inputSize: [inputSize, inputSize, 3], files: [weights],
         architecture: { _, _ in try network(weights: nil) },
         load: { _, store, path in try network(weights: PyTorchStateDict(path: store.locate(weights, explicit: path)).tensors) },
         // efficientnet/lite: MEAN_RGB = 127.0, STDDEV_RGB = 128.0; 1000 classes (no background row).

@@ -40,7 +40,7 @@ public enum GoogLeNet {
     // reachable here; Caffe's ImageNet mean pixel stands in for it.
     public static let places365 = NetworkDescriptor.caffe(
         "googlenet-places365", depth: 22, sizeMB: 25.4, parametersMillions: 6.35, definition: placesDefinition, weights: placesWeights,
-        classifier: ImageClassifierOutput(preprocessing: .caffe(size: 224), labels: ImageLabels(file: placesCategories, indexedPaths: true),
+        classifier: ImageClassifierOutput(preprocessing: .caffe(size: 224), labels: ImageLabels(file: placesCategories, layout: .indexedPaths),
                                           outputsProbabilities: true,
                                           groups: ClassGroups(file: placesIndoorOutdoor, title: "environment", names: [1: "indoor", 2: "outdoor"])))
 }

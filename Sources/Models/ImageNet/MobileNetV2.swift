@@ -103,10 +103,10 @@ public enum MobileNetV2 {
 
     public static let descriptor = NetworkDescriptor(
         name: "mobilenetv2", task: .imageClassification, depth: 53, sizeMB: 13, parametersMillions: 3.5,
-        inputSize: [side, side, 3], files: [weightsFile, ImageNetLabels.file],
+        inputSize: [side, side, 3], files: [weightsFile],
         architecture: { _, _ in try network(weights: nil) },
         load: { _, store, path in try network(tflite: TFLiteModel(path: store.locate(weightsFile, explicit: path))) },
-        imageClassifier: ImageClassifierOutput(preprocessing: preprocessing, labels: ImageLabels(file: ImageNetLabels.file),
+        imageClassifier: ImageClassifierOutput(preprocessing: preprocessing, labels: ImageNetLabels.labels(background: true),
                                                outputsProbabilities: true))
         .citing(top1: 71.8, "tensorflow/models research/slim's MobileNet table (mobilenet_v2_1.0_224)")
 }
