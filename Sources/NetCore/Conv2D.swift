@@ -121,6 +121,7 @@ public struct Conv2D: Layer, ShapePlanned {
                     case .fewInputs: convolveFewInputs(source: source, weights: w, output: out, geometry: g, batch: batch)
                     case .winograd: convolveByWinograd(source: source, output: out, geometry: g, batch: batch, rows: rows)
                     case .fft: convolveByFFT(source: source, output: out, geometry: g, batch: batch, rows: rows)
+                    case .rows: convolveByRows(source: source, weights: w, output: out, geometry: g, batch: batch)
                     case .taps: convolveByTaps(source: source, weights: w, output: out, geometry: g, batch: batch)
                     case .im2col: convolveByChunks(source: source, weights: w, output: out, geometry: g, rows: rows)
                     }

@@ -8,8 +8,12 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
     case fewInputs
     /// 3×3, stride 1, 16 channels or more in and out, images wider than one pixel: Winograd (ConvWinograd.swift).
     case winograd
-    /// Width-1 images, stride 1, a kernel of 16 taps or more and 128 × 128 channels or more: FFT (ConvFFT.swift).
+    /// Width-1 images, stride 1, a kernel of 16 taps or more and 128 × 128 channels or more, where the transforms
+    /// save multiplies: FFT (ConvFFT.swift).
     case fft
+    /// The same convolutions on images short beside their kernel, where FFT would not save multiplies: one GEMM per
+    /// output row and tap over the batch, taps in the padding skipped (ConvRows.swift).
+    case rows
     /// Width-1 images, stride 1 in height, outputs at least 32 tall: one GEMM per tap (ConvTaps.swift).
     case taps
     /// Everything else: im2col over chunks of output pixels and a GEMM per group (ConvIm2col.swift).
@@ -28,7 +32,11 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         if conv.winograd != nil && width > 1 { return .winograd }
         let column = width == 1 && conv.kernel.width == 1 && undilated && ungrouped
         if column && conv.stride == (1, 1) && conv.kernel.height >= 16 && conv.inputChannels * conv.outputChannels >= 128 * 128 {
-            return .fft
+            // Multiplies per channel pair and example: a complex product (4 real) per bin and segment, or one per
+            // (output row, tap) pair that reads the image.
+            let fft = FFTConvolution.Shape(taps: conv.kernel.height, height: max(height + g.padTop, g.outputHeight))
+            let direct = (0..<g.outputHeight).reduce(0) { $0 + conv.readingTaps(row: $1, geometry: g).count }
+            return 4 * fft.bins * fft.segments(outputHeight: g.outputHeight) < direct ? .fft : .rows
         }
         if column && conv.stride.y == 1 && g.outputHeight >= 32 { return .taps }
         return .im2col

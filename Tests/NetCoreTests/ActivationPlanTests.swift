@@ -105,6 +105,7 @@ import Testing
                               input: [56, 56, 64]) == .im2col)
         // CREPE's layers: 1-D kernels of 64 taps over width-1 images.
         #expect(try algorithm(Conv2D(inputChannels: 256, outputChannels: 256, kernel: (64, 1), padding: .same), input: [128, 1, 256]) == .fft)
+        #expect(try algorithm(Conv2D(inputChannels: 256, outputChannels: 512, kernel: (64, 1), padding: .same), input: [8, 1, 256]) == .rows)
         #expect(try algorithm(Conv2D(inputChannels: 32, outputChannels: 32, kernel: (64, 1), padding: .same), input: [128, 1, 32]) == .taps)
     }
 
