@@ -44,6 +44,18 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(i, scratch)` for every i in 0..<count on at most ``threadCount`` workers, each with its own scratch
+    /// buffer of `scratchCount` floats made once (not once per item: a large buffer would be mapped and faulted in
+    /// again each time).
+    public static func forEach(_ count: Int, scratch scratchCount: Int, _ body: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let workers = min(threadCount, count)
+        forEach(workers) { worker in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
+            defer { scratch.deallocate() }
+            for index in stride(from: worker, to: count, by: workers) { body(index, scratch) }
+        }
+    }
+
     /// Splits `0..<count` into at most `maxShares` (default ``threadCount``) contiguous shares, each non-empty
     /// and, but for the last, a whole number of `granule`s, and runs `body` on each share in parallel.
     /// Any count and thread count work: there is never an empty or inverted range.

@@ -10,7 +10,7 @@ extension Conv2D {
             let target = out.base + row * cout
             let taps = readingTaps(row: row, geometry: g)
             for tap in taps {
-                GEMM.serial(m: batch, n: cout, k: cin, a: source.base + (row + tap - g.padTop) * cin, lda: height * cin,
+                GEMM.serial(m: batch, n: cout, k: cin, a: source.base + (row * stride.y + tap - g.padTop) * cin, lda: height * cin,
                             b: w.base + tap * cin * cout, ldb: cout, c: target, ldc: g.outputHeight * cout, beta: tap == taps.lowerBound ? 0 : 1)
             }
             if taps.isEmpty {
@@ -20,9 +20,10 @@ extension Conv2D {
         finishInParallel(out, rows: batch * g.outputHeight)
     }
 
-    /// The taps of a stride-1 height-only kernel whose input row for output `row` lies inside the image.
+    /// The taps of a height-only kernel whose input row for output `row` lies inside the image.
     func readingTaps(row: Int, geometry g: WindowGeometry) -> Range<Int> {
-        let first = max(0, g.padTop - row), last = min(kernel.height, g.inputHeight + g.padTop - row)
+        let top = row * stride.y - g.padTop
+        let first = max(0, -top), last = min(kernel.height, g.inputHeight - top)
         return first..<max(first, last)
     }
 }

@@ -9,24 +9,17 @@ extension Conv2D {
         _ = GEMM.configure
         let channels = inputChannels, taps = kernel.height
         let paddedHeight = max(g.inputHeight + g.padTop, (g.outputHeight - 1) + taps)
-        let workers = min(Parallel.threadCount, batch)
-        Parallel.forEach(workers) { worker in
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedHeight * channels)
-            defer { padded.deallocate() }
-            var image = worker
-            while image < batch {
-                padded.update(repeating: 0, count: paddedHeight * channels)
-                (padded + g.padTop * channels).update(from: source.base + image * g.inputHeight * channels,
-                                                      count: g.inputHeight * channels)
-                let target = out.base + image * g.outputHeight * outputChannels
-                for tap in 0..<taps {
-                    GEMM.serial(m: g.outputHeight, n: outputChannels, k: channels, a: padded + tap * channels, lda: channels,
-                                b: w.base + tap * channels * outputChannels, ldb: outputChannels,
-                                c: target, ldc: outputChannels, beta: tap == 0 ? 0 : 1)
-                }
-                finish(target, rows: g.outputHeight)
-                image += workers
+        Parallel.forEach(batch, scratch: paddedHeight * channels) { image, padded in
+            padded.update(repeating: 0, count: paddedHeight * channels)
+            (padded + g.padTop * channels).update(from: source.base + image * g.inputHeight * channels,
+                                                  count: g.inputHeight * channels)
+            let target = out.base + image * g.outputHeight * outputChannels
+            for tap in 0..<taps {
+                GEMM.serial(m: g.outputHeight, n: outputChannels, k: channels, a: padded + tap * channels, lda: channels,
+                            b: w.base + tap * channels * outputChannels, ldb: outputChannels,
+                            c: target, ldc: outputChannels, beta: tap == 0 ? 0 : 1)
             }
+            finish(target, rows: g.outputHeight)
         }
     }
 }

@@ -8,11 +8,10 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
     case fewInputs
     /// 3×3, stride 1, 16 channels or more in and out, images wider than one pixel: Winograd (ConvWinograd.swift).
     case winograd
-    /// Width-1 images, stride 1, a kernel of 16 taps or more and 128 × 128 channels or more, where the transforms
-    /// save multiplies: FFT (ConvFFT.swift).
+    /// Width-1 images, a kernel of 16 taps or more, where the transforms save multiplies: FFT (ConvFFT.swift).
     case fft
-    /// The same convolutions on images short beside their kernel, where FFT would not save multiplies: one GEMM per
-    /// output row and tap over the batch, taps in the padding skipped (ConvRows.swift).
+    /// The same convolutions where FFT would not save multiplies, on outputs under 32 rows: one GEMM per output row
+    /// and tap over the batch, taps in the padding skipped (ConvRows.swift).
     case rows
     /// Width-1 images, stride 1 in height, outputs at least 32 tall: one GEMM per tap (ConvTaps.swift).
     case taps
@@ -31,12 +30,21 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         if ungrouped && conv.inputChannels <= 4 && conv.depth <= 64 { return .fewInputs }
         if conv.winograd != nil && width > 1 { return .winograd }
         let column = width == 1 && conv.kernel.width == 1 && undilated && ungrouped
-        if column && conv.stride == (1, 1) && conv.kernel.height >= 16 && conv.inputChannels * conv.outputChannels >= 128 * 128 {
-            // Multiplies per channel pair and example: a complex product (4 real) per bin and segment, or one per
-            // (output row, tap) pair that reads the image.
-            let fft = FFTConvolution.Shape(taps: conv.kernel.height, height: max(height + g.padTop, g.outputHeight))
-            let direct = (0..<g.outputHeight).reduce(0) { $0 + conv.readingTaps(row: $1, geometry: g).count }
-            return 4 * fft.bins * fft.segments(outputHeight: g.outputHeight) < direct ? .fft : .rows
+        if column && conv.kernel.height >= 16 {
+            // Multiplies per example: by FFT a complex product (4 real) per bin, segment and channel pair of the phase
+            // kernel, plus the transforms (about N·log2 N each); directly one per (output row, tap) pair that reads the
+            // image.
+            let s = conv.stride.y
+            let fft = FFTConvolution.Shape.phases(taps: conv.kernel.height, stride: s, outputs: g.outputHeight)
+            let channels = s * conv.inputChannels, pairs = conv.inputChannels * conv.outputChannels
+            let transforms = fft.segments * (channels + conv.outputChannels) * fft.length * fft.length.trailingZeroBitCount
+            let byFFT = 4 * fft.bins * fft.segments * channels * conv.outputChannels + transforms
+            let direct = (0..<g.outputHeight).reduce(0) { $0 + conv.readingTaps(row: $1, geometry: g).count } * pairs
+            // Small complex GEMMs run at about half the rate of real ones; and an example's output spectra must stay
+            // in cache (CREPE full's first layer, 1024 channels out, would write 2 MB of them: measured 24 % slower).
+            let outputSpectraBytes = 8 * fft.bins * fft.segments * conv.outputChannels
+            if 2 * byFFT < direct && outputSpectraBytes <= 512 << 10 { return .fft }
+            if s == 1 && g.outputHeight < 32 { return .rows }
         }
         if column && conv.stride.y == 1 && g.outputHeight >= 32 { return .taps }
         return .im2col

@@ -2,45 +2,57 @@ import CBLAS
 import CFFTW
 import Foundation
 
-/// A tall 1-D convolution (a `k×1` kernel over a width-1 image, stride 1, one group) by FFT with overlap-save: the
-/// padded input is cut into segments of `length` samples that overlap by `taps − 1`; each segment's channels are
-/// transformed once, each frequency bin becomes one complex GEMM `[segments × Cin] · [Cin × Cout]` with the conjugated
-/// kernel spectra, and each segment's first `length − taps + 1` outputs are transformed back. For CREPE's 64-tap
-/// layers this is about 16 times fewer multiplies than the direct convolution.
+/// A tall 1-D convolution (a `k×1` kernel over a width-1 image, one group) by FFT with overlap-save: the padded
+/// input is cut into segments of `length` rows that overlap by `taps − 1`; each segment's channels are transformed once,
+/// each frequency bin becomes one complex GEMM `[segments × Cin] · [Cin × Cout]` with the conjugated kernel spectra, and
+/// each segment's first `length − taps + 1` outputs are transformed back. For CREPE's 64-tap layers this is about 16
+/// times fewer multiplies than the direct convolution.
+///
+/// A stride `s` runs as stride 1 over the input's phases: `s` consecutive rows of `Cin` channels are one row of `s·Cin`
+/// channels, and the kernel's `s` consecutive taps one tap, so HWIO weights `[taps, Cin, Cout]` already are the
+/// phase kernel `[⌈taps / s⌉, s·Cin, Cout]` (zero-padded at the end). CREPE's first layer (512 taps, stride 4, one
+/// input channel) becomes 128 taps over 4 channels.
 final class FFTConvolution: @unchecked Sendable {
-    /// Transform length and segments for a kernel of `taps` over a padded input `height` tall.
+    /// Transform length and segments for a kernel of `taps` giving `outputs` rows (in phase rows when strided).
     struct Shape {
-        let taps: Int, height: Int
-        /// A power of two, the shorter of one segment for the whole padded input and two kernels' length (the GEMM
-        /// work is the same either way; shorter transforms keep fewer kernel spectra: 68 MB for CREPE full's second
-        /// layer instead of 135 MB).
-        var length: Int { min(Self.powerOfTwo(atLeast: height + taps - 1), Self.powerOfTwo(atLeast: 2 * taps - 1)) }
+        let taps: Int, outputs: Int
+        /// A power of two, the shorter of one segment for all outputs and two kernels' length (the GEMM work is the
+        /// same either way; shorter transforms keep fewer kernel spectra: 68 MB for CREPE full's second layer instead of
+        /// 135 MB).
+        var length: Int { min(Self.powerOfTwo(atLeast: outputs + taps - 1), Self.powerOfTwo(atLeast: 2 * taps - 1)) }
         var bins: Int { length / 2 + 1 }
         /// Outputs each segment gives (the rest of its circular correlation wraps around).
         var segmentOutputs: Int { length - taps + 1 }
-        func segments(outputHeight: Int) -> Int { (outputHeight + segmentOutputs - 1) / segmentOutputs }
+        var segments: Int { (outputs + segmentOutputs - 1) / segmentOutputs }
+
+        /// For a kernel of `taps` at `stride` over `channels` giving `outputs` rows: the phase kernel's shape and
+        /// channels.
+        static func phases(taps: Int, stride: Int, outputs: Int) -> Shape {
+            Shape(taps: (taps + stride - 1) / stride, outputs: outputs)
+        }
 
         static func powerOfTwo(atLeast n: Int) -> Int { var p = 1; while p < n { p *= 2 }; return p }
     }
 
-    let inputChannels: Int, outputChannels: Int, taps: Int
+    /// Channels of a phase row (`stride · Cin`), output channels, and the stride.
+    let inputChannels: Int, outputChannels: Int, stride: Int
     let shape: Shape
     var length: Int { shape.length }
     var bins: Int { shape.bins }
-    /// Conjugated kernel spectra `[bins, Cin, Cout]`, interleaved complex.
+    /// Conjugated kernel spectra `[bins, stride·Cin, Cout]`, interleaved complex.
     private let spectra: [Float]
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var plans: [String: OpaquePointer] = [:]
 
-    /// `weights` are HWIO `[taps, 1, Cin, Cout]`; `height` is the padded input height the layer sees.
-    init(weights: [Float], taps: Int, inputChannels: Int, outputChannels: Int, height: Int) {
-        self.inputChannels = inputChannels
+    /// `weights` are HWIO `[taps, 1, Cin, Cout]`; the layer gives `outputs` rows.
+    init(weights: [Float], taps: Int, stride: Int, inputChannels: Int, outputChannels: Int, outputs: Int) {
+        self.inputChannels = stride * inputChannels
         self.outputChannels = outputChannels
-        self.taps = taps
-        shape = Shape(taps: taps, height: height)
-        let length = shape.length
-        let pairs = inputChannels * outputChannels, bins = length / 2 + 1
+        self.stride = stride
+        shape = Shape.phases(taps: taps, stride: stride, outputs: outputs)
+        let length = shape.length, phaseTaps = shape.taps
+        let pairs = self.inputChannels * outputChannels, bins = length / 2 + 1
         var spectra = [Float](repeating: 0, count: 2 * bins * pairs)
         // Blocks of (input, output) pairs in parallel: gather each pair's taps into a contiguous zero-padded row,
         // transform the rows, and scatter the conjugated bins to [bins, pairs].
@@ -48,24 +60,16 @@ final class FFTConvolution: @unchecked Sendable {
         spectra.withUnsafeMutableBufferPointer { target in
             weights.withUnsafeBufferPointer { source in
                 let w = SharedReadPointer(source.baseAddress!), out = SharedPointer(target.baseAddress!)
-                Parallel.forEach((pairs + block - 1) / block) { index in
+                let total = weights.count
+                Parallel.forEach((pairs + block - 1) / block, scratch: (length + 2 * bins) * block) { index, scratch in
                     let first = index * block, count = min(block, pairs - first)
-                    let plan = Self.plan(key: "w\(length)x\(count)", sizes: (length * count, bins * count)) { input, output in
-                        var n = Int32(length)
-                        return fftwf_plan_many_dft_r2c(1, &n, Int32(count), input, nil, 1, Int32(length), output, nil, 1, Int32(bins),
-                                                       UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+                    let rows = scratch, transformed = scratch + length * count
+                    rows.update(repeating: 0, count: length * count)
+                    for tap in 0..<phaseTaps {
+                        let start = tap * pairs + first, present = max(0, min(count, total - start))
+                        for pair in 0..<present { rows[pair * length + tap] = w.base[start + pair] }
                     }
-                    let rows = UnsafeMutablePointer<Float>.allocate(capacity: length * count)
-                    let transformed = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bins * count)
-                    defer { rows.deallocate(); transformed.deallocate() }
-                    rows.initialize(repeating: 0, count: length * count)
-                    for tap in 0..<taps {
-                        let row = w.base + tap * pairs + first
-                        for pair in 0..<count { rows[pair * length + tap] = row[pair] }
-                    }
-                    transformed.withMemoryRebound(to: fftwf_complex.self, capacity: bins * count) {
-                        fftwf_execute_dft_r2c(plan.plan, rows, $0)
-                    }
+                    Self.transform(rows, into: transformed, length: length, count: count)
                     // Cross-correlation is convolution with the conjugate spectrum.
                     for bin in 0..<bins {
                         let destination = out.base + 2 * (bin * pairs + first)
@@ -94,38 +98,43 @@ final class FFTConvolution: @unchecked Sendable {
         return SharedPlan(plan: plan)
     }
 
-    /// Convolves `frames` NHWC images `[height, 1, Cin]` into raw sums `[outputHeight, 1, Cout]` (no bias).
-    func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, frames: Int, height: Int, outputHeight: Int,
-             padTop: Int) {
+    /// Convolves `frames` NHWC images `[height, 1, Cin]`, padded by `padTop` rows above, into raw sums
+    /// `[outputs, 1, Cout]` (no bias).
+    func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, frames: Int, height: Int, padTop: Int) {
         let cin = inputChannels, cout = outputChannels, bins = self.bins, n = length, step = shape.segmentOutputs
-        let perFrame = shape.segments(outputHeight: outputHeight), segments = frames * perFrame
-        var inputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cin)    // [bins, segments, Cin]
-        var outputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cout)  // [bins, segments, Cout]
-        let forward = Self.plan(key: "x\(n)x\(cin)x\(segments)", sizes: (n * cin, bins * segments * cin)) { input, output in
-            var size = Int32(n)
-            return fftwf_plan_many_dft_r2c(1, &size, Int32(cin), input, nil, Int32(cin), 1, output, nil, Int32(segments * cin), 1,
-                                           UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
-        }
-        let backward = Self.plan(key: "y\(n)x\(cout)x\(segments)", sizes: (n * cout, bins * segments * cout)) { output, input in
-            var size = Int32(n)
-            return fftwf_plan_many_dft_c2r(1, &size, Int32(cout), input, nil, Int32(segments * cout), 1, output, nil, Int32(cout), 1,
-                                           UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
-        }
+        let originalChannels = cin / stride, outputHeight = shape.outputs
+        let perFrame = shape.segments, segments = frames * perFrame
+        // Each segment's spectra are one contiguous [bins, channels] block; a bin's GEMM reads its rows across
+        // segments at a stride of bins · channels.
+        var inputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cin)    // [segments, bins, Cin]
+        var outputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cout)  // [segments, bins, Cout]
+        // Channels are transformed a block at a time from contiguous rows: FFTW on rows strided by the channel count
+        // (a power of two) runs into cache-set conflicts, up to 30 times slower.
+        let block = 16
         inputSpectra.withUnsafeMutableBufferPointer { xs in
-            let spectraBase = SharedPointer(xs.baseAddress!), source = SharedReadPointer(input)
-            Parallel.forEach(segments) { segment in
-                // Segment s of a frame holds padded rows s·step ..< s·step + n, i.e. input rows shifted up by padTop.
-                let frame = segment / perFrame, first = (segment % perFrame) * step - padTop
-                let window = UnsafeMutablePointer<Float>.allocate(capacity: n * cin)
-                defer { window.deallocate() }
-                window.initialize(repeating: 0, count: n * cin)
-                let rows = max(0, first)..<min(height, first + n)
-                if !rows.isEmpty {
-                    (window + (rows.lowerBound - first) * cin).update(from: source.base + (frame * height + rows.lowerBound) * cin,
-                                                                     count: rows.count * cin)
+            let spectra = SharedPointer(xs.baseAddress!), source = SharedReadPointer(input)
+            Parallel.forEach(segments, scratch: n * cin + block * (n + 2 * bins)) { segment, scratch in
+                // Segment s of a frame holds phase rows s·step ..< s·step + n: padded input rows from s·step·stride on,
+                // i.e. input rows shifted up by padTop.
+                let frame = segment / perFrame, first = (segment % perFrame) * step * stride - padTop
+                let window = scratch, rows = scratch + n * cin, transformed = rows + block * n
+                window.update(repeating: 0, count: n * cin)
+                let present = max(0, first)..<min(height, first + n * stride)
+                if !present.isEmpty {
+                    (window + (present.lowerBound - first) * originalChannels).update(
+                        from: source.base + (frame * height + present.lowerBound) * originalChannels, count: present.count * originalChannels)
                 }
-                (spectraBase.base + 2 * segment * cin).withMemoryRebound(to: fftwf_complex.self, capacity: 1) {
-                    fftwf_execute_dft_r2c(forward.plan, window, $0)
+                let target = spectra.base + 2 * segment * bins * cin
+                for first in Swift.stride(from: 0, to: cin, by: block) {
+                    let count = min(block, cin - first)
+                    for row in 0..<n { for channel in 0..<count { rows[channel * n + row] = window[row * cin + first + channel] } }
+                    Self.transform(rows, into: transformed, length: n, count: count)
+                    for bin in 0..<bins {
+                        for channel in 0..<count {
+                            target[2 * (bin * cin + first + channel)] = transformed[2 * (channel * bins + bin)]
+                            target[2 * (bin * cin + first + channel) + 1] = transformed[2 * (channel * bins + bin) + 1]
+                        }
+                    }
                 }
             }
         }
@@ -137,27 +146,55 @@ final class FFTConvolution: @unchecked Sendable {
                     Parallel.forEach(bins) { bin in
                         var one: (Float, Float) = (1, 0), zero: (Float, Float) = (0, 0)
                         cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(segments), Int32(cout), Int32(cin), &one,
-                                    x.base + 2 * bin * segments * cin, Int32(cin), w.base + 2 * bin * cin * cout, Int32(cout), &zero,
-                                    y.base + 2 * bin * segments * cout, Int32(cout))
+                                    x.base + 2 * bin * cin, Int32(bins * cin), w.base + 2 * bin * cin * cout, Int32(cout), &zero,
+                                    y.base + 2 * bin * cout, Int32(bins * cout))
                     }
                 }
             }
         }
         outputSpectra.withUnsafeMutableBufferPointer { ys in
-            let spectraBase = SharedPointer(ys.baseAddress!), target = SharedPointer(output)
+            let spectra = SharedReadPointer(ys.baseAddress!), target = SharedPointer(output)
             let scale = 1 / Float(n)
-            Parallel.forEach(segments) { segment in
-                let signal = UnsafeMutablePointer<Float>.allocate(capacity: n * cout)
-                defer { signal.deallocate() }
-                (spectraBase.base + 2 * segment * cout).withMemoryRebound(to: fftwf_complex.self, capacity: 1) {
-                    fftwf_execute_dft_c2r(backward.plan, $0, signal)
-                }
+            Parallel.forEach(segments, scratch: block * (n + 2 * bins)) { segment, scratch in
                 let frame = segment / perFrame, first = (segment % perFrame) * step
-                let count = min(step, outputHeight - first) * cout
-                let out = target.base + (frame * outputHeight + first) * cout
-                for i in 0..<count { out[i] = signal[i] * scale }
+                let rows = min(step, outputHeight - first)
+                let source = spectra.base + 2 * segment * bins * cout, out = target.base + (frame * outputHeight + first) * cout
+                let signal = scratch, gathered = scratch + block * n
+                for first in Swift.stride(from: 0, to: cout, by: block) {
+                    let count = min(block, cout - first)
+                    for channel in 0..<count {
+                        for bin in 0..<bins {
+                            gathered[2 * (channel * bins + bin)] = source[2 * (bin * cout + first + channel)]
+                            gathered[2 * (channel * bins + bin) + 1] = source[2 * (bin * cout + first + channel) + 1]
+                        }
+                    }
+                    Self.inverseTransform(gathered, into: signal, length: n, count: count)
+                    for row in 0..<rows { for channel in 0..<count { out[row * cout + first + channel] = signal[channel * n + row] * scale } }
+                }
             }
         }
+    }
+
+    /// The spectra `[count, length / 2 + 1]` of `count` contiguous real rows `[count, length]`.
+    static func transform(_ rows: UnsafeMutablePointer<Float>, into spectra: UnsafeMutablePointer<Float>, length: Int, count: Int) {
+        let bins = length / 2 + 1
+        let plan = Self.plan(key: "r\(length)x\(count)", sizes: (length * count, bins * count)) { input, output in
+            var n = Int32(length)
+            return fftwf_plan_many_dft_r2c(1, &n, Int32(count), input, nil, 1, Int32(length), output, nil, 1, Int32(bins),
+                                           UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+        }
+        spectra.withMemoryRebound(to: fftwf_complex.self, capacity: bins * count) { fftwf_execute_dft_r2c(plan.plan, rows, $0) }
+    }
+
+    /// The unnormalised inverse of ``transform(_:into:length:count:)`` (`spectra` is overwritten).
+    static func inverseTransform(_ spectra: UnsafeMutablePointer<Float>, into rows: UnsafeMutablePointer<Float>, length: Int, count: Int) {
+        let bins = length / 2 + 1
+        let plan = Self.plan(key: "c\(length)x\(count)", sizes: (length * count, bins * count)) { output, input in
+            var n = Int32(length)
+            return fftwf_plan_many_dft_c2r(1, &n, Int32(count), input, nil, 1, Int32(bins), output, nil, 1, Int32(length),
+                                           UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+        }
+        spectra.withMemoryRebound(to: fftwf_complex.self, capacity: bins * count) { fftwf_execute_dft_c2r(plan.plan, $0, rows) }
     }
 }
 

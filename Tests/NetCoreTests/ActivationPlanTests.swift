@@ -103,10 +103,12 @@ import Testing
         #expect(try algorithm(Conv2D(inputChannels: 64, outputChannels: 64, kernel: (3, 3), padding: .same), input: [56, 56, 64]) == .winograd)
         #expect(try algorithm(Conv2D(inputChannels: 64, outputChannels: 64, kernel: (3, 3), stride: (2, 2), padding: .same),
                               input: [56, 56, 64]) == .im2col)
-        // CREPE's layers: 1-D kernels of 64 taps over width-1 images.
+        // CREPE's layers: 1-D kernels of 64 taps over width-1 images, by FFT unless the output is short beside the kernel.
         #expect(try algorithm(Conv2D(inputChannels: 256, outputChannels: 256, kernel: (64, 1), padding: .same), input: [128, 1, 256]) == .fft)
         #expect(try algorithm(Conv2D(inputChannels: 256, outputChannels: 512, kernel: (64, 1), padding: .same), input: [8, 1, 256]) == .rows)
-        #expect(try algorithm(Conv2D(inputChannels: 32, outputChannels: 32, kernel: (64, 1), padding: .same), input: [128, 1, 32]) == .taps)
+        #expect(try algorithm(Conv2D(inputChannels: 32, outputChannels: 32, kernel: (64, 1), padding: .same), input: [128, 1, 32]) == .fft)
+        // A short kernel saves nothing by FFT: tall outputs by taps.
+        #expect(try algorithm(Conv2D(inputChannels: 32, outputChannels: 32, kernel: (8, 1), padding: .same), input: [128, 1, 32]) == .taps)
     }
 
     /// A grouped 1×1 convolution (ShuffleNet's) runs as one GEMM per group on the group's channels in place: each

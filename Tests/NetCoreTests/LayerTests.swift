@@ -85,16 +85,20 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         #expect(relativeError(planned.forward([input]), try Self.direct(conv, input)) <= 1e-5)
     }
 
-    /// Tall 1-D kernels on 128 channels and more: by FFT in overlap-save segments (one or several per frame, the last
-    /// one partial) where the transforms save multiplies, else by rows (short images; rows that read only padding).
-    @Test(arguments: [([40, 1, 128], 16, Padding.same, ConvolutionAlgorithm.fft), ([37, 1, 128], 16, .valid, .fft),
-                      ([130, 1, 128], 64, .same, .fft), ([20, 1, 128], 16, .explicit(top: 3, bottom: 9, left: 0, right: 0), .fft),
-                      ([8, 1, 128], 16, .same, .rows), ([8, 1, 256], 64, .same, .rows),
-                      ([12, 1, 128], 16, .explicit(top: 70, bottom: 0, left: 0, right: 0), .rows)])
-    func tallKernelConvolutionsEqualTheirDefinition(input shape: [Int], taps: Int, padding: Padding, algorithm: ConvolutionAlgorithm) throws {
+    /// Tall 1-D kernels: by FFT in overlap-save segments (one or several per frame, the last one partial; strided
+    /// kernels over the input's phases, taps not a multiple of the stride too) where the transforms save multiplies,
+    /// else by rows on short outputs (some rows reading only padding).
+    @Test(arguments: [([40, 1, 128], 16, 1, Padding.same, ConvolutionAlgorithm.fft), ([37, 1, 128], 16, 1, .valid, .fft),
+                      ([130, 1, 128], 64, 1, .same, .fft), ([20, 1, 128], 16, 1, .explicit(top: 3, bottom: 9, left: 0, right: 0), .fft),
+                      ([64, 1, 16], 64, 1, .same, .fft), ([1024, 1, 1], 512, 4, .same, .fft),
+                      ([300, 1, 8], 30, 3, .explicit(top: 5, bottom: 4, left: 0, right: 0), .fft),
+                      ([8, 1, 128], 16, 1, .same, .rows), ([8, 1, 256], 64, 1, .same, .rows),
+                      ([12, 1, 128], 16, 1, .explicit(top: 30, bottom: 0, left: 0, right: 0), .rows)])
+    func tallKernelConvolutionsEqualTheirDefinition(input shape: [Int], taps: Int, stride: Int, padding: Padding,
+                                                    algorithm: ConvolutionAlgorithm) throws {
         var random = SeededGenerator(seed: UInt64(shape[0] * 31 + taps))
         let outputs = 128
-        let conv = Conv2D(inputChannels: shape[2], outputChannels: outputs, kernel: (taps, 1), padding: padding,
+        let conv = Conv2D(inputChannels: shape[2], outputChannels: outputs, kernel: (taps, 1), stride: (stride, 1), padding: padding,
                           weights: random.floats(taps * shape[2] * outputs, in: -1...1), bias: random.floats(outputs, in: -1...1))
         let input = Tensor(shape: [3] + shape, scalars: random.floats(3 * shape.reduce(1, *), in: -1...1))
         let planned = conv.planned(for: [shape])
