@@ -108,8 +108,8 @@ final class FFTConvolution: @unchecked Sendable {
         // segments at a stride of bins · channels.
         var inputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cin)    // [segments, bins, Cin]
         var outputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cout)  // [segments, bins, Cout]
-        // Channels are transformed a block at a time from contiguous rows: FFTW on rows strided by the channel count
-        // (a power of two) runs into cache-set conflicts, up to 30 times slower.
+        // Channels are transformed a block at a time from contiguous rows, so that a transform reads a few cache lines
+        // rather than one line per row at a stride of the channel count.
         let block = 16
         inputSpectra.withUnsafeMutableBufferPointer { xs in
             let spectra = SharedPointer(xs.baseAddress!), source = SharedReadPointer(input)
