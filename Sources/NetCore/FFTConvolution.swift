@@ -25,8 +25,7 @@ final class FFTConvolution: @unchecked Sendable {
         var segmentOutputs: Int { length - taps + 1 }
         var segments: Int { (outputs + segmentOutputs - 1) / segmentOutputs }
 
-        /// For a kernel of `taps` at `stride` over `channels` giving `outputs` rows: the phase kernel's shape and
-        /// channels.
+        /// The shape of the phase kernel (⌈taps / stride⌉ taps) for a kernel of `taps` at `stride` giving `outputs` rows.
         static func phases(taps: Int, stride: Int, outputs: Int) -> Shape {
             Shape(taps: (taps + stride - 1) / stride, outputs: outputs)
         }
