@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CSTB", "CJPEG", "Platform"]),
         // Plots (PNG and SVG through cairo): a canvas, axes, heat maps, colour scales.
         .target(name: "Plots", dependencies: ["CCairo", "Platform"]),
-        .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "Base"]),
+        .target(name: "DSP", dependencies: ["CFFTW", "CBLAS", "CAudioKernels", "Base"]),
         .target(name: "CKernels", dependencies: ["CBase"]),
         .target(name: "NetCore", dependencies: ["Base", "CBLAS", "CFFTW", "CKernels"]),
         // Swift code generated from onnx.proto and caffe.proto (`make protobuf-schemas`), nothing else.

@@ -412,7 +412,7 @@ def librosa_frontend(threads):
         frames = np.log(mel @ magnitude + 0.001).T
         count = 1 + (len(frames) - 96) // 48
         np.stack([frames[i * 48:i * 48 + 96] for i in range(count)])
-    return 600 / best(run, repeats=2)
+    return 600 / best(run, repeats=3)
 
 
 def torch_conv(kernel, cin, threads):

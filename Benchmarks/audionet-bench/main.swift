@@ -24,7 +24,7 @@ func report(_ fields: [String: Any]) {
 func frontEnd(threads: Int) {
     let seconds = 600.0
     let signal = randomSignal(seconds: seconds, rate: 16_000)
-    let time = bestTime(repeats: 3) { _ = LogMelFrontEnd.yamnet.logMelPatches(signal) }
+    let time = bestTime(repeats: 5) { _ = LogMelFrontEnd.yamnet.logMelPatches(signal) }
     report(["case": "yamnet log-mel, 10 min", "threads": threads, "tool": "AudioNet",
             "value": seconds / time, "unit": "x realtime"])
 }

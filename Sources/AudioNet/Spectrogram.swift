@@ -41,7 +41,7 @@ public enum Spectrogram {
     /// frames `[T, bands]` (after the front end's padding) or, with `patches`, `[N, frames, bands]`.
     public static func compute(path: String, frontEnd: LogMelFrontEnd, patches: Bool) throws -> Tensor {
         let audio = try AudioFileReader.readMono(path: path, sampleRate: frontEnd.sampleRate)
-        let frames = frontEnd.logMel(frontEnd.padded(audio.samples))
+        let frames = frontEnd.logMel(audio.samples)
         return patches ? frontEnd.patches(frames) : frames
     }
 }

@@ -1,5 +1,6 @@
-import Foundation
 import Base
+import CAudioKernels
+import Foundation
 
 /// A log-mel spectrogram front end: STFT magnitude → mel → `log(mel + offset)` → patches.
 ///
@@ -75,28 +76,19 @@ public struct LogMelFrontEnd: Sendable {
     /// The named front ends, by command-line name.
     public static let named = Dictionary(uniqueKeysWithValues: [yamnet, vggish].map { ($0.name, $0) })
 
-    /// Pads `samples` as the configuration's reference does.
-    public func padded(_ samples: [Float]) -> [Float] {
-        var copy = samples
-        pad(&copy)
-        return copy
-    }
-
-    /// Pads `samples` in place (no copy of a long signal).
-    public func pad(_ samples: inout [Float]) {
+    /// The length of `count` samples once padded as the configuration's reference pads them.
+    public func paddedCount(_ count: Int) -> Int {
         // features.pad_waveform: one patch needs patchFrames hops plus the rest of the last window.
         let minimum = (patchFrames - 1) * hopLength + windowLength
         switch padding {
         case .none:
-            return
+            return count
         case .onePatch:
-            samples.append(contentsOf: repeatElement(0, count: max(0, minimum - samples.count)))
+            return max(count, minimum)
         case .yamnetPatches:
             let patchHopSamples = patchHop * hopLength
-            let length = max(samples.count, minimum)
-            let extraHops = (length - minimum + patchHopSamples - 1) / patchHopSamples
-            let target = minimum + extraHops * patchHopSamples
-            samples.append(contentsOf: repeatElement(0, count: target - samples.count))
+            let extraHops = (max(count, minimum) - minimum + patchHopSamples - 1) / patchHopSamples
+            return minimum + extraHops * patchHopSamples
         }
     }
 
@@ -122,24 +114,36 @@ public struct LogMelFrontEnd: Sendable {
         return Tensor(shape: [count, patchFrames, melBands], scalars: scalars)
     }
 
-    /// Log-mel frames `[T, melBands]` of `samples` (already padded if wanted), only whole STFT frames.
+    /// Log-mel frames `[T, melBands]` of `samples` padded as the configuration's reference pads them, only whole
+    /// STFT frames. The zeros are not appended to the signal: the frames that reach past it read a copy of its end.
     public func logMel(_ samples: [Float]) -> Tensor {
-        let frames = samples.count >= windowLength ? 1 + (samples.count - windowLength) / hopLength : 0
+        let total = paddedCount(samples.count)
+        let frames = total >= windowLength ? 1 + (total - windowLength) / hopLength : 0
         guard frames > 0 else { return Tensor(zeros: [0, melBands]) }
         _ = AllocatorPolicy.configure
-        var output = [Float](repeating: 0, count: frames * melBands)
+        // Frames from `tailFrame` on reach past the signal; `tail` holds the padded signal from where the first begins.
+        let tailFrame = samples.count >= windowLength ? (samples.count - windowLength) / hopLength + 1 : 0
+        let tailStart = tailFrame * hopLength
+        let tail = tailFrame < frames
+            ? Array(samples[min(tailStart, samples.count)...]) + repeatElement(0, count: total - max(tailStart, samples.count))
+            : []
         let chunk = 128
         let chunks = (frames + chunk - 1) / chunk
-        samples.withUnsafeBufferPointer { signal in
-            output.withUnsafeMutableBufferPointer { out in
-                let input = SharedReadPointer(signal.baseAddress!)
-                let result = SharedPointer(out.baseAddress!)
-                Parallel.forEach(chunks) { index in
-                    let first = index * chunk
-                    computeChunk(signal: input.base, firstFrame: first, frameCount: min(chunk, frames - first),
-                                 output: result.base + first * melBands)
+        let output = [Float](unsafeUninitializedCapacity: frames * melBands) { out, initialized in
+            samples.withUnsafeBufferPointer { signal in
+                tail.withUnsafeBufferPointer { tail in
+                    let signal = SharedReadPointer(signal.baseAddress ?? tail.baseAddress!)
+                    let tail = SharedReadPointer(tail.baseAddress ?? signal.base)
+                    let result = SharedPointer(out.baseAddress!)
+                    Parallel.forEach(chunks) { index in
+                        let first = index * chunk
+                        computeChunk(firstFrame: first, frameCount: min(chunk, frames - first), output: result.base + first * melBands) {
+                            $0 < tailFrame ? signal.base + $0 * hopLength : tail.base + ($0 * hopLength - tailStart)
+                        }
+                    }
                 }
             }
+            initialized = frames * melBands
         }
         return Tensor(shape: [frames, melBands], scalars: output)
     }
@@ -149,32 +153,22 @@ public struct LogMelFrontEnd: Sendable {
         patches(logMel, first: 0, count: patchCount(frames: logMel.shape[0]))
     }
 
-    /// Pads, computes log-mel frames and frames them into patches.
-    public func logMelPatches(_ samples: [Float]) -> Tensor { patches(logMel(padded(samples))) }
+    /// Log-mel frames of the padded signal, framed into patches.
+    public func logMelPatches(_ samples: [Float]) -> Tensor { patches(logMel(samples)) }
 
-    /// Windowed FFT magnitudes of `frameCount` frames, then the sparse mel bank and log, into `output`.
-    private func computeChunk(signal: UnsafePointer<Float>, firstFrame: Int, frameCount: Int,
-                              output: UnsafeMutablePointer<Float>) {
-        let fft = RealFFT.plan(size: fftLength)
-        let bins = fft.binCount, length = windowLength, hop = hopLength
-        let frame = UnsafeMutablePointer<Double>.allocate(capacity: fftLength)
-        let spectrum = UnsafeMutablePointer<Double>.allocate(capacity: 2 * bins)
-        let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: bins)
-        defer { frame.deallocate(); spectrum.deallocate(); magnitudes.deallocate() }
-        frame.initialize(repeating: 0, count: fftLength)  // the FFT's zero padding after the window
-        window.withUnsafeBufferPointer { w in
-            for local in 0..<frameCount {
-                let source = signal + (firstFrame + local) * hop
-                for n in 0..<length { frame[n] = Double(source[n]) * w[n] }
-                fft.forward(frame, spectrum)
-                for k in 0..<bins {
-                    let re = spectrum[2 * k], im = spectrum[2 * k + 1]
-                    magnitudes[k] = Float((re * re + im * im).squareRoot())
-                }
-                filterbank.apply(magnitudes, into: output + local * melBands)
-            }
+    /// Windowed FFT of each of `frameCount` frames (`start` gives where a frame's samples begin), then its
+    /// magnitudes through the sparse mel bank and the log, into `output`.
+    private func computeChunk(firstFrame: Int, frameCount: Int, output: UnsafeMutablePointer<Float>,
+                              start: (Int) -> UnsafePointer<Float>) {
+        let fft = RealFFT(size: fftLength)  // its input's zeros after the window are the FFT's zero padding
+        let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: fft.binCount)
+        defer { magnitudes.deallocate() }
+        let bank = filterbank
+        for local in 0..<frameCount {
+            an_window_frame(start(firstFrame + local), window, Int32(windowLength), fft.input)
+            fft.forward()
+            an_log_mel_frame(fft.spectrum, Int32(fft.binCount), bank.bandFirst, bank.bandLength, bank.bandWeights,
+                             Int32(melBands), logOffset, magnitudes, output + local * melBands)
         }
-        let offset = logOffset
-        for i in 0..<(frameCount * melBands) { output[i] = log(output[i] + offset) }
     }
 }

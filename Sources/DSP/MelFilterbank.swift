@@ -11,31 +11,24 @@ public struct MelFilterbank: Sendable {
     /// For each band, the bins where its triangle is non-zero and their weights: a triangle spans a few bins,
     /// so applying the bank this way takes about 2 multiply-adds per bin instead of `melBands`.
     public let bands: [(first: Int, weights: [Float])]
+    /// ``bands`` packed for the C kernel: each band's first bin and weight count, its weights after the previous band's.
+    let bandFirst: [Int32], bandLength: [Int32], bandWeights: [Float]
 
     public init(spectrogramBins: Int, melBands: Int, weights: [Float]) {
         self.spectrogramBins = spectrogramBins
         self.melBands = melBands
         self.weights = weights
-        bands = (0..<melBands).map { band in
+        let bands: [(first: Int, weights: [Float])] = (0..<melBands).map { band in
             let column = (0..<spectrogramBins).map { weights[$0 * melBands + band] }
             guard let first = column.firstIndex(where: { $0 != 0 }), let last = column.lastIndex(where: { $0 != 0 }) else {
                 return (0, [])
             }
             return (first, Array(column[first...last]))
         }
-    }
-
-    /// `mel[b] = Σ_k magnitudes[k] · W[k, b]` for one frame.
-    @inline(__always)
-    public func apply(_ magnitudes: UnsafePointer<Float>, into mel: UnsafeMutablePointer<Float>) {
-        for (band, entry) in bands.enumerated() {
-            var sum: Float = 0
-            entry.weights.withUnsafeBufferPointer { w in
-                let source = magnitudes + entry.first
-                for i in 0..<w.count { sum += source[i] * w[i] }
-            }
-            mel[band] = sum
-        }
+        self.bands = bands
+        bandFirst = bands.map { Int32($0.first) }
+        bandLength = bands.map { Int32($0.weights.count) }
+        bandWeights = bands.flatMap(\.weights)
     }
 
     /// HTK mel scale, `1127 ln(1 + f / 700)`.

@@ -87,10 +87,10 @@ public struct OpenL3FrontEnd: Sendable {
     /// The representation `[bins, frames]` of one 48000-sample window.
     public func spectrogram(_ window: ArraySlice<Float>) -> [Float] {
         precondition(window.count == Self.windowLength)
-        let fft = RealFFT.plan(size: fftLength), binCount = fft.binCount
+        let fft = RealFFT(size: fftLength), binCount = fft.binCount
         let hann = Window.periodicHann(fftLength)
         let (left, _) = padding
-        var frame = [Double](repeating: 0, count: fftLength), spectrum = [Double](repeating: 0, count: 2 * binCount)
+        let frame = fft.input, spectrum = fft.spectrum
         var power = [Float](repeating: 0, count: frames * binCount)  // [frames, bins]
         let base = window.startIndex
         for t in 0..<frames {
@@ -98,7 +98,7 @@ public struct OpenL3FrontEnd: Sendable {
                 let index = t * Self.hop + n - left
                 frame[n] = index >= 0 && index < Self.windowLength ? Double(window[base + index]) * hann[n] : 0
             }
-            fft.forward(&frame, &spectrum)
+            fft.forward()
             for k in 0..<binCount { power[t * binCount + k] = Float(spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1]) }
         }
         var output = [Float](repeating: 0, count: bins * frames)  // [bins, frames]

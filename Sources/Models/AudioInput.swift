@@ -78,9 +78,7 @@ public struct AudioInput: Sendable {
                           batchSize: batchSize, scores: scores, embeddings: embeddings, postprocessing: postprocessing,
                           firstCentreSeconds: windowSeconds / 2) { samples, hopSeconds in
             let patching = frontEnd.withPatchHop(max(1, Int((hopSeconds / frameSeconds).rounded())))
-            var padded = samples  // the caller's last use: padded in place, not copied
-            patching.pad(&padded)
-            let frames = patching.logMel(padded)
+            let frames = patching.logMel(samples)
             let count = patching.patchCount(frames: frames.shape[0])
             let hop = Double(patching.patchHop) * frameSeconds
             return AudioExamples(count: count, times: (0..<count).map { Double($0) * hop }) { first, size in

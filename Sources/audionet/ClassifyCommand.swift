@@ -94,7 +94,7 @@ struct ClassifyCommand: ParsableCommand {
         }
         try classifyEach(writing: matrices) { input in
             let samples = try input.samples(sampleRate: classifier.pipeline.input.sampleRate)
-            let frames = plot == nil ? nil : LogMelFrontEnd.yamnet.logMel(LogMelFrontEnd.yamnet.padded(samples))
+            let frames = plot == nil ? nil : LogMelFrontEnd.yamnet.logMel(samples)
             let analysis = try classifier.analyze(samples: samples, hopSeconds: hop)
             if let scores { try NPY.write(NPYArray(analysis.scores), path: scores) }
             if let timestamps {

@@ -7,13 +7,12 @@ import Testing
 @Suite struct ResamplerTests {
     /// Index of the largest FFT magnitude of the first `size` samples (Hann-windowed).
     func peakBin(_ samples: [Float], size: Int) -> Int {
-        let fft = RealFFT.plan(size: size)
+        let fft = RealFFT(size: size)
         let window = Window.periodicHann(size)
-        var frame = (0..<size).map { Double(samples[$0]) * window[$0] }
-        var spectrum = [Double](repeating: 0, count: 2 * fft.binCount)
-        fft.forward(&frame, &spectrum)
+        for n in 0..<size { fft.input[n] = Double(samples[n]) * window[n] }
+        fft.forward()
         let magnitudes = (0..<fft.binCount).map { (k: Int) -> Double in
-            let re = spectrum[2 * k], im = spectrum[2 * k + 1]
+            let re = fft.spectrum[2 * k], im = fft.spectrum[2 * k + 1]
             return re * re + im * im
         }
         return magnitudes.indices.max { magnitudes[$0] < magnitudes[$1] }!

@@ -62,7 +62,7 @@ import Testing
         let audio = try AudioFileReader.readMono(path: TestSupport.repositoryRoot.appendingPathComponent("Samples/speech-between-silences.wav").path,
                                                  sampleRate: 16_000)
         let frontEnd = LogMelFrontEnd.yamnet
-        let frames = frontEnd.logMel(frontEnd.padded(audio.samples))
+        let frames = frontEnd.logMel(audio.samples)
         let canvas = Spectrogram.plot(frames: frames, frontEnd: frontEnd, title: "speech", format: .png)
         try canvas.write(to: path("spectrogram.png"))
         let image = try RGBImage(path: path("spectrogram.png"))
@@ -85,7 +85,7 @@ import Testing
         let analysis = try classifier.analyze(samples: audio.samples)
         let events = SoundEventDetector(labels: classifier.labels, ontology: nil, options: EventOptions()).events(in: analysis)
         let speech = try #require(events.first { $0.label == "Speech" })
-        let frames = LogMelFrontEnd.yamnet.logMel(LogMelFrontEnd.yamnet.padded(audio.samples))
+        let frames = LogMelFrontEnd.yamnet.logMel(audio.samples)
         try analysis.plot(frames: frames, frontEnd: .yamnet, labels: classifier.labels.names, events: events, title: "speech", format: .png)
             .write(to: path("classify.png"))
         let image = try RGBImage(path: path("classify.png"))
