@@ -44,14 +44,27 @@ public enum Parallel {
         }
     }
 
+    /// The alignment of ``forEach(_:scratch:_:)``'s scratch: a cache line, enough for any SIMD load (FFTW's plans
+    /// without FFTW_UNALIGNED need their arrays aligned as the ones they were planned on).
+    public static let scratchAlignment = 64
+
+    /// The smallest multiple of ``scratchAlignment`` bytes holding `count` floats, in floats: where the next part of
+    /// a scratch buffer starts so that it stays aligned.
+    public static func alignedScratch(_ count: Int) -> Int {
+        let floats = scratchAlignment / MemoryLayout<Float>.stride
+        return (count + floats - 1) / floats * floats
+    }
+
     /// Runs `body(i, scratch)` for every i in 0..<count on at most ``threadCount`` workers, each with its own scratch
     /// buffer of `scratchCount` floats made once (not once per item: a large buffer would be mapped and faulted in
-    /// again each time).
+    /// again each time), aligned to ``scratchAlignment`` bytes.
     public static func forEach(_ count: Int, scratch scratchCount: Int, _ body: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) {
         let workers = min(threadCount, count)
         forEach(workers) { worker in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
-            defer { scratch.deallocate() }
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, scratchCount) * MemoryLayout<Float>.stride,
+                                                       alignment: scratchAlignment)
+            defer { raw.deallocate() }
+            let scratch = raw.bindMemory(to: Float.self, capacity: max(1, scratchCount))
             for index in stride(from: worker, to: count, by: workers) { body(index, scratch) }
         }
     }

@@ -60,9 +60,9 @@ final class FFTConvolution: @unchecked Sendable {
             weights.withUnsafeBufferPointer { source in
                 let w = SharedReadPointer(source.baseAddress!), out = SharedPointer(target.baseAddress!)
                 let total = weights.count
-                Parallel.forEach((pairs + block - 1) / block, scratch: (length + 2 * bins) * block) { index, scratch in
+                Parallel.forEach((pairs + block - 1) / block, scratch: Parallel.alignedScratch(length * block) + 2 * bins * block) { index, scratch in
                     let first = index * block, count = min(block, pairs - first)
-                    let rows = scratch, transformed = scratch + length * count
+                    let rows = scratch, transformed = scratch + Parallel.alignedScratch(length * block)
                     rows.update(repeating: 0, count: length * count)
                     for tap in 0..<phaseTaps {
                         let start = tap * pairs + first, present = max(0, min(count, total - start))
@@ -112,11 +112,12 @@ final class FFTConvolution: @unchecked Sendable {
         let block = 16
         inputSpectra.withUnsafeMutableBufferPointer { xs in
             let spectra = SharedPointer(xs.baseAddress!), source = SharedReadPointer(input)
-            Parallel.forEach(segments, scratch: n * cin + block * (n + 2 * bins)) { segment, scratch in
+            let rowsAt = Parallel.alignedScratch(n * cin), transformedAt = rowsAt + Parallel.alignedScratch(block * n)
+            Parallel.forEach(segments, scratch: transformedAt + block * 2 * bins) { segment, scratch in
                 // Segment s of a frame holds phase rows s·step ..< s·step + n: padded input rows from s·step·stride on,
                 // i.e. input rows shifted up by padTop.
                 let frame = segment / perFrame, first = (segment % perFrame) * step * stride - padTop
-                let window = scratch, rows = scratch + n * cin, transformed = rows + block * n
+                let window = scratch, rows = scratch + rowsAt, transformed = scratch + transformedAt
                 window.update(repeating: 0, count: n * cin)
                 let present = max(0, first)..<min(height, first + n * stride)
                 if !present.isEmpty {
@@ -154,11 +155,12 @@ final class FFTConvolution: @unchecked Sendable {
         outputSpectra.withUnsafeMutableBufferPointer { ys in
             let spectra = SharedReadPointer(ys.baseAddress!), target = SharedPointer(output)
             let scale = 1 / Float(n)
-            Parallel.forEach(segments, scratch: block * (n + 2 * bins)) { segment, scratch in
+            let gatheredAt = Parallel.alignedScratch(block * n)
+            Parallel.forEach(segments, scratch: gatheredAt + block * 2 * bins) { segment, scratch in
                 let frame = segment / perFrame, first = (segment % perFrame) * step
                 let rows = min(step, outputHeight - first)
                 let source = spectra.base + 2 * segment * bins * cout, out = target.base + (frame * outputHeight + first) * cout
-                let signal = scratch, gathered = scratch + block * n
+                let signal = scratch, gathered = scratch + gatheredAt
                 for first in Swift.stride(from: 0, to: cout, by: block) {
                     let count = min(block, cout - first)
                     for channel in 0..<count {
@@ -174,24 +176,26 @@ final class FFTConvolution: @unchecked Sendable {
         }
     }
 
-    /// The spectra `[count, length / 2 + 1]` of `count` contiguous real rows `[count, length]`.
+    /// The spectra `[count, length / 2 + 1]` of `count` contiguous real rows `[count, length]`. Both arrays are
+    /// aligned as ``Parallel/scratchAlignment`` says: the plans assume it (FFTW_UNALIGNED made transforms of 256–1024
+    /// points 2–3× slower).
     static func transform(_ rows: UnsafeMutablePointer<Float>, into spectra: UnsafeMutablePointer<Float>, length: Int, count: Int) {
         let bins = length / 2 + 1
         let plan = Self.plan(key: "r\(length)x\(count)", sizes: (length * count, bins * count)) { input, output in
             var n = Int32(length)
             return fftwf_plan_many_dft_r2c(1, &n, Int32(count), input, nil, 1, Int32(length), output, nil, 1, Int32(bins),
-                                           UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+                                           UInt32(FFTW_ESTIMATE))
         }
         spectra.withMemoryRebound(to: fftwf_complex.self, capacity: bins * count) { fftwf_execute_dft_r2c(plan.plan, rows, $0) }
     }
 
-    /// The unnormalised inverse of ``transform(_:into:length:count:)`` (`spectra` is overwritten).
+    /// The unnormalised inverse of ``transform(_:into:length:count:)`` (`spectra` is overwritten; both arrays aligned).
     static func inverseTransform(_ spectra: UnsafeMutablePointer<Float>, into rows: UnsafeMutablePointer<Float>, length: Int, count: Int) {
         let bins = length / 2 + 1
         let plan = Self.plan(key: "c\(length)x\(count)", sizes: (length * count, bins * count)) { output, input in
             var n = Int32(length)
             return fftwf_plan_many_dft_c2r(1, &n, Int32(count), input, nil, 1, Int32(bins), output, nil, 1, Int32(length),
-                                           UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+                                           UInt32(FFTW_ESTIMATE))
         }
         spectra.withMemoryRebound(to: fftwf_complex.self, capacity: bins * count) { fftwf_execute_dft_c2r(plan.plan, $0, rows) }
     }
