@@ -26,52 +26,74 @@ public struct BatchRunner: Sendable {
     /// receives the fraction of examples done after each batch.
     public func run(count: Int, outputs: [String], progress: (@Sendable (Double) -> Void)? = nil,
                     makeBatch: @Sendable (_ first: Int, _ size: Int) -> Tensor) throws -> [String: Tensor] {
-        let network = self.network, batchSize = self.batchSize
-        let shapes = try outputs.map { name -> [Int] in
-            guard let shape = network.shapes[name] else { throw NetworkError.unknownLayer(name, valid: network.nodeNames) }
-            return shape
-        }
+        let shapes = try outputShapes(outputs)
         let sizes = shapes.map { $0.reduce(1, *) }
-        let batches = (count + batchSize - 1) / batchSize
-        let workers = batchesSideBySide ? min(Parallel.threadCount, batches) : 1
-        let failure = FirstError(), done = DoneCounter()
+        var failure: Error?
         // Batches write their rows straight into the result arrays: no second copy of a long file's outputs.
         let arrays = Self.uninitializedArrays(counts: sizes.map { count * $0 }) { targets in
-            // Each worker keeps its activation buffers from batch to batch.
-            @Sendable func runBatch(_ batch: Int, reusing buffers: ActivationBuffers) {
-                let first = batch * batchSize, size = min(batchSize, count - first)
-                do {
-                    let results = try network.run(makeBatch(first, size), outputs: outputs, reusing: buffers)
+            do {
+                try forEachBatch(count: count, outputs: outputs, progress: progress, makeBatch: makeBatch) { first, results in
                     for (index, name) in outputs.enumerated() {
                         results[name]!.scalars.withUnsafeBufferPointer { source in
-                            (targets[index].base + first * sizes[index]).initialize(from: source.baseAddress!, count: size * sizes[index])
+                            (targets[index].base + first * sizes[index]).initialize(from: source.baseAddress!, count: source.count)
                         }
                     }
-                } catch {
-                    failure.record(error)
                 }
-                if let progress { progress(Double(done.add(size)) / Double(count)) }
-            }
-            if workers > 1 {
-                Parallel.forEach(workers) { worker in
-                    let buffers = ActivationBuffers()
-                    var batch = worker
-                    while batch < batches && !failure.happened {
-                        runBatch(batch, reusing: buffers)
-                        batch += workers
-                    }
-                }
-            } else {
-                let buffers = ActivationBuffers()
-                for batch in 0..<batches where !failure.happened { runBatch(batch, reusing: buffers) }
+            } catch {
+                failure = error
             }
         }
-        if let error = failure.error { throw error }
+        if let failure { throw failure }
         var result: [String: Tensor] = [:]
         for (index, name) in outputs.enumerated() {
             result[name] = Tensor(shape: [count] + shapes[index], scalars: arrays[index])
         }
         return result
+    }
+
+    /// Runs `count` examples in batches and hands each batch's outputs to `body(first, outputs)` as it finishes,
+    /// keeping none of them: what a task makes of each example (a pitch from 360 activations) is all it holds of a
+    /// long file. With batches side by side, `body` is called from several workers at once, each with its own batch.
+    public func forEachBatch(count: Int, outputs: [String], progress: (@Sendable (Double) -> Void)? = nil,
+                             makeBatch: @Sendable (_ first: Int, _ size: Int) -> Tensor,
+                             _ body: @Sendable (_ first: Int, _ outputs: [String: Tensor]) -> Void) throws {
+        _ = try outputShapes(outputs)
+        let network = self.network, batchSize = self.batchSize
+        let batches = (count + batchSize - 1) / batchSize
+        let workers = batchesSideBySide ? min(Parallel.threadCount, batches) : 1
+        let failure = FirstError(), done = DoneCounter()
+        // Each worker keeps its activation buffers from batch to batch.
+        @Sendable func runBatch(_ batch: Int, reusing buffers: ActivationBuffers) {
+            let first = batch * batchSize, size = min(batchSize, count - first)
+            do {
+                body(first, try network.run(makeBatch(first, size), outputs: outputs, reusing: buffers))
+            } catch {
+                failure.record(error)
+            }
+            if let progress { progress(Double(done.add(size)) / Double(count)) }
+        }
+        if workers > 1 {
+            Parallel.forEach(workers) { worker in
+                let buffers = ActivationBuffers()
+                var batch = worker
+                while batch < batches && !failure.happened {
+                    runBatch(batch, reusing: buffers)
+                    batch += workers
+                }
+            }
+        } else {
+            let buffers = ActivationBuffers()
+            for batch in 0..<batches where !failure.happened { runBatch(batch, reusing: buffers) }
+        }
+        if let error = failure.error { throw error }
+    }
+
+    /// The shape of one example's output at each of `outputs`, or an error naming a node the network lacks.
+    private func outputShapes(_ outputs: [String]) throws -> [[Int]] {
+        try outputs.map { name -> [Int] in
+            guard let shape = network.shapes[name] else { throw NetworkError.unknownLayer(name, valid: network.nodeNames) }
+            return shape
+        }
     }
 
     /// Arrays of `counts` elements that `fill` initializes through the pointers it is given (all of them, unless it

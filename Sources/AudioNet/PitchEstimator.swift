@@ -17,8 +17,9 @@ public struct PitchTrack: Sendable {
     public let confidences: [Float]
     /// The bin (0…359, 20 cents apart) each frame was decoded to.
     public let bins: [Int]
-    /// Raw activations `[N, 360]`.
-    public let activation: Tensor
+    /// Raw activations `[N, 360]` when asked for (``PitchEstimator/estimate(samples:stepMilliseconds:centered:decoding:activations:embedding:progress:)``
+    /// keeps them only then: 86 MB for 10 minutes).
+    public let activation: Tensor?
     /// torchcrepe's pitch embedding `[N, 8 × channels]` when asked for: the fifth block's output per frame, its 8
     /// time steps one after another (torchcrepe lays the same values out channel by channel).
     public let embedding: Tensor?
@@ -121,20 +122,33 @@ public final class PitchEstimator: Sendable {
 
     /// Pitch of 16 kHz mono samples every `stepMilliseconds`, decoded as `decoding` says. Frames are centred on
     /// their times (marl/crepe's `center=True`), or start there when `centered` is false (times are still their
-    /// centres). With `embedding` the track holds torchcrepe's pitch embedding too. `progress` receives the fraction done.
+    /// centres). The argmax and weighted decoders decode each batch as it comes, so a long file's activations are
+    /// not all held; Viterbi needs them all. With `activations` or `embedding` the track holds the raw activations or
+    /// torchcrepe's pitch embedding too. `progress` receives the fraction done.
     public func estimate(samples: consuming [Float], stepMilliseconds: Double = 10, centered: Bool = true,
-                         decoding: PitchDecoding = PitchDecoding(), embedding: Bool = false,
+                         decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         let hop = Int(Double(CREPE.sampleRate) * stepMilliseconds / 1000)
         guard hop >= 1 else { throw AudioNetError.invalidOption("--step-ms must give at least one sample per hop") }
+        let allowed = try decoding.bins()
         let levels = decoding.silenceDecibels == nil ? nil : Self.frameLevels(samples, hop: hop, centered: centered)
-        let duration = Double(samples.count) / Double(CREPE.sampleRate)
-        let outputs = [network.outputName] + (embedding ? [CREPE.embeddingNode] : [])
-        let result = try pipeline.run(examples: CREPE.examples(samples, hop: hop, center: centered), outputs: outputs,
-                                      hopSeconds: Double(hop) / Double(CREPE.sampleRate), duration: duration, progress: progress)
-        let track = try decode(result.outputs[network.outputName]!, hop: hop, decoding: decoding, levels: levels,
-                               embedding: result.outputs[CREPE.embeddingNode])
-        return track.retimed(result.times)  // the frames' centres, also when they are not centred on hops
+        let examples = CREPE.examples(samples, hop: hop, center: centered)
+        let activationNode = network.outputName
+        let frames = FrameOutputs(count: examples.count, decoding: decoding.decoder == .viterbi ? nil : decoding, allowed: allowed,
+                                  keeping: (activations || decoding.decoder == .viterbi ? [activationNode] : [])
+                                      + (embedding ? [CREPE.embeddingNode] : []),
+                                  sizes: [activationNode: CREPE.binCount,
+                                          CREPE.embeddingNode: network.shapes[CREPE.embeddingNode]!.reduce(1, *)])
+        try BatchRunner(network: network, batchSize: pipeline.input.batchSize, batchesSideBySide: pipeline.input.batchesSideBySide)
+            .forEachBatch(count: examples.count, outputs: [activationNode] + (embedding ? [CREPE.embeddingNode] : []),
+                          progress: progress, makeBatch: examples.make) { first, outputs in
+                frames.record(first: first, activation: outputs[activationNode]!, outputs: outputs)
+            }
+        let activation = frames.kept(activationNode)
+        let decoded = decoding.decoder == .viterbi ? Self.decoded(activation!, decoder: .viterbi, allowed: allowed) : frames.decoded
+        let track = finish(decoded, hop: hop, decoding: decoding, levels: levels, activation: activations ? activation : nil,
+                           embedding: frames.kept(CREPE.embeddingNode))
+        return track.retimed(examples.times)  // the frames' centres, also when they are not centred on hops
     }
 
     /// The level in dBFS (RMS) of each 1024-sample frame `hop` samples apart, as CREPE frames them.
@@ -153,19 +167,38 @@ public final class PitchEstimator: Sendable {
     /// dBFS), the median filter on confidence, the voicing threshold and the median filter on pitch.
     public func decode(_ activation: Tensor, hop: Int, decoding: PitchDecoding = PitchDecoding(), levels: [Double]? = nil,
                        embedding: Tensor? = nil) throws -> PitchTrack {
-        let bins = CREPE.binCount, count = activation.shape[0], allowed = try decoding.bins()
-        let values = activation.scalars
-        let path = decoding.decoder == .viterbi ? CREPE.viterbiPath(values, frames: count, allowed: allowed) : nil
-        var frequencies: [Double] = [], confidences: [Double] = [], decoded: [Int] = []
+        finish(Self.decoded(activation, decoder: decoding.decoder, allowed: try decoding.bins()), hop: hop, decoding: decoding,
+               levels: levels, activation: activation, embedding: embedding)
+    }
+
+    /// Every frame of activations `[N, 360]` decoded (Viterbi's path first, through all of them).
+    static func decoded(_ activation: Tensor, decoder: PitchDecoding.Decoder, allowed: Range<Int>) -> DecodedFrames {
+        let count = activation.shape[0], values = activation.scalars
+        let path = decoder == .viterbi ? CREPE.viterbiPath(values, frames: count, allowed: allowed) : nil
+        var decoded = DecodedFrames(count: count)
         for frame in 0..<count {
-            let row = values[frame * bins..<(frame + 1) * bins]
-            let bin = path?[frame] ?? CREPE.argmax(row, allowed: allowed)
-            decoded.append(bin)
-            confidences.append(Double(row[row.startIndex + bin]))
-            let cents = decoding.decoder == .argmax ? CREPE.cents(ofBin: bin) : CREPE.localAverageCents(row, center: bin, allowed: allowed)
-            let frequency = CREPE.frequency(cents: cents)
-            frequencies.append(frequency.isFinite ? frequency : 0)
+            decoded.set(frame, decodeFrame(values[frame * CREPE.binCount..<(frame + 1) * CREPE.binCount], bin: path?[frame],
+                                           decoder: decoder, allowed: allowed))
         }
+        return decoded
+    }
+
+    /// One frame's 360 activations decoded: the bin (`bin`, or the largest within `allowed`), its activation as the
+    /// confidence, and the frequency (the bin's, or the weighted average around it; 0 where that is undefined).
+    static func decodeFrame(_ row: ArraySlice<Float>, bin: Int?, decoder: PitchDecoding.Decoder,
+                            allowed: Range<Int>) -> (bin: Int, confidence: Double, frequency: Double) {
+        let bin = bin ?? CREPE.argmax(row, allowed: allowed)
+        let cents = decoder == .argmax ? CREPE.cents(ofBin: bin) : CREPE.localAverageCents(row, center: bin, allowed: allowed)
+        let frequency = CREPE.frequency(cents: cents)
+        return (bin, Double(row[row.startIndex + bin]), frequency.isFinite ? frequency : 0)
+    }
+
+    /// The track from decoded frames: the silence gate, the median filter on confidence, the voicing threshold (or
+    /// hysteresis) and the median filter on pitch.
+    private func finish(_ decoded: DecodedFrames, hop: Int, decoding: PitchDecoding, levels: [Double]?, activation: Tensor?,
+                        embedding: Tensor?) -> PitchTrack {
+        let count = decoded.bins.count
+        var frequencies = decoded.frequencies, confidences = decoded.confidences
         if let floor = decoding.silenceDecibels, let levels {
             for frame in 0..<min(count, levels.count) where levels[frame] < floor { confidences[frame] = 0 }
         }
@@ -179,15 +212,16 @@ public final class PitchEstimator: Sendable {
         }
         if let window = decoding.medianWindow { frequencies = CREPE.medianFiltered(frequencies, window: window) }
         let times = (0..<count).map { Double($0 * hop) / Double(CREPE.sampleRate) }
-        return PitchTrack(times: times, frequencies: frequencies, confidences: confidences.map { Float($0) }, bins: decoded, activation: activation,
-                          embedding: embedding.map { $0.reshaped([count, $0.count / max(count, 1)]) })
+        return PitchTrack(times: times, frequencies: frequencies, confidences: confidences.map { Float($0) }, bins: decoded.bins,
+                          activation: activation, embedding: embedding.map { $0.reshaped([count, $0.count / max(count, 1)]) })
     }
 
     /// Decodes `path`, resamples it to 16 kHz mono and estimates its pitch.
     public func estimate(file path: String, stepMilliseconds: Double = 10, centered: Bool = true, decoding: PitchDecoding = PitchDecoding(),
-                         embedding: Bool = false, progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
+                         activations: Bool = false, embedding: Bool = false, progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         try estimate(samples: try AudioFileReader.readMono(path: path, sampleRate: pipeline.input.sampleRate).samples,
-                     stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding, embedding: embedding, progress: progress)
+                     stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding, activations: activations,
+                     embedding: embedding, progress: progress)
     }
 }
 
@@ -196,5 +230,60 @@ extension PitchTrack {
     func retimed(_ times: [Double]) -> PitchTrack {
         PitchTrack(times: times, frequencies: frequencies, confidences: confidences, bins: bins, activation: activation,
                    embedding: embedding)
+    }
+}
+
+/// Each frame's decoded bin, confidence and frequency.
+struct DecodedFrames {
+    var bins: [Int], confidences: [Double], frequencies: [Double]
+
+    init(count: Int) {
+        bins = Array(repeating: 0, count: count)
+        confidences = Array(repeating: 0, count: count)
+        frequencies = Array(repeating: 0, count: count)
+    }
+
+    mutating func set(_ frame: Int, _ value: (bin: Int, confidence: Double, frequency: Double)) {
+        (bins[frame], confidences[frame], frequencies[frame]) = value
+    }
+}
+
+/// What a pitch run keeps of each batch as it finishes: the frames decoded (unless the decoder needs every frame
+/// first) and the outputs asked for, row by row. Batches side by side record one at a time.
+private final class FrameOutputs: @unchecked Sendable {
+    private let lock = NSLock()
+    private let decoding: PitchDecoding?, allowed: Range<Int>, sizes: [String: Int]
+    private(set) var decoded: DecodedFrames
+    private var rows: [String: [Float]]
+
+    /// `count` frames, decoded as `decoding` says when it is given; the outputs of nodes `keeping` (of `sizes`
+    /// values a frame) kept.
+    init(count: Int, decoding: PitchDecoding?, allowed: Range<Int>, keeping: [String], sizes: [String: Int]) {
+        self.decoding = decoding
+        self.allowed = allowed
+        self.sizes = sizes
+        decoded = DecodedFrames(count: decoding == nil ? 0 : count)
+        rows = Dictionary(uniqueKeysWithValues: keeping.map { ($0, [Float](repeating: 0, count: count * sizes[$0]!)) })
+    }
+
+    /// Records the batch of frames from `first` on: its `activation` rows decoded, its kept outputs copied.
+    func record(first: Int, activation: Tensor, outputs: [String: Tensor]) {
+        lock.withLock {
+            if let decoding {
+                let values = activation.scalars
+                for local in 0..<activation.shape[0] {
+                    let row = values[local * CREPE.binCount..<(local + 1) * CREPE.binCount]
+                    decoded.set(first + local, PitchEstimator.decodeFrame(row, bin: nil, decoder: decoding.decoder, allowed: allowed))
+                }
+            }
+            for (node, output) in outputs where rows[node] != nil {
+                rows[node]!.replaceSubrange(first * sizes[node]!..<first * sizes[node]! + output.count, with: output.scalars)
+            }
+        }
+    }
+
+    /// The rows kept of `node`, `[count, size]`, or nil when it was not kept.
+    func kept(_ node: String) -> Tensor? {
+        rows[node].map { Tensor(shape: [$0.count / sizes[node]!, sizes[node]!], scalars: $0) }
     }
 }

@@ -144,7 +144,7 @@ struct PitchCommand: ParsableCommand {
         do {
             try inputs.run(suffix: ".f0.\(format.rawValue)") { input, destination in
                 let track = try estimator.estimate(samples: input.samples(sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds, centered: !noCentering,
-                                                   decoding: decoding, embedding: embedding != nil,
+                                                   decoding: decoding, activations: activation != nil || plot != nil, embedding: embedding != nil,
                                                    progress: showProgress ? progressBar(input.path) : nil)
                 if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 if let destination { try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path]) }
@@ -157,7 +157,7 @@ struct PitchCommand: ParsableCommand {
                 } else {
                     text += (heading ? "# \(input.name)\n" : "") + render(track, input: input)
                 }
-                if let activation { try NPY.write(NPYArray(track.activation), path: activation) }
+                if let activation, let values = track.activation { try NPY.write(NPYArray(values), path: activation) }
                 if let embedding, let values = track.embedding { try NPY.write(NPYArray(values), path: embedding) }
                 if let plot { try track.plot(title: "\(input.name) — \(model.modelName)", format: Canvas.format(of: plot)).write(to: plot) }
                 return Double(track.times.count) * stepMilliseconds / 1000

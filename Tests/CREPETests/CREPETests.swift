@@ -60,8 +60,8 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(TestSupport.maxAbsDifference(ours, reference.scalars) <= 1e-5)
         #expect(TestSupport.maxAbsDifference(ours, CREPE.frames(audio.samples, hop: 160, first: 60, count: 12)) > 0.1)
         let samples = TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000)
-        let track = try estimator(.tiny).estimate(samples: samples, centered: false)
-        #expect(track.times.count == 1 + (3200 - 1024) / 160 && track.activation.shape[0] == track.times.count)
+        let track = try estimator(.tiny).estimate(samples: samples, centered: false, activations: true)
+        #expect(track.times.count == 1 + (3200 - 1024) / 160 && track.activation?.shape[0] == track.times.count)
         #expect(abs(track.times[0] - 0.032) < 1e-12 && abs(track.times[3] - 0.062) < 1e-12)
     }
 
@@ -80,9 +80,26 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(error <= 1e-4, "\(capacity): max abs difference \(error)")
     }
 
+    /// Decoding each batch as it finishes gives the track that decoding all the activations at the end gives, over
+    /// many batches (3 s of a sweep: 301 frames), and keeps no activations unless asked; Viterbi, which needs them all,
+    /// gives the same track either way too.
+    @Test(arguments: PitchDecoding.Decoder.allCases) func decodingBatchByBatchEqualsDecodingAtTheEnd(_ decoder: PitchDecoding.Decoder) throws {
+        let samples = (0..<48_000).map { n in Float(0.5 * sin(2 * Double.pi * (200 * Double(n) / 16_000 + 400.0 / 3.0 * pow(Double(n) / 16_000, 2)))) }
+        let estimator = try estimator(.tiny), decoding = PitchDecoding(decoder: decoder, voicingThreshold: 0.3, medianWindow: 3)
+        let streamed = try estimator.estimate(samples: samples, decoding: decoding)
+        let kept = try estimator.estimate(samples: samples, decoding: PitchDecoding(decoder: .argmax), activations: true)
+        let activation = try #require(kept.activation)
+        let reference = try estimator.decode(activation, hop: 160, decoding: decoding)
+        #expect(streamed.activation == nil && activation.shape == [301, 360])
+        #expect(streamed.bins == reference.bins && streamed.confidences == reference.confidences)
+        #expect(zip(streamed.frequencies, reference.frequencies).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(Set(streamed.bins).count > 50, "the sweep crosses many bins")
+    }
+
     @Test(arguments: CREPE.Capacity.allCases) func everyCapacityLoadsAndRuns(_ capacity: CREPE.Capacity) throws {
-        let track = try estimator(capacity).estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000))
-        #expect(track.activation.shape == [21, 360])
+        let track = try estimator(capacity).estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000),
+                                                     activations: true)
+        #expect(track.activation?.shape == [21, 360])
         let median = track.frequencies.sorted()[track.frequencies.count / 2]
         #expect(abs(cents(median) - cents(440)) < 25, "\(capacity): median \(median) Hz")
     }
@@ -101,7 +118,7 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
 
     @Test func sweepIsConfidentAndFollowsTimeWithoutOctaveJumps() throws {
         let estimator = try crepeFull()
-        let track = try estimator.estimate(samples: sweep())
+        let track = try estimator.estimate(samples: sweep(), activations: true)
         let confident = track.confidences.filter { $0 > 0.5 }.count
         #expect(Double(confident) / Double(track.confidences.count) > 0.98, "\(confident) of \(track.confidences.count) frames")
         let n = Double(track.times.count)
@@ -114,7 +131,7 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         }
         let correlation = covariance / (varianceT * varianceF).squareRoot()
         #expect(correlation > 0.99, "correlation \(correlation)")
-        let smoothed = try estimator.decode(track.activation, hop: 160, decoding: PitchDecoding(decoder: .viterbi))
+        let smoothed = try estimator.decode(try #require(track.activation), hop: 160, decoding: PitchDecoding(decoder: .viterbi))
         let jumps = zip(smoothed.frequencies, smoothed.frequencies.dropFirst()).filter { abs(cents($0) - cents($1)) > 600 }
         #expect(jumps.isEmpty, "octave jumps: \(jumps.prefix(3))")
     }
@@ -127,9 +144,9 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
     }
 
     @Test func silenceHasLowConfidenceAndNoNaN() throws {
-        let track = try crepeFull().estimate(samples: [Float](repeating: 0, count: 8000))
+        let track = try crepeFull().estimate(samples: [Float](repeating: 0, count: 8000), activations: true)
         #expect(track.confidences.allSatisfy { $0 < 0.5 })
-        #expect(track.frequencies.allSatisfy { $0.isFinite } && track.activation.scalars.allSatisfy { $0.isFinite })
+        #expect(track.frequencies.allSatisfy { $0.isFinite } && track.activation?.scalars.allSatisfy { $0.isFinite } == true)
     }
 
     @Test func audioShorterThanOneFrameGivesOneFrame() throws {
