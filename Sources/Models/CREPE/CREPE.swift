@@ -67,7 +67,7 @@ public enum CREPE {
 
     /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 32 per call, one batch after another
     /// (CREPE full's activations are large); the scores are the 360 pitch-bin activations.
-    static let audioInput = AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: 32,
+    static let audioInput = AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: 16,
                                        batchesSideBySide: false, scores: "classifier", embeddings: embeddingNode,
                                        firstCentreSeconds: 0) { samples, hopSeconds in
         examples(samples, hop: Int(Double(sampleRate) * hopSeconds))
