@@ -61,16 +61,20 @@ public enum CREPE {
                 inputSize: [frameLength, 1, 1], files: [weights],
                 architecture: { _, _ in try network(self, weights: nil) },
                 load: { _, store, path in try network(self, store: store, weightsPath: path) },
-                audio: { _ in CREPE.audioInput })
+                audio: { _ in CREPE.audioInput(self) })
         }
     }
 
-    /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 32 per call, one batch after another
-    /// (CREPE full's activations are large); the scores are the 360 pitch-bin activations.
-    static let audioInput = AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: 16,
-                                       batchesSideBySide: false, scores: "classifier", embeddings: embeddingNode,
-                                       firstCentreSeconds: 0) { samples, hopSeconds in
-        examples(samples, hop: Int(Double(sampleRate) * hopSeconds))
+    /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 16 per call (crepe-full ran faster than at
+    /// 32 or 8 frames); the scores are the 360 pitch-bin activations. Tiny's batches run side by side, one per core (its
+    /// activations are an eighth of full's; 2 threads ran about 30 % faster than one batch split across both), the
+    /// larger capacities' one after another.
+    static func audioInput(_ capacity: Capacity) -> AudioInput {
+        AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: 16,
+                   batchesSideBySide: capacity == .tiny, scores: "classifier", embeddings: embeddingNode,
+                   firstCentreSeconds: 0) { samples, hopSeconds in
+            examples(samples, hop: Int(Double(sampleRate) * hopSeconds))
+        }
     }
 
     /// The node whose output is torchcrepe's pitch embedding: the fifth block's, after its max pool (`[8, 1, channels]`
