@@ -72,8 +72,9 @@ public final class AudioPipeline: Sendable {
         return try run(examples: input.examples(samples, hop), outputs: outputs, hopSeconds: hop, duration: duration, progress: progress)
     }
 
-    /// Runs examples a front end cut otherwise than ``AudioInput/examples`` does (CREPE without centring), `hopSeconds`
-    /// apart from a signal of `duration` seconds.
+    /// Runs examples already cut (by ``AudioInput/examples`` or otherwise), `hopSeconds` apart from a signal of
+    /// `duration` seconds, and collects every output; a task that needs less of each example (pitch) goes through
+    /// ``BatchRunner/forEachBatch(count:outputs:progress:makeBatch:_:)`` instead.
     public func run(examples: AudioExamples, outputs: [String], hopSeconds: Double, duration: Double,
                     progress: (@Sendable (Double) -> Void)? = nil) throws -> AudioPipelineResult {
         let runner = BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
