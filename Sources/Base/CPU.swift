@@ -10,7 +10,7 @@ public enum CPU {
         public let rawValue: Int32
         public init(rawValue: Int32) { self.rawValue = rawValue }
 
-        /// AVX2 and FMA: the AVX2 clones of the portable bodies (tier 1).
+        /// AVX2 and FMA: the 8-lane depthwise and stem bodies, and the AVX2 clones of the other portable bodies (tier 1).
         public static let avx2 = Features(rawValue: Int32(AN_CPU_AVX2))
         /// AVX-VNNI, 256-bit `vpdpbusd` (Intel client cores): the narrow int8 body (tier 1).
         public static let avxVNNI = Features(rawValue: Int32(AN_CPU_AVX_VNNI))

@@ -98,12 +98,86 @@ static void depthwise_avx512(const AnWindowShape *s, const float *input, const f
     }
 }
 
+/// The lanes of an 8-float vector below `count` (a channel tail), as `_mm256_maskload_ps` wants them.
+__attribute__((target("avx2")))
+static inline __m256i lanes_below(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// Loads 8 floats, or the lanes of `mask` in a channel tail (`vmaskmovps` is slow on AMD cores: full blocks avoid it).
+#define LOAD8(tail, pointer, mask) ((tail) ? _mm256_maskload_ps(pointer, mask) : _mm256_loadu_ps(pointer))
+
+/// One 8-channel block of `PIXELS` output pixels from `ox0` on: `interior` (every tap of every pixel inside the
+/// input) and `tail` (a channel block under 8) are constants where it is inlined, so their tests vanish.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void depthwise_tile_avx2(const AnWindowShape *s, const float *source, int oy, int ox0, int pixels, int c0,
+                                       const float *weights, const float *bias, __m256 low, __m256 high, float *line,
+                                       int interior, int tail) {
+    static const float zeros[8];
+    const int width = s->inputWidth, channels = s->inputChannels;
+    __m256i mask = lanes_below(channels - c0);
+    __m256 acc[PIXELS];
+    __m256 start = LOAD8(tail, bias + c0, mask);
+#pragma clang loop unroll(full)
+    for (int j = 0; j < PIXELS; j++) acc[j] = start;
+    for (int ky = 0; ky < s->kernelHeight; ky++) {
+        int iy = oy * s->strideY - s->padTop + ky * s->dilationY;
+        if (iy < 0 || iy >= s->inputHeight) continue;
+        const float *inputRow = source + (size_t)iy * width * channels + c0;
+        for (int kx = 0; kx < s->kernelWidth; kx++) {
+            __m256 tap = LOAD8(tail, weights + (size_t)(ky * s->kernelWidth + kx) * channels + c0, mask);
+            int ix0 = ox0 * s->strideX - s->padLeft + kx * s->dilationX;
+#pragma clang loop unroll(full)
+            for (int j = 0; j < PIXELS; j++) {
+                int ix = ix0 + j * s->strideX;
+                // At the border a missing pixel reads zeros (a select, not a branch per tap).
+                const float *pixel = interior || (j < pixels && ix >= 0 && ix < width) ? inputRow + (size_t)ix * channels : zeros;
+                acc[j] = _mm256_fmadd_ps(LOAD8(tail, pixel, mask), tap, acc[j]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int j = 0; j < PIXELS; j++)
+        if (interior || j < pixels) {
+            float *target = line + (size_t)(ox0 + j) * channels + c0;
+            __m256 value = _mm256_min_ps(_mm256_max_ps(acc[j], low), high);
+            if (tail) _mm256_maskstore_ps(target, mask, value);
+            else _mm256_storeu_ps(target, value);
+        }
+}
+
+// The AVX-512 body on 8 lanes, for processors with AVX2 and FMA but no AVX-512 (Zen 2/3, Haswell to Comet Lake).
+// Channel blocks are the inner loop: a tile's input pixels (kh rows of ≈ 8·stride pixels, all channels) stay in L1.
+__attribute__((target("avx2,fma")))
+static void depthwise_avx2(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
+                           int firstRow, int rowCount, float lo, float hi, float *output) {
+    enum { LANES = 8 };
+    const int channels = s->inputChannels, full = channels / LANES * LANES;
+    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    for (int row = firstRow; row < firstRow + rowCount; row++) {
+        int image = row / s->outputHeight, oy = row % s->outputHeight;
+        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * channels;
+        float *line = output + (size_t)row * s->outputWidth * channels;
+        for (int ox0 = 0; ox0 < s->outputWidth; ox0 += PIXELS) {
+            int pixels = s->outputWidth - ox0 < PIXELS ? s->outputWidth - ox0 : PIXELS;
+            int first = ox0 * s->strideX - s->padLeft;
+            int last = (ox0 + PIXELS - 1) * s->strideX - s->padLeft + (s->kernelWidth - 1) * s->dilationX;
+            int interior = pixels == PIXELS && first >= 0 && last < s->inputWidth;
+            for (int c0 = 0; c0 < full; c0 += LANES) {
+                if (interior) depthwise_tile_avx2(s, source, oy, ox0, pixels, c0, weights, bias, low, high, line, 1, 0);
+                else depthwise_tile_avx2(s, source, oy, ox0, pixels, c0, weights, bias, low, high, line, 0, 0);
+            }
+            if (full < channels) depthwise_tile_avx2(s, source, oy, ox0, pixels, full, weights, bias, low, high, line, 0, 1);
+        }
+    }
+}
 #endif
 
 void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output) {
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX512)) { depthwise_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
+    if (an_cpu_has(AN_CPU_AVX2)) { depthwise_avx2(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
 #endif
     depthwise_portable(shape, input, weights, bias, firstRow, rowCount, lo, hi, output);
 }

@@ -42,6 +42,8 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     static let int8Wide = SIMDBody(name: "AVX-512 VNNI", features: .avx512VNNI, level: 2)
     static let int8Narrow = SIMDBody(name: "AVX-VNNI", features: .avxVNNI, level: 1)
     static let avx512 = SIMDBody(name: "AVX-512", features: .avx512, level: 2)
+    /// The 8-lane bodies of the depthwise and stem kernels (processors with AVX2 and FMA, no AVX-512).
+    static let avx2 = SIMDBody(name: "AVX2", features: .avx2, level: 1)
 
     /// Whether the processor has this body's instructions; the reason printed when a test is skipped.
     var present: Bool { CPU.detected.contains(features) }
@@ -118,7 +120,7 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
 
     /// A level that allows a body the processor lacks never selects it (a Zen 4 has AVX-512 VNNI but no
     /// AVX-VNNI: level 1 must then run the portable body, not the AVX-VNNI one).
-    @Test(arguments: [SIMDBody.int8Wide, .int8Narrow, .avx512])
+    @Test(arguments: [SIMDBody.int8Wide, .int8Narrow, .avx512, .avx2])
     func aLevelNeverSelectsABodyTheProcessorLacks(_ body: SIMDBody) {
         for level in 0...2 {
             let selected = CPU.withLevel(level) { CPU.has(body.features) }
@@ -139,34 +141,58 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
 }
 
 @Suite struct WindowKernelTests {
-    /// Channel counts off the 16-lane block and widths off the 8-pixel tile, with stride, dilation and SAME padding.
-    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence),
-          arguments: [(channels: 37, width: 11, stride: 1, dilation: 1), (channels: 16, width: 9, stride: 2, dilation: 1),
-                      (channels: 5, width: 20, stride: 1, dilation: 2)])
-    func simdAndPortableBodiesAgree(channels: Int, width: Int, stride: Int, dilation: Int) {
+    /// Channel counts off the 16- and 8-lane blocks and widths off the 8-pixel tile, with stride, dilation and SAME
+    /// padding; widths of 20 and more have interior tiles (no tap outside the input).
+    static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1), (channels: 16, width: 9, stride: 2, dilation: 1),
+                                  (channels: 5, width: 20, stride: 1, dilation: 2), (channels: 24, width: 35, stride: 2, dilation: 1)]
+
+    func depthwiseBodyAgreesWithThePortableBody(_ body: SIMDBody, channels: Int, width: Int, stride: Int, dilation: Int) {
+        #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
         var random = SeededGenerator(seed: UInt64(channels * width))
         let input = Tensor(shape: [2, 7, width, channels], scalars: random.floats(2 * 7 * width * channels, in: -4...4))
         let layer = DepthwiseConv2D(channels: channels, kernel: (3, 3), stride: (stride, stride), dilation: (dilation, dilation),
                                     padding: .same, weights: random.floats(9 * channels, in: -1...1),
                                     bias: random.floats(channels, in: -1...1), activation: .relu6)
-        let simd = layer.forward([input]).scalars
+        let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
         let portable = withPortableKernels { layer.forward([input]).scalars }
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
         #expect(simd.contains(6) && simd.contains(0), "the clamp ran")
     }
 
-    /// The stem kernel (1–4 input channels): output channels off the 16-lane block, widths off the 8-pixel tile.
-    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence),
-          arguments: [(inputs: 1, outputs: 32, stride: 2), (inputs: 3, outputs: 21, stride: 1)])
-    func fewInputsSIMDAndPortableBodiesAgree(inputs: Int, outputs: Int, stride: Int) {
+    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence), arguments: depthwiseShapes)
+    func depthwiseAVX512BodyAgreesWithThePortableBody(channels: Int, width: Int, stride: Int, dilation: Int) {
+        depthwiseBodyAgreesWithThePortableBody(.avx512, channels: channels, width: width, stride: stride, dilation: dilation)
+    }
+
+    @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: depthwiseShapes)
+    func depthwiseAVX2BodyAgreesWithThePortableBody(channels: Int, width: Int, stride: Int, dilation: Int) {
+        depthwiseBodyAgreesWithThePortableBody(.avx2, channels: channels, width: width, stride: stride, dilation: dilation)
+    }
+
+    /// The stem kernel (1–4 input channels): output channels off the 16-lane block (and, at 21 and 5, off the
+    /// 8-lane half), widths off the pixel tiles.
+    static let fewInputsShapes = [(inputs: 1, outputs: 32, stride: 2), (inputs: 3, outputs: 21, stride: 1), (inputs: 3, outputs: 5, stride: 2)]
+
+    func fewInputsBodyAgreesWithThePortableBody(_ body: SIMDBody, inputs: Int, outputs: Int, stride: Int) {
+        #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
         var random = SeededGenerator(seed: UInt64(inputs * outputs))
         let input = Tensor(shape: [2, 9, 13, inputs], scalars: random.floats(2 * 9 * 13 * inputs, in: -1...1))
         let layer = Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (3, 3), stride: (stride, stride), padding: .same,
                            weights: random.floats(9 * inputs * outputs, in: -1...1), bias: random.floats(outputs, in: -1...1),
                            activation: .relu)
-        let simd = layer.forward([input]).scalars
+        let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
         let portable = withPortableKernels { layer.forward([input]).scalars }
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
+    }
+
+    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence), arguments: fewInputsShapes)
+    func fewInputsAVX512BodyAgreesWithThePortableBody(inputs: Int, outputs: Int, stride: Int) {
+        fewInputsBodyAgreesWithThePortableBody(.avx512, inputs: inputs, outputs: outputs, stride: stride)
+    }
+
+    @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: fewInputsShapes)
+    func fewInputsAVX2BodyAgreesWithThePortableBody(inputs: Int, outputs: Int, stride: Int) {
+        fewInputsBodyAgreesWithThePortableBody(.avx2, inputs: inputs, outputs: outputs, stride: stride)
     }
 
     /// Winograd F(4×4, 3×3) (16+ channels, stride 1) against a direct double-precision convolution, on odd

@@ -7,8 +7,9 @@
 #include "CBase.h"
 
 /// Network kernels with run-time CPU dispatch: each entry point asks `an_cpu_has` (CBase) which bodies it may
-/// run — an AVX-512 body, the int8 product also an AVX-VNNI one — and runs a portable C body otherwise. The int8
-/// bodies give bit-identical results; the float bodies differ only by fused multiply-add rounding.
+/// run — an AVX-512 body, then an AVX2 body (depthwise, stem) or an AVX-VNNI one (the int8 product) — and runs a
+/// portable C body otherwise. The int8 bodies give bit-identical results; the float bodies differ only by fused
+/// multiply-add rounding.
 
 /// Bytes of packed int8 weights for a `k×n` matrix (k rounded up to 4, n to 32).
 size_t an_int8_packed_size(int k, int n);
