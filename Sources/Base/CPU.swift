@@ -10,7 +10,7 @@ public enum CPU {
         public let rawValue: Int32
         public init(rawValue: Int32) { self.rawValue = rawValue }
 
-        /// AVX2 and FMA: the 8-lane depthwise and stem bodies, and the AVX2 clones of the other portable bodies (tier 1).
+        /// AVX2 and FMA: the 8-lane depthwise, stem and int8 bodies, and the AVX2 clones of the other portable bodies (tier 1).
         public static let avx2 = Features(rawValue: Int32(AN_CPU_AVX2))
         /// AVX-VNNI, 256-bit `vpdpbusd` (Intel client cores): the narrow int8 body (tier 1).
         public static let avxVNNI = Features(rawValue: Int32(AN_CPU_AVX_VNNI))
@@ -51,6 +51,6 @@ public enum CPU {
     /// own choice stands.
     public static var openBLASKernels: String? { an_openblas_kernels().map { String(cString: $0) } }
 
-    /// Whether the int8 kernels run on a VNNI instruction (AVX-512 VNNI or AVX-VNNI) now.
-    public static var int8UsesVNNI: Bool { has(.avx512VNNI) || has(.avxVNNI) }
+    /// Whether the int8 kernels run a SIMD body now (AVX-512 VNNI, AVX-VNNI or AVX2), not the portable one.
+    public static var int8HasSIMDBody: Bool { has(.avx512VNNI) || has(.avxVNNI) || has(.avx2) }
 }

@@ -280,12 +280,121 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
         }
     }
 }
+
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+enum { AVX2_ROW_TILE = 4 };  // 4 rows × 2 accumulators + 4 widened weight vectors + the broadcasts: the 16 ymm
+
+// `tile_avxvnni` without VNNI (AVX2 processors: Zen 2/3, Haswell to Comet Lake), exact as `vpdpbusd`: the four
+// bytes of each lane are widened to 16 bits — activations (0…255) as even and odd halves of the broadcast word,
+// weights (−127…127) by sign-extending shifts — and `vpmaddwd` sums each pair into 32 bits without saturating
+// (`vpmaddubsw` would: 2·255·127 > 32767).
+AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
+    int rowsInTile, int half, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
+    float *c, int ldc, int width) {
+    __m256i acc[AVX2_ROW_TILE][2];
+    const __m256i lowBytes = _mm256_set1_epi16(0x00FF);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < AVX2_ROW_TILE; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); }
+    for (int k4 = 0; k4 < k4count; k4++) {
+        const int8_t *w = b + (size_t)k4 * 128 + 64 * half;
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)w), w1 = _mm256_loadu_si256((const __m256i *)(w + 32));
+        __m256i even0 = _mm256_srai_epi16(_mm256_slli_epi16(w0, 8), 8), odd0 = _mm256_srai_epi16(w0, 8);
+        __m256i even1 = _mm256_srai_epi16(_mm256_slli_epi16(w1, 8), 8), odd1 = _mm256_srai_epi16(w1, 8);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < AVX2_ROW_TILE; r++) {
+            if (r < rowsInTile) {
+                int32_t word;
+                memcpy(&word, a + (size_t)r * kpad + 4 * k4, 4);
+                __m256i broadcast = _mm256_set1_epi32(word);
+                __m256i evenA = _mm256_and_si256(broadcast, lowBytes), oddA = _mm256_srli_epi16(broadcast, 8);
+                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_add_epi32(_mm256_madd_epi16(evenA, even0), _mm256_madd_epi16(oddA, odd0)));
+                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_add_epi32(_mm256_madd_epi16(evenA, even1), _mm256_madd_epi16(oddA, odd1)));
+            }
+        }
+    }
+    int first = 16 * half, last = width < first + 16 ? width : first + 16;
+    for (int r = 0; r < rowsInTile; r++) {
+        int32_t dots[16];
+        _mm256_storeu_si256((__m256i *)dots, acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(dots + 8), acc[r][1]);
+        for (int lane = first; lane < last; lane++)
+            c[(size_t)r * ldc + lane] = finish(dots[lane - first], zeros[r], sums[lane], rowScales[r], scales[lane],
+                                               bias ? bias[lane] : 0, lo, hi);
+    }
+}
+
+// `quantize_rows_vnni` on 8 lanes: the same range, scale, zero point and rounding (`vcvtps2dq` rounds to nearest
+// even, as `lrintf` does), so the codes equal the portable body's.
+AVX2_TARGET static void quantize_rows_avx2(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int r = 0; r < rows; r++) {
+        const float *row = a + (size_t)r * lda;
+        __m256 low = _mm256_setzero_ps(), high = _mm256_setzero_ps();
+        // min/max(v, running) return `running` when v is NaN: NaN is skipped, as fminf/fmaxf do; masked-off lanes
+        // read 0, inside the range already.
+        for (int i = 0; i < k; i += 8) {
+            __m256 v = _mm256_maskload_ps(row + i, _mm256_cmpgt_epi32(_mm256_set1_epi32(k - i), lane));
+            low = _mm256_min_ps(v, low);
+            high = _mm256_max_ps(v, high);
+        }
+        __m128 low4 = _mm_min_ps(_mm256_castps256_ps128(low), _mm256_extractf128_ps(low, 1));
+        __m128 high4 = _mm_max_ps(_mm256_castps256_ps128(high), _mm256_extractf128_ps(high, 1));
+        low4 = _mm_min_ps(low4, _mm_movehl_ps(low4, low4));
+        high4 = _mm_max_ps(high4, _mm_movehl_ps(high4, high4));
+        float lowest = fminf(_mm_cvtss_f32(low4), _mm_cvtss_f32(_mm_shuffle_ps(low4, low4, 1)));
+        float highest = fmaxf(_mm_cvtss_f32(high4), _mm_cvtss_f32(_mm_shuffle_ps(high4, high4, 1)));
+        float inverse;
+        if (highest - lowest > 0) {
+            scales[r] = (highest - lowest) / 255;
+            inverse = 1 / scales[r];
+            long z = lrintf(-lowest * inverse);
+            zeros[r] = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
+        } else {
+            scales[r] = 1; inverse = 1; zeros[r] = 0;
+        }
+        __m256 scale = _mm256_set1_ps(inverse);
+        __m256i zero = _mm256_set1_epi32(zeros[r]), floor = _mm256_setzero_si256(), ceiling = _mm256_set1_epi32(255);
+        uint8_t *out = q + (size_t)r * kpad;
+        for (int i = 0; i < kpad; i += 8) {
+            __m256i inside = _mm256_cmpgt_epi32(_mm256_set1_epi32(k - i), lane);
+            __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_maskload_ps(row + i, inside), scale)), zero);
+            v = _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(v, floor), ceiling), inside);  // 0 past k
+            __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(v, v), _mm256_setzero_si256());
+            uint32_t first = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(bytes));
+            uint32_t second = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
+            memcpy(out + i, &first, 4);
+            if (kpad - i > 4) memcpy(out + i + 4, &second, 4);  // kpad is a multiple of 4
+        }
+    }
+}
+
+AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
+                                  float lo, float hi, float *c, int ldc) {
+    int k4count = kpad / 4;
+    for (int panel = 0; panel * PANEL < n; panel++) {
+        int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
+        const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
+        const float *panelBias = bias ? bias + first : NULL;
+        for (int half = 0; half * 16 < width; half++) {
+            int r = 0;
+            for (; r + AVX2_ROW_TILE <= rows; r += AVX2_ROW_TILE)
+                tile_avx2(AVX2_ROW_TILE, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                          sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+            for (; r < rows; r++)
+                tile_avx2(1, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                          sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+        }
+    }
+}
 #endif
 
-/// Which int8 body runs here: 2 AVX-512 VNNI, 1 AVX-VNNI, 0 portable.
+/// Which int8 body runs here: 3 AVX-512 VNNI, 2 AVX-VNNI, 1 AVX2, 0 portable.
 static int int8_level(void) {
-    if (an_cpu_has(AN_CPU_AVX512_VNNI)) return 2;
-    if (an_cpu_has(AN_CPU_AVX_VNNI)) return 1;
+    if (an_cpu_has(AN_CPU_AVX512_VNNI)) return 3;
+    if (an_cpu_has(AN_CPU_AVX_VNNI)) return 2;
+    if (an_cpu_has(AN_CPU_AVX2)) return 1;
     return 0;
 }
 
@@ -303,14 +412,15 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
         const float *source = a + (size_t)first * lda;
         float *target = c + (size_t)first * ldc;
 #if AN_X86
-        if (level == 2) {
+        if (level == 3) {
             quantize_rows_vnni(source, lda, rows, k, kpad, q, rowScales, zeros);
             gemm_vnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
             continue;
         }
-        if (level == 1) {
-            quantize_rows_portable(source, lda, rows, k, kpad, q, rowScales, zeros);
-            gemm_avxvnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+        if (level > 0) {
+            quantize_rows_avx2(source, lda, rows, k, kpad, q, rowScales, zeros);
+            if (level == 2) gemm_avxvnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            else gemm_avx2(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
             continue;
         }
 #endif

@@ -7,7 +7,8 @@ import CKernels
 /// pixel's channels, or a feature vector) is quantized to uint8 at run time with its own scale and zero
 /// point; products accumulate exactly in int32 and are rescaled to float before the bias and activation.
 /// On processors with AVX-512 VNNI (or AVX-VNNI) the product runs on `vpdpbusd` (with AVX-512, about four times
-/// the FP32 FMA rate); elsewhere a portable body gives bit-identical results, slower than float32.
+/// the FP32 FMA rate), with AVX2 on `vpmaddwd` over bytes widened to 16 bits (exact, no saturation); elsewhere a
+/// portable body gives bit-identical results, slower than float32.
 public struct Int8Linear: Layer {
     public let inputFeatures: Int
     public let outputFeatures: Int

@@ -118,6 +118,15 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     @Test(.enabled(if: SIMDBody.int8Narrow.present, SIMDBody.int8Narrow.absence))
     func avxVNNIBodyAgreesBitForBitWithThePortableBody() { simdBodyAgreesBitForBitWithThePortableBody(.int8Narrow) }
 
+    /// The AVX2 int8 body runs where AVX2 is the widest int8 tier: a processor with AVX-VNNI runs that body at level 1.
+    static let int8AVX2Runs = SIMDBody.avx2.present && !SIMDBody.int8Narrow.present && !SIMDBody.int8Wide.present
+    static let int8AVX2Absence: Comment = SIMDBody.avx2.present
+        ? "this processor has a VNNI int8 body (it has: \(CPU.detected)), which runs instead of the AVX2 one; the emulated Haswell of CPUTierTests runs it"
+        : SIMDBody.avx2.absence
+
+    @Test(.enabled(if: int8AVX2Runs, int8AVX2Absence))
+    func avx2BodyAgreesBitForBitWithThePortableBody() { simdBodyAgreesBitForBitWithThePortableBody(.avx2) }
+
     /// A level that allows a body the processor lacks never selects it (a Zen 4 has AVX-512 VNNI but no
     /// AVX-VNNI: level 1 must then run the portable body, not the AVX-VNNI one).
     @Test(arguments: [SIMDBody.int8Wide, .int8Narrow, .avx512, .avx2])

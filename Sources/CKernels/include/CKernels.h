@@ -7,8 +7,8 @@
 #include "CBase.h"
 
 /// Network kernels with run-time CPU dispatch: each entry point asks `an_cpu_has` (CBase) which bodies it may
-/// run — an AVX-512 body, then an AVX2 body (depthwise, stem) or an AVX-VNNI one (the int8 product) — and runs a
-/// portable C body otherwise. The int8 bodies give bit-identical results; the float bodies differ only by fused
+/// run — an AVX-512 body, then (the int8 product) an AVX-VNNI one, then an AVX2 body — and runs a portable C body
+/// otherwise. The int8 bodies give bit-identical results; the float bodies differ only by fused
 /// multiply-add rounding.
 
 /// Bytes of packed int8 weights for a `k×n` matrix (k rounded up to 4, n to 32).
