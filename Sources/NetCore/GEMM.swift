@@ -44,7 +44,8 @@ public enum GEMM {
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// The same product split over the cores: by rows when there are enough, else by columns.
+    /// The same product split over the cores: by columns when `b` is the larger operand (few rows against many
+    /// weights: each core then streams only its share of them), else by rows.
     public static func parallel(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
         _ = configure
@@ -54,7 +55,7 @@ public enum GEMM {
             return
         }
         let sa = SharedReadPointer(a), sb = SharedReadPointer(b), sc = SharedPointer(c)
-        if m >= 8 * workers {
+        if m >= 8 * workers && (m >= n || n < 16 * workers) {
             Parallel.forEachShare(of: m) { rows in
                 serial(m: rows.count, n: n, k: k, a: sa.base + rows.lowerBound * lda, lda: lda, b: sb.base, ldb: ldb,
                        c: sc.base + rows.lowerBound * ldc, ldc: ldc, beta: beta)

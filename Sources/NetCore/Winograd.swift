@@ -61,6 +61,11 @@ struct WinogradKernel: Sendable {
         transformed.withUnsafeBufferPointer { u in
             withUnsafePointer(to: &shape) { shapePointer in
                 let kernel = SharedReadPointer(u.baseAddress!), shape = SharedReadPointer(shapePointer)
+                guard workers > 1 || Parallel.threadCount == 1 else {
+                    runSplittingPositions(tiles: tiles, input: input, output: output, kernel: kernel, shape: shape, bias: bias,
+                                          low: low, high: high)
+                    return
+                }
                 Parallel.forEach(workers) { worker in
                     let v = UnsafeMutablePointer<Float>.allocate(capacity: positions * chunkTiles * cin)
                     let m = UnsafeMutablePointer<Float>.allocate(capacity: positions * chunkTiles * cout)
@@ -81,5 +86,25 @@ struct WinogradKernel: Sendable {
                 }
             }
         }
+    }
+
+    /// One chunk of few tiles (a late layer of one image: 7×7 has 4) with the 36 products split over the cores:
+    /// each streams its share of the transformed weights, which outweigh the tiles there.
+    private func runSplittingPositions(tiles: Int, input: SharedReadPointer<Float>, output: SharedPointer<Float>,
+                                       kernel: SharedReadPointer<Float>, shape: SharedReadPointer<AnWindowShape>,
+                                       bias: SharedReadPointer<Float>, low: Float, high: Float) {
+        let positions = Self.positions, cin = inputChannels, cout = outputChannels
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: positions * tiles * cin)
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: positions * tiles * cout)
+        defer { v.deallocate(); m.deallocate() }
+        an_winograd_input(shape.base, input.base, 0, Int32(tiles), v, tiles * cin)
+        let sv = SharedReadPointer(UnsafePointer(v)), sm = SharedPointer(m)
+        Parallel.forEachShare(of: positions) { share in
+            for position in share {
+                GEMM.serial(m: tiles, n: cout, k: cin, a: sv.base + position * tiles * cin, lda: cin,
+                            b: kernel.base + position * cin * cout, ldb: cout, c: sm.base + position * tiles * cout, ldc: cout)
+            }
+        }
+        an_winograd_output(shape.base, m, tiles * cout, 0, Int32(tiles), bias.base, low, high, output.base)
     }
 }
