@@ -163,11 +163,86 @@ static void output_avx512(const AnWindowShape *s, const float *m, size_t stride,
         }
     }
 }
+
+#define W_ADD(a, b) _mm256_add_ps(a, b)
+#define W_SUB(a, b) _mm256_sub_ps(a, b)
+#define W_MUL(k, a) _mm256_mul_ps(_mm256_set1_ps((float)(k)), a)
+/// 8 floats, or the lanes below `count` (a channel tail: `vmaskmovps` is slow on AMD cores, so only there).
+#define LOAD8(count, pointer) ((count) >= 8 ? _mm256_loadu_ps(pointer) : _mm256_maskload_ps(pointer, lanes_below(count)))
+#define STORE8(count, pointer, value)                                                                      \
+    do {                                                                                                   \
+        if ((count) >= 8) _mm256_storeu_ps(pointer, value);                                                \
+        else _mm256_maskstore_ps(pointer, lanes_below(count), value);                                      \
+    } while (0)
+
+__attribute__((target("avx2")))
+static inline __m256i lanes_below(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// The AVX-512 transforms on 8 lanes, for processors with AVX2 and FMA but no AVX-512.
+__attribute__((target("avx2,fma")))
+static void input_avx2(const AnWindowShape *s, const float *input, int firstTile, int tileCount, float *v, size_t stride) {
+    const int cin = s->inputChannels;
+    for (int local = 0; local < tileCount; local++) {
+        int image, y0, x0;
+        tile_origin(s, 4, firstTile + local, &image, &y0, &x0);
+        const float *pixels[6][6];
+        for (int r = 0; r < 6; r++)
+            for (int c = 0; c < 6; c++) {
+                int y = y0 - s->padTop + r, x = x0 - s->padLeft + c;
+                pixels[r][c] = y >= 0 && y < s->inputHeight && x >= 0 && x < s->inputWidth
+                                   ? input + (((size_t)image * s->inputHeight + y) * s->inputWidth + x) * cin : NULL;
+            }
+        for (int k = 0; k < cin; k += 8) {
+            __m256 t[6][6];
+            for (int c = 0; c < 6; c++) {
+                __m256 d[6], column[6];
+                for (int r = 0; r < 6; r++) d[r] = pixels[r][c] ? LOAD8(cin - k, pixels[r][c] + k) : _mm256_setzero_ps();
+                BT_ROWS(d, column, W_ADD, W_SUB, W_MUL)
+                for (int r = 0; r < 6; r++) t[r][c] = column[r];
+            }
+            for (int r = 0; r < 6; r++) {
+                __m256 row[6];
+                BT_ROWS(t[r], row, W_ADD, W_SUB, W_MUL)
+                for (int c = 0; c < 6; c++) STORE8(cin - k, v + (size_t)(r * 6 + c) * stride + (size_t)local * cin + k, row[c]);
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void output_avx2(const AnWindowShape *s, const float *m, size_t stride, int firstTile, int tileCount,
+                        const float *bias, float lo, float hi, float *output) {
+    const int cout = s->outputChannels;
+    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    for (int local = 0; local < tileCount; local++) {
+        int image, y0, x0;
+        tile_origin(s, 4, firstTile + local, &image, &y0, &x0);
+        for (int k = 0; k < cout; k += 8) {
+            __m256 t[4][6], b = LOAD8(cout - k, bias + k);
+            for (int c = 0; c < 6; c++) {
+                __m256 column[6], r[4];
+                for (int i = 0; i < 6; i++) column[i] = LOAD8(cout - k, m + (size_t)(i * 6 + c) * stride + (size_t)local * cout + k);
+                AT_ROWS(column, r, W_ADD, W_SUB, W_MUL)
+                for (int i = 0; i < 4; i++) t[i][c] = r[i];
+            }
+            for (int dy = 0; dy < 4 && y0 + dy < s->outputHeight; dy++) {
+                __m256 y[4];
+                AT_ROWS(t[dy], y, W_ADD, W_SUB, W_MUL)
+                float *row = output + (((size_t)image * s->outputHeight + y0 + dy) * s->outputWidth + x0) * cout + k;
+                for (int dx = 0; dx < 4 && x0 + dx < s->outputWidth; dx++)
+                    STORE8(cout - k, row + (size_t)dx * cout, _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(y[dx], b), low), high));
+            }
+        }
+    }
+}
 #endif
 
 void an_winograd_input(const AnWindowShape *shape, const float *input, int firstTile, int tileCount, float *v, size_t stride) {
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX512)) { input_avx512(shape, input, firstTile, tileCount, v, stride); return; }
+    if (an_cpu_has(AN_CPU_AVX2)) { input_avx2(shape, input, firstTile, tileCount, v, stride); return; }
 #endif
     input_portable(shape, input, firstTile, tileCount, v, stride);
 }
@@ -176,6 +251,7 @@ void an_winograd_output(const AnWindowShape *shape, const float *m, size_t strid
                          const float *bias, float lo, float hi, float *output) {
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX512)) { output_avx512(shape, m, stride, firstTile, tileCount, bias, lo, hi, output); return; }
+    if (an_cpu_has(AN_CPU_AVX2)) { output_avx2(shape, m, stride, firstTile, tileCount, bias, lo, hi, output); return; }
 #endif
     output_portable(shape, m, stride, firstTile, tileCount, bias, lo, hi, output);
 }

@@ -205,8 +205,8 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     }
 
     /// Winograd F(4×4, 3×3) (16+ channels, stride 1) against a direct double-precision convolution, on odd
-    /// output sizes (edge tiles), channel counts off the 16-lane block, a clamp and a non-clamp activation,
-    /// and its portable C transforms against the SIMD ones.
+    /// output sizes (edge tiles), channel counts off the 16- and 8-lane blocks, a clamp and a non-clamp activation,
+    /// and its portable C transforms against each SIMD body this processor has.
     @Test(arguments: [Activation.relu6, .swish])
     func winogradMatchesADirectConvolutionOnEdgeTiles(activation: Activation) {
         let (batch, height, width, cin, cout) = (2, 9, 7, 17, 21)  // 4×4 tiles: partial in both directions
@@ -230,9 +230,10 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
             reference[((n * height + y) * width + xo) * cout + o] = value
         } } } }
         #expect(TestSupport.maxAbsDifference(ours, reference) <= 1e-4)
-        if SIMDBody.avx512.present {
-            let portable = withPortableKernels { layer.forward([input]).scalars }
-            #expect(TestSupport.maxAbsDifference(ours, portable) <= 1e-5)
+        let portable = withPortableKernels { layer.forward([input]).scalars }
+        for body in [SIMDBody.avx512, .avx2] where body.present {
+            let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
+            #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5, "\(body.name)")
         }
     }
 }
