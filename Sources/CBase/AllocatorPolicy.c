@@ -1,5 +1,7 @@
 #include "CBase.h"
 
+#include <stdlib.h>  // defines __GLIBC__ (through features.h) where the C library is glibc
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

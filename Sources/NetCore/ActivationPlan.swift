@@ -117,22 +117,21 @@ public final class ActivationBuffers {
     }
 
     /// The slot's buffer holding `count` floats, moved out of the slot (so that writing to it copies nothing). Its
-    /// values are stale; memory first taken is NaN, so an element a layer fails to write shows. A buffer over twice
-    /// the size needed is given back to the allocator and a fitting one taken instead: a small activation does not
-    /// hold a large slot while it lives, and layer scratch (FFT spectra, im2col columns) can use that memory, as
-    /// it could before activations were planned. The slot grows again for its large occupant, from memory the
-    /// allocator keeps (``AllocatorPolicy``).
+    /// values are stale: every layer writes its whole output. A buffer over twice the size needed is given back to
+    /// the allocator and a fitting one taken instead: a small activation does not hold a large slot while it lives,
+    /// and layer scratch (FFT spectra, im2col columns) can use that memory, as it could before activations were
+    /// planned. A slot grows again for its large occupant without filling it (a fill is a pass over memory as long as
+    /// the layer's own: a fifth of MobileNetV2's time at batch 16), from memory the allocator keeps
+    /// (``AllocatorPolicy``).
     func take(slot: Int, count: Int) -> [Float] {
         var buffer: [Float] = []
         swap(&buffer, &slots[slot])
-        if buffer.capacity > 2 * count { buffer = [] }
-        if buffer.count > count {
+        if buffer.count >= count && buffer.capacity <= 2 * count {
             buffer.removeLast(buffer.count - count)
-        } else if buffer.count < count {
-            buffer.reserveCapacity(count)
-            buffer.append(contentsOf: repeatElement(.nan, count: count - buffer.count))
+            return buffer
         }
-        return buffer
+        buffer = []
+        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     /// Returns a buffer to its slot once its activation is dead.
