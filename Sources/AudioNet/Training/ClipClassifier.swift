@@ -73,7 +73,7 @@ public final class ClipClassifier: Sendable {
 
     /// The `k` most probable classes of one file.
     public func topClasses(file: String, k: Int) throws -> [ClassScore] {
-        try topClasses(features: try trainer.features(file: file), k: k)
+        topClasses(features: try trainer.features(file: file), k: k)
     }
 
     /// The `k` most probable classes of mono samples at ``sampleRate`` (an audio model's).
