@@ -313,14 +313,28 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
             }
         }
     }
-    int first = 16 * half, last = width < first + 16 ? width : first + 16;
+    // `finish` on 8 lanes at a time (the same operations, so the same bits): columns `first ..< first + count`.
+    int first = 16 * half, count = (width < first + 16 ? width : first + 16) - first;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i inside[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane), _mm256_cmpgt_epi32(_mm256_set1_epi32(count - 8), lane)};
+    __m256 columnScale[2], columnBias[2], low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    __m256i columnSum[2];
+    for (int v = 0; v < 2; v++) {
+        columnScale[v] = _mm256_maskload_ps(scales + first + 8 * v, inside[v]);
+        columnSum[v] = _mm256_maskload_epi32(sums + first + 8 * v, inside[v]);
+        columnBias[v] = bias ? _mm256_maskload_ps(bias + first + 8 * v, inside[v]) : _mm256_setzero_ps();
+    }
     for (int r = 0; r < rowsInTile; r++) {
-        int32_t dots[16];
-        _mm256_storeu_si256((__m256i *)dots, acc[r][0]);
-        _mm256_storeu_si256((__m256i *)(dots + 8), acc[r][1]);
-        for (int lane = first; lane < last; lane++)
-            c[(size_t)r * ldc + lane] = finish(dots[lane - first], zeros[r], sums[lane], rowScales[r], scales[lane],
-                                               bias ? bias[lane] : 0, lo, hi);
+        __m256i zero = _mm256_set1_epi32(zeros[r]);
+        __m256 rowScale = _mm256_set1_ps(rowScales[r]);
+        for (int v = 0; v < 2 && 8 * v < count; v++) {
+            __m256 value = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][v], _mm256_mullo_epi32(zero, columnSum[v])));
+            value = _mm256_fmadd_ps(value, _mm256_mul_ps(rowScale, columnScale[v]), columnBias[v]);
+            value = _mm256_min_ps(_mm256_max_ps(value, low), high);
+            float *target = c + (size_t)r * ldc + first + 8 * v;
+            if (count - 8 * v >= 8) _mm256_storeu_ps(target, value);
+            else _mm256_maskstore_ps(target, inside[v], value);
+        }
     }
 }
 
