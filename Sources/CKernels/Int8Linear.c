@@ -282,38 +282,72 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
 }
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
-enum { AVX2_ROW_TILE = 4 };  // 4 rows × 2 accumulators + 4 widened weight vectors + the broadcasts: the 16 ymm
+enum { AVX2_ROW_TILE = 4 };  // 4 rows × 2 accumulators + 4 widened weight vectors + 2 broadcasts: 14 of the 16 ymm
 
-// `tile_avxvnni` without VNNI (AVX2 processors: Zen 2/3, Haswell to Comet Lake), exact as `vpdpbusd`: the four
-// bytes of each lane are widened to 16 bits — activations (0…255) as even and odd halves of the broadcast word,
-// weights (−127…127) by sign-extending shifts — and `vpmaddwd` sums each pair into 32 bits without saturating
-// (`vpmaddubsw` would: 2·255·127 > 32767).
-AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
-    int rowsInTile, int half, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
-    float *c, int ldc, int width) {
-    __m256i acc[AVX2_ROW_TILE][2];
+// Without VNNI (AVX2 processors: Zen 2/3, Haswell to Comet Lake) the product is exact as `vpdpbusd` with every
+// byte widened to 16 bits, where `vpmaddwd` sums each pair of products into 32 bits without saturating
+// (`vpmaddubsw` would: 2·255·127 > 32767). Both sides are widened once, outside the tile's loop: a row block's
+// activations by `widen_rows_avx2`, a half-panel's weights by `widen_weights_avx2`.
+
+// Each group of 4 activations a0…a3 of a row as two words of 16-bit pairs, (a0, a2) then (a1, a3): the pairs
+// that meet a lane's even and odd weights.
+AVX2_TARGET static void widen_rows_avx2(const uint8_t *q, int rows, int kpad, uint32_t *pairs) {
+    int k4count = kpad / 4;
     const __m256i lowBytes = _mm256_set1_epi16(0x00FF);
-#pragma clang loop unroll(full)
-    for (int r = 0; r < AVX2_ROW_TILE; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); }
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *a = q + (size_t)r * kpad;
+        uint32_t *out = pairs + (size_t)r * 2 * k4count;
+        int g = 0;
+        for (; g + 8 <= k4count; g += 8) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(a + 4 * g));
+            __m256i even = _mm256_and_si256(v, lowBytes), odd = _mm256_srli_epi16(v, 8);
+            __m256i low = _mm256_unpacklo_epi32(even, odd), high = _mm256_unpackhi_epi32(even, odd);  // per 128-bit half
+            _mm256_storeu_si256((__m256i *)(out + 2 * g), _mm256_permute2x128_si256(low, high, 0x20));
+            _mm256_storeu_si256((__m256i *)(out + 2 * g + 8), _mm256_permute2x128_si256(low, high, 0x31));
+        }
+        for (; g < k4count; g++) {
+            out[2 * g] = a[4 * g] | (uint32_t)a[4 * g + 2] << 16;
+            out[2 * g + 1] = a[4 * g + 1] | (uint32_t)a[4 * g + 3] << 16;
+        }
+    }
+}
+
+// The 16 columns `half` of a packed panel as 16-bit values: per group of 4 rows k, four vectors — the even k
+// (0, 2) of columns 0–7, their odd k (1, 3), then the same for columns 8–15 — by sign-extending shifts.
+AVX2_TARGET static void widen_weights_avx2(const int8_t *b, int k4count, int half, __m256i *widened) {
     for (int k4 = 0; k4 < k4count; k4++) {
         const int8_t *w = b + (size_t)k4 * 128 + 64 * half;
         __m256i w0 = _mm256_loadu_si256((const __m256i *)w), w1 = _mm256_loadu_si256((const __m256i *)(w + 32));
-        __m256i even0 = _mm256_srai_epi16(_mm256_slli_epi16(w0, 8), 8), odd0 = _mm256_srai_epi16(w0, 8);
-        __m256i even1 = _mm256_srai_epi16(_mm256_slli_epi16(w1, 8), 8), odd1 = _mm256_srai_epi16(w1, 8);
+        widened[4 * k4] = _mm256_srai_epi16(_mm256_slli_epi16(w0, 8), 8);
+        widened[4 * k4 + 1] = _mm256_srai_epi16(w0, 8);
+        widened[4 * k4 + 2] = _mm256_srai_epi16(_mm256_slli_epi16(w1, 8), 8);
+        widened[4 * k4 + 3] = _mm256_srai_epi16(w1, 8);
+    }
+}
+
+// A tile of up to 4 rows × the 16 columns `half` of a panel (`tile_avxvnni`'s shape), on widened operands.
+AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
+    int rowsInTile, int half, int k4count, const uint32_t *pairs, const __m256i *widened, const float *rowScales,
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
+    float *c, int ldc, int width) {
+    __m256i acc[AVX2_ROW_TILE][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < AVX2_ROW_TILE; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); }
+    for (int k4 = 0; k4 < k4count; k4++) {
+        __m256i even0 = widened[4 * k4], odd0 = widened[4 * k4 + 1], even1 = widened[4 * k4 + 2], odd1 = widened[4 * k4 + 3];
 #pragma clang loop unroll(full)
         for (int r = 0; r < AVX2_ROW_TILE; r++) {
             if (r < rowsInTile) {
-                int32_t word;
-                memcpy(&word, a + (size_t)r * kpad + 4 * k4, 4);
-                __m256i broadcast = _mm256_set1_epi32(word);
-                __m256i evenA = _mm256_and_si256(broadcast, lowBytes), oddA = _mm256_srli_epi16(broadcast, 8);
-                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_add_epi32(_mm256_madd_epi16(evenA, even0), _mm256_madd_epi16(oddA, odd0)));
-                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_add_epi32(_mm256_madd_epi16(evenA, even1), _mm256_madd_epi16(oddA, odd1)));
+                const uint32_t *group = pairs + (size_t)r * 2 * k4count + 2 * k4;
+                __m256i evenA = _mm256_set1_epi32((int32_t)group[0]), oddA = _mm256_set1_epi32((int32_t)group[1]);
+                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(evenA, even0));
+                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(oddA, odd0));
+                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(evenA, even1));
+                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(oddA, odd1));
             }
         }
     }
-    // `finish` on 8 lanes at a time (the same operations, so the same bits): columns `first ..< first + count`.
+// `finish` on 8 lanes at a time (the same operations, so the same bits): columns `first ..< first + count`.
     int first = 16 * half, count = (width < first + 16 ? width : first + 16) - first;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i inside[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane), _mm256_cmpgt_epi32(_mm256_set1_epi32(count - 8), lane)};
@@ -383,21 +417,23 @@ AVX2_TARGET static void quantize_rows_avx2(const float *a, int lda, int rows, in
     }
 }
 
-AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint32_t *pairs, const float *rowScales, const int32_t *zeros,
                                   const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                                  float lo, float hi, float *c, int ldc) {
+                                  float lo, float hi, float *c, int ldc, __m256i *widened) {
     int k4count = kpad / 4;
+    size_t rowStride = (size_t)2 * k4count;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
         const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
         const float *panelBias = bias ? bias + first : NULL;
         for (int half = 0; half * 16 < width; half++) {
+            widen_weights_avx2(b, k4count, half, widened);
             int r = 0;
             for (; r + AVX2_ROW_TILE <= rows; r += AVX2_ROW_TILE)
-                tile_avx2(AVX2_ROW_TILE, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                tile_avx2(AVX2_ROW_TILE, half, k4count, pairs + r * rowStride, widened, rowScales + r, zeros + r, scales + first,
                           sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
             for (; r < rows; r++)
-                tile_avx2(1, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+                tile_avx2(1, half, k4count, pairs + r * rowStride, widened, rowScales + r, zeros + r, scales + first,
                           sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
         }
     }
@@ -416,11 +452,21 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
                    const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc) {
     int kpad = round_up(k, 4);
     int block = m < ROW_BLOCK ? m : ROW_BLOCK;
+    int level = int8_level();
     uint8_t *q = malloc((size_t)block * kpad + 1);
     float *rowScales = malloc(sizeof(float) * (size_t)(block + 1));
     int32_t *zeros = malloc(sizeof(int32_t) * (size_t)(block + 1));
-    if (!q || !rowScales || !zeros) { free(q); free(rowScales); free(zeros); return -1; }
-    int level = int8_level();
+    int failed = !q || !rowScales || !zeros;
+#if AN_X86
+    // The AVX2 body's widened operands: a row block's activation pairs, one half-panel's weights.
+    uint32_t *pairs = level == 1 ? malloc((size_t)block * kpad * 2) : NULL;
+    __m256i *widened = level == 1 ? aligned_alloc(sizeof(__m256i), (size_t)kpad * sizeof(__m256i)) : NULL;
+    failed |= level == 1 && (!pairs || !widened);
+#define FREE_WIDENED free(pairs); free(widened);
+#else
+#define FREE_WIDENED
+#endif
+    if (failed) { free(q); free(rowScales); free(zeros); FREE_WIDENED return -1; }
     for (int first = 0; first < m; first += block) {
         int rows = m - first < block ? m - first : block;
         const float *source = a + (size_t)first * lda;
@@ -431,16 +477,21 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
             gemm_vnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
             continue;
         }
-        if (level > 0) {
+        if (level == 2) {
             quantize_rows_avx2(source, lda, rows, k, kpad, q, rowScales, zeros);
-            if (level == 2) gemm_avxvnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
-            else gemm_avx2(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            gemm_avxvnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            continue;
+        }
+        if (level == 1) {
+            quantize_rows_avx2(source, lda, rows, k, kpad, q, rowScales, zeros);
+            widen_rows_avx2(q, rows, kpad, pairs);
+            gemm_avx2(rows, n, kpad, pairs, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc, widened);
             continue;
         }
 #endif
         quantize_rows_portable(source, lda, rows, k, kpad, q, rowScales, zeros);
         gemm_portable(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
     }
-    free(q); free(rowScales); free(zeros);
+    free(q); free(rowScales); free(zeros); FREE_WIDENED
     return 0;
 }
