@@ -3,6 +3,7 @@
 #include "CKernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -107,38 +108,32 @@ static inline __m256i lanes_below(int count) {
 /// Loads 8 floats, or the lanes of `mask` in a channel tail (`vmaskmovps` is slow on AMD cores: full blocks avoid it).
 #define LOAD8(tail, pointer, mask) ((tail) ? _mm256_maskload_ps(pointer, mask) : _mm256_loadu_ps(pointer))
 
-/// One 8-channel block of `PIXELS` output pixels from `ox0` on: `interior` (every tap of every pixel inside the
-/// input) and `tail` (a channel block under 8) are constants where it is inlined, so their tests vanish.
+/// One 8-channel block of `pixels` output pixels from `ox0` on, reading zero-padded input rows (`top`: the row of
+/// tap ky = 0, `rowStride` floats apart), so no tap needs a bounds test. `pixels` and `tail` (a channel block under
+/// 8) are constants where it is inlined.
 __attribute__((target("avx2,fma"), always_inline))
-static inline void depthwise_tile_avx2(const AnWindowShape *s, const float *source, int oy, int ox0, int pixels, int c0,
-                                       const float *weights, const float *bias, __m256 low, __m256 high, float *line,
-                                       int interior, int tail) {
-    static const float zeros[8];
-    const int width = s->inputWidth, channels = s->inputChannels;
+static inline void depthwise_tile_avx2(const AnWindowShape *s, const float *top, size_t rowStride, int ox0, int pixels, int c0,
+                                       const float *weights, const float *bias, __m256 low, __m256 high, float *line, int tail) {
+    const int channels = s->inputChannels;
+    const size_t pixelStride = (size_t)s->strideX * channels;
     __m256i mask = lanes_below(channels - c0);
     __m256 acc[PIXELS];
     __m256 start = LOAD8(tail, bias + c0, mask);
 #pragma clang loop unroll(full)
     for (int j = 0; j < PIXELS; j++) acc[j] = start;
     for (int ky = 0; ky < s->kernelHeight; ky++) {
-        int iy = oy * s->strideY - s->padTop + ky * s->dilationY;
-        if (iy < 0 || iy >= s->inputHeight) continue;
-        const float *inputRow = source + (size_t)iy * width * channels + c0;
+        const float *inputRow = top + (size_t)ky * s->dilationY * rowStride + (size_t)ox0 * pixelStride + c0;
         for (int kx = 0; kx < s->kernelWidth; kx++) {
             __m256 tap = LOAD8(tail, weights + (size_t)(ky * s->kernelWidth + kx) * channels + c0, mask);
-            int ix0 = ox0 * s->strideX - s->padLeft + kx * s->dilationX;
+            const float *pixel = inputRow + (size_t)kx * s->dilationX * channels;
 #pragma clang loop unroll(full)
-            for (int j = 0; j < PIXELS; j++) {
-                int ix = ix0 + j * s->strideX;
-                // At the border a missing pixel reads zeros (a select, not a branch per tap).
-                const float *pixel = interior || (j < pixels && ix >= 0 && ix < width) ? inputRow + (size_t)ix * channels : zeros;
-                acc[j] = _mm256_fmadd_ps(LOAD8(tail, pixel, mask), tap, acc[j]);
-            }
+            for (int j = 0; j < PIXELS; j++)
+                if (j < pixels) acc[j] = _mm256_fmadd_ps(LOAD8(tail, pixel + j * pixelStride, mask), tap, acc[j]);
         }
     }
 #pragma clang loop unroll(full)
     for (int j = 0; j < PIXELS; j++)
-        if (interior || j < pixels) {
+        if (j < pixels) {
             float *target = line + (size_t)(ox0 + j) * channels + c0;
             __m256 value = _mm256_min_ps(_mm256_max_ps(acc[j], low), high);
             if (tail) _mm256_maskstore_ps(target, mask, value);
@@ -146,30 +141,70 @@ static inline void depthwise_tile_avx2(const AnWindowShape *s, const float *sour
         }
 }
 
-// The AVX-512 body on 8 lanes, for processors with AVX2 and FMA but no AVX-512 (Zen 2/3, Haswell to Comet Lake).
-// Channel blocks are the inner loop: a tile's input pixels (kh rows of ≈ 8·stride pixels, all channels) stay in L1.
-__attribute__((target("avx2,fma")))
-static void depthwise_avx2(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
-                           int firstRow, int rowCount, float lo, float hi, float *output) {
-    enum { LANES = 8 };
-    const int channels = s->inputChannels, full = channels / LANES * LANES;
-    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
-    for (int row = firstRow; row < firstRow + rowCount; row++) {
-        int image = row / s->outputHeight, oy = row % s->outputHeight;
-        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * channels;
-        float *line = output + (size_t)row * s->outputWidth * channels;
-        for (int ox0 = 0; ox0 < s->outputWidth; ox0 += PIXELS) {
-            int pixels = s->outputWidth - ox0 < PIXELS ? s->outputWidth - ox0 : PIXELS;
-            int first = ox0 * s->strideX - s->padLeft;
-            int last = (ox0 + PIXELS - 1) * s->strideX - s->padLeft + (s->kernelWidth - 1) * s->dilationX;
-            int interior = pixels == PIXELS && first >= 0 && last < s->inputWidth;
-            for (int c0 = 0; c0 < full; c0 += LANES) {
-                if (interior) depthwise_tile_avx2(s, source, oy, ox0, pixels, c0, weights, bias, low, high, line, 1, 0);
-                else depthwise_tile_avx2(s, source, oy, ox0, pixels, c0, weights, bias, low, high, line, 0, 0);
-            }
-            if (full < channels) depthwise_tile_avx2(s, source, oy, ox0, pixels, full, weights, bias, low, high, line, 0, 1);
-        }
+/// All channel blocks of `pixels` output pixels (a constant where inlined): the tile's input stays in L1.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void depthwise_pixels_avx2(const AnWindowShape *s, const float *top, size_t rowStride, int ox0, int pixels,
+                                         const float *weights, const float *bias, __m256 low, __m256 high, float *line) {
+    const int channels = s->inputChannels, full = channels / 8 * 8;
+    for (int c0 = 0; c0 < full; c0 += 8) depthwise_tile_avx2(s, top, rowStride, ox0, pixels, c0, weights, bias, low, high, line, 0);
+    if (full < channels) depthwise_tile_avx2(s, top, rowStride, ox0, pixels, full, weights, bias, low, high, line, 1);
+}
+
+enum { BAND = 8 };  // output rows per padded copy of their input rows
+
+/// Input rows `firstY ..< firstY + count` of one image (negative or past the end: zeros), each padded with zero
+/// pixels so that column `x` of `padded` is input column `x − padLeft`, `paddedWidth` pixels wide.
+static void copy_padded_rows(const AnWindowShape *s, const float *image, int firstY, int count, int paddedWidth, float *padded) {
+    const int channels = s->inputChannels;
+    const size_t rowStride = (size_t)paddedWidth * channels;
+    // Padded columns `begin ..< end` hold input columns 0 ..< end − begin.
+    int begin = s->padLeft < paddedWidth ? s->padLeft : paddedWidth;
+    int end = s->padLeft + s->inputWidth < paddedWidth ? s->padLeft + s->inputWidth : paddedWidth;
+    for (int r = 0; r < count; r++) {
+        int iy = firstY + r;
+        float *target = padded + (size_t)r * rowStride;
+        if (iy < 0 || iy >= s->inputHeight) { memset(target, 0, rowStride * sizeof(float)); continue; }
+        memset(target, 0, (size_t)begin * channels * sizeof(float));
+        memcpy(target + (size_t)begin * channels, image + (size_t)iy * s->inputWidth * channels, (size_t)(end - begin) * channels * sizeof(float));
+        memset(target + (size_t)end * channels, 0, (size_t)(paddedWidth - end) * channels * sizeof(float));
     }
+}
+
+// The AVX-512 body on 8 lanes, for processors with AVX2 and FMA but no AVX-512 (Zen 2/3, Haswell to Comet Lake).
+// Each band of output rows first copies the input rows it reads with their zero padding, so every tile runs without
+// bounds tests (narrow maps — YAMNet's are 2 to 32 pixels wide — are all border otherwise); then tiles of 8, 4, 2
+// and 1 pixels. Returns 0, or -1 when the padded rows could not be allocated.
+__attribute__((target("avx2,fma")))
+static int depthwise_avx2(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
+                          int firstRow, int rowCount, float lo, float hi, float *output) {
+    const int channels = s->inputChannels, outputWidth = s->outputWidth;
+    const int paddedWidth = (outputWidth - 1) * s->strideX + (s->kernelWidth - 1) * s->dilationX + 1;
+    const int bandHeight = (BAND - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1;
+    const size_t rowStride = (size_t)paddedWidth * channels;
+    float *padded = malloc((size_t)bandHeight * rowStride * sizeof(float));
+    if (!padded) return -1;
+    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    for (int row = firstRow; row < firstRow + rowCount;) {
+        int image = row / s->outputHeight, oy = row % s->outputHeight;
+        int rows = firstRow + rowCount - row, left = s->outputHeight - oy;  // a band stays in one image
+        rows = rows < BAND ? rows : BAND;
+        rows = rows < left ? rows : left;
+        int firstY = oy * s->strideY - s->padTop;
+        copy_padded_rows(s, input + (size_t)image * s->inputHeight * s->inputWidth * channels, firstY,
+                         (rows - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1, paddedWidth, padded);
+        for (int r = 0; r < rows; r++) {
+            const float *top = padded + (size_t)r * s->strideY * rowStride;
+            float *line = output + (size_t)(row + r) * outputWidth * channels;
+            int ox0 = 0;
+            for (; ox0 + 8 <= outputWidth; ox0 += 8) depthwise_pixels_avx2(s, top, rowStride, ox0, 8, weights, bias, low, high, line);
+            if (ox0 + 4 <= outputWidth) { depthwise_pixels_avx2(s, top, rowStride, ox0, 4, weights, bias, low, high, line); ox0 += 4; }
+            if (ox0 + 2 <= outputWidth) { depthwise_pixels_avx2(s, top, rowStride, ox0, 2, weights, bias, low, high, line); ox0 += 2; }
+            if (ox0 < outputWidth) depthwise_pixels_avx2(s, top, rowStride, ox0, 1, weights, bias, low, high, line);
+        }
+        row += rows;
+    }
+    free(padded);
+    return 0;
 }
 #endif
 
@@ -177,7 +212,7 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
                   int firstRow, int rowCount, float lo, float hi, float *output) {
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX512)) { depthwise_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
-    if (an_cpu_has(AN_CPU_AVX2)) { depthwise_avx2(shape, input, weights, bias, firstRow, rowCount, lo, hi, output); return; }
+    if (an_cpu_has(AN_CPU_AVX2) && depthwise_avx2(shape, input, weights, bias, firstRow, rowCount, lo, hi, output) == 0) return;
 #endif
     depthwise_portable(shape, input, weights, bias, firstRow, rowCount, lo, hi, output);
 }

@@ -39,10 +39,14 @@ public enum TestSupport {
         return url
     }
 
-    /// Largest absolute element-wise difference; infinity when the counts differ.
+    /// Largest absolute element-wise difference; infinity when the counts differ or one side alone is NaN.
     public static func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
         guard a.count == b.count else { return .infinity }
-        return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+        // A NaN on one side only is an infinite difference (`max` would drop it: every comparison with NaN is false).
+        return zip(a, b).reduce(0) { largest, pair in
+            if pair.0.isNaN || pair.1.isNaN { return pair.0.isNaN && pair.1.isNaN ? largest : .infinity }
+            return max(largest, abs(pair.0 - pair.1))
+        }
     }
 
     /// A sine of `frequency` Hz and `amplitude`, `seconds` long at `sampleRate`.
