@@ -1,4 +1,5 @@
 import CBase
+import Foundation
 
 /// The processor's SIMD features as the kernels see them: one API over `an_cpu_detected` / `an_cpu_has`.
 ///
@@ -39,13 +40,18 @@ public enum CPU {
         set { an_set_simd_level(Int32(newValue)) }
     }
 
-    /// Runs `body` with kernels capped at `level`, then restores the previous level.
+    /// Runs `body` with kernels capped at `level`, then restores the previous level. The level is process-wide, so
+    /// such calls from different threads (tests running in parallel) take turns; a call inside `body` nests.
     public static func withLevel<T>(_ level: Int, _ body: () throws -> T) rethrows -> T {
+        levelLock.lock()
+        defer { levelLock.unlock() }
         let previous = self.level
         self.level = level
         defer { self.level = previous }
         return try body()
     }
+
+    private static let levelLock = NSRecursiveLock()
 
     /// The OpenBLAS kernels this processor and level allow (an `OPENBLAS_CORETYPE` name), or nil where OpenBLAS's
     /// own choice stands.

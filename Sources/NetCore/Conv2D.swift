@@ -20,6 +20,9 @@ public struct Conv2D: Layer, ShapePlanned {
     public private(set) var hasBias: Bool
     /// Winograd-transformed weights, for 3×3 stride-1 convolutions wide enough to gain from them.
     private(set) var winograd: WinogradKernel?
+    /// The weights as 16-column panels (``an_pack_panels``) for an ungrouped 1×1 convolution, packed when it is
+    /// planned on a processor with the packed product's body.
+    private(set) var packedPanels: [Float]?
     /// FFT convolutions for tall 1-D kernels (CREPE's 64 taps), made per input height on first use.
     private(set) var fftConvolutions = FFTConvolutionCache()
     /// How the output is computed, fixed by ``planned(for:)`` for the input shape the network gives; nil (a
@@ -85,7 +88,17 @@ public struct Conv2D: Layer, ShapePlanned {
         for index in weights.indices { weights[index] *= scale[index % outputChannels] }
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
         winograd = makeWinograd()
+        if packedPanels != nil { packedPanels = packPanels() }
         fftConvolutions = FFTConvolutionCache()
+    }
+
+    /// The weights packed for ``an_packed_gemm`` (a 1×1 kernel's HWIO weights are the `inputChannels × outputChannels`
+    /// matrix).
+    func packPanels() -> [Float] {
+        [Float](unsafeUninitializedCapacity: an_packed_size(Int32(inputChannels), Int32(outputChannels))) { buffer, count in
+            an_pack_panels(weights, Int32(inputChannels), Int32(outputChannels), buffer.baseAddress!)
+            count = buffer.count
+        }
     }
 
     /// Winograd pays off from about 16 channels in and out (below, the transforms cost more than they save).
@@ -100,6 +113,7 @@ public struct Conv2D: Layer, ShapePlanned {
     public func planned(for inputs: [[Int]]) -> Conv2D {
         var planned = self
         planned.algorithm = ConvolutionAlgorithm.choose(for: self, input: inputs[0])
+        if planned.algorithm == .pointwise && groups == 1 && an_packed_gemm_has_body() != 0 { planned.packedPanels = packPanels() }
         return planned
     }
 

@@ -5,10 +5,13 @@ extension Conv2D {
     /// finished (bias, activation) while it is still in cache; small products run as one parallel GEMM per group.
     func pointwiseByBlocks(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>,
                                    output out: SharedPointer<Float>, rows: Int) {
-        _ = GEMM.configure
-        let groupInputs = inputChannels / groups, groupOutputs = outputChannels / groups
         let blockRows = max(64, (256 * 1024) / (4 * max(inputChannels, outputChannels)))
         let blocks = (rows + blockRows - 1) / blockRows
+        if let packed = packedPanels, an_packed_gemm_has_body() != 0 {
+            return pointwiseByPanels(source: source, packed: packed, output: out, rows: rows, blockRows: blockRows)
+        }
+        _ = GEMM.configure
+        let groupInputs = inputChannels / groups, groupOutputs = outputChannels / groups
         let workers = min(Parallel.threadCount, blocks)
         guard workers > 1 || blocks > 1 else {
             for group in 0..<groups {
@@ -29,6 +32,39 @@ extension Conv2D {
                 }
                 finish(out.base + first * outputChannels, rows: count)
                 block += workers
+            }
+        }
+    }
+
+    /// An ungrouped 1×1 convolution against its packed weights, bias and clamp fused (``an_packed_gemm``): shares of
+    /// the row blocks over the cores, or, with fewer blocks than cores (one image's late layers), shares of the
+    /// 16-column panels, each core then reading only its panels' weights.
+    private func pointwiseByPanels(source: SharedReadPointer<Float>, packed: [Float], output out: SharedPointer<Float>,
+                                   rows: Int, blockRows: Int) {
+        let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        let (n, k) = (outputChannels, inputChannels), panels = Int(an_packed_panels(Int32(outputChannels)))
+        let blocks = (rows + blockRows - 1) / blockRows
+        packed.withUnsafeBufferPointer { packedBuffer in
+            bias.withUnsafeBufferPointer { biasBuffer in
+                let w = SharedReadPointer(packedBuffer.baseAddress!), b = SharedReadPointer(biasBuffer.baseAddress!)
+                @Sendable func product(rows range: Range<Int>, panels: Range<Int>) {
+                    let status = an_packed_gemm(Int32(range.count), Int32(n), Int32(k), source.base + range.lowerBound * k, Int32(k), w.base,
+                                       b.base, low, high, out.base + range.lowerBound * n, Int32(n),
+                                       Int32(panels.lowerBound), Int32(panels.count))
+                    precondition(status == 0, "the packed product's body ran where the processor lacks it")
+                }
+                if blocks >= Parallel.threadCount || panels == 1 {
+                    Parallel.forEachShare(of: blocks) { share in
+                        for block in share {
+                            let first = block * blockRows, count = min(blockRows, rows - first)
+                            product(rows: first..<first + count, panels: 0..<panels)
+                            if bounds == nil { activation.apply(out.base + first * n, count: count * n) }
+                        }
+                    }
+                } else {
+                    Parallel.forEachShare(of: panels) { share in product(rows: 0..<rows, panels: share) }
+                    if bounds == nil { finishInParallel(out, rows: rows, addingBias: false) }
+                }
             }
         }
     }

@@ -149,6 +149,35 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     }
 }
 
+/// The packed float product of ungrouped 1×1 convolutions (bias and clamp fused) against the BLAS product that runs
+/// without its body.
+@Suite struct PackedProductTests {
+    /// Rows off the 6-row tile (every tail 1–5), columns off the 16-column panel, odd depths; 200 rows with fewer
+    /// blocks than cores split the panels across them, 2,000 rows split the row blocks.
+    static let shapes = [(rows: 1, k: 3, n: 1), (rows: 11, k: 17, n: 16), (rows: 13, k: 64, n: 45), (rows: 200, k: 33, n: 100),
+                         (rows: 2000, k: 40, n: 24)]
+
+    @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: shapes)
+    func packedBodyAgreesWithTheBLASProduct(rows: Int, k: Int, n: Int) {
+        var random = SeededGenerator(seed: UInt64(rows + k + n))
+        var values = random.floats(rows * k, in: -3...3)
+        values[k / 2] = .nan  // the first row: NaN through every activation, as the separate pass leaves it
+        let input = Tensor(shape: [1, rows, 1, k], scalars: values)
+        let weights = random.floats(k * n, in: -1...1), bias = random.floats(n, in: -1...1)
+        for activation in [Activation.identity, .relu6, .swish] {
+            let conv = Conv2D(inputChannels: k, outputChannels: n, kernel: (1, 1), weights: weights, bias: bias,
+                              activation: activation).planned(for: [[rows, 1, k]])
+            #expect(conv.algorithm == .pointwise)
+            let packed = CPU.withLevel(SIMDBody.avx2.level) { conv.forward([input]).scalars }
+            let blas = withPortableKernels { conv.forward([input]).scalars }
+            let scale = max(1, blas.filter(\.isFinite).map(abs).max() ?? 1)
+            #expect(TestSupport.maxAbsDifference(packed, blas) / scale <= 1e-5, "\(rows)×\(k)×\(n) \(activation.name)")
+            #expect(packed[0..<n].allSatisfy(\.isNaN) && packed[n...].allSatisfy(\.isFinite), "\(activation.name)")
+            if activation == .relu6 && rows > 1 { #expect(packed[n...].contains(6) && packed[n...].contains(0), "the clamp ran") }
+        }
+    }
+}
+
 @Suite struct WindowKernelTests {
     /// Channel counts off the 16- and 8-lane blocks and output widths off the 8-pixel tile (every tile of 8, 4, 2 and
     /// 1 pixels), with stride, dilation and SAME padding; widths of 20 and more have interior tiles (no tap outside the

@@ -30,6 +30,25 @@ void an_int8_unpack_weights(const int8_t *packed, int k, int n, int8_t *w);
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc);
 
+/// Panels of 16 columns in packed float weights for `n` columns.
+int an_packed_panels(int n);
+
+/// Floats of packed float weights for a `k×n` matrix (n rounded up to 16).
+size_t an_packed_size(int k, int n);
+
+/// Row-major float weights `w[k×n]` as panels of 16 columns, each `k` rows of 16 floats (the last zero-padded).
+void an_pack_panels(const float *w, int k, int n, float *packed);
+
+/// Whether ``an_packed_gemm`` has a body on this processor at the current level (AVX2 and FMA); without one,
+/// callers multiply by BLAS and finish separately.
+int an_packed_gemm_has_body(void);
+
+/// Columns of panels `firstPanel ..< firstPanel + panelCount` of `c[m×n] = clamp(a[m×k] · w + bias, lo, hi)`, with
+/// `w` packed by ``an_pack_panels``, on the calling thread. `bias` may be NULL. Returns 0, or -1 when the processor
+/// lacks the body (callers ask ``an_packed_gemm_has_body`` once per product; this asks the processor only).
+int an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                   float lo, float hi, float *c, int ldc, int firstPanel, int panelCount);
+
 /// Geometry of a windowed layer on NHWC tensors (a depthwise convolution has equal channel counts).
 typedef struct {
     int inputHeight, inputWidth, inputChannels, outputChannels;

@@ -1,0 +1,115 @@
+// Float products against weights packed once at load (the layout of BLIS/GotoBLAS micro-kernels): `c = clamp(a · w
+// + bias)` in one pass, with no per-call packing of either operand, no zeroing pass and no separate bias or
+// activation pass — what a 1×1 convolution costs around its multiplies when each call goes through BLAS.
+#include "CKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AN_X86 1
+#endif
+
+enum { PANEL = 16, ROW_TILE = 6 };  // 6 rows × 2 ymm accumulators + 2 weight vectors + a broadcast: 15 of 16 ymm
+
+int an_packed_panels(int n) { return (n + PANEL - 1) / PANEL; }
+
+size_t an_packed_size(int k, int n) { return (size_t)k * PANEL * an_packed_panels(n); }
+
+void an_pack_panels(const float *w, int k, int n, float *packed) {
+    memset(packed, 0, an_packed_size(k, n) * sizeof(float));
+    for (int panel = 0; panel < an_packed_panels(n); panel++) {
+        int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
+        float *target = packed + (size_t)panel * k * PANEL;
+        for (int row = 0; row < k; row++) memcpy(target + (size_t)row * PANEL, w + (size_t)row * n + first, (size_t)width * sizeof(float));
+    }
+}
+
+#if AN_X86
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+
+// `rows` (a constant where inlined) rows × one panel's 16 columns, `columns` of them kept: the accumulators start
+// at the bias, take every k, and are clamped and stored once.
+AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
+    int rows, int k, const float *a, int lda, const float *panel, __m256 bias0, __m256 bias1, __m256 low, __m256 high,
+    float *c, int ldc, int columns, __m256i mask0, __m256i mask1) {
+    __m256 acc[ROW_TILE][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = bias0; acc[r][1] = bias1; }
+    for (int i = 0; i < k; i++) {
+        __m256 w0 = _mm256_loadu_ps(panel + (size_t)i * PANEL), w1 = _mm256_loadu_ps(panel + (size_t)i * PANEL + 8);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < ROW_TILE; r++) {
+            if (r < rows) {
+                __m256 value = _mm256_broadcast_ss(a + (size_t)r * lda + i);
+                acc[r][0] = _mm256_fmadd_ps(value, w0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(value, w1, acc[r][1]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < ROW_TILE; r++) {
+        if (r < rows) {
+            // max/min return their second operand when either is NaN: NaN stays NaN, as in a separate activation pass.
+            __m256 v0 = _mm256_min_ps(high, _mm256_max_ps(low, acc[r][0])), v1 = _mm256_min_ps(high, _mm256_max_ps(low, acc[r][1]));
+            float *target = c + (size_t)r * ldc;
+            if (columns == PANEL) {
+                _mm256_storeu_ps(target, v0);
+                _mm256_storeu_ps(target + 8, v1);
+            } else {  // the last panel's columns (`vmaskmovps` is slow on AMD: full panels avoid it)
+                _mm256_maskstore_ps(target, mask0, v0);
+                _mm256_maskstore_ps(target + 8, mask1, v1);
+            }
+        }
+    }
+}
+
+AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                                  float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    for (int panel = firstPanel; panel < firstPanel + panelCount; panel++) {
+        int first = panel * PANEL, columns = n - first < PANEL ? n - first : PANEL;
+        __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(columns), lane);
+        __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(columns - 8), lane);
+        __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
+        if (bias && columns == PANEL) { bias0 = _mm256_loadu_ps(bias + first); bias1 = _mm256_loadu_ps(bias + first + 8); }
+        else if (bias) { bias0 = _mm256_maskload_ps(bias + first, mask0); bias1 = _mm256_maskload_ps(bias + first + 8, mask1); }
+        const float *weights = packed + (size_t)panel * k * PANEL;
+        float *target = c + first;
+        int r = 0;
+        for (; r + ROW_TILE <= m; r += ROW_TILE)
+            tile_avx2(ROW_TILE, k, a + (size_t)r * lda, lda, weights, bias0, bias1, low, high, target + (size_t)r * ldc, ldc, columns, mask0, mask1);
+        const float *rest = a + (size_t)r * lda;
+        float *restTarget = target + (size_t)r * ldc;
+        switch (m - r) {
+        case 5: tile_avx2(5, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 4: tile_avx2(4, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 3: tile_avx2(3, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 2: tile_avx2(2, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 1: tile_avx2(1, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
+        default: break;
+        }
+    }
+}
+#endif
+
+int an_packed_gemm_has_body(void) {
+#if AN_X86
+    return an_cpu_has(AN_CPU_AVX2);
+#else
+    return 0;
+#endif
+}
+
+int an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                   float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
+#if AN_X86
+    // The processor, not the level: a level lowered after the caller's check must not leave `c` unwritten.
+    if (an_cpu_detected() & AN_CPU_AVX2) {
+        gemm_avx2(m, n, k, a, lda, packed, bias, lo, hi, c, ldc, firstPanel, panelCount);
+        return 0;
+    }
+#endif
+    return -1;
+}
