@@ -20,8 +20,8 @@ public struct Conv2D: Layer, ShapePlanned {
     public private(set) var hasBias: Bool
     /// Winograd-transformed weights, for 3×3 stride-1 convolutions wide enough to gain from them.
     private(set) var winograd: WinogradKernel?
-    /// The weights as 16-column panels (``an_pack_panels``) for an ungrouped 1×1 convolution, packed when it is
-    /// planned on a processor with the packed product's body.
+    /// The weights as 16-column panels (``an_pack_panels``) for an ungrouped convolution computed by one product (1×1
+    /// or im2col), packed when it is planned on a processor with the packed product's body.
     private(set) var packedPanels: [Float]?
     /// FFT convolutions for tall 1-D kernels (CREPE's 64 taps), made per input height on first use.
     private(set) var fftConvolutions = FFTConvolutionCache()
@@ -92,11 +92,10 @@ public struct Conv2D: Layer, ShapePlanned {
         fftConvolutions = FFTConvolutionCache()
     }
 
-    /// The weights packed for ``an_packed_gemm`` (a 1×1 kernel's HWIO weights are the `inputChannels × outputChannels`
-    /// matrix).
+    /// The weights packed for ``an_packed_gemm`` (ungrouped HWIO weights are the `depth × outputChannels` matrix).
     func packPanels() -> [Float] {
-        [Float](unsafeUninitializedCapacity: an_packed_size(Int32(inputChannels), Int32(outputChannels))) { buffer, count in
-            an_pack_panels(weights, Int32(inputChannels), Int32(outputChannels), buffer.baseAddress!)
+        [Float](unsafeUninitializedCapacity: an_packed_size(Int32(depth), Int32(outputChannels))) { buffer, count in
+            an_pack_panels(weights, Int32(depth), Int32(outputChannels), buffer.baseAddress!)
             count = buffer.count
         }
     }
@@ -113,7 +112,9 @@ public struct Conv2D: Layer, ShapePlanned {
     public func planned(for inputs: [[Int]]) -> Conv2D {
         var planned = self
         planned.algorithm = ConvolutionAlgorithm.choose(for: self, input: inputs[0])
-        if planned.algorithm == .pointwise && groups == 1 && an_packed_gemm_has_body() != 0 { planned.packedPanels = packPanels() }
+        if planned.algorithm == .pointwise || planned.algorithm == .im2col, groups == 1, an_packed_gemm_has_body() != 0 {
+            planned.packedPanels = packPanels()
+        }
         return planned
     }
 

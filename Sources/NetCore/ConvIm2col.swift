@@ -4,9 +4,12 @@ extension Conv2D {
     /// im2col over chunks of output pixels (sized to stay in cache), each followed by one sgemm per group.
     func convolveByChunks(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>,
                                   output out: SharedPointer<Float>, geometry g: WindowGeometry, rows: Int) {
+        let chunkRows = max(16, min(512, (64 * 1024) / depth))
+        if let packed = packedPanels, an_packed_gemm_has_body() != 0 {
+            return convolveByPackedChunks(source: source, packed: packed, output: out, geometry: g, rows: rows, chunkRows: chunkRows)
+        }
         _ = GEMM.configure
         let groupInputs = inputChannels / groups, groupOutputs = outputChannels / groups
-        let chunkRows = max(16, min(512, (64 * 1024) / depth))
         let chunks = (rows + chunkRows - 1) / chunkRows
         let workers = min(Parallel.threadCount, chunks)
         Parallel.forEach(workers) { worker in
@@ -24,6 +27,31 @@ extension Conv2D {
                 }
                 finish(out.base + first * outputChannels, rows: count)
                 chunk += workers
+            }
+        }
+    }
+
+    /// The same chunks of an ungrouped convolution against its packed weights, bias and clamp fused (``an_packed_gemm``).
+    private func convolveByPackedChunks(source: SharedReadPointer<Float>, packed: [Float], output out: SharedPointer<Float>,
+                                        geometry g: WindowGeometry, rows: Int, chunkRows: Int) {
+        let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        let (n, k) = (outputChannels, depth), panels = an_packed_panels(Int32(outputChannels))
+        let chunks = (rows + chunkRows - 1) / chunkRows
+        packed.withUnsafeBufferPointer { packedBuffer in
+            bias.withUnsafeBufferPointer { biasBuffer in
+                let w = SharedReadPointer(packedBuffer.baseAddress!), b = SharedReadPointer(biasBuffer.baseAddress!)
+                Parallel.forEachShare(of: chunks) { share in
+                    let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * k)
+                    defer { columns.deallocate() }
+                    for chunk in share {
+                        let first = chunk * chunkRows, count = min(chunkRows, rows - first)
+                        im2col(source.base, into: columns, firstRow: first, rows: count, geometry: g, channelOffset: 0, channels: inputChannels)
+                        let status = an_packed_gemm(Int32(count), Int32(n), Int32(k), columns, Int32(k), w.base, b.base, low, high,
+                                                    out.base + first * n, Int32(n), 0, panels)
+                        precondition(status == 0, "the packed product's body ran where the processor lacks it")
+                        if bounds == nil { activation.apply(out.base + first * n, count: count * n) }
+                    }
+                }
             }
         }
     }
