@@ -282,35 +282,17 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
 }
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
-enum { AVX2_ROW_TILE = 4 };  // 4 rows × 2 accumulators + 4 widened weight vectors + 2 broadcasts: 14 of the 16 ymm
+enum { AVX2_ROW_TILE = 4 };
+
+/// The lanes of an 8-lane vector below `count` (a tail), as `_mm256_maskload_ps` wants them.
+AVX2_TARGET static inline __m256i lanes_below_avx2(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}  // 4 rows × 2 accumulators + 4 widened weight vectors + 2 broadcasts: 14 of the 16 ymm
 
 // Without VNNI (AVX2 processors: Zen 2/3, Haswell to Comet Lake) the product is exact as `vpdpbusd` with every
 // byte widened to 16 bits, where `vpmaddwd` sums each pair of products into 32 bits without saturating
 // (`vpmaddubsw` would: 2·255·127 > 32767). Both sides are widened once, outside the tile's loop: a row block's
-// activations by `widen_rows_avx2`, a half-panel's weights by `widen_weights_avx2`.
-
-// Each group of 4 activations a0…a3 of a row as two words of 16-bit pairs, (a0, a2) then (a1, a3): the pairs
-// that meet a lane's even and odd weights.
-AVX2_TARGET static void widen_rows_avx2(const uint8_t *q, int rows, int kpad, uint32_t *pairs) {
-    int k4count = kpad / 4;
-    const __m256i lowBytes = _mm256_set1_epi16(0x00FF);
-    for (int r = 0; r < rows; r++) {
-        const uint8_t *a = q + (size_t)r * kpad;
-        uint32_t *out = pairs + (size_t)r * 2 * k4count;
-        int g = 0;
-        for (; g + 8 <= k4count; g += 8) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(a + 4 * g));
-            __m256i even = _mm256_and_si256(v, lowBytes), odd = _mm256_srli_epi16(v, 8);
-            __m256i low = _mm256_unpacklo_epi32(even, odd), high = _mm256_unpackhi_epi32(even, odd);  // per 128-bit half
-            _mm256_storeu_si256((__m256i *)(out + 2 * g), _mm256_permute2x128_si256(low, high, 0x20));
-            _mm256_storeu_si256((__m256i *)(out + 2 * g + 8), _mm256_permute2x128_si256(low, high, 0x31));
-        }
-        for (; g < k4count; g++) {
-            out[2 * g] = a[4 * g] | (uint32_t)a[4 * g + 2] << 16;
-            out[2 * g + 1] = a[4 * g + 1] | (uint32_t)a[4 * g + 3] << 16;
-        }
-    }
-}
+// activations as they are quantized (`quantize_pairs_avx2`), a half-panel's weights by `widen_weights_avx2`.
 
 // The 16 columns `half` of a packed panel as 16-bit values: per group of 4 rows k, four vectors — the even k
 // (0, 2) of columns 0–7, their odd k (1, 3), then the same for columns 8–15 — by sign-extending shifts.
@@ -372,47 +354,82 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
     }
 }
 
-// `quantize_rows_vnni` on 8 lanes: the same range, scale, zero point and rounding (`vcvtps2dq` rounds to nearest
-// even, as `lrintf` does), so the codes equal the portable body's.
+// The range search of `quantize_rows_vnni` on 8 lanes: one row's scale, inverse scale and zero point, as the portable
+// body finds them. Full blocks of 8 use plain loads (`vmaskmovps` is slow on AMD cores).
+AVX2_TARGET static void row_range_avx2(const float *row, int k, float *scale, float *inverse, int32_t *zero) {
+    __m256 low = _mm256_setzero_ps(), high = _mm256_setzero_ps();
+    // min/max(v, running) return `running` when v is NaN: NaN is skipped, as fminf/fmaxf do; masked-off lanes read 0,
+    // inside the range already.
+    for (int i = 0; i < k; i += 8) {
+        __m256 v = i + 8 <= k ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, lanes_below_avx2(k - i));
+        low = _mm256_min_ps(v, low);
+        high = _mm256_max_ps(v, high);
+    }
+    __m128 low4 = _mm_min_ps(_mm256_castps256_ps128(low), _mm256_extractf128_ps(low, 1));
+    __m128 high4 = _mm_max_ps(_mm256_castps256_ps128(high), _mm256_extractf128_ps(high, 1));
+    low4 = _mm_min_ps(low4, _mm_movehl_ps(low4, low4));
+    high4 = _mm_max_ps(high4, _mm_movehl_ps(high4, high4));
+    float lowest = fminf(_mm_cvtss_f32(low4), _mm_cvtss_f32(_mm_shuffle_ps(low4, low4, 1)));
+    float highest = fmaxf(_mm_cvtss_f32(high4), _mm_cvtss_f32(_mm_shuffle_ps(high4, high4, 1)));
+    if (highest - lowest > 0) {
+        *scale = (highest - lowest) / 255;
+        *inverse = 1 / *scale;
+        long z = lrintf(-lowest * *inverse);
+        *zero = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
+    } else {
+        *scale = 1; *inverse = 1; *zero = 0;
+    }
+}
+
+// The codes of `row[i ..< i + 8]` in 32-bit lanes, 0 past `k`: the portable body's rounding (`vcvtps2dq` rounds to
+// nearest even, as `lrintf` does) and clamp, so the same codes.
+AVX2_TARGET static inline __m256i codes_avx2(const float *row, int i, int k, __m256 inverse, __m256i zero) {
+    __m256 v;
+    if (i + 8 <= k) v = _mm256_loadu_ps(row + i);
+    else v = _mm256_maskload_ps(row + i, lanes_below_avx2(k - i));
+    __m256i codes = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v, inverse)), zero);
+    codes = _mm256_min_epi32(_mm256_max_epi32(codes, _mm256_setzero_si256()), _mm256_set1_epi32(255));
+    return i + 8 <= k ? codes : _mm256_and_si256(codes, lanes_below_avx2(k - i));
+}
+
+// Rows quantized to bytes, the layout `vpdpbusd` reads (the AVX-VNNI body).
 AVX2_TARGET static void quantize_rows_avx2(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int r = 0; r < rows; r++) {
         const float *row = a + (size_t)r * lda;
-        __m256 low = _mm256_setzero_ps(), high = _mm256_setzero_ps();
-        // min/max(v, running) return `running` when v is NaN: NaN is skipped, as fminf/fmaxf do; masked-off lanes
-        // read 0, inside the range already.
-        for (int i = 0; i < k; i += 8) {
-            __m256 v = _mm256_maskload_ps(row + i, _mm256_cmpgt_epi32(_mm256_set1_epi32(k - i), lane));
-            low = _mm256_min_ps(v, low);
-            high = _mm256_max_ps(v, high);
-        }
-        __m128 low4 = _mm_min_ps(_mm256_castps256_ps128(low), _mm256_extractf128_ps(low, 1));
-        __m128 high4 = _mm_max_ps(_mm256_castps256_ps128(high), _mm256_extractf128_ps(high, 1));
-        low4 = _mm_min_ps(low4, _mm_movehl_ps(low4, low4));
-        high4 = _mm_max_ps(high4, _mm_movehl_ps(high4, high4));
-        float lowest = fminf(_mm_cvtss_f32(low4), _mm_cvtss_f32(_mm_shuffle_ps(low4, low4, 1)));
-        float highest = fmaxf(_mm_cvtss_f32(high4), _mm_cvtss_f32(_mm_shuffle_ps(high4, high4, 1)));
         float inverse;
-        if (highest - lowest > 0) {
-            scales[r] = (highest - lowest) / 255;
-            inverse = 1 / scales[r];
-            long z = lrintf(-lowest * inverse);
-            zeros[r] = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
-        } else {
-            scales[r] = 1; inverse = 1; zeros[r] = 0;
-        }
+        row_range_avx2(row, k, &scales[r], &inverse, &zeros[r]);
         __m256 scale = _mm256_set1_ps(inverse);
-        __m256i zero = _mm256_set1_epi32(zeros[r]), floor = _mm256_setzero_si256(), ceiling = _mm256_set1_epi32(255);
+        __m256i zero = _mm256_set1_epi32(zeros[r]);
         uint8_t *out = q + (size_t)r * kpad;
         for (int i = 0; i < kpad; i += 8) {
-            __m256i inside = _mm256_cmpgt_epi32(_mm256_set1_epi32(k - i), lane);
-            __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_maskload_ps(row + i, inside), scale)), zero);
-            v = _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(v, floor), ceiling), inside);  // 0 past k
+            __m256i v = codes_avx2(row, i, k, scale, zero);
             __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(v, v), _mm256_setzero_si256());
             uint32_t first = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(bytes));
             uint32_t second = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
             memcpy(out + i, &first, 4);
             if (kpad - i > 4) memcpy(out + i + 4, &second, 4);  // kpad is a multiple of 4
+        }
+    }
+}
+
+// Rows quantized straight to the AVX2 body's 16-bit pairs: each group of 4 codes c0…c3 as the words (c0, c2) and
+// (c1, c3), the pairs that meet a lane's even and odd weights.
+AVX2_TARGET static void quantize_pairs_avx2(const float *a, int lda, int rows, int k, int kpad, uint32_t *pairs, float *scales, int32_t *zeros) {
+    int k4count = kpad / 4;
+    for (int r = 0; r < rows; r++) {
+        const float *row = a + (size_t)r * lda;
+        float inverse;
+        row_range_avx2(row, k, &scales[r], &inverse, &zeros[r]);
+        __m256 scale = _mm256_set1_ps(inverse);
+        __m256i zero = _mm256_set1_epi32(zeros[r]);
+        uint32_t *out = pairs + (size_t)r * 2 * k4count;
+        for (int i = 0; i < kpad; i += 8) {
+            // Per 128-bit half: codes reordered c0 c2 c1 c3, packed to 16 bits (words (c0, c2), (c1, c3), repeated);
+            // the low 64 bits of each half hold the two groups' four words.
+            __m256i v = _mm256_shuffle_epi32(codes_avx2(row, i, k, scale, zero), 0xD8);
+            __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
+            if (kpad - i >= 8) _mm_storeu_si128((__m128i *)(out + i / 2), _mm256_castsi256_si128(words));
+            else _mm_storel_epi64((__m128i *)(out + i / 2), _mm256_castsi256_si128(words));  // the last group of 4
         }
     }
 }
@@ -453,10 +470,10 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
     int kpad = round_up(k, 4);
     int block = m < ROW_BLOCK ? m : ROW_BLOCK;
     int level = int8_level();
-    uint8_t *q = malloc((size_t)block * kpad + 1);
+    uint8_t *q = level == 1 ? NULL : malloc((size_t)block * kpad + 1);  // the AVX2 body quantizes into `pairs` instead
     float *rowScales = malloc(sizeof(float) * (size_t)(block + 1));
     int32_t *zeros = malloc(sizeof(int32_t) * (size_t)(block + 1));
-    int failed = !q || !rowScales || !zeros;
+    int failed = (level != 1 && !q) || !rowScales || !zeros;
 #if AN_X86
     // The AVX2 body's widened operands: a row block's activation pairs, one half-panel's weights.
     uint32_t *pairs = level == 1 ? malloc((size_t)block * kpad * 2) : NULL;
@@ -483,8 +500,7 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
             continue;
         }
         if (level == 1) {
-            quantize_rows_avx2(source, lda, rows, k, kpad, q, rowScales, zeros);
-            widen_rows_avx2(q, rows, kpad, pairs);
+            quantize_pairs_avx2(source, lda, rows, k, kpad, pairs, rowScales, zeros);
             gemm_avx2(rows, n, kpad, pairs, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc, widened);
             continue;
         }
