@@ -36,15 +36,15 @@ extension Conv2D {
                                         geometry g: WindowGeometry, rows: Int, chunkRows: Int) {
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         let (n, k) = (outputChannels, depth), panels = an_packed_panels(Int32(outputChannels))
-        let chunks = (rows + chunkRows - 1) / chunkRows
         packed.withUnsafeBufferPointer { packedBuffer in
             bias.withUnsafeBufferPointer { biasBuffer in
                 let w = SharedReadPointer(packedBuffer.baseAddress!), b = SharedReadPointer(biasBuffer.baseAddress!)
-                Parallel.forEachShare(of: chunks) { share in
+                // Equal shares of the rows, in whole 6-row tiles, each taken in chunks.
+                Parallel.forEachShare(of: rows, granule: 6) { share in
                     let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * k)
                     defer { columns.deallocate() }
-                    for chunk in share {
-                        let first = chunk * chunkRows, count = min(chunkRows, rows - first)
+                    for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
+                        let count = min(chunkRows, share.upperBound - first)
                         im2col(source.base, into: columns, firstRow: first, rows: count, geometry: g, channelOffset: 0, channels: inputChannels)
                         let status = an_packed_gemm(Int32(count), Int32(n), Int32(k), columns, Int32(k), w.base, b.base, low, high,
                                                     out.base + first * n, Int32(n), 0, panels)

@@ -36,29 +36,29 @@ extension Conv2D {
         }
     }
 
-    /// An ungrouped 1×1 convolution against its packed weights, bias and clamp fused (``an_packed_gemm``): shares of
-    /// the row blocks over the cores, or, with fewer blocks than cores (one image's late layers), shares of the
-    /// 16-column panels, each core then reading only its panels' weights.
+    /// An ungrouped 1×1 convolution against its packed weights, bias and clamp fused (``an_packed_gemm``): equal shares
+    /// of the rows over the cores, each taken in cache-sized blocks, or, with few rows (one image's late layers),
+    /// shares of the 16-column panels, each core then reading only its panels' weights.
     private func pointwiseByPanels(source: SharedReadPointer<Float>, packed: [Float], output out: SharedPointer<Float>,
                                    rows: Int, blockRows: Int) {
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         let (n, k) = (outputChannels, inputChannels), panels = Int(an_packed_panels(Int32(outputChannels)))
-        let blocks = (rows + blockRows - 1) / blockRows
         packed.withUnsafeBufferPointer { packedBuffer in
             bias.withUnsafeBufferPointer { biasBuffer in
                 let w = SharedReadPointer(packedBuffer.baseAddress!), b = SharedReadPointer(biasBuffer.baseAddress!)
                 @Sendable func product(rows range: Range<Int>, panels: Range<Int>) {
                     let status = an_packed_gemm(Int32(range.count), Int32(n), Int32(k), source.base + range.lowerBound * k, Int32(k), w.base,
-                                       b.base, low, high, out.base + range.lowerBound * n, Int32(n),
-                                       Int32(panels.lowerBound), Int32(panels.count))
+                                                b.base, low, high, out.base + range.lowerBound * n, Int32(n),
+                                                Int32(panels.lowerBound), Int32(panels.count))
                     precondition(status == 0, "the packed product's body ran where the processor lacks it")
                 }
-                if blocks >= Parallel.threadCount || panels == 1 {
-                    Parallel.forEachShare(of: blocks) { share in
-                        for block in share {
-                            let first = block * blockRows, count = min(blockRows, rows - first)
-                            product(rows: first..<first + count, panels: 0..<panels)
-                            if bounds == nil { activation.apply(out.base + first * n, count: count * n) }
+                if rows >= 64 * Parallel.threadCount || panels == 1 {
+                    // Shares in whole 6-row tiles (the kernel's), so that only the last share has a partial tile.
+                    Parallel.forEachShare(of: rows, granule: 6) { share in
+                        for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: blockRows) {
+                            let block = first..<min(first + blockRows, share.upperBound)
+                            product(rows: block, panels: 0..<panels)
+                            if bounds == nil { activation.apply(out.base + first * n, count: block.count * n) }
                         }
                     }
                 } else {

@@ -152,10 +152,10 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
 /// The packed float product of ungrouped 1×1 convolutions (bias and clamp fused) against the BLAS product that runs
 /// without its body.
 @Suite struct PackedProductTests {
-    /// Rows off the 6-row tile (every tail 1–5), columns off the 16-column panel, odd depths; 200 rows with fewer
-    /// blocks than cores split the panels across them, 2,000 rows split the row blocks.
+    /// Rows off the 6-row tile (every tail 1–5), columns off the 16-column panel, odd depths; on several cores 13 rows
+    /// split the panels across them, 200 rows split the rows, and 2,000 rows take each core's share in several blocks.
     static let shapes = [(rows: 1, k: 3, n: 1), (rows: 11, k: 17, n: 16), (rows: 13, k: 64, n: 45), (rows: 200, k: 33, n: 100),
-                         (rows: 2000, k: 40, n: 24)]
+                         (rows: 2000, k: 40, n: 300)]
 
     @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: shapes)
     func packedBodyAgreesWithTheBLASProduct(rows: Int, k: Int, n: Int) {
