@@ -25,6 +25,26 @@ void an_pack_panels(const float *w, int k, int n, float *packed) {
     }
 }
 
+// The portable body: one panel of one row at a time, the same sums in the same order as the AVX2 body's lanes (bias
+// first, then every k), so the two differ only by fused multiply-add rounding.
+AN_PORTABLE_CLONES
+static void gemm_portable(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                          float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
+    for (int panel = firstPanel; panel < firstPanel + panelCount; panel++) {
+        int first = panel * PANEL, columns = n - first < PANEL ? n - first : PANEL;
+        const float *weights = packed + (size_t)panel * k * PANEL;
+        for (int r = 0; r < m; r++) {
+            float acc[PANEL];
+            for (int j = 0; j < PANEL; j++) acc[j] = bias && j < columns ? bias[first + j] : 0;
+            const float *row = a + (size_t)r * lda;
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < PANEL; j++) acc[j] += row[i] * weights[(size_t)i * PANEL + j];
+            // NaN stays NaN (as the SIMD body's operand order keeps it).
+            for (int j = 0; j < columns; j++) c[(size_t)r * ldc + first + j] = acc[j] < lo ? lo : (acc[j] > hi ? hi : acc[j]);
+        }
+    }
+}
+
 #if AN_X86
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 
@@ -102,14 +122,13 @@ int an_packed_gemm_has_body(void) {
 #endif
 }
 
-int an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                   float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
+void an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                    float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
 #if AN_X86
-    // The processor, not the level: a level lowered after the caller's check must not leave `c` unwritten.
-    if (an_cpu_detected() & AN_CPU_AVX2) {
+    if (an_cpu_has(AN_CPU_AVX2)) {
         gemm_avx2(m, n, k, a, lda, packed, bias, lo, hi, c, ldc, firstPanel, panelCount);
-        return 0;
+        return;
     }
 #endif
-    return -1;
+    gemm_portable(m, n, k, a, lda, packed, bias, lo, hi, c, ldc, firstPanel, panelCount);
 }

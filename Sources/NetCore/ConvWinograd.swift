@@ -1,5 +1,5 @@
 extension Conv2D {
-    /// A 3×3 stride-1 convolution by Winograd F(2×2, 3×3) on pre-transformed weights (``WinogradKernel``): the
+    /// A 3×3 stride-1 convolution by Winograd F(4×4, 3×3) on pre-transformed weights (``WinogradKernel``): the
     /// output transform adds the bias and applies a clamp activation; other activations run after.
     func convolveByWinograd(source: SharedReadPointer<Float>, output out: SharedPointer<Float>, geometry g: WindowGeometry,
                             batch: Int, rows: Int) {

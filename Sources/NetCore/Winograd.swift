@@ -9,8 +9,14 @@ import CKernels
 struct WinogradKernel: Sendable {
     let inputChannels: Int
     let outputChannels: Int
-    /// `U`: one matrix `[Cin, Cout]` per transform position, position-major.
+    /// `U`: one matrix `[Cin, Cout]` per transform position, position-major; where the processor has the packed
+    /// product's SIMD body, each matrix is packed (``an_pack_panels``, `positionStride` floats apart) and the 36
+    /// products run on it, else BLAS multiplies the plain matrices.
     let transformed: [Float]
+    /// Whether `transformed` holds packed matrices.
+    let packed: Bool
+    /// Floats from one position's matrix to the next.
+    let positionStride: Int
 
     /// Output tile side and transform positions.
     static let tile = 4, positions = 36
@@ -39,7 +45,33 @@ struct WinogradKernel: Sendable {
                 }
             }
         }
-        transformed = u
+        packed = an_packed_gemm_has_body() != 0
+        guard packed else {
+            (transformed, positionStride) = (u, size)
+            return
+        }
+        let stride = an_packed_size(Int32(inputChannels), Int32(outputChannels))
+        transformed = u.withUnsafeBufferPointer { plain in
+            [Float](unsafeUninitializedCapacity: side * side * stride) { buffer, count in
+                for position in 0..<side * side {
+                    an_pack_panels(plain.baseAddress! + position * size, Int32(inputChannels), Int32(outputChannels),
+                                   buffer.baseAddress! + position * stride)
+                }
+                count = buffer.count
+            }
+        }
+        positionStride = stride
+    }
+
+    /// `m = v · U[position]` for `count` tiles, on the calling thread.
+    func product(position: Int, count: Int, v: UnsafePointer<Float>, kernel: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>) {
+        let cin = inputChannels, cout = outputChannels, u = kernel + position * positionStride
+        if packed {
+            an_packed_gemm(Int32(count), Int32(cout), Int32(cin), v, Int32(cin), u, nil, -.infinity, .infinity, m, Int32(cout), 0,
+                           an_packed_panels(Int32(cout)))
+        } else {
+            GEMM.serial(m: count, n: cout, k: cin, a: v, lda: cin, b: u, ldb: cout, c: m, ldc: cout)
+        }
     }
 
     /// Tiles per chunk: enough rows for an efficient sgemm, few enough that the transformed blocks (about
@@ -75,9 +107,8 @@ struct WinogradKernel: Sendable {
                         let first = chunk * chunkTiles, count = min(chunkTiles, tiles - first)
                         an_winograd_input(shape.base, input.base, Int32(first), Int32(count), v, chunkTiles * cin)
                         for position in 0..<positions {
-                            GEMM.serial(m: count, n: cout, k: cin, a: v + position * chunkTiles * cin, lda: cin,
-                                        b: kernel.base + position * cin * cout, ldb: cout,
-                                        c: m + position * chunkTiles * cout, ldc: cout)
+                            product(position: position, count: count, v: v + position * chunkTiles * cin, kernel: kernel.base,
+                                    m: m + position * chunkTiles * cout)
                         }
                         an_winograd_output(shape.base, m, chunkTiles * cout, Int32(first), Int32(count), bias.base, low, high,
                                            output.base)
@@ -101,8 +132,8 @@ struct WinogradKernel: Sendable {
         let sv = SharedReadPointer(UnsafePointer(v)), sm = SharedPointer(m)
         Parallel.forEachShare(of: positions) { share in
             for position in share {
-                GEMM.serial(m: tiles, n: cout, k: cin, a: sv.base + position * tiles * cin, lda: cin,
-                            b: kernel.base + position * cin * cout, ldb: cout, c: sm.base + position * tiles * cout, ldc: cout)
+                product(position: position, count: tiles, v: sv.base + position * tiles * cin, kernel: kernel.base,
+                        m: sm.base + position * tiles * cout)
             }
         }
         an_winograd_output(shape.base, m, tiles * cout, 0, Int32(tiles), bias.base, low, high, output.base)

@@ -171,8 +171,11 @@ import Testing
 
     @Test func aFreedLargeBufferIsReusedWithoutFaultingItInAgain() {
         _ = AllocatorPolicy.configure
-        // The first buffer may find memory other tests freed; glibc's default maps every 48 MB block afresh.
-        let first = faultsWritingAFreshBuffer(), second = faultsWritingAFreshBuffer()
-        #expect(second < 1_000, "the second buffer reuses the first's pages: \(second) page faults for its 12,288 (first: \(first))")
+        // The first buffer may find memory other tests freed; glibc's default maps every 48 MB block afresh. Tests
+        // running beside this one share the allocator and may take the freed block in between (seen once in a full
+        // run): the best of three pairs counts, which the default still fails every time.
+        let pairs = (0..<3).map { _ in (first: faultsWritingAFreshBuffer(), second: faultsWritingAFreshBuffer()) }
+        let best = pairs.map(\.second).min()!
+        #expect(best < 1_000, "the second buffer reuses the first's pages: \(pairs) page faults for 12,288 pages")
     }
 }

@@ -39,15 +39,14 @@ size_t an_packed_size(int k, int n);
 /// Row-major float weights `w[k×n]` as panels of 16 columns, each `k` rows of 16 floats (the last zero-padded).
 void an_pack_panels(const float *w, int k, int n, float *packed);
 
-/// Whether ``an_packed_gemm`` has a body on this processor at the current level (AVX2 and FMA); without one,
-/// callers multiply by BLAS and finish separately.
+/// Whether ``an_packed_gemm`` has a SIMD body on this processor at the current level (AVX2 and FMA). Where it has
+/// not, layers that keep their plain weights multiply by BLAS instead, which is faster than the portable body.
 int an_packed_gemm_has_body(void);
 
 /// Columns of panels `firstPanel ..< firstPanel + panelCount` of `c[m×n] = clamp(a[m×k] · w + bias, lo, hi)`, with
-/// `w` packed by ``an_pack_panels``, on the calling thread. `bias` may be NULL. Returns 0, or -1 when the processor
-/// lacks the body (callers ask ``an_packed_gemm_has_body`` once per product; this asks the processor only).
-int an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                   float lo, float hi, float *c, int ldc, int firstPanel, int panelCount);
+/// `w` packed by ``an_pack_panels``, on the calling thread; `bias` may be NULL; NaN passes the clamp.
+void an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                    float lo, float hi, float *c, int ldc, int firstPanel, int panelCount);
 
 /// Geometry of a windowed layer on NHWC tensors (a depthwise convolution has equal channel counts).
 typedef struct {
