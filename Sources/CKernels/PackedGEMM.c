@@ -116,7 +116,8 @@ AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, 
 
 int an_packed_gemm_has_body(void) {
 #if AN_X86
-    return an_cpu_has(AN_CPU_AVX2);
+    // With AVX-512 allowed, OpenBLAS's 16-lane kernels outrun these 8 lanes (twice on cores with full-width units).
+    return an_cpu_has(AN_CPU_AVX2) && !an_cpu_has(AN_CPU_AVX512);
 #else
     return 0;
 #endif

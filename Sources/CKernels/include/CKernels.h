@@ -39,8 +39,9 @@ size_t an_packed_size(int k, int n);
 /// Row-major float weights `w[k×n]` as panels of 16 columns, each `k` rows of 16 floats (the last zero-padded).
 void an_pack_panels(const float *w, int k, int n, float *packed);
 
-/// Whether ``an_packed_gemm`` has a SIMD body on this processor at the current level (AVX2 and FMA). Where it has
-/// not, layers that keep their plain weights multiply by BLAS instead, which is faster than the portable body.
+/// Whether ``an_packed_gemm`` has the SIMD body to use at the current level: AVX2 and FMA the widest tier allowed.
+/// Otherwise layers keep their plain weights and multiply by BLAS (faster than the portable body, and with AVX-512
+/// than the AVX2 one).
 int an_packed_gemm_has_body(void);
 
 /// Columns of panels `firstPanel ..< firstPanel + panelCount` of `c[m×n] = clamp(a[m×k] · w + bias, lo, hi)`, with
