@@ -106,12 +106,16 @@ public struct LogMelFrontEnd: Sendable {
     /// Patches `first..<first+count` of log-mel frames `[T, bands]`, as `[count, patchFrames, bands]`.
     public func patches(_ logMel: Tensor, first: Int, count: Int) -> Tensor {
         let patchSize = patchFrames * melBands
-        var scalars = [Float](repeating: 0, count: count * patchSize)
-        for patch in 0..<count {
-            let start = (first + patch) * patchHop * melBands
-            scalars.replaceSubrange(patch * patchSize..<(patch + 1) * patchSize, with: logMel.scalars[start..<start + patchSize])
+        precondition(first >= 0 && count >= 0 && (count == 0 || (first + count - 1) * patchHop * melBands + patchSize <= logMel.count),
+                     "patches \(first)..<\(first + count) of \(logMel.shape[0]) frames")
+        return Tensor(shape: [count, patchFrames, melBands]) { patches in
+            logMel.scalars.withUnsafeBufferPointer { frames in
+                for patch in 0..<count {
+                    let start = (first + patch) * patchHop * melBands
+                    (patches.baseAddress! + patch * patchSize).update(from: frames.baseAddress! + start, count: patchSize)
+                }
+            }
         }
-        return Tensor(shape: [count, patchFrames, melBands], scalars: scalars)
     }
 
     /// Log-mel frames `[T, melBands]` of `samples` padded as the configuration's reference pads them, only whole
@@ -156,19 +160,33 @@ public struct LogMelFrontEnd: Sendable {
     /// Log-mel frames of the padded signal, framed into patches.
     public func logMelPatches(_ samples: [Float]) -> Tensor { patches(logMel(samples)) }
 
-    /// Windowed FFT of each of `frameCount` frames (`start` gives where a frame's samples begin), then its
-    /// magnitudes through the sparse mel bank and the log, into `output`.
+    /// Windowed FFT of each of `frameCount` frames (`start` gives where a frame's samples begin), two frames a
+    /// transform, then its magnitudes through the sparse mel bank and the log, into `output`.
     private func computeChunk(firstFrame: Int, frameCount: Int, output: UnsafeMutablePointer<Float>,
                               start: (Int) -> UnsafePointer<Float>) {
-        let fft = RealFFT(size: fftLength)  // its input's zeros after the window are the FFT's zero padding
-        let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: fft.binCount)
+        let fft = ComplexFFT(size: fftLength)  // its input's zeros after the window are the FFT's zero padding
+        let bank = filterbank, bins = bank.spectrogramBins
+        let size = Int32(fftLength), lo = Int32(bank.readBins.lowerBound), hi = Int32(bank.readBins.upperBound)
+        // The two frames' magnitudes, then room for the zero frame's when a frame is transformed alone.
+        let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: 3 * bins)
         defer { magnitudes.deallocate() }
-        let bank = filterbank
-        for local in 0..<frameCount {
-            an_window_frame(start(firstFrame + local), window, Int32(windowLength), fft.input)
-            fft.forward()
-            an_log_mel_frame(fft.spectrum, Int32(fft.binCount), bank.bandFirst, bank.bandLength, bank.bandWeights,
-                             Int32(melBands), logOffset, magnitudes, output + local * melBands)
+        for local in stride(from: 0, to: frameCount, by: 2) {
+            let first = start(firstFrame + local), second = local + 1 < frameCount ? start(firstFrame + local + 1) : nil
+            if an_window_frame_pair(first, second, window, Int32(windowLength), fft.input) != 0 {
+                fft.forward()
+                an_pair_magnitudes(fft.spectrum, size, lo, hi, magnitudes, magnitudes + bins)
+            } else {
+                // A NaN or infinite sample would spread into the other frame: each frame is transformed alone.
+                for (index, frame) in [first, second].compactMap({ $0 }).enumerated() {
+                    an_window_frame_pair(frame, nil, window, Int32(windowLength), fft.input)
+                    fft.forward()
+                    an_pair_magnitudes(fft.spectrum, size, lo, hi, magnitudes + index * bins, magnitudes + 2 * bins)
+                }
+            }
+            for frame in 0..<(second == nil ? 1 : 2) {
+                an_log_mel_frame(magnitudes + frame * bins, bank.groupFirst, bank.groupLength, bank.groupWeights, Int32(melBands),
+                                 logOffset, output + (local + frame) * melBands)
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import CAudioKernels
 import Foundation
 
 /// A mel filterbank matrix `[spectrogramBins, melBands]` (row-major), applied as `magnitudes × weights`.
@@ -11,8 +12,12 @@ public struct MelFilterbank: Sendable {
     /// For each band, the bins where its triangle is non-zero and their weights: a triangle spans a few bins,
     /// so applying the bank this way takes about 2 multiply-adds per bin instead of `melBands`.
     public let bands: [(first: Int, weights: [Float])]
-    /// ``bands`` packed for the C kernel: each band's first bin and weight count, its weights after the previous band's.
-    let bandFirst: [Int32], bandLength: [Int32], bandWeights: [Float]
+    /// ``bands`` packed for the C kernel eight at a time (one vector of sums): each group's first bin and bin count,
+    /// then per bin the eight bands' weights, zero where a band does not reach; the groups one after another. A bin
+    /// lies in two bands, so a group reads about nine half-bands' bins.
+    let groupFirst: [Int32], groupLength: [Int32], groupWeights: [Float]
+    /// The bins some band reads (YAMNet's 125–7500 Hz: 4 ..< 241 of 257).
+    let readBins: Range<Int>
 
     public init(spectrogramBins: Int, melBands: Int, weights: [Float]) {
         self.spectrogramBins = spectrogramBins
@@ -26,9 +31,21 @@ public struct MelFilterbank: Sendable {
             return (first, Array(column[first...last]))
         }
         self.bands = bands
-        bandFirst = bands.map { Int32($0.first) }
-        bandLength = bands.map { Int32($0.weights.count) }
-        bandWeights = bands.flatMap(\.weights)
+        var groupFirst: [Int32] = [], groupLength: [Int32] = [], groupWeights: [Float] = []
+        let groupSize = Int(AN_MEL_GROUP)
+        for group in stride(from: 0, to: melBands, by: groupSize) {
+            let members = (group..<min(group + groupSize, melBands)).filter { !bands[$0].weights.isEmpty }
+            let first = members.map { bands[$0].first }.min() ?? 0
+            let end = members.map { bands[$0].first + bands[$0].weights.count }.max() ?? 0
+            groupFirst.append(Int32(first))
+            groupLength.append(Int32(end - first))
+            for bin in first..<end {
+                groupWeights += (group..<group + groupSize).map { band in band < melBands ? weights[bin * melBands + band] : 0 }
+            }
+        }
+        (self.groupFirst, self.groupLength, self.groupWeights) = (groupFirst, groupLength, groupWeights)
+        let read = bands.filter { !$0.weights.isEmpty }
+        readBins = (read.map(\.first).min() ?? 0)..<(read.map { $0.first + $0.weights.count }.max() ?? 0)
     }
 
     /// HTK mel scale, `1127 ln(1 + f / 700)`.

@@ -115,4 +115,60 @@ import Testing
         #expect(largest < 1e-9 * Double(size), "largest difference \(largest)")
         #expect(Array(UnsafeBufferPointer(start: fft.input, count: size)) == input, "the transform must not modify its input")
     }
+
+    /// The complex transform the front end runs two frames through, on sizes with and without SIMD codelets.
+    @Test(arguments: [16, 400, 512])
+    func complexFFTMatchesDirectDFT(size: Int) {
+        let input = (0..<2 * size).map { sin(Double($0) * 0.3) + 0.01 * Double($0) }
+        let fft = ComplexFFT(size: size)
+        fft.input.update(from: input, count: 2 * size)
+        fft.forward()
+        var largest = 0.0
+        for k in 0..<size {
+            var re = 0.0, im = 0.0
+            for n in 0..<size {
+                let angle = 2 * Double.pi * Double(k * n % size) / Double(size)
+                re += input[2 * n] * cos(angle) + input[2 * n + 1] * sin(angle)
+                im += input[2 * n + 1] * cos(angle) - input[2 * n] * sin(angle)
+            }
+            largest = max(largest, abs(fft.spectrum[2 * k] - re), abs(fft.spectrum[2 * k + 1] - im))
+        }
+        #expect(largest < 1e-9 * Double(size), "largest difference \(largest)")
+        #expect(Array(UnsafeBufferPointer(start: fft.input, count: 2 * size)) == input, "the transform must not modify its input")
+    }
+
+    /// Frames go through the FFT two at a time (x + iy) and the mel bank eight bands at a time. Against a direct float64
+    /// computation (DFT, dense bank): 13 bands (not a multiple of eight), 7 frames (the last with no partner), a quiet
+    /// frame paired with a loud one (80 dB apart, frames not overlapping) and a log offset of 1e-12, so that the quiet
+    /// frame's weakest bands are read far below its partner's peak, where single-precision rounding of the shared
+    /// spectrum would show.
+    @Test(arguments: [13, 64]) func logMelMatchesADirectFloat64Computation(bands: Int) {
+        let frontEnd = LogMelFrontEnd(name: "direct", sampleRate: 16_000, windowLength: 400, hopLength: 400, fftLength: 512,
+                                      melBands: bands, lowerHertz: 125, upperHertz: 7500, logOffset: 1e-12, patchFrames: 1,
+                                      patchHop: 1, padding: .none)
+        let samples = (0..<7 * 400).map { n -> Float in
+            let tone = sin(Double(n) * 0.21) + 0.3 * sin(Double(n) * 1.7 + 0.5)
+            return Float(tone * (n < 400 ? 1e-4 : 0.9))
+        }
+        let ours = frontEnd.logMel(samples)
+        #expect(ours.shape == [7, bands])
+        let window = (0..<400).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / 400) }
+        var largest: Float = 0
+        for frame in 0..<7 {
+            let magnitudes = (0...256).map { k -> Double in
+                var re = 0.0, im = 0.0
+                for n in 0..<400 {
+                    let x = Double(samples[frame * 400 + n]) * window[n], angle = 2 * Double.pi * Double(k * n % 512) / 512
+                    re += x * cos(angle)
+                    im -= x * sin(angle)
+                }
+                return (re * re + im * im).squareRoot()
+            }
+            for band in 0..<bands {
+                let mel = (0...256).reduce(0.0) { $0 + magnitudes[$1] * Double(frontEnd.filterbank.weights[$1 * bands + band]) }
+                largest = max(largest, abs(ours.scalars[frame * bands + band] - Float(log(mel + 1e-12))))
+            }
+        }
+        #expect(largest <= 2e-5, "largest difference \(largest)")
+    }
 }

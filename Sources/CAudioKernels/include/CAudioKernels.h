@@ -9,14 +9,23 @@
 void an_polyphase(const float *input, long inputStart, long inputCount, long totalInput, const float *bank, int taps,
                   int left, int inputPeriod, int outputPeriod, long firstOutput, long outputCount, float *output);
 
-/// `frame[n] = samples[n] · window[n]` for n < `length`, in double precision (the FFT's zero padding after it is
-/// left as it is).
-void an_window_frame(const float *samples, const double *window, int length, double *frame);
+/// Two frames as one complex signal for one FFT of both: `signal[2n] = first[n] · window[n]`, `signal[2n + 1] =
+/// second[n] · window[n]` (0 when `second` is NULL) for n < `length`, in double precision (the FFT's zero padding after
+/// them is left as it is). Returns 0 when a product is not finite (a NaN or infinite sample), which the FFT would
+/// spread into the other frame: the caller then transforms the two apart.
+int an_window_frame_pair(const float *first, const float *second, const double *window, int length, double *signal);
 
-/// One log-mel frame from an FFT's `bins` interleaved (re, im) values: `mel[b] = log(Σ_i w · |X[first_b + i]| +
-/// logOffset)` over band b's `bandLength[b]` weights, which follow band b − 1's in `bandWeights`. `magnitudes`
-/// is scratch of `bins` floats.
-void an_log_mel_frame(const double *spectrum, int bins, const int *bandFirst, const int *bandLength,
-                      const float *bandWeights, int bands, float logOffset, float *magnitudes, float *mel);
+/// The magnitudes |X[k]| and |Y[k]|, bins `lo ..< hi`, of two real frames x and y from the `size`-point complex
+/// spectrum Z (interleaved re, im) of x + i·y.
+void an_pair_magnitudes(const double *spectrum, int size, int lo, int hi, float *first, float *second);
+
+/// Mel bands summed together by `an_log_mel_frame`.
+#define AN_MEL_GROUP 8
+
+/// One log-mel frame from magnitudes |X[k]|: `mel[b] = log(Σ_k w_b[k] · |X[k]| + logOffset)`, the bands summed
+/// `AN_MEL_GROUP` at a time: group g reads bins `groupFirst[g] ..< groupFirst[g] + groupLength[g]`, and for each of them
+/// `groupWeights` holds the group's `AN_MEL_GROUP` weights (zero past `bands`), after the previous group's.
+void an_log_mel_frame(const float *magnitudes, const int *groupFirst, const int *groupLength, const float *groupWeights,
+                      int bands, float logOffset, float *mel);
 
 #endif
