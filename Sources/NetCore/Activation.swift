@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Element-wise activation functions, usable as a layer or fused into a convolution or dense layer.
@@ -18,9 +19,9 @@ public enum Activation: Sendable, Equatable {
         case .relu: for i in 0..<count { values[i] = max(values[i], 0) }
         case .relu6: for i in 0..<count { values[i] = min(max(values[i], 0), 6) }
         case .leakyReLU(let alpha): for i in 0..<count { values[i] = values[i] >= 0 ? values[i] : alpha * values[i] }
-        case .sigmoid: for i in 0..<count { values[i] = 1 / (1 + Foundation.exp(-values[i])) }
+        case .sigmoid: an_sigmoid(values, count)
         case .tanh: for i in 0..<count { values[i] = Foundation.tanh(values[i]) }
-        case .swish: for i in 0..<count { values[i] = values[i] / (1 + Foundation.exp(-values[i])) }
+        case .swish: an_swish(values, count)
         case .clip(let low, let high): for i in 0..<count { values[i] = min(max(values[i], low), high) }
         case .hardSigmoid(let alpha, let beta): for i in 0..<count { values[i] = max(0, min(1, alpha * values[i] + beta)) }
         case .hardSwish: for i in 0..<count { values[i] *= max(0, min(1, values[i] / 6 + 0.5)) }

@@ -63,12 +63,12 @@ public struct Arithmetic: Layer {
             b.scalars.withUnsafeBufferPointer { y in
                 output.scalars.withUnsafeMutableBufferPointer { out in
                     for row in 0..<outer {
-                        let base = row * inner
+                        let target = out.baseAddress! + row * inner, left = x.baseAddress! + ia, right = y.baseAddress! + ib
                         switch operation {
-                        case .add: for i in 0..<inner { out[base + i] = x[ia + i * innerA] + y[ib + i * innerB] }
-                        case .subtract: for i in 0..<inner { out[base + i] = x[ia + i * innerA] - y[ib + i * innerB] }
-                        case .multiply: for i in 0..<inner { out[base + i] = x[ia + i * innerA] * y[ib + i * innerB] }
-                        case .divide: for i in 0..<inner { out[base + i] = x[ia + i * innerA] / y[ib + i * innerB] }
+                        case .add: Self.combine(left, innerA, right, innerB, into: target, count: inner, +)
+                        case .subtract: Self.combine(left, innerA, right, innerB, into: target, count: inner, -)
+                        case .multiply: Self.combine(left, innerA, right, innerB, into: target, count: inner, *)
+                        case .divide: Self.combine(left, innerA, right, innerB, into: target, count: inner, /)
                         }
                         var axis = index.count - 1
                         while axis >= 0 {
@@ -84,6 +84,20 @@ public struct Arithmetic: Layer {
                     }
                 }
             }
+        }
+    }
+
+    /// `count` outputs of `operation` on operands that step by 1 along the row or stay on one value (step 0, a
+    /// broadcast axis): each case a loop of its own, so that the compiler vectorizes it (squeeze-and-excite's channel
+    /// scaling had run at 2.5 ns a value with the steps as multipliers).
+    @inline(__always)
+    static func combine(_ x: UnsafePointer<Float>, _ stepX: Int, _ y: UnsafePointer<Float>, _ stepY: Int,
+                        into out: UnsafeMutablePointer<Float>, count: Int, _ operation: (Float, Float) -> Float) {
+        switch (stepX, stepY) {
+        case (0, 0): let value = operation(x[0], y[0]); for i in 0..<count { out[i] = value }
+        case (_, 0): let b = y[0]; for i in 0..<count { out[i] = operation(x[i], b) }
+        case (0, _): let a = x[0]; for i in 0..<count { out[i] = operation(a, y[i]) }
+        default: for i in 0..<count { out[i] = operation(x[i], y[i]) }
         }
     }
 }

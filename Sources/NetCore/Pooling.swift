@@ -106,13 +106,21 @@ public struct GlobalAveragePool: Layer {
         let input = inputs[0]
         let batch = input.shape[0], channels = input.shape.last!
         let positions = input.count / max(batch * channels, 1)
-        for image in 0..<batch {
-            var sums = [Double](repeating: 0, count: channels)
-            for position in 0..<positions {
-                let base = (image * positions + position) * channels
-                for c in 0..<channels { sums[c] += Double(input.scalars[base + c]) }
+        guard channels > 0 else { return }
+        var sums = [Double](repeating: 0, count: channels)
+        input.scalars.withUnsafeBufferPointer { source in
+            output.scalars.withUnsafeMutableBufferPointer { target in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for image in 0..<batch {
+                        sums.update(repeating: 0)
+                        for position in 0..<positions {
+                            let row = source.baseAddress! + (image * positions + position) * channels
+                            for c in 0..<channels { sums[c] += Double(row[c]) }
+                        }
+                        for c in 0..<channels { target[image * channels + c] = Float(sums[c] / Double(positions)) }
+                    }
+                }
             }
-            for c in 0..<channels { output.scalars[image * channels + c] = Float(sums[c] / Double(positions)) }
         }
     }
 }

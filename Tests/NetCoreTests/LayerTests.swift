@@ -251,4 +251,24 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         #expect(Arithmetic(.multiply).forward([a, b]).scalars == [10, 20, 30, 20, 40, 60])
         #expect(throws: NetworkError.self) { try Arithmetic(.add).outputShape(for: [[2], [3]]) }
     }
+
+    /// A row's operands each step along it or stay on one broadcast value: all four pairs, all four operations,
+    /// against the broadcast worked out index by index.
+    @Test(arguments: [([1, 3, 5], [1, 3, 5]), ([1, 3, 5], [1, 3, 1]), ([1, 3, 1], [1, 1, 5]), ([1, 3, 1], [1, 1, 1])])
+    func everyStepPairMatchesTheBroadcastIndexByIndex(_ left: [Int], _ right: [Int]) {
+        var random = SeededGenerator(seed: 5)
+        let a = Tensor(shape: left, scalars: random.floats(left.reduce(1, *), in: 1...2))
+        let b = Tensor(shape: right, scalars: random.floats(right.reduce(1, *), in: 1...2))
+        let (rows, columns) = (max(left[1], right[1]), max(left[2], right[2]))
+        func value(_ t: Tensor, _ row: Int, _ column: Int) -> Float {
+            t.scalars[(t.shape[1] == 1 ? 0 : row) * t.shape[2] + (t.shape[2] == 1 ? 0 : column)]
+        }
+        let operations: [(Arithmetic.Operation, (Float, Float) -> Float)] = [(.add, +), (.subtract, -), (.multiply, *), (.divide, /)]
+        for (operation, expected) in operations {
+            let result = Arithmetic(operation).forward([a, b])
+            #expect(result.shape == [1, rows, columns])
+            let worked = (0..<rows).flatMap { row in (0..<columns).map { expected(value(a, row, $0), value(b, row, $0)) } }
+            #expect(result.scalars == worked, "\(operation) of \(left) and \(right)")
+        }
+    }
 }

@@ -39,6 +39,12 @@ size_t an_packed_size(int k, int n);
 /// Row-major float weights `w[k×n]` as panels of 16 columns, each `k` rows of 16 floats (the last zero-padded).
 void an_pack_panels(const float *w, int k, int n, float *packed);
 
+/// `values[i] = 1 / (1 + e^−x)` in place, e^x vectorized (relative error under 1e-6 against the exact sigmoid).
+void an_sigmoid(float *values, size_t count);
+
+/// `values[i] = x / (1 + e^−x)` (swish, SiLU) in place, as ``an_sigmoid``.
+void an_swish(float *values, size_t count);
+
 /// Whether ``an_packed_gemm`` has the SIMD body to use at the current level: AVX2 and FMA the widest tier allowed.
 /// Otherwise layers keep their plain weights and multiply by BLAS (faster than the portable body, and with AVX-512
 /// than the AVX2 one).
