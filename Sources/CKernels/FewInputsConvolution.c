@@ -93,70 +93,96 @@ static void few_inputs_avx512(const AnWindowShape *s, const float *input, const 
 }
 
 // The AVX-512 body on two 8-lane halves, for processors with AVX2 and FMA but no AVX-512. Output channels come
-// in blocks of 16 (a channel tail of 8 or fewer is one half, masked).
+// in blocks of 16 (a channel tail of 8 or fewer is one half, masked), output pixels in tiles of 6: 12 accumulators,
+// two weight vectors and a broadcast fill the 16 ymm registers.
+enum { AVX2_PIXELS = 6 };
+
+/// Where a block's 16 channels end: the lanes of each half inside the channel count (`vmaskmovps` is slow on AMD
+/// cores: full halves avoid it).
+typedef struct {
+    __m256i lowMask, highMask;
+    int lowFull, highFull;
+} ChannelHalves;
+
+#define LOAD_LOW(h, p) ((h).lowFull ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, (h).lowMask))
+#define LOAD_HIGH(h, p) ((h).highFull ? _mm256_loadu_ps((p) + 8) : _mm256_maskload_ps((p) + 8, (h).highMask))
+
+/// One tile: `pixels` (at most `AVX2_PIXELS`) output pixels from `ox0` of output row `oy`, the channel block at `c0`,
+/// clamped to [low, high] into `line`. With `checked`, each tap's column is tested against the image (tiles that reach
+/// the left or right padding); interior tiles, the inlined calls with constant arguments, run without the tests.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void few_inputs_tile_avx2(const AnWindowShape *s, const float *source, const float *weights, int oy, int ox0,
+                                        int pixels, int checked, int c0, ChannelHalves halves, __m256 startLow,
+                                        __m256 startHigh, __m256 low, __m256 high, float *line) {
+    const int height = s->inputHeight, width = s->inputWidth, cin = s->inputChannels, cout = s->outputChannels;
+    __m256 accLow[AVX2_PIXELS], accHigh[AVX2_PIXELS];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < AVX2_PIXELS; j++) { accLow[j] = startLow; accHigh[j] = startHigh; }
+    for (int ky = 0; ky < s->kernelHeight; ky++) {
+        int iy = oy * s->strideY - s->padTop + ky * s->dilationY;
+        if (iy < 0 || iy >= height) continue;
+        const float *inputRow = source + (size_t)iy * width * cin;
+        for (int kx = 0; kx < s->kernelWidth; kx++) {
+            int ix0 = ox0 * s->strideX - s->padLeft + kx * s->dilationX;
+            for (int ci = 0; ci < cin; ci++) {
+                const float *tap = weights + ((size_t)(ky * s->kernelWidth + kx) * cin + ci) * cout + c0;
+                __m256 tapLow = LOAD_LOW(halves, tap), tapHigh = LOAD_HIGH(halves, tap);
+#pragma clang loop unroll(full)
+                for (int j = 0; j < AVX2_PIXELS; j++) {
+                    int ix = ix0 + j * s->strideX;
+                    if (j < pixels && (!checked || (ix >= 0 && ix < width))) {
+                        __m256 value = _mm256_set1_ps(inputRow[(size_t)ix * cin + ci]);
+                        accLow[j] = _mm256_fmadd_ps(value, tapLow, accLow[j]);
+                        accHigh[j] = _mm256_fmadd_ps(value, tapHigh, accHigh[j]);
+                    }
+                }
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int j = 0; j < AVX2_PIXELS; j++)
+        if (j < pixels) {
+            float *target = line + (size_t)(ox0 + j) * cout + c0;
+            __m256 valueLow = _mm256_min_ps(_mm256_max_ps(accLow[j], low), high);
+            __m256 valueHigh = _mm256_min_ps(_mm256_max_ps(accHigh[j], low), high);
+            if (halves.lowFull) _mm256_storeu_ps(target, valueLow);
+            else _mm256_maskstore_ps(target, halves.lowMask, valueLow);
+            if (halves.highFull) _mm256_storeu_ps(target + 8, valueHigh);
+            else _mm256_maskstore_ps(target + 8, halves.highMask, valueHigh);
+        }
+}
+
 __attribute__((target("avx2,fma")))
 static void few_inputs_avx2(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                             int firstRow, int rowCount, float lo, float hi, float *output) {
-    const int height = s->inputHeight, width = s->inputWidth, cin = s->inputChannels, cout = s->outputChannels;
-    const int outputHeight = s->outputHeight, outputWidth = s->outputWidth;
+    const int cout = s->outputChannels, outputHeight = s->outputHeight, outputWidth = s->outputWidth;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    // Output columns whose every tap lies inside the image: from the first clear of the left padding to the last clear
+    // of the right.
+    int interiorFirst = (s->padLeft + s->strideX - 1) / s->strideX;
+    int lastReach = s->inputWidth - 1 + s->padLeft - (s->kernelWidth - 1) * s->dilationX;
+    int interiorEnd = lastReach < 0 ? 0 : lastReach / s->strideX + 1;
     for (int row = firstRow; row < firstRow + rowCount; row++) {
         int image = row / outputHeight, oy = row % outputHeight;
-        const float *source = input + (size_t)image * height * width * cin;
+        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * s->inputChannels;
         float *line = output + (size_t)row * outputWidth * cout;
         for (int c0 = 0; c0 < cout; c0 += BLOCK) {
-            // Lanes of each half inside the channel count (`vmaskmovps` is slow on AMD cores: full halves avoid it).
-            __m256i lowMask = _mm256_cmpgt_epi32(_mm256_set1_epi32(cout - c0), lane);
-            __m256i highMask = _mm256_cmpgt_epi32(_mm256_set1_epi32(cout - c0 - 8), lane);
-            int lowFull = cout - c0 >= 8, highFull = cout - c0 >= BLOCK;
-#define LOAD_LOW(p) (lowFull ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lowMask))
-#define LOAD_HIGH(p) (highFull ? _mm256_loadu_ps((p) + 8) : _mm256_maskload_ps((p) + 8, highMask))
-            __m256 startLow = LOAD_LOW(bias + c0), startHigh = LOAD_HIGH(bias + c0);
-            for (int ox0 = 0; ox0 < outputWidth; ox0 += PIXELS / 2) {
-                enum { HALF = PIXELS / 2 };  // 4 pixels × 2 halves: 8 accumulators, as the AVX-512 body
-                int pixels = outputWidth - ox0 < HALF ? outputWidth - ox0 : HALF;
-                __m256 accLow[HALF], accHigh[HALF];
-#pragma clang loop unroll(full)
-                for (int j = 0; j < HALF; j++) { accLow[j] = startLow; accHigh[j] = startHigh; }
-                for (int ky = 0; ky < s->kernelHeight; ky++) {
-                    int iy = oy * s->strideY - s->padTop + ky * s->dilationY;
-                    if (iy < 0 || iy >= height) continue;
-                    const float *inputRow = source + (size_t)iy * width * cin;
-                    for (int kx = 0; kx < s->kernelWidth; kx++) {
-                        int ix0 = ox0 * s->strideX - s->padLeft + kx * s->dilationX;
-                        for (int ci = 0; ci < cin; ci++) {
-                            const float *tap = weights + ((size_t)(ky * s->kernelWidth + kx) * cin + ci) * cout + c0;
-                            __m256 tapLow = LOAD_LOW(tap), tapHigh = LOAD_HIGH(tap);
-#pragma clang loop unroll(full)
-                            for (int j = 0; j < HALF; j++) {
-                                int ix = ix0 + j * s->strideX;
-                                if (j < pixels && ix >= 0 && ix < width) {
-                                    __m256 value = _mm256_set1_ps(inputRow[(size_t)ix * cin + ci]);
-                                    accLow[j] = _mm256_fmadd_ps(value, tapLow, accLow[j]);
-                                    accHigh[j] = _mm256_fmadd_ps(value, tapHigh, accHigh[j]);
-                                }
-                            }
-                        }
-                    }
-                }
-#pragma clang loop unroll(full)
-                for (int j = 0; j < HALF; j++)
-                    if (j < pixels) {
-                        float *target = line + (size_t)(ox0 + j) * cout + c0;
-                        __m256 valueLow = _mm256_min_ps(_mm256_max_ps(accLow[j], low), high);
-                        __m256 valueHigh = _mm256_min_ps(_mm256_max_ps(accHigh[j], low), high);
-                        if (lowFull) _mm256_storeu_ps(target, valueLow);
-                        else _mm256_maskstore_ps(target, lowMask, valueLow);
-                        if (highFull) _mm256_storeu_ps(target + 8, valueHigh);
-                        else _mm256_maskstore_ps(target + 8, highMask, valueHigh);
-                    }
+            ChannelHalves halves = {_mm256_cmpgt_epi32(_mm256_set1_epi32(cout - c0), lane),
+                                    _mm256_cmpgt_epi32(_mm256_set1_epi32(cout - c0 - 8), lane), cout - c0 >= 8, cout - c0 >= BLOCK};
+            __m256 startLow = LOAD_LOW(halves, bias + c0), startHigh = LOAD_HIGH(halves, bias + c0);
+            for (int ox0 = 0; ox0 < outputWidth; ox0 += AVX2_PIXELS) {
+                int pixels = outputWidth - ox0 < AVX2_PIXELS ? outputWidth - ox0 : AVX2_PIXELS;
+                if (pixels == AVX2_PIXELS && ox0 >= interiorFirst && ox0 + AVX2_PIXELS <= interiorEnd)
+                    few_inputs_tile_avx2(s, source, weights, oy, ox0, AVX2_PIXELS, 0, c0, halves, startLow, startHigh, low, high, line);
+                else
+                    few_inputs_tile_avx2(s, source, weights, oy, ox0, pixels, 1, c0, halves, startLow, startHigh, low, high, line);
             }
-#undef LOAD_LOW
-#undef LOAD_HIGH
         }
     }
 }
+#undef LOAD_LOW
+#undef LOAD_HIGH
 #endif
 
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,

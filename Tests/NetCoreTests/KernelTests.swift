@@ -233,7 +233,8 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     func fewInputsBodyAgreesWithThePortableBody(_ body: SIMDBody, inputs: Int, outputs: Int, stride: Int) {
         #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
         var random = SeededGenerator(seed: UInt64(inputs * outputs))
-        let input = Tensor(shape: [2, 9, 13, inputs], scalars: random.floats(2 * 9 * 13 * inputs, in: -1...1))
+        // 30 columns: tiles of 6 pixels clear of the padding, and (at stride 1) a whole tile whose last pixel reaches it.
+        let input = Tensor(shape: [2, 9, 30, inputs], scalars: random.floats(2 * 9 * 30 * inputs, in: -1...1))
         let layer = Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (3, 3), stride: (stride, stride), padding: .same,
                            weights: random.floats(9 * inputs * outputs, in: -1...1), bias: random.floats(outputs, in: -1...1),
                            activation: .relu)
