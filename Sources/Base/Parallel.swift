@@ -31,15 +31,22 @@ public enum Parallel {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    /// Runs `body(i)` for every i in 0..<count, spread over ``threadCount`` threads (inline when one).
+    /// Runs `body(i)` for every i in 0..<count, spread over ``threadCount`` threads (inline when one): the calling
+    /// thread and the pool's workers (`an_pool_run`), which spin between loops instead of sleeping at once.
     public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
-        if count <= 1 || threadCount == 1 {
+        let threads = threadCount
+        if count <= 1 || threads == 1 {
             for index in 0..<count { body(index) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: count) { index in
-                an_parallel_enter()
-                defer { an_parallel_leave() }
-                body(index)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var item = body
+            withUnsafeMutablePointer(to: &item) { pointer in
+                an_pool_run(count, Int32(min(threads, count)), { context, index in
+                    an_parallel_enter()
+                    defer { an_parallel_leave() }
+                    context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(index)
+                }, pointer)
             }
         }
     }

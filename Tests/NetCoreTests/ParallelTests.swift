@@ -1,3 +1,4 @@
+import Foundation
 import NetCore
 import Testing
 
@@ -22,5 +23,50 @@ import Testing
     @Test func sharesUseEveryPartWhenThereIsEnoughWork() {
         #expect(Parallel.shares(of: 100, into: 7).count == 7)
         #expect(Parallel.shares(of: 100, granule: 12, into: 64).count == 9, "nine granules of 12")
+    }
+
+    /// Counts per item, and the threads that ran them, from any thread.
+    final class Record: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var runs: [Int]
+        private(set) var threads = Set<UInt>()
+        private(set) var nestedEverywhere = true
+        init(_ count: Int) { runs = [Int](repeating: 0, count: count) }
+        func ran(_ index: Int) {
+            let nested = Parallel.threadCount == 1, thread = UInt(pthread_self())
+            lock.withLock {
+                runs[index] += 1
+                threads.insert(thread)
+                nestedEverywhere = nestedEverywhere && nested
+            }
+        }
+    }
+
+    /// Loops started from several threads at once (one runs on the pool, the others on their callers) and loops of
+    /// fewer and more items than threads each run every item once, with the loop's items seeing a thread count of 1
+    /// (work they start stays on their thread).
+    @Test func everyItemRunsOnceFromSeveralCallersAtOnce() {
+        let counts = [2, 3, 17, 1000], callers = 6
+        let records = (0..<callers * counts.count).map { Record(counts[$0 % counts.count]) }
+        DispatchQueue.concurrentPerform(iterations: records.count) { caller in
+            let record = records[caller]
+            Parallel.forEach(record.runs.count) { record.ran($0) }
+        }
+        for (caller, record) in records.enumerated() {
+            #expect(record.runs.allSatisfy { $0 == 1 }, "caller \(caller): \(record.runs.count) items")
+            #expect(record.nestedEverywhere, "caller \(caller): an item saw more than one thread")
+        }
+    }
+
+    /// The pool's workers join a loop: items that take a while spread over more than one thread.
+    @Test(.enabled(if: Parallel.threadCount > 1, "one core: the pool has no workers to check"))
+    func slowItemsSpreadOverTheWorkers() {
+        let record = Record(20)
+        Parallel.forEach(20) { index in
+            Thread.sleep(forTimeInterval: 0.002)
+            record.ran(index)
+        }
+        #expect(record.runs.allSatisfy { $0 == 1 })
+        #expect(record.threads.count > 1, "20 items of 2 ms ran on one thread")
     }
 }
