@@ -6,10 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define AN_X86 1
-#endif
+#include "X86Lanes.h"
 
 enum { BLOCK = 16 };
 
@@ -97,12 +94,6 @@ static void depthwise_avx512(const AnWindowShape *s, const float *input, const f
             }
         }
     }
-}
-
-/// The lanes of an 8-float vector below `count` (a channel tail), as `_mm256_maskload_ps` wants them.
-__attribute__((target("avx2")))
-static inline __m256i lanes_below(int count) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 /// Loads 8 floats, or the lanes of `mask` in a channel tail (`vmaskmovps` is slow on AMD cores: full blocks avoid it).

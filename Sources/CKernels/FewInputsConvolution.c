@@ -4,10 +4,7 @@
 
 #include <math.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define AN_X86 1
-#endif
+#include "X86Lanes.h"
 
 enum { BLOCK = 16 };
 
@@ -156,7 +153,6 @@ __attribute__((target("avx2,fma")))
 static void few_inputs_avx2(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                             int firstRow, int rowCount, float lo, float hi, float *output) {
     const int cout = s->outputChannels, outputHeight = s->outputHeight, outputWidth = s->outputWidth;
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
     // Output columns whose every tap lies inside the image: from the first clear of the left padding to the last clear
     // of the right.
@@ -168,8 +164,7 @@ static void few_inputs_avx2(const AnWindowShape *s, const float *input, const fl
         const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * s->inputChannels;
         float *line = output + (size_t)row * outputWidth * cout;
         for (int c0 = 0; c0 < cout; c0 += BLOCK) {
-            ChannelHalves halves = {_mm256_cmpgt_epi32(_mm256_set1_epi32(cout - c0), lane),
-                                    _mm256_cmpgt_epi32(_mm256_set1_epi32(cout - c0 - 8), lane), cout - c0 >= 8, cout - c0 >= BLOCK};
+            ChannelHalves halves = {lanes_below(cout - c0), lanes_below(cout - c0 - 8), cout - c0 >= 8, cout - c0 >= BLOCK};
             __m256 startLow = LOAD_LOW(halves, bias + c0), startHigh = LOAD_HIGH(halves, bias + c0);
             for (int ox0 = 0; ox0 < outputWidth; ox0 += AVX2_PIXELS) {
                 int pixels = outputWidth - ox0 < AVX2_PIXELS ? outputWidth - ox0 : AVX2_PIXELS;

@@ -6,10 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define AN_X86 1
-#endif
+#include "X86Lanes.h"
 
 enum { PANEL = 32, ROW_TILE = 12, ROW_BLOCK = 192 };
 
@@ -282,12 +279,8 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
 }
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
-enum { AVX2_ROW_TILE = 4 };
+enum { AVX2_ROW_TILE = 4 };  // 4 rows × 2 accumulators + 4 widened weight vectors + 2 broadcasts: 14 of the 16 ymm
 
-/// The lanes of an 8-lane vector below `count` (a tail), as `_mm256_maskload_ps` wants them.
-AVX2_TARGET static inline __m256i lanes_below_avx2(int count) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}  // 4 rows × 2 accumulators + 4 widened weight vectors + 2 broadcasts: 14 of the 16 ymm
 
 // Without VNNI (AVX2 processors: Zen 2/3, Haswell to Comet Lake) the product is exact as `vpdpbusd` with every
 // byte widened to 16 bits, where `vpmaddwd` sums each pair of products into 32 bits without saturating
@@ -331,8 +324,7 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
     }
 // `finish` on 8 lanes at a time (the same operations, so the same bits): columns `first ..< first + count`.
     int first = 16 * half, count = (width < first + 16 ? width : first + 16) - first;
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i inside[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane), _mm256_cmpgt_epi32(_mm256_set1_epi32(count - 8), lane)};
+    __m256i inside[2] = {lanes_below(count), lanes_below(count - 8)};
     __m256 columnScale[2], columnBias[2], low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
     __m256i columnSum[2];
     for (int v = 0; v < 2; v++) {
@@ -361,7 +353,7 @@ AVX2_TARGET static void row_range_avx2(const float *row, int k, float *scale, fl
     // min/max(v, running) return `running` when v is NaN: NaN is skipped, as fminf/fmaxf do; masked-off lanes read 0,
     // inside the range already.
     for (int i = 0; i < k; i += 8) {
-        __m256 v = i + 8 <= k ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, lanes_below_avx2(k - i));
+        __m256 v = i + 8 <= k ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, lanes_below(k - i));
         low = _mm256_min_ps(v, low);
         high = _mm256_max_ps(v, high);
     }
@@ -386,52 +378,52 @@ AVX2_TARGET static void row_range_avx2(const float *row, int k, float *scale, fl
 AVX2_TARGET static inline __m256i codes_avx2(const float *row, int i, int k, __m256 inverse, __m256i zero) {
     __m256 v;
     if (i + 8 <= k) v = _mm256_loadu_ps(row + i);
-    else v = _mm256_maskload_ps(row + i, lanes_below_avx2(k - i));
+    else v = _mm256_maskload_ps(row + i, lanes_below(k - i));
     __m256i codes = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v, inverse)), zero);
     codes = _mm256_min_epi32(_mm256_max_epi32(codes, _mm256_setzero_si256()), _mm256_set1_epi32(255));
-    return i + 8 <= k ? codes : _mm256_and_si256(codes, lanes_below_avx2(k - i));
+    return i + 8 <= k ? codes : _mm256_and_si256(codes, lanes_below(k - i));
 }
 
-// Rows quantized to bytes, the layout `vpdpbusd` reads (the AVX-VNNI body).
+// Rows quantized with `row_range_avx2`'s scales, either to bytes (`pairs` NULL), the layout `vpdpbusd` reads (the
+// AVX-VNNI body), or straight to the AVX2 body's 16-bit pairs (`bytes` NULL): each group of 4 codes c0…c3 as the
+// words (c0, c2) and (c1, c3), the pairs that meet a lane's even and odd weights. Inlined into its two callers, each
+// with one layout.
+AVX2_TARGET static inline __attribute__((always_inline)) void
+quantize_avx2(const float *a, int lda, int rows, int k, int kpad, uint8_t *bytes, uint32_t *pairs, float *scales, int32_t *zeros) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = a + (size_t)r * lda;
+        float inverse;
+        row_range_avx2(row, k, &scales[r], &inverse, &zeros[r]);
+        __m256 scale = _mm256_set1_ps(inverse);
+        __m256i zero = _mm256_set1_epi32(zeros[r]);
+        for (int i = 0; i < kpad; i += 8) {
+            if (pairs) {
+                // Per 128-bit half: codes reordered c0 c2 c1 c3, packed to 16 bits (words (c0, c2), (c1, c3),
+                // repeated); the low 64 bits of each half hold the two groups' four words.
+                uint32_t *out = pairs + (size_t)r * (kpad / 2);
+                __m256i v = _mm256_shuffle_epi32(codes_avx2(row, i, k, scale, zero), 0xD8);
+                __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
+                if (kpad - i >= 8) _mm_storeu_si128((__m128i *)(out + i / 2), _mm256_castsi256_si128(words));
+                else _mm_storel_epi64((__m128i *)(out + i / 2), _mm256_castsi256_si128(words));  // the last group of 4
+            } else {
+                uint8_t *out = bytes + (size_t)r * kpad;
+                __m256i v = codes_avx2(row, i, k, scale, zero);
+                __m256i packed = _mm256_packus_epi16(_mm256_packus_epi32(v, v), _mm256_setzero_si256());
+                uint32_t first = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(packed));
+                uint32_t second = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(packed, 1));
+                memcpy(out + i, &first, 4);
+                if (kpad - i > 4) memcpy(out + i + 4, &second, 4);  // kpad is a multiple of 4
+            }
+        }
+    }
+}
+
 AVX2_TARGET static void quantize_rows_avx2(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
-    for (int r = 0; r < rows; r++) {
-        const float *row = a + (size_t)r * lda;
-        float inverse;
-        row_range_avx2(row, k, &scales[r], &inverse, &zeros[r]);
-        __m256 scale = _mm256_set1_ps(inverse);
-        __m256i zero = _mm256_set1_epi32(zeros[r]);
-        uint8_t *out = q + (size_t)r * kpad;
-        for (int i = 0; i < kpad; i += 8) {
-            __m256i v = codes_avx2(row, i, k, scale, zero);
-            __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(v, v), _mm256_setzero_si256());
-            uint32_t first = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(bytes));
-            uint32_t second = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
-            memcpy(out + i, &first, 4);
-            if (kpad - i > 4) memcpy(out + i + 4, &second, 4);  // kpad is a multiple of 4
-        }
-    }
+    quantize_avx2(a, lda, rows, k, kpad, q, NULL, scales, zeros);
 }
 
-// Rows quantized straight to the AVX2 body's 16-bit pairs: each group of 4 codes c0…c3 as the words (c0, c2) and
-// (c1, c3), the pairs that meet a lane's even and odd weights.
 AVX2_TARGET static void quantize_pairs_avx2(const float *a, int lda, int rows, int k, int kpad, uint32_t *pairs, float *scales, int32_t *zeros) {
-    int k4count = kpad / 4;
-    for (int r = 0; r < rows; r++) {
-        const float *row = a + (size_t)r * lda;
-        float inverse;
-        row_range_avx2(row, k, &scales[r], &inverse, &zeros[r]);
-        __m256 scale = _mm256_set1_ps(inverse);
-        __m256i zero = _mm256_set1_epi32(zeros[r]);
-        uint32_t *out = pairs + (size_t)r * 2 * k4count;
-        for (int i = 0; i < kpad; i += 8) {
-            // Per 128-bit half: codes reordered c0 c2 c1 c3, packed to 16 bits (words (c0, c2), (c1, c3), repeated);
-            // the low 64 bits of each half hold the two groups' four words.
-            __m256i v = _mm256_shuffle_epi32(codes_avx2(row, i, k, scale, zero), 0xD8);
-            __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
-            if (kpad - i >= 8) _mm_storeu_si128((__m128i *)(out + i / 2), _mm256_castsi256_si128(words));
-            else _mm_storel_epi64((__m128i *)(out + i / 2), _mm256_castsi256_si128(words));  // the last group of 4
-        }
-    }
+    quantize_avx2(a, lda, rows, k, kpad, NULL, pairs, scales, zeros);
 }
 
 AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint32_t *pairs, const float *rowScales, const int32_t *zeros,
@@ -465,49 +457,61 @@ static int int8_level(void) {
     return 0;
 }
 
+/// The buffers of one `an_int8_linear` call: a row block's codes (bytes, or the AVX2 body's 16-bit pairs), scales and
+/// zero points, and the AVX2 body's widened half-panel of weights.
+typedef struct {
+    uint8_t *bytes;
+    uint32_t *pairs;
+    float *rowScales;
+    int32_t *zeros;
+    void *widened;
+} Scratch;
+
+static void free_scratch(Scratch *scratch) {
+    free(scratch->bytes); free(scratch->pairs); free(scratch->rowScales); free(scratch->zeros); free(scratch->widened);
+}
+
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc) {
     int kpad = round_up(k, 4);
     int block = m < ROW_BLOCK ? m : ROW_BLOCK;
-    int level = int8_level();
-    uint8_t *q = level == 1 ? NULL : malloc((size_t)block * kpad + 1);  // the AVX2 body quantizes into `pairs` instead
-    float *rowScales = malloc(sizeof(float) * (size_t)(block + 1));
-    int32_t *zeros = malloc(sizeof(int32_t) * (size_t)(block + 1));
-    int failed = (level != 1 && !q) || !rowScales || !zeros;
-#if AN_X86
-    // The AVX2 body's widened operands: a row block's activation pairs, one half-panel's weights.
-    uint32_t *pairs = level == 1 ? malloc((size_t)block * kpad * 2) : NULL;
-    __m256i *widened = level == 1 ? aligned_alloc(sizeof(__m256i), (size_t)kpad * sizeof(__m256i)) : NULL;
-    failed |= level == 1 && (!pairs || !widened);
-#define FREE_WIDENED free(pairs); free(widened);
-#else
-#define FREE_WIDENED
-#endif
-    if (failed) { free(q); free(rowScales); free(zeros); FREE_WIDENED return -1; }
+    int level = int8_level(), widening = level == 1;  // the AVX2 body quantizes into pairs and widens its weights
+    Scratch scratch = {
+        widening ? NULL : malloc((size_t)block * kpad + 1), widening ? malloc((size_t)block * kpad * 2 + 1) : NULL,
+        malloc(sizeof(float) * (size_t)(block + 1)), malloc(sizeof(int32_t) * (size_t)(block + 1)),
+        widening ? aligned_alloc(32, (size_t)(kpad + 1) * 32) : NULL,  // kpad vectors of 32 bytes
+    };
+    if (!(widening ? scratch.pairs && scratch.widened : scratch.bytes != NULL) || !scratch.rowScales || !scratch.zeros) {
+        free_scratch(&scratch);
+        return -1;
+    }
+    float *rowScales = scratch.rowScales;
+    int32_t *zeros = scratch.zeros;
     for (int first = 0; first < m; first += block) {
         int rows = m - first < block ? m - first : block;
         const float *source = a + (size_t)first * lda;
         float *target = c + (size_t)first * ldc;
 #if AN_X86
         if (level == 3) {
-            quantize_rows_vnni(source, lda, rows, k, kpad, q, rowScales, zeros);
-            gemm_vnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            quantize_rows_vnni(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
+            gemm_vnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
             continue;
         }
         if (level == 2) {
-            quantize_rows_avx2(source, lda, rows, k, kpad, q, rowScales, zeros);
-            gemm_avxvnni(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            quantize_rows_avx2(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
+            gemm_avxvnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
             continue;
         }
         if (level == 1) {
-            quantize_pairs_avx2(source, lda, rows, k, kpad, pairs, rowScales, zeros);
-            gemm_avx2(rows, n, kpad, pairs, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc, widened);
+            quantize_pairs_avx2(source, lda, rows, k, kpad, scratch.pairs, rowScales, zeros);
+            gemm_avx2(rows, n, kpad, scratch.pairs, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc,
+                      scratch.widened);
             continue;
         }
 #endif
-        quantize_rows_portable(source, lda, rows, k, kpad, q, rowScales, zeros);
-        gemm_portable(rows, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+        quantize_rows_portable(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
+        gemm_portable(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
     }
-    free(q); free(rowScales); free(zeros); FREE_WIDENED
+    free_scratch(&scratch);
     return 0;
 }

@@ -5,10 +5,7 @@
 
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define AN_X86 1
-#endif
+#include "X86Lanes.h"
 
 enum { PANEL = 16, ROW_TILE = 6 };  // 6 rows × 2 ymm accumulators + 2 weight vectors + a broadcast: 15 of 16 ymm
 
@@ -86,12 +83,10 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
 
 AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
                                   float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
     for (int panel = firstPanel; panel < firstPanel + panelCount; panel++) {
         int first = panel * PANEL, columns = n - first < PANEL ? n - first : PANEL;
-        __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(columns), lane);
-        __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(columns - 8), lane);
+        __m256i mask0 = lanes_below(columns), mask1 = lanes_below(columns - 8);
         __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
         if (bias && columns == PANEL) { bias0 = _mm256_loadu_ps(bias + first); bias1 = _mm256_loadu_ps(bias + first + 8); }
         else if (bias) { bias0 = _mm256_maskload_ps(bias + first, mask0); bias1 = _mm256_maskload_ps(bias + first + 8, mask1); }

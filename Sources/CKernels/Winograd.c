@@ -9,10 +9,7 @@
 
 #include <math.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define AN_X86 1
-#endif
+#include "X86Lanes.h"
 
 enum { BLOCK = 16 };
 
@@ -174,11 +171,6 @@ static void output_avx512(const AnWindowShape *s, const float *m, size_t stride,
         if ((count) >= 8) _mm256_storeu_ps(pointer, value);                                                \
         else _mm256_maskstore_ps(pointer, lanes_below(count), value);                                      \
     } while (0)
-
-__attribute__((target("avx2")))
-static inline __m256i lanes_below(int count) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 // The AVX-512 transforms on 8 lanes, for processors with AVX2 and FMA but no AVX-512.
 __attribute__((target("avx2,fma")))
