@@ -69,9 +69,9 @@ static void *worker(void *argument) {
         }
         atomic_fetch_add(&active, 1);
         long current = atomic_load(&generation);
-        if (current & 1) {  // being rewritten: wait for it to be published
+        if (current & 1) {  // being rewritten: wait (outside `active`, so the caller can go on) until it is published
             atomic_fetch_sub(&active, 1);
-            AN_PAUSE();
+            seen = current;
             continue;
         }
         seen = current;
