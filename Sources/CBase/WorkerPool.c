@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -95,6 +96,10 @@ static void start_workers(int count) {
 }
 
 void an_pool_run(long count, int threads, an_pool_body body, void *context) {
+    // No more threads than processors (as GCD's loops): more would take turns on the cores, spinning workers taking
+    // them from the threads with work (`--threads 16` on 2 cores ran MobileNetV2 at 130 images/s against 166).
+    long processors = sysconf(_SC_NPROCESSORS_ONLN);
+    if (processors > 0 && threads > processors) threads = (int)processors;
     // One loop at a time: a second caller (another thread of the program) runs its loop alone.
     if (threads <= 1 || count <= 1 || pthread_mutex_trylock(&submitting) != 0) {
         for (long index = 0; index < count; index++) body(context, index);

@@ -50,8 +50,8 @@ int an_parallel_is_nested(void);
 /// An item of a parallel loop: `body(context, index)`.
 typedef void (*an_pool_body)(void *context, long index);
 
-/// Runs `body(context, i)` for every i in 0..<count on the calling thread and up to `threads − 1` pooled workers,
-/// which take items as they come free, and returns once every item is done. Workers wait for the next loop by
+/// Runs `body(context, i)` for every i in 0..<count on the calling thread and up to `threads − 1` pooled workers (no
+/// more threads than online processors), which take items as they come free, and returns once every item is done. Workers wait for the next loop by
 /// spinning (2 ms) before they sleep. One loop runs at a time: a loop started while another runs, or with one thread,
 /// runs on its caller alone.
 void an_pool_run(long count, int threads, an_pool_body body, void *context);
