@@ -1,7 +1,7 @@
 # AudioNet: set-up, build, test, demo and benchmarks. Every target is idempotent.
 SWIFT ?= swift
 APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
-                libstb-dev libjpeg-dev libcairo2-dev fonts-dejavu-core espeak-ng sox qemu-user libjpeg-turbo-progs protobuf-compiler
+                libstb-dev libjpeg-dev libcairo2-dev fonts-dejavu-core espeak-ng sox time qemu-user libjpeg-turbo-progs protobuf-compiler
 RELEASE := .build/release
 # Weights come through the mirror folder laid out like shared/models (DESIGN.md, "Weights").
 AUDIONET_WEIGHTS_MIRROR ?= $(abspath $(firstword $(wildcard ../shared/models /work/shared/models)))

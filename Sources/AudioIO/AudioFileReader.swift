@@ -37,9 +37,13 @@ public enum AudioFileReader {
     ///   NaN, infinite or absurd (beyond ±1000 full scale) sample.
     public static func readMono(path: String, sampleRate targetRate: Int? = nil, quality: Resampler.Quality = .kaiserBest,
                                 channel: Int? = nil) throws -> MonoAudio {
-        try checkRegular(path)
-        // libsndfile's MPEG decoder (libmpg123) prints notes on stderr for bytes that merely look like MP3.
-        return try QuietStandardError.during { try decode(path: path, sampleRate: targetRate, quality: quality, channel: channel) }
+        let stream = try AudioFileStream(opening: path, sampleRate: targetRate, quality: quality, channel: channel)
+        var output: [Float] = []
+        // Slack for a model's padding, so padding in place does not reallocate a long signal. The header's frame
+        // count is only a claim (a crafted one overflowed here): at most 64 M samples are reserved ahead.
+        output.reserveCapacity(min(stream.announcedSampleCount, 1 << 26) + 32_768)
+        while let block = try stream.readBlock() { output += block }
+        return MonoAudio(samples: output, sampleRate: stream.sampleRate)
     }
 
     /// The number of channels `path` holds (from its header).
@@ -52,7 +56,7 @@ public enum AudioFileReader {
         }
     }
 
-    private static func checkRegular(_ path: String) throws {
+    static func checkRegular(_ path: String) throws {
         do {
             try RegularFile.check(path)
         } catch .missing {
@@ -63,7 +67,7 @@ public enum AudioFileReader {
     }
 
     /// Opens `path` with libsndfile and checks its header: channels, a rate of at least 1 kHz.
-    private static func open(_ path: String) throws -> (OpaquePointer, SF_INFO) {
+    static func open(_ path: String) throws -> (OpaquePointer, SF_INFO) {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             // For a regular file (checked above) libsndfile's "File does not exist or is not a regular file"
@@ -84,55 +88,10 @@ public enum AudioFileReader {
         return (file, info)
     }
 
-    private static func decode(path: String, sampleRate targetRate: Int?, quality: Resampler.Quality, channel: Int?) throws -> MonoAudio {
-        let (file, info) = try open(path)
-        defer { sf_close(file) }
-        let channels = Int(info.channels), sourceRate = Int(info.samplerate)
-        if let channel, !(0..<channels).contains(channel) {
-            throw AudioIOError.unreadable(path: path, reason: "it has \(channels) channel\(channels == 1 ? "" : "s"); there is no channel \(channel + 1)")
-        }
-        guard info.frames > 0 else { throw AudioIOError.empty(path: path) }
-        if let (announced, present) = truncation(of: file) {
-            throw AudioIOError.truncated(path: path, announcedBytes: announced, presentBytes: present)
-        }
-
-        let rate = targetRate ?? sourceRate
-        let resampler = rate == sourceRate ? nil : try ChunkedResampler(from: sourceRate, to: rate, quality: quality)
-        var output: [Float] = []
-        // Slack for a model's padding, so padding in place does not reallocate a long signal. The header's frame
-        // count is only a claim (a crafted one overflowed here): at most 64 M samples are reserved ahead.
-        let announced = Double(info.frames) * Double(rate) / Double(sourceRate)
-        output.reserveCapacity(Int(min(announced, Double(1 << 26))) + 32_768)
-
-        var interleaved = [Float](repeating: 0, count: blockFrames * channels)
-        var mono = [Float](repeating: 0, count: blockFrames)
-        var framesRead = 0
-        while true {
-            let count = interleaved.withUnsafeMutableBufferPointer {
-                Int(sf_readf_float(file, $0.baseAddress, sf_count_t(blockFrames)))
-            }
-            if count <= 0 { break }
-            try mixToMono(interleaved, channels: channels, frames: count, into: &mono,
-                          path: path, firstFrame: framesRead, only: channel)
-            framesRead += count
-            if let resampler {
-                output += try resampler.process(mono[0..<count])
-            } else {
-                output.append(contentsOf: mono[0..<count])
-            }
-        }
-        if sf_error(file) != 0 {
-            throw AudioIOError.unreadable(path: path, reason: String(cString: sf_strerror(file)))
-        }
-        guard framesRead > 0 else { throw AudioIOError.empty(path: path) }
-        if let resampler { output += try resampler.finish() }
-        return MonoAudio(samples: output, sampleRate: rate)
-    }
-
     /// The announced and present data sizes when libsndfile's header log reports a data chunk longer than
     /// the file (`data : 64000 (should be 29956)`); libsndfile itself silently reads what is there.
     /// Streamed WAVs that announce 0 or 0xFFFFFFFF bytes are not truncated.
-    private static func truncation(of file: OpaquePointer) -> (Int, Int)? {
+    static func truncation(of file: OpaquePointer) -> (Int, Int)? {
         var log = [CChar](repeating: 0, count: 8192)
         _ = sf_command(file, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
         let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -151,7 +110,7 @@ public enum AudioFileReader {
 
     /// Averages interleaved channels into `mono` (or takes channel `only`) and rejects non-finite and absurd samples
     /// in every channel.
-    private static func mixToMono(_ interleaved: [Float], channels: Int, frames: Int, into mono: inout [Float],
+    static func mixToMono(_ interleaved: [Float], channels: Int, frames: Int, into mono: inout [Float],
                                   path: String, firstFrame: Int, only: Int?) throws {
         let scale = 1 / Float(channels)
         for frame in 0..<frames {

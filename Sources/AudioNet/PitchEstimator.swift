@@ -1,5 +1,6 @@
 import Foundation
 import AudioIO
+import Base
 import DSP
 import Formats
 import Models
@@ -128,34 +129,107 @@ public final class PitchEstimator: Sendable {
     public func estimate(samples: consuming [Float], stepMilliseconds: Double = 10, centered: Bool = true,
                          decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
+        let count = samples.count
+        var whole: [Float]? = consume samples
+        return try estimate(announcedSampleCount: count, readBlock: { defer { whole = nil }; return whole },
+                            stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding,
+                            activations: activations, embedding: embedding, progress: progress)
+    }
+
+    /// The same as ``estimate(samples:stepMilliseconds:centered:decoding:activations:embedding:progress:)`` on a
+    /// stream read at 16 kHz, consumed as it is decoded: memory holds about 30 seconds of it, whatever its length.
+    public func estimate(stream: AudioFileStream, stepMilliseconds: Double = 10, centered: Bool = true,
+                         decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
+                         progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
+        guard stream.sampleRate == CREPE.sampleRate else {
+            throw AudioNetError.invalidOption("CREPE reads audio at \(CREPE.sampleRate) Hz; the stream gives \(stream.sampleRate) Hz")
+        }
+        return try estimate(announcedSampleCount: stream.announcedSampleCount, readBlock: stream.readBlock,
+                            stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding,
+                            activations: activations, embedding: embedding, progress: progress)
+    }
+
+    /// Signal samples read ahead per chunk of frames: 2^19, about 33 s at 16 kHz.
+    static let chunkSamples = 1 << 19
+
+    /// The pitch of a signal read block by block, in chunks of whole batches: each chunk's frames are cut from a
+    /// window of the signal once every sample they read has arrived (or the signal has ended), and the samples no
+    /// later frame reads are dropped. The batches are the ones a whole-signal run makes, so the track is the same to
+    /// the bit whatever the blocks.
+    private func estimate(announcedSampleCount: Int, readBlock: () throws -> [Float]?, stepMilliseconds: Double,
+                          centered: Bool, decoding: PitchDecoding, activations: Bool, embedding: Bool,
+                          progress: (@Sendable (Double) -> Void)?) throws -> PitchTrack {
         let hop = Int(Double(CREPE.sampleRate) * stepMilliseconds / 1000)
         guard hop >= 1 else { throw AudioNetError.invalidOption("--step-ms must give at least one sample per hop") }
         let allowed = try decoding.bins()
-        let levels = decoding.silenceDecibels == nil ? nil : Self.frameLevels(samples, hop: hop, centered: centered)
-        let examples = CREPE.examples(samples, hop: hop, center: centered)
-        let activationNode = network.outputName
-        let frames = FrameOutputs(count: examples.count, decoding: decoding.decoder == .viterbi ? nil : decoding, allowed: allowed,
+        let activationNode = network.outputName, input = pipeline.input
+        let frames = FrameOutputs(decoding: decoding.decoder == .viterbi ? nil : decoding, allowed: allowed,
                                   keeping: (activations || decoding.decoder == .viterbi ? [activationNode] : [])
                                       + (embedding ? [CREPE.embeddingNode] : []),
                                   sizes: [activationNode: CREPE.binCount,
                                           CREPE.embeddingNode: network.shapes[CREPE.embeddingNode]!.reduce(1, *)])
-        try BatchRunner(network: network, batchSize: pipeline.input.batchSize, batchesSideBySide: pipeline.input.batchesSideBySide)
-            .forEachBatch(count: examples.count, outputs: [activationNode] + (embedding ? [CREPE.embeddingNode] : []),
-                          progress: progress, makeBatch: examples.make) { first, outputs in
-                frames.record(first: first, activation: outputs[activationNode]!, outputs: outputs)
+        let runner = BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
+        let padding = centered ? CREPE.frameLength / 2 : 0
+        let chunkFrames = input.batchSize * max(1, Self.chunkSamples / (hop * input.batchSize))
+        let expectedFrames = Double(max(1, CREPE.frameCount(sampleCount: announcedSampleCount, hop: hop, center: centered)))
+        var window: [Float] = [], offset = 0, received = 0, ended = false, done = 0
+        var levels: [Double] = []
+        repeat {
+            let end = (done + chunkFrames - 1) * hop - padding + CREPE.frameLength  // past the chunk's last frame
+            while !ended && received < end {
+                guard let block = try readBlock() else { ended = true; break }
+                if window.isEmpty { window = block } else { window += block }
+                received += block.count
             }
+            let count = ended ? CREPE.frameCount(sampleCount: received, hop: hop, center: centered) - done : chunkFrames
+            guard count > 0 else { break }
+            frames.grow(to: done + count)
+            if decoding.silenceDecibels != nil {
+                levels += Self.frameLevels(window, offset: offset, hop: hop, centered: centered, frames: done..<done + count)
+            }
+            try run(frames: done..<done + count, of: window, from: offset, hop: hop, centered: centered, runner: runner,
+                    outputs: [activationNode] + (embedding ? [CREPE.embeddingNode] : []), into: frames,
+                    progress: progress.map { report in { @Sendable framesDone in report(min(1, framesDone / expectedFrames)) } })
+            done += count
+            // Samples before the next frame's first are dropped once they are half the window (a signal handed over
+            // whole is not shifted for every chunk).
+            let consumed = min(window.count, max(0, done * hop - padding - offset))
+            if consumed > window.count / 2 {
+                window.removeFirst(consumed)
+                offset += consumed
+            }
+            AllocatorPolicy.releaseFreed()
+        } while !ended
         let activation = frames.kept(activationNode)
         let decoded = decoding.decoder == .viterbi ? Self.decoded(activation!, decoder: .viterbi, allowed: allowed) : frames.decoded
-        let track = finish(decoded, hop: hop, decoding: decoding, levels: levels, activation: activations ? activation : nil,
-                           embedding: frames.kept(CREPE.embeddingNode))
-        return track.retimed(examples.times)  // the frames' centres, also when they are not centred on hops
+        let track = finish(decoded, hop: hop, decoding: decoding, levels: decoding.silenceDecibels == nil ? nil : levels,
+                           activation: activations ? activation : nil, embedding: frames.kept(CREPE.embeddingNode))
+        return track.retimed((0..<done).map { CREPE.frameTime($0, hop: hop, center: centered) })
     }
 
-    /// The level in dBFS (RMS) of each 1024-sample frame `hop` samples apart, as CREPE frames them.
-    static func frameLevels(_ samples: [Float], hop: Int, centered: Bool = true) -> [Double] {
-        let count = CREPE.frameCount(sampleCount: samples.count, hop: hop, center: centered), half = centered ? CREPE.frameLength / 2 : 0
-        return (0..<count).map { frame in
-            let start = frame * hop - half
+    /// Runs `range`'s frames, cut from `samples` (sample `offset` of the signal on), through `runner` and records
+    /// each batch in `frames`; `progress` receives the number of frames done.
+    private func run(frames range: Range<Int>, of samples: [Float], from offset: Int, hop: Int, centered: Bool,
+                     runner: BatchRunner, outputs: [String], into frames: FrameOutputs,
+                     progress: (@Sendable (Double) -> Void)?) throws {
+        let first = range.lowerBound, count = Double(range.count), activationNode = network.outputName
+        try runner.forEachBatch(count: range.count, outputs: outputs,
+                                progress: progress.map { report in { @Sendable fraction in report(Double(first) + fraction * count) } },
+                                makeBatch: { batchFirst, size in
+                                    Tensor(shape: [size, CREPE.frameLength],
+                                           scalars: CREPE.frames(samples, offset: offset, hop: hop, center: centered,
+                                                                 first: first + batchFirst, count: size))
+                                }) { batchFirst, outputs in
+            frames.record(first: first + batchFirst, activation: outputs[activationNode]!, outputs: outputs)
+        }
+    }
+
+    /// The level in dBFS (RMS) of the 1024-sample `frames` `hop` samples apart, as CREPE frames them, from `samples`
+    /// that start at sample `offset` of the signal.
+    static func frameLevels(_ samples: [Float], offset: Int = 0, hop: Int, centered: Bool = true, frames: Range<Int>) -> [Double] {
+        let half = centered ? CREPE.frameLength / 2 : 0
+        return frames.map { frame in
+            let start = frame * hop - half - offset
             var energy = 0.0
             for index in max(0, start)..<min(samples.count, start + CREPE.frameLength) { energy += Double(samples[index]) * Double(samples[index]) }
             return 10 * log10(energy / Double(CREPE.frameLength))
@@ -216,12 +290,11 @@ public final class PitchEstimator: Sendable {
                           activation: activation, embedding: embedding.map { $0.reshaped([count, $0.count / max(count, 1)]) })
     }
 
-    /// Decodes `path`, resamples it to 16 kHz mono and estimates its pitch.
+    /// Decodes `path`, resampled to 16 kHz mono, and estimates its pitch as it is read.
     public func estimate(file path: String, stepMilliseconds: Double = 10, centered: Bool = true, decoding: PitchDecoding = PitchDecoding(),
                          activations: Bool = false, embedding: Bool = false, progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
-        try estimate(samples: try AudioFileReader.readMono(path: path, sampleRate: pipeline.input.sampleRate).samples,
-                     stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding, activations: activations,
-                     embedding: embedding, progress: progress)
+        try estimate(stream: try AudioFileStream(opening: path, sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds,
+                     centered: centered, decoding: decoding, activations: activations, embedding: embedding, progress: progress)
     }
 }
 
@@ -243,6 +316,14 @@ struct DecodedFrames {
         frequencies = Array(repeating: 0, count: count)
     }
 
+    /// Adds frames up to `count`, zero until set.
+    mutating func grow(to count: Int) {
+        let added = count - bins.count
+        bins += repeatElement(0, count: added)
+        confidences += repeatElement(0, count: added)
+        frequencies += repeatElement(0, count: added)
+    }
+
     mutating func set(_ frame: Int, _ value: (bin: Int, confidence: Double, frequency: Double)) {
         (bins[frame], confidences[frame], frequencies[frame]) = value
     }
@@ -256,14 +337,20 @@ private final class FrameOutputs: @unchecked Sendable {
     private(set) var decoded: DecodedFrames
     private var rows: [String: [Float]]
 
-    /// `count` frames, decoded as `decoding` says when it is given; the outputs of nodes `keeping` (of `sizes`
-    /// values a frame) kept.
-    init(count: Int, decoding: PitchDecoding?, allowed: Range<Int>, keeping: [String], sizes: [String: Int]) {
+    /// Frames decoded as `decoding` says when it is given; the outputs of nodes `keeping` (of `sizes` values a frame)
+    /// kept. ``grow(to:)`` makes room for each chunk's frames.
+    init(decoding: PitchDecoding?, allowed: Range<Int>, keeping: [String], sizes: [String: Int]) {
         self.decoding = decoding
         self.allowed = allowed
         self.sizes = sizes
-        decoded = DecodedFrames(count: decoding == nil ? 0 : count)
-        rows = Dictionary(uniqueKeysWithValues: keeping.map { ($0, [Float](repeating: 0, count: count * sizes[$0]!)) })
+        decoded = DecodedFrames(count: 0)
+        rows = Dictionary(uniqueKeysWithValues: keeping.map { ($0, []) })
+    }
+
+    /// Makes room for frames up to `count` (between chunks, when no batch is recording).
+    func grow(to count: Int) {
+        if decoding != nil { decoded.grow(to: count) }
+        for node in rows.keys { rows[node]! += repeatElement(0, count: count * sizes[node]! - rows[node]!.count) }
     }
 
     /// Records the batch of frames from `first` on: its `activation` rows decoded, its kept outputs copied.

@@ -11,4 +11,8 @@ import CBase
 /// are still mapped and returned individually. Set once, on the first network run or front-end call.
 public enum AllocatorPolicy {
     public static let configure: Void = { an_keep_freed_memory(256 << 20, 512 << 20) }()
+
+    /// Returns the free pages the heap keeps to the kernel: between the chunks of a long run, so that the holes the
+    /// batches leave (their buffers and scratch differ in size and order) do not add up over the run.
+    public static func releaseFreed() { an_release_freed_memory() }
 }

@@ -15,3 +15,9 @@ void an_keep_freed_memory(size_t mapThreshold, size_t trimThreshold) {
     (void)trimThreshold;
 #endif
 }
+
+void an_release_freed_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}

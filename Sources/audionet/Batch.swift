@@ -52,6 +52,11 @@ struct BatchInput: Equatable {
     func samples(sampleRate: Int) throws -> [Float] {
         try AudioFileReader.readMono(path: path, sampleRate: sampleRate, channel: channel).samples
     }
+
+    /// The input's samples at `sampleRate`, mono, read as they are consumed.
+    func stream(sampleRate: Int) throws -> AudioFileStream {
+        try AudioFileStream(opening: path, sampleRate: sampleRate, channel: channel)
+    }
 }
 
 /// Runs a command's work over its inputs: the model is loaded once by the caller, each input is done in turn,

@@ -143,7 +143,7 @@ struct PitchCommand: ParsableCommand {
         var failures: BatchFailures?
         do {
             try inputs.run(suffix: ".f0.\(format.rawValue)") { input, destination in
-                let track = try estimator.estimate(samples: input.samples(sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds, centered: !noCentering,
+                let track = try estimator.estimate(stream: input.stream(sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds, centered: !noCentering,
                                                    decoding: decoding, activations: activation != nil || plot != nil, embedding: embedding != nil,
                                                    progress: showProgress ? progressBar(input.path) : nil)
                 if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

@@ -96,6 +96,39 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(Set(streamed.bins).count > 50, "the sweep crosses many bins")
     }
 
+    /// A file is read as a stream and its frames run in chunks of about 33 s as the samples arrive; the track is the
+    /// whole signal's to the bit: 80 s at 22.05 kHz (resampled block by block) make three chunks, the last ending in a
+    /// partial batch, and the silence gate reads each frame's level from the window it is cut from.
+    @Test(arguments: [true, false]) func aFileReadAsAStreamGivesTheTrackOfItsWholeSignal(_ centered: Bool) throws {
+        let rate = 22_050, seconds = 80
+        let signal = (0..<rate * seconds).map { n -> Float in
+            let t = Double(n) / Double(rate), phase = t.truncatingRemainder(dividingBy: 10)
+            return phase > 9 ? 0 : Float(0.4 * sin(2 * Double.pi * (150 * phase + 40 * phase * phase)))  // a sweep, then 1 s of silence
+        }
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("long.wav").path
+        try AudioFileWriter.write(path: path, samples: signal, sampleRate: rate, encoding: .float32)
+        let estimator = try estimator(.tiny)
+        let decoding = PitchDecoding(voicingThreshold: 0.3, silenceDecibels: -60, medianWindow: 3)
+        let streamed = try estimator.estimate(file: path, centered: centered, decoding: decoding)
+
+        let samples = try AudioFileReader.readMono(path: path, sampleRate: CREPE.sampleRate).samples
+        let count = CREPE.frameCount(sampleCount: samples.count, hop: 160, center: centered)
+        let activation = try estimator.activations(frames: Tensor(shape: [count, 1024], scalars: CREPE.frames(samples, hop: 160, center: centered, first: 0, count: count)))
+        let levels = (0..<count).map { frame -> Double in
+            let start = frame * 160 - (centered ? 512 : 0)
+            let energy = (max(0, start)..<min(samples.count, start + 1024)).reduce(0.0) { $0 + Double(samples[$1]) * Double(samples[$1]) }
+            return 10 * log10(energy / 1024)
+        }
+        let whole = try estimator.decode(activation, hop: 160, decoding: decoding, levels: levels)
+        #expect(count > 2 * 3264 && streamed.times.count == count)
+        #expect(streamed.times == (0..<count).map { CREPE.frameTime($0, hop: 160, center: centered) })
+        #expect(streamed.bins == whole.bins && streamed.confidences == whole.confidences)
+        #expect(zip(streamed.frequencies, whole.frequencies).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(streamed.confidences.filter { $0 == 0 }.count >= 7 * 90, "the silent seconds are gated")
+        let handedOver = try estimator.estimate(samples: samples, centered: centered, decoding: decoding)
+        #expect(handedOver.bins == whole.bins && handedOver.confidences == whole.confidences)
+    }
+
     @Test(arguments: CREPE.Capacity.allCases) func everyCapacityLoadsAndRuns(_ capacity: CREPE.Capacity) throws {
         let track = try estimator(capacity).estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000),
                                                      activations: true)

@@ -60,4 +60,7 @@ void an_pool_run(long count, int threads, an_pool_body body, void *context);
 /// and the heap keeps up to `trimThreshold` free bytes instead of returning them to the kernel.
 void an_keep_freed_memory(size_t mapThreshold, size_t trimThreshold);
 
+/// glibc only (a no-op elsewhere): returns the heap's free pages to the kernel (`malloc_trim(0)`).
+void an_release_freed_memory(void);
+
 #endif

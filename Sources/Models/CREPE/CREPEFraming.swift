@@ -8,8 +8,14 @@ extension CREPE {
         return length >= frameLength ? 1 + (length - frameLength) / hop : 0
     }
 
-    /// Frames `first..<first+count` as `[count × 1024]` row-major values.
-    public static func frames(_ samples: [Float], hop: Int, center: Bool = true, first: Int, count: Int) -> [Float] {
+    /// The time of frame `frame` in seconds: its centre.
+    public static func frameTime(_ frame: Int, hop: Int, center: Bool = true) -> Double {
+        Double(frame * hop + (center ? 0 : frameLength / 2)) / Double(sampleRate)
+    }
+
+    /// Frames `first..<first+count` as `[count × 1024]` row-major values, from `samples` that start at sample `offset`
+    /// of the signal (a window of a stream); samples outside them read as zero, as the padding around the signal.
+    public static func frames(_ samples: [Float], offset: Int = 0, hop: Int, center: Bool = true, first: Int, count: Int) -> [Float] {
         precondition(hop > 0)
         let padding = center ? frameLength / 2 : 0
         var values = [Float](repeating: 0, count: count * frameLength)
@@ -17,7 +23,7 @@ extension CREPE {
             let frame = first + local, base = local * frameLength
             var sum = 0.0
             for n in 0..<frameLength {
-                let index = frame * hop + n - padding
+                let index = frame * hop + n - padding - offset
                 let sample = index >= 0 && index < samples.count ? samples[index] : 0
                 values[base + n] = sample
                 sum += Double(sample)
