@@ -105,8 +105,9 @@ final class FFTConvolution: @unchecked Sendable {
         let perFrame = shape.segments, segments = frames * perFrame
         // Each segment's spectra are one contiguous [bins, channels] block; a bin's GEMM reads its rows across
         // segments at a stride of bins · channels.
-        var inputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cin)    // [segments, bins, Cin]
-        var outputSpectra = [Float](repeating: 0, count: 2 * bins * segments * cout)  // [segments, bins, Cout]
+        // Both are written whole before they are read (the GEMMs' β is 0), so they are not zero-filled first.
+        var inputSpectra = [Float](unsafeUninitializedCapacity: 2 * bins * segments * cin) { $1 = $0.count }    // [segments, bins, Cin]
+        var outputSpectra = [Float](unsafeUninitializedCapacity: 2 * bins * segments * cout) { $1 = $0.count }  // [segments, bins, Cout]
         // Channels are transformed a block at a time from contiguous rows, so that a transform reads a few cache lines
         // rather than one line per row at a stride of the channel count.
         let block = 16

@@ -65,12 +65,13 @@ public enum CREPE {
         }
     }
 
-    /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 16 per call (crepe-full ran faster than at
-    /// 32 or 8 frames); the scores are the 360 pitch-bin activations. Tiny's batches run side by side, one per core (its
+    /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 16 per call, 8 for crepe-full (at 16 it
+    /// ran 8 % faster, but its first layers' activations and FFT spectra took 28 MB more: a 10-minute file peaked at
+    /// 266 MB, over the 250 MB the performance issue allows); the scores are the 360 pitch-bin activations. Tiny's batches run side by side, one per core (its
     /// activations are an eighth of full's; 2 threads ran about 30 % faster than one batch split across both), the
     /// larger capacities' one after another.
     static func audioInput(_ capacity: Capacity) -> AudioInput {
-        AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: 16,
+        AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: capacity == .full ? 8 : 16,
                    batchesSideBySide: capacity == .tiny, scores: "classifier", embeddings: embeddingNode,
                    firstCentreSeconds: 0) { samples, hopSeconds in
             examples(samples, hop: Int(Double(sampleRate) * hopSeconds))
@@ -86,8 +87,7 @@ public enum CREPE {
     /// centre is half a frame later (marl/crepe reports the start).
     public static func examples(_ samples: [Float], hop: Int, center: Bool = true) -> AudioExamples {
         let count = frameCount(sampleCount: samples.count, hop: hop, center: center)
-        let offset = center ? 0 : frameLength / 2
-        return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop + offset) / Double(sampleRate) }) { first, size in
+        return AudioExamples(count: count, times: (0..<count).map { frameTime($0, hop: hop, center: center) }) { first, size in
             Tensor(shape: [size, frameLength], scalars: frames(samples, hop: hop, center: center, first: first, count: size))
         }
     }
