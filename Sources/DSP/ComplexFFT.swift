@@ -18,9 +18,8 @@ public final class ComplexFFT {
     public init(size: Int) {
         precondition(size > 0, "FFT size must be positive")
         self.size = size
-        input = UnsafeMutableRawPointer(fftw_alloc_complex(size)!).bindMemory(to: Double.self, capacity: 2 * size)
-        input.initialize(repeating: 0, count: 2 * size)
-        spectrum = UnsafeMutableRawPointer(fftw_alloc_complex(size)!).bindMemory(to: Double.self, capacity: 2 * size)
+        input = FFTWPlans.buffer(doubles: 2 * size)
+        spectrum = FFTWPlans.buffer(doubles: 2 * size)
         plan = FFTWPlans.plan("complex forward \(size)") {
             let input = fftw_alloc_complex(size)!, output = fftw_alloc_complex(size)!
             defer { fftw_free(input); fftw_free(output) }

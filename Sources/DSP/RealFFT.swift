@@ -8,10 +8,10 @@ import Foundation
 /// single-precision rounding (about 1e-7 of the peak magnitude) reaches 1e-3 in the log of bins 50 dB
 /// down, ten times the tolerance against the float64 reference.
 ///
-/// The buffers come from `fftw_alloc_*`, aligned as FFTW's SIMD codelets need, so the plan need not allow
-/// unaligned arrays (FFTW_UNALIGNED made a 512-point transform about 4× slower: 2.7 µs against 0.6). Plans are
-/// made with FFTW_ESTIMATE: FFTW_MEASURE took 0.1–0.2 s a size at start-up (on the Zen 3 EPYC a 512-point plan 20 %
-/// faster, 0.50 µs against 0.63, made in 0.09 s).
+/// The buffers are aligned as FFTW's SIMD codelets need, so the plan need not allow unaligned arrays
+/// (FFTW_UNALIGNED made a 512-point transform about 4× slower: 2.7 µs against 0.6). Plans are made with
+/// FFTW_ESTIMATE: FFTW_MEASURE took 0.1–0.2 s a size at start-up (on the Zen 3 EPYC a 512-point plan 20 % faster,
+/// 0.50 µs against 0.63, made in 0.09 s).
 public final class RealFFT {
     /// Transform length in samples.
     public let size: Int
@@ -26,9 +26,8 @@ public final class RealFFT {
     public init(size: Int) {
         precondition(size > 0, "FFT size must be positive")
         self.size = size
-        input = fftw_alloc_real(size)!
-        input.initialize(repeating: 0, count: size)
-        spectrum = UnsafeMutableRawPointer(fftw_alloc_complex(size / 2 + 1)!).bindMemory(to: Double.self, capacity: size + 2)
+        input = FFTWPlans.buffer(doubles: size)
+        spectrum = FFTWPlans.buffer(doubles: size + 2)
         plan = Self.plan(size: size)
     }
 

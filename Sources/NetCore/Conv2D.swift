@@ -24,7 +24,7 @@ public struct Conv2D: Layer, ShapePlanned {
     /// or im2col), packed when it is planned on a processor with the packed product's body.
     private(set) var packedPanels: [Float]?
     /// FFT convolutions for tall 1-D kernels (CREPE's 64 taps), made per input height on first use.
-    private(set) var fftConvolutions = FFTConvolutionCache()
+    private(set) var fftConvolutions = Memo<Int, FFTConvolution>()
     /// How the output is computed, fixed by ``planned(for:)`` for the input shape the network gives; nil (a
     /// convolution used on its own) chooses at each call.
     public private(set) var algorithm: ConvolutionAlgorithm?
@@ -89,7 +89,7 @@ public struct Conv2D: Layer, ShapePlanned {
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
         winograd = makeWinograd()
         if packedPanels != nil { packedPanels = packPanels() }
-        fftConvolutions = FFTConvolutionCache()
+        fftConvolutions = Memo()
     }
 
     /// The weights packed for ``an_packed_gemm`` (ungrouped HWIO weights are the `depth × outputChannels` matrix).

@@ -4,7 +4,7 @@ extension Conv2D {
     /// input height.
     func convolveByFFT(source: SharedReadPointer<Float>, output out: SharedPointer<Float>, geometry g: WindowGeometry,
                        batch: Int, rows: Int) {
-        let fft = fftConvolutions.convolution(height: g.inputHeight) {
+        let fft = fftConvolutions.value(for: g.inputHeight) {
             FFTConvolution(weights: weights, taps: kernel.height, stride: stride.y, inputChannels: inputChannels,
                            outputChannels: outputChannels, outputs: g.outputHeight)
         }

@@ -41,8 +41,7 @@ final class FFTConvolution: @unchecked Sendable {
     /// Conjugated kernel spectra `[bins, stride·Cin, Cout]`, interleaved complex.
     private let spectra: [Float]
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var plans: [String: OpaquePointer] = [:]
+    private static let plans = Memo<String, OpaquePointer>()
 
     /// `weights` are HWIO `[taps, 1, Cin, Cout]`; the layer gives `outputs` rows.
     init(weights: [Float], taps: Int, stride: Int, inputChannels: Int, outputChannels: Int, outputs: Int) {
@@ -87,14 +86,11 @@ final class FFTConvolution: @unchecked Sendable {
     /// arrays of `sizes` (real, complex) elements; FFTW_ESTIMATE leaves them untouched.
     static func plan(key: String, sizes: (real: Int, complex: Int),
                      make: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<fftwf_complex>) -> OpaquePointer?) -> SharedPlan {
-        lock.lock()
-        defer { lock.unlock() }
-        if let plan = plans[key] { return SharedPlan(plan: plan) }
-        let real = fftwf_alloc_real(sizes.real)!, complex = fftwf_alloc_complex(sizes.complex)!
-        defer { fftwf_free(real); fftwf_free(complex) }
-        let plan = make(real, complex)!
-        plans[key] = plan
-        return SharedPlan(plan: plan)
+        SharedPlan(plan: plans.value(for: key) {
+            let real = fftwf_alloc_real(sizes.real)!, complex = fftwf_alloc_complex(sizes.complex)!
+            defer { fftwf_free(real); fftwf_free(complex) }
+            return make(real, complex)!
+        })
     }
 
     /// Convolves `frames` NHWC images `[height, 1, Cin]`, padded by `padTop` rows above, into raw sums
@@ -205,20 +201,4 @@ final class FFTConvolution: @unchecked Sendable {
 /// An FFTW plan shared by worker threads (executing a plan on new arrays is thread-safe).
 struct SharedPlan: @unchecked Sendable {
     let plan: OpaquePointer
-}
-
-/// FFT convolutions of one layer by input height, made on first use (a layer does not know its input height
-/// until it runs).
-final class FFTConvolutionCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var byHeight: [Int: FFTConvolution] = [:]
-
-    func convolution(height: Int, make: () -> FFTConvolution) -> FFTConvolution {
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = byHeight[height] { return existing }
-        let made = make()
-        byHeight[height] = made
-        return made
-    }
 }

@@ -77,3 +77,29 @@ import Testing
         #expect(joined, "no worker took an item in 40 loops")
     }
 }
+
+@Suite struct MemoTests {
+    /// Threads asking for the same keys at once all get the value made first, and each key's value is made once.
+    @Test func eachKeysValueIsMadeOnceWhateverThreadsAsk() {
+        let memo = Memo<Int, [Int]>(), made = Counter()
+        let seen = (0..<64).map { _ in Counter() }
+        DispatchQueue.concurrentPerform(iterations: 64) { index in
+            let key = index % 4
+            let value = memo.value(for: key) { made.add(1); return [key, Int.random(in: 0..<1_000_000)] }
+            seen[index].add(value[1])
+        }
+        #expect(made.value == 4)
+        for key in 0..<4 {
+            let values = Set(stride(from: key, to: 64, by: 4).map { seen[$0].value })
+            #expect(values.count == 1, "key \(key) gave \(values)")
+        }
+    }
+}
+
+/// An integer several threads add to.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    func add(_ amount: Int) { lock.withLock { total += amount } }
+    var value: Int { lock.withLock { total } }
+}
