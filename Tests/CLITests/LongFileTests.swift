@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 
 /// Commands that read a file as a stream cost what a short file costs, whatever its length (peak RSS measured by
-/// GNU time around the command).
-@Suite struct LongFileMemoryTests {
+/// GNU time around the command), and a sample that fails late still fails the whole file.
+@Suite struct LongFileTests {
     /// A tone with a little noise, `seconds` long at 16 kHz.
     static func recording(seconds: Int, in folder: URL) throws -> String {
         let path = folder.appendingPathComponent("\(seconds)s.wav").path
@@ -36,5 +36,20 @@ import Testing
         #expect(longPeak <= 1.1 * shortPeak, "10 minutes: \(longPeak) MB, 1 minute: \(shortPeak) MB")
         let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").count
         #expect(rows == 1 + 60_001, "every frame of the long file is written")
+    }
+
+    /// A NaN 40 s into a file, after the first chunk's frames have run: a one-line error naming it, and the output
+    /// that was there before is left as it was (nothing of the file's track is written).
+    @Test func aBadSampleAfterTheFirstChunkFailsTheFileAndWritesNothing() throws {
+        let folder = TestSupport.temporaryDirectory()
+        var samples = TestSupport.sine(frequency: 220, amplitude: 0.3, seconds: 50, sampleRate: 16_000)
+        samples[40 * 16_000] = .nan
+        let path = folder.appendingPathComponent("late-nan.wav").path, output = folder.appendingPathComponent("f0.csv").path
+        try AudioFileWriter.write(path: path, samples: samples, sampleRate: 16_000, encoding: .float32)
+        try "earlier track\n".write(toFile: output, atomically: true, encoding: .utf8)
+        let run = try TestSupport.run(["pitch", path, "--model", "crepe-tiny", "--output", output])
+        #expect(run.status != 0)
+        #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains("sample of nan at frame 640000"), "\(run.stderr)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "earlier track\n")
     }
 }
