@@ -1,6 +1,5 @@
 import Foundation
 import AudioIO
-import Base
 import DSP
 import Formats
 import Models
