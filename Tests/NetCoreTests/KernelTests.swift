@@ -199,16 +199,25 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     /// Channel counts off the 16- and 8-lane blocks and output widths off the 8-pixel tile (every tile of 8, 4, 2 and
     /// 1 pixels), with stride, dilation and SAME padding; widths of 20 and more have interior tiles (no tap outside the
     /// input); maps 1 and 2 pixels wide (YAMNet's last layers) have more padding than input.
-    static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1), (channels: 16, width: 9, stride: 2, dilation: 1),
-                                  (channels: 5, width: 20, stride: 1, dilation: 2), (channels: 24, width: 35, stride: 2, dilation: 1),
-                                  (channels: 8, width: 2, stride: 1, dilation: 2), (channels: 3, width: 1, stride: 2, dilation: 1)]
+    /// 3×3 kernels with TensorFlow's SAME padding, 5×5 ones (EfficientNet's) with SAME and unpadded, and uneven explicit
+    /// padding; maps 1–35 pixels wide, so that the 8-, 4-, 2- and 1-pixel tiles and the channel tails all run.
+    static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
+                                  (channels: 16, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 5, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same),
+                                  (channels: 24, width: 35, stride: 2, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 8, width: 2, stride: 1, dilation: 2, kernel: 3, padding: .same),
+                                  (channels: 3, width: 1, stride: 2, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 12, width: 23, stride: 2, dilation: 1, kernel: 5, padding: .same),
+                                  (channels: 9, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid),
+                                  (channels: 10, width: 13, stride: 2, dilation: 1, kernel: 3, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1))]
 
-    func depthwiseBodyAgreesWithThePortableBody(_ body: SIMDBody, channels: Int, width: Int, stride: Int, dilation: Int) {
+    func depthwiseBodyAgreesWithThePortableBody(_ body: SIMDBody, channels: Int, width: Int, stride: Int, dilation: Int, kernel: Int,
+                                                padding: Padding) {
         #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
         var random = SeededGenerator(seed: UInt64(channels * width))
         let input = Tensor(shape: [2, 7, width, channels], scalars: random.floats(2 * 7 * width * channels, in: -8...8))
-        let layer = DepthwiseConv2D(channels: channels, kernel: (3, 3), stride: (stride, stride), dilation: (dilation, dilation),
-                                    padding: .same, weights: random.floats(9 * channels, in: -1...1),
+        let layer = DepthwiseConv2D(channels: channels, kernel: (kernel, kernel), stride: (stride, stride), dilation: (dilation, dilation),
+                                    padding: padding, weights: random.floats(kernel * kernel * channels, in: -1...1),
                                     bias: random.floats(channels, in: -1...1), activation: .relu6)
         let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
         let portable = withPortableKernels { layer.forward([input]).scalars }
@@ -217,13 +226,15 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     }
 
     @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence), arguments: depthwiseShapes)
-    func depthwiseAVX512BodyAgreesWithThePortableBody(channels: Int, width: Int, stride: Int, dilation: Int) {
-        depthwiseBodyAgreesWithThePortableBody(.avx512, channels: channels, width: width, stride: stride, dilation: dilation)
+    func depthwiseAVX512BodyAgreesWithThePortableBody(channels: Int, width: Int, stride: Int, dilation: Int, kernel: Int, padding: Padding) {
+        depthwiseBodyAgreesWithThePortableBody(.avx512, channels: channels, width: width, stride: stride, dilation: dilation, kernel: kernel,
+                                               padding: padding)
     }
 
     @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: depthwiseShapes)
-    func depthwiseAVX2BodyAgreesWithThePortableBody(channels: Int, width: Int, stride: Int, dilation: Int) {
-        depthwiseBodyAgreesWithThePortableBody(.avx2, channels: channels, width: width, stride: stride, dilation: dilation)
+    func depthwiseAVX2BodyAgreesWithThePortableBody(channels: Int, width: Int, stride: Int, dilation: Int, kernel: Int, padding: Padding) {
+        depthwiseBodyAgreesWithThePortableBody(.avx2, channels: channels, width: width, stride: stride, dilation: dilation, kernel: kernel,
+                                               padding: padding)
     }
 
     /// The stem kernel (1–4 input channels): output channels off the 16-lane block (and, at 21 and 5, off the
