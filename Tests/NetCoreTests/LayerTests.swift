@@ -1,4 +1,5 @@
 import Formats
+import Foundation
 import NetCore
 import TestSupport
 import Testing
@@ -114,6 +115,19 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         let layer = DepthwiseConv2D(channels: input.shape[3], multiplier: multiplier, kernel: (3, 3), stride: stride, padding: padding,
                                     weights: try fixture("\(name).weight").scalars, bias: try fixture("\(name).bias").scalars)
         try expectMatches(layer, [input], try fixture("\(name).output"), name)
+    }
+
+    /// An activation the kernel cannot fuse (swish) runs after it on each core's share of the rows: every value is
+    /// swished exactly once (2 images of 30 rows of 8,192 values).
+    @Test func aSwishAfterTheDepthwiseKernelRunsOnceOnEveryValue() {
+        var random = SeededGenerator(seed: 11)
+        let input = Tensor(shape: [2, 30, 64, 128], scalars: random.floats(2 * 30 * 64 * 128, in: -4...4))
+        let weights = random.floats(9 * 128, in: -1...1), bias = random.floats(128, in: -1...1)
+        let plain = DepthwiseConv2D(channels: 128, kernel: (3, 3), padding: .same, weights: weights, bias: bias)
+        var swished = plain
+        swished.activation = .swish
+        let expected = plain.forward([input]).scalars.map { $0 / (1 + exp(-$0)) }
+        #expect(TestSupport.maxAbsDifference(swished.forward([input]).scalars, expected) <= 1e-5)
     }
 
     @Test func conv1DMatchesPyTorch() throws {
