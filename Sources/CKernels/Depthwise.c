@@ -9,6 +9,9 @@
 #include "X86Lanes.h"
 
 enum { BLOCK = 16 };
+// Output rows per padded band, and the bytes of padded input rows a band may take: the AVX2 body's padded copy of a
+// 112-pixel, 96-channel map's rows (43 KB each) was 736 KB for 8 rows at stride 2, more than a Zen 3 core's L2.
+enum { MAX_BAND_ROWS = 8, PADDED_BAND_BYTES = 160 * 1024 };
 
 AN_PORTABLE_CLONES
 static void depthwise_portable(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
@@ -42,6 +45,27 @@ static void depthwise_portable(const AnWindowShape *s, const float *input, const
                 }
                 for (int j = 0; j < pixels; j++)
                     for (int c = 0; c < width; c++) line[(size_t)(ox0 + j) * channels + c0 + c] = fminf(fmaxf(acc[j][c], lo), hi);
+            }
+        }
+    }
+}
+
+/// ``an_depthwise_padded``'s portable body: per channel, the bias, then every tap in order (the SIMD body's sums).
+AN_PORTABLE_CLONES
+static void depthwise_padded_portable(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
+                                      int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    const int channels = s->inputChannels;
+    for (int r = 0; r < rows; r++) {
+        const float *top = padded + (size_t)r * s->strideY * rowStride;
+        for (int ox = 0; ox < s->outputWidth; ox++) {
+            float *pixel = output + ((size_t)r * s->outputWidth + ox) * channels;
+            for (int c = firstChannel; c < endChannel; c++) {
+                float acc = bias[c];
+                for (int ky = 0; ky < s->kernelHeight; ky++)
+                    for (int kx = 0; kx < s->kernelWidth; kx++)
+                        acc += top[(size_t)ky * s->dilationY * rowStride + ((size_t)ox * s->strideX + (size_t)kx * s->dilationX) * channels
+                                   + c] * weights[(size_t)(ky * s->kernelWidth + kx) * channels + c];
+                pixel[c] = fminf(fmaxf(acc, lo), hi);
             }
         }
     }
@@ -132,21 +156,43 @@ static inline void depthwise_tile_avx2(const AnWindowShape *s, const float *top,
         }
 }
 
-/// All channel blocks of `pixels` output pixels (a constant where inlined): the tile's input stays in L1.
+/// Channel blocks `firstChannel ..< endChannel` of `pixels` output pixels (a constant where inlined): the tile's input
+/// stays in L1.
 __attribute__((target("avx2,fma"), always_inline))
 static inline void depthwise_pixels_avx2(const AnWindowShape *s, const float *top, size_t rowStride, int ox0, int pixels,
-                                         const float *weights, const float *bias, __m256 low, __m256 high, float *line) {
-    const int channels = s->inputChannels, full = channels / 8 * 8;
-    for (int c0 = 0; c0 < full; c0 += 8) depthwise_tile_avx2(s, top, rowStride, ox0, pixels, c0, weights, bias, low, high, line, 0);
-    if (full < channels) depthwise_tile_avx2(s, top, rowStride, ox0, pixels, full, weights, bias, low, high, line, 1);
+                                         int firstChannel, int endChannel, const float *weights, const float *bias,
+                                         __m256 low, __m256 high, float *line) {
+    const int full = firstChannel + (endChannel - firstChannel) / 8 * 8;
+    for (int c0 = firstChannel; c0 < full; c0 += 8)
+        depthwise_tile_avx2(s, top, rowStride, ox0, pixels, c0, weights, bias, low, high, line, 0);
+    if (full < endChannel) depthwise_tile_avx2(s, top, rowStride, ox0, pixels, full, weights, bias, low, high, line, 1);
 }
 
-enum { BAND = 8 };  // output rows per padded copy of their input rows
+/// Output rows `0 ..< rows` of one image from its padded input rows (``an_depthwise_padded``): tiles of 8, 4, 2 and
+/// 1 pixels.
+__attribute__((target("avx2,fma")))
+static void depthwise_padded_avx2(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
+                                  int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    const int outputWidth = s->outputWidth;
+    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    for (int r = 0; r < rows; r++) {
+        const float *top = padded + (size_t)r * s->strideY * rowStride;
+        float *line = output + (size_t)r * outputWidth * s->inputChannels;
+#define PIXELS_FROM(ox0, pixels) \
+    depthwise_pixels_avx2(s, top, rowStride, ox0, pixels, firstChannel, endChannel, weights, bias, low, high, line)
+        int ox0 = 0;
+        for (; ox0 + 8 <= outputWidth; ox0 += 8) PIXELS_FROM(ox0, 8);
+        if (ox0 + 4 <= outputWidth) { PIXELS_FROM(ox0, 4); ox0 += 4; }
+        if (ox0 + 2 <= outputWidth) { PIXELS_FROM(ox0, 2); ox0 += 2; }
+        if (ox0 < outputWidth) PIXELS_FROM(ox0, 1);
+#undef PIXELS_FROM
+    }
+}
 
 /// Input rows `firstY ..< firstY + count` of one image (negative or past the end: zeros), each padded with zero
-/// pixels so that column `x` of `padded` is input column `x − padLeft`, `paddedWidth` pixels wide.
-static void copy_padded_rows(const AnWindowShape *s, const float *image, int firstY, int count, int paddedWidth, float *padded) {
-    const int channels = s->inputChannels;
+/// pixels so that column `x` of `padded` is input column `x − padLeft`, ``an_depthwise_padded_width`` pixels wide.
+static void copy_padded_rows(const AnWindowShape *s, const float *image, int firstY, int count, float *padded) {
+    const int channels = s->inputChannels, paddedWidth = an_depthwise_padded_width(s);
     const size_t rowStride = (size_t)paddedWidth * channels;
     // Padded columns `begin ..< end` hold input columns 0 ..< end − begin.
     int begin = s->padLeft < paddedWidth ? s->padLeft : paddedWidth;
@@ -163,41 +209,54 @@ static void copy_padded_rows(const AnWindowShape *s, const float *image, int fir
 
 // The AVX-512 body on 8 lanes, for processors with AVX2 and FMA but no AVX-512 (Zen 2/3, Haswell to Comet Lake).
 // Each band of output rows first copies the input rows it reads with their zero padding, so every tile runs without
-// bounds tests (narrow maps — YAMNet's are 2 to 32 pixels wide — are all border otherwise); then tiles of 8, 4, 2
-// and 1 pixels. Returns 0, or -1 when the padded rows could not be allocated.
+// bounds tests (narrow maps — YAMNet's are 2 to 32 pixels wide — are all border otherwise). Returns 0, or -1 when
+// the padded rows could not be allocated.
 __attribute__((target("avx2,fma")))
 static int depthwise_avx2(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                           int firstRow, int rowCount, float lo, float hi, float *output) {
-    const int channels = s->inputChannels, outputWidth = s->outputWidth;
-    const int paddedWidth = (outputWidth - 1) * s->strideX + (s->kernelWidth - 1) * s->dilationX + 1;
-    const int bandHeight = (BAND - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1;
-    const size_t rowStride = (size_t)paddedWidth * channels;
+    const int channels = s->inputChannels;
+    const size_t rowStride = (size_t)an_depthwise_padded_width(s) * channels;
+    const int band = an_depthwise_band_rows(s, PADDED_BAND_BYTES);
+    const int bandHeight = (band - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1;
     float *padded = malloc((size_t)bandHeight * rowStride * sizeof(float));
     if (!padded) return -1;
-    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
     for (int row = firstRow; row < firstRow + rowCount;) {
         int image = row / s->outputHeight, oy = row % s->outputHeight;
         int rows = firstRow + rowCount - row, left = s->outputHeight - oy;  // a band stays in one image
-        rows = rows < BAND ? rows : BAND;
+        rows = rows < band ? rows : band;
         rows = rows < left ? rows : left;
-        int firstY = oy * s->strideY - s->padTop;
-        copy_padded_rows(s, input + (size_t)image * s->inputHeight * s->inputWidth * channels, firstY,
-                         (rows - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1, paddedWidth, padded);
-        for (int r = 0; r < rows; r++) {
-            const float *top = padded + (size_t)r * s->strideY * rowStride;
-            float *line = output + (size_t)(row + r) * outputWidth * channels;
-            int ox0 = 0;
-            for (; ox0 + 8 <= outputWidth; ox0 += 8) depthwise_pixels_avx2(s, top, rowStride, ox0, 8, weights, bias, low, high, line);
-            if (ox0 + 4 <= outputWidth) { depthwise_pixels_avx2(s, top, rowStride, ox0, 4, weights, bias, low, high, line); ox0 += 4; }
-            if (ox0 + 2 <= outputWidth) { depthwise_pixels_avx2(s, top, rowStride, ox0, 2, weights, bias, low, high, line); ox0 += 2; }
-            if (ox0 < outputWidth) depthwise_pixels_avx2(s, top, rowStride, ox0, 1, weights, bias, low, high, line);
-        }
+        copy_padded_rows(s, input + (size_t)image * s->inputHeight * s->inputWidth * channels, oy * s->strideY - s->padTop,
+                         (rows - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1, padded);
+        depthwise_padded_avx2(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, output + (size_t)row * s->outputWidth * channels);
         row += rows;
     }
     free(padded);
     return 0;
 }
 #endif
+
+int an_depthwise_padded_width(const AnWindowShape *s) {
+    return (s->outputWidth - 1) * s->strideX + (s->kernelWidth - 1) * s->dilationX + 1;
+}
+
+int an_depthwise_band_rows(const AnWindowShape *s, size_t bytes) {
+    size_t row = (size_t)an_depthwise_padded_width(s) * s->inputChannels * sizeof(float);
+    size_t fitting = bytes / row, halo = (size_t)(s->kernelHeight - 1) * s->dilationY + 1;
+    size_t rows = fitting > halo ? (fitting - halo) / s->strideY + 1 : 1;
+    return rows < MAX_BAND_ROWS ? (int)rows : MAX_BAND_ROWS;
+}
+
+void an_depthwise_padded(const AnWindowShape *shape, const float *padded, size_t rowStride, int rows, int firstChannel,
+                         int channelCount, const float *weights, const float *bias, float lo, float hi, float *output) {
+    int end = firstChannel + channelCount;
+#if AN_X86
+    if (an_cpu_has(AN_CPU_AVX2)) {
+        depthwise_padded_avx2(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, output);
+        return;
+    }
+#endif
+    depthwise_padded_portable(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, output);
+}
 
 void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output) {

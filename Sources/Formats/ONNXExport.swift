@@ -265,11 +265,20 @@ struct ONNXGraphWriter {
         let input = inputs[0], output = node.name
         switch node.layer {
         case let conv as Conv2D:
-            try writeConvolution(node, conv, input: input)
+            writeConvolution(conv, input: input, into: output)
+            record(node, channelsFirst: true)
         case let conv as Conv1D:
-            try writeConvolution(node, conv.conv, input: input)
+            writeConvolution(conv.conv, input: input, into: output)
+            record(node, channelsFirst: true)
         case let depthwise as DepthwiseConv2D:
-            try writeDepthwise(node, depthwise, input: input)
+            writeDepthwise(depthwise, input: input, into: output)
+            record(node, channelsFirst: true)
+        case let fused as ExpandedDepthwise:  // one layer where AudioNet runs it, two operators in the file
+            let expanded = WrittenValue(tensor: fresh(output + "#expanded"), shape: try fused.expand.outputShape(for: [input.shape]),
+                                        channelsFirst: true)
+            writeConvolution(fused.expand, input: input, into: expanded.tensor)
+            writeDepthwise(fused.depthwise, input: expanded, into: output)
+            record(node, channelsFirst: true)
         case let dense as Dense:
             try writeDense(node, dense, input: input)
         case let linear as Int8Linear:
@@ -379,8 +388,8 @@ struct ONNXGraphWriter {
     }
 
     /// A convolution (2-D, or 1-D as a height-1 ``Conv2D``): HWIO weights become OIHW (OIW in 1-D).
-    mutating func writeConvolution(_ node: Network.Node, _ conv: Conv2D, input: WrittenValue) throws {
-        let output = node.name, oneDimensional = input.shape.count == 2
+    mutating func writeConvolution(_ conv: Conv2D, input: WrittenValue, into output: String) {
+        let oneDimensional = input.shape.count == 2
         let (kh, kw, perGroup, outputs) = (conv.kernel.height, conv.kernel.width, conv.inputChannels / conv.groups, conv.outputChannels)
         var weights = [Float](repeating: 0, count: conv.weights.count)
         for y in 0..<kh { for x in 0..<kw { for i in 0..<perGroup { for o in 0..<outputs {
@@ -394,12 +403,11 @@ struct ONNXGraphWriter {
                           Self.attribute("dilations", spatial(conv.dilation)), Self.attribute("group", conv.groups),
                           Self.attribute("pads", Self.pads(conv.padding, input: input.shape, kernel: conv.kernel, stride: conv.stride, dilation: conv.dilation))]
         activated(conv.activation, into: output) { writer, target in writer.emit("Conv", operands, target, attributes) }
-        record(node, channelsFirst: true)
     }
 
     /// A depthwise convolution: a Conv with one group per input channel, weights `[C·M, 1, kh, kw]`.
-    mutating func writeDepthwise(_ node: Network.Node, _ conv: DepthwiseConv2D, input: WrittenValue) throws {
-        let output = node.name, (kh, kw) = (conv.kernel.height, conv.kernel.width), outputs = conv.channels * conv.multiplier
+    mutating func writeDepthwise(_ conv: DepthwiseConv2D, input: WrittenValue, into output: String) {
+        let (kh, kw) = (conv.kernel.height, conv.kernel.width), outputs = conv.channels * conv.multiplier
         var weights = [Float](repeating: 0, count: conv.weights.count)
         for y in 0..<kh { for x in 0..<kw { for o in 0..<outputs { weights[(o * kh + y) * kw + x] = conv.weights[(y * kw + x) * outputs + o] } } }
         var operands = [tensor(input, channelsFirst: true), constant(output + ".weight", shape: [outputs, 1, kh, kw], weights)]
@@ -408,7 +416,6 @@ struct ONNXGraphWriter {
                           Self.attribute("dilations", [conv.dilation.y, conv.dilation.x]), Self.attribute("group", conv.channels),
                           Self.attribute("pads", Self.pads(conv.padding, input: input.shape, kernel: conv.kernel, stride: conv.stride, dilation: conv.dilation))]
         activated(conv.activation, into: output) { writer, target in writer.emit("Conv", operands, target, attributes) }
-        record(node, channelsFirst: true)
     }
 
     /// A dense layer: Gemm on `[N, in]`, else MatMul over the last axis and a bias Add.

@@ -23,9 +23,10 @@ extension Network {
         return result
     }
 
-    /// This network at `precision`, BatchNorm and activations folded.
+    /// This network at `precision`, BatchNorm and activations folded, each expansion merged with the depthwise
+    /// convolution that reads it (``fusingExpansions()``).
     public func prepared(for precision: Precision) -> Network {
         let folded = optimized()
-        return precision == .int8 ? folded.int8Quantized() : folded
+        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions()
     }
 }

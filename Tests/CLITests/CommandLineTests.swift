@@ -184,7 +184,9 @@ import Testing
         #expect(float.status == 0 && int8.status == 0, "\(int8.stderr)")
         let quantized = int8.stdout.split(separator: "\n").filter { $0.contains("(int8)") }
         #expect(quantized.count == 14, "13 pointwise convolutions and the classifier: \(quantized.count)")
-        #expect(float.stdout.split(separator: "\n").last == int8.stdout.split(separator: "\n").last)
+        let (floatLines, int8Lines) = (float.stdout.split(separator: "\n"), int8.stdout.split(separator: "\n"))
+        #expect(floatLines.dropLast().last?.hasPrefix("total: 85 layers") == true && floatLines.dropLast().last == int8Lines.dropLast().last,
+                "\(floatLines.suffix(2)) \(int8Lines.suffix(2))")
     }
 
     @Test func runAtInt8PrecisionKeepsTheLayerNames() throws {

@@ -67,6 +67,21 @@ typedef struct {
 void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output);
 
+/// Pixels in a row of a depthwise convolution's zero-padded input (``an_depthwise_padded``): the columns its
+/// output row reads, `(outputWidth − 1) · strideX + (kernelWidth − 1) · dilationX + 1`.
+int an_depthwise_padded_width(const AnWindowShape *shape);
+
+/// Output rows (at most 8, at least 1) whose padded input rows fit in `bytes`.
+int an_depthwise_band_rows(const AnWindowShape *shape, size_t bytes);
+
+/// Channels `firstChannel ..< firstChannel + channelCount` (from a multiple of 8) of output rows `0 ..< rows` of one
+/// image's depthwise convolution, as ``an_depthwise``, from input rows already zero-padded, `rowStride` floats apart:
+/// row `r · strideY + ky · dilationY` of `padded` is the input row output row `r` reads at tap `ky` (zeros above and
+/// below the image), its column `x` input column `x − padLeft` (zeros outside the image), ``an_depthwise_padded_width``
+/// pixels of all channels. No tap needs a bounds test.
+void an_depthwise_padded(const AnWindowShape *shape, const float *padded, size_t rowStride, int rows, int firstChannel,
+                         int channelCount, const float *weights, const float *bias, float lo, float hi, float *output);
+
 /// Output rows `firstRow ..< firstRow + rowCount` (over the whole batch) of a convolution with few input
 /// channels (a network's stem: 1 or 3), weights HWIO `[kh, kw, inputChannels, outputChannels]`, `bias`,
 /// clamped to [lo, hi]: each input value is broadcast against 16 output channels' weights.

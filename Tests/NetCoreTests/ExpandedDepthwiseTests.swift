@@ -1,0 +1,113 @@
+import CKernels
+import NetCore
+import TestSupport
+import Testing
+
+@Suite struct ExpandedDepthwiseTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let inputs, channels, width, stride, dilation, kernel: Int
+        let padding: Padding
+        let activation: Activation
+        var description: String { "\(inputs)→\(channels) ×\(width) \(kernel)×\(kernel)/\(stride) d\(dilation) \(padding) \(activation.name)" }
+    }
+
+    /// Maps 20 rows high (bands of up to 8 output rows, so later bands take rows the one before expanded), 2 to 35
+    /// pixels wide: few input channels expand whole padded rows, many expand the input's rows and copy them into the
+    /// padded ones; channel counts with a partial last panel of 16 and a tail under 8; SAME, unpadded and uneven
+    /// explicit padding, strides 1 and 2, dilation, 3×3 and 5×5; a clamp fused into the kernels (ReLU6) or swish after them.
+    static let cases = [Case(inputs: 4, channels: 37, width: 35, stride: 1, dilation: 1, kernel: 3, padding: .same, activation: .relu6),
+                        Case(inputs: 24, channels: 40, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same, activation: .relu6),
+                        Case(inputs: 6, channels: 16, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same, activation: .swish),
+                        Case(inputs: 16, channels: 48, width: 23, stride: 2, dilation: 1, kernel: 5, padding: .same, activation: .swish),
+                        Case(inputs: 8, channels: 24, width: 13, stride: 2, dilation: 1, kernel: 3,
+                             padding: .explicit(top: 2, bottom: 0, left: 3, right: 1), activation: .relu6),
+                        Case(inputs: 8, channels: 32, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid, activation: .identity),
+                        Case(inputs: 16, channels: 64, width: 2, stride: 1, dilation: 2, kernel: 3, padding: .same, activation: .relu)]
+
+    static func layers(_ c: Case) -> (expand: Conv2D, depthwise: DepthwiseConv2D) {
+        var random = SeededGenerator(seed: UInt64(c.inputs * 1000 + c.channels * 10 + c.width))
+        let expand = Conv2D(inputChannels: c.inputs, outputChannels: c.channels, kernel: (1, 1),
+                            weights: random.floats(c.inputs * c.channels, in: -1...1), bias: random.floats(c.channels, in: -1...1),
+                            activation: c.activation)
+        let depthwise = DepthwiseConv2D(channels: c.channels, kernel: (c.kernel, c.kernel), stride: (c.stride, c.stride),
+                                        dilation: (c.dilation, c.dilation), padding: c.padding,
+                                        weights: random.floats(c.kernel * c.kernel * c.channels, in: -1...1),
+                                        bias: random.floats(c.channels, in: -1...1), activation: c.activation)
+        return (expand.planned(for: [[20, c.width, c.inputs]]), depthwise)
+    }
+
+    /// Batch 1 (on two cores, fewer than 8 output rows each: the cores share the channels) and 4 (they share the
+    /// rows, across images): the fused layer gives the two layers' output — bit for bit where the expansion alone
+    /// runs the packed product (AVX2 without AVX-512), as the fused one does; within 1e-5 of it elsewhere. At the
+    /// widest level, held while both run (a test comparing bodies lowers the level for the whole process meanwhile).
+    @Test(arguments: cases)
+    func anExpansionAndItsDepthwiseConvolutionAsOneLayerGiveTheTwoLayersOutput(_ c: Case) throws {
+        try CPU.withLevel(2) { try expectFusedEqualsSeparate(c) }
+    }
+
+    func expectFusedEqualsSeparate(_ c: Case) throws {
+        let (expand, depthwise) = Self.layers(c)
+        let fused = try #require(ExpandedDepthwise(expand, then: depthwise))
+        let exact = an_packed_gemm_has_body() != 0
+        for batch in [1, 4] {
+            var random = SeededGenerator(seed: UInt64(batch))
+            let input = Tensor(shape: [batch, 20, c.width, c.inputs], scalars: random.floats(batch * 20 * c.width * c.inputs, in: -4...4))
+            let separate = depthwise.forward([expand.forward([input])])
+            let together = fused.forward([input])
+            #expect(together.shape == separate.shape, "\(c) batch \(batch)")
+            let difference = TestSupport.maxAbsDifference(together.scalars, separate.scalars)
+            #expect(difference <= (exact ? 0 : 1e-5 * max(1, separate.scalars.map(abs).max() ?? 0)), "\(c) batch \(batch): \(difference)")
+            #expect(together.scalars.allSatisfy { $0.isFinite }, "\(c) batch \(batch): every value written")
+            if c.activation == .relu6 { #expect(together.scalars.contains(6) && together.scalars.contains(0), "\(c): the clamp ran") }
+        }
+    }
+
+    /// The portable bodies (the packed product's and the padded-row convolution's) agree with the SIMD ones.
+    @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: cases)
+    func theFusedLayersPortableBodiesAgreeWithItsAVX2Bodies(_ c: Case) throws {
+        let (expand, depthwise) = Self.layers(c)
+        let fused = try #require(ExpandedDepthwise(expand, then: depthwise))
+        var random = SeededGenerator(seed: 3)
+        let input = Tensor(shape: [2, 20, c.width, c.inputs], scalars: random.floats(2 * 20 * c.width * c.inputs, in: -4...4))
+        let simd = CPU.withLevel(SIMDBody.avx2.level) { fused.forward([input]).scalars }
+        let portable = withPortableKernels { fused.forward([input]).scalars }
+        #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5 * max(1, portable.map(abs).max() ?? 0))
+    }
+
+    /// An inverted residual block whose expansion feeds only its depthwise convolution becomes one layer; one whose
+    /// expansion is read by another node too (a concatenation) keeps both. The output is the unfused network's.
+    @Test func onlyAnExpansionThatFeedsNothingButItsDepthwiseConvolutionIsFused() throws {
+        var random = SeededGenerator(seed: 5)
+        func expansion() -> Conv2D {
+            Conv2D(inputChannels: 8, outputChannels: 48, kernel: (1, 1), weights: random.floats(8 * 48, in: -1...1),
+                   bias: random.floats(48, in: -1...1))
+        }
+        func depthwise() -> DepthwiseConv2D {
+            DepthwiseConv2D(channels: 48, kernel: (3, 3), padding: .same, weights: random.floats(9 * 48, in: -1...1), bias: random.floats(48, in: -1...1))
+        }
+        var network = Network(inputShape: [12, 12, 8])
+        try network.add("expand", expansion())
+        try network.add("expand_relu6", ActivationLayer(.relu6))
+        try network.add("depthwise", depthwise())
+        try network.add("depthwise_relu6", ActivationLayer(.relu6))
+        try network.add("project", Conv2D(inputChannels: 48, outputChannels: 8, kernel: (1, 1), weights: random.floats(48 * 8, in: -1...1)))
+        try network.add("expand_2", expansion())
+        try network.add("depthwise_2", depthwise())
+        try network.add("both", Concat(), inputs: ["expand_2", "depthwise_2"])
+        let input = Tensor(shape: [2, 12, 12, 8], scalars: random.floats(2 * 12 * 12 * 8, in: -2...2))
+        try CPU.withLevel(2) { try expectOnlyTheFirstBlockFused(network, input) }
+    }
+
+    func expectOnlyTheFirstBlockFused(_ network: Network, _ input: Tensor) throws {
+        let prepared = network.prepared(for: .float32)
+        let fusedNodes = prepared.nodes.filter { $0.layer is ExpandedDepthwise }.map(\.name)
+        if an_packed_gemm_has_body() != 0 {
+            #expect(fusedNodes == ["depthwise_relu6"])
+        } else {
+            #expect(fusedNodes.isEmpty, "the expansions multiply in BLAS here: nothing to fuse")
+        }
+        let unfused = try network.optimized().run(input)
+        #expect(try prepared.run(input).scalars == unfused.scalars)
+        #expect(!network.prepared(for: .int8).nodes.contains { $0.layer is ExpandedDepthwise }, "int8 expansions stay int8")
+    }
+}
