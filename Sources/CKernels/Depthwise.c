@@ -12,6 +12,7 @@ enum { BLOCK = 16 };
 // Output rows per padded band, and the bytes of padded input rows a band may take: the AVX2 body's padded copy of a
 // 112-pixel, 96-channel map's rows (43 KB each) was 736 KB for 8 rows at stride 2, more than a Zen 3 core's L2.
 enum { MAX_BAND_ROWS = 8, PADDED_BAND_BYTES = 160 * 1024 };
+enum { MAX_ROW_PASS_PIXELS = 64 };  // the widest padded rows ``depthwise_padded_3x3_avx2`` takes
 
 AN_PORTABLE_CLONES
 static void depthwise_portable(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
@@ -168,11 +169,62 @@ static inline void depthwise_pixels_avx2(const AnWindowShape *s, const float *to
     if (full < endChannel) depthwise_tile_avx2(s, top, rowStride, ox0, pixels, full, weights, bias, low, high, line, 1);
 }
 
-/// Output rows `0 ..< rows` of one image from its padded input rows (``an_depthwise_padded``): tiles of 8, 4, 2 and
-/// 1 pixels.
+/// 3×3 kernels on rows up to 64 pixels wide: per 8-channel block, the nine taps stay in registers while tiles of 6
+/// pixels run along the row, the three input rows' cache lines staying in L1 (12 KB) for the next block, which reads
+/// their other half. With no tap reloaded per tile and the tap loops unrolled, MobileNetV2's 14×14 and 7×7 maps ran
+/// in 0.6–0.9 of the time of the tiles above, 56×56 in 0.86; rows of 113 padded pixels at stride 2 took 1.08.
+__attribute__((target("avx2,fma")))
+static void depthwise_padded_3x3_avx2(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
+                                      int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    enum { TILE = 6 };  // 6 accumulators beside the 9 taps: 15 of 16 ymm registers
+    const int channels = s->inputChannels, outputWidth = s->outputWidth;
+    const size_t pixelStride = (size_t)s->strideX * channels, tapX = (size_t)s->dilationX * channels;
+    const size_t tapY = (size_t)s->dilationY * rowStride;
+    __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    for (int r = 0; r < rows; r++) {
+        const float *top = padded + (size_t)r * s->strideY * rowStride;
+        float *line = output + (size_t)r * outputWidth * channels;
+        for (int c0 = firstChannel; c0 < endChannel; c0 += 8) {
+            int tail = endChannel - c0 < 8;
+            __m256i mask = lanes_below(endChannel - c0);
+            __m256 taps[9];
+            for (int t = 0; t < 9; t++) taps[t] = LOAD8(tail, weights + (size_t)t * channels + c0, mask);
+            __m256 start = LOAD8(tail, bias + c0, mask);
+            for (int ox0 = 0; ox0 < outputWidth; ox0 += TILE) {
+                int pixels = outputWidth - ox0 < TILE ? outputWidth - ox0 : TILE;
+                __m256 acc[TILE];
+#pragma clang loop unroll(full)
+                for (int j = 0; j < TILE; j++) acc[j] = start;
+                const float *corner = top + (size_t)ox0 * pixelStride + c0;
+#pragma clang loop unroll(full)
+                for (int t = 0; t < 9; t++) {
+                    const float *tap = corner + (size_t)(t / 3) * tapY + (size_t)(t % 3) * tapX;
+#pragma clang loop unroll(full)
+                    for (int j = 0; j < TILE; j++)
+                        if (j < pixels) acc[j] = _mm256_fmadd_ps(LOAD8(tail, tap + j * pixelStride, mask), taps[t], acc[j]);
+                }
+#pragma clang loop unroll(full)
+                for (int j = 0; j < TILE; j++)
+                    if (j < pixels) {
+                        float *target = line + (size_t)(ox0 + j) * channels + c0;
+                        __m256 value = _mm256_min_ps(_mm256_max_ps(acc[j], low), high);
+                        if (tail) _mm256_maskstore_ps(target, mask, value);
+                        else _mm256_storeu_ps(target, value);
+                    }
+            }
+        }
+    }
+}
+
+/// Output rows `0 ..< rows` of one image from its padded input rows (``an_depthwise_padded``): 3×3 kernels above, the
+/// others in tiles of 8, 4, 2 and 1 pixels.
 __attribute__((target("avx2,fma")))
 static void depthwise_padded_avx2(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
                                   int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    if (s->kernelHeight == 3 && s->kernelWidth == 3 && an_depthwise_padded_width(s) <= MAX_ROW_PASS_PIXELS) {
+        depthwise_padded_3x3_avx2(s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output);
+        return;
+    }
     const int outputWidth = s->outputWidth;
     __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
     for (int r = 0; r < rows; r++) {

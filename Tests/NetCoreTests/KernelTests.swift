@@ -200,7 +200,8 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     /// 1 pixels), with stride, dilation and SAME padding; widths of 20 and more have interior tiles (no tap outside the
     /// input); maps 1 and 2 pixels wide (YAMNet's last layers) have more padding than input.
     /// 3×3 kernels with TensorFlow's SAME padding, 5×5 ones (EfficientNet's) with SAME and unpadded, and uneven explicit
-    /// padding; maps 1–35 pixels wide, so that the 8-, 4-, 2- and 1-pixel tiles and the channel tails all run.
+    /// padding; maps 1–35 pixels wide, so that the 8-, 4-, 2- and 1-pixel tiles and the channel tails all run, and one
+    /// 70 wide, whose 3×3 rows the AVX2 body takes in tiles rather than in one pass per channel block.
     static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
                                   (channels: 16, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same),
                                   (channels: 5, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same),
@@ -209,7 +210,8 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
                                   (channels: 3, width: 1, stride: 2, dilation: 1, kernel: 3, padding: .same),
                                   (channels: 12, width: 23, stride: 2, dilation: 1, kernel: 5, padding: .same),
                                   (channels: 9, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid),
-                                  (channels: 10, width: 13, stride: 2, dilation: 1, kernel: 3, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1))]
+                                  (channels: 10, width: 13, stride: 2, dilation: 1, kernel: 3, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1)),
+                                  (channels: 20, width: 70, stride: 1, dilation: 1, kernel: 3, padding: .same)]
 
     func depthwiseBodyAgreesWithThePortableBody(_ body: SIMDBody, channels: Int, width: Int, stride: Int, dilation: Int, kernel: Int,
                                                 padding: Padding) {
