@@ -30,6 +30,7 @@ static inline float clamped_exp(float x) {
 
 AN_PORTABLE_CLONES
 void an_sigmoid(float *values, size_t count) {
+#pragma clang loop interleave_count(4)  // as an_swish's
     for (size_t i = 0; i < count; i++) values[i] = 1.0f / (1.0f + clamped_exp(-values[i]));
 }
 
@@ -37,6 +38,9 @@ AN_PORTABLE_CLONES
 void an_swish(float *values, size_t count) {
     // Below −100, x · e^x is under the smallest float: −0, as x / (1 + e^−x) would give with an exact e^x (with the
     // saturated one, −1e30 would give −6e-9).
+    // Four vectors an iteration, so that their dependency chains (e^x's polynomial, then the division) overlap: one at a
+    // time, each waited on the last; 0.58 → 0.46 ns a value on a Zen 3 core (AVX2 clone).
+#pragma clang loop interleave_count(4)
     for (size_t i = 0; i < count; i++) {
         float x = values[i];
         values[i] = x < -100.0f ? -0.0f : x / (1.0f + clamped_exp(-x));
