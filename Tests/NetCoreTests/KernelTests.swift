@@ -169,10 +169,11 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
 /// The packed float product of ungrouped 1×1 convolutions (bias and clamp fused) against the BLAS product that runs
 /// without its body.
 @Suite struct PackedProductTests {
-    /// Rows off the 6-row tile (every tail 1–5), columns off the 16-column panel, odd depths; on several cores 13 rows
-    /// split the panels across them, 200 rows split the rows, and 2,000 rows take each core's share in several blocks.
+    /// Rows off the 6-row tile (every tail 1–5), columns off the 16-column panel, odd depths; a last panel of 8 columns or
+    /// fewer (1, 24, 100 columns), which runs 12 rows at a time, then 6, then one by one; on several cores 13 rows split
+    /// the panels across them, 200 rows split the rows, and 2,000 rows take each core's share in several blocks.
     static let shapes = [(rows: 1, k: 3, n: 1), (rows: 11, k: 17, n: 16), (rows: 13, k: 64, n: 45), (rows: 200, k: 33, n: 100),
-                         (rows: 2000, k: 40, n: 300)]
+                         (rows: 2000, k: 40, n: 300), (rows: 34, k: 24, n: 24)]
 
     @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: shapes)
     func packedBodyAgreesWithTheBLASProduct(rows: Int, k: Int, n: Int) {
