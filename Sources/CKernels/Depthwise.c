@@ -124,6 +124,14 @@ static void depthwise_avx512(const AnWindowShape *s, const float *input, const f
 /// Loads 8 floats, or the lanes of `mask` in a channel tail (`vmaskmovps` is slow on AMD cores: full blocks avoid it).
 #define LOAD8(tail, pointer, mask) ((tail) ? _mm256_maskload_ps(pointer, mask) : _mm256_loadu_ps(pointer))
 
+/// An output pixel's 8-channel block, clamped to [low, high]; in a channel tail, only the lanes of `mask`.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void store_clamped8(float *target, __m256 acc, __m256 low, __m256 high, int tail, __m256i mask) {
+    __m256 value = _mm256_min_ps(_mm256_max_ps(acc, low), high);
+    if (tail) _mm256_maskstore_ps(target, mask, value);
+    else _mm256_storeu_ps(target, value);
+}
+
 /// One 8-channel block of `pixels` output pixels from `ox0` on, reading zero-padded input rows (`top`: the row of
 /// tap ky = 0, `rowStride` floats apart), so no tap needs a bounds test. `pixels` and `tail` (a channel block under
 /// 8) are constants where it is inlined.
@@ -149,12 +157,7 @@ static inline void depthwise_tile_avx2(const AnWindowShape *s, const float *top,
     }
 #pragma clang loop unroll(full)
     for (int j = 0; j < PIXELS; j++)
-        if (j < pixels) {
-            float *target = line + (size_t)(ox0 + j) * channels + c0;
-            __m256 value = _mm256_min_ps(_mm256_max_ps(acc[j], low), high);
-            if (tail) _mm256_maskstore_ps(target, mask, value);
-            else _mm256_storeu_ps(target, value);
-        }
+        if (j < pixels) store_clamped8(line + (size_t)(ox0 + j) * channels + c0, acc[j], low, high, tail, mask);
 }
 
 /// Channel blocks `firstChannel ..< endChannel` of `pixels` output pixels (a constant where inlined): the tile's input
@@ -205,12 +208,7 @@ static void depthwise_padded_3x3_avx2(const AnWindowShape *s, const float *padde
                 }
 #pragma clang loop unroll(full)
                 for (int j = 0; j < TILE; j++)
-                    if (j < pixels) {
-                        float *target = line + (size_t)(ox0 + j) * channels + c0;
-                        __m256 value = _mm256_min_ps(_mm256_max_ps(acc[j], low), high);
-                        if (tail) _mm256_maskstore_ps(target, mask, value);
-                        else _mm256_storeu_ps(target, value);
-                    }
+                    if (j < pixels) store_clamped8(line + (size_t)(ox0 + j) * channels + c0, acc[j], low, high, tail, mask);
             }
         }
     }
