@@ -1,11 +1,16 @@
+import CKernels
+
 /// Fully connected layer on the last axis: `y = x · W + b`, with a fused activation.
-public struct Dense: Layer {
+public struct Dense: Layer, ShapePlanned {
     public let inputFeatures: Int
     public let outputFeatures: Int
     /// Weights `[inputFeatures, outputFeatures]` (Keras layout; PyTorch's `[out, in]` transposed).
     public internal(set) var weights: [Float]
     public internal(set) var bias: [Float]
     public var activation: Activation
+    /// The weights as 16-column panels (``an_pack_panels``), packed when the layer is planned on a processor with the
+    /// packed product's body: a classifier at batch 1 then streams its weights once, bias and clamp in the same pass.
+    private(set) var packedPanels: [Float]?
 
     public init(inputFeatures: Int, outputFeatures: Int, weights: [Float]? = nil, bias: [Float]? = nil,
                 activation: Activation = .identity) {
@@ -31,12 +36,37 @@ public struct Dense: Layer {
     public mutating func fold(scale: [Float], shift: [Float]) {
         for index in weights.indices { weights[index] *= scale[index % outputFeatures] }
         for o in 0..<outputFeatures { bias[o] = bias[o] * scale[o] + shift[o] }
+        if packedPanels != nil { packedPanels = packPanels() }
+    }
+
+    /// Packs the weights for the packed product where it has its body; `Network.add` calls it once, at load.
+    public func planned(for inputs: [[Int]]) -> Dense {
+        var planned = self
+        if an_packed_gemm_has_body() != 0 { planned.packedPanels = packPanels() }
+        return planned
+    }
+
+    private func packPanels() -> [Float] {
+        [Float](unsafeUninitializedCapacity: an_packed_size(Int32(inputFeatures), Int32(outputFeatures))) { buffer, count in
+            an_pack_panels(weights, Int32(inputFeatures), Int32(outputFeatures), buffer.baseAddress!)
+            count = buffer.count
+        }
     }
 
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0]
         let rows = input.count / inputFeatures
         guard rows > 0 else { return }
+        if let packed = packedPanels, an_packed_gemm_has_body() != 0 {
+            input.scalars.withUnsafeBufferPointer { a in
+                output.scalars.withUnsafeMutableBufferPointer { c in
+                    PackedProduct(k: inputFeatures, n: outputFeatures, packed: packed, bias: bias, activation: activation)
+                        .run(rows: rows, source: SharedReadPointer(a.baseAddress!), output: SharedPointer(c.baseAddress!),
+                             blockRows: max(64, (256 * 1024) / (4 * max(inputFeatures, outputFeatures))))
+                }
+            }
+            return
+        }
         input.scalars.withUnsafeBufferPointer { a in
             weights.withUnsafeBufferPointer { w in
                 output.scalars.withUnsafeMutableBufferPointer { c in

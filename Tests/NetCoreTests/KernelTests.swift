@@ -196,6 +196,33 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     }
 }
 
+extension PackedProductTests {
+    /// A dense layer planned where the packed product has its body multiplies on packed panels, bias and clamp fused,
+    /// as BLAS does (a classifier at batch 1: one row, panels shared by the cores); a BatchNorm folded into it after
+    /// planning repacks them.
+    @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: shapes)
+    func aPlannedDenseLayerAgreesWithTheBLASProduct(rows: Int, k: Int, n: Int) {
+        var random = SeededGenerator(seed: UInt64(3 * rows + k + n))
+        let input = Tensor(shape: [rows, k], scalars: random.floats(rows * k, in: -3...3))
+        let weights = random.floats(k * n, in: -1...1), bias = random.floats(n, in: -1...1)
+        let scale = random.floats(n, in: 0.5...2), shift = random.floats(n, in: -1...1)
+        for activation in [Activation.identity, .relu6, .swish] {
+            var planned = CPU.withLevel(SIMDBody.avx2.level) {
+                Dense(inputFeatures: k, outputFeatures: n, weights: weights, bias: bias, activation: activation).planned(for: [[k]])
+            }
+            var plain = Dense(inputFeatures: k, outputFeatures: n, weights: weights, bias: bias, activation: activation)
+            for step in ["planned", "folded"] {
+                let packed = CPU.withLevel(SIMDBody.avx2.level) { planned.forward([input]).scalars }
+                let blas = plain.forward([input]).scalars
+                let largest = max(1, blas.map(abs).max() ?? 1)
+                #expect(TestSupport.maxAbsDifference(packed, blas) / largest <= 1e-5, "\(rows)×\(k)×\(n) \(activation.name) \(step)")
+                planned.fold(scale: scale, shift: shift)
+                plain.fold(scale: scale, shift: shift)
+            }
+        }
+    }
+}
+
 @Suite struct WindowKernelTests {
     /// Channel counts off the 16- and 8-lane blocks and output widths off the 8-pixel tile (every tile of 8, 4, 2 and
     /// 1 pixels), with stride, dilation and SAME padding; widths of 20 and more have interior tiles (no tap outside the
