@@ -1,3 +1,5 @@
+import CKernels
+
 /// Max or average pooling over 2-D windows of NHWC tensors.
 public struct Pool2D: Layer {
     public enum Kind: Sendable { case max, average }
@@ -106,19 +108,18 @@ public struct GlobalAveragePool: Layer {
         let input = inputs[0]
         let batch = input.shape[0], channels = input.shape.last!
         let positions = input.count / max(batch * channels, 1)
-        guard channels > 0 else { return }
-        var sums = [Double](repeating: 0, count: channels)
+        guard channels > 0, batch > 0 else { return }
+        // A batch shares its images over the cores; one image, its channels (in the kernel's blocks of 32).
+        let slices = batch >= Parallel.threadCount ? 1 : min((channels + 31) / 32, Parallel.threadCount)
+        let slice = ((channels + slices - 1) / slices + 31) / 32 * 32
         input.scalars.withUnsafeBufferPointer { source in
             output.scalars.withUnsafeMutableBufferPointer { target in
-                sums.withUnsafeMutableBufferPointer { sums in
-                    for image in 0..<batch {
-                        sums.update(repeating: 0)
-                        for position in 0..<positions {
-                            let row = source.baseAddress! + (image * positions + position) * channels
-                            for c in 0..<channels { sums[c] += Double(row[c]) }
-                        }
-                        for c in 0..<channels { target[image * channels + c] = Float(sums[c] / Double(positions)) }
-                    }
+                let from = SharedReadPointer(source.baseAddress!), to = SharedPointer(target.baseAddress!)
+                Parallel.forEach(batch * slices) { item in
+                    let image = item / slices, first = item % slices * slice
+                    guard first < channels else { return }
+                    an_global_average(from.base + image * positions * channels, positions, Int32(channels), Int32(first),
+                                      Int32(min(slice, channels - first)), to.base + image * channels)
                 }
             }
         }

@@ -223,6 +223,27 @@ extension PackedProductTests {
     }
 }
 
+/// Global average pooling against means summed in double, on blocks of 32 channels and 32 positions and their tails,
+/// one image (channels shared by the cores) and several.
+@Suite struct GlobalAverageTests {
+    @Test(arguments: [(batch: 1, positions: 1, channels: 1), (batch: 1, positions: 33, channels: 7), (batch: 2, positions: 100, channels: 33),
+                      (batch: 1, positions: 49, channels: 1280), (batch: 3, positions: 31, channels: 64), (batch: 1, positions: 65, channels: 100)])
+    func meansEqualDoubleSumsOfEveryChannel(batch: Int, positions: Int, channels: Int) {
+        var random = SeededGenerator(seed: UInt64(batch * positions + channels))
+        let values = random.floats(batch * positions * channels, in: -4...6)
+        let output = GlobalAveragePool().forward([Tensor(shape: [batch, positions, 1, channels], scalars: values)])
+        #expect(output.shape == [batch, channels])
+        var reference = [Float]()
+        for image in 0..<batch {
+            for c in 0..<channels {
+                let sum = (0..<positions).reduce(0.0) { $0 + Double(values[(image * positions + $1) * channels + c]) }
+                reference.append(Float(sum / Double(positions)))
+            }
+        }
+        #expect(TestSupport.maxAbsDifference(output.scalars, reference) <= 2e-6, "\(batch)×\(positions)×\(channels)")
+    }
+}
+
 @Suite struct WindowKernelTests {
     /// Channel counts off the 16- and 8-lane blocks and output widths off the 8-pixel tile (every tile of 8, 4, 2 and
     /// 1 pixels), with stride, dilation and SAME padding; widths of 20 and more have interior tiles (no tap outside the

@@ -88,6 +88,10 @@ void an_depthwise_padded(const AnWindowShape *shape, const float *padded, size_t
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                         int firstRow, int rowCount, float lo, float hi, float *output);
 
+/// `output[c]` = the mean of channel `c` over one image's `positions` (`input[position · channels + c]`), for channels
+/// `firstChannel ..< firstChannel + channelCount`: float sums of 32 positions added into double totals.
+void an_global_average(const float *input, size_t positions, int channels, int firstChannel, int channelCount, float *output);
+
 /// Winograd F(4×4, 3×3), stride 1: the input transform `V = Bᵀ d B` of tiles `firstTile ..< firstTile + tileCount`
 /// (4×4 output tiles numbered over the batch, row-major), written as 36 blocks `v[position · stride + tile · Cin + c]`.
 void an_winograd_input(const AnWindowShape *shape, const float *input, int firstTile, int tileCount, float *v, size_t stride);
