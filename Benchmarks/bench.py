@@ -305,6 +305,49 @@ def onnx_file(name):
     return path
 
 
+def shared_images():
+    """The shared images as torchvision's ImageNet inputs (shorter side to 256, centre 224 crop, mean and std), NCHW."""
+    from PIL import Image
+    folder = os.path.join(os.path.dirname(os.path.abspath(os.environ.get("AUDIONET_WEIGHTS_MIRROR", "../shared/models"))), "images")
+    images = []
+    for name in sorted(os.listdir(folder)):
+        image = Image.open(os.path.join(folder, name)).convert("RGB")
+        scale = 256 / min(image.size)
+        image = image.resize((round(image.size[0] * scale), round(image.size[1] * scale)), Image.BILINEAR)
+        left, top = (image.size[0] - 224) // 2, (image.size[1] - 224) // 2
+        pixels = np.asarray(image.crop((left, top, left + 224, top + 224)), dtype=np.float32) / 255
+        pixels = (pixels - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+        images.append(pixels.transpose(2, 0, 1)[None].astype(np.float32))
+    return images
+
+
+def onnx_int8_file(name):
+    """`onnx_file(name)` quantized by ONNX Runtime's `quantize_static` (QDQ; uint8 activations calibrated on the shared
+    images, int8 weights per channel), made once in bench-out/."""
+    path = os.path.join(OUT, f"{name}-int8.onnx")
+    source = onnx_file(name)
+    if not os.path.exists(path) and source is not None:
+        try:
+            from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+            from onnxruntime.quantization.shape_inference import quant_pre_process
+        except ImportError:
+            return None
+
+        class SharedImages(CalibrationDataReader):
+            def __init__(self):
+                self.inputs = iter([{"x": image} for image in shared_images()])
+
+            def get_next(self):
+                return next(self.inputs, None)
+
+        prepared = os.path.join(OUT, f"{name}-int8-prepared.onnx")
+        quant_pre_process(source, prepared)
+        quantize_static(prepared, path, SharedImages(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=True)
+        os.remove(prepared)
+    return path
+
+
 def onnxruntime_images(path, batch, threads):
     """ONNX Runtime's images/s on an NCHW image network file (its MLAS kernels, graph optimisations on)."""
     try:
@@ -531,7 +574,8 @@ def main():
     for t in (1, 2):
         rows.append((f"openl3 mel256 6144, 10 s of audio, {t} thread(s)", "x realtime", audionet("openl3", t, "10"),
                      torchopenl3_rate(10, t), "torchopenl3 (random weights)", None))
-    # #15's float32 targets; int8 (dynamic activation scales) on the two its int8 target names.
+    # #15's float32 targets; int8 (dynamic activation scales) on the two its int8 target names, beside ONNX Runtime's
+    # float32 and its static int8.
     for name in ("resnet50", "mobilenetv2", "efficientnetb0", "vgg16"):
         for batch in (1, 16):
             for t in (1, 2):
@@ -541,6 +585,9 @@ def main():
                     label = f"{name} batch {batch}, {precision}, {t} thread(s)"
                     rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
                     rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
+                    if precision == "int8":
+                        rows.append((label, "images/s", ours, onnxruntime_images(onnx_int8_file(name), batch, t),
+                                     "ONNX Runtime int8 (quantize_static QDQ, calibrated on the shared images)", None))
     # The catalog networks AudioNet builds from Keras, Caffe and Darknet files, beside those frameworks' networks on PyTorch.
     for name, side, peer in (("squeezenet", 227, "PyTorch (torchvision squeezenet1_1)"),
                              ("openl3-image", 224, "Keras 3 on torch (openl3's image network)"),
