@@ -34,24 +34,18 @@ public enum CPU {
     /// Whether kernels may use `features` now: the processor has them and ``level`` allows their tier.
     public static func has(_ features: Features) -> Bool { an_cpu_has(features.rawValue) != 0 }
 
-    /// The widest tier kernels may use: 2 AVX-512, 1 AVX2-class, 0 portable (`$AUDIONET_SIMD_LEVEL`, default 2).
-    public static var level: Int {
-        get { Int(an_simd_level()) }
-        set { an_set_simd_level(Int32(newValue)) }
-    }
+    /// The widest tier kernels may use on this thread: 2 AVX-512, 1 AVX2-class, 0 portable (``withLevel(_:_:)``'s, else
+    /// `$AUDIONET_SIMD_LEVEL`, default 2).
+    public static var level: Int { Int(an_simd_level()) }
 
-    /// Runs `body` with kernels capped at `level`, then restores the previous level. The level is process-wide, so
-    /// such calls from different threads (tests running in parallel) take turns; a call inside `body` nests.
+    /// Runs `body` with kernels capped at `level` on this thread and in the parallel loops it starts, then restores the
+    /// thread's previous level; other threads (tests running beside it) keep theirs. Calls nest.
     public static func withLevel<T>(_ level: Int, _ body: () throws -> T) rethrows -> T {
-        levelLock.lock()
-        defer { levelLock.unlock() }
-        let previous = self.level
-        self.level = level
-        defer { self.level = previous }
+        let previous = an_thread_simd_level()
+        an_set_thread_simd_level(Int32(level))
+        defer { an_set_thread_simd_level(previous) }
         return try body()
     }
-
-    private static let levelLock = NSRecursiveLock()
 
     /// The OpenBLAS kernels this processor and level allow (an `OPENBLAS_CORETYPE` name), or nil where OpenBLAS's
     /// own choice stands.

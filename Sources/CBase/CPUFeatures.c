@@ -39,7 +39,15 @@ int an_cpu_detected(void) {
     return bits;
 }
 
+/// The calling thread's level, or −1: a test comparing bodies lowers its own thread's, not those of the tests beside it.
+static _Thread_local int thread_level = -1;
+
+void an_set_thread_simd_level(int level) { thread_level = level < 0 ? -1 : clamp_level(level); }
+
+int an_thread_simd_level(void) { return thread_level; }
+
 int an_simd_level(void) {
+    if (thread_level >= 0) return thread_level;
     int level = atomic_load(&cap);
     if (level < 0) {
         const char *text = getenv("AUDIONET_SIMD_LEVEL");
@@ -50,8 +58,6 @@ int an_simd_level(void) {
     }
     return level;
 }
-
-void an_set_simd_level(int level) { atomic_store(&cap, clamp_level(level)); }
 
 int an_cpu_has(int features) {
     if ((an_cpu_detected() & features) != features) return 0;

@@ -29,6 +29,7 @@ static struct {
     void *context;
     long count;
     int workers;  // the workers this loop may use (the first `workers` of the pool)
+    int level;    // the caller's own SIMD level (`an_thread_simd_level`), which its items run at
     atomic_long next, done;
 } loop;
 static atomic_long generation = 0;
@@ -79,7 +80,11 @@ static void *worker(void *argument) {
             continue;
         }
         seen = current;
-        if (number < loop.workers) run_items(loop.body, loop.context, loop.count);
+        if (number < loop.workers) {
+            an_set_thread_simd_level(loop.level);
+            run_items(loop.body, loop.context, loop.count);
+            an_set_thread_simd_level(-1);
+        }
         atomic_fetch_sub(&active, 1);
     }
     return NULL;
@@ -119,6 +124,7 @@ void an_pool_run(long count, int threads, an_pool_body body, void *context) {
     loop.context = context;
     loop.count = count;
     loop.workers = threads - 1 < started ? threads - 1 : started;
+    loop.level = an_thread_simd_level();
     atomic_store(&loop.next, 0);
     atomic_store(&loop.done, 0);
     atomic_fetch_add(&generation, 1);  // even: published

@@ -38,14 +38,9 @@ import Testing
 
     /// Batch 1 (on two cores, fewer than 8 output rows each: the cores share the channels) and 4 (they share the
     /// rows, across images): the fused layer gives the two layers' output — bit for bit where the expansion alone
-    /// runs the packed product (AVX2 without AVX-512), as the fused one does; within 1e-5 of it elsewhere. At the
-    /// widest level, held while both run (a test comparing bodies lowers the level for the whole process meanwhile).
+    /// runs the packed product (AVX2 without AVX-512), as the fused one does; within 1e-5 of it elsewhere.
     @Test(arguments: cases)
     func anExpansionAndItsDepthwiseConvolutionAsOneLayerGiveTheTwoLayersOutput(_ c: Case) throws {
-        try CPU.withLevel(2) { try expectFusedEqualsSeparate(c) }
-    }
-
-    func expectFusedEqualsSeparate(_ c: Case) throws {
         let (expand, depthwise) = Self.layers(c)
         let fused = try #require(ExpandedDepthwise(expand, then: depthwise))
         let exact = an_packed_gemm_has_body() != 0
@@ -95,10 +90,6 @@ import Testing
         try network.add("depthwise_2", depthwise())
         try network.add("both", Concat(), inputs: ["expand_2", "depthwise_2"])
         let input = Tensor(shape: [2, 12, 12, 8], scalars: random.floats(2 * 12 * 12 * 8, in: -2...2))
-        try CPU.withLevel(2) { try expectOnlyTheFirstBlockFused(network, input) }
-    }
-
-    func expectOnlyTheFirstBlockFused(_ network: Network, _ input: Tensor) throws {
         let prepared = network.prepared(for: .float32)
         let fusedNodes = prepared.nodes.filter { $0.layer is ExpandedDepthwise }.map(\.name)
         if an_packed_gemm_has_body() != 0 {

@@ -76,6 +76,42 @@ import Testing
         }
         #expect(joined, "no worker took an item in 40 loops")
     }
+
+    /// A SIMD level set on one thread (a test comparing a kernel's bodies) reaches the items of its parallel loops on
+    /// the pool's workers, and no other thread (a test running beside it): levels are per thread.
+    @Test(.enabled(if: Parallel.threadCount > 1, "one core: the pool has no workers to check"))
+    func aThreadsSIMDLevelReachesItsLoopsOnWorkersAndNoOtherThread() {
+        let processLevel = CPU.level, lowered = processLevel == 0 ? 1 : 0
+        var workerSeen = false
+        for _ in 0..<40 where !workerSeen {
+            let levels = Levels(), deadline = Date().addingTimeInterval(0.05)
+            CPU.withLevel(lowered) {
+                let other = DispatchSemaphore(value: 0)
+                Thread { levels.record(CPU.level, onWorker: true, other: true); other.signal() }.start()
+                other.wait()
+                let caller = UInt(pthread_self())
+                Parallel.forEach(4) { _ in
+                    levels.record(CPU.level, onWorker: UInt(pthread_self()) != caller)
+                    while !levels.workerRan && Date() < deadline { Thread.sleep(forTimeInterval: 0.0005) }
+                }
+            }
+            #expect(levels.other == [processLevel], "another thread keeps the process's level")
+            #expect(levels.items.allSatisfy { $0 == lowered } && levels.items.count == 4, "\(levels.items)")
+            #expect(CPU.level == processLevel, "the level is restored")
+            workerSeen = levels.workerRan
+        }
+        #expect(workerSeen, "no worker took an item in 40 loops")
+    }
+
+    final class Levels: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var items: [Int] = [], other: [Int] = [], workerRan = false
+        func record(_ level: Int, onWorker: Bool, other isOther: Bool = false) {
+            lock.withLock {
+                if isOther { other.append(level) } else { items.append(level); workerRan = workerRan || onWorker }
+            }
+        }
+    }
 }
 
 @Suite struct MemoTests {

@@ -20,14 +20,18 @@ int an_cpu_detected(void);
 /// Whether a kernel may use all of `features`: the processor has them and the SIMD level allows their tier.
 int an_cpu_has(int features);
 
-/// The widest tier kernels may use: 2 (the default) AVX-512, 1 AVX2-class, 0 portable. Starts from
-/// `$AUDIONET_SIMD_LEVEL` when set. A level above what the processor has changes nothing: `an_cpu_has`
-/// also asks the processor. On x86-64 Linux the loader still picks the AVX2 clones of the portable bodies
-/// (`AN_PORTABLE_CLONES`) at level 0 when the processor has AVX2.
+/// The widest tier kernels may use on the calling thread: 2 (the default) AVX-512, 1 AVX2-class, 0 portable — the
+/// thread's own level when set (``an_set_thread_simd_level``), else `$AUDIONET_SIMD_LEVEL` when set. A level above
+/// what the processor has changes nothing: `an_cpu_has` also asks the processor. On x86-64 Linux the loader still
+/// picks the AVX2 clones of the portable bodies (`AN_PORTABLE_CLONES`) at level 0 when the processor has AVX2.
 int an_simd_level(void);
 
-/// Sets the SIMD level process-wide (clamped to 0…2), for tests and benchmarks that compare bodies.
-void an_set_simd_level(int level);
+/// Sets the SIMD level (clamped to 0…2; −1: back to the process's) of the calling thread and of the parallel loops
+/// it starts (``an_pool_run``), for tests that compare bodies while other tests run.
+void an_set_thread_simd_level(int level);
+
+/// The calling thread's own SIMD level, or −1 where it has the process's.
+int an_thread_simd_level(void);
 
 /// The OpenBLAS kernels this processor and SIMD level allow ("SkylakeX", "Haswell"), or NULL to leave OpenBLAS's
 /// own choice (its `OPENBLAS_CORETYPE` names).
