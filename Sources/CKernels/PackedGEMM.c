@@ -27,7 +27,7 @@ void an_pack_panels(const float *w, int k, int n, float *packed) {
 // first, then every k), so the two differ only by fused multiply-add rounding.
 AN_PORTABLE_CLONES
 static void gemm_portable(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                          float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
+                          const float *addend, float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
     for (int panel = firstPanel; panel < firstPanel + panelCount; panel++) {
         int first = panel * PANEL, columns = n - first < PANEL ? n - first : PANEL;
         const float *weights = packed + (size_t)panel * k * PANEL;
@@ -37,6 +37,8 @@ static void gemm_portable(int m, int n, int k, const float *a, int lda, const fl
             const float *row = a + (size_t)r * lda;
             for (int i = 0; i < k; i++)
                 for (int j = 0; j < PANEL; j++) acc[j] += row[i] * weights[(size_t)i * PANEL + j];
+            if (addend)
+                for (int j = 0; j < columns; j++) acc[j] += addend[(size_t)r * ldc + first + j];
             // NaN stays NaN (as the SIMD body's operand order keeps it).
             for (int j = 0; j < columns; j++) c[(size_t)r * ldc + first + j] = acc[j] < lo ? lo : (acc[j] > hi ? hi : acc[j]);
         }
@@ -49,8 +51,8 @@ static void gemm_portable(int m, int n, int k, const float *a, int lda, const fl
 // `rows` (a constant where inlined) rows × one panel's 16 columns, `columns` of them kept: the accumulators start
 // at the bias, take every k, and are clamped and stored once.
 AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
-    int rows, int k, const float *a, int lda, const float *panel, __m256 bias0, __m256 bias1, __m256 low, __m256 high,
-    float *c, int ldc, int columns, __m256i mask0, __m256i mask1) {
+    int rows, int k, const float *a, int lda, const float *panel, __m256 bias0, __m256 bias1, const float *addend, __m256 low,
+    __m256 high, float *c, int ldc, int columns, __m256i mask0, __m256i mask1) {
     __m256 acc[ROW_TILE][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = bias0; acc[r][1] = bias1; }
@@ -68,6 +70,11 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) {
         if (r < rows) {
+            if (addend) {
+                const float *add = addend + (size_t)r * ldc;
+                acc[r][0] = _mm256_add_ps(acc[r][0], columns == PANEL ? _mm256_loadu_ps(add) : _mm256_maskload_ps(add, mask0));
+                acc[r][1] = _mm256_add_ps(acc[r][1], columns == PANEL ? _mm256_loadu_ps(add + 8) : _mm256_maskload_ps(add + 8, mask1));
+            }
             // max/min return their second operand when either is NaN: NaN stays NaN, as in a separate activation pass.
             __m256 v0 = _mm256_min_ps(high, _mm256_max_ps(low, acc[r][0])), v1 = _mm256_min_ps(high, _mm256_max_ps(low, acc[r][1]));
             float *target = c + (size_t)r * ldc;
@@ -86,8 +93,8 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
 // most 8 columns (MobileNetV2's 24-channel projections) in twelve rows at a time, none of its multiply-adds on the
 // panel's padding. Each output sums as in ``tile_avx2``.
 AVX2_TARGET static inline __attribute__((always_inline)) void half_tile_avx2(
-    int rows, int k, const float *a, int lda, const float *panel, __m256 bias0, __m256 low, __m256 high, float *c, int ldc,
-    int columns, __m256i mask0) {
+    int rows, int k, const float *a, int lda, const float *panel, __m256 bias0, const float *addend, __m256 low, __m256 high,
+    float *c, int ldc, int columns, __m256i mask0) {
     __m256 acc[HALF_ROW_TILE];
 #pragma clang loop unroll(full)
     for (int r = 0; r < HALF_ROW_TILE; r++) acc[r] = bias0;
@@ -100,6 +107,10 @@ AVX2_TARGET static inline __attribute__((always_inline)) void half_tile_avx2(
 #pragma clang loop unroll(full)
     for (int r = 0; r < HALF_ROW_TILE; r++) {
         if (r < rows) {
+            if (addend) {
+                const float *add = addend + (size_t)r * ldc;
+                acc[r] = _mm256_add_ps(acc[r], columns == 8 ? _mm256_loadu_ps(add) : _mm256_maskload_ps(add, mask0));
+            }
             __m256 v0 = _mm256_min_ps(high, _mm256_max_ps(low, acc[r]));
             if (columns == 8) _mm256_storeu_ps(c + (size_t)r * ldc, v0);
             else _mm256_maskstore_ps(c + (size_t)r * ldc, mask0, v0);
@@ -107,8 +118,11 @@ AVX2_TARGET static inline __attribute__((always_inline)) void half_tile_avx2(
     }
 }
 
+/// Row `row` of a matrix `ld` floats a row apart, or NULL for none.
+static inline const float *row_or_null(const float *matrix, int row, int ld) { return matrix ? matrix + (size_t)row * ld : NULL; }
+
 AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                                  float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
+                                  const float *addend, float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
     __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
     for (int panel = firstPanel; panel < firstPanel + panelCount; panel++) {
         int first = panel * PANEL, columns = n - first < PANEL ? n - first : PANEL;
@@ -118,27 +132,28 @@ AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, 
         else if (bias) { bias0 = _mm256_maskload_ps(bias + first, mask0); bias1 = _mm256_maskload_ps(bias + first + 8, mask1); }
         const float *weights = packed + (size_t)panel * k * PANEL;
         float *target = c + first;
+        const float *add = addend ? addend + first : NULL;
         int r = 0;
         if (columns <= 8) {
             for (; r + HALF_ROW_TILE <= m; r += HALF_ROW_TILE)
-                half_tile_avx2(HALF_ROW_TILE, k, a + (size_t)r * lda, lda, weights, bias0, low, high, target + (size_t)r * ldc, ldc, columns, mask0);
+                half_tile_avx2(HALF_ROW_TILE, k, a + (size_t)r * lda, lda, weights, bias0, row_or_null(add, r, ldc), low, high, target + (size_t)r * ldc, ldc, columns, mask0);
             if (r + 6 <= m) {
-                half_tile_avx2(6, k, a + (size_t)r * lda, lda, weights, bias0, low, high, target + (size_t)r * ldc, ldc, columns, mask0);
+                half_tile_avx2(6, k, a + (size_t)r * lda, lda, weights, bias0, row_or_null(add, r, ldc), low, high, target + (size_t)r * ldc, ldc, columns, mask0);
                 r += 6;
             }
-            for (; r < m; r++) half_tile_avx2(1, k, a + (size_t)r * lda, lda, weights, bias0, low, high, target + (size_t)r * ldc, ldc, columns, mask0);
+            for (; r < m; r++) half_tile_avx2(1, k, a + (size_t)r * lda, lda, weights, bias0, row_or_null(add, r, ldc), low, high, target + (size_t)r * ldc, ldc, columns, mask0);
             continue;
         }
         for (; r + ROW_TILE <= m; r += ROW_TILE)
-            tile_avx2(ROW_TILE, k, a + (size_t)r * lda, lda, weights, bias0, bias1, low, high, target + (size_t)r * ldc, ldc, columns, mask0, mask1);
+            tile_avx2(ROW_TILE, k, a + (size_t)r * lda, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, target + (size_t)r * ldc, ldc, columns, mask0, mask1);
         const float *rest = a + (size_t)r * lda;
         float *restTarget = target + (size_t)r * ldc;
         switch (m - r) {
-        case 5: tile_avx2(5, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 4: tile_avx2(4, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 3: tile_avx2(3, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 2: tile_avx2(2, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 1: tile_avx2(1, k, rest, lda, weights, bias0, bias1, low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 5: tile_avx2(5, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 4: tile_avx2(4, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 3: tile_avx2(3, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 2: tile_avx2(2, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 1: tile_avx2(1, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
         default: break;
         }
     }
@@ -154,13 +169,13 @@ int an_packed_gemm_has_body(void) {
 #endif
 }
 
-void an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+void an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias, const float *addend,
                     float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX2)) {
-        gemm_avx2(m, n, k, a, lda, packed, bias, lo, hi, c, ldc, firstPanel, panelCount);
+        gemm_avx2(m, n, k, a, lda, packed, bias, addend, lo, hi, c, ldc, firstPanel, panelCount);
         return;
     }
 #endif
-    gemm_portable(m, n, k, a, lda, packed, bias, lo, hi, c, ldc, firstPanel, panelCount);
+    gemm_portable(m, n, k, a, lda, packed, bias, addend, lo, hi, c, ldc, firstPanel, panelCount);
 }

@@ -279,6 +279,12 @@ struct ONNXGraphWriter {
             writeConvolution(fused.expand, input: input, into: expanded.tensor)
             writeDepthwise(fused.depthwise, input: expanded, into: output)
             record(node, channelsFirst: true)
+        case let fused as ProjectionAdd:  // a Conv and an Add in the file
+            let projected = fresh(output + "#projected")
+            writeConvolution(fused.projection, input: input, into: projected)
+            let residual = tensor(inputs[1], channelsFirst: true)
+            activated(fused.activation, into: output) { writer, target in writer.emit("Add", [projected, residual], target) }
+            record(node, channelsFirst: true)
         case let dense as Dense:
             try writeDense(node, dense, input: input)
         case let linear as Int8Linear:

@@ -46,7 +46,7 @@ extension Conv2D {
                     for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
                         let count = min(chunkRows, share.upperBound - first)
                         im2col(source.base, into: columns, firstRow: first, rows: count, geometry: g, channelOffset: 0, channels: inputChannels)
-                        an_packed_gemm(Int32(count), Int32(n), Int32(k), columns, Int32(k), w.base, b.base, low, high,
+                        an_packed_gemm(Int32(count), Int32(n), Int32(k), columns, Int32(k), w.base, b.base, nil, low, high,
                                        out.base + first * n, Int32(n), 0, panels)
                         if bounds == nil { activation.apply(out.base + first * n, count: count * n) }
                     }

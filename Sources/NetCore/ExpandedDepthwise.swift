@@ -128,7 +128,7 @@ private struct Bands: Sendable {
             }
             let (product, width) = wholeRows ? (target, paddedWidth) : (stage, g.inputWidth)
             an_packed_gemm(Int32(count * width), Int32(channels), Int32(inputs), wholeRows ? UnsafePointer(stage) : inputRows,
-                           Int32(inputs), packed.base, expandBias.base, expandLow, expandHigh, product, Int32(channels),
+                           Int32(inputs), packed.base, expandBias.base, nil, expandLow, expandHigh, product, Int32(channels),
                            Int32(panels.lowerBound), Int32(panels.count))
             if expandBounds == nil { forSlice(of: count * width) { expand.activation.apply(product + $0, count: $1) } }
             for r in 0..<count {

@@ -20,7 +20,7 @@ public struct Network: Sendable {
     /// Layers in topological order.
     public internal(set) var nodes: [Node] = []
     /// Shapes of every node's output, batch excluded, the input included.
-    public private(set) var shapes: [String: [Int]]
+    public internal(set) var shapes: [String: [Int]]
     /// The node whose output ``run(_:)`` returns; the last node added unless set.
     public var outputName: String
 

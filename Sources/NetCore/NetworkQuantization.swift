@@ -24,9 +24,10 @@ extension Network {
     }
 
     /// This network at `precision`, BatchNorm and activations folded, each expansion merged with the depthwise
-    /// convolution that reads it (``fusingExpansions()``).
+    /// convolution that reads it (``fusingExpansions()``) and each projection with the residual addition after it
+    /// (``fusingResiduals()``).
     public func prepared(for precision: Precision) -> Network {
         let folded = optimized()
-        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions()
+        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals()
     }
 }

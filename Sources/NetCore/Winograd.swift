@@ -67,7 +67,7 @@ struct WinogradKernel: Sendable {
     func product(position: Int, count: Int, v: UnsafePointer<Float>, kernel: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>) {
         let cin = inputChannels, cout = outputChannels, u = kernel + position * positionStride
         if packed {
-            an_packed_gemm(Int32(count), Int32(cout), Int32(cin), v, Int32(cin), u, nil, -.infinity, .infinity, m, Int32(cout), 0,
+            an_packed_gemm(Int32(count), Int32(cout), Int32(cin), v, Int32(cin), u, nil, nil, -.infinity, .infinity, m, Int32(cout), 0,
                            an_packed_panels(Int32(cout)))
         } else {
             GEMM.serial(m: count, n: cout, k: cin, a: v, lda: cin, b: u, ldb: cout, c: m, ldc: cout)

@@ -10,6 +10,7 @@ import Testing
     /// Small networks that together use every layer type and option the exporter handles.
     static let networks: [String: @Sendable () throws -> Network] = [
         "convolutions": convolutions, "pooling": pooling, "merges": merges, "shapes": shapes, "upsampling": upsampling,
+        "residuals": residuals,
     ]
 
     static func convolutions() throws -> Network {
@@ -71,6 +72,26 @@ import Testing
         return net
     }
 
+    /// An inverted residual block (expansion, depthwise convolution, projection, Add) and a bottleneck's end (1×1
+    /// convolution, Add, ReLU): what AudioNet runs fused where the packed product has its body.
+    static func residuals() throws -> Network {
+        var random = SeededGenerator(seed: 6)
+        func pointwise(_ inputs: Int, _ outputs: Int, _ activation: Activation = .identity) -> Conv2D {
+            Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (1, 1), weights: random.floats(inputs * outputs, in: -1...1),
+                   bias: random.floats(outputs, in: -0.2...0.2), activation: activation)
+        }
+        var net = Network(inputShape: [6, 7, 8])
+        try net.add("expand", pointwise(8, 24, .relu6))
+        try net.add("depthwise", DepthwiseConv2D(channels: 24, kernel: (3, 3), padding: .same, weights: random.floats(216, in: -0.5...0.5),
+                                                 bias: random.floats(24, in: -0.1...0.1), activation: .relu6))
+        try net.add("project", pointwise(24, 8))
+        try net.add("block", Add(), inputs: ["input", "project"])
+        try net.add("reduce", pointwise(8, 4, .relu))
+        try net.add("conv3", pointwise(4, 8))
+        try net.add("bottleneck", Add(activation: .relu), inputs: ["conv3", "block"])
+        return net
+    }
+
     static func shapes() throws -> Network {
         var random = SeededGenerator(seed: 4)
         var net = Network(inputShape: [6, 5])
@@ -129,6 +150,17 @@ import Testing
     @Test(arguments: networks.keys.sorted())
     func theOptimizedGraphExportsToo(_ name: String) throws {
         let network = try Self.networks[name]!().optimized()
+        let input = Self.input(for: network, batch: 1)
+        guard let reference = try TestSupport.onnxRuntime(model: try Self.exported(network, name: name, opset: 17), input: Self.toFile(input)) else { return }
+        let error = TestSupport.relativeError(try network.run(input), Self.fromFile(reference))
+        #expect(error <= 1e-5, "\(name): relative error \(error)")
+    }
+
+    /// As AudioNet runs it (``Network/prepared(for:)``: fused layers written back as their operators), as a trained
+    /// model's export writes it.
+    @Test(arguments: networks.keys.sorted())
+    func thePreparedGraphExportsToo(_ name: String) throws {
+        let network = try Self.networks[name]!().prepared(for: .float32)
         let input = Self.input(for: network, batch: 1)
         guard let reference = try TestSupport.onnxRuntime(model: try Self.exported(network, name: name, opset: 17), input: Self.toFile(input)) else { return }
         let error = TestSupport.relativeError(try network.run(input), Self.fromFile(reference))

@@ -50,9 +50,10 @@ void an_swish(float *values, size_t count);
 /// than the AVX2 one).
 int an_packed_gemm_has_body(void);
 
-/// Columns of panels `firstPanel ..< firstPanel + panelCount` of `c[m×n] = clamp(a[m×k] · w + bias, lo, hi)`, with
-/// `w` packed by ``an_pack_panels``, on the calling thread; `bias` may be NULL; NaN passes the clamp.
-void an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+/// Columns of panels `firstPanel ..< firstPanel + panelCount` of `c[m×n] = clamp(a[m×k] · w + bias + addend, lo, hi)`,
+/// with `w` packed by ``an_pack_panels``, on the calling thread; `bias` and `addend` (laid out as `c`, `ldc` apart: a
+/// residual connection) may be NULL; NaN passes the clamp.
+void an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias, const float *addend,
                     float lo, float hi, float *c, int ldc, int firstPanel, int panelCount);
 
 /// Geometry of a windowed layer on NHWC tensors (a depthwise convolution has equal channel counts).
