@@ -109,6 +109,10 @@ public struct GlobalAveragePool: Layer {
         let batch = input.shape[0], channels = input.shape.last!
         let positions = input.count / max(batch * channels, 1)
         guard channels > 0, batch > 0 else { return }
+        guard positions > 0 else {  // the mean of no values
+            output.scalars.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
+            return
+        }
         // A batch shares its images over the cores; one image, its channels (in the kernel's blocks of 32).
         let slices = batch >= Parallel.threadCount ? 1 : min((channels + 31) / 32, Parallel.threadCount)
         let slice = ((channels + slices - 1) / slices + 31) / 32 * 32

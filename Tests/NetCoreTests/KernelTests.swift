@@ -242,6 +242,12 @@ extension PackedProductTests {
         }
         #expect(TestSupport.maxAbsDifference(output.scalars, reference) <= 2e-6, "\(batch)×\(positions)×\(channels)")
     }
+
+    /// A map of no pixels averages to NaN, as a mean of no values, rather than reading an empty buffer.
+    @Test func anEmptyMapAveragesToNaN() {
+        let output = GlobalAveragePool().forward([Tensor(shape: [2, 0, 3, 5], scalars: [])])
+        #expect(output.shape == [2, 5] && output.scalars.allSatisfy(\.isNaN))
+    }
 }
 
 @Suite struct WindowKernelTests {
