@@ -37,7 +37,8 @@ struct CPUTierTests {
         let tests = TestSupport.executable.deletingLastPathComponent().appendingPathComponent("AudioNetPackageTests.xctest")
         let result = try TestSupport.run(["--testing-library", "swift-testing", "--filter", "NetCoreTests"], wrapper: wrapper(cpu), program: tests)
         let summary = result.stderr.split(separator: "\n").last { $0.contains("Test run with") } ?? "no summary"
-        #expect(result.status == 0 && summary.contains("passed"), "\(cpu): \(summary)")
+        let failures = result.stderr.split(separator: "\n").filter { $0.hasPrefix("✘") && $0.contains("recorded an issue") }
+        #expect(result.status == 0 && summary.contains("passed"), "\(cpu): \(summary)\n\(failures.joined(separator: "\n"))")
     }
 
     @Test(arguments: models) func classifyAgreesWithTheNativeRun(cpu: String) throws {

@@ -59,14 +59,14 @@ import Testing
         }
     }
 
-    /// The pool's workers join a loop: while an item waits a little for an item on another thread, a worker takes one.
-    /// A loop started while another test's loop holds the pool runs on its caller alone, so the loop is tried up to 40
-    /// times.
+    /// The pool's workers join a loop: while an item waits (up to a second: a worker wakes slowly under emulation on a
+    /// busy machine) for an item on another thread, a worker takes one. A loop started while another test's loop holds
+    /// the pool runs on its caller alone, so the loop is tried up to 40 times.
     @Test(.enabled(if: Parallel.threadCount > 1, "one core: the pool has no workers to check"))
     func aWorkerJoinsWhileTheCallerWaits() {
         var joined = false
         for _ in 0..<40 where !joined {
-            let record = Record(4), deadline = Date().addingTimeInterval(0.05)
+            let record = Record(4), deadline = Date().addingTimeInterval(1)
             Parallel.forEach(4) { index in
                 record.ran(index)
                 while record.threadsSeen < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.0005) }
@@ -84,7 +84,7 @@ import Testing
         let processLevel = CPU.level, lowered = processLevel == 0 ? 1 : 0
         var workerSeen = false
         for _ in 0..<40 where !workerSeen {
-            let levels = Levels(), deadline = Date().addingTimeInterval(0.05)
+            let levels = Levels(), deadline = Date().addingTimeInterval(1)
             CPU.withLevel(lowered) {
                 let other = DispatchSemaphore(value: 0)
                 Thread { levels.record(CPU.level, onWorker: true, other: true); other.signal() }.start()
