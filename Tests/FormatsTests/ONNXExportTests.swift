@@ -77,8 +77,7 @@ import Testing
     static func residuals() throws -> Network {
         var random = SeededGenerator(seed: 6)
         func pointwise(_ inputs: Int, _ outputs: Int, _ activation: Activation = .identity) -> Conv2D {
-            Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (1, 1), weights: random.floats(inputs * outputs, in: -1...1),
-                   bias: random.floats(outputs, in: -0.2...0.2), activation: activation)
+            random.pointwise(inputs, outputs, activation, biasRange: -0.2...0.2)
         }
         var net = Network(inputShape: [6, 7, 8])
         try net.add("expand", pointwise(8, 24, .relu6))
