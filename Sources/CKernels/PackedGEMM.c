@@ -158,12 +158,93 @@ AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, 
         }
     }
 }
+
+#define AVX512_TARGET __attribute__((target("avx512f")))
+enum { WIDE_ROW_TILE = 12 };  // 12 rows × 2 panels: 24 zmm accumulators + 2 weight vectors, broadcasts from memory
+
+// `rows` (a constant where inlined) rows × `panels` (1 or 2, a constant) panels of 16 columns, the second's columns
+// masked by `mask1` (and the first's by `mask0`) when it is the last, partial panel. Every lane sums as
+// ``tile_avx2``'s does (bias, then a fused multiply-add per k in order), so the two bodies give the same bits.
+AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
+    int rows, int panels, int k, const float *a, int lda, const float *panel0, __m512 bias0, __m512 bias1,
+    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
+    __m512 acc[WIDE_ROW_TILE][2];
+    const float *panel1 = panel0 + (size_t)k * PANEL;
+#pragma clang loop unroll(full)
+    for (int r = 0; r < WIDE_ROW_TILE; r++) { acc[r][0] = bias0; acc[r][1] = bias1; }
+    for (int i = 0; i < k; i++) {
+        __m512 w0 = _mm512_loadu_ps(panel0 + (size_t)i * PANEL);
+        __m512 w1 = panels == 2 ? _mm512_loadu_ps(panel1 + (size_t)i * PANEL) : w0;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < WIDE_ROW_TILE; r++) {
+            if (r < rows) {
+                __m512 value = _mm512_set1_ps(a[(size_t)r * lda + i]);
+                acc[r][0] = _mm512_fmadd_ps(value, w0, acc[r][0]);
+                if (panels == 2) acc[r][1] = _mm512_fmadd_ps(value, w1, acc[r][1]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < WIDE_ROW_TILE; r++) {
+        if (r < rows) {
+            float *target = c + (size_t)r * ldc;
+            const float *add = addend ? addend + (size_t)r * ldc : NULL;
+#pragma clang loop unroll(full)
+            for (int p = 0; p < 2; p++) {
+                if (p < panels) {
+                    __mmask16 mask = p == 0 ? mask0 : mask1;
+                    __m512 value = acc[r][p];
+                    if (add) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, add + 16 * p));
+                    // max/min return their second operand when either is NaN: NaN stays NaN, as in the AVX2 body.
+                    _mm512_mask_storeu_ps(target + 16 * p, mask, _mm512_min_ps(high, _mm512_max_ps(low, value)));
+                }
+            }
+        }
+    }
+}
+
+// All rows against `panels` (1 or 2) panels from `first`: whole tiles of 12 rows, then one tile of the rest.
+AVX512_TARGET static inline __attribute__((always_inline)) void rows_avx512(
+    int panels, int m, int k, const float *a, int lda, const float *weights, __m512 bias0, __m512 bias1,
+    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
+    int r = 0;
+    for (; r + WIDE_ROW_TILE <= m; r += WIDE_ROW_TILE)
+        tile_avx512(WIDE_ROW_TILE, panels, k, a + (size_t)r * lda, lda, weights, bias0, bias1,
+                    row_or_null(addend, r, ldc), low, high, c + (size_t)r * ldc, ldc, mask0, mask1);
+    const float *rest = a + (size_t)r * lda, *restAddend = row_or_null(addend, r, ldc);
+    float *restTarget = c + (size_t)r * ldc;
+#define AN_REST_TILE(count) \
+    case count: tile_avx512(count, panels, k, rest, lda, weights, bias0, bias1, restAddend, low, high, restTarget, ldc, mask0, mask1); break;
+    switch (m - r) {
+        AN_REST_TILE(11) AN_REST_TILE(10) AN_REST_TILE(9) AN_REST_TILE(8) AN_REST_TILE(7) AN_REST_TILE(6)
+        AN_REST_TILE(5) AN_REST_TILE(4) AN_REST_TILE(3) AN_REST_TILE(2) AN_REST_TILE(1)
+        default: break;
+    }
+#undef AN_REST_TILE
+}
+
+// Panels two at a time (each row's value broadcast once for 32 columns), a last odd panel alone.
+AVX512_TARGET static void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                                      const float *addend, float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
+    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+    for (int panel = firstPanel; panel < firstPanel + panelCount;) {
+        int panels = panel + 1 < firstPanel + panelCount ? 2 : 1;
+        int first = panel * PANEL, columns = n - first < 2 * PANEL ? n - first : 2 * PANEL;
+        __mmask16 mask0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
+        __mmask16 mask1 = columns >= 32 ? 0xFFFF : (columns > 16 ? (__mmask16)((1u << (columns - 16)) - 1) : 0);
+        __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias + first) : _mm512_setzero_ps();
+        __m512 bias1 = bias && panels == 2 ? _mm512_maskz_loadu_ps(mask1, bias + first + PANEL) : _mm512_setzero_ps();
+        const float *weights = packed + (size_t)panel * k * PANEL, *add = addend ? addend + first : NULL;
+        if (panels == 2) rows_avx512(2, m, k, a, lda, weights, bias0, bias1, add, low, high, c + first, ldc, mask0, mask1);
+        else rows_avx512(1, m, k, a, lda, weights, bias0, bias1, add, low, high, c + first, ldc, mask0, mask1);
+        panel += panels;
+    }
+}
 #endif
 
 int an_packed_gemm_has_body(void) {
 #if AN_X86
-    // With AVX-512 allowed, OpenBLAS's 16-lane kernels outrun these 8 lanes (twice on cores with full-width units).
-    return an_cpu_has(AN_CPU_AVX2) && !an_cpu_has(AN_CPU_AVX512);
+    return an_cpu_has(AN_CPU_AVX2);
 #else
     return 0;
 #endif
@@ -172,6 +253,10 @@ int an_packed_gemm_has_body(void) {
 void an_packed_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias, const float *addend,
                     float lo, float hi, float *c, int ldc, int firstPanel, int panelCount) {
 #if AN_X86
+    if (an_cpu_has(AN_CPU_AVX512)) {
+        gemm_avx512(m, n, k, a, lda, packed, bias, addend, lo, hi, c, ldc, firstPanel, panelCount);
+        return;
+    }
     if (an_cpu_has(AN_CPU_AVX2)) {
         gemm_avx2(m, n, k, a, lda, packed, bias, addend, lo, hi, c, ldc, firstPanel, panelCount);
         return;

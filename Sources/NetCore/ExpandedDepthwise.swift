@@ -9,7 +9,7 @@ import CKernels
 /// padded copy of it. The cores share the output rows, or the channels when the rows are few (a share of rows expands
 /// the rows above and below it again: two of seven for a 7×7 map on two cores). The expansion runs the packed product
 /// (``an_packed_gemm``) and the convolution the padded-row kernel (``an_depthwise_padded``), so where the two layers
-/// alone run the same kernels (AVX2 without AVX-512) the output equals theirs bit for bit.
+/// alone run the same kernels (AVX2 or AVX-512) the output equals theirs bit for bit.
 public struct ExpandedDepthwise: Layer {
     /// The 1×1 expansion: ungrouped, stride 1, unpadded.
     public let expand: Conv2D
@@ -176,7 +176,7 @@ private struct Bands: Sendable {
 
 extension Network {
     /// The network with each planned pointwise convolution that feeds only a depthwise convolution merged with it into
-    /// an ``ExpandedDepthwise``, where the packed product has its body (AVX2 without AVX-512; elsewhere a 1×1
+    /// an ``ExpandedDepthwise``, where the packed product has its body (AVX2 or AVX-512; elsewhere a 1×1
     /// convolution multiplies in BLAS). Run it after ``optimized()``, which folds the BatchNorm and activation between
     /// the two into the expansion.
     public func fusingExpansions() -> Network {

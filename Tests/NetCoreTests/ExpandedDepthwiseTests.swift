@@ -38,7 +38,7 @@ import Testing
 
     /// Batch 1 (on two cores, fewer than 8 output rows each: the cores share the channels) and 4 (they share the
     /// rows, across images): the fused layer gives the two layers' output — bit for bit where the expansion alone
-    /// runs the packed product (AVX2 without AVX-512), as the fused one does; within 1e-5 of it elsewhere.
+    /// runs the packed product (AVX2 or AVX-512), as the fused one does; within 1e-5 of it elsewhere.
     @Test(arguments: cases)
     func anExpansionAndItsDepthwiseConvolutionAsOneLayerGiveTheTwoLayersOutput(_ c: Case) throws {
         let (expand, depthwise) = Self.layers(c)

@@ -223,6 +223,47 @@ extension PackedProductTests {
     }
 }
 
+extension PackedProductTests {
+    /// The AVX-512 body (12 rows × two 16-column panels) sums each output as the AVX2 body does — bias, then one fused
+    /// multiply-add per k in order, then the residual — so the two give the same bits: every row tail of the 12-row tile,
+    /// an odd panel alone, a partial last panel alone or beside a whole one, a share of the panels starting mid-matrix,
+    /// with and without bias and addend, NaN kept through the clamp.
+    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence),
+          arguments: [(rows: 1, k: 5, n: 7), (rows: 11, k: 64, n: 16), (rows: 12, k: 3, n: 40), (rows: 25, k: 37, n: 100),
+                      (rows: 49, k: 130, n: 64), (rows: 7, k: 1, n: 1000)])
+    func theAVX512BodyGivesTheAVX2BodysBits(rows: Int, k: Int, n: Int) {
+        var random = SeededGenerator(seed: UInt64(5 * rows + k + n))
+        var a = random.floats(rows * k, in: -3...3)
+        a[0] = .nan
+        let weights = random.floats(k * n, in: -1...1), bias = random.floats(n, in: -1...1), addend = random.floats(rows * n, in: -4...4)
+        var packed = [Float](repeating: 0, count: an_packed_size(Int32(k), Int32(n)))
+        an_pack_panels(weights, Int32(k), Int32(n), &packed)
+        let panels = an_packed_panels(Int32(n)), skipped = panels > 2 ? 1 : 0
+        for (low, high) in [(-Float.infinity, Float.infinity), (0, 6)] {
+            for (withBias, withAddend) in [(true, true), (false, false), (true, false)] {
+                func product(level: Int) -> [Float] {
+                    var c = [Float](repeating: -7, count: rows * n)
+                    CPU.withLevel(level) {
+                        an_packed_gemm(Int32(rows), Int32(n), Int32(k), a, Int32(k), packed, withBias ? bias : nil,
+                                       withAddend ? addend : nil, low, high, &c, Int32(n), Int32(skipped), panels - Int32(skipped))
+                    }
+                    return c
+                }
+                let wide = product(level: SIMDBody.avx512.level), narrow = product(level: SIMDBody.avx2.level)
+                let context = "\(rows)×\(k)×\(n) clamp \(low)…\(high) bias \(withBias) addend \(withAddend)"
+                #expect(wide.map(\.bitPattern) == narrow.map(\.bitPattern), "\(context)")
+                let firstColumn = 16 * skipped
+                let firstRowNaN = wide[firstColumn..<n].allSatisfy { $0.isNaN }
+                #expect(firstRowNaN, "\(context): NaN kept")
+                let written = (0..<rows).allSatisfy { r in !wide[(r * n + firstColumn)..<(r * n + n)].contains(-7) }
+                let untouched = (0..<rows).allSatisfy { r in wide[(r * n)..<(r * n + firstColumn)].allSatisfy { $0 == -7 } }
+                #expect(written, "\(context): columns written")
+                #expect(untouched, "\(context): the skipped panel left alone")
+            }
+        }
+    }
+}
+
 /// Global average pooling against means summed in double, on blocks of 32 channels and 32 positions and their tails,
 /// one image (channels shared by the cores) and several.
 @Suite struct GlobalAverageTests {

@@ -35,7 +35,7 @@ import Testing
     }
 
     /// Batch 1 and 4: the fused layer gives the two layers' output — bit for bit where the projection alone runs the
-    /// packed product (AVX2 without AVX-512); within 1e-5 of it elsewhere.
+    /// packed product (AVX2 or AVX-512); within 1e-5 of it elsewhere.
     @Test(arguments: cases)
     func aProjectionAndTheResidualAdditionAsOneLayerGiveTheTwoLayersOutput(_ c: Case) throws {
         let (projection, add) = Self.layers(c)

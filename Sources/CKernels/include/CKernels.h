@@ -45,9 +45,9 @@ void an_sigmoid(float *values, size_t count);
 /// `values[i] = x / (1 + e^−x)` (swish, SiLU) in place, as ``an_sigmoid``.
 void an_swish(float *values, size_t count);
 
-/// Whether ``an_packed_gemm`` has the SIMD body to use at the current level: AVX2 and FMA the widest tier allowed.
-/// Otherwise layers keep their plain weights and multiply by BLAS (faster than the portable body, and with AVX-512
-/// than the AVX2 one).
+/// Whether ``an_packed_gemm`` has a SIMD body at the current level: AVX-512 (12 rows × 32 columns a tile) or AVX2 and
+/// FMA (6 × 16), which give the same bits. Otherwise layers keep their plain weights and multiply by BLAS (faster than
+/// the portable body).
 int an_packed_gemm_has_body(void);
 
 /// Columns of panels `firstPanel ..< firstPanel + panelCount` of `c[m×n] = clamp(a[m×k] · w + bias + addend, lo, hi)`,
