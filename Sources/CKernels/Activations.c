@@ -6,6 +6,14 @@
 #include <stdint.h>
 #include <string.h>
 
+// The portable bodies' clones and one for AVX-512 (16 lanes): every value takes the same operations in each, so the
+// same bits.
+#if defined(__x86_64__)
+#define AN_ACTIVATION_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define AN_ACTIVATION_CLONES
+#endif
+
 /// e^x by Cephes's `expf`: x = n·ln 2 + r with |r| ≤ ½ ln 2 (ln 2 in two parts), e^r by its degree-5 polynomial
 /// (relative error under 2e-7), times 2^n built in the exponent bits. x is first clamped to [−87, 88], where 2^n
 /// stays a normal float: e^x saturates there (about 1.6e-38 and 1.7e38) instead of reaching 0 or infinity. NaN
@@ -28,13 +36,13 @@ static inline float clamped_exp(float x) {
     return p * scale;
 }
 
-AN_PORTABLE_CLONES
+AN_ACTIVATION_CLONES
 void an_sigmoid(float *values, size_t count) {
 #pragma clang loop interleave_count(4)  // as an_swish's
     for (size_t i = 0; i < count; i++) values[i] = 1.0f / (1.0f + clamped_exp(-values[i]));
 }
 
-AN_PORTABLE_CLONES
+AN_ACTIVATION_CLONES
 void an_swish(float *values, size_t count) {
     // Below −100, x · e^x is under the smallest float: −0, as x / (1 + e^−x) would give with an exact e^x (with the
     // saturated one, −1e30 would give −6e-9).

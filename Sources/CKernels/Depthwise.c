@@ -239,6 +239,61 @@ static void depthwise_padded_avx2(const AnWindowShape *s, const float *padded, s
     }
 }
 
+/// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
+/// taps row by row), so the same bits. 3×3 kernels keep their nine taps in registers beside 12 accumulators (21 of
+/// the 32 zmm registers) while tiles of 12 pixels run along the row; other kernels load each tap per tile of 8.
+__attribute__((target("avx512f")))
+static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
+                                    int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    enum { TILE = 12 };
+    const int channels = s->inputChannels, outputWidth = s->outputWidth, kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth;
+    const size_t pixelStride = (size_t)s->strideX * channels, tapX = (size_t)s->dilationX * channels;
+    const size_t tapY = (size_t)s->dilationY * rowStride;
+    const int threeByThree = kernelHeight == 3 && kernelWidth == 3;
+    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+    for (int r = 0; r < rows; r++) {
+        const float *top = padded + (size_t)r * s->strideY * rowStride;
+        float *line = output + (size_t)r * outputWidth * channels;
+        for (int c0 = firstChannel; c0 < endChannel; c0 += BLOCK) {
+            __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
+            __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
+            __m512 taps[9];
+            if (threeByThree)
+                for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
+            for (int ox0 = 0; ox0 < outputWidth; ox0 += TILE) {
+                int pixels = outputWidth - ox0 < TILE ? outputWidth - ox0 : TILE;
+                __m512 acc[TILE];
+#pragma clang loop unroll(full)
+                for (int j = 0; j < TILE; j++) acc[j] = start;
+                const float *corner = top + (size_t)ox0 * pixelStride + c0;
+                if (threeByThree) {
+#pragma clang loop unroll(full)
+                    for (int t = 0; t < 9; t++) {
+                        const float *tap = corner + (size_t)(t / 3) * tapY + (size_t)(t % 3) * tapX;
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < TILE; j++)
+                            if (j < pixels) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, tap + j * pixelStride), taps[t], acc[j]);
+                    }
+                } else {
+                    for (int ky = 0; ky < kernelHeight; ky++) {
+                        for (int kx = 0; kx < kernelWidth; kx++) {
+                            __m512 weight = _mm512_maskz_loadu_ps(mask, weights + (size_t)(ky * kernelWidth + kx) * channels + c0);
+                            const float *tap = corner + (size_t)ky * tapY + (size_t)kx * tapX;
+#pragma clang loop unroll(full)
+                            for (int j = 0; j < TILE; j++)
+                                if (j < pixels) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, tap + j * pixelStride), weight, acc[j]);
+                        }
+                    }
+                }
+#pragma clang loop unroll(full)
+                for (int j = 0; j < TILE; j++)
+                    if (j < pixels)
+                        _mm512_mask_storeu_ps(line + (size_t)(ox0 + j) * channels + c0, mask, _mm512_min_ps(_mm512_max_ps(acc[j], low), high));
+            }
+        }
+    }
+}
+
 /// Input rows `firstY ..< firstY + count` of one image (negative or past the end: zeros), each padded with zero
 /// pixels so that column `x` of `padded` is input column `x − padLeft`, ``an_depthwise_padded_width`` pixels wide.
 static void copy_padded_rows(const AnWindowShape *s, const float *image, int firstY, int count, float *padded) {
@@ -300,6 +355,10 @@ void an_depthwise_padded(const AnWindowShape *shape, const float *padded, size_t
                          int channelCount, const float *weights, const float *bias, float lo, float hi, float *output) {
     int end = firstChannel + channelCount;
 #if AN_X86
+    if (an_cpu_has(AN_CPU_AVX512)) {
+        depthwise_padded_avx512(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, output);
+        return;
+    }
     if (an_cpu_has(AN_CPU_AVX2)) {
         depthwise_padded_avx2(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, output);
         return;

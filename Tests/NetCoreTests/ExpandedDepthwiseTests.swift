@@ -66,6 +66,19 @@ import Testing
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5 * max(1, portable.map(abs).max() ?? 0))
     }
 
+    /// The AVX-512 bodies (the packed product's and the padded-row convolution's) give the AVX2 bodies' bits: the same
+    /// sums in the same order, on 16 lanes instead of 8.
+    @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence), arguments: cases)
+    func theFusedLayersAVX512BodiesGiveItsAVX2BodiesBits(_ c: Case) throws {
+        let (expand, depthwise) = Self.layers(c)
+        let fused = try #require(ExpandedDepthwise(expand, then: depthwise))
+        var random = SeededGenerator(seed: 4)
+        let input = Tensor(shape: [2, 20, c.width, c.inputs], scalars: random.floats(2 * 20 * c.width * c.inputs, in: -4...4))
+        let wide = CPU.withLevel(SIMDBody.avx512.level) { fused.forward([input]).scalars }
+        let narrow = CPU.withLevel(SIMDBody.avx2.level) { fused.forward([input]).scalars }
+        #expect(wide == narrow, "\(c): \(TestSupport.maxAbsDifference(wide, narrow))")
+    }
+
     /// An inverted residual block whose expansion feeds only its depthwise convolution becomes one layer; one whose
     /// expansion is read by another node too (a concatenation) keeps both. The output is the unfused network's.
     @Test func onlyAnExpansionThatFeedsNothingButItsDepthwiseConvolutionIsFused() throws {
