@@ -60,6 +60,11 @@ static void row_range(const float *row, int k, float *scale, float *inverse, int
     }
 }
 
+/// Row `row`, column `column` of a matrix `ld` floats a row apart, or NULL for none.
+static inline const float *row_or_null(const float *matrix, int row, int ld, int column) {
+    return matrix ? matrix + (size_t)row * ld + column : NULL;
+}
+
 static uint8_t quantize(float value, float inverse, int32_t zero) {
     long q = lrintf(value * inverse) + zero;
     return (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
@@ -77,16 +82,19 @@ static void quantize_rows_portable(const float *a, int lda, int rows, int k, int
     }
 }
 
-// One output element: dequantize the int32 dot product, add the bias, clamp (the fused activation).
-static float finish(int32_t dot, int32_t zero, int32_t sum, float rowScale, float columnScale, float bias, float lo, float hi) {
+// One output element: dequantize the int32 dot product, add the bias, then the residual (`addend`, NULL for none),
+// clamp (the fused activation).
+static float finish(int32_t dot, int32_t zero, int32_t sum, float rowScale, float columnScale, float bias, const float *addend,
+                    float lo, float hi) {
     float value = fmaf((float)(dot - zero * sum), rowScale * columnScale, bias);
+    if (addend) value += *addend;
     return fminf(fmaxf(value, lo), hi);
 }
 
 AN_PORTABLE_CLONES
 static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
                           const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                          float lo, float hi, float *c, int ldc) {
+                          const float *addend, float lo, float hi, float *c, int ldc) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
@@ -104,7 +112,7 @@ static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const flo
             for (int lane = 0; lane < width; lane++) {
                 int column = panel * PANEL + lane;
                 c[(size_t)r * ldc + column] = finish(dots[lane], zeros[r], sums[column], rowScales[r], scales[column],
-                                                     bias ? bias[column] : 0, lo, hi);
+                                                     bias ? bias[column] : 0, addend ? addend + (size_t)r * ldc + column : NULL, lo, hi);
             }
         }
     }
@@ -157,7 +165,7 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
 // A tile of up to ROW_TILE rows × 32 columns; `rowsInTile` is a compile-time constant after inlining.
 VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     int rowsInTile, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, const float *addend, float lo, float hi,
     float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
     __m512i acc[ROW_TILE][2];
 #pragma clang loop unroll(full)
@@ -189,6 +197,10 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
             __m512 v1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], _mm512_mullo_epi32(zero, u1)));
             v0 = _mm512_fmadd_ps(v0, _mm512_mul_ps(rowScale, s0), bias0);
             v1 = _mm512_fmadd_ps(v1, _mm512_mul_ps(rowScale, s1), bias1);
+            if (addend) {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, addend + (size_t)r * ldc));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, addend + (size_t)r * ldc + 16));
+            }
             v0 = _mm512_min_ps(_mm512_max_ps(v0, low), high);
             v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
             _mm512_mask_storeu_ps(c + (size_t)r * ldc, mask0, v0);
@@ -199,7 +211,7 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
 
 VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
                                   const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                                  float lo, float hi, float *c, int ldc) {
+                                  const float *addend, float lo, float hi, float *c, int ldc) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
@@ -210,13 +222,13 @@ VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, c
         int r = 0;
         for (; r + ROW_TILE <= rows; r += ROW_TILE)
             tile_vnni(ROW_TILE, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+                      sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
         for (; r + 4 <= rows; r += 4)
             tile_vnni(4, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+                      sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
         for (; r < rows; r++)
             tile_vnni(1, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+                      sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
     }
 }
 
@@ -228,7 +240,7 @@ enum { SHORT_ROW_TILE = 6 };  // 6 rows × 2 ymm accumulators + 2 weight vectors
 // small buffer to the shared `finish`.
 AVXVNNI_TARGET static inline __attribute__((always_inline)) void tile_avxvnni(
     int rowsInTile, int half, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, const float *addend, float lo, float hi,
     float *c, int ldc, int width) {
     __m256i acc[SHORT_ROW_TILE][2];
 #pragma clang loop unroll(full)
@@ -254,13 +266,13 @@ AVXVNNI_TARGET static inline __attribute__((always_inline)) void tile_avxvnni(
         _mm256_storeu_si256((__m256i *)(dots + 8), acc[r][1]);
         for (int lane = first; lane < last; lane++)
             c[(size_t)r * ldc + lane] = finish(dots[lane - first], zeros[r], sums[lane], rowScales[r], scales[lane],
-                                               bias ? bias[lane] : 0, lo, hi);
+                                               bias ? bias[lane] : 0, addend ? addend + (size_t)r * ldc + lane : NULL, lo, hi);
     }
 }
 
 AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
                                         const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                                        float lo, float hi, float *c, int ldc) {
+                                        const float *addend, float lo, float hi, float *c, int ldc) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
@@ -270,10 +282,10 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
             int r = 0;
             for (; r + SHORT_ROW_TILE <= rows; r += SHORT_ROW_TILE)
                 tile_avxvnni(SHORT_ROW_TILE, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                             sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                             sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
             for (; r < rows; r++)
                 tile_avxvnni(1, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                             sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                             sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
         }
     }
 }
@@ -303,7 +315,7 @@ AVX2_TARGET static void widen_weights_avx2(const int8_t *b, int k4count, int hal
 // A tile of up to 4 rows × the 16 columns `half` of a panel (`tile_avxvnni`'s shape), on widened operands.
 AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
     int rowsInTile, int half, int k4count, const uint32_t *pairs, const __m256i *widened, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, float lo, float hi,
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, const float *addend, float lo, float hi,
     float *c, int ldc, int width) {
     __m256i acc[AVX2_ROW_TILE][2];
 #pragma clang loop unroll(full)
@@ -338,6 +350,7 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
         for (int v = 0; v < 2 && 8 * v < count; v++) {
             __m256 value = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][v], _mm256_mullo_epi32(zero, columnSum[v])));
             value = _mm256_fmadd_ps(value, _mm256_mul_ps(rowScale, columnScale[v]), columnBias[v]);
+            if (addend) value = _mm256_add_ps(value, _mm256_maskload_ps(addend + (size_t)r * ldc + first + 8 * v, inside[v]));
             value = _mm256_min_ps(_mm256_max_ps(value, low), high);
             float *target = c + (size_t)r * ldc + first + 8 * v;
             if (count - 8 * v >= 8) _mm256_storeu_ps(target, value);
@@ -428,7 +441,7 @@ AVX2_TARGET static void quantize_pairs_avx2(const float *a, int lda, int rows, i
 
 AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint32_t *pairs, const float *rowScales, const int32_t *zeros,
                                   const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                                  float lo, float hi, float *c, int ldc, __m256i *widened) {
+                                  const float *addend, float lo, float hi, float *c, int ldc, __m256i *widened) {
     int k4count = kpad / 4;
     size_t rowStride = (size_t)2 * k4count;
     for (int panel = 0; panel * PANEL < n; panel++) {
@@ -440,10 +453,10 @@ AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint32_t *pai
             int r = 0;
             for (; r + AVX2_ROW_TILE <= rows; r += AVX2_ROW_TILE)
                 tile_avx2(AVX2_ROW_TILE, half, k4count, pairs + r * rowStride, widened, rowScales + r, zeros + r, scales + first,
-                          sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                          sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
             for (; r < rows; r++)
                 tile_avx2(1, half, k4count, pairs + r * rowStride, widened, rowScales + r, zeros + r, scales + first,
-                          sums + first, panelBias, lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                          sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
         }
     }
 }
@@ -472,7 +485,7 @@ static void free_scratch(Scratch *scratch) {
 }
 
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
-                   const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc) {
+                   const int32_t *sums, const float *bias, const float *addend, float lo, float hi, float *c, int ldc) {
     int kpad = round_up(k, 4);
     int block = m < ROW_BLOCK ? m : ROW_BLOCK;
     int level = int8_level(), widening = level == 1;  // the AVX2 body quantizes into pairs and widens its weights
@@ -491,26 +504,27 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
         int rows = m - first < block ? m - first : block;
         const float *source = a + (size_t)first * lda;
         float *target = c + (size_t)first * ldc;
+        const float *add = addend ? addend + (size_t)first * ldc : NULL;
 #if AN_X86
         if (level == 3) {
             quantize_rows_vnni(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
-            gemm_vnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            gemm_vnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc);
             continue;
         }
         if (level == 2) {
             quantize_rows_avx2(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
-            gemm_avxvnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+            gemm_avxvnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc);
             continue;
         }
         if (level == 1) {
             quantize_pairs_avx2(source, lda, rows, k, kpad, scratch.pairs, rowScales, zeros);
-            gemm_avx2(rows, n, kpad, scratch.pairs, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc,
+            gemm_avx2(rows, n, kpad, scratch.pairs, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc,
                       scratch.widened);
             continue;
         }
 #endif
         quantize_rows_portable(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
-        gemm_portable(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, lo, hi, target, ldc);
+        gemm_portable(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc);
     }
     free_scratch(&scratch);
     return 0;

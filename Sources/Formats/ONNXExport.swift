@@ -281,7 +281,10 @@ struct ONNXGraphWriter {
             record(node, channelsFirst: true)
         case let fused as ProjectionAdd:  // a Conv and an Add in the file
             let projected = fresh(output + "#projected")
-            writeConvolution(fused.projection, input: input, into: projected)
+            switch fused.projection {
+            case .float32(let conv, _): writeConvolution(conv, input: input, into: projected)
+            case .int8(let linear): writeInt8Convolution(linear, name: output, input: input, into: projected)
+            }
             let residual = tensor(inputs[1], channelsFirst: true)
             activated(fused.activation, into: output) { writer, target in writer.emit("Add", [projected, residual], target) }
             record(node, channelsFirst: true)
@@ -444,25 +447,14 @@ struct ONNXGraphWriter {
     /// holds AudioNet's quantized weights exactly; activations stay float32 (ONNX has no operator for the
     /// per-row dynamic quantization AudioNet runs them with).
     mutating func writeInt8Linear(_ node: Network.Node, _ linear: Int8Linear, input: WrittenValue) throws {
-        let output = node.name, (inputs, outputs) = (linear.inputFeatures, linear.outputFeatures)
-        let codes = linear.weightCodes, featureMap = input.shape.count == 3
-        var weights = codes, shape = [inputs, outputs]
-        if featureMap {  // Conv's [O, I, 1, 1]
-            weights = (0..<(inputs * outputs)).map { codes[($0 % inputs) * outputs + $0 / inputs] }
-            shape = [outputs, inputs, 1, 1]
-        }
-        let dequantized = fresh(output + ".weight")
-        emit("DequantizeLinear", [int8Constant(output + ".weight_int8", shape: shape, weights),
-                                  constant(output + ".weight_scale", shape: [outputs], linear.weightScales)],
-             dequantized, [Self.attribute("axis", featureMap ? 0 : 1)])
-        let bias = linear.hasBias || linear.bias.contains(where: { $0 != 0 }) ? constant(output + ".bias", shape: [outputs], linear.bias) : nil
-        if featureMap {
-            let operands = [tensor(input, channelsFirst: true), dequantized] + [bias].compactMap { $0 }
+        let output = node.name
+        if input.shape.count == 3 {
             activated(linear.activation, into: output) { writer, target in
-                writer.emit("Conv", operands, target, [Self.attribute("kernel_shape", [1, 1])])
+                writer.writeInt8Convolution(linear, name: output, input: input, into: target)
             }
             return record(node, channelsFirst: true)
         }
+        let (dequantized, bias) = int8Operands(linear, name: output, featureMap: false)
         let x = tensor(input, channelsFirst: false)
         activated(linear.activation, into: output) { writer, target in
             if input.shape.count == 1 { return writer.emit("Gemm", [x, dequantized] + [bias].compactMap { $0 }, target) }
@@ -472,6 +464,30 @@ struct ONNXGraphWriter {
             writer.emit("Add", [product, bias], target)
         }
         record(node, channelsFirst: false)
+    }
+
+    /// An int8 layer's weights as a DequantizeLinear of its int8 codes (Conv's [O, I, 1, 1] on a feature map, MatMul's
+    /// [I, O] elsewhere) and its bias, if it has one, as a constant.
+    mutating func int8Operands(_ linear: Int8Linear, name: String, featureMap: Bool) -> (weights: String, bias: String?) {
+        let (inputs, outputs) = (linear.inputFeatures, linear.outputFeatures), codes = linear.weightCodes
+        var weights = codes, shape = [inputs, outputs]
+        if featureMap {
+            weights = (0..<(inputs * outputs)).map { codes[($0 % inputs) * outputs + $0 / inputs] }
+            shape = [outputs, inputs, 1, 1]
+        }
+        let dequantized = fresh(name + ".weight")
+        emit("DequantizeLinear", [int8Constant(name + ".weight_int8", shape: shape, weights),
+                                  constant(name + ".weight_scale", shape: [outputs], linear.weightScales)],
+             dequantized, [Self.attribute("axis", featureMap ? 0 : 1)])
+        let bias = linear.hasBias || linear.bias.contains(where: { $0 != 0 }) ? constant(name + ".bias", shape: [outputs], linear.bias) : nil
+        return (dequantized, bias)
+    }
+
+    /// An int8 1×1 convolution of a feature map as a Conv on its dequantized weights, written to `target` before its
+    /// activation.
+    mutating func writeInt8Convolution(_ linear: Int8Linear, name: String, input: WrittenValue, into target: String) {
+        let (weights, bias) = int8Operands(linear, name: name, featureMap: true)
+        emit("Conv", [tensor(input, channelsFirst: true), weights] + [bias].compactMap { $0 }, target, [Self.attribute("kernel_shape", [1, 1])])
     }
 
     /// A two-input operator with NumPy broadcasting of the examples (the batch axes stay aligned): operands of

@@ -74,12 +74,18 @@ public struct Int8Linear: Layer {
     public func multiplyAdds(for inputs: [[Int]]) -> Int { inputs[0].reduce(1, *) * outputFeatures }
 
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
-        let input = inputs[0]
+        run(inputs[0], adding: nil, activation: activation, into: &output)
+    }
+
+    /// `activation(input · w + bias [+ residual])`: the product with a residual (a tensor of the output's shape) added
+    /// in the kernel's store — what a ``ProjectionAdd`` of int8 runs. ReLU and ReLU6 run inside the kernel as a clamp;
+    /// other activations afterwards.
+    func run(_ input: Tensor, adding residual: Tensor?, activation: Activation, into output: inout Tensor) {
         let rows = input.count / inputFeatures
-        // ReLU and ReLU6 run inside the kernel as a clamp; other activations afterwards.
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         // Shares of whole 12-row tiles (no worker runs the slower remainder tiles more than once), 48+ rows each.
         let workers = max(1, rows / 48)
+        let (n, k) = (outputFeatures, inputFeatures)
         output.scalars.withUnsafeMutableBufferPointer { output in
             guard rows > 0 else { return }
             input.scalars.withUnsafeBufferPointer { a in
@@ -87,17 +93,19 @@ public struct Int8Linear: Layer {
                     scales.withUnsafeBufferPointer { s in
                         sums.withUnsafeBufferPointer { u in
                             bias.withUnsafeBufferPointer { b in
-                                let source = SharedReadPointer(a.baseAddress!), target = SharedPointer(output.baseAddress!)
-                                let weights = SharedReadPointer(p.baseAddress!), scales = SharedReadPointer(s.baseAddress!)
-                                let sums = SharedReadPointer(u.baseAddress!), bias = SharedReadPointer(b.baseAddress!)
-                                Parallel.forEachShare(of: rows, granule: 12, maxShares: workers) { share in
-                                    let first = share.lowerBound, count = share.count
-                                    let status = an_int8_linear(
-                                        Int32(count), Int32(outputFeatures), Int32(inputFeatures), source.base + first * inputFeatures,
-                                        Int32(inputFeatures), weights.base, scales.base, sums.base, bias.base, low, high,
-                                        target.base + first * outputFeatures, Int32(outputFeatures))
-                                    precondition(status == 0, "out of memory in the int8 kernel")
-                                    if bounds == nil { activation.apply(target.base + first * outputFeatures, count: count * outputFeatures) }
+                                (residual?.scalars ?? []).withUnsafeBufferPointer { r in
+                                    let source = SharedReadPointer(a.baseAddress!), target = SharedPointer(output.baseAddress!)
+                                    let weights = SharedReadPointer(p.baseAddress!), scales = SharedReadPointer(s.baseAddress!)
+                                    let sums = SharedReadPointer(u.baseAddress!), bias = SharedReadPointer(b.baseAddress!)
+                                    let addend = residual == nil ? nil : r.baseAddress.map(SharedReadPointer.init)
+                                    Parallel.forEachShare(of: rows, granule: 12, maxShares: workers) { share in
+                                        let first = share.lowerBound, count = share.count
+                                        let status = an_int8_linear(
+                                            Int32(count), Int32(n), Int32(k), source.base + first * k, Int32(k), weights.base, scales.base,
+                                            sums.base, bias.base, addend.map { $0.base + first * n }, low, high, target.base + first * n, Int32(n))
+                                        precondition(status == 0, "out of memory in the int8 kernel")
+                                        if bounds == nil { activation.apply(target.base + first * n, count: count * n) }
+                                    }
                                 }
                             }
                         }

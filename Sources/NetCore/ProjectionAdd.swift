@@ -4,50 +4,79 @@ import CKernels
 /// connection that end an inverted residual block (MobileNetV2, EfficientNet) or a bottleneck (ResNet's last 1×1
 /// convolution and its shortcut).
 ///
-/// The sum is made in the packed product's store (``an_packed_gemm``), so the projection's output is never written
-/// and read back by a separate addition. Each value is the two layers' bit for bit: the same product, then the same
-/// one addition and clamp.
+/// The sum is made in the product's store — the packed float product's (``an_packed_gemm``) or the int8 one's
+/// (``an_int8_linear``) — so the projection's output is never written and read back by a separate addition. Each value
+/// is the two layers' bit for bit: the same product, then the same one addition and clamp.
 public struct ProjectionAdd: Layer {
-    /// The projection: an ungrouped, stride-1, unpadded 1×1 convolution without activation.
-    public let projection: Conv2D
+    /// How the projection multiplies.
+    public enum Projection: Sendable {
+        /// An ungrouped, stride-1, unpadded 1×1 convolution without activation, on its weights packed as panels of 16
+        /// channels (``an_pack_panels``).
+        case float32(Conv2D, packed: [Float])
+        /// The int8 form of such a convolution (``Int8Linear``, `--precision int8`).
+        case int8(Int8Linear)
+    }
+
+    /// The projection.
+    public let projection: Projection
     /// The activation after the sum: a clamp (identity, ReLU, ReLU6, clip), fused into the store.
     public let activation: Activation
-    /// The projection's weights as panels of 16 channels (``an_pack_panels``).
-    private let packed: [Float]
 
     /// The pair as one layer, or nil unless `projection` is a 1×1 convolution without activation and `add`'s
     /// activation is a clamp or none.
     public init?(_ projection: Conv2D, then add: Add) {
         guard projection.isPerPixelLinear, projection.activation == .identity, add.activation.clampBounds != nil else { return nil }
-        self.projection = projection
+        self.projection = .float32(projection, packed: projection.packedPanels ?? projection.packPanels())
         self.activation = add.activation
-        packed = projection.packedPanels ?? projection.packPanels()
     }
 
-    public var typeName: String { "ProjectionAdd" }
-    public var parameterCount: Int { projection.parameterCount }
+    /// The int8 pair as one layer, or nil unless `projection` (a 1×1 convolution's int8 form) has no activation and
+    /// `add`'s activation is a clamp or none.
+    public init?(_ projection: Int8Linear, then add: Add) {
+        guard projection.sourceTypeName == "Conv2D", projection.activation == .identity, add.activation.clampBounds != nil else { return nil }
+        self.projection = .int8(projection)
+        self.activation = add.activation
+    }
+
+    private var projectionLayer: any Layer {
+        switch projection {
+        case .float32(let conv, _): conv
+        case .int8(let linear): linear
+        }
+    }
+
+    public var typeName: String {
+        if case .int8 = projection { return "ProjectionAdd (int8)" }
+        return "ProjectionAdd"
+    }
+    public var parameterCount: Int { projectionLayer.parameterCount }
 
     /// Reads the projection's input, then the tensor added to its output (of the output's shape).
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 2)
-        let projected = try projection.outputShape(for: [inputs[0]])
+        let projected = try projectionLayer.outputShape(for: [inputs[0]])
         guard inputs[1] == projected else {
             throw NetworkError.shapeMismatch(layer: typeName, expected: "a second input of the projection's shape \(projected)", got: inputs[1])
         }
         return projected
     }
 
-    public func multiplyAdds(for inputs: [[Int]]) -> Int { projection.multiplyAdds(for: [inputs[0]]) }
+    public func multiplyAdds(for inputs: [[Int]]) -> Int { projectionLayer.multiplyAdds(for: [inputs[0]]) }
 
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
-        let (k, n) = (projection.inputChannels, projection.outputChannels), rows = inputs[0].count / k
-        guard rows > 0 else { return }
-        inputs[0].scalars.withUnsafeBufferPointer { source in
-            inputs[1].scalars.withUnsafeBufferPointer { residual in
-                output.scalars.withUnsafeMutableBufferPointer { target in
-                    PackedProduct(k: k, n: n, packed: packed, bias: projection.bias, activation: activation)
-                        .run(rows: rows, source: SharedReadPointer(source.baseAddress!), adding: SharedReadPointer(residual.baseAddress!),
-                             output: SharedPointer(target.baseAddress!), blockRows: max(64, (256 * 1024) / (4 * max(k, n))))
+        switch projection {
+        case .int8(let linear):
+            linear.run(inputs[0], adding: inputs[1], activation: activation, into: &output)
+        case .float32(let conv, let packed):
+            let (k, n) = (conv.inputChannels, conv.outputChannels), rows = inputs[0].count / k
+            guard rows > 0 else { return }
+            inputs[0].scalars.withUnsafeBufferPointer { source in
+                inputs[1].scalars.withUnsafeBufferPointer { residual in
+                    output.scalars.withUnsafeMutableBufferPointer { target in
+                        PackedProduct(k: k, n: n, packed: packed, bias: conv.bias, activation: activation)
+                            .run(rows: rows, source: SharedReadPointer(source.baseAddress!), adding: SharedReadPointer(residual.baseAddress!),
+                                 output: SharedPointer(target.baseAddress!), blockRows: max(64, (256 * 1024) / (4 * max(k, n))))
+                    }
                 }
             }
         }
@@ -56,19 +85,21 @@ public struct ProjectionAdd: Layer {
 
 extension Network {
     /// The network with each two-input ``Add`` whose activation is a clamp (or none) merged with a 1×1 projection that
-    /// feeds only it into a ``ProjectionAdd``, where the packed product has its body. The merged node has the Add's name
-    /// and place, and reads the projection's input and the Add's other input.
+    /// feeds only it into a ``ProjectionAdd``: an int8 projection anywhere, a float32 one where the packed product has
+    /// its body. The merged node has the Add's name and place, and reads the projection's input and the Add's other input.
     public func fusingResiduals() -> Network {
-        guard an_packed_gemm_has_body() != 0 else { return self }
+        let packedBody = an_packed_gemm_has_body() != 0
         var result = self
         let readers = Dictionary(grouping: nodes.flatMap { node in node.inputs.map { ($0, node.name) } }, by: \.0).mapValues(\.count)
         for node in nodes {
             guard let add = node.layer as? Add, node.inputs.count == 2, node.inputs[0] != node.inputs[1],
                   let index = result.nodes.firstIndex(where: { $0.name == node.name }) else { continue }
             for (side, name) in node.inputs.enumerated() where readers[name] == 1 && name != outputName {
-                guard let producer = result.nodes.firstIndex(where: { $0.name == name }),
-                      let projection = result.nodes[producer].layer as? Conv2D,
-                      let fused = ProjectionAdd(projection, then: add) else { continue }
+                guard let producer = result.nodes.firstIndex(where: { $0.name == name }) else { continue }
+                let layer = result.nodes[producer].layer
+                let fused = (layer as? Int8Linear).flatMap { ProjectionAdd($0, then: add) }
+                    ?? (packedBody ? (layer as? Conv2D).flatMap { ProjectionAdd($0, then: add) } : nil)
+                guard let fused else { continue }
                 result.nodes[index] = Node(name: node.name, layer: fused, inputs: result.nodes[producer].inputs + [node.inputs[1 - side]])
                 result.nodes.remove(at: producer)
                 result.shapes[name] = nil

@@ -201,6 +201,18 @@ import Testing
         return result
     }
 
+    /// An int8 projection fused with its residual addition is written back as its QDQ convolution and an Add: ONNX Runtime
+    /// computes on the file what the unfused engine computes on the dequantized weights.
+    @Test func anInt8ProjectionAddExportsAsItsConvolutionAndAnAdd() throws {
+        let prepared = try Self.residuals().prepared(for: .int8)
+        #expect(prepared.nodes.contains { ($0.layer as? ProjectionAdd)?.typeName == "ProjectionAdd (int8)" })
+        let input = Self.input(for: prepared)
+        let path = try Self.exported(prepared, name: "residuals-int8-prepared", opset: 17)
+        guard let asWritten = try TestSupport.onnxRuntime(model: path, input: Self.toFile(input), optimized: false) else { return }
+        let unfused = try Self.dequantized(try Self.residuals().optimized().int8Quantized())
+        #expect(TestSupport.relativeError(try unfused.run(input), Self.fromFile(asWritten)) <= 1e-5)
+    }
+
     /// `--precision int8`: the file holds the int8 weights and their scales (QDQ), so ONNX Runtime computes what the
     /// engine computes on the dequantized weights; with its optimiser on, close to what the int8 engine computes.
     @Test(arguments: ["convolutions", "pooling", "shapes"], [13, 21])

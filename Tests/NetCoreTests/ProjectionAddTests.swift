@@ -61,9 +61,31 @@ import Testing
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5 * max(1, portable.map(abs).max() ?? 0))
     }
 
+    /// The int8 projection (``Int8Linear``) adds the residual in its store: the two layers' output bit for bit (the same
+    /// integer product, then the same one addition and clamp), in every int8 body this processor has — the portable one,
+    /// AVX2 (or AVX-VNNI) and AVX-512 VNNI.
+    @Test(arguments: cases)
+    func anInt8ProjectionAndTheResidualAdditionAsOneLayerGiveTheTwoLayersOutput(_ c: Case) throws {
+        let (float, add) = Self.layers(c)
+        let projection = try #require(Int8Linear(float))
+        let fused = try #require(ProjectionAdd(projection, then: add))
+        #expect(fused.typeName == "ProjectionAdd (int8)")
+        let levels = [0] + (SIMDBody.avx2.present ? [1] : []) + (SIMDBody.int8Wide.present ? [2] : [])
+        for level in levels {
+            for batch in [1, 4] {
+                let (input, residual) = Self.inputs(c, batch: batch)
+                let (separate, together) = CPU.withLevel(level) { () -> (Tensor, Tensor) in
+                    let projected = projection.forward([input])
+                    return (add.forward(c.residualFirst ? [residual, projected] : [projected, residual]), fused.forward([input, residual]))
+                }
+                TestSupport.expectFusedOutput(together, equals: separate, exact: true, activation: c.activation, "\(c) batch \(batch) level \(level)")
+            }
+        }
+    }
+
     /// An inverted residual block's projection and a bottleneck's (the Add reading it second, then a ReLU) are fused;
     /// a projection another node reads too, one with its own activation and an Add that ends in swish are not. The
-    /// output is the unfused network's, bit for bit; int8 keeps its layers.
+    /// output is the unfused network's, bit for bit, in float32 and in int8.
     @Test func onlyAProjectionThatFeedsNothingButAClampedResidualAdditionIsFused() throws {
         var random = SeededGenerator(seed: 6)
         var network = Network(inputShape: [10, 10, 8])
@@ -90,6 +112,8 @@ import Testing
         }
         let unfused = try network.optimized().run(input)
         #expect(try prepared.run(input).scalars == unfused.scalars)
-        #expect(!network.prepared(for: .int8).nodes.contains { $0.layer is ProjectionAdd }, "int8 projections stay int8")
+        let int8 = network.prepared(for: .int8)
+        #expect(int8.nodes.filter { $0.layer is ProjectionAdd }.map(\.name) == ["block", "bottleneck"], "int8 projections fuse everywhere")
+        #expect(try int8.run(input).scalars == network.optimized().int8Quantized().run(input).scalars)
     }
 }

@@ -25,10 +25,11 @@ void an_int8_unpack_weights(const int8_t *packed, int k, int n, int8_t *w);
 ///
 /// Each row of the float input `a` (leading dimension `lda`) is quantized to uint8 with its own scale
 /// and zero point (dynamic-range quantization); products accumulate exactly in int32 and are rescaled
-/// to float. `bias` may be NULL. Rows are processed in cache-sized blocks on the calling thread.
-/// Returns 0, or -1 when scratch memory could not be allocated.
+/// to float. `bias` and `addend` (laid out as `c`: a residual added after the bias, before the clamp) may be NULL.
+/// Rows are processed in cache-sized blocks on the calling thread. Returns 0, or -1 when scratch memory could not be
+/// allocated.
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
-                   const int32_t *sums, const float *bias, float lo, float hi, float *c, int ldc);
+                   const int32_t *sums, const float *bias, const float *addend, float lo, float hi, float *c, int ldc);
 
 /// Panels of 16 columns in packed float weights for `n` columns.
 int an_packed_panels(int n);
