@@ -82,13 +82,27 @@ static void quantize_rows_portable(const float *a, int lda, int rows, int k, int
     }
 }
 
-// One output element: dequantize the int32 dot product, add the bias, then the residual (`addend`, NULL for none),
-// clamp (the fused activation).
-static float finish(int32_t dot, int32_t zero, int32_t sum, float rowScale, float columnScale, float bias, const float *addend,
-                    float lo, float hi) {
-    float value = fmaf((float)(dot - zero * sum), rowScale * columnScale, bias);
-    if (addend) value += *addend;
-    return fminf(fmaxf(value, lo), hi);
+// One output element before its clamp: the int32 dot product dequantized, plus the bias.
+static inline float dequantized(int32_t dot, int32_t zero, int32_t sum, float rowScale, float columnScale, float bias) {
+    return fmaf((float)(dot - zero * sum), rowScale * columnScale, bias);
+}
+
+static inline float clamped(float value, float lo, float hi) { return fminf(fmaxf(value, lo), hi); }
+
+// Columns `first ..< last` of one output row: dequantized, plus the residual row `addend` (NULL for none), clamped (the
+// fused activation). The two loops keep the residual's loads out of the loop without one: vectorized under a branch, they
+// became masked loads of NULL, which only an emulator's unsuppressed fault stops, but stops.
+static inline void finish_row(int first, int last, const int32_t *dots, int32_t zero, const int32_t *sums, float rowScale,
+                       const float *scales, const float *bias, const float *addend, float lo, float hi, float *c) {
+    if (addend) {
+        for (int column = first; column < last; column++)
+            c[column] = clamped(dequantized(dots[column - first], zero, sums[column], rowScale, scales[column], bias ? bias[column] : 0)
+                                + addend[column], lo, hi);
+    } else {
+        for (int column = first; column < last; column++)
+            c[column] = clamped(dequantized(dots[column - first], zero, sums[column], rowScale, scales[column], bias ? bias[column] : 0),
+                                lo, hi);
+    }
 }
 
 AN_PORTABLE_CLONES
@@ -109,11 +123,8 @@ static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const flo
                 for (int lane = 0; lane < PANEL; lane++)
                     dots[lane] += a0 * w[lane * 4] + a1 * w[lane * 4 + 1] + a2 * w[lane * 4 + 2] + a3 * w[lane * 4 + 3];
             }
-            for (int lane = 0; lane < width; lane++) {
-                int column = panel * PANEL + lane;
-                c[(size_t)r * ldc + column] = finish(dots[lane], zeros[r], sums[column], rowScales[r], scales[column],
-                                                     bias ? bias[column] : 0, addend ? addend + (size_t)r * ldc + column : NULL, lo, hi);
-            }
+            finish_row(panel * PANEL, panel * PANEL + width, dots, zeros[r], sums, rowScales[r], scales, bias,
+                       addend ? addend + (size_t)r * ldc : NULL, lo, hi, c + (size_t)r * ldc);
         }
     }
 }
@@ -264,9 +275,8 @@ AVXVNNI_TARGET static inline __attribute__((always_inline)) void tile_avxvnni(
         int32_t dots[16];
         _mm256_storeu_si256((__m256i *)dots, acc[r][0]);
         _mm256_storeu_si256((__m256i *)(dots + 8), acc[r][1]);
-        for (int lane = first; lane < last; lane++)
-            c[(size_t)r * ldc + lane] = finish(dots[lane - first], zeros[r], sums[lane], rowScales[r], scales[lane],
-                                               bias ? bias[lane] : 0, addend ? addend + (size_t)r * ldc + lane : NULL, lo, hi);
+        finish_row(first, last, dots, zeros[r], sums, rowScales[r], scales, bias, addend ? addend + (size_t)r * ldc : NULL,
+                   lo, hi, c + (size_t)r * ldc);
     }
 }
 
