@@ -54,15 +54,19 @@ import Testing
         }
     }
 
-    /// The portable bodies (the packed product's and the padded-row convolution's) agree with the SIMD ones.
-    @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: cases)
-    func theFusedLayersPortableBodiesAgreeWithItsAVX2Bodies(_ c: Case) throws {
+    /// The fused layer's output on two images at each SIMD level of `levels` (the first, then the second).
+    static func fusedOutputs(_ c: Case, levels: (Int, Int)) throws -> ([Float], [Float]) {
         let (expand, depthwise) = Self.layers(c)
         let fused = try #require(ExpandedDepthwise(expand, then: depthwise))
         var random = SeededGenerator(seed: 3)
         let input = Tensor(shape: [2, 20, c.width, c.inputs], scalars: random.floats(2 * 20 * c.width * c.inputs, in: -4...4))
-        let simd = CPU.withLevel(SIMDBody.avx2.level) { fused.forward([input]).scalars }
-        let portable = withPortableKernels { fused.forward([input]).scalars }
+        return (CPU.withLevel(levels.0) { fused.forward([input]).scalars }, CPU.withLevel(levels.1) { fused.forward([input]).scalars })
+    }
+
+    /// The portable bodies (the packed product's and the padded-row convolution's) agree with the SIMD ones.
+    @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: cases)
+    func theFusedLayersPortableBodiesAgreeWithItsAVX2Bodies(_ c: Case) throws {
+        let (simd, portable) = try Self.fusedOutputs(c, levels: (SIMDBody.avx2.level, 0))
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5 * max(1, portable.map(abs).max() ?? 0))
     }
 
@@ -70,12 +74,7 @@ import Testing
     /// sums in the same order, on 16 lanes instead of 8.
     @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence), arguments: cases)
     func theFusedLayersAVX512BodiesGiveItsAVX2BodiesBits(_ c: Case) throws {
-        let (expand, depthwise) = Self.layers(c)
-        let fused = try #require(ExpandedDepthwise(expand, then: depthwise))
-        var random = SeededGenerator(seed: 4)
-        let input = Tensor(shape: [2, 20, c.width, c.inputs], scalars: random.floats(2 * 20 * c.width * c.inputs, in: -4...4))
-        let wide = CPU.withLevel(SIMDBody.avx512.level) { fused.forward([input]).scalars }
-        let narrow = CPU.withLevel(SIMDBody.avx2.level) { fused.forward([input]).scalars }
+        let (wide, narrow) = try Self.fusedOutputs(c, levels: (SIMDBody.avx512.level, SIMDBody.avx2.level))
         #expect(wide == narrow, "\(c): \(TestSupport.maxAbsDifference(wide, narrow))")
     }
 
