@@ -494,6 +494,17 @@ static void free_scratch(Scratch *scratch) {
     free(scratch->bytes); free(scratch->pairs); free(scratch->rowScales); free(scratch->zeros); free(scratch->widened);
 }
 
+// The AVX2 body's 16-bit pairs of rows already quantized to bytes: each group of 4 codes c0…c3 as the words (c0, c2),
+// (c1, c3) — what `quantize_pairs_avx2` writes.
+AN_PORTABLE_CLONES
+static void pairs_from_bytes(const uint8_t *bytes, int rows, int kpad, uint32_t *pairs) {
+    for (size_t group = 0; group < (size_t)rows * kpad / 4; group++) {
+        const uint8_t *c = bytes + 4 * group;
+        pairs[2 * group] = (uint32_t)c[0] | (uint32_t)c[2] << 16;
+        pairs[2 * group + 1] = (uint32_t)c[1] | (uint32_t)c[3] << 16;
+    }
+}
+
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, const float *addend, float lo, float hi, float *c, int ldc) {
     int kpad = round_up(k, 4);
@@ -538,4 +549,91 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
     }
     free_scratch(&scratch);
     return 0;
+}
+
+int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+                         const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, const float *addend,
+                         float lo, float hi, float *c, int ldc) {
+    int level = int8_level();
+#if AN_X86
+    if (level == 3) {
+        gemm_vnni(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, addend, lo, hi, c, ldc);
+        return 0;
+    }
+    if (level == 2) {
+        gemm_avxvnni(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, addend, lo, hi, c, ldc);
+        return 0;
+    }
+    if (level == 1) {
+        // Blocks of rows widened to pairs, as `an_int8_linear` quantizes them.
+        int block = m < ROW_BLOCK ? m : ROW_BLOCK;
+        uint32_t *pairs = malloc((size_t)block * kpad * 2 + 1);
+        void *widened = aligned_alloc(32, (size_t)(kpad + 1) * 32);
+        if (!pairs || !widened) {
+            free(pairs); free(widened);
+            return -1;
+        }
+        for (int first = 0; first < m; first += block) {
+            int rows = m - first < block ? m - first : block;
+            pairs_from_bytes(q + (size_t)first * kpad, rows, kpad, pairs);
+            gemm_avx2(rows, n, kpad, pairs, rowScales + first, zeros + first, packed, scales, sums, bias,
+                      addend ? addend + (size_t)first * ldc : NULL, lo, hi, c + (size_t)first * ldc, ldc, widened);
+        }
+        free(pairs); free(widened);
+        return 0;
+    }
+#endif
+    (void)level;
+    gemm_portable(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, addend, lo, hi, c, ldc);
+    return 0;
+}
+
+// The range of a tensor, widened to contain 0 (as `row_range`); NaN skipped. Sixteen running minima and maxima, updated
+// by comparisons (not fminf/fmaxf, and not one running pair: a reduction the compiler would keep scalar), vectorize.
+AN_PORTABLE_CLONES
+static void tensor_range(const float *x, size_t count, float *low, float *high) {
+    float lows[16] = {0}, highs[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        for (int j = 0; j < 16; j++) {
+            lows[j] = x[i + j] < lows[j] ? x[i + j] : lows[j];
+            highs[j] = x[i + j] > highs[j] ? x[i + j] : highs[j];
+        }
+    }
+    for (; i < count; i++) {
+        lows[0] = x[i] < lows[0] ? x[i] : lows[0];
+        highs[0] = x[i] > highs[0] ? x[i] : highs[0];
+    }
+    *low = lows[0];
+    *high = highs[0];
+    for (int j = 1; j < 16; j++) {
+        *low = lows[j] < *low ? lows[j] : *low;
+        *high = highs[j] > *high ? highs[j] : *high;
+    }
+}
+
+// Codes with one scale: `quantize`'s rounding (to nearest even), clamp and code for NaN (0), written so that the loop
+// vectorizes.
+AN_PORTABLE_CLONES
+static void quantize_codes(const float *x, size_t count, float inverse, int32_t zero, uint8_t *q) {
+    for (size_t i = 0; i < count; i++) {
+        float v = __builtin_rintf(x[i] * inverse) + (float)zero;
+        v = v > 0 ? v : 0;
+        v = v < 255 ? v : 255;
+        q[i] = (uint8_t)v;
+    }
+}
+
+void an_int8_quantize_tensor(const float *x, size_t count, uint8_t *q, float *scale, int32_t *zero) {
+    float low, high, inverse;
+    tensor_range(x, count, &low, &high);
+    if (high - low > 0) {
+        *scale = (high - low) / 255;
+        inverse = 1 / *scale;
+        long z = lrintf(-low * inverse);
+        *zero = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
+    } else {
+        *scale = 1; inverse = 1; *zero = 0;
+    }
+    quantize_codes(x, count, inverse, *zero, q);
 }

@@ -292,6 +292,11 @@ struct ONNXGraphWriter {
             try writeDense(node, dense, input: input)
         case let linear as Int8Linear:
             try writeInt8Linear(node, linear, input: input)
+        case let conv as Int8Conv2D:
+            activated(conv.product.activation, into: output) { writer, target in
+                writer.writeInt8Convolution(conv.product, window: conv, name: output, input: input, into: target)
+            }
+            record(node, channelsFirst: true)
         case let norm as BatchNorm:
             let x = tensor(input, channelsFirst: true), channels = norm.scale.count
             let parameters = [("scale", norm.scale), ("shift", norm.shift), ("mean", [Float](repeating: 0, count: channels)),
@@ -466,14 +471,18 @@ struct ONNXGraphWriter {
         record(node, channelsFirst: false)
     }
 
-    /// An int8 layer's weights as a DequantizeLinear of its int8 codes (Conv's [O, I, 1, 1] on a feature map, MatMul's
-    /// [I, O] elsewhere) and its bias, if it has one, as a constant.
-    mutating func int8Operands(_ linear: Int8Linear, name: String, featureMap: Bool) -> (weights: String, bias: String?) {
-        let (inputs, outputs) = (linear.inputFeatures, linear.outputFeatures), codes = linear.weightCodes
-        var weights = codes, shape = [inputs, outputs]
+    /// An int8 layer's weights as a DequantizeLinear of its int8 codes (Conv's `[O, I, kh, kw]` on a feature map, MatMul's
+    /// `[I, O]` elsewhere) and its bias, if it has one, as a constant. The codes' rows are `kernel` taps of `I` channels.
+    mutating func int8Operands(_ linear: Int8Linear, name: String, featureMap: Bool, kernel: (height: Int, width: Int) = (1, 1))
+        -> (weights: String, bias: String?) {
+        let (depth, outputs) = (linear.inputFeatures, linear.outputFeatures), codes = linear.weightCodes
+        let (kh, kw) = kernel, inputs = depth / (kh * kw)
+        var weights = codes, shape = [depth, outputs]
         if featureMap {
-            weights = (0..<(inputs * outputs)).map { codes[($0 % inputs) * outputs + $0 / inputs] }
-            shape = [outputs, inputs, 1, 1]
+            for y in 0..<kh { for x in 0..<kw { for i in 0..<inputs { for o in 0..<outputs {
+                weights[((o * inputs + i) * kh + y) * kw + x] = codes[((y * kw + x) * inputs + i) * outputs + o]
+            } } } }
+            shape = [outputs, inputs, kh, kw]
         }
         let dequantized = fresh(name + ".weight")
         emit("DequantizeLinear", [int8Constant(name + ".weight_int8", shape: shape, weights),
@@ -483,11 +492,20 @@ struct ONNXGraphWriter {
         return (dequantized, bias)
     }
 
-    /// An int8 1×1 convolution of a feature map as a Conv on its dequantized weights, written to `target` before its
-    /// activation.
-    mutating func writeInt8Convolution(_ linear: Int8Linear, name: String, input: WrittenValue, into target: String) {
-        let (weights, bias) = int8Operands(linear, name: name, featureMap: true)
-        emit("Conv", [tensor(input, channelsFirst: true), weights] + [bias].compactMap { $0 }, target, [Self.attribute("kernel_shape", [1, 1])])
+    /// An int8 convolution of a feature map — 1×1 (an ``Int8Linear``), or the product of an ``Int8Conv2D``'s `window` —
+    /// as a Conv on its dequantized weights, written to `target` before its activation.
+    mutating func writeInt8Convolution(_ linear: Int8Linear, window: Int8Conv2D? = nil, name: String, input: WrittenValue,
+                                       into target: String) {
+        let kernel: (height: Int, width: Int) = window?.kernel ?? (1, 1)
+        let (weights, bias) = int8Operands(linear, name: name, featureMap: true, kernel: kernel)
+        var attributes = [Self.attribute("kernel_shape", [kernel.height, kernel.width])]
+        if let window {
+            attributes += [Self.attribute("strides", [window.stride.y, window.stride.x]),
+                           Self.attribute("dilations", [window.dilation.y, window.dilation.x]),
+                           Self.attribute("pads", Self.pads(window.padding, input: input.shape, kernel: window.kernel, stride: window.stride,
+                                                            dilation: window.dilation))]
+        }
+        emit("Conv", [tensor(input, channelsFirst: true), weights] + [bias].compactMap { $0 }, target, attributes)
     }
 
     /// A two-input operator with NumPy broadcasting of the examples (the batch axes stay aligned): operands of

@@ -10,7 +10,7 @@ import Testing
     /// Small networks that together use every layer type and option the exporter handles.
     static let networks: [String: @Sendable () throws -> Network] = [
         "convolutions": convolutions, "pooling": pooling, "merges": merges, "shapes": shapes, "upsampling": upsampling,
-        "residuals": residuals,
+        "residuals": residuals, "windows": windows,
     ]
 
     static func convolutions() throws -> Network {
@@ -28,6 +28,25 @@ import Testing
         try net.add("leaky", ActivationLayer(.leakyReLU(alpha: 0.1)))
         try net.add("c3", Conv2D(inputChannels: 12, outputChannels: 5, kernel: (1, 1), weights: random.floats(60, in: -0.5...0.5),
                                  bias: random.floats(5, in: -0.1...0.1), activation: .clip(low: -1, high: 2)))
+        return net
+    }
+
+    /// Ungrouped convolutions with windows, which `--precision int8` runs as ``Int8Conv2D``: strided, dilated, unevenly
+    /// padded, a 5×5 and a strided 1×1; then a 1×1 (``Int8Linear``).
+    static func windows() throws -> Network {
+        var random = SeededGenerator(seed: 7)
+        func conv(_ inputs: Int, _ outputs: Int, _ kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
+                  padding: Padding, _ activation: Activation) -> Conv2D {
+            Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: kernel, stride: stride, dilation: dilation, padding: padding,
+                   weights: random.floats(kernel.0 * kernel.1 * inputs * outputs, in: -0.3...0.3), bias: random.floats(outputs, in: -0.1...0.1),
+                   activation: activation)
+        }
+        var net = Network(inputShape: [11, 10, 8])
+        try net.add("c1", conv(8, 16, (3, 3), stride: (2, 2), padding: .same, .relu))
+        try net.add("c2", conv(16, 12, (3, 2), dilation: (2, 1), padding: .explicit(top: 1, bottom: 2, left: 0, right: 1), .hardSwish))
+        try net.add("c3", conv(12, 10, (5, 5), padding: .same, .relu6))
+        try net.add("c4", conv(10, 14, (1, 1), stride: (2, 2), padding: .valid, .identity))
+        try net.add("c5", conv(14, 6, (1, 1), padding: .valid, .relu))
         return net
     }
 
@@ -194,6 +213,11 @@ import Testing
                     ? Conv2D(inputChannels: linear.inputFeatures, outputChannels: outputs, kernel: (1, 1), weights: weights, bias: linear.bias,
                              activation: linear.activation)
                     : Dense(inputFeatures: linear.inputFeatures, outputFeatures: outputs, weights: weights, bias: linear.bias, activation: linear.activation)
+            } else if let conv = layer as? Int8Conv2D {
+                let (codes, scales, outputs) = (conv.product.weightCodes, conv.product.weightScales, conv.outputChannels)
+                layer = Conv2D(inputChannels: conv.inputChannels, outputChannels: outputs, kernel: conv.kernel, stride: conv.stride,
+                               dilation: conv.dilation, padding: conv.padding, weights: codes.indices.map { Float(codes[$0]) * scales[$0 % outputs] },
+                               bias: conv.product.bias, activation: conv.product.activation)
             }
             try result.add(node.name, layer, inputs: node.inputs)
         }
@@ -215,10 +239,11 @@ import Testing
 
     /// `--precision int8`: the file holds the int8 weights and their scales (QDQ), so ONNX Runtime computes what the
     /// engine computes on the dequantized weights; with its optimiser on, close to what the int8 engine computes.
-    @Test(arguments: ["convolutions", "pooling", "shapes"], [13, 21])
+    @Test(arguments: ["convolutions", "pooling", "shapes", "windows"], [13, 21])
     func anInt8NetworkExportsItsQuantizedWeights(_ name: String, opset: Int) throws {
         let quantized = try Self.networks[name]!().optimized().int8Quantized()
         #expect(quantized.nodes.contains { $0.layer is Int8Linear }, "\(name) has no int8 layer")
+        if name == "windows" { #expect(quantized.nodes.filter { $0.layer is Int8Conv2D }.count == 4) }
         let input = Self.input(for: quantized)
         let path = try Self.exported(quantized, name: name + "-int8", opset: opset)
         guard let reference = try TestSupport.onnxRuntime(model: path, input: Self.toFile(input)) else { return }

@@ -4,22 +4,30 @@ import NetCore
 import TestSupport
 import Testing
 
-/// The int8 product computed independently: the documented quantization (weights per column, symmetric,
-/// max|w|/127; each input row to uint8 with its own scale and zero point, range widened to contain 0),
-/// exact integer dot products, rescaled in double.
-func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int, bias: [Float]) -> [Float] {
-    let columnScales = (0..<n).map { column -> Float in
+/// Weights quantized as documented: per column, symmetric, scale max|w|/127, codes rounded to nearest even.
+func referenceWeightCodes(_ w: [Float], k: Int, n: Int) -> (codes: [Int], scales: [Float]) {
+    let scales = (0..<n).map { column -> Float in
         let largest = (0..<k).map { abs(w[$0 * n + column]) }.max()!
         return largest > 0 ? largest / 127 : 1
     }
-    let qw = (0..<k * n).map { Int(max(-127, min(127, (w[$0] / columnScales[$0 % n]).rounded(.toNearestOrEven)))) }
+    return ((0..<k * n).map { Int(max(-127, min(127, (w[$0] / scales[$0 % n]).rounded(.toNearestOrEven)))) }, scales)
+}
+
+/// Values quantized as documented: to uint8 with one scale and zero point, the range widened to contain 0.
+func referenceInputCodes<Values: Collection<Float>>(_ values: Values) -> (codes: [Int], scale: Float, zero: Int) {
+    let low = min(0, values.min()!), high = max(0, values.max()!)
+    let scale: Float = high > low ? (high - low) / 255 : 1, inverse = 1 / scale
+    let zero = high > low ? Int(max(0, min(255, (-low * inverse).rounded(.toNearestOrEven)))) : 0
+    return (values.map { Int(max(0, min(255, ($0 * inverse).rounded(.toNearestOrEven) + Float(zero)))) }, scale, zero)
+}
+
+/// The int8 product computed independently: the documented quantization (weights per column; each input row to uint8
+/// with its own scale and zero point), exact integer dot products, rescaled in double.
+func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int, bias: [Float]) -> [Float] {
+    let (qw, columnScales) = referenceWeightCodes(w, k: k, n: n)
     var result = [Float](repeating: 0, count: rows * n)
     for r in 0..<rows {
-        let row = x[r * k..<(r + 1) * k]
-        let low = min(0, row.min()!), high = max(0, row.max()!)
-        let scale: Float = high > low ? (high - low) / 255 : 1, inverse = 1 / scale
-        let zero = high > low ? Int(max(0, min(255, (-low * inverse).rounded(.toNearestOrEven)))) : 0
-        let qx = row.map { Int(max(0, min(255, ($0 * inverse).rounded(.toNearestOrEven) + Float(zero)))) }
+        let (qx, scale, zero) = referenceInputCodes(x[r * k..<(r + 1) * k])
         for column in 0..<n {
             var dot = 0
             for i in 0..<k { dot += (qx[i] - zero) * qw[i * n + column] }
@@ -154,15 +162,26 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
         }
     }
 
-    @Test func int8QuantizedReplacesPointwiseConvolutionsAndDenseLayersOnly() throws {
-        var network = Network(inputShape: [6, 5, 8])
-        try network.add("spatial", Conv2D(inputChannels: 8, outputChannels: 8, kernel: (3, 3), padding: .same))
-        try network.add("pointwise", Conv2D(inputChannels: 8, outputChannels: 16, kernel: (1, 1), activation: .relu))
+    /// The matrix products become int8: 1×1 convolutions and dense layers as ``Int8Linear``, the convolutions planned as
+    /// im2col or Winograd (a strided 1×1 included) as ``Int8Conv2D``; a few-input stem, a grouped and a depthwise
+    /// convolution stay float32.
+    @Test func int8QuantizedReplacesTheMatrixProductsOnly() throws {
+        var network = Network(inputShape: [16, 15, 3])
+        try network.add("stem", Conv2D(inputChannels: 3, outputChannels: 8, kernel: (3, 3), padding: .same))
+        try network.add("spatial", Conv2D(inputChannels: 8, outputChannels: 16, kernel: (3, 3), padding: .same))
+        try network.add("winograd", Conv2D(inputChannels: 16, outputChannels: 16, kernel: (3, 3), padding: .same))
+        try network.add("grouped", Conv2D(inputChannels: 16, outputChannels: 16, kernel: (3, 3), groups: 4, padding: .same))
+        try network.add("depthwise", DepthwiseConv2D(channels: 16, kernel: (3, 3), padding: .same))
+        try network.add("pointwise", Conv2D(inputChannels: 16, outputChannels: 16, kernel: (1, 1), activation: .relu))
         try network.add("strided", Conv2D(inputChannels: 16, outputChannels: 16, kernel: (1, 1), stride: (2, 2)))
         try network.add("pool", GlobalAveragePool())
         try network.add("dense", Dense(inputFeatures: 16, outputFeatures: 4))
+        let algorithms = network.nodes.prefix(4).map { ($0.layer as? Conv2D)?.algorithm }
+        #expect(algorithms == [.fewInputs, .im2col, .winograd, .im2col])
         let types = network.int8Quantized().nodes.map(\.layer.typeName)
-        #expect(types == ["Conv2D", "Conv2D (int8)", "Conv2D", "GlobalAveragePool", "Dense (int8)"])
+        #expect(types == ["Conv2D", "Conv2D (int8)", "Conv2D (int8)", "GroupedConv2D", "DepthwiseConv2D", "Conv2D (int8)", "Conv2D (int8)",
+                          "GlobalAveragePool", "Dense (int8)"])
+        #expect(network.int8Quantized().nodes.filter { $0.layer is Int8Conv2D }.map(\.name) == ["spatial", "winograd", "strided"])
     }
 }
 

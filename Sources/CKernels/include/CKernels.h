@@ -31,6 +31,17 @@ void an_int8_unpack_weights(const int8_t *packed, int k, int n, int8_t *w);
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, const float *addend, float lo, float hi, float *c, int ldc);
 
+/// `an_int8_linear` on rows already quantized: `q` holds `m` rows of `kpad` bytes (k rounded up to 4; the bytes past k
+/// are read but meet zero weights), row `r` with scale `rowScales[r]` and zero point `zeros[r]`. Returns 0, or -1 when
+/// scratch memory could not be allocated.
+int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+                         const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, const float *addend,
+                         float lo, float hi, float *c, int ldc);
+
+/// Quantizes `count` floats to uint8 with one scale and zero point for all (written to `scale` and `zero`): the range is
+/// widened to contain 0, so that 0 — a convolution's padding — is exact; `an_int8_linear`'s rule for a row.
+void an_int8_quantize_tensor(const float *x, size_t count, uint8_t *q, float *scale, int32_t *zero);
+
 /// Panels of 16 columns in packed float weights for `n` columns.
 int an_packed_panels(int n);
 

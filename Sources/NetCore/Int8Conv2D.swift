@@ -1,0 +1,118 @@
+import CKernels
+
+/// An ungrouped convolution with a window — any kernel, stride, dilation and padding — run in int8 as an im2col product.
+///
+/// Each image's input is quantized to uint8 with one scale and zero point from its range (widened to contain 0, so the
+/// padding, 0, is exact); the im2col rows of those bytes times the weights, quantized per output channel as in
+/// ``Int8Linear``, accumulate exactly in int32 and are rescaled to float before the bias and activation. One scale per
+/// image rather than per row: a row of im2col repeats each input value up to `kernel` times, so the input is quantized
+/// once and its bytes copied.
+public struct Int8Conv2D: Layer {
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let kernel: (height: Int, width: Int)
+    public let stride: (y: Int, x: Int)
+    public let dilation: (y: Int, x: Int)
+    public let padding: Padding
+    /// The product of an im2col row (`kernel.height × kernel.width × inputChannels` values, taps in order) and the
+    /// weights, with the bias and activation.
+    public let product: Int8Linear
+
+    /// The int8 form of an ungrouped convolution other than a per-pixel linear map (that one is an ``Int8Linear``).
+    public init?(_ conv: Conv2D) {
+        guard conv.groups == 1, !conv.isPerPixelLinear else { return nil }
+        inputChannels = conv.inputChannels
+        outputChannels = conv.outputChannels
+        kernel = conv.kernel
+        stride = conv.stride
+        dilation = conv.dilation
+        padding = conv.padding
+        // Ungrouped HWIO weights are the `depth × outputChannels` matrix of the im2col product.
+        product = Int8Linear(inputFeatures: conv.depth, outputFeatures: conv.outputChannels, weights: conv.weights, bias: conv.bias,
+                             activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
+    }
+
+    public var typeName: String { "Conv2D (int8)" }
+    public var parameterCount: Int { product.parameterCount }
+
+    func geometry(_ shape: [Int]) -> WindowGeometry {
+        WindowGeometry(height: shape[0], width: shape[1], kernel: (kernel.height, kernel.width), stride: (stride.y, stride.x),
+                       dilation: (dilation.y, dilation.x), padding: padding)
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try requireInputs(inputs, count: 1, rank: 3)
+        return try geometry(inputs[0]).outputShape(of: typeName, input: inputs[0], channels: inputChannels, outputChannels: outputChannels)
+    }
+
+    public func multiplyAdds(for inputs: [[Int]]) -> Int {
+        let g = geometry(inputs[0])
+        return g.outputHeight * g.outputWidth * outputChannels * product.inputFeatures
+    }
+
+    public func forward(_ inputs: [Tensor], into output: inout Tensor) {
+        let input = inputs[0], batch = input.shape[0]
+        let g = geometry(Array(input.shape.dropFirst()))
+        let pixels = g.outputHeight * g.outputWidth, rows = batch * pixels
+        guard rows > 0 else { return }
+        let imageCount = input.count / batch
+        let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: input.count)
+        let imageScales = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch)
+        let imageZeros = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
+        defer { codes.deallocate(); imageScales.deallocate(); imageZeros.deallocate() }
+        let bytes = SharedPointer(codes.baseAddress!), scales = SharedPointer(imageScales.baseAddress!)
+        let zeros = SharedPointer(imageZeros.baseAddress!)
+        input.scalars.withUnsafeBufferPointer { source in
+            let floats = SharedReadPointer(source.baseAddress!)
+            Parallel.forEach(batch) { image in
+                an_int8_quantize_tensor(floats.base + image * imageCount, imageCount, bytes.base + image * imageCount,
+                                        scales.base + image, zeros.base + image)
+            }
+        }
+        let depth = product.inputFeatures, rowStride = (depth + 3) / 4 * 4  // the kernel's rows: k rounded up to 4
+        // Chunks of about 512 KB of bytes in whole 12-row tiles: the product streams a chunk once per 32 columns.
+        let chunkRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
+        let bounds = product.activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        let n = outputChannels
+        output.scalars.withUnsafeMutableBufferPointer { outBuffer in
+            product.packed.withUnsafeBufferPointer { p in
+                product.scales.withUnsafeBufferPointer { s in
+                    product.sums.withUnsafeBufferPointer { u in
+                        product.bias.withUnsafeBufferPointer { b in
+                            let target = SharedPointer(outBuffer.baseAddress!), weights = SharedReadPointer(p.baseAddress!)
+                            let columnScales = SharedReadPointer(s.baseAddress!), sums = SharedReadPointer(u.baseAddress!)
+                            let bias = SharedReadPointer(b.baseAddress!), source = SharedReadPointer(UnsafePointer(bytes.base))
+                            Parallel.forEachShare(of: rows, granule: 12) { share in
+                                let columns = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkRows * rowStride)
+                                columns.initialize(repeating: 0, count: chunkRows * rowStride)  // the bytes past `depth` stay 0
+                                let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows)
+                                let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: chunkRows)
+                                defer { columns.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
+                                for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
+                                    let count = min(chunkRows, share.upperBound - first)
+                                    // The chunk image by image: each pads with its own zero point.
+                                    var row = first
+                                    while row < first + count {
+                                        let image = row / pixels, end = min(first + count, (image + 1) * pixels)
+                                        let zero = zeros.base[image]
+                                        g.im2col(source.base, inputChannels: inputChannels, into: columns + (row - first) * rowStride,
+                                                 rowStride: rowStride, firstRow: row, rows: end - row, channelOffset: 0,
+                                                 channels: inputChannels, padding: UInt8(zero))
+                                        (rowScales + (row - first)).update(repeating: scales.base[image], count: end - row)
+                                        (rowZeros + (row - first)).update(repeating: zero, count: end - row)
+                                        row = end
+                                    }
+                                    let status = an_int8_linear_codes(
+                                        Int32(count), Int32(n), Int32(rowStride), columns, rowScales, rowZeros, weights.base,
+                                        columnScales.base, sums.base, bias.base, nil, low, high, target.base + first * n, Int32(n))
+                                    precondition(status == 0, "out of memory in the int8 kernel")
+                                    if bounds == nil { product.activation.apply(target.base + first * n, count: count * n) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
