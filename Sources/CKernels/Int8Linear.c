@@ -46,10 +46,9 @@ void an_int8_unpack_weights(const int8_t *packed, int k, int n, int8_t *w) {
     }
 }
 
-// Row quantization: the range is widened to contain 0 so that 0 (padding, ReLU zeros) is exact.
-static void row_range(const float *row, int k, float *scale, float *inverse, int32_t *zero) {
-    float low = 0, high = 0;
-    for (int i = 0; i < k; i++) { low = fminf(low, row[i]); high = fmaxf(high, row[i]); }
+// The scale (and its inverse) and zero point of values in [low, high], a range that contains 0, so that 0 (padding,
+// ReLU zeros) is exact: 255 steps over the range; a range of nothing (all zeros) takes scale 1.
+static inline void range_quantization(float low, float high, float *scale, float *inverse, int32_t *zero) {
     if (high - low > 0) {
         *scale = (high - low) / 255;
         *inverse = 1 / *scale;
@@ -58,6 +57,13 @@ static void row_range(const float *row, int k, float *scale, float *inverse, int
     } else {
         *scale = 1; *inverse = 1; *zero = 0;
     }
+}
+
+// Row quantization: the row's range widened to contain 0.
+static void row_range(const float *row, int k, float *scale, float *inverse, int32_t *zero) {
+    float low = 0, high = 0;
+    for (int i = 0; i < k; i++) { low = fminf(low, row[i]); high = fmaxf(high, row[i]); }
+    range_quantization(low, high, scale, inverse, zero);
 }
 
 /// Row `row`, column `column` of a matrix `ld` floats a row apart, or NULL for none.
@@ -151,14 +157,7 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
         }
         float lowest = _mm512_reduce_min_ps(low), highest = _mm512_reduce_max_ps(high);
         float inverse;
-        if (highest - lowest > 0) {
-            scales[r] = (highest - lowest) / 255;
-            inverse = 1 / scales[r];
-            long z = lrintf(-lowest * inverse);
-            zeros[r] = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
-        } else {
-            scales[r] = 1; inverse = 1; zeros[r] = 0;
-        }
+        range_quantization(lowest, highest, &scales[r], &inverse, &zeros[r]);
         __m512 scale = _mm512_set1_ps(inverse);
         __m512i zero = _mm512_set1_epi32(zeros[r]), floor = _mm512_setzero_si512(), ceiling = _mm512_set1_epi32(255);
         uint8_t *out = q + (size_t)r * kpad;
@@ -386,14 +385,7 @@ AVX2_TARGET static void row_range_avx2(const float *row, int k, float *scale, fl
     high4 = _mm_max_ps(high4, _mm_movehl_ps(high4, high4));
     float lowest = fminf(_mm_cvtss_f32(low4), _mm_cvtss_f32(_mm_shuffle_ps(low4, low4, 1)));
     float highest = fmaxf(_mm_cvtss_f32(high4), _mm_cvtss_f32(_mm_shuffle_ps(high4, high4, 1)));
-    if (highest - lowest > 0) {
-        *scale = (highest - lowest) / 255;
-        *inverse = 1 / *scale;
-        long z = lrintf(-lowest * *inverse);
-        *zero = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
-    } else {
-        *scale = 1; *inverse = 1; *zero = 0;
-    }
+    range_quantization(lowest, highest, scale, inverse, zero);
 }
 
 // The codes of `row[i ..< i + 8]` in 32-bit lanes, 0 past `k`: the portable body's rounding (`vcvtps2dq` rounds to
@@ -591,7 +583,7 @@ int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *
 // The range of a tensor, widened to contain 0 (as `row_range`); NaN skipped. Sixteen running minima and maxima, updated
 // by comparisons (not fminf/fmaxf, and not one running pair: a reduction the compiler would keep scalar), vectorize.
 AN_PORTABLE_CLONES
-static void tensor_range(const float *x, size_t count, float *low, float *high) {
+void an_int8_range(const float *x, size_t count, float *low, float *high) {
     float lows[16] = {0}, highs[16] = {0};
     size_t i = 0;
     for (; i + 16 <= count; i += 16) {
@@ -624,16 +616,8 @@ static void quantize_codes(const float *x, size_t count, float inverse, int32_t 
     }
 }
 
-void an_int8_quantize_tensor(const float *x, size_t count, uint8_t *q, float *scale, int32_t *zero) {
-    float low, high, inverse;
-    tensor_range(x, count, &low, &high);
-    if (high - low > 0) {
-        *scale = (high - low) / 255;
-        inverse = 1 / *scale;
-        long z = lrintf(-low * inverse);
-        *zero = (int32_t)(z < 0 ? 0 : (z > 255 ? 255 : z));
-    } else {
-        *scale = 1; inverse = 1; *zero = 0;
-    }
+void an_int8_quantize(const float *x, size_t count, float low, float high, uint8_t *q, float *scale, int32_t *zero) {
+    float inverse;
+    range_quantization(low, high, scale, &inverse, zero);
     quantize_codes(x, count, inverse, *zero, q);
 }

@@ -55,21 +55,17 @@ public struct Int8Conv2D: Layer {
         let g = geometry(Array(input.shape.dropFirst()))
         let pixels = g.outputHeight * g.outputWidth, rows = batch * pixels
         guard rows > 0 else { return }
-        let imageCount = input.count / batch
         let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: input.count)
         let imageScales = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch)
         let imageZeros = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
         defer { codes.deallocate(); imageScales.deallocate(); imageZeros.deallocate() }
+        input.scalars.withUnsafeBufferPointer { source in
+            quantize(SharedReadPointer(source.baseAddress!), batch: batch, imageCount: input.count / batch, into: SharedPointer(codes.baseAddress!),
+                     scales: SharedPointer(imageScales.baseAddress!), zeros: SharedPointer(imageZeros.baseAddress!))
+        }
         let bytes = SharedPointer(codes.baseAddress!), scales = SharedPointer(imageScales.baseAddress!)
         let zeros = SharedPointer(imageZeros.baseAddress!)
-        input.scalars.withUnsafeBufferPointer { source in
-            let floats = SharedReadPointer(source.baseAddress!)
-            Parallel.forEach(batch) { image in
-                an_int8_quantize_tensor(floats.base + image * imageCount, imageCount, bytes.base + image * imageCount,
-                                        scales.base + image, zeros.base + image)
-            }
-        }
-        let depth = product.inputFeatures, rowStride = (depth + 3) / 4 * 4  // the kernel's rows: k rounded up to 4
+        let rowStride = (product.inputFeatures + 3) / 4 * 4  // the kernel's rows: k rounded up to 4
         // Chunks of about 512 KB of bytes in whole 12-row tiles: the product streams a chunk once per 32 columns.
         let chunkRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
         let bounds = product.activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
@@ -113,6 +109,34 @@ public struct Int8Conv2D: Layer {
                     }
                 }
             }
+        }
+    }
+
+    /// Each image of `input` to bytes with its own scale and zero point. A batch smaller than the core count splits each
+    /// image into parts: their ranges first, combined, then their codes.
+    private func quantize(_ input: SharedReadPointer<Float>, batch: Int, imageCount: Int, into codes: SharedPointer<UInt8>,
+                          scales: SharedPointer<Float>, zeros: SharedPointer<Int32>) {
+        let parts = max(1, Parallel.threadCount / batch), partCount = (imageCount + parts - 1) / parts
+        let ranges = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * batch * parts)
+        defer { ranges.deallocate() }
+        let bounds = SharedPointer(ranges.baseAddress!)
+        @Sendable func part(_ item: Int) -> (first: Int, count: Int) {
+            let (image, index) = item.quotientAndRemainder(dividingBy: parts)
+            let start = index * partCount
+            return (image * imageCount + min(start, imageCount), max(0, min(partCount, imageCount - start)))
+        }
+        Parallel.forEach(batch * parts) { item in
+            let (first, count) = part(item)
+            an_int8_range(input.base + first, count, bounds.base + 2 * item, bounds.base + 2 * item + 1)
+        }
+        Parallel.forEach(batch * parts) { item in
+            let image = item / parts, (first, count) = part(item)
+            let low = (0..<parts).map { bounds.base[2 * (image * parts + $0)] }.min()!
+            let high = (0..<parts).map { bounds.base[2 * (image * parts + $0) + 1] }.max()!
+            // Every part of an image writes the same scale and zero point.
+            var scale: Float = 0, zero: Int32 = 0
+            an_int8_quantize(input.base + first, count, low, high, codes.base + first, &scale, &zero)
+            if item % parts == 0 { scales.base[image] = scale; zeros.base[image] = zero }
         }
     }
 }

@@ -37,7 +37,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Weights file (default: looked up in the weight store).")
     var weights: String?
 
-    @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions and dense layers; faster).")
+    @Option(help: "float32 (exact) or int8 (convolutions and dense layers on int8 products, activations quantized as they run; faster).")
     var precision: Precision = .float32
 
     @Option(help: "Seconds between examples: openl3's windows (default 0.1), crepe's frames (0.01), yamnet's and vggish's patches (0.48, 0.96; whole 10 ms frames).")

@@ -14,7 +14,7 @@ struct ExportCommand: ParsableCommand {
         are not part of the file. A .tflite, .onnx, .caffemodel or Darknet .weights file is converted the same way. A trained model \
         (.audionet) becomes its backbone, standardisation and head, ending in class probabilities; an audio model's \
         file takes the examples of one clip and averages their embeddings, as `classify --clip` does. With \
-        --precision int8 the layers AudioNet runs in int8 (1×1 convolutions, dense layers) hold int8 weights with \
+        --precision int8 the layers AudioNet runs in int8 (convolutions other than depthwise, grouped and few-input ones; dense layers) hold int8 weights with \
         per-channel scales (DequantizeLinear, QDQ): about a quarter of the size; ONNX Runtime's optimiser runs them \
         as dynamically quantized integer products, as AudioNet does.
         """

@@ -48,7 +48,7 @@ struct ImageCommand: ParsableCommand {
         @Option(help: "none or center.")
         var crop: Crop = .none
 
-        @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions and dense layers; faster).")
+        @Option(help: "float32 (exact) or int8 (convolutions and dense layers on int8 products, activations quantized as they run; faster).")
         var precision: Precision = .float32
 
         @Option(help: "Weights file (default: looked up in the weight store).")

@@ -28,7 +28,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Weights file (default: looked up in the weight store).")
     var weights: String?
 
-    @Option(help: "float32 (exact) or int8 (1×1 convolutions and dense layers dynamic-range quantized; layer names kept).")
+    @Option(help: "float32 (exact) or int8 (convolutions and dense layers on int8 products, activations quantized as they run; layer names kept).")
     var precision: Precision = .float32
 
     func run() throws {

@@ -41,6 +41,30 @@ import Testing
         #expect(relativeError(try folded.run(input, outputs: ["added"])["added"]!, try fixture("dag.added")) <= 1e-4)
     }
 
+    /// A batch larger than a pass (examples whose largest activation is 6.4 MB: one a core) runs in passes, the last one
+    /// short; every requested output, the input's own included, equals the examples run one by one.
+    @Test func aBatchLargerThanAPassGivesEachExamplesOutputs() throws {
+        var random = SeededGenerator(seed: 3)
+        var net = Network(inputShape: [400, 400, 10])
+        try net.add("conv", Conv2D(inputChannels: 10, outputChannels: 10, kernel: (3, 3), stride: (2, 2), padding: .same,
+                                   weights: random.floats(900, in: -0.3...0.3), activation: .relu))
+        try net.add("gap", GlobalAveragePool())
+        let perPass = net.examplesPerPass(threads: Parallel.threadCount)
+        #expect(perPass == Parallel.threadCount && net.examplesPerPass(threads: 3) == 3)
+        let batch = 2 * perPass + 1, size = 400 * 400 * 10
+        let input = Tensor(shape: [batch, 400, 400, 10], scalars: random.floats(batch * size, in: -1...1))
+        let outputs = try net.run(input, outputs: ["gap", "conv", "input"])
+        #expect(outputs["input"]!.shape == input.shape && outputs["input"]!.scalars == input.scalars)
+        for example in 0..<batch {
+            let alone = try net.run(input.rows([example]), outputs: ["gap", "conv"])
+            for name in ["gap", "conv"] {
+                let count = alone[name]!.count
+                #expect(outputs[name]!.shape == [batch] + alone[name]!.shape.dropFirst(), "\(name)")
+                #expect(Array(outputs[name]!.scalars[example * count..<(example + 1) * count]) == alone[name]!.scalars, "\(name), example \(example)")
+            }
+        }
+    }
+
     @Test func unknownLayerNameListsTheValidNames() throws {
         #expect(throws: NetworkError.unknownLayer("nope", valid: try dag().nodeNames)) {
             try dag().run(Tensor(zeros: [1, 8, 8, 4]), outputs: ["nope"])

@@ -38,9 +38,13 @@ int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *
                          const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, const float *addend,
                          float lo, float hi, float *c, int ldc);
 
-/// Quantizes `count` floats to uint8 with one scale and zero point for all (written to `scale` and `zero`): the range is
-/// widened to contain 0, so that 0 — a convolution's padding — is exact; `an_int8_linear`'s rule for a row.
-void an_int8_quantize_tensor(const float *x, size_t count, uint8_t *q, float *scale, int32_t *zero);
+/// The range of `count` floats widened to contain 0 (NaN skipped): what `an_int8_quantize` takes, combined across parts
+/// of a tensor by their minimum and maximum.
+void an_int8_range(const float *x, size_t count, float *low, float *high);
+
+/// Quantizes `count` floats to uint8 with the one scale and zero point of the range [`low`, `high`] (which contains 0, so
+/// that 0 — a convolution's padding — is exact), written to `scale` and `zero`: `an_int8_linear`'s rule for a row.
+void an_int8_quantize(const float *x, size_t count, float low, float high, uint8_t *q, float *scale, int32_t *zero);
 
 /// Panels of 16 columns in packed float weights for `n` columns.
 int an_packed_panels(int n);
