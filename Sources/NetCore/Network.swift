@@ -92,10 +92,11 @@ public struct Network: Sendable {
         })
     }
 
-    /// Bytes of the largest activation of a pass, per core: YAMNet's best batch measured (8 patches of 0.8 MB, 32 were
-    /// 25 % slower); ResNet-50 and MobileNetV2 at batch 16 ran 0–18 % faster in passes of this size (2 and 4 images a
-    /// core) than whole, in float32 and int8 alike.
-    static let passBytesPerCore = 6_400_000
+    /// Bytes of the largest activation of a pass, per core. Measured at batch 16 (passes run from the batch as here, and
+    /// as separate calls): ResNet-50 (3.2 MB per image) ran fastest in passes of 2 images a core in float32 and int8
+    /// (1 a core lost 10 % in float32), MobileNetV2 (1.6 MB) 4–8 a core, 10–18 % faster than whole batches; YAMNet's 8
+    /// patches (0.8 MB each) stay one pass.
+    static let passBytesPerCore = 8 << 20
 
     /// Examples per pass through the layers on `threads` cores: as many as keep the largest activation of a pass within
     /// ``passBytesPerCore`` a core, at least one.

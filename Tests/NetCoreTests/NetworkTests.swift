@@ -41,7 +41,7 @@ import Testing
         #expect(relativeError(try folded.run(input, outputs: ["added"])["added"]!, try fixture("dag.added")) <= 1e-4)
     }
 
-    /// A batch larger than a pass (examples whose largest activation is 6.4 MB: one a core) runs in passes, the last one
+    /// A batch larger than a pass (examples whose largest activation is 6.4 MB: one a core of its 8 MB) runs in passes, the last one
     /// short; every requested output, the input's own included, equals the examples run one by one.
     @Test func aBatchLargerThanAPassGivesEachExamplesOutputs() throws {
         var random = SeededGenerator(seed: 3)
