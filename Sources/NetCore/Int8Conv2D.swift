@@ -6,7 +6,7 @@ import CKernels
 /// padding, 0, is exact); the im2col rows of those bytes times the weights, quantized per output channel as in
 /// ``Int8Linear``, accumulate exactly in int32 and are rescaled to float before the bias and activation. One scale per
 /// image rather than per row: a row of im2col repeats each input value up to `kernel` times, so the input is quantized
-/// once and its bytes copied.
+/// once and its bytes copied. A strided 1×1 kernel quantizes only the pixels it reads.
 public struct Int8Conv2D: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -53,8 +53,24 @@ public struct Int8Conv2D: Layer {
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let input = inputs[0], batch = input.shape[0]
         let g = geometry(Array(input.shape.dropFirst()))
-        let pixels = g.outputHeight * g.outputWidth, rows = batch * pixels
-        guard rows > 0 else { return }
+        guard batch * g.outputHeight * g.outputWidth > 0 else { return }
+        guard kernel == (1, 1), g.padTop == 0, g.padLeft == 0, stride != (1, 1) else { return multiply(input, geometry: g, into: &output) }
+        // A strided 1×1 kernel (ResNet's downsampling) reads only the pixels on its grid, a quarter of the image at stride
+        // 2: those, gathered, are what it quantizes and multiplies, as a 1×1 kernel at stride 1.
+        let gathered = Tensor(shape: [batch, g.outputHeight, g.outputWidth, inputChannels]) { buffer in
+            input.scalars.withUnsafeBufferPointer {
+                g.im2col($0.baseAddress!, inputChannels: inputChannels, into: buffer.baseAddress!, rowStride: inputChannels, firstRow: 0,
+                         rows: batch * g.outputHeight * g.outputWidth, channelOffset: 0, channels: inputChannels, padding: 0)
+            }
+        }
+        let unit = WindowGeometry(height: g.outputHeight, width: g.outputWidth, kernel: (1, 1), stride: (1, 1), dilation: (1, 1),
+                                  padding: .valid)
+        multiply(gathered, geometry: unit, into: &output)
+    }
+
+    /// The convolution of `input` with the window `g`: each image quantized, its im2col rows of bytes times the weights.
+    private func multiply(_ input: Tensor, geometry g: WindowGeometry, into output: inout Tensor) {
+        let batch = input.shape[0], pixels = g.outputHeight * g.outputWidth, rows = batch * pixels
         let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: input.count)
         let imageScales = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch)
         let imageZeros = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)

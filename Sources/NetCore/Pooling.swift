@@ -61,28 +61,26 @@ public struct Pool2D: Layer {
                     let image = row / h.output, oy = row % h.output
                     let y0 = oy * sy - h.before, y1 = min(y0 + kh, h.paddedEnd)
                     let validY = max(y0, 0)..<min(y1, height)
-                    var accumulator = [Float](repeating: 0, count: channels)
                     for ox in 0..<w.output {
                         let x0 = ox * sx - w.before, x1 = min(x0 + kw, w.paddedEnd)
                         let validX = max(x0, 0)..<min(x1, width)
-                        for c in 0..<channels { accumulator[c] = isMax ? -Float.infinity : 0 }
+                        // The output pixel accumulates in place: loops over raw channels, which vectorize.
+                        let target = out.base + (row * w.output + ox) * channels
+                        target.update(repeating: isMax ? -Float.infinity : 0, count: channels)
                         for iy in validY {
                             for ix in validX {
                                 let pixel = source.base + ((image * height + iy) * width + ix) * channels
                                 if isMax {
-                                    for c in 0..<channels { accumulator[c] = max(accumulator[c], pixel[c]) }
+                                    for c in 0..<channels { target[c] = Swift.max(target[c], pixel[c]) }
                                 } else {
-                                    for c in 0..<channels { accumulator[c] += pixel[c] }
+                                    for c in 0..<channels { target[c] += pixel[c] }
                                 }
                             }
                         }
-                        let target = out.base + (row * w.output + ox) * channels
-                        if isMax {
-                            for c in 0..<channels { target[c] = accumulator[c] }
-                        } else {
+                        if !isMax {
                             let area = includePad ? (y1 - y0) * (x1 - x0) : validY.count * validX.count
                             let inverse = 1 / Float(max(area, 1))
-                            for c in 0..<channels { target[c] = accumulator[c] * inverse }
+                            for c in 0..<channels { target[c] *= inverse }
                         }
                     }
                 }

@@ -27,13 +27,14 @@ import Testing
         }
     }
 
-    /// A SAME 3×3; a 7×7 stem at stride 2 on 3 channels; a strided 1×1 (ResNet's downsampling); a dilated, strided kernel
-    /// with uneven padding; a width-1 column (the copy of whole runs in im2col).
+    /// A SAME 3×3; a 7×7 stem at stride 2 on 3 channels; strided 1×1s (ResNet's downsampling; SAME on odd sizes, which
+    /// pads nothing); a dilated, strided kernel with uneven padding; a width-1 column (the copy of whole runs in im2col).
     static let cases = [
         Case(height: 9, width: 11, channels: 5, outputs: 7, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same),
         Case(height: 15, width: 13, channels: 3, outputs: 33, kernel: (7, 7), stride: (2, 2), dilation: (1, 1),
              padding: .explicit(top: 3, bottom: 3, left: 3, right: 3)),
         Case(height: 8, width: 10, channels: 16, outputs: 40, kernel: (1, 1), stride: (2, 2), dilation: (1, 1), padding: .valid),
+        Case(height: 7, width: 9, channels: 12, outputs: 20, kernel: (1, 1), stride: (2, 3), dilation: (1, 1), padding: .same),
         Case(height: 10, width: 9, channels: 6, outputs: 12, kernel: (3, 2), stride: (1, 2), dilation: (2, 1),
              padding: .explicit(top: 1, bottom: 2, left: 0, right: 1)),
         Case(height: 12, width: 1, channels: 8, outputs: 20, kernel: (5, 1), stride: (1, 1), dilation: (1, 1), padding: .valid),
@@ -62,7 +63,14 @@ import Testing
         let (qw, weightScales) = referenceWeightCodes(conv.weights, k: depth, n: outputs)
         var result: [Float] = []
         for image in 0..<input.shape[0] {
-            let (qx, scale, zero) = referenceInputCodes(input.scalars[image * imageSize..<(image + 1) * imageSize])
+            // Quantized with the range of the whole image — or for a strided 1×1 kernel, of the pixels on its grid only.
+            let values = input.scalars[image * imageSize..<(image + 1) * imageSize]
+            let gridOnly = c.kernel == (1, 1) && c.stride != (1, 1)
+            let read = !gridOnly ? Array(values) : (0..<rows.size).flatMap { oy in
+                (0..<columns.size).flatMap { ox in values.dropFirst((oy * c.stride.0 * width + ox * c.stride.1) * channels).prefix(channels) }
+            }
+            let (_, scale, zero) = referenceInputCodes(read), inverse = 1 / scale
+            let qx = values.map { Int(max(0, min(255, ($0 * inverse).rounded(.toNearestOrEven) + Float(zero)))) }
             for oy in 0..<rows.size {
                 for ox in 0..<columns.size {
                     for o in 0..<outputs {
