@@ -95,10 +95,12 @@ public struct Int8Conv2D: Layer {
                             let columnScales = SharedReadPointer(s.baseAddress!), sums = SharedReadPointer(u.baseAddress!)
                             let bias = SharedReadPointer(b.baseAddress!), source = SharedReadPointer(UnsafePointer(bytes.base))
                             Parallel.forEachShare(of: rows, granule: 12) { share in
-                                let columns = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkRows * rowStride)
-                                columns.initialize(repeating: 0, count: chunkRows * rowStride)  // the bytes past `depth` stay 0
-                                let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows)
-                                let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: chunkRows)
+                                // A share's chunk rows; im2col writes each row's `depth` bytes, the ones past it stay 0.
+                                let capacity = min(chunkRows, share.count), depth = product.inputFeatures
+                                let columns = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * rowStride)
+                                for row in 0..<capacity { (columns + row * rowStride + depth).initialize(repeating: 0, count: rowStride - depth) }
+                                let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+                                let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
                                 defer { columns.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
                                 for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
                                     let count = min(chunkRows, share.upperBound - first)
