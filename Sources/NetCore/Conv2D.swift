@@ -3,7 +3,7 @@ import CKernels
 /// 2-D convolution on NHWC tensors, with groups, stride, dilation, TensorFlow or explicit padding,
 /// bias and a fused activation. Each of its algorithms (``ConvolutionAlgorithm``) has its own file; which one
 /// runs is chosen once for the input shape.
-public struct Conv2D: Layer, ShapePlanned {
+public struct Conv2D: SlidingWindow, ShapePlanned {
     public let inputChannels: Int
     public let outputChannels: Int
     public let kernel: (height: Int, width: Int)
@@ -67,14 +67,8 @@ public struct Conv2D: Layer, ShapePlanned {
     /// Rows of the im2col matrix: taps × input channels per group.
     var depth: Int { kernel.height * kernel.width * (inputChannels / groups) }
 
-    func geometry(_ shape: [Int]) -> WindowGeometry {
-        WindowGeometry(height: shape[0], width: shape[1], kernel: (kernel.height, kernel.width), stride: (stride.y, stride.x),
-                       dilation: (dilation.y, dilation.x), padding: padding)
-    }
-
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
-        try requireInputs(inputs, count: 1, rank: 3)
-        return try geometry(inputs[0]).outputShape(of: typeName, input: inputs[0], channels: inputChannels, outputChannels: outputChannels)
+        try windowOutputShape(inputs, channels: inputChannels, outputChannels: outputChannels)
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int {

@@ -2,7 +2,7 @@ import CKernels
 
 /// Depthwise 2-D convolution on NHWC tensors (one filter per input channel, `multiplier` outputs each),
 /// vectorized over channels.
-public struct DepthwiseConv2D: Layer {
+public struct DepthwiseConv2D: SlidingWindow {
     public let channels: Int
     public let multiplier: Int
     public let kernel: (height: Int, width: Int)
@@ -38,14 +38,8 @@ public struct DepthwiseConv2D: Layer {
     public var parameterCount: Int { weights.count + (hasBias ? bias.count : 0) }
     var outputChannels: Int { channels * multiplier }
 
-    func geometry(_ shape: [Int]) -> WindowGeometry {
-        WindowGeometry(height: shape[0], width: shape[1], kernel: (kernel.height, kernel.width), stride: (stride.y, stride.x),
-                       dilation: (dilation.y, dilation.x), padding: padding)
-    }
-
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
-        try requireInputs(inputs, count: 1, rank: 3)
-        return try geometry(inputs[0]).outputShape(of: typeName, input: inputs[0], channels: channels, outputChannels: outputChannels)
+        try windowOutputShape(inputs, channels: channels, outputChannels: outputChannels)
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int {

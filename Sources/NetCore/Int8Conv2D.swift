@@ -7,7 +7,7 @@ import CKernels
 /// ``Int8Linear``, accumulate exactly in int32 and are rescaled to float before the bias and activation. One scale per
 /// image rather than per row: a row of im2col repeats each input value up to `kernel` times, so the input is quantized
 /// once and its bytes copied. A strided 1×1 kernel quantizes only the pixels it reads.
-public struct Int8Conv2D: Layer {
+public struct Int8Conv2D: SlidingWindow {
     public let inputChannels: Int
     public let outputChannels: Int
     public let kernel: (height: Int, width: Int)
@@ -35,14 +35,8 @@ public struct Int8Conv2D: Layer {
     public var typeName: String { "Conv2D (int8)" }
     public var parameterCount: Int { product.parameterCount }
 
-    func geometry(_ shape: [Int]) -> WindowGeometry {
-        WindowGeometry(height: shape[0], width: shape[1], kernel: (kernel.height, kernel.width), stride: (stride.y, stride.x),
-                       dilation: (dilation.y, dilation.x), padding: padding)
-    }
-
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
-        try requireInputs(inputs, count: 1, rank: 3)
-        return try geometry(inputs[0]).outputShape(of: typeName, input: inputs[0], channels: inputChannels, outputChannels: outputChannels)
+        try windowOutputShape(inputs, channels: inputChannels, outputChannels: outputChannels)
     }
 
     public func multiplyAdds(for inputs: [[Int]]) -> Int {

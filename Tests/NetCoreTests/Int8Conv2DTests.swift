@@ -127,11 +127,7 @@ import Testing
             let layer = try #require(Int8Conv2D(Self.convolution(c, random: &random, activation: .relu)))
             let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
             let portable = withPortableKernels { layer.forward([input]).scalars }
-            withExtendedLifetime((simd, portable)) {
-                let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
-                #expect(mismatch == nil, "\(body.name) \(c.testDescription): first difference at \(mismatch ?? -1)")
-                #expect(simd.allSatisfy { $0.isFinite }, "\(body.name) \(c.testDescription)")
-            }
+            expectSameBits(simd, portable, "\(body.name) \(c.testDescription)")
         }
     }
 

@@ -37,6 +37,17 @@ func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int,
     return result
 }
 
+/// Checks that a SIMD body's output has the portable body's bits, and that every value was written (finite). Both
+/// arrays stay alive until the comparison ends: a body that skipped an element must not find the right value left in a
+/// buffer the other body just freed.
+func expectSameBits(_ simd: [Float], _ portable: [Float], _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    withExtendedLifetime((simd, portable)) {
+        let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
+        #expect(mismatch == nil, "\(context): first difference at \(mismatch ?? -1)", sourceLocation: sourceLocation)
+        #expect(simd.allSatisfy { $0.isFinite }, "\(context)", sourceLocation: sourceLocation)
+    }
+}
+
 /// Runs `body` on the portable C bodies.
 func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T { try CPU.withLevel(0, body) }
 
@@ -129,11 +140,7 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
             // in a buffer another body just freed.
             let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
             let portable = withPortableKernels { layer.forward([input]).scalars }
-            withExtendedLifetime((simd, portable)) {
-                let mismatch = simd.indices.first { simd[$0].bitPattern != portable[$0].bitPattern }
-                #expect(mismatch == nil, "\(body.name) \(rows)×\(k)×\(n): first difference at \(mismatch ?? -1)")
-                #expect(simd.allSatisfy { $0.isFinite }, "\(body.name) \(rows)×\(k)×\(n)")
-            }
+            expectSameBits(simd, portable, "\(body.name) \(rows)×\(k)×\(n)")
         }
     }
 
