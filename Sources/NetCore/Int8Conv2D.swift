@@ -6,7 +6,8 @@ import CKernels
 /// padding, 0, is exact); the im2col rows of those bytes times the weights, quantized per output channel as in
 /// ``Int8Linear``, accumulate exactly in int32 and are rescaled to float before the bias and activation. One scale per
 /// image rather than per row: a row of im2col repeats each input value up to `kernel` times, so the input is quantized
-/// once and its bytes copied. A strided 1×1 kernel quantizes only the pixels it reads.
+/// once and its bytes copied. A strided 1×1 kernel quantizes only the pixels it reads. Once calibrated, every image is
+/// quantized with the one input range measured on calibration examples (static quantization).
 public struct Int8Conv2D: SlidingWindow {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -15,8 +16,8 @@ public struct Int8Conv2D: SlidingWindow {
     public let dilation: (y: Int, x: Int)
     public let padding: Padding
     /// The product of an im2col row (`kernel.height × kernel.width × inputChannels` values, taps in order) and the
-    /// weights, with the bias and activation.
-    public let product: Int8Linear
+    /// weights, with the bias and activation; its ``Int8Linear/inputRange``, once calibrated, quantizes every image.
+    public private(set) var product: Int8Linear
 
     /// The int8 form of an ungrouped convolution other than a per-pixel linear map (that one is an ``Int8Linear``).
     public init?(_ conv: Conv2D) {
@@ -30,6 +31,13 @@ public struct Int8Conv2D: SlidingWindow {
         // Ungrouped HWIO weights are the `depth × outputChannels` matrix of the im2col product.
         product = Int8Linear(inputFeatures: conv.depth, outputFeatures: conv.outputChannels, weights: conv.weights, bias: conv.bias,
                              activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
+    }
+
+    /// This convolution with every image quantized with the fixed `range` (static quantization; widened to contain 0).
+    public func quantizing(inputsIn range: ClosedRange<Float>) -> Int8Conv2D {
+        var result = self
+        result.product = product.quantizing(inputsIn: range)
+        return result
     }
 
     public var typeName: String { "Conv2D (int8)" }
@@ -64,7 +72,7 @@ public struct Int8Conv2D: SlidingWindow {
 
     /// The convolution of `input` with the window `g`: each image quantized, its im2col rows of bytes times the weights.
     private func multiply(_ input: Tensor, geometry g: WindowGeometry, into output: inout Tensor) {
-        let batch = input.shape[0], pixels = g.outputHeight * g.outputWidth, rows = batch * pixels
+        let batch = input.shape[0], pixels = g.outputHeight * g.outputWidth
         let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: input.count)
         let imageScales = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch)
         let imageZeros = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
@@ -73,59 +81,25 @@ public struct Int8Conv2D: SlidingWindow {
             quantize(SharedReadPointer(source.baseAddress!), batch: batch, imageCount: input.count / batch, into: SharedPointer(codes.baseAddress!),
                      scales: SharedPointer(imageScales.baseAddress!), zeros: SharedPointer(imageZeros.baseAddress!))
         }
-        let bytes = SharedPointer(codes.baseAddress!), scales = SharedPointer(imageScales.baseAddress!)
-        let zeros = SharedPointer(imageZeros.baseAddress!)
-        let rowStride = (product.inputFeatures + 3) / 4 * 4  // the kernel's rows: k rounded up to 4
-        // Chunks of about 512 KB of bytes in whole 12-row tiles: the product streams a chunk once per 32 columns.
-        let chunkRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
-        let bounds = product.activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
-        let n = outputChannels
-        output.scalars.withUnsafeMutableBufferPointer { outBuffer in
-            product.packed.withUnsafeBufferPointer { p in
-                product.scales.withUnsafeBufferPointer { s in
-                    product.sums.withUnsafeBufferPointer { u in
-                        product.bias.withUnsafeBufferPointer { b in
-                            let target = SharedPointer(outBuffer.baseAddress!), weights = SharedReadPointer(p.baseAddress!)
-                            let columnScales = SharedReadPointer(s.baseAddress!), sums = SharedReadPointer(u.baseAddress!)
-                            let bias = SharedReadPointer(b.baseAddress!), source = SharedReadPointer(UnsafePointer(bytes.base))
-                            Parallel.forEachShare(of: rows, granule: 12) { share in
-                                // A share's chunk rows; im2col writes each row's `depth` bytes, the ones past it stay 0.
-                                let capacity = min(chunkRows, share.count), depth = product.inputFeatures
-                                let columns = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * rowStride)
-                                for row in 0..<capacity { (columns + row * rowStride + depth).initialize(repeating: 0, count: rowStride - depth) }
-                                let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
-                                let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-                                defer { columns.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
-                                for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
-                                    let count = min(chunkRows, share.upperBound - first)
-                                    // The chunk image by image: each pads with its own zero point.
-                                    var row = first
-                                    while row < first + count {
-                                        let image = row / pixels, end = min(first + count, (image + 1) * pixels)
-                                        let zero = zeros.base[image]
-                                        g.im2col(source.base, inputChannels: inputChannels, into: columns + (row - first) * rowStride,
-                                                 rowStride: rowStride, firstRow: row, rows: end - row, channelOffset: 0,
-                                                 channels: inputChannels, padding: UInt8(zero))
-                                        (rowScales + (row - first)).update(repeating: scales.base[image], count: end - row)
-                                        (rowZeros + (row - first)).update(repeating: zero, count: end - row)
-                                        row = end
-                                    }
-                                    let status = an_int8_linear_codes(
-                                        Int32(count), Int32(n), Int32(rowStride), columns, rowScales, rowZeros, weights.base,
-                                        columnScales.base, sums.base, bias.base, nil, low, high, target.base + first * n, Int32(n))
-                                    precondition(status == 0, "out of memory in the int8 kernel")
-                                    if bounds == nil { product.activation.apply(target.base + first * n, count: count * n) }
-                                }
-                            }
-                        }
-                    }
-                }
+        let source = SharedReadPointer(UnsafePointer(codes.baseAddress!)), scales = SharedPointer(imageScales.baseAddress!)
+        let zeros = SharedPointer(imageZeros.baseAddress!), rowStride = product.codeRowStride, channels = inputChannels
+        product.multiplyCodes(rows: batch * pixels, activation: product.activation, into: &output) { first, count, bytes, rowScales, rowZeros in
+            // The chunk image by image: each pads with its own zero point.
+            var row = first
+            while row < first + count {
+                let image = row / pixels, end = min(first + count, (image + 1) * pixels), zero = zeros.base[image]
+                g.im2col(source.base, inputChannels: channels, into: bytes + (row - first) * rowStride, rowStride: rowStride, firstRow: row,
+                         rows: end - row, channelOffset: 0, channels: channels, padding: UInt8(zero))
+                (rowScales + (row - first)).update(repeating: scales.base[image], count: end - row)
+                (rowZeros + (row - first)).update(repeating: zero, count: end - row)
+                row = end
             }
         }
     }
 
-    /// Each image of `input` to bytes with its own scale and zero point. A batch smaller than the core count splits each
-    /// image into parts: their ranges first, combined, then their codes.
+    /// Each image of `input` to bytes with its own scale and zero point — from its range, or the calibrated
+    /// ``Int8Linear/inputRange`` of the product. A batch smaller than the core count splits each image into parts: their
+    /// ranges first, combined, then their codes.
     private func quantize(_ input: SharedReadPointer<Float>, batch: Int, imageCount: Int, into codes: SharedPointer<UInt8>,
                           scales: SharedPointer<Float>, zeros: SharedPointer<Int32>) {
         let parts = max(1, Parallel.threadCount / batch), partCount = (imageCount + parts - 1) / parts
@@ -137,9 +111,13 @@ public struct Int8Conv2D: SlidingWindow {
             let start = index * partCount
             return (image * imageCount + min(start, imageCount), max(0, min(partCount, imageCount - start)))
         }
-        Parallel.forEach(batch * parts) { item in
-            let (first, count) = part(item)
-            an_int8_range(input.base + first, count, bounds.base + 2 * item, bounds.base + 2 * item + 1)
+        if let calibrated = product.inputRange {
+            for item in 0..<batch * parts { (bounds.base[2 * item], bounds.base[2 * item + 1]) = (calibrated.lowerBound, calibrated.upperBound) }
+        } else {
+            Parallel.forEach(batch * parts) { item in
+                let (first, count) = part(item)
+                an_int8_range(input.base + first, count, bounds.base + 2 * item, bounds.base + 2 * item + 1)
+            }
         }
         Parallel.forEach(batch * parts) { item in
             let image = item / parts, (first, count) = part(item)

@@ -1,11 +1,13 @@
 import CKernels
 
 /// A linear map over the last axis — a 1×1 convolution or a dense layer — run in int8 with dynamic-range
-/// quantization, the scheme of LiteRT's hybrid kernels.
+/// quantization, the scheme of LiteRT's hybrid kernels, or with a calibrated input range (static quantization).
 ///
 /// Weights are quantized once per output channel (symmetric, scale = max|w| / 127); each input row (a
 /// pixel's channels, or a feature vector) is quantized to uint8 at run time with its own scale and zero
-/// point; products accumulate exactly in int32 and are rescaled to float before the bias and activation.
+/// point — or, once calibrated (``inputRange``), every row with the one scale and zero point of the range measured on
+/// calibration examples, values outside it clamped; products accumulate exactly in int32 and are rescaled to float
+/// before the bias and activation.
 /// On processors with AVX-512 VNNI (or AVX-VNNI) the product runs on `vpdpbusd` (with AVX-512, about four times
 /// the FP32 FMA rate), with AVX2 on `vpmaddwd` over bytes widened to 16 bits (exact, no saturation); elsewhere a
 /// portable body gives bit-identical results, slower than float32.
@@ -18,6 +20,9 @@ public struct Int8Linear: Layer {
     /// Whether the bias is a learnable parameter (a bias-free convolution's zeros are not counted).
     public let hasBias: Bool
     public let activation: Activation
+    /// The range every input row is quantized with (widened to contain 0), measured on calibration examples; nil when
+    /// each row is quantized with its own range.
+    public private(set) var inputRange: ClosedRange<Float>?
     let packed: [Int8]
     let scales: [Float]
     let sums: [Int32]
@@ -64,6 +69,16 @@ public struct Int8Linear: Layer {
     /// One scale per output feature: max |w| / 127 of its column.
     public var weightScales: [Float] { scales }
 
+    /// This layer with its input quantized with the fixed `range` (static quantization; widened to contain 0).
+    public func quantizing(inputsIn range: ClosedRange<Float>) -> Int8Linear {
+        var result = self
+        result.inputRange = min(range.lowerBound, 0)...max(range.upperBound, 0)
+        return result
+    }
+
+    /// Bytes between quantized rows: the row length rounded up to 4, what the int8 product reads.
+    var codeRowStride: Int { (inputFeatures + 3) / 4 * 4 }
+
     public var typeName: String { "\(sourceTypeName) (int8)" }
     public var parameterCount: Int { inputFeatures * outputFeatures + (hasBias ? outputFeatures : 0) }
 
@@ -82,12 +97,34 @@ public struct Int8Linear: Layer {
     /// other activations afterwards.
     func run(_ input: Tensor, adding residual: Tensor?, activation: Activation, into output: inout Tensor) {
         let rows = input.count / inputFeatures
+        guard rows > 0 else { return }
+        guard let inputRange else { return runQuantizingEachRow(input, rows: rows, adding: residual, activation: activation, into: &output) }
+        let k = inputFeatures, stride = codeRowStride
+        input.scalars.withUnsafeBufferPointer { buffer in
+            let source = SharedReadPointer(buffer.baseAddress!)
+            multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, rowScales, rowZeros in
+                var scale: Float = 0, zero: Int32 = 0
+                if k == stride {
+                    an_int8_quantize(source.base + first * k, count * k, inputRange.lowerBound, inputRange.upperBound, bytes, &scale, &zero)
+                } else {
+                    for row in 0..<count {
+                        an_int8_quantize(source.base + (first + row) * k, k, inputRange.lowerBound, inputRange.upperBound, bytes + row * stride,
+                                         &scale, &zero)
+                    }
+                }
+                rowScales.update(repeating: scale, count: count)
+                rowZeros.update(repeating: zero, count: count)
+            }
+        }
+    }
+
+    /// ``run(_:adding:activation:into:)`` with each row quantized with its own range, inside the kernel.
+    private func runQuantizingEachRow(_ input: Tensor, rows: Int, adding residual: Tensor?, activation: Activation, into output: inout Tensor) {
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         // Shares of whole 12-row tiles (no worker runs the slower remainder tiles more than once), 48+ rows each.
         let workers = max(1, rows / 48)
         let (n, k) = (outputFeatures, inputFeatures)
         output.scalars.withUnsafeMutableBufferPointer { output in
-            guard rows > 0 else { return }
             input.scalars.withUnsafeBufferPointer { a in
                 packed.withUnsafeBufferPointer { p in
                     scales.withUnsafeBufferPointer { s in
@@ -103,6 +140,53 @@ public struct Int8Linear: Layer {
                                         let status = an_int8_linear(
                                             Int32(count), Int32(n), Int32(k), source.base + first * k, Int32(k), weights.base, scales.base,
                                             sums.base, bias.base, addend.map { $0.base + first * n }, low, high, target.base + first * n, Int32(n))
+                                        precondition(status == 0, "out of memory in the int8 kernel")
+                                        if bounds == nil { activation.apply(target.base + first * n, count: count * n) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The product of `rows` rows of bytes, already quantized, and the weights into `output` (`rows × outputFeatures`),
+    /// plus `residual` when given, with the bias and `activation`. `fill(first, count, bytes, scales, zeros)` writes rows
+    /// `first ..< first + count`, ``codeRowStride`` bytes apart, and each one's scale and zero point: a chunk of about
+    /// 512 KB at a time (the product streams a chunk once per 32 columns), in shares of whole 12-row tiles across the cores.
+    func multiplyCodes(rows: Int, adding residual: Tensor? = nil, activation: Activation, into output: inout Tensor,
+                       fill: @Sendable @escaping (_ first: Int, _ count: Int, _ bytes: UnsafeMutablePointer<UInt8>,
+                                                  _ scales: UnsafeMutablePointer<Float>, _ zeros: UnsafeMutablePointer<Int32>) -> Void) {
+        let rowStride = codeRowStride, n = outputFeatures, k = inputFeatures
+        let chunkRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
+        let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        output.scalars.withUnsafeMutableBufferPointer { outBuffer in
+            packed.withUnsafeBufferPointer { p in
+                scales.withUnsafeBufferPointer { s in
+                    sums.withUnsafeBufferPointer { u in
+                        bias.withUnsafeBufferPointer { b in
+                            (residual?.scalars ?? []).withUnsafeBufferPointer { r in
+                                let target = SharedPointer(outBuffer.baseAddress!), weights = SharedReadPointer(p.baseAddress!)
+                                let columnScales = SharedReadPointer(s.baseAddress!), sums = SharedReadPointer(u.baseAddress!)
+                                let bias = SharedReadPointer(b.baseAddress!)
+                                let addend = residual == nil ? nil : r.baseAddress.map(SharedReadPointer.init)
+                                Parallel.forEachShare(of: rows, granule: 12) { share in
+                                    let capacity = min(chunkRows, share.count)
+                                    // `fill` writes each row's `k` bytes; the ones past them (read, meeting zero weights) stay 0.
+                                    let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * rowStride)
+                                    for row in 0..<capacity where rowStride > k { (bytes + row * rowStride + k).initialize(repeating: 0, count: rowStride - k) }
+                                    let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+                                    let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+                                    defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
+                                    for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
+                                        let count = min(chunkRows, share.upperBound - first)
+                                        fill(first, count, bytes, rowScales, rowZeros)
+                                        let status = an_int8_linear_codes(
+                                            Int32(count), Int32(n), Int32(rowStride), bytes, rowScales, rowZeros, weights.base,
+                                            columnScales.base, sums.base, bias.base, addend.map { $0.base + first * n }, low, high,
+                                            target.base + first * n, Int32(n))
                                         precondition(status == 0, "out of memory in the int8 kernel")
                                         if bounds == nil { activation.apply(target.base + first * n, count: count * n) }
                                     }

@@ -51,20 +51,26 @@ struct ImageCommand: ParsableCommand {
         @Option(help: "float32 (exact) or int8 (convolutions and dense layers on int8 products, activations quantized as they run; faster).")
         var precision: Precision = .float32
 
+        @Option(help: ArgumentHelp("With --precision int8: images, or folders of them, whose activation ranges fix each int8 layer's quantization (static int8: faster, values outside the ranges clamped); repeatable.", valueName: "path"))
+        var calibration: [String] = []
+
         @Option(help: "Weights file (default: looked up in the weight store).")
         var weights: String?
 
         func validate() throws {
             guard top > 0 else { throw CommandError("--top must be positive") }
+            guard calibration.isEmpty || precision == .int8 else { throw CommandError("--calibration is for --precision int8") }
         }
 
         func run() throws {
             if model.hasSuffix(".audionet") { return try classifyWithTrainedModel() }
             precision.warnIfSlowHere()
+            let calibrationImages = try calibrationImages()
             let classifier = try networkFile.map { labels in
                 try ImageClassifier.load(networkFile: model, labels: labels, mean: try triple(mean, "--mean") ?? [0.485, 0.456, 0.406],
-                                         std: try triple(std, "--std") ?? [0.229, 0.224, 0.225], precision: precision)
-            } ?? ImageClassifier.load(model, weightsPath: weights, precision: precision)
+                                         std: try triple(std, "--std") ?? [0.229, 0.224, 0.225], precision: precision,
+                                         calibration: calibrationImages)
+            } ?? ImageClassifier.load(model, weightsPath: weights, precision: precision, calibration: calibrationImages)
             try classifyEach { image in
                 let decoded = try RGBImage(path: image)
                 if let warning = decoded.warning { FileHandle.standardError.write(Data("warning: '\(image)': \(warning)\n".utf8)) }
@@ -84,6 +90,21 @@ struct ImageCommand: ParsableCommand {
                     print(text, terminator: "")
                 }
                 return 0
+            }
+        }
+
+        /// The images of `--calibration`, decoded: each file, and the images in each folder.
+        func calibrationImages() throws -> [RGBImage] {
+            let paths = try calibration.flatMap { path -> [String] in
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw CommandError("--calibration: no such file or folder '\(path)'") }
+                guard isFolder.boolValue else { return [path] }
+                let files = try Batch.files(in: path, extensions: Batch.imageExtensions)
+                guard !files.isEmpty else { throw CommandError("--calibration: no images in the folder '\(path)'") }
+                return files.map { (path as NSString).appendingPathComponent($0) }
+            }
+            return try paths.map { path in
+                do { return try RGBImage(path: path) } catch { throw CommandError("--calibration: '\(path)': \(error)") }
             }
         }
 
@@ -109,6 +130,7 @@ struct ImageCommand: ParsableCommand {
 
         /// Each image's top classes by a model trained on an image backbone's features.
         func classifyWithTrainedModel() throws {
+            guard calibration.isEmpty else { throw CommandError("--calibration is for image networks, not a trained model (\(model))") }
             let classifier = try ClipClassifier(contentsOf: model, weightsPath: weights)
             guard classifier.model.layer != nil else { throw CommandError("'\(model)' was trained on \(classifier.model.backbone), an audio network: use `audionet classify`") }
             try classifyEach { image in render(image: image, try classifier.topClasses(file: image, k: top)) }

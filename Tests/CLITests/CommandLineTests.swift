@@ -263,6 +263,25 @@ import Testing
         #expect(object["model"] as? String == "mobilenetv2" && predictions.count == 2 && predictions[0]["label"] as? String == "macaw")
     }
 
+    /// `--calibration FOLDER` (static int8) keeps the classes; misuses fail with one line naming the option.
+    @Test func imageClassifyCalibratesInt8OnAFolderAndRefusesMisuse() throws {
+        let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] ?? ""
+        let images = URL(fileURLWithPath: mirror).deletingLastPathComponent().appendingPathComponent("images").path
+        let image = images + "/parrot.jpg"
+        let result = try TestSupport.run(["image", "classify", image, "--model", "mobilenetv2", "--top", "1", "--format", "json",
+                                          "--precision", "int8", "--calibration", images])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"macaw\""), "\(result.stdout)")
+        let empty = TestSupport.temporaryDirectory().path
+        for (arguments, message) in [(["--calibration", images], "--calibration is for --precision int8"),
+                                     (["--precision", "int8", "--calibration", empty + "/none"], "no such file or folder"),
+                                     (["--precision", "int8", "--calibration", empty], "no images in the folder")] {
+            let refused = try TestSupport.run(["image", "classify", image, "--model", "mobilenetv2"] + arguments)
+            #expect(refused.status != 0 && refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains(message),
+                    "\(arguments): \(refused.stderr)")
+        }
+    }
+
     @Test func corruptImageFailsWithOneLine() throws {
         let path = TestSupport.temporaryDirectory().appendingPathComponent("bad.png").path
         try "not an image".write(toFile: path, atomically: true, encoding: .utf8)

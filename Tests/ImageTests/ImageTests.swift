@@ -93,6 +93,28 @@ func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values
         }
     }
 
+    /// Calibrated on half the shared images (static int8: each int8 layer's input range fixed), the real networks keep
+    /// the references' top-1 on every image, the other half included.
+    @Test func calibratedInt8KeepsTheTopOneOfTheReferencesOnImagesItWasNotCalibratedOn() throws {
+        let images = try sharedImages().map { try RGBImage(path: $0) }
+        let calibration = Array(images.prefix(images.count / 2))
+        let mobileNet = try TestSupport.requireWeights("mobilenetv2", Result {
+            try ImageClassifier.load("mobilenetv2", precision: .int8, calibration: calibration)
+        })
+        let efficientNet = try TestSupport.requireWeights("efficientnet-lite0", Result {
+            try ImageClassifier.load("efficientnet-lite0", precision: .int8, calibration: calibration)
+        })
+        let liteTop1 = try NPY.read(path: TestSupport.fixture("images/litert_mobilenetv2_top1.npy")).integers
+        let reference = try NPY.read(path: TestSupport.fixture("images/efficientnet_lite0_logits.npy")).tensor
+        for (row, image) in images.enumerated() {
+            let mobileNetScores = try mobileNet.probabilities(mobileNet.input(for: image))
+            #expect(argmax(mobileNetScores) == Int(liteTop1[row]), "mobilenetv2 calibrated int8, image \(row)")
+            let logits = try efficientNet.network.run(efficientNet.input(for: image)).scalars
+            #expect(argmax(logits) == argmax(Array(reference.scalars[row * 1000..<(row + 1) * 1000])), "efficientnet-lite0 calibrated int8, image \(row)")
+        }
+        #expect(throws: AudioNetError.self) { try ImageClassifier.load("mobilenetv2", precision: .float32, calibration: calibration) }
+    }
+
     @Test func layerTablesCountTheCatalogsParameters() throws {
         let parameters = try EfficientNetLite0.network(weights: nil).summary.reduce(0) { $0 + $1.parameters }
         #expect(abs(Double(parameters) / 1e6 - 4.65) < 0.05, "\(parameters)")

@@ -53,9 +53,10 @@ import Testing
                       activation: activation)
     }
 
-    /// The documented scheme computed directly, without im2col: each image's codes, each output pixel the exact integer sum
-    /// over the taps inside the image (a tap in the padding reads 0, whose code is the zero point: it adds nothing).
-    static func reference(_ c: Case, input: Tensor, conv: Conv2D) -> [Float] {
+    /// The documented scheme computed directly, without im2col: each image's codes (from its range, or the calibrated
+    /// `range`), each output pixel the exact integer sum over the taps inside the image (a tap in the padding reads 0, whose
+    /// code is the zero point: it adds nothing).
+    static func reference(_ c: Case, input: Tensor, conv: Conv2D, range: ClosedRange<Float>? = nil) -> [Float] {
         let (height, width, channels, outputs) = (c.height, c.width, c.channels, c.outputs)
         let rows = c.window(height, c.kernel.0, c.stride.0, c.dilation.0, vertical: true)
         let columns = c.window(width, c.kernel.1, c.stride.1, c.dilation.1, vertical: false)
@@ -69,8 +70,8 @@ import Testing
             let read = !gridOnly ? Array(values) : (0..<rows.size).flatMap { oy in
                 (0..<columns.size).flatMap { ox in values.dropFirst((oy * c.stride.0 * width + ox * c.stride.1) * channels).prefix(channels) }
             }
-            let (_, scale, zero) = referenceInputCodes(read), inverse = 1 / scale
-            let qx = values.map { Int(max(0, min(255, ($0 * inverse).rounded(.toNearestOrEven) + Float(zero)))) }
+            let (_, scale, zero) = referenceInputCodes(read, range: range)
+            let qx = referenceInputCodes(values, range: range ?? min(0, read.min()!)...max(0, read.max()!)).codes
             for oy in 0..<rows.size {
                 for ox in 0..<columns.size {
                     for o in 0..<outputs {

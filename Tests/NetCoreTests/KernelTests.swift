@@ -13,21 +13,23 @@ func referenceWeightCodes(_ w: [Float], k: Int, n: Int) -> (codes: [Int], scales
     return ((0..<k * n).map { Int(max(-127, min(127, (w[$0] / scales[$0 % n]).rounded(.toNearestOrEven)))) }, scales)
 }
 
-/// Values quantized as documented: to uint8 with one scale and zero point, the range widened to contain 0.
-func referenceInputCodes<Values: Collection<Float>>(_ values: Values) -> (codes: [Int], scale: Float, zero: Int) {
-    let low = min(0, values.min()!), high = max(0, values.max()!)
+/// Values quantized as documented: to uint8 with one scale and zero point, the range — theirs, or a calibrated one —
+/// widened to contain 0, the values outside it clamped.
+func referenceInputCodes<Values: Collection<Float>>(_ values: Values, range: ClosedRange<Float>? = nil) -> (codes: [Int], scale: Float, zero: Int) {
+    let low = min(0, range?.lowerBound ?? values.min()!), high = max(0, range?.upperBound ?? values.max()!)
     let scale: Float = high > low ? (high - low) / 255 : 1, inverse = 1 / scale
     let zero = high > low ? Int(max(0, min(255, (-low * inverse).rounded(.toNearestOrEven)))) : 0
     return (values.map { Int(max(0, min(255, ($0 * inverse).rounded(.toNearestOrEven) + Float(zero)))) }, scale, zero)
 }
 
 /// The int8 product computed independently: the documented quantization (weights per column; each input row to uint8
-/// with its own scale and zero point), exact integer dot products, rescaled in double.
-func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int, bias: [Float]) -> [Float] {
+/// with its own scale and zero point, or all with the calibrated `range`'s), exact integer dot products, rescaled in
+/// double.
+func referenceInt8Product(_ x: [Float], rows: Int, k: Int, _ w: [Float], n: Int, bias: [Float], range: ClosedRange<Float>? = nil) -> [Float] {
     let (qw, columnScales) = referenceWeightCodes(w, k: k, n: n)
     var result = [Float](repeating: 0, count: rows * n)
     for r in 0..<rows {
-        let (qx, scale, zero) = referenceInputCodes(x[r * k..<(r + 1) * k])
+        let (qx, scale, zero) = referenceInputCodes(x[r * k..<(r + 1) * k], range: range)
         for column in 0..<n {
             var dot = 0
             for i in 0..<k { dot += (qx[i] - zero) * qw[i * n + column] }
