@@ -124,15 +124,19 @@ func openl3(seconds: Double, threads: Int) throws {
     report(["case": "openl3", "threads": threads, "tool": "AudioNet", "value": seconds / time, "unit": "x realtime"])
 }
 
-/// An image network on a batch of random inputs, images per second.
-func image(_ name: String, batch: Int, threads: Int, precision: Precision) throws {
-    let network = try Networks.architecture(named: name).prepared(for: precision)
-    let input = Tensor(shape: [batch] + network.inputShape,
-                       scalars: randomSignal(seconds: Double(batch * network.inputShape.reduce(1, *)), rate: 1))
+/// An image network on a batch of random inputs, images per second; `calibrated`: int8 with its input ranges fixed on 4
+/// other random inputs (static int8, what ONNX Runtime's `quantize_static` models run).
+func image(_ name: String, batch: Int, threads: Int, precision: Precision, calibrated: Bool) throws {
+    let architecture = try Networks.architecture(named: name)
+    func inputs(_ count: Int) -> Tensor {
+        Tensor(shape: [count] + architecture.inputShape, scalars: randomSignal(seconds: Double(count * architecture.inputShape.reduce(1, *)), rate: 1))
+    }
+    let network = calibrated ? try architecture.prepared(for: precision, calibratedOn: inputs(4)) : architecture.prepared(for: precision)
+    let input = inputs(batch)
     _ = try network.run(input)
     let time = bestTime(repeats: 3) { _ = try? network.run(input) }
-    report(["case": "\(name) batch \(batch)", "threads": threads, "tool": "AudioNet \(precision.rawValue)", "value": Double(batch) / time,
-            "unit": "images/s"])
+    report(["case": "\(name) batch \(batch)", "threads": threads, "tool": "AudioNet \(precision.rawValue)\(calibrated ? " calibrated" : "")",
+            "value": Double(batch) / time, "unit": "images/s"])
 }
 
 GEMM.restartWithTheKernelsThisProcessorAllows()
@@ -167,10 +171,12 @@ do {
         try train(dataset: rest[0], epochs: epochs, output: rest[2], threads: threads)
     case "image":
         let rest = Array(arguments.dropFirst(2))
-        guard (2...3).contains(rest.count), let batch = Int(rest[1]), let precision = Precision(rawValue: rest.count == 3 ? rest[2] : "float32") else {
-            fatalError("usage: audionet-bench image THREADS NAME BATCH [float32|int8]")
+        let calibrated = rest.count == 3 && rest[2] == "int8-calibrated"
+        guard (2...3).contains(rest.count), let batch = Int(rest[1]),
+              let precision = calibrated ? .int8 : Precision(rawValue: rest.count == 3 ? rest[2] : "float32") else {
+            fatalError("usage: audionet-bench image THREADS NAME BATCH [float32|int8|int8-calibrated]")
         }
-        try image(rest[0], batch: batch, threads: threads, precision: precision)
+        try image(rest[0], batch: batch, threads: threads, precision: precision, calibrated: calibrated)
     case "conv1x1":
         convolution("conv 1x1 56x56x256->64, batch 8",
                     Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),

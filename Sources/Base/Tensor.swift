@@ -4,6 +4,21 @@ public struct Tensor: Sendable, Equatable {
     public var shape: [Int]
     /// Elements in row-major (C) order; `scalars.count == shape.reduce(1, *)`.
     public var scalars: [Float]
+    /// Set when the storage holds uint8 codes instead of floats: `count` bytes from the start of `scalars`, element `i`
+    /// being `scale × (code − zero)`. Only int8 layers exchange such tensors inside a network run, which returns
+    /// ``dequantized()`` values.
+    public var codes: Quantization?
+
+    /// The scale and zero point of uint8 codes.
+    public struct Quantization: Sendable, Equatable {
+        public let scale: Float
+        public let zero: Int32
+
+        public init(scale: Float, zero: Int32) {
+            self.scale = scale
+            self.zero = zero
+        }
+    }
 
     /// Wraps `scalars` with `shape`; the element count must match.
     public init(shape: [Int], scalars: [Float]) {
@@ -25,6 +40,16 @@ public struct Tensor: Sendable, Equatable {
             fill(buffer)
             initialized = count
         })
+    }
+
+    /// The float values of a tensor of ``codes`` (itself when it holds floats).
+    public func dequantized() -> Tensor {
+        guard let codes else { return self }
+        return Tensor(shape: shape) { output in
+            scalars.withUnsafeBytes { bytes in
+                for (index, code) in bytes.prefix(count).enumerated() { output[index] = codes.scale * Float(Int32(code) - codes.zero) }
+            }
+        }
     }
 
     /// Number of elements.

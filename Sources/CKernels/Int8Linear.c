@@ -621,3 +621,8 @@ void an_int8_quantize(const float *x, size_t count, float low, float high, uint8
     range_quantization(low, high, scale, &inverse, zero);
     quantize_codes(x, count, inverse, *zero, q);
 }
+
+AN_PORTABLE_CLONES
+void an_int8_dequantize(const uint8_t *q, size_t count, float scale, int32_t zero, float *x) {
+    for (size_t i = 0; i < count; i++) x[i] = scale * (float)((int32_t)q[i] - zero);
+}

@@ -40,6 +40,13 @@ public struct Int8Conv2D: SlidingWindow {
         return result
     }
 
+    /// This convolution writing its output as uint8 codes of `range` (``Int8Linear/writingCodes(in:)``).
+    public func writingCodes(in range: ClosedRange<Float>) -> Int8Conv2D {
+        var result = self
+        result.product = product.writingCodes(in: range)
+        return result
+    }
+
     public var typeName: String { "Conv2D (int8)" }
     public var parameterCount: Int { product.parameterCount }
 
@@ -59,40 +66,56 @@ public struct Int8Conv2D: SlidingWindow {
         guard kernel == (1, 1), g.padTop == 0, g.padLeft == 0, stride != (1, 1) else { return multiply(input, geometry: g, into: &output) }
         // A strided 1×1 kernel (ResNet's downsampling) reads only the pixels on its grid, a quarter of the image at stride
         // 2: those, gathered, are what it quantizes and multiplies, as a 1×1 kernel at stride 1.
-        let gathered = Tensor(shape: [batch, g.outputHeight, g.outputWidth, inputChannels]) { buffer in
-            input.scalars.withUnsafeBufferPointer {
-                g.im2col($0.baseAddress!, inputChannels: inputChannels, into: buffer.baseAddress!, rowStride: inputChannels, firstRow: 0,
-                         rows: batch * g.outputHeight * g.outputWidth, channelOffset: 0, channels: inputChannels, padding: 0)
+        let rows = batch * g.outputHeight * g.outputWidth
+        var gathered = Tensor(shape: [batch, g.outputHeight, g.outputWidth, inputChannels]) { buffer in
+            input.scalars.withUnsafeBufferPointer { source in
+                if input.codes != nil {
+                    g.im2col(UnsafeRawPointer(source.baseAddress!).assumingMemoryBound(to: UInt8.self), inputChannels: inputChannels,
+                             into: UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self), rowStride: inputChannels,
+                             firstRow: 0, rows: rows, channelOffset: 0, channels: inputChannels, padding: 0)
+                } else {
+                    g.im2col(source.baseAddress!, inputChannels: inputChannels, into: buffer.baseAddress!, rowStride: inputChannels, firstRow: 0,
+                             rows: rows, channelOffset: 0, channels: inputChannels, padding: 0)
+                }
             }
         }
+        gathered.codes = input.codes
         let unit = WindowGeometry(height: g.outputHeight, width: g.outputWidth, kernel: (1, 1), stride: (1, 1), dilation: (1, 1),
                                   padding: .valid)
         multiply(gathered, geometry: unit, into: &output)
     }
 
-    /// The convolution of `input` with the window `g`: each image quantized, its im2col rows of bytes times the weights.
+    /// The convolution of `input` with the window `g`: each image quantized (unless it holds ``Tensor/codes``), its im2col
+    /// rows of bytes times the weights.
     private func multiply(_ input: Tensor, geometry g: WindowGeometry, into output: inout Tensor) {
         let batch = input.shape[0], pixels = g.outputHeight * g.outputWidth
-        let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: input.count)
+        let quantized = input.codes == nil ? UnsafeMutableBufferPointer<UInt8>.allocate(capacity: input.count) : nil
         let imageScales = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch)
         let imageZeros = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
-        defer { codes.deallocate(); imageScales.deallocate(); imageZeros.deallocate() }
-        input.scalars.withUnsafeBufferPointer { source in
-            quantize(SharedReadPointer(source.baseAddress!), batch: batch, imageCount: input.count / batch, into: SharedPointer(codes.baseAddress!),
-                     scales: SharedPointer(imageScales.baseAddress!), zeros: SharedPointer(imageZeros.baseAddress!))
-        }
-        let source = SharedReadPointer(UnsafePointer(codes.baseAddress!)), scales = SharedPointer(imageScales.baseAddress!)
-        let zeros = SharedPointer(imageZeros.baseAddress!), rowStride = product.codeRowStride, channels = inputChannels
-        product.multiplyCodes(rows: batch * pixels, activation: product.activation, into: &output) { first, count, bytes, rowScales, rowZeros in
-            // The chunk image by image: each pads with its own zero point.
-            var row = first
-            while row < first + count {
-                let image = row / pixels, end = min(first + count, (image + 1) * pixels), zero = zeros.base[image]
-                g.im2col(source.base, inputChannels: channels, into: bytes + (row - first) * rowStride, rowStride: rowStride, firstRow: row,
-                         rows: end - row, channelOffset: 0, channels: channels, padding: UInt8(zero))
-                (rowScales + (row - first)).update(repeating: scales.base[image], count: end - row)
-                (rowZeros + (row - first)).update(repeating: zero, count: end - row)
-                row = end
+        defer { quantized?.deallocate(); imageScales.deallocate(); imageZeros.deallocate() }
+        input.scalars.withUnsafeBufferPointer { values in
+            if let codes = input.codes {
+                imageScales.initialize(repeating: codes.scale)
+                imageZeros.initialize(repeating: codes.zero)
+            } else {
+                quantize(SharedReadPointer(values.baseAddress!), batch: batch, imageCount: input.count / batch, into: SharedPointer(quantized!.baseAddress!),
+                         scales: SharedPointer(imageScales.baseAddress!), zeros: SharedPointer(imageZeros.baseAddress!))
+            }
+            let bytes = quantized.map { UnsafePointer($0.baseAddress!) } ?? UnsafeRawPointer(values.baseAddress!).assumingMemoryBound(to: UInt8.self)
+            let source = SharedReadPointer(bytes), scales = SharedPointer(imageScales.baseAddress!)
+            let zeros = SharedPointer(imageZeros.baseAddress!), rowStride = product.codeRowStride, channels = inputChannels
+            product.multiplyCodes(rows: batch * pixels, activation: product.activation, into: &output) { first, count, bytes, rowScales, rowZeros in
+                // The chunk image by image: each pads with its own zero point.
+                var row = first
+                while row < first + count {
+                    let image = row / pixels, end = min(first + count, (image + 1) * pixels), zero = zeros.base[image]
+                    g.im2col(source.base, inputChannels: channels, into: bytes + (row - first) * rowStride, rowStride: rowStride, firstRow: row,
+                             rows: end - row, channelOffset: 0, channels: channels, padding: UInt8(zero))
+                    (rowScales + (row - first)).update(repeating: scales.base[image], count: end - row)
+                    (rowZeros + (row - first)).update(repeating: zero, count: end - row)
+                    row = end
+                }
+                return UnsafePointer(bytes)
             }
         }
     }

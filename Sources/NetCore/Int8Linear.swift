@@ -76,6 +76,17 @@ public struct Int8Linear: Layer {
         return result
     }
 
+    /// The range its output is written in as uint8 codes, for int8 layers that read it (``Network/exchangingCodes()``);
+    /// nil when it writes floats.
+    public private(set) var outputRange: ClosedRange<Float>?
+
+    /// This layer writing its output as uint8 codes of `range` (widened to contain 0).
+    public func writingCodes(in range: ClosedRange<Float>) -> Int8Linear {
+        var result = self
+        result.outputRange = min(range.lowerBound, 0)...max(range.upperBound, 0)
+        return result
+    }
+
     /// Bytes between quantized rows: the row length rounded up to 4, what the int8 product reads.
     var codeRowStride: Int { (inputFeatures + 3) / 4 * 4 }
 
@@ -94,26 +105,43 @@ public struct Int8Linear: Layer {
 
     /// `activation(input · w + bias [+ residual])`: the product with a residual (a tensor of the output's shape) added
     /// in the kernel's store — what a ``ProjectionAdd`` of int8 runs. ReLU and ReLU6 run inside the kernel as a clamp;
-    /// other activations afterwards.
+    /// other activations afterwards. The input and the residual may be uint8 ``Tensor/codes``; the output is, with an
+    /// ``outputRange``.
     func run(_ input: Tensor, adding residual: Tensor?, activation: Activation, into output: inout Tensor) {
         let rows = input.count / inputFeatures
         guard rows > 0 else { return }
-        guard let inputRange else { return runQuantizingEachRow(input, rows: rows, adding: residual, activation: activation, into: &output) }
+        guard inputRange != nil || input.codes != nil || outputRange != nil || residual?.codes != nil else {
+            return runQuantizingEachRow(input, rows: rows, adding: residual, activation: activation, into: &output)
+        }
         let k = inputFeatures, stride = codeRowStride
-        input.scalars.withUnsafeBufferPointer { buffer in
-            let source = SharedReadPointer(buffer.baseAddress!)
+        input.scalars.withUnsafeBytes { buffer in
+            let source = SharedReadPointer(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            if let codes = input.codes {
+                // Rows of codes already: read in place when their length is the product's row stride, else copied.
+                multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, rowScales, rowZeros in
+                    rowScales.update(repeating: codes.scale, count: count)
+                    rowZeros.update(repeating: codes.zero, count: count)
+                    guard k != stride else { return source.base + first * k }
+                    for row in 0..<count { (bytes + row * stride).update(from: source.base + (first + row) * k, count: k) }
+                    return UnsafePointer(bytes)
+                }
+                return
+            }
+            guard let inputRange else { preconditionFailure("\(typeName) writes codes but was not calibrated") }
+            let floats = SharedReadPointer(UnsafeRawPointer(source.base).assumingMemoryBound(to: Float.self))
             multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, rowScales, rowZeros in
                 var scale: Float = 0, zero: Int32 = 0
                 if k == stride {
-                    an_int8_quantize(source.base + first * k, count * k, inputRange.lowerBound, inputRange.upperBound, bytes, &scale, &zero)
+                    an_int8_quantize(floats.base + first * k, count * k, inputRange.lowerBound, inputRange.upperBound, bytes, &scale, &zero)
                 } else {
                     for row in 0..<count {
-                        an_int8_quantize(source.base + (first + row) * k, k, inputRange.lowerBound, inputRange.upperBound, bytes + row * stride,
+                        an_int8_quantize(floats.base + (first + row) * k, k, inputRange.lowerBound, inputRange.upperBound, bytes + row * stride,
                                          &scale, &zero)
                     }
                 }
                 rowScales.update(repeating: scale, count: count)
                 rowZeros.update(repeating: zero, count: count)
+                return UnsafePointer(bytes)
             }
         }
     }
@@ -153,15 +181,23 @@ public struct Int8Linear: Layer {
     }
 
     /// The product of `rows` rows of bytes, already quantized, and the weights into `output` (`rows × outputFeatures`),
-    /// plus `residual` when given, with the bias and `activation`. `fill(first, count, bytes, scales, zeros)` writes rows
-    /// `first ..< first + count`, ``codeRowStride`` bytes apart, and each one's scale and zero point: a chunk of about
-    /// 512 KB at a time (the product streams a chunk once per 32 columns), in shares of whole 12-row tiles across the cores.
+    /// plus `residual` when given (floats or ``Tensor/codes``), with the bias and `activation`; as codes of
+    /// ``outputRange`` when set. `fill(first, count, bytes, scales, zeros)` gives rows `first ..< first + count`,
+    /// ``codeRowStride`` bytes apart — written to `bytes`, or where they already are — and writes each one's scale and zero
+    /// point: a chunk of about 512 KB at a time (the product streams a chunk once per 32 columns), in shares of whole
+    /// 12-row tiles across the cores. Codes go through a float chunk of at most 256 KB, quantized while in cache.
     func multiplyCodes(rows: Int, adding residual: Tensor? = nil, activation: Activation, into output: inout Tensor,
                        fill: @Sendable @escaping (_ first: Int, _ count: Int, _ bytes: UnsafeMutablePointer<UInt8>,
-                                                  _ scales: UnsafeMutablePointer<Float>, _ zeros: UnsafeMutablePointer<Int32>) -> Void) {
-        let rowStride = codeRowStride, n = outputFeatures, k = inputFeatures
-        let chunkRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
+                                                  _ scales: UnsafeMutablePointer<Float>, _ zeros: UnsafeMutablePointer<Int32>) -> UnsafePointer<UInt8>) {
+        let rowStride = codeRowStride, n = outputFeatures, k = inputFeatures, outputRange = outputRange, residualCodes = residual?.codes
+        let byteRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
+        let chunkRows = outputRange == nil && residualCodes == nil ? byteRows : min(byteRows, max(12, (256 << 10) / (4 * n) / 12 * 12))
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        let quantization = outputRange.map { range -> Tensor.Quantization in
+            var scale: Float = 0, zero: Int32 = 0, code: UInt8 = 0, value: Float = 0
+            an_int8_quantize(&value, 1, range.lowerBound, range.upperBound, &code, &scale, &zero)
+            return Tensor.Quantization(scale: scale, zero: zero)
+        }
         output.scalars.withUnsafeMutableBufferPointer { outBuffer in
             packed.withUnsafeBufferPointer { p in
                 scales.withUnsafeBufferPointer { s in
@@ -179,16 +215,31 @@ public struct Int8Linear: Layer {
                                     for row in 0..<capacity where rowStride > k { (bytes + row * rowStride + k).initialize(repeating: 0, count: rowStride - k) }
                                     let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
                                     let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-                                    defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
+                                    // The float chunk of an output written as codes, or of a residual read from codes.
+                                    let staged = outputRange == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: capacity * n)
+                                    let added = residualCodes == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: capacity * n)
+                                    defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate(); staged?.deallocate(); added?.deallocate() }
                                     for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
                                         let count = min(chunkRows, share.upperBound - first)
-                                        fill(first, count, bytes, rowScales, rowZeros)
+                                        let rows = fill(first, count, bytes, rowScales, rowZeros)
+                                        var addendRows = addend.map { $0.base + first * n }
+                                        if let added, let residualCodes, let addend {
+                                            an_int8_dequantize(UnsafeRawPointer(addend.base).assumingMemoryBound(to: UInt8.self) + first * n, count * n,
+                                                               residualCodes.scale, residualCodes.zero, added)
+                                            addendRows = UnsafePointer(added)
+                                        }
+                                        let floats = staged ?? target.base + first * n
                                         let status = an_int8_linear_codes(
-                                            Int32(count), Int32(n), Int32(rowStride), bytes, rowScales, rowZeros, weights.base,
-                                            columnScales.base, sums.base, bias.base, addend.map { $0.base + first * n }, low, high,
-                                            target.base + first * n, Int32(n))
+                                            Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros, weights.base,
+                                            columnScales.base, sums.base, bias.base, addendRows, low, high, floats, Int32(n))
                                         precondition(status == 0, "out of memory in the int8 kernel")
-                                        if bounds == nil { activation.apply(target.base + first * n, count: count * n) }
+                                        if bounds == nil { activation.apply(floats, count: count * n) }
+                                        if let staged, let outputRange {
+                                            var scale: Float = 0, zero: Int32 = 0
+                                            an_int8_quantize(staged, count * n, outputRange.lowerBound, outputRange.upperBound,
+                                                             UnsafeMutableRawPointer(target.base).assumingMemoryBound(to: UInt8.self) + first * n,
+                                                             &scale, &zero)
+                                        }
                                     }
                                 }
                             }
@@ -197,5 +248,6 @@ public struct Int8Linear: Layer {
                 }
             }
         }
+        output.codes = quantization
     }
 }

@@ -116,7 +116,9 @@ public struct Network: Sendable {
             let started = Network.profiling ? DispatchTime.now().uptimeNanoseconds : 0
             var output = Tensor(shape: [batch] + shapes[node.name]!,
                                 scalars: buffers.take(slot: buffer.slot, count: buffer.size))
-            node.layer.forward(node.inputs.map { values[$0]! }, into: &output)
+            let inputs = node.inputs.map { values[$0]! }
+            precondition(node.layer is any CodeExchanging || inputs.allSatisfy { $0.codes == nil }, "\(node.name) cannot read uint8 codes")
+            node.layer.forward(inputs, into: &output)
             if Network.profiling {
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 FileHandle.standardError.write(Data("profile \(node.name) \(node.layer.typeName) \(output.shape) \(String(format: "%.3f", milliseconds)) ms\n".utf8))
@@ -129,7 +131,7 @@ public struct Network: Sendable {
                 }
             }
         }
-        return values.filter { wanted.contains($0.key) }
+        return values.filter { wanted.contains($0.key) }.mapValues { $0.dequantized() }
     }
 
     /// Nodes that must run to produce `targets`.

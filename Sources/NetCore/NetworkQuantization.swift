@@ -70,10 +70,11 @@ extension Network {
     }
 
     /// ``prepared(for:)`` with, at int8, each int8 layer's input range calibrated on `examples`
-    /// (``int8Quantized(calibratedOn:)``); at float32 the examples are not used.
+    /// (``int8Quantized(calibratedOn:)``) and the int8 layers passing uint8 codes between them (``exchangingCodes()``);
+    /// at float32 the examples are not used.
     public func prepared(for precision: Precision, calibratedOn examples: Tensor) throws -> Network {
-        let folded = optimized()
-        return try (precision == .int8 ? folded.int8Quantized(calibratedOn: examples) : folded).fusingExpansions().fusingResiduals()
+        guard precision == .int8 else { return prepared(for: precision) }
+        return try optimized().int8Quantized(calibratedOn: examples).fusingExpansions().fusingResiduals().exchangingCodes()
     }
 }
 

@@ -18,7 +18,7 @@ public struct ProjectionAdd: Layer {
     }
 
     /// The projection.
-    public let projection: Projection
+    public internal(set) var projection: Projection
     /// The activation after the sum: a clamp (identity, ReLU, ReLU6, clip), fused into the store.
     public let activation: Activation
 

@@ -46,6 +46,9 @@ void an_int8_range(const float *x, size_t count, float *low, float *high);
 /// that 0 — a convolution's padding — is exact), written to `scale` and `zero`: `an_int8_linear`'s rule for a row.
 void an_int8_quantize(const float *x, size_t count, float low, float high, uint8_t *q, float *scale, int32_t *zero);
 
+/// The values of `count` uint8 codes of one scale and zero point: `x[i] = scale × (q[i] − zero)`.
+void an_int8_dequantize(const uint8_t *q, size_t count, float scale, int32_t zero, float *x);
+
 /// Panels of 16 columns in packed float weights for `n` columns.
 int an_packed_panels(int n);
 

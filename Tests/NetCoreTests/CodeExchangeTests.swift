@@ -1,0 +1,92 @@
+import NetCore
+import TestSupport
+import Testing
+
+/// Calibrated int8 layers passing uint8 codes between them (``Network/exchangingCodes()``) instead of floats.
+@Suite struct CodeExchangeTests {
+    static func conv(_ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, random: inout SeededGenerator) -> Conv2D {
+        Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (kernel, kernel), stride: (stride, stride), padding: .same,
+               weights: random.floats(kernel * kernel * inputs * outputs, in: -0.4...0.4), bias: random.floats(outputs, in: -0.5...0.5))
+    }
+
+    /// A ResNet bottleneck between two windowed convolutions: reduce (1×1), 3×3, projection (1×1) added to the block's
+    /// input, a strided 1×1 downsampling; then pooling and a dense layer. With `residual` false, the projection is not
+    /// added to anything.
+    static func network(residual: Bool, random: inout SeededGenerator) throws -> Network {
+        var network = Network(inputShape: [10, 10, 8])
+        try network.add("stem", conv(8, 16, kernel: 3, random: &random))
+        try network.add("stem.relu", ActivationLayer(.relu))
+        try network.add("reduce", conv(16, 8, kernel: 1, random: &random))
+        try network.add("reduce.relu", ActivationLayer(.relu))
+        try network.add("window", conv(8, 8, kernel: 3, random: &random))
+        try network.add("window.relu", ActivationLayer(.relu))
+        try network.add("projection", conv(8, 16, kernel: 1, random: &random))
+        if residual {
+            try network.add("add", Add(activation: .relu), inputs: ["projection", "stem.relu"])
+        }
+        try network.add("downsample", conv(16, 12, kernel: 1, stride: 2, random: &random))
+        try network.add("pool", GlobalAveragePool())
+        try network.add("dense", Dense(inputFeatures: 12, outputFeatures: 5, weights: random.floats(60, in: -1...1), bias: random.floats(5, in: -1...1)))
+        return network
+    }
+
+    static func examples(_ count: Int, random: inout SeededGenerator) -> Tensor {
+        Tensor(shape: [count, 10, 10, 8], scalars: random.floats(count * 800, in: -1...2))
+    }
+
+    /// The layers whose output is written as codes: those whose readers are all calibrated int8 layers.
+    static func codeWriters(_ network: Network) -> [String] {
+        network.nodes.filter { node in
+            switch node.layer {
+            case let layer as Int8Linear: layer.outputRange != nil
+            case let layer as Int8Conv2D: layer.product.outputRange != nil
+            case let layer as ProjectionAdd: if case .int8(let linear) = layer.projection { linear.outputRange != nil } else { false }
+            default: false
+            }
+        }.map(\.name)
+    }
+
+    /// Codes carry exactly what the reader would have quantized: without a residual (which codes round), the outputs are
+    /// bit for bit those of the calibrated network passing floats.
+    @Test func codesBetweenLayersGiveTheOutputsOfFloatsBetweenThem() throws {
+        var random = SeededGenerator(seed: 21)
+        let network = try Self.network(residual: false, random: &random)
+        let calibration = Self.examples(4, random: &random), inputs = Self.examples(3, random: &random)
+        let floats = try network.optimized().int8Quantized(calibratedOn: calibration).fusingResiduals()
+        let codes = floats.exchangingCodes()
+        // The stem's reader, the reduction, the window and the projection read codes; the downsampling's reader (pooling)
+        // does not.
+        #expect(Self.codeWriters(codes) == ["stem.relu", "reduce.relu", "window.relu", "projection"])
+        #expect(Self.codeWriters(floats).isEmpty)
+        #expect(try codes.run(inputs).scalars == (try floats.run(inputs).scalars))
+    }
+
+    /// With a residual read as codes, the sum differs from the float one by the residual's rounding only.
+    @Test func aResidualReadAsCodesAddsItsRoundedValues() throws {
+        var random = SeededGenerator(seed: 22)
+        let network = try Self.network(residual: true, random: &random)
+        let calibration = Self.examples(4, random: &random), inputs = Self.examples(3, random: &random)
+        let floats = try network.optimized().int8Quantized(calibratedOn: calibration).fusingResiduals()
+        let codes = floats.exchangingCodes()
+        #expect(Self.codeWriters(codes) == ["stem.relu", "reduce.relu", "window.relu", "add"])
+        let ours = try codes.run(inputs).scalars, reference = try floats.run(inputs).scalars
+        let error = TestSupport.maxAbsDifference(ours, reference), scale = reference.map(abs).max()!
+        #expect(error > 0 && error <= 0.02 * scale, "max |codes − floats| \(error), output range \(scale)")
+        #expect(try network.prepared(for: .int8, calibratedOn: calibration).run(inputs).scalars == ours)
+    }
+
+    /// A requested activation written as codes comes back as floats: its codes' values, within half a step of the floats.
+    @Test func aRequestedActivationWrittenAsCodesIsReturnedAsFloats() throws {
+        var random = SeededGenerator(seed: 23)
+        let network = try Self.network(residual: true, random: &random)
+        let calibration = Self.examples(2, random: &random), inputs = Self.examples(2, random: &random)
+        let prepared = try network.prepared(for: .int8, calibratedOn: calibration)
+        let coded = try prepared.run(inputs, outputs: ["window.relu"])["window.relu"]!
+        let floats = try network.optimized().int8Quantized(calibratedOn: calibration).run(inputs, outputs: ["window.relu"])["window.relu"]!
+        #expect(coded.codes == nil && coded.shape == floats.shape)
+        let range = try #require(prepared.nodes.first { $0.name == "window.relu" }.flatMap { ($0.layer as? Int8Conv2D)?.product.outputRange })
+        let step = (range.upperBound - range.lowerBound) / 255
+        let error = TestSupport.maxAbsDifference(coded.scalars, floats.scalars)
+        #expect(error <= step / 2 * 1.001 && error > 0, "max |codes − floats| \(error), a code's step \(step)")
+    }
+}
