@@ -66,11 +66,6 @@ static void row_range(const float *row, int k, float *scale, float *inverse, int
     range_quantization(low, high, scale, inverse, zero);
 }
 
-/// Row `row`, column `column` of a matrix `ld` floats a row apart, or NULL for none.
-static inline const float *row_or_null(const float *matrix, int row, int ld, int column) {
-    return matrix ? matrix + (size_t)row * ld + column : NULL;
-}
-
 static uint8_t quantize(float value, float inverse, int32_t zero) {
     long q = lrintf(value * inverse) + zero;
     return (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
@@ -95,26 +90,55 @@ static inline float dequantized(int32_t dot, int32_t zero, int32_t sum, float ro
 
 static inline float clamped(float value, float lo, float hi) { return fminf(fmaxf(value, lo), hi); }
 
-// Columns `first ..< last` of one output row: dequantized, plus the residual row `addend` (NULL for none), clamped (the
-// fused activation). The two loops keep the residual's loads out of the loop without one: vectorized under a branch, they
-// became masked loads of NULL, which only an emulator's unsuppressed fault stops, but stops.
+typedef an_int8_store Store;
+
+// `store` moved to row `row`, column `column` (its NULL pointers staying NULL).
+static inline Store store_at(Store store, int row, int column) {
+    size_t offset = (size_t)row * store.ld + column;
+    if (store.c) store.c += offset;
+    if (store.codes) store.codes += offset;
+    if (store.addend) store.addend += offset;
+    if (store.addendCodes) store.addendCodes += offset;
+    return store;
+}
+
+// A value's uint8 code: `an_int8_quantize`'s rounding (to nearest even), clamp and code for NaN (0).
+static inline uint8_t code_of(float value, float inverse, int32_t zero) {
+    float v = __builtin_rintf(value * inverse) + (float)zero;
+    v = v > 0 ? v : 0;
+    v = v < 255 ? v : 255;
+    return (uint8_t)v;
+}
+
+// Columns `first ..< last` of one output row (`store` at the row): dequantized, plus the residual, clamped (the fused
+// activation), stored. One loop per step, each over plain pointers, so that each vectorizes: under a branch inside one
+// loop, the residual's loads became masked loads of NULL, which only an emulator's unsuppressed fault stops, but stops.
 static inline void finish_row(int first, int last, const int32_t *dots, int32_t zero, const int32_t *sums, float rowScale,
-                       const float *scales, const float *bias, const float *addend, float lo, float hi, float *c) {
-    if (addend) {
-        for (int column = first; column < last; column++)
-            c[column] = clamped(dequantized(dots[column - first], zero, sums[column], rowScale, scales[column], bias ? bias[column] : 0)
-                                + addend[column], lo, hi);
+                              const float *scales, const float *bias, Store store) {
+    float values[PANEL];
+    int count = last - first;
+    for (int i = 0; i < count; i++)
+        values[i] = dequantized(dots[i], zero, sums[first + i], rowScale, scales[first + i], bias ? bias[first + i] : 0);
+    if (store.addend) {
+        const float *addend = store.addend + first;
+        for (int i = 0; i < count; i++) values[i] += addend[i];
+    } else if (store.addendCodes) {
+        const uint8_t *addend = store.addendCodes + first;
+        for (int i = 0; i < count; i++) values[i] += store.addendScale * (float)((int32_t)addend[i] - store.addendZero);
+    }
+    for (int i = 0; i < count; i++) values[i] = clamped(values[i], store.lo, store.hi);
+    if (store.codes) {
+        uint8_t *codes = store.codes + first;
+        for (int i = 0; i < count; i++) codes[i] = code_of(values[i], store.codeInverse, store.codeZero);
     } else {
-        for (int column = first; column < last; column++)
-            c[column] = clamped(dequantized(dots[column - first], zero, sums[column], rowScale, scales[column], bias ? bias[column] : 0),
-                                lo, hi);
+        float *c = store.c + first;
+        for (int i = 0; i < count; i++) c[i] = values[i];
     }
 }
 
 AN_PORTABLE_CLONES
 static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
-                          const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                          const float *addend, float lo, float hi, float *c, int ldc) {
+                          const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
@@ -129,8 +153,7 @@ static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const flo
                 for (int lane = 0; lane < PANEL; lane++)
                     dots[lane] += a0 * w[lane * 4] + a1 * w[lane * 4 + 1] + a2 * w[lane * 4 + 2] + a3 * w[lane * 4 + 3];
             }
-            finish_row(panel * PANEL, panel * PANEL + width, dots, zeros[r], sums, rowScales[r], scales, bias,
-                       addend ? addend + (size_t)r * ldc : NULL, lo, hi, c + (size_t)r * ldc);
+            finish_row(panel * PANEL, panel * PANEL + width, dots, zeros[r], sums, rowScales[r], scales, bias, store_at(store, r, 0));
         }
     }
 }
@@ -175,8 +198,7 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
 // A tile of up to ROW_TILE rows × 32 columns; `rowsInTile` is a compile-time constant after inlining.
 VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     int rowsInTile, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, const float *addend, float lo, float hi,
-    float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1) {
     __m512i acc[ROW_TILE][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = _mm512_setzero_si512(); acc[r][1] = _mm512_setzero_si512(); }
@@ -197,7 +219,10 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     __m512i u0 = _mm512_maskz_loadu_epi32(mask0, sums), u1 = _mm512_maskz_loadu_epi32(mask1, sums + 16);
     __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
     __m512 bias1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
-    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+    __m512 low = _mm512_set1_ps(store.lo), high = _mm512_set1_ps(store.hi);
+    __m512 addendScale = _mm512_set1_ps(store.addendScale), codeInverse = _mm512_set1_ps(store.codeInverse);
+    __m512i addendZero = _mm512_set1_epi32(store.addendZero);
+    __m512 codeZero = _mm512_set1_ps((float)store.codeZero), floor = _mm512_setzero_ps(), ceiling = _mm512_set1_ps(255);
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) {
         if (r < rowsInTile) {
@@ -207,21 +232,37 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
             __m512 v1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], _mm512_mullo_epi32(zero, u1)));
             v0 = _mm512_fmadd_ps(v0, _mm512_mul_ps(rowScale, s0), bias0);
             v1 = _mm512_fmadd_ps(v1, _mm512_mul_ps(rowScale, s1), bias1);
-            if (addend) {
-                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, addend + (size_t)r * ldc));
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, addend + (size_t)r * ldc + 16));
+            size_t row = (size_t)r * store.ld;
+            if (store.addend) {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, store.addend + row));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, store.addend + row + 16));
+            } else if (store.addendCodes) {
+                // `finish_row`'s residual: scale × (code − zero), exactly in float.
+                __m512i c0 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask0, store.addendCodes + row));
+                __m512i c1 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask1, store.addendCodes + row + 16));
+                v0 = _mm512_add_ps(v0, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c0, addendZero))));
+                v1 = _mm512_add_ps(v1, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c1, addendZero))));
             }
             v0 = _mm512_min_ps(_mm512_max_ps(v0, low), high);
             v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
-            _mm512_mask_storeu_ps(c + (size_t)r * ldc, mask0, v0);
-            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, mask1, v1);
+            if (store.codes) {
+                // `code_of`: rounded to nearest even, the zero point added, clamped (NaN to 0: max returns its second operand).
+                __m512 q0 = _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(v0, codeInverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), codeZero);
+                __m512 q1 = _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(v1, codeInverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), codeZero);
+                q0 = _mm512_min_ps(_mm512_max_ps(q0, floor), ceiling);
+                q1 = _mm512_min_ps(_mm512_max_ps(q1, floor), ceiling);
+                _mm_mask_storeu_epi8(store.codes + row, mask0, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q0)));
+                _mm_mask_storeu_epi8(store.codes + row + 16, mask1, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q1)));
+            } else {
+                _mm512_mask_storeu_ps(store.c + row, mask0, v0);
+                _mm512_mask_storeu_ps(store.c + row + 16, mask1, v1);
+            }
         }
     }
 }
 
 VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
-                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                                  const float *addend, float lo, float hi, float *c, int ldc) {
+                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
@@ -232,13 +273,13 @@ VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, c
         int r = 0;
         for (; r + ROW_TILE <= rows; r += ROW_TILE)
             tile_vnni(ROW_TILE, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+                      sums + first, panelBias, store_at(store, r, first), mask0, mask1);
         for (; r + 4 <= rows; r += 4)
             tile_vnni(4, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+                      sums + first, panelBias, store_at(store, r, first), mask0, mask1);
         for (; r < rows; r++)
             tile_vnni(1, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, mask0, mask1);
+                      sums + first, panelBias, store_at(store, r, first), mask0, mask1);
     }
 }
 
@@ -250,8 +291,7 @@ enum { SHORT_ROW_TILE = 6 };  // 6 rows × 2 ymm accumulators + 2 weight vectors
 // small buffer to the shared `finish`.
 AVXVNNI_TARGET static inline __attribute__((always_inline)) void tile_avxvnni(
     int rowsInTile, int half, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, const float *addend, float lo, float hi,
-    float *c, int ldc, int width) {
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, int width) {
     __m256i acc[SHORT_ROW_TILE][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < SHORT_ROW_TILE; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); }
@@ -274,14 +314,12 @@ AVXVNNI_TARGET static inline __attribute__((always_inline)) void tile_avxvnni(
         int32_t dots[16];
         _mm256_storeu_si256((__m256i *)dots, acc[r][0]);
         _mm256_storeu_si256((__m256i *)(dots + 8), acc[r][1]);
-        finish_row(first, last, dots, zeros[r], sums, rowScales[r], scales, bias, addend ? addend + (size_t)r * ldc : NULL,
-                   lo, hi, c + (size_t)r * ldc);
+        finish_row(first, last, dots, zeros[r], sums, rowScales[r], scales, bias, store_at(store, r, 0));
     }
 }
 
 AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
-                                        const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                                        const float *addend, float lo, float hi, float *c, int ldc) {
+                                        const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
@@ -291,10 +329,10 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
             int r = 0;
             for (; r + SHORT_ROW_TILE <= rows; r += SHORT_ROW_TILE)
                 tile_avxvnni(SHORT_ROW_TILE, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                             sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                             sums + first, panelBias, store_at(store, r, first), width);
             for (; r < rows; r++)
                 tile_avxvnni(1, half, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
-                             sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                             sums + first, panelBias, store_at(store, r, first), width);
         }
     }
 }
@@ -324,8 +362,7 @@ AVX2_TARGET static void widen_weights_avx2(const int8_t *b, int k4count, int hal
 // A tile of up to 4 rows × the 16 columns `half` of a panel (`tile_avxvnni`'s shape), on widened operands.
 AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
     int rowsInTile, int half, int k4count, const uint32_t *pairs, const __m256i *widened, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, const float *addend, float lo, float hi,
-    float *c, int ldc, int width) {
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, int width) {
     __m256i acc[AVX2_ROW_TILE][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < AVX2_ROW_TILE; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); }
@@ -343,10 +380,23 @@ AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
             }
         }
     }
-// `finish` on 8 lanes at a time (the same operations, so the same bits): columns `first ..< first + count`.
     int first = 16 * half, count = (width < first + 16 ? width : first + 16) - first;
+    if (store.codes || store.addendCodes) {
+        // Codes in or out: `finish_row` (the int8 paths AVX2 processors run are float-to-float).
+        for (int r = 0; r < rowsInTile; r++) {
+            int32_t dots[16];
+            _mm256_storeu_si256((__m256i *)dots, acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(dots + 8), acc[r][1]);
+            finish_row(first, first + count, dots, zeros[r], sums, rowScales[r], scales, bias, store_at(store, r, 0));
+        }
+        return;
+    }
+    // `finish_row` on 8 lanes at a time (the same operations, so the same bits): columns `first ..< first + count`.
+    const float *addend = store.addend;
+    float *c = store.c;
+    int ldc = store.ld;
     __m256i inside[2] = {lanes_below(count), lanes_below(count - 8)};
-    __m256 columnScale[2], columnBias[2], low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
+    __m256 columnScale[2], columnBias[2], low = _mm256_set1_ps(store.lo), high = _mm256_set1_ps(store.hi);
     __m256i columnSum[2];
     for (int v = 0; v < 2; v++) {
         columnScale[v] = _mm256_maskload_ps(scales + first + 8 * v, inside[v]);
@@ -442,8 +492,8 @@ AVX2_TARGET static void quantize_pairs_avx2(const float *a, int lda, int rows, i
 }
 
 AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint32_t *pairs, const float *rowScales, const int32_t *zeros,
-                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
-                                  const float *addend, float lo, float hi, float *c, int ldc, __m256i *widened) {
+                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store,
+                                  __m256i *widened) {
     int k4count = kpad / 4;
     size_t rowStride = (size_t)2 * k4count;
     for (int panel = 0; panel * PANEL < n; panel++) {
@@ -455,10 +505,10 @@ AVX2_TARGET static void gemm_avx2(int rows, int n, int kpad, const uint32_t *pai
             int r = 0;
             for (; r + AVX2_ROW_TILE <= rows; r += AVX2_ROW_TILE)
                 tile_avx2(AVX2_ROW_TILE, half, k4count, pairs + r * rowStride, widened, rowScales + r, zeros + r, scales + first,
-                          sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                          sums + first, panelBias, store_at(store, r, first), width);
             for (; r < rows; r++)
                 tile_avx2(1, half, k4count, pairs + r * rowStride, widened, rowScales + r, zeros + r, scales + first,
-                          sums + first, panelBias, row_or_null(addend, r, ldc, first), lo, hi, c + (size_t)r * ldc + first, ldc, width);
+                          sums + first, panelBias, store_at(store, r, first), width);
         }
     }
 }
@@ -516,44 +566,41 @@ int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *p
     for (int first = 0; first < m; first += block) {
         int rows = m - first < block ? m - first : block;
         const float *source = a + (size_t)first * lda;
-        float *target = c + (size_t)first * ldc;
-        const float *add = addend ? addend + (size_t)first * ldc : NULL;
+        Store store = store_at((Store){.c = c, .addend = addend, .lo = lo, .hi = hi, .ld = ldc}, first, 0);
 #if AN_X86
         if (level == 3) {
             quantize_rows_vnni(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
-            gemm_vnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc);
+            gemm_vnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, store);
             continue;
         }
         if (level == 2) {
             quantize_rows_avx2(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
-            gemm_avxvnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc);
+            gemm_avxvnni(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, store);
             continue;
         }
         if (level == 1) {
             quantize_pairs_avx2(source, lda, rows, k, kpad, scratch.pairs, rowScales, zeros);
-            gemm_avx2(rows, n, kpad, scratch.pairs, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc,
-                      scratch.widened);
+            gemm_avx2(rows, n, kpad, scratch.pairs, rowScales, zeros, packed, scales, sums, bias, store, scratch.widened);
             continue;
         }
 #endif
         quantize_rows_portable(source, lda, rows, k, kpad, scratch.bytes, rowScales, zeros);
-        gemm_portable(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, add, lo, hi, target, ldc);
+        gemm_portable(rows, n, kpad, scratch.bytes, rowScales, zeros, packed, scales, sums, bias, store);
     }
     free_scratch(&scratch);
     return 0;
 }
 
 int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
-                         const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, const float *addend,
-                         float lo, float hi, float *c, int ldc) {
+                         const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, an_int8_store store) {
     int level = int8_level();
 #if AN_X86
     if (level == 3) {
-        gemm_vnni(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, addend, lo, hi, c, ldc);
+        gemm_vnni(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, store);
         return 0;
     }
     if (level == 2) {
-        gemm_avxvnni(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, addend, lo, hi, c, ldc);
+        gemm_avxvnni(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, store);
         return 0;
     }
     if (level == 1) {
@@ -568,15 +615,14 @@ int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *
         for (int first = 0; first < m; first += block) {
             int rows = m - first < block ? m - first : block;
             pairs_from_bytes(q + (size_t)first * kpad, rows, kpad, pairs);
-            gemm_avx2(rows, n, kpad, pairs, rowScales + first, zeros + first, packed, scales, sums, bias,
-                      addend ? addend + (size_t)first * ldc : NULL, lo, hi, c + (size_t)first * ldc, ldc, widened);
+            gemm_avx2(rows, n, kpad, pairs, rowScales + first, zeros + first, packed, scales, sums, bias, store_at(store, first, 0), widened);
         }
         free(pairs); free(widened);
         return 0;
     }
 #endif
     (void)level;
-    gemm_portable(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, addend, lo, hi, c, ldc);
+    gemm_portable(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, store);
     return 0;
 }
 
@@ -604,16 +650,10 @@ void an_int8_range(const float *x, size_t count, float *low, float *high) {
     }
 }
 
-// Codes with one scale: `quantize`'s rounding (to nearest even), clamp and code for NaN (0), written so that the loop
-// vectorizes.
+// Codes with one scale (`code_of` on each value), written so that the loop vectorizes.
 AN_PORTABLE_CLONES
 static void quantize_codes(const float *x, size_t count, float inverse, int32_t zero, uint8_t *q) {
-    for (size_t i = 0; i < count; i++) {
-        float v = __builtin_rintf(x[i] * inverse) + (float)zero;
-        v = v > 0 ? v : 0;
-        v = v < 255 ? v : 255;
-        q[i] = (uint8_t)v;
-    }
+    for (size_t i = 0; i < count; i++) q[i] = code_of(x[i], inverse, zero);
 }
 
 void an_int8_quantize(const float *x, size_t count, float low, float high, uint8_t *q, float *scale, int32_t *zero) {

@@ -185,15 +185,16 @@ public struct Int8Linear: Layer {
     /// ``outputRange`` when set. `fill(first, count, bytes, scales, zeros)` gives rows `first ..< first + count`,
     /// ``codeRowStride`` bytes apart — written to `bytes`, or where they already are — and writes each one's scale and zero
     /// point: a chunk of about 512 KB at a time (the product streams a chunk once per 32 columns), in shares of whole
-    /// 12-row tiles across the cores. Codes go through a float chunk of at most 256 KB, quantized while in cache.
+    /// 12-row tiles across the cores.
     func multiplyCodes(rows: Int, adding residual: Tensor? = nil, activation: Activation, into output: inout Tensor,
                        fill: @Sendable @escaping (_ first: Int, _ count: Int, _ bytes: UnsafeMutablePointer<UInt8>,
                                                   _ scales: UnsafeMutablePointer<Float>, _ zeros: UnsafeMutablePointer<Int32>) -> UnsafePointer<UInt8>) {
-        let rowStride = codeRowStride, n = outputFeatures, k = inputFeatures, outputRange = outputRange, residualCodes = residual?.codes
-        let byteRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
-        let chunkRows = outputRange == nil && residualCodes == nil ? byteRows : min(byteRows, max(12, (256 << 10) / (4 * n) / 12 * 12))
+        let rowStride = codeRowStride, n = outputFeatures, k = inputFeatures
+        let chunkRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
-        let quantization = outputRange.map { range -> Tensor.Quantization in
+        // Codes are written inside the kernel, so its clamp must be the whole activation.
+        precondition(outputRange == nil || bounds != nil, "\(typeName) writes codes after an activation that is not a clamp")
+        let codes = outputRange.map { range -> Tensor.Quantization in
             var scale: Float = 0, zero: Int32 = 0, code: UInt8 = 0, value: Float = 0
             an_int8_quantize(&value, 1, range.lowerBound, range.upperBound, &code, &scale, &zero)
             return Tensor.Quantization(scale: scale, zero: zero)
@@ -207,7 +208,7 @@ public struct Int8Linear: Layer {
                                 let target = SharedPointer(outBuffer.baseAddress!), weights = SharedReadPointer(p.baseAddress!)
                                 let columnScales = SharedReadPointer(s.baseAddress!), sums = SharedReadPointer(u.baseAddress!)
                                 let bias = SharedReadPointer(b.baseAddress!)
-                                let addend = residual == nil ? nil : r.baseAddress.map(SharedReadPointer.init)
+                                let addend = residual == nil ? nil : r.baseAddress.map(SharedReadPointer.init), addendCodes = residual?.codes
                                 Parallel.forEachShare(of: rows, granule: 12) { share in
                                     let capacity = min(chunkRows, share.count)
                                     // `fill` writes each row's `k` bytes; the ones past them (read, meeting zero weights) stay 0.
@@ -215,31 +216,29 @@ public struct Int8Linear: Layer {
                                     for row in 0..<capacity where rowStride > k { (bytes + row * rowStride + k).initialize(repeating: 0, count: rowStride - k) }
                                     let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
                                     let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-                                    // The float chunk of an output written as codes, or of a residual read from codes.
-                                    let staged = outputRange == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: capacity * n)
-                                    let added = residualCodes == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: capacity * n)
-                                    defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate(); staged?.deallocate(); added?.deallocate() }
+                                    defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
                                     for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
                                         let count = min(chunkRows, share.upperBound - first)
                                         let rows = fill(first, count, bytes, rowScales, rowZeros)
-                                        var addendRows = addend.map { $0.base + first * n }
-                                        if let added, let residualCodes, let addend {
-                                            an_int8_dequantize(UnsafeRawPointer(addend.base).assumingMemoryBound(to: UInt8.self) + first * n, count * n,
-                                                               residualCodes.scale, residualCodes.zero, added)
-                                            addendRows = UnsafePointer(added)
+                                        // Floats or codes, at the chunk's first row (codes are a byte an element).
+                                        var store = an_int8_store()
+                                        if let codes {
+                                            store.codes = UnsafeMutableRawPointer(target.base).assumingMemoryBound(to: UInt8.self) + first * n
+                                            (store.codeInverse, store.codeZero) = (1 / codes.scale, codes.zero)
+                                        } else {
+                                            store.c = target.base + first * n
                                         }
-                                        let floats = staged ?? target.base + first * n
-                                        let status = an_int8_linear_codes(
-                                            Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros, weights.base,
-                                            columnScales.base, sums.base, bias.base, addendRows, low, high, floats, Int32(n))
+                                        if let addend, let addendCodes {
+                                            store.addendCodes = UnsafeRawPointer(addend.base).assumingMemoryBound(to: UInt8.self) + first * n
+                                            (store.addendScale, store.addendZero) = (addendCodes.scale, addendCodes.zero)
+                                        } else if let addend {
+                                            store.addend = addend.base + first * n
+                                        }
+                                        (store.lo, store.hi, store.ld) = (low, high, Int32(n))
+                                        let status = an_int8_linear_codes(Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros,
+                                                                          weights.base, columnScales.base, sums.base, bias.base, store)
                                         precondition(status == 0, "out of memory in the int8 kernel")
-                                        if bounds == nil { activation.apply(floats, count: count * n) }
-                                        if let staged, let outputRange {
-                                            var scale: Float = 0, zero: Int32 = 0
-                                            an_int8_quantize(staged, count * n, outputRange.lowerBound, outputRange.upperBound,
-                                                             UnsafeMutableRawPointer(target.base).assumingMemoryBound(to: UInt8.self) + first * n,
-                                                             &scale, &zero)
-                                        }
+                                        if bounds == nil { activation.apply(target.base + first * n, count: count * n) }
                                     }
                                 }
                             }
@@ -248,6 +247,6 @@ public struct Int8Linear: Layer {
                 }
             }
         }
-        output.codes = quantization
+        output.codes = codes
     }
 }

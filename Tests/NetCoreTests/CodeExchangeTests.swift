@@ -89,4 +89,26 @@ import Testing
         let error = TestSupport.maxAbsDifference(coded.scalars, floats.scalars)
         #expect(error <= step / 2 * 1.001 && error > 0, "max |codes − floats| \(error), a code's step \(step)")
     }
+
+    /// Each int8 SIMD body reads and writes the portable body's codes bit for bit (the residual read as codes, codes
+    /// written by the kernel's store; 8- and 12-channel outputs leave partial vectors).
+    func simdBodyAgreesBitForBitWithThePortableBody(_ body: SIMDBody) throws {
+        var random = SeededGenerator(seed: 24)
+        let network = try Self.network(residual: true, random: &random)
+        let calibration = Self.examples(2, random: &random), inputs = Self.examples(3, random: &random)
+        let prepared = try network.prepared(for: .int8, calibratedOn: calibration)
+        let names = ["stem.relu", "reduce.relu", "window.relu", "add", "dense"]
+        let simd = try CPU.withLevel(body.level) { try prepared.run(inputs, outputs: names) }
+        let portable = try withPortableKernels { try prepared.run(inputs, outputs: names) }
+        for name in names { expectSameBits(simd[name]!.scalars, portable[name]!.scalars, "\(body.name) \(name)") }
+    }
+
+    @Test(.enabled(if: SIMDBody.int8Wide.present, SIMDBody.int8Wide.absence))
+    func avx512VNNIBodyAgreesBitForBitWithThePortableBody() throws { try simdBodyAgreesBitForBitWithThePortableBody(.int8Wide) }
+
+    @Test(.enabled(if: SIMDBody.int8Narrow.present, SIMDBody.int8Narrow.absence))
+    func avxVNNIBodyAgreesBitForBitWithThePortableBody() throws { try simdBodyAgreesBitForBitWithThePortableBody(.int8Narrow) }
+
+    @Test(.enabled(if: Int8LinearTests.int8AVX2Runs, Int8LinearTests.int8AVX2Absence))
+    func avx2BodyAgreesBitForBitWithThePortableBody() throws { try simdBodyAgreesBitForBitWithThePortableBody(.avx2) }
 }

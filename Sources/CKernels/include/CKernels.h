@@ -31,12 +31,28 @@ void an_int8_unpack_weights(const int8_t *packed, int k, int n, int8_t *w);
 int an_int8_linear(int m, int n, int k, const float *a, int lda, const int8_t *packed, const float *scales,
                    const int32_t *sums, const float *bias, const float *addend, float lo, float hi, float *c, int ldc);
 
+/// Where the rows of an int8 product go, and what is added to them before the clamp to [`lo`, `hi`]: floats `c`, or
+/// uint8 codes `codes` of one scale (`clamp(rint(value × codeInverse) + codeZero, 0, 255)`, NaN to 0), rows `ld`
+/// elements apart; a residual of the output's shape, rows `ld` apart, as floats `addend` or as codes `addendCodes`
+/// (`addendScale × (code − addendZero)`), or none (both NULL).
+typedef struct {
+    float *c;
+    uint8_t *codes;
+    float codeInverse;
+    int32_t codeZero;
+    const float *addend;
+    const uint8_t *addendCodes;
+    float addendScale;
+    int32_t addendZero;
+    float lo, hi;
+    int ld;
+} an_int8_store;
+
 /// `an_int8_linear` on rows already quantized: `q` holds `m` rows of `kpad` bytes (k rounded up to 4; the bytes past k
-/// are read but meet zero weights), row `r` with scale `rowScales[r]` and zero point `zeros[r]`. Returns 0, or -1 when
-/// scratch memory could not be allocated.
+/// are read but meet zero weights), row `r` with scale `rowScales[r]` and zero point `zeros[r]`, stored as `store` says.
+/// Returns 0, or -1 when scratch memory could not be allocated.
 int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
-                         const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, const float *addend,
-                         float lo, float hi, float *c, int ldc);
+                         const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, an_int8_store store);
 
 /// The range of `count` floats widened to contain 0 (NaN skipped): what `an_int8_quantize` takes, combined across parts
 /// of a tensor by their minimum and maximum.
