@@ -574,18 +574,18 @@ def main():
     for t in (1, 2):
         rows.append((f"openl3 mel256 6144, 10 s of audio, {t} thread(s)", "x realtime", audionet("openl3", t, "10"),
                      torchopenl3_rate(10, t), "torchopenl3 (random weights)", None))
-    # #15's float32 targets; int8 (dynamic activation scales) on the two its int8 target names, beside ONNX Runtime's
-    # float32 and its static int8.
+    # #15's float32 targets; int8 (dynamic activation scales, and calibrated: static) on the two its int8 target names,
+    # beside ONNX Runtime's float32 and its static int8.
     for name in ("resnet50", "mobilenetv2", "efficientnetb0", "vgg16"):
         for batch in (1, 16):
             for t in (1, 2):
                 torch_rate, ort = pytorch_images(name, batch, t), onnxruntime_images(onnx_file(name), batch, t)
-                for precision in ("float32", "int8") if name in ("resnet50", "mobilenetv2") else ("float32",):
+                for precision in ("float32", "int8", "int8-calibrated") if name in ("resnet50", "mobilenetv2") else ("float32",):
                     ours = audionet("image", t, name, str(batch), precision)
                     label = f"{name} batch {batch}, {precision}, {t} thread(s)"
                     rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
                     rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
-                    if precision == "int8":
+                    if precision != "float32":
                         rows.append((label, "images/s", ours, onnxruntime_images(onnx_int8_file(name), batch, t),
                                      "ONNX Runtime int8 (quantize_static QDQ, calibrated on the shared images)", None))
     # The catalog networks AudioNet builds from Keras, Caffe and Darknet files, beside those frameworks' networks on PyTorch.
