@@ -1,10 +1,15 @@
-/// An int8 layer that can read uint8 ``Tensor/codes`` and write its output as codes, so that the int8 layers of a
-/// calibrated network pass bytes between them instead of floats they would quantize again.
-protocol CodeExchanging: Layer {
-    /// The calibrated range of its first input; nil when it quantizes each input as it runs (it then takes floats only).
-    var calibratedInputRange: ClosedRange<Float>? { get }
+/// A layer that can read uint8 ``Tensor/codes`` as well as floats (at some input positions). One that is not also
+/// ``CodeExchanging`` passes codes on: its output is codes of its input's scale (max pooling).
+protocol CodeReading: Layer {
     /// Whether it reads its input at `position` as codes as well as floats.
     func readsCodes(at position: Int) -> Bool
+}
+
+/// An int8 layer that can read uint8 ``Tensor/codes`` and write its output as codes, so that the int8 layers of a
+/// calibrated network pass bytes between them instead of floats they would quantize again.
+protocol CodeExchanging: CodeReading {
+    /// The calibrated range of its first input; nil when it quantizes each input as it runs (it then takes floats only).
+    var calibratedInputRange: ClosedRange<Float>? { get }
     /// Whether it can write codes: its activation is a clamp (or none), which the int8 kernel applies before storing.
     var canWriteCodes: Bool { get }
     /// This layer writing its output as codes of `range`.
@@ -48,19 +53,35 @@ extension ProjectionAdd: CodeExchanging {
 extension Network {
     /// The network with each int8 layer whose activation is a clamp and whose readers all take codes (and which is not
     /// the output) writing its output as uint8 codes of the range its readers were calibrated on: ResNet's bottlenecks
-    /// and MobileNetV2's blocks then pass bytes from layer to layer. A run returns any requested activation as floats.
+    /// and MobileNetV2's block outputs then pass bytes from layer to layer. A reader that passes codes on (max pooling)
+    /// counts as its own readers: the range is theirs, which holds every window's maximum. A run returns any requested
+    /// activation as floats.
     public func exchangingCodes() -> Network {
         var result = self
         var readers = [String: [(node: Int, position: Int)]]()
         for (index, node) in nodes.enumerated() {
             for (position, input) in node.inputs.enumerated() { readers[input, default: []].append((index, position)) }
         }
-        for (index, node) in nodes.enumerated() where node.name != outputName {
-            guard let layer = node.layer as? any CodeExchanging, layer.canWriteCodes, let reading = readers[node.name],
-                  reading.allSatisfy({ (nodes[$0.node].layer as? any CodeExchanging)?.readsCodes(at: $0.position) == true }) else { continue }
-            // The readers that quantize it (as their first input) were calibrated on it: one range. A residual only adds it.
-            guard let range = reading.lazy.filter({ $0.position == 0 })
-                .compactMap({ (nodes[$0.node].layer as? any CodeExchanging)?.calibratedInputRange }).first else { continue }
+        /// The calibrated ranges of the int8 layers that would read `name` as codes — those of its own readers first, then
+        /// those of the layers reading what it passes codes on to — or nil when a reader cannot.
+        func codeReaderRanges(of name: String) -> [ClosedRange<Float>]? {
+            guard name != outputName, let reading = readers[name] else { return nil }
+            var own: [ClosedRange<Float>] = [], passed: [ClosedRange<Float>] = []
+            for (node, position) in reading {
+                guard let layer = nodes[node].layer as? any CodeReading, layer.readsCodes(at: position) else { return nil }
+                if let exchanging = layer as? any CodeExchanging {
+                    if position == 0, let range = exchanging.calibratedInputRange { own.append(range) }
+                } else {
+                    guard let ranges = codeReaderRanges(of: nodes[node].name) else { return nil }
+                    passed += ranges
+                }
+            }
+            return own + passed
+        }
+        for (index, node) in nodes.enumerated() {
+            // Its readers that quantize it (as their first input) were calibrated on it: one range. A residual only adds it.
+            guard let layer = node.layer as? any CodeExchanging, layer.canWriteCodes,
+                  let range = codeReaderRanges(of: node.name)?.first else { continue }
             result.nodes[index].layer = layer.writingCodes(in: range)
         }
         return result

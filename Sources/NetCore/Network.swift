@@ -117,7 +117,7 @@ public struct Network: Sendable {
             var output = Tensor(shape: [batch] + shapes[node.name]!,
                                 scalars: buffers.take(slot: buffer.slot, count: buffer.size))
             let inputs = node.inputs.map { values[$0]! }
-            precondition(node.layer is any CodeExchanging || inputs.allSatisfy { $0.codes == nil }, "\(node.name) cannot read uint8 codes")
+            precondition(node.layer is any CodeReading || inputs.allSatisfy { $0.codes == nil }, "\(node.name) cannot read uint8 codes")
             node.layer.forward(inputs, into: &output)
             if Network.profiling {
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6

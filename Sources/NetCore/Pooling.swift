@@ -52,6 +52,7 @@ public struct Pool2D: Layer {
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let h = axis(height, kernel.height, stride.y, 0), w = axis(width, kernel.width, stride.x, 1)
         guard output.count > 0 else { return }
+        if let codes = input.codes { return maxOfCodes(input, height: height, width: width, h: h, w: w, codes: codes, into: &output) }
         let isMax = kind == .max, includePad = countIncludesPadding
         let (kh, kw, sy, sx) = (kernel.height, kernel.width, stride.y, stride.x)
         input.scalars.withUnsafeBufferPointer { inBuffer in
@@ -86,6 +87,42 @@ public struct Pool2D: Layer {
                 }
             }
         }
+    }
+}
+
+extension Pool2D: CodeReading {
+    /// Max pooling reads uint8 codes and writes codes of the same scale: the codes of the window maxima, since a code
+    /// grows with its value.
+    func readsCodes(at position: Int) -> Bool { kind == .max && position == 0 }
+
+    /// Max pooling over the bytes of `input`'s codes, a byte a value, the window's padding left out as in float32.
+    private func maxOfCodes(_ input: Tensor, height: Int, width: Int, h: (output: Int, before: Int, paddedEnd: Int),
+                            w: (output: Int, before: Int, paddedEnd: Int), codes: Tensor.Quantization, into output: inout Tensor) {
+        precondition(kind == .max, "average pooling reads floats")
+        let (batch, channels, kh, kw, sy, sx) = (input.shape[0], input.shape[3], kernel.height, kernel.width, stride.y, stride.x)
+        input.scalars.withUnsafeBytes { inBuffer in
+            output.scalars.withUnsafeMutableBytes { outBuffer in
+                let source = SharedReadPointer(inBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                let out = SharedPointer(outBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                Parallel.forEach(batch * h.output) { row in
+                    let image = row / h.output, oy = row % h.output
+                    let y0 = oy * sy - h.before, validY = max(y0, 0)..<min(min(y0 + kh, h.paddedEnd), height)
+                    for ox in 0..<w.output {
+                        let x0 = ox * sx - w.before, validX = max(x0, 0)..<min(min(x0 + kw, w.paddedEnd), width)
+                        // Code 0, the range's lowest value, for a window of padding only (float32's −∞).
+                        let target = out.base + (row * w.output + ox) * channels
+                        target.update(repeating: 0, count: channels)
+                        for iy in validY {
+                            for ix in validX {
+                                let pixel = source.base + ((image * height + iy) * width + ix) * channels
+                                for c in 0..<channels { target[c] = Swift.max(target[c], pixel[c]) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        output.codes = codes
     }
 }
 
