@@ -10,7 +10,8 @@ protocol CodeReading: Layer {
 protocol CodeExchanging: CodeReading {
     /// The calibrated range of its first input; nil when it quantizes each input as it runs (it then takes floats only).
     var calibratedInputRange: ClosedRange<Float>? { get }
-    /// Whether it can write codes: its activation is a clamp (or none), which the int8 kernel applies before storing.
+    /// Whether it can write codes: calibrated, and its activation a clamp (or none), which the int8 kernel applies
+    /// before storing.
     var canWriteCodes: Bool { get }
     /// This layer writing its output as codes of `range`.
     func writingCodes(in range: ClosedRange<Float>) -> Self
@@ -19,7 +20,8 @@ protocol CodeExchanging: CodeReading {
 extension Int8Linear: CodeExchanging {
     var calibratedInputRange: ClosedRange<Float>? { inputRange }
     func readsCodes(at position: Int) -> Bool { position == 0 && inputRange != nil }
-    var canWriteCodes: Bool { activation.clampBounds != nil }
+    /// Calibrated (its float inputs quantized on the way into the kernel that writes the codes), its activation a clamp.
+    var canWriteCodes: Bool { inputRange != nil && activation.clampBounds != nil }
 }
 
 extension Int8Conv2D: CodeExchanging {
@@ -36,11 +38,8 @@ extension ProjectionAdd: CodeExchanging {
 
     /// The projection's input and the residual, once the projection is calibrated int8.
     func readsCodes(at position: Int) -> Bool { calibratedInputRange != nil && position < 2 }
-    /// An int8 projection, whose sum's activation is a clamp (``init(_:then:)`` takes no other).
-    var canWriteCodes: Bool {
-        if case .int8 = projection { return true }
-        return false
-    }
+    /// A calibrated int8 projection, whose sum's activation is a clamp (``init(_:then:)`` takes no other).
+    var canWriteCodes: Bool { calibratedInputRange != nil }
 
     func writingCodes(in range: ClosedRange<Float>) -> ProjectionAdd {
         guard case .int8(let linear) = projection else { preconditionFailure("a float32 ProjectionAdd writes floats") }

@@ -127,7 +127,7 @@ public struct Int8Linear: Layer {
                 }
                 return
             }
-            guard let inputRange else { preconditionFailure("\(typeName) writes codes but was not calibrated") }
+            guard let inputRange else { preconditionFailure("an uncalibrated \(typeName) neither writes codes nor adds a residual of codes") }
             let floats = SharedReadPointer(UnsafeRawPointer(source.base).assumingMemoryBound(to: Float.self))
             multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, rowScales, rowZeros in
                 var scale: Float = 0, zero: Int32 = 0
