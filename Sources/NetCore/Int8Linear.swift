@@ -152,26 +152,41 @@ public struct Int8Linear: Layer {
         // Shares of whole 12-row tiles (no worker runs the slower remainder tiles more than once), 48+ rows each.
         let workers = max(1, rows / 48)
         let (n, k) = (outputFeatures, inputFeatures)
-        output.scalars.withUnsafeMutableBufferPointer { output in
-            input.scalars.withUnsafeBufferPointer { a in
-                packed.withUnsafeBufferPointer { p in
-                    scales.withUnsafeBufferPointer { s in
-                        sums.withUnsafeBufferPointer { u in
-                            bias.withUnsafeBufferPointer { b in
-                                (residual?.scalars ?? []).withUnsafeBufferPointer { r in
-                                    let source = SharedReadPointer(a.baseAddress!), target = SharedPointer(output.baseAddress!)
-                                    let weights = SharedReadPointer(p.baseAddress!), scales = SharedReadPointer(s.baseAddress!)
-                                    let sums = SharedReadPointer(u.baseAddress!), bias = SharedReadPointer(b.baseAddress!)
-                                    let addend = residual == nil ? nil : r.baseAddress.map(SharedReadPointer.init)
-                                    Parallel.forEachShare(of: rows, granule: 12, maxShares: workers) { share in
-                                        let first = share.lowerBound, count = share.count
-                                        let status = an_int8_linear(
-                                            Int32(count), Int32(n), Int32(k), source.base + first * k, Int32(k), weights.base, scales.base,
-                                            sums.base, bias.base, addend.map { $0.base + first * n }, low, high, target.base + first * n, Int32(n))
-                                        precondition(status == 0, "out of memory in the int8 kernel")
-                                        if bounds == nil { activation.apply(target.base + first * n, count: count * n) }
-                                    }
-                                }
+        input.scalars.withUnsafeBufferPointer { a in
+            let source = SharedReadPointer(a.baseAddress!)
+            withOperands(output: &output, residual: residual) { o in
+                Parallel.forEachShare(of: rows, granule: 12, maxShares: workers) { share in
+                    let first = share.lowerBound, count = share.count
+                    let status = an_int8_linear(
+                        Int32(count), Int32(n), Int32(k), source.base + first * k, Int32(k), o.weights.base, o.scales.base, o.sums.base,
+                        o.bias.base, o.addend.map { $0.base + first * n }, low, high, o.target.base + first * n, Int32(n))
+                    precondition(status == 0, "out of memory in the int8 kernel")
+                    if bounds == nil { activation.apply(o.target.base + first * n, count: count * n) }
+                }
+            }
+        }
+    }
+
+    /// What the int8 kernel reads and writes besides its rows, as pointers the cores share.
+    private struct Operands: Sendable {
+        let weights: SharedReadPointer<Int8>, scales: SharedReadPointer<Float>, sums: SharedReadPointer<Int32>
+        let bias: SharedReadPointer<Float>, target: SharedPointer<Float>
+        /// The residual's storage (floats or codes), or nil.
+        let addend: SharedReadPointer<Float>?
+    }
+
+    /// `body` with the packed weights, their column scales and sums, the bias, `output`'s storage and `residual`'s.
+    private func withOperands(output: inout Tensor, residual: Tensor?, _ body: (Operands) -> Void) {
+        output.scalars.withUnsafeMutableBufferPointer { target in
+            packed.withUnsafeBufferPointer { p in
+                scales.withUnsafeBufferPointer { s in
+                    sums.withUnsafeBufferPointer { u in
+                        bias.withUnsafeBufferPointer { b in
+                            (residual?.scalars ?? []).withUnsafeBufferPointer { r in
+                                body(Operands(weights: SharedReadPointer(p.baseAddress!), scales: SharedReadPointer(s.baseAddress!),
+                                              sums: SharedReadPointer(u.baseAddress!), bias: SharedReadPointer(b.baseAddress!),
+                                              target: SharedPointer(target.baseAddress!),
+                                              addend: residual == nil ? nil : r.baseAddress.map(SharedReadPointer.init)))
                             }
                         }
                     }
@@ -199,51 +214,38 @@ public struct Int8Linear: Layer {
             an_int8_quantize(&value, 1, range.lowerBound, range.upperBound, &code, &scale, &zero)
             return Tensor.Quantization(scale: scale, zero: zero)
         }
-        output.scalars.withUnsafeMutableBufferPointer { outBuffer in
-            packed.withUnsafeBufferPointer { p in
-                scales.withUnsafeBufferPointer { s in
-                    sums.withUnsafeBufferPointer { u in
-                        bias.withUnsafeBufferPointer { b in
-                            (residual?.scalars ?? []).withUnsafeBufferPointer { r in
-                                let target = SharedPointer(outBuffer.baseAddress!), weights = SharedReadPointer(p.baseAddress!)
-                                let columnScales = SharedReadPointer(s.baseAddress!), sums = SharedReadPointer(u.baseAddress!)
-                                let bias = SharedReadPointer(b.baseAddress!)
-                                let addend = residual == nil ? nil : r.baseAddress.map(SharedReadPointer.init), addendCodes = residual?.codes
-                                Parallel.forEachShare(of: rows, granule: 12) { share in
-                                    let capacity = min(chunkRows, share.count)
-                                    // `fill` writes each row's `k` bytes; the ones past them (read, meeting zero weights) stay 0.
-                                    let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * rowStride)
-                                    for row in 0..<capacity where rowStride > k { (bytes + row * rowStride + k).initialize(repeating: 0, count: rowStride - k) }
-                                    let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
-                                    let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-                                    defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
-                                    for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
-                                        let count = min(chunkRows, share.upperBound - first)
-                                        let rows = fill(first, count, bytes, rowScales, rowZeros)
-                                        // Floats or codes, at the chunk's first row (codes are a byte an element).
-                                        var store = an_int8_store()
-                                        if let codes {
-                                            store.codes = UnsafeMutableRawPointer(target.base).assumingMemoryBound(to: UInt8.self) + first * n
-                                            (store.codeInverse, store.codeZero) = (1 / codes.scale, codes.zero)
-                                        } else {
-                                            store.c = target.base + first * n
-                                        }
-                                        if let addend, let addendCodes {
-                                            store.addendCodes = UnsafeRawPointer(addend.base).assumingMemoryBound(to: UInt8.self) + first * n
-                                            (store.addendScale, store.addendZero) = (addendCodes.scale, addendCodes.zero)
-                                        } else if let addend {
-                                            store.addend = addend.base + first * n
-                                        }
-                                        (store.lo, store.hi, store.ld) = (low, high, Int32(n))
-                                        let status = an_int8_linear_codes(Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros,
-                                                                          weights.base, columnScales.base, sums.base, bias.base, store)
-                                        precondition(status == 0, "out of memory in the int8 kernel")
-                                        if bounds == nil { activation.apply(target.base + first * n, count: count * n) }
-                                    }
-                                }
-                            }
-                        }
+        let addendCodes = residual?.codes
+        withOperands(output: &output, residual: residual) { o in
+            Parallel.forEachShare(of: rows, granule: 12) { share in
+                let capacity = min(chunkRows, share.count)
+                // `fill` writes each row's `k` bytes; the ones past them (read, meeting zero weights) stay 0.
+                let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * rowStride)
+                for row in 0..<capacity where rowStride > k { (bytes + row * rowStride + k).initialize(repeating: 0, count: rowStride - k) }
+                let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+                let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+                defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
+                for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
+                    let count = min(chunkRows, share.upperBound - first)
+                    let rows = fill(first, count, bytes, rowScales, rowZeros)
+                    // Floats or codes, at the chunk's first row (codes are a byte an element).
+                    var store = an_int8_store()
+                    if let codes {
+                        store.codes = UnsafeMutableRawPointer(o.target.base).assumingMemoryBound(to: UInt8.self) + first * n
+                        (store.codeInverse, store.codeZero) = (1 / codes.scale, codes.zero)
+                    } else {
+                        store.c = o.target.base + first * n
                     }
+                    if let addend = o.addend, let addendCodes {
+                        store.addendCodes = UnsafeRawPointer(addend.base).assumingMemoryBound(to: UInt8.self) + first * n
+                        (store.addendScale, store.addendZero) = (addendCodes.scale, addendCodes.zero)
+                    } else if let addend = o.addend {
+                        store.addend = addend.base + first * n
+                    }
+                    (store.lo, store.hi, store.ld) = (low, high, Int32(n))
+                    let status = an_int8_linear_codes(Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros,
+                                                      o.weights.base, o.scales.base, o.sums.base, o.bias.base, store)
+                    precondition(status == 0, "out of memory in the int8 kernel")
+                    if bounds == nil { activation.apply(o.target.base + first * n, count: count * n) }
                 }
             }
         }
