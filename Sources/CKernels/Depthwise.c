@@ -239,17 +239,33 @@ static void depthwise_padded_avx2(const AnWindowShape *s, const float *padded, s
     }
 }
 
-/// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
-/// taps row by row), so the same bits. 3×3 kernels keep their nine taps in registers beside 12 accumulators (21 of
-/// the 32 zmm registers) while tiles of 12 pixels run along the row; other kernels load each tap per tile of 8.
+/// `pixels` (a constant where it is inlined) output pixels of one 16-channel block of a 3×3 kernel from `corner`, the
+/// padded input of the first one's top-left tap: the bias, then the nine taps in order, clamped and stored.
+__attribute__((target("avx512f"), always_inline))
+static inline void pixels_3x3_avx512(int pixels, const float *corner, size_t pixelStride, size_t tapX, size_t tapY, const __m512 *taps,
+                                     __m512 start, __mmask16 mask, __m512 low, __m512 high, float *out, size_t outStride) {
+    __m512 acc[12];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < pixels; j++) acc[j] = start;
+#pragma clang loop unroll(full)
+    for (int t = 0; t < 9; t++) {
+        const float *tap = corner + (size_t)(t / 3) * tapY + (size_t)(t % 3) * tapX;
+#pragma clang loop unroll(full)
+        for (int j = 0; j < pixels; j++) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, tap + j * pixelStride), taps[t], acc[j]);
+    }
+#pragma clang loop unroll(full)
+    for (int j = 0; j < pixels; j++) _mm512_mask_storeu_ps(out + j * outStride, mask, _mm512_min_ps(_mm512_max_ps(acc[j], low), high));
+}
+
+/// ``depthwise_padded_avx512`` for 3×3 kernels: the nine taps stay in registers beside 12 accumulators (21 of the 32 zmm
+/// registers) while whole tiles of 12 pixels run along the row without a test per pixel; the row's last pixels go in
+/// tiles of 4, 2 and 1.
 __attribute__((target("avx512f")))
-static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
-                                    int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
-    enum { TILE = 12 };
-    const int channels = s->inputChannels, outputWidth = s->outputWidth, kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth;
+static void depthwise_padded_3x3_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
+                                        int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    const int channels = s->inputChannels, outputWidth = s->outputWidth;
     const size_t pixelStride = (size_t)s->strideX * channels, tapX = (size_t)s->dilationX * channels;
     const size_t tapY = (size_t)s->dilationY * rowStride;
-    const int threeByThree = kernelHeight == 3 && kernelWidth == 3;
     __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
     for (int r = 0; r < rows; r++) {
         const float *top = padded + (size_t)r * s->strideY * rowStride;
@@ -258,31 +274,54 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
             __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
             __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
             __m512 taps[9];
-            if (threeByThree)
-                for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
+            for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
+#define PIXELS_FROM(ox0, n) \
+    pixels_3x3_avx512(n, top + (size_t)(ox0) * pixelStride + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, \
+                      line + (size_t)(ox0) * channels + c0, (size_t)channels)
+            int ox0 = 0;
+            for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS_FROM(ox0, 12);
+            for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS_FROM(ox0, 4);
+            for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS_FROM(ox0, 2);
+            if (ox0 < outputWidth) PIXELS_FROM(ox0, 1);
+#undef PIXELS_FROM
+        }
+    }
+}
+
+/// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
+/// taps row by row), so the same bits. 3×3 kernels run ``depthwise_padded_3x3_avx512``; others load each tap per tile
+/// of 12 pixels.
+__attribute__((target("avx512f")))
+static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
+                                    int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    if (s->kernelHeight == 3 && s->kernelWidth == 3) {
+        depthwise_padded_3x3_avx512(s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output);
+        return;
+    }
+    enum { TILE = 12 };
+    const int channels = s->inputChannels, outputWidth = s->outputWidth, kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth;
+    const size_t pixelStride = (size_t)s->strideX * channels, tapX = (size_t)s->dilationX * channels;
+    const size_t tapY = (size_t)s->dilationY * rowStride;
+    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+    for (int r = 0; r < rows; r++) {
+        const float *top = padded + (size_t)r * s->strideY * rowStride;
+        float *line = output + (size_t)r * outputWidth * channels;
+        for (int c0 = firstChannel; c0 < endChannel; c0 += BLOCK) {
+            __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
+            __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
             for (int ox0 = 0; ox0 < outputWidth; ox0 += TILE) {
                 int pixels = outputWidth - ox0 < TILE ? outputWidth - ox0 : TILE;
                 __m512 acc[TILE];
 #pragma clang loop unroll(full)
                 for (int j = 0; j < TILE; j++) acc[j] = start;
                 const float *corner = top + (size_t)ox0 * pixelStride + c0;
-                if (threeByThree) {
-#pragma clang loop unroll(full)
-                    for (int t = 0; t < 9; t++) {
-                        const float *tap = corner + (size_t)(t / 3) * tapY + (size_t)(t % 3) * tapX;
+                for (int ky = 0; ky < kernelHeight; ky++) {
+                    for (int kx = 0; kx < kernelWidth; kx++) {
+                        __m512 weight = _mm512_maskz_loadu_ps(mask, weights + (size_t)(ky * kernelWidth + kx) * channels + c0);
+                        const float *tap = corner + (size_t)ky * tapY + (size_t)kx * tapX;
 #pragma clang loop unroll(full)
                         for (int j = 0; j < TILE; j++)
-                            if (j < pixels) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, tap + j * pixelStride), taps[t], acc[j]);
-                    }
-                } else {
-                    for (int ky = 0; ky < kernelHeight; ky++) {
-                        for (int kx = 0; kx < kernelWidth; kx++) {
-                            __m512 weight = _mm512_maskz_loadu_ps(mask, weights + (size_t)(ky * kernelWidth + kx) * channels + c0);
-                            const float *tap = corner + (size_t)ky * tapY + (size_t)kx * tapX;
-#pragma clang loop unroll(full)
-                            for (int j = 0; j < TILE; j++)
-                                if (j < pixels) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, tap + j * pixelStride), weight, acc[j]);
-                        }
+                            if (j < pixels) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, tap + j * pixelStride), weight, acc[j]);
                     }
                 }
 #pragma clang loop unroll(full)
