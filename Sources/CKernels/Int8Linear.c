@@ -650,16 +650,16 @@ void an_int8_range(const float *x, size_t count, float *low, float *high) {
     }
 }
 
-// Codes with one scale (`code_of` on each value), written so that the loop vectorizes.
+// `code_of` on each value, written so that the loop vectorizes.
 AN_PORTABLE_CLONES
-static void quantize_codes(const float *x, size_t count, float inverse, int32_t zero, uint8_t *q) {
+void an_int8_codes(const float *x, size_t count, float inverse, int32_t zero, uint8_t *q) {
     for (size_t i = 0; i < count; i++) q[i] = code_of(x[i], inverse, zero);
 }
 
 void an_int8_quantize(const float *x, size_t count, float low, float high, uint8_t *q, float *scale, int32_t *zero) {
     float inverse;
     range_quantization(low, high, scale, &inverse, zero);
-    quantize_codes(x, count, inverse, *zero, q);
+    an_int8_codes(x, count, inverse, *zero, q);
 }
 
 AN_PORTABLE_CLONES

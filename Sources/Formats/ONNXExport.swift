@@ -276,7 +276,13 @@ struct ONNXGraphWriter {
         case let fused as ExpandedDepthwise:  // one layer where AudioNet runs it, two operators in the file
             let expanded = WrittenValue(tensor: fresh(output + "#expanded"), shape: try fused.expand.outputShape(for: [input.shape]),
                                         channelsFirst: true)
-            writeConvolution(fused.expand, input: input, into: expanded.tensor)
+            switch fused.expansion {
+            case .float32(let conv, _): writeConvolution(conv, input: input, into: expanded.tensor)
+            case .int8(let linear):
+                activated(linear.activation, into: expanded.tensor) { writer, target in
+                    writer.writeInt8Convolution(linear, name: output + "#expand", input: input, into: target)
+                }
+            }
             writeDepthwise(fused.depthwise, input: expanded, into: output)
             record(node, channelsFirst: true)
         case let fused as ProjectionAdd:  // a Conv and an Add in the file

@@ -1,3 +1,5 @@
+import CKernels
+
 /// A layer that can read uint8 ``Tensor/codes`` as well as floats (at some input positions). One that is not also
 /// ``CodeExchanging`` passes codes on: its output is codes of its input's scale (max pooling).
 protocol CodeReading: Layer {
@@ -84,5 +86,14 @@ extension Network {
             result.nodes[index].layer = layer.writingCodes(in: range)
         }
         return result
+    }
+}
+
+extension Tensor.Quantization {
+    /// The scale and zero point of uint8 codes of `range` (which contains 0): ``an_int8_quantize``'s rule.
+    init(codesOf range: ClosedRange<Float>) {
+        var scale: Float = 0, zero: Int32 = 0, code: UInt8 = 0, value: Float = 0
+        an_int8_quantize(&value, 1, range.lowerBound, range.upperBound, &code, &scale, &zero)
+        self.init(scale: scale, zero: zero)
     }
 }

@@ -3,20 +3,31 @@ import CKernels
 /// A 1×1 expansion and the depthwise convolution that reads it, as one layer: the first two convolutions of an
 /// inverted residual block (MobileNetV2, EfficientNet, MobileNetV3, MnasNet).
 ///
-/// Band by band of output rows, the expanded rows a band reads are computed straight into a zero-padded buffer that
-/// stays in cache and convolved there: the expanded tensor — six times the block's input, 4.8 MB for one image at
-/// MobileNetV2's first 112×112×96 expansion — is never written to memory, and the depthwise convolution needs no
-/// padded copy of it. The cores share the output rows, or the channels when the rows are few (a share of rows expands
-/// the rows above and below it again: two of seven for a 7×7 map on two cores). The expansion runs the packed product
-/// (``an_packed_gemm``) and the convolution the padded-row kernel (``an_depthwise_padded``), so where the two layers
-/// alone run the same kernels (AVX2 or AVX-512) the output equals theirs bit for bit.
+/// Band by band of output rows (``PaddedBands``), the expanded rows a band reads are computed straight into a
+/// zero-padded buffer that stays in cache and convolved there: the expanded tensor — six times the block's input, 4.8 MB
+/// for one image at MobileNetV2's first 112×112×96 expansion — is never written to memory, and the depthwise convolution
+/// needs no padded copy of it. The cores share the output rows, or the channels when the rows are few (a share of rows
+/// expands the rows above and below it again: two of seven for a 7×7 map on two cores). A float32 expansion runs the
+/// packed product (``an_packed_gemm``), so where the two layers alone run the same kernels (AVX2 or AVX-512) the output
+/// equals theirs bit for bit; a calibrated int8 one (`--precision int8 --calibration`) reads uint8 codes and runs the
+/// int8 product (``Int8Linear``) into the float buffer. The convolution runs the padded-row kernel
+/// (``an_depthwise_padded``) in float32 and may write its output as codes for the int8 projection after it.
 public struct ExpandedDepthwise: Layer {
-    /// The 1×1 expansion: ungrouped, stride 1, unpadded.
-    public let expand: Conv2D
+    /// How the expansion multiplies.
+    public enum Expansion: Sendable {
+        /// An ungrouped, stride-1, unpadded 1×1 convolution, on its weights packed as panels of 16 channels
+        /// (``an_pack_panels``).
+        case float32(Conv2D, packed: [Float])
+        /// The int8 form of such a convolution (``Int8Linear``), calibrated: its input is quantized with one fixed range.
+        case int8(Int8Linear)
+    }
+
+    /// The 1×1 expansion.
+    public let expansion: Expansion
     /// The depthwise convolution of the expanded channels (one filter each).
     public let depthwise: DepthwiseConv2D
-    /// The expansion's weights as panels of 16 channels (``an_pack_panels``).
-    private let packed: [Float]
+    /// The range its output is written in as uint8 codes (``Network/exchangingCodes()``); nil when it writes floats.
+    public private(set) var outputRange: ClosedRange<Float>?
     /// Bytes of expanded rows a band may hold; with the band's input and output rows it stays in a 512 KB L2 (320 KB
     /// ran MobileNetV2 1–2 % faster than 160 KB at batch 1 and 16, 1 and 2 threads).
     static let bandBytes = 320 * 1024
@@ -28,12 +39,31 @@ public struct ExpandedDepthwise: Layer {
     /// channel for channel.
     public init?(_ expand: Conv2D, then depthwise: DepthwiseConv2D) {
         guard expand.isPerPixelLinear, depthwise.multiplier == 1, depthwise.channels == expand.outputChannels else { return nil }
-        self.expand = expand
+        expansion = .float32(expand, packed: expand.packedPanels ?? expand.packPanels())
         self.depthwise = depthwise
-        packed = expand.packedPanels ?? expand.packPanels()
     }
 
-    public var typeName: String { "ExpandedDepthwise" }
+    /// The int8 pair as one layer, or nil unless `expand` is a calibrated 1×1 convolution's int8 form whose outputs
+    /// `depthwise` reads channel for channel.
+    public init?(_ expand: Int8Linear, then depthwise: DepthwiseConv2D) {
+        guard expand.sourceTypeName == "Conv2D", expand.inputRange != nil, expand.outputRange == nil, depthwise.multiplier == 1,
+              depthwise.channels == expand.outputFeatures else { return nil }
+        expansion = .int8(expand)
+        self.depthwise = depthwise
+    }
+
+    /// The expansion as a layer of its own.
+    public var expand: any Layer {
+        switch expansion {
+        case .float32(let conv, _): conv
+        case .int8(let linear): linear
+        }
+    }
+
+    public var typeName: String {
+        if case .int8 = expansion { return "ExpandedDepthwise (int8)" }
+        return "ExpandedDepthwise"
+    }
     public var parameterCount: Int { expand.parameterCount + depthwise.parameterCount }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
@@ -45,28 +75,33 @@ public struct ExpandedDepthwise: Layer {
         return expand.multiplyAdds(for: inputs) + depthwise.multiplyAdds(for: [expanded])
     }
 
+    /// Channels a share of channels takes at a time: a panel of the expansion's packed weights.
+    var panelWidth: Int {
+        if case .int8 = expansion { return 32 }
+        return 16
+    }
+
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
-        let input = inputs[0]
-        let g = depthwise.geometry([input.shape[1], input.shape[2], depthwise.channels])
-        let rows = input.shape[0] * g.outputHeight, panels = Int(an_packed_panels(Int32(depthwise.channels)))
+        let input = inputs[0], channels = depthwise.channels
+        let g = depthwise.geometry([input.shape[1], input.shape[2], channels])
+        let rows = input.shape[0] * g.outputHeight, panels = (channels + panelWidth - 1) / panelWidth
+        let codes = outputRange.map(Tensor.Quantization.init(codesOf:))
+        output.codes = codes
         guard rows > 0 else { return }
         input.scalars.withUnsafeBufferPointer { inBuffer in
             output.scalars.withUnsafeMutableBufferPointer { outBuffer in
-                packed.withUnsafeBufferPointer { packedBuffer in
-                    expand.bias.withUnsafeBufferPointer { expandBias in
-                        depthwise.weights.withUnsafeBufferPointer { depthwiseWeights in
-                            depthwise.bias.withUnsafeBufferPointer { depthwiseBias in
-                                let bands = Bands(layer: self, geometry: g, source: SharedReadPointer(inBuffer.baseAddress!),
-                                                  packed: SharedReadPointer(packedBuffer.baseAddress!),
-                                                  expandBias: SharedReadPointer(expandBias.baseAddress!),
-                                                  weights: SharedReadPointer(depthwiseWeights.baseAddress!),
-                                                  bias: SharedReadPointer(depthwiseBias.baseAddress!),
-                                                  output: SharedPointer(outBuffer.baseAddress!))
-                                if rows >= Self.rowsPerCore * Parallel.threadCount || panels == 1 {
-                                    Parallel.forEachShare(of: rows) { share in bands.run(rows: share, panels: 0..<panels) }
-                                } else {
-                                    Parallel.forEachShare(of: panels) { share in bands.run(rows: 0..<rows, panels: share) }
-                                }
+                depthwise.weights.withUnsafeBufferPointer { depthwiseWeights in
+                    depthwise.bias.withUnsafeBufferPointer { depthwiseBias in
+                        let bands = Bands(layer: self, geometry: g, source: SharedReadPointer(inBuffer.baseAddress!), sourceCodes: input.codes,
+                                          weights: SharedReadPointer(depthwiseWeights.baseAddress!),
+                                          bias: SharedReadPointer(depthwiseBias.baseAddress!),
+                                          output: SharedPointer(outBuffer.baseAddress!), outputCodes: codes)
+                        let width = panelWidth
+                        if rows >= Self.rowsPerCore * Parallel.threadCount || panels == 1 {
+                            Parallel.forEachShare(of: rows) { share in bands.run(rows: share, channels: 0..<channels) }
+                        } else {
+                            Parallel.forEachShare(of: panels) { share in
+                                bands.run(rows: 0..<rows, channels: share.lowerBound * width..<min(share.upperBound * width, channels))
                             }
                         }
                     }
@@ -80,46 +115,61 @@ public struct ExpandedDepthwise: Layer {
 private struct Bands: Sendable {
     let layer: ExpandedDepthwise
     let geometry: WindowGeometry
-    let source, packed, expandBias, weights, bias: SharedReadPointer<Float>
+    /// The input: floats, or bytes when `sourceCodes` is set.
+    let source: SharedReadPointer<Float>
+    let sourceCodes: Tensor.Quantization?
+    let weights, bias: SharedReadPointer<Float>
+    /// The output: floats, or bytes when `outputCodes` is set.
     let output: SharedPointer<Float>
+    let outputCodes: Tensor.Quantization?
 
-    /// Output rows `rows` (over the batch) of the channels of expansion panels `panels`, band by band: the input rows
-    /// a band reads are expanded into `padded` (those the band before expanded move up instead), their padding zeroed,
-    /// then convolved.
-    func run(rows: Range<Int>, panels: Range<Int>) {
-        let g = geometry, expand = layer.expand, depthwise = layer.depthwise
-        var shape = g.kernelShape(inputChannels: depthwise.channels, outputChannels: depthwise.channels)
-        let (inputs, channels) = (expand.inputChannels, depthwise.channels)
-        let slice = panels.lowerBound * 16..<min(panels.upperBound * 16, channels)
-        let paddedWidth = Int(an_depthwise_padded_width(&shape)), rowStride = paddedWidth * channels
-        let halo = (g.kernelHeight - 1) * g.dilationY + 1
-        let band = Int(an_depthwise_band_rows(&shape, ExpandedDepthwise.bandBytes)), bandHeight = (band - 1) * g.strideY + halo
-        // Input columns 0 ..< end − begin are padded columns begin ..< end; the others are padding (or never read).
-        let begin = min(g.padLeft, paddedWidth), end = min(g.padLeft + g.inputWidth, paddedWidth), inside = end - begin
+    /// Output rows `rows` (over the batch) of channels `slice` (from a multiple of the layer's panel width), band by
+    /// band: the input rows a band reads are expanded into its padded rows, then convolved.
+    func run(rows: Range<Int>, channels slice: Range<Int>) {
+        let g = geometry, depthwise = layer.depthwise, channels = depthwise.channels
+        let bands = PaddedBands(geometry: g, channels: channels, slice: slice, bandBytes: ExpandedDepthwise.bandBytes)
+        var shape = bands.shape
+        let bounds = depthwise.activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        // Output rows written as codes are computed into a band of floats first.
+        let floatLines = outputCodes == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: bands.band * g.outputWidth * channels)
+        defer { floatLines?.deallocate() }
+        let convolve = { (padded: UnsafePointer<Float>, row: Int, count: Int) in
+            let first = row * g.outputWidth * channels, line = floatLines ?? output.base + first
+            an_depthwise_padded(&shape, padded, bands.rowStride, Int32(count), Int32(slice.lowerBound), Int32(slice.count),
+                                weights.base, bias.base, low, high, line)
+            if bounds == nil { bands.forSlice(of: count * g.outputWidth) { depthwise.activation.apply(line + $0, count: $1) } }
+            if let outputCodes {
+                let bytes = UnsafeMutableRawPointer(output.base).assumingMemoryBound(to: UInt8.self) + first, inverse = 1 / outputCodes.scale
+                bands.forSlice(of: count * g.outputWidth) { an_int8_codes(line + $0, $1, inverse, outputCodes.zero, bytes + $0) }
+            }
+        }
+        switch layer.expansion {
+        case .float32(let conv, let packed):
+            withFloatExpansion(conv, packed: packed, bands: bands) { bands.run(rows: rows, fill: $0, convolve: convolve) }
+        case .int8(let linear):
+            withInt8Expansion(linear, bands: bands) { bands.run(rows: rows, fill: $0, convolve: convolve) }
+        }
+    }
+
+    /// What fills a band's padded rows: input rows `firstY ..< firstY + count` of `image`, expanded, from `target` on.
+    typealias Fill = (_ image: Int, _ firstY: Int, _ count: Int, _ target: UnsafeMutablePointer<Float>) -> Void
+
+    /// `body` with the expansion of input rows of floats into padded rows by the packed float product (the slice's
+    /// 16-channel panels).
+    private func withFloatExpansion(_ expand: Conv2D, packed: [Float], bands: PaddedBands, _ body: (Fill) -> Void) {
+        let g = geometry, inputs = expand.inputChannels, channels = bands.channels
+        let (paddedWidth, rowStride, begin, inside) = (bands.paddedWidth, bands.rowStride, bands.begin, bands.end - bands.begin)
         // Expanding whole padded rows (from input rows copied with the padding's columns) multiplies those columns too,
         // for nothing; expanding the input's own rows costs a copy of each expanded value into its padded row instead,
         // about two multiply-adds' time.
         let wholeRows = (paddedWidth - inside) * inputs <= 2 * inside
-        let stageSize = bandHeight * (wholeRows ? paddedWidth * inputs : g.inputWidth * channels)
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: bandHeight * rowStride)
+        let stageSize = bands.bandHeight * (wholeRows ? paddedWidth * inputs : g.inputWidth * channels)
         let stage = UnsafeMutablePointer<Float>.allocate(capacity: stageSize)
-        defer {
-            padded.deallocate()
-            stage.deallocate()
-        }
+        defer { stage.deallocate() }
         if wholeRows { stage.initialize(repeating: 0, count: stageSize) }  // the padding's columns stay zero
-        let expandBounds = expand.activation.clampBounds, (expandLow, expandHigh) = expandBounds ?? (-.infinity, .infinity)
-        let bounds = depthwise.activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
-
-        /// `body` on the slice's channels of `pixels` pixels, as offsets from the first pixel's first channel and counts:
-        /// one run when the slice is every channel.
-        func forSlice(of pixels: Int, _ body: (_ offset: Int, _ count: Int) -> Void) {
-            if slice.count == channels { return body(0, pixels * channels) }
-            for pixel in 0..<pixels { body(pixel * channels + slice.lowerBound, slice.count) }
-        }
-
-        /// Expands input rows `firstY ..< firstY + count` of `image` (all inside it) into padded rows from `target` on.
-        func expandRows(image: Int, firstY: Int, count: Int, into target: UnsafeMutablePointer<Float>) {
+        let bounds = expand.activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
+        let panels = bands.slice.lowerBound / 16..<(bands.slice.upperBound + 15) / 16
+        body { image, firstY, count, target in
             let inputRows = source.base + (image * g.inputHeight + firstY) * g.inputWidth * inputs
             if wholeRows {
                 for r in 0..<count {
@@ -127,63 +177,89 @@ private struct Bands: Sendable {
                 }
             }
             let (product, width) = wholeRows ? (target, paddedWidth) : (stage, g.inputWidth)
-            an_packed_gemm(Int32(count * width), Int32(channels), Int32(inputs), wholeRows ? UnsafePointer(stage) : inputRows,
-                           Int32(inputs), packed.base, expandBias.base, nil, expandLow, expandHigh, product, Int32(channels),
-                           Int32(panels.lowerBound), Int32(panels.count))
-            if expandBounds == nil { forSlice(of: count * width) { expand.activation.apply(product + $0, count: $1) } }
-            for r in 0..<count {
-                let row = target + r * rowStride
-                if !wholeRows {
-                    let expanded = stage + r * g.inputWidth * channels
-                    forSlice(of: inside) { (row + begin * channels + $0).update(from: expanded + $0, count: $1) }
+            packed.withUnsafeBufferPointer { packed in
+                expand.bias.withUnsafeBufferPointer { bias in
+                    an_packed_gemm(Int32(count * width), Int32(channels), Int32(inputs), wholeRows ? UnsafePointer(stage) : inputRows,
+                                   Int32(inputs), packed.baseAddress!, bias.baseAddress!, nil, low, high, product, Int32(channels),
+                                   Int32(panels.lowerBound), Int32(panels.count))
                 }
-                forSlice(of: begin) { (row + $0).update(repeating: 0, count: $1) }
-                forSlice(of: paddedWidth - end) { (row + end * channels + $0).update(repeating: 0, count: $1) }
+            }
+            if bounds == nil { bands.forSlice(of: count * width) { expand.activation.apply(product + $0, count: $1) } }
+            if !wholeRows {
+                for r in 0..<count {
+                    let expanded = stage + r * g.inputWidth * channels, row = target + r * rowStride + begin * channels
+                    bands.forSlice(of: inside) { (row + $0).update(from: expanded + $0, count: $1) }
+                }
             }
         }
+    }
 
-        var held = (image: -1, firstY: 0, end: 0)  // `padded` holds input rows firstY ..< end of the image
-        var row = rows.lowerBound
-        while row < rows.upperBound {
-            let image = row / g.outputHeight, oy = row % g.outputHeight
-            let count = min(band, rows.upperBound - row, g.outputHeight - oy)  // a band stays in one image
-            let firstY = oy * g.strideY - g.padTop, height = (count - 1) * g.strideY + halo
-            let kept = held.image == image ? max(0, held.end - firstY) : 0
-            if kept > 0 {
-                UnsafeMutableRawPointer(padded).copyMemory(from: padded + (firstY - held.firstY) * rowStride,
-                                                           byteCount: kept * rowStride * MemoryLayout<Float>.size)
-            }
-            var r = kept
-            while r < height {
-                if firstY + r < 0 || firstY + r >= g.inputHeight {
-                    forSlice(of: paddedWidth) { (padded + r * rowStride + $0).update(repeating: 0, count: $1) }
-                    r += 1
-                } else {
-                    let count = min(height, g.inputHeight - firstY) - r
-                    expandRows(image: image, firstY: firstY + r, count: count, into: padded + r * rowStride)
-                    r += count
+    /// `body` with the expansion of input rows — uint8 codes, or floats quantized with the calibrated range — into padded
+    /// rows by the int8 product (the slice's 32-channel panels), a row at a time.
+    private func withInt8Expansion(_ expand: Int8Linear, bands: PaddedBands, _ body: (Fill) -> Void) {
+        let g = geometry, k = expand.inputFeatures, stride = expand.codeRowStride, channels = bands.channels
+        let (rowStride, begin, inside) = (bands.rowStride, bands.begin, bands.end - bands.begin)
+        guard let range = expand.inputRange else { preconditionFailure("an uncalibrated int8 expansion is not fused") }
+        let codes = sourceCodes ?? Tensor.Quantization(codesOf: range)
+        // Rows of codes are read in place when their length is the product's row stride; others are copied, or quantized,
+        // into rows of `stride` bytes whose bytes past `k` stay 0.
+        let inPlace = sourceCodes != nil && k == stride
+        let stage = UnsafeMutablePointer<UInt8>.allocate(capacity: inPlace ? 0 : inside * stride)
+        let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: inside), rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: inside)
+        defer { stage.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
+        if !inPlace { stage.initialize(repeating: 0, count: inside * stride) }
+        rowScales.initialize(repeating: codes.scale, count: inside)
+        rowZeros.initialize(repeating: codes.zero, count: inside)
+        let bytes = UnsafeRawPointer(source.base).assumingMemoryBound(to: UInt8.self)
+        body { image, firstY, count, target in
+            for r in 0..<count {
+                let pixel = (image * g.inputHeight + firstY + r) * g.inputWidth
+                if sourceCodes != nil, !inPlace {
+                    for x in 0..<inside { (stage + x * stride).update(from: bytes + (pixel + x) * k, count: k) }
+                } else if sourceCodes == nil {
+                    var scale: Float = 0, zero: Int32 = 0
+                    for x in 0..<inside {
+                        an_int8_quantize(source.base + (pixel + x) * k, k, range.lowerBound, range.upperBound, stage + x * stride, &scale, &zero)
+                    }
                 }
+                expand.multiply(codes: inPlace ? bytes + pixel * k : UnsafePointer(stage), count: inside, scales: rowScales, zeros: rowZeros,
+                                columns: bands.slice, into: target + r * rowStride + begin * channels + bands.slice.lowerBound, ld: channels)
             }
-            held = (image, firstY, firstY + height)
-            let line = output.base + row * g.outputWidth * channels
-            an_depthwise_padded(&shape, padded, rowStride, Int32(count), Int32(slice.lowerBound), Int32(slice.count),
-                                weights.base, bias.base, low, high, line)
-            if bounds == nil { forSlice(of: count * g.outputWidth) { depthwise.activation.apply(line + $0, count: $1) } }
-            row += count
         }
     }
 }
 
 extension Network {
-    /// The network with each planned pointwise convolution that feeds only a depthwise convolution merged with it into
-    /// an ``ExpandedDepthwise``, where the packed product has its body (AVX2 or AVX-512; elsewhere a 1×1
-    /// convolution multiplies in BLAS). Run it after ``optimized()``, which folds the BatchNorm and activation between
-    /// the two into the expansion.
+    /// The network with each pointwise convolution that feeds only a depthwise convolution merged with it into an
+    /// ``ExpandedDepthwise``: a calibrated int8 expansion anywhere, a planned float32 one where the packed product has its
+    /// body (AVX2 or AVX-512; elsewhere a 1×1 convolution multiplies in BLAS). Run it after ``optimized()``, which folds
+    /// the BatchNorm and activation between the two into the expansion.
     public func fusingExpansions() -> Network {
-        guard an_packed_gemm_has_body() != 0 else { return self }
+        let packedBody = an_packed_gemm_has_body() != 0
         return mergingPairs { first, second in
-            guard let expand = first as? Conv2D, expand.algorithm == .pointwise, let depthwise = second as? DepthwiseConv2D else { return nil }
+            guard let depthwise = second as? DepthwiseConv2D else { return nil }
+            if let expand = first as? Int8Linear { return ExpandedDepthwise(expand, then: depthwise) }
+            guard packedBody, let expand = first as? Conv2D, expand.algorithm == .pointwise else { return nil }
             return ExpandedDepthwise(expand, then: depthwise)
         }
+    }
+}
+
+extension ExpandedDepthwise: CodeExchanging {
+    /// The int8 expansion's calibrated range.
+    var calibratedInputRange: ClosedRange<Float>? {
+        if case .int8(let linear) = expansion { return linear.inputRange }
+        return nil
+    }
+
+    func readsCodes(at position: Int) -> Bool { position == 0 && calibratedInputRange != nil }
+    /// An int8 expansion, the convolution's activation a clamp (applied before its output is quantized).
+    var canWriteCodes: Bool { calibratedInputRange != nil && depthwise.activation.clampBounds != nil }
+
+    /// This layer writing its output as uint8 codes of `range` (widened to contain 0).
+    func writingCodes(in range: ClosedRange<Float>) -> ExpandedDepthwise {
+        var result = self
+        result.outputRange = min(range.lowerBound, 0)...max(range.upperBound, 0)
+        return result
     }
 }

@@ -167,6 +167,31 @@ public struct Int8Linear: Layer {
         }
     }
 
+    /// `count` rows of bytes (``codeRowStride`` apart, row `r` of scale `rowScales[r]` and zero point `rowZeros[r]`) times
+    /// columns `columns` of the weights (from a multiple of 32, a packed panel), with the bias and activation, into rows
+    /// of floats `ld` apart from `target` (column `columns.lowerBound`), on the calling thread: the product of a layer that
+    /// shares its work among the cores itself (``ExpandedDepthwise``).
+    func multiply(codes rows: UnsafePointer<UInt8>, count: Int, scales rowScales: UnsafePointer<Float>, zeros rowZeros: UnsafePointer<Int32>,
+                  columns: Range<Int>, into target: UnsafeMutablePointer<Float>, ld: Int) {
+        let bounds = activation.clampBounds, first = columns.lowerBound
+        var store = an_int8_store()
+        (store.c, store.lo, store.hi, store.ld) = (target, bounds?.low ?? -.infinity, bounds?.high ?? .infinity, Int32(ld))
+        let status = packed.withUnsafeBufferPointer { p in
+            scales.withUnsafeBufferPointer { s in
+                sums.withUnsafeBufferPointer { u in
+                    bias.withUnsafeBufferPointer { b in
+                        // Panels of 32 columns, each `codeRowStride × 32` bytes.
+                        an_int8_linear_codes(Int32(count), Int32(columns.count), Int32(codeRowStride), rows, rowScales, rowZeros,
+                                             p.baseAddress! + first * codeRowStride, s.baseAddress! + first, u.baseAddress! + first,
+                                             b.baseAddress! + first, store)
+                    }
+                }
+            }
+        }
+        precondition(status == 0, "out of memory in the int8 kernel")
+        if bounds == nil { for row in 0..<count { activation.apply(target + row * ld, count: columns.count) } }
+    }
+
     /// What the int8 kernel reads and writes besides its rows, as pointers the cores share.
     private struct Operands: Sendable {
         let weights: SharedReadPointer<Int8>, scales: SharedReadPointer<Float>, sums: SharedReadPointer<Int32>
@@ -209,11 +234,7 @@ public struct Int8Linear: Layer {
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         // Codes are written inside the kernel, so its clamp must be the whole activation.
         precondition(outputRange == nil || bounds != nil, "\(typeName) writes codes after an activation that is not a clamp")
-        let codes = outputRange.map { range -> Tensor.Quantization in
-            var scale: Float = 0, zero: Int32 = 0, code: UInt8 = 0, value: Float = 0
-            an_int8_quantize(&value, 1, range.lowerBound, range.upperBound, &code, &scale, &zero)
-            return Tensor.Quantization(scale: scale, zero: zero)
-        }
+        let codes = outputRange.map(Tensor.Quantization.init(codesOf:))
         let addendCodes = residual?.codes
         withOperands(output: &output, residual: residual) { o in
             Parallel.forEachShare(of: rows, granule: 12) { share in

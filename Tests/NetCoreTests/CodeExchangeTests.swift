@@ -42,6 +42,7 @@ import Testing
             case let layer as Int8Linear: layer.outputRange != nil
             case let layer as Int8Conv2D: layer.product.outputRange != nil
             case let layer as ProjectionAdd: if case .int8(let linear) = layer.projection { linear.outputRange != nil } else { false }
+            case let layer as ExpandedDepthwise: layer.outputRange != nil
             default: false
             }
         }.map(\.name)
@@ -91,6 +92,52 @@ import Testing
         let expected = codes.map { scale * Float($0 - zero) }
         #expect(TestSupport.maxAbsDifference(coded.scalars, expected) <= 1e-6 * range.upperBound)
         #expect(coded.scalars != floats.scalars)
+    }
+
+    /// MobileNetV2's inverted residual blocks: a stem, an expansion and its depthwise convolution, a projection added to
+    /// the block's input; then a block with a stride-2 depthwise convolution and no residual.
+    static func invertedResiduals(random: inout SeededGenerator) throws -> Network {
+        func depthwise(_ channels: Int, stride: Int) -> DepthwiseConv2D {
+            DepthwiseConv2D(channels: channels, kernel: (3, 3), stride: (stride, stride), padding: .same,
+                            weights: random.floats(9 * channels, in: -0.6...0.6), bias: random.floats(channels, in: -0.5...0.5))
+        }
+        var network = Network(inputShape: [10, 10, 8])
+        try network.add("stem", conv(8, 16, kernel: 3, random: &random))
+        try network.add("stem.relu6", ActivationLayer(.relu6))
+        try network.add("expand", conv(16, 40, kernel: 1, random: &random))
+        try network.add("expand.relu6", ActivationLayer(.relu6))
+        try network.add("depthwise", depthwise(40, stride: 1))
+        try network.add("depthwise.relu6", ActivationLayer(.relu6))
+        try network.add("project", conv(40, 16, kernel: 1, random: &random))
+        try network.add("add", Add(), inputs: ["project", "stem.relu6"])
+        try network.add("expand_2", conv(16, 72, kernel: 1, random: &random))
+        try network.add("expand_2.relu6", ActivationLayer(.relu6))
+        try network.add("depthwise_2", depthwise(72, stride: 2))
+        try network.add("depthwise_2.relu6", ActivationLayer(.relu6))
+        try network.add("project_2", conv(72, 12, kernel: 1, random: &random))
+        try network.add("pool", GlobalAveragePool())
+        try network.add("dense", Dense(inputFeatures: 12, outputFeatures: 5, weights: random.floats(60, in: -1...1), bias: random.floats(5, in: -1...1)))
+        return network
+    }
+
+    /// A calibrated expansion and its depthwise convolution run as one int8 layer that reads the block input's codes and
+    /// writes codes for the projection: every int8 layer of the blocks passes bytes, and the outputs stay those of the
+    /// calibrated network passing floats between unfused layers within quantization error (the codes' rounding).
+    @Test func invertedResidualBlocksPassCodesThroughTheirExpandedDepthwiseConvolutions() throws {
+        var random = SeededGenerator(seed: 25)
+        let network = try Self.invertedResiduals(random: &random)
+        let calibration = Self.examples(4, random: &random), inputs = Self.examples(3, random: &random)
+        let prepared = try network.prepared(for: .int8, calibratedOn: calibration)
+        #expect(prepared.nodes.filter { $0.layer is ExpandedDepthwise }.map(\.name) == ["depthwise.relu6", "depthwise_2.relu6"])
+        #expect(Self.codeWriters(prepared) == ["stem.relu6", "depthwise.relu6", "add", "depthwise_2.relu6"])
+        let floats = try network.optimized().int8Quantized(calibratedOn: calibration)
+        let names = ["add", "dense"]
+        let ours = try prepared.run(inputs, outputs: names), reference = try floats.run(inputs, outputs: names)
+        for name in names {
+            let error = TestSupport.maxAbsDifference(ours[name]!.scalars, reference[name]!.scalars)
+            let scale = reference[name]!.scalars.map(abs).max()!
+            #expect(error > 0 && error <= 0.02 * scale, "\(name): max |codes − floats| \(error), range \(scale)")
+        }
     }
 
     /// Each int8 SIMD body reads and writes the portable body's codes bit for bit (the residual read as codes, codes

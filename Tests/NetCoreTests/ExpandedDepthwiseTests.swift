@@ -54,6 +54,37 @@ import Testing
         }
     }
 
+    /// A calibrated int8 expansion fused with its depthwise convolution gives the int8 layer's output convolved by the
+    /// depthwise layer — bit for bit where the padded-row convolution has a SIMD body, as in the float32 case — whether
+    /// its input arrives as uint8 codes of the calibrated range or as floats it quantizes with that range. The 32-channel
+    /// panels of the int8 product leave partial panels (37, 40, 48 channels) in the shares of channels at batch 1.
+    @Test(arguments: cases)
+    func aCalibratedInt8ExpansionAndItsDepthwiseConvolutionAsOneLayerGiveTheTwoLayersOutput(_ c: Case) throws {
+        let (expand, depthwise) = Self.layers(c)
+        let range: ClosedRange<Float> = -4...4
+        let int8 = try #require(Int8Linear(expand)).quantizing(inputsIn: range)
+        let fused = try #require(ExpandedDepthwise(int8, then: depthwise))
+        #expect(fused.typeName == "ExpandedDepthwise (int8)")
+        let exact = an_packed_gemm_has_body() != 0
+        for batch in [1, 4] {
+            var random = SeededGenerator(seed: UInt64(batch))
+            let floats = Tensor(shape: [batch, 20, c.width, c.inputs], scalars: random.floats(batch * 20 * c.width * c.inputs, in: -5...5))
+            let (values, scale, zero) = referenceInputCodes(floats.scalars, range: range)
+            var codes = Tensor(shape: floats.shape) { buffer in
+                let bytes = UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self)
+                for (index, value) in values.enumerated() { bytes[index] = UInt8(value) }
+            }
+            codes.codes = Tensor.Quantization(scale: scale, zero: Int32(zero))
+            let separate = depthwise.forward([int8.forward([floats])])
+            for input in [codes, floats] {
+                let together = fused.forward([input])
+                TestSupport.expectFusedOutput(together, equals: separate, exact: exact, activation: c.activation,
+                                              "\(c) batch \(batch) \(input.codes == nil ? "floats" : "codes")")
+                #expect(together.codes == nil && together.scalars.allSatisfy { $0.isFinite }, "\(c) batch \(batch): every value written")
+            }
+        }
+    }
+
     /// The fused layer's output on two images at each SIMD level of `levels` (the first, then the second).
     static func fusedOutputs(_ c: Case, levels: (Int, Int)) throws -> ([Float], [Float]) {
         let (expand, depthwise) = Self.layers(c)
@@ -108,6 +139,8 @@ import Testing
         }
         let unfused = try network.optimized().run(input)
         #expect(try prepared.run(input).scalars == unfused.scalars)
-        #expect(!network.prepared(for: .int8).nodes.contains { $0.layer is ExpandedDepthwise }, "int8 expansions stay int8")
+        #expect(!network.prepared(for: .int8).nodes.contains { $0.layer is ExpandedDepthwise }, "uncalibrated int8 expansions stay alone")
+        let calibrated = try network.prepared(for: .int8, calibratedOn: input)
+        #expect(calibrated.nodes.filter { $0.layer is ExpandedDepthwise }.map(\.name) == ["depthwise_relu6"], "a calibrated one is fused")
     }
 }

@@ -62,6 +62,10 @@ void an_int8_range(const float *x, size_t count, float *low, float *high);
 /// that 0 — a convolution's padding — is exact), written to `scale` and `zero`: `an_int8_linear`'s rule for a row.
 void an_int8_quantize(const float *x, size_t count, float low, float high, uint8_t *q, float *scale, int32_t *zero);
 
+/// `count` floats as uint8 codes of one scale: `q[i] = clamp(rint(x[i] × inverse) + zero, 0, 255)`, NaN to 0 (the
+/// rounding and clamp of ``an_int8_quantize`` and of the int8 product's store).
+void an_int8_codes(const float *x, size_t count, float inverse, int32_t zero, uint8_t *q);
+
 /// The values of `count` uint8 codes of one scale and zero point: `x[i] = scale × (q[i] − zero)`.
 void an_int8_dequantize(const uint8_t *q, size_t count, float scale, int32_t zero, float *x);
 
