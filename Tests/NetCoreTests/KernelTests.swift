@@ -161,6 +161,26 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     @Test(.enabled(if: int8AVX2Runs, int8AVX2Absence))
     func avx2BodyAgreesBitForBitWithThePortableBody() { simdBodyAgreesBitForBitWithThePortableBody(.avx2) }
 
+    /// Floats become codes by the documented rule — `clamp(rint(x × inverse) + zero, 0, 255)`, ties to even, NaN to 0 —
+    /// at every level this processor runs (the AVX-512 body, the AVX2 clone, the baseline): ties, values past both ends,
+    /// infinities, NaN, and a count that leaves a partial vector.
+    @Test func floatsBecomeCodesByTheDocumentedRuleAtEveryLevel() {
+        let inverse: Float = 4, zero: Int32 = 37
+        var values: [Float] = [0.125, 0.375, -0.125, -0.375, 2.625, 1e9, -1e9, .infinity, -.infinity, .nan, 54.4, -9.25, -9.375]
+        var random = SeededGenerator(seed: 41)
+        values += random.floats(40, in: -12...60)
+        let expected = values.map { x -> UInt8 in
+            let v = (x * inverse).rounded(.toNearestOrEven) + Float(zero)
+            return v.isNaN ? 0 : UInt8(max(0, min(255, v)))
+        }
+        for level in 0...2 {
+            var codes = [UInt8](repeating: 0xAA, count: values.count)
+            CPU.withLevel(level) { an_int8_codes(values, values.count, inverse, zero, &codes) }
+            #expect(codes == expected, "level \(level)")
+        }
+        #expect(expected[0] == 37 && expected[1] == 39 && expected[4] == 47, "ties go to the even neighbour")
+    }
+
     /// A level that allows a body the processor lacks never selects it (a Zen 4 has AVX-512 VNNI but no
     /// AVX-VNNI: level 1 must then run the portable body, not the AVX-VNNI one).
     @Test(arguments: [SIMDBody.int8Wide, .int8Narrow, .avx512, .avx2])
