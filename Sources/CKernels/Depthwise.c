@@ -240,10 +240,12 @@ static void depthwise_padded_avx2(const AnWindowShape *s, const float *padded, s
 }
 
 /// `pixels` (a constant where it is inlined) output pixels of one 16-channel block of a 3×3 kernel from `corner`, the
-/// padded input of the first one's top-left tap: the bias, then the nine taps in order, clamped and stored.
+/// padded input of the first one's top-left tap: the bias, then the nine taps in order, clamped and stored. A whole
+/// block (`whole`, a constant too) loads without a mask, so that each load folds into its multiply-add.
 __attribute__((target("avx512f"), always_inline))
-static inline void pixels_3x3_avx512(int pixels, const float *corner, size_t pixelStride, size_t tapX, size_t tapY, const __m512 *taps,
-                                     __m512 start, __mmask16 mask, __m512 low, __m512 high, float *out, size_t outStride) {
+static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner, size_t pixelStride, size_t tapX, size_t tapY,
+                                     const __m512 *taps, __m512 start, __mmask16 mask, __m512 low, __m512 high, float *out,
+                                     size_t outStride) {
     __m512 acc[12];
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) acc[j] = start;
@@ -251,10 +253,16 @@ static inline void pixels_3x3_avx512(int pixels, const float *corner, size_t pix
     for (int t = 0; t < 9; t++) {
         const float *tap = corner + (size_t)(t / 3) * tapY + (size_t)(t % 3) * tapX;
 #pragma clang loop unroll(full)
-        for (int j = 0; j < pixels; j++) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, tap + j * pixelStride), taps[t], acc[j]);
+        for (int j = 0; j < pixels; j++) {
+            __m512 x = whole ? _mm512_loadu_ps(tap + j * pixelStride) : _mm512_maskz_loadu_ps(mask, tap + j * pixelStride);
+            acc[j] = _mm512_fmadd_ps(x, taps[t], acc[j]);
+        }
     }
 #pragma clang loop unroll(full)
-    for (int j = 0; j < pixels; j++) _mm512_mask_storeu_ps(out + j * outStride, mask, _mm512_min_ps(_mm512_max_ps(acc[j], low), high));
+    for (int j = 0; j < pixels; j++) {
+        __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
+        if (whole) _mm512_storeu_ps(out + j * outStride, y); else _mm512_mask_storeu_ps(out + j * outStride, mask, y);
+    }
 }
 
 /// ``depthwise_padded_avx512`` for 3×3 kernels: the nine taps stay in registers beside 12 accumulators (21 of the 32 zmm
@@ -275,14 +283,19 @@ static void depthwise_padded_3x3_avx512(const AnWindowShape *s, const float *pad
             __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
             __m512 taps[9];
             for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
-#define PIXELS_FROM(ox0, n) \
-    pixels_3x3_avx512(n, top + (size_t)(ox0) * pixelStride + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, \
+#define PIXELS_FROM(ox0, n, whole) \
+    pixels_3x3_avx512(n, whole, top + (size_t)(ox0) * pixelStride + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, \
                       line + (size_t)(ox0) * channels + c0, (size_t)channels)
-            int ox0 = 0;
-            for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS_FROM(ox0, 12);
-            for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS_FROM(ox0, 4);
-            for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS_FROM(ox0, 2);
-            if (ox0 < outputWidth) PIXELS_FROM(ox0, 1);
+#define ROW(whole) \
+    do { \
+        int ox0 = 0; \
+        for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS_FROM(ox0, 12, whole); \
+        for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS_FROM(ox0, 4, whole); \
+        for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS_FROM(ox0, 2, whole); \
+        if (ox0 < outputWidth) PIXELS_FROM(ox0, 1, whole); \
+    } while (0)
+            if (mask == 0xFFFF) ROW(1); else ROW(0);
+#undef ROW
 #undef PIXELS_FROM
         }
     }

@@ -223,15 +223,27 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     __m512 addendScale = _mm512_set1_ps(store.addendScale), codeInverse = _mm512_set1_ps(store.codeInverse);
     __m512i addendZero = _mm512_set1_epi32(store.addendZero);
     __m512 codeZero = _mm512_set1_ps((float)store.codeZero), floor = _mm512_setzero_ps(), ceiling = _mm512_set1_ps(255);
+    // Rows of one scale and zero point (static quantization: every row) share the zero point's column terms and the
+    // combined scales, computed once for the tile: the same values, so the same bits.
+    int uniform = 1;
+    for (int r = 1; r < rowsInTile; r++) uniform &= zeros[r] == zeros[0] && rowScales[r] == rowScales[0];
+    __m512i offset0 = _mm512_mullo_epi32(_mm512_set1_epi32(zeros[0]), u0), offset1 = _mm512_mullo_epi32(_mm512_set1_epi32(zeros[0]), u1);
+    __m512 scale0 = _mm512_mul_ps(_mm512_set1_ps(rowScales[0]), s0), scale1 = _mm512_mul_ps(_mm512_set1_ps(rowScales[0]), s1);
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) {
         if (r < rowsInTile) {
-            __m512i zero = _mm512_set1_epi32(zeros[r]);
-            __m512 rowScale = _mm512_set1_ps(rowScales[r]);
-            __m512 v0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], _mm512_mullo_epi32(zero, u0)));
-            __m512 v1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], _mm512_mullo_epi32(zero, u1)));
-            v0 = _mm512_fmadd_ps(v0, _mm512_mul_ps(rowScale, s0), bias0);
-            v1 = _mm512_fmadd_ps(v1, _mm512_mul_ps(rowScale, s1), bias1);
+            if (!uniform && r > 0) {
+                __m512i zero = _mm512_set1_epi32(zeros[r]);
+                __m512 rowScale = _mm512_set1_ps(rowScales[r]);
+                offset0 = _mm512_mullo_epi32(zero, u0);
+                offset1 = _mm512_mullo_epi32(zero, u1);
+                scale0 = _mm512_mul_ps(rowScale, s0);
+                scale1 = _mm512_mul_ps(rowScale, s1);
+            }
+            __m512 v0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], offset0));
+            __m512 v1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], offset1));
+            v0 = _mm512_fmadd_ps(v0, scale0, bias0);
+            v1 = _mm512_fmadd_ps(v1, scale1, bias1);
             size_t row = (size_t)r * store.ld;
             if (store.addend) {
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, store.addend + row));
