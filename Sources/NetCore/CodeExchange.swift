@@ -12,11 +12,18 @@ protocol CodeReading: Layer {
 protocol CodeExchanging: CodeReading {
     /// The calibrated range of its first input; nil when it quantizes each input as it runs (it then takes floats only).
     var calibratedInputRange: ClosedRange<Float>? { get }
+    /// The calibrated range of its input at `position`, which a layer writing that input as codes writes them in; nil
+    /// when none was measured.
+    func calibratedRange(at position: Int) -> ClosedRange<Float>?
     /// Whether it can write codes: calibrated, and its activation a clamp (or none), which the int8 kernel applies
     /// before storing.
     var canWriteCodes: Bool { get }
     /// This layer writing its output as codes of `range`.
     func writingCodes(in range: ClosedRange<Float>) -> Self
+}
+
+extension CodeExchanging {
+    func calibratedRange(at position: Int) -> ClosedRange<Float>? { position == 0 ? calibratedInputRange : nil }
 }
 
 extension Int8Linear: CodeExchanging {
@@ -40,6 +47,8 @@ extension ProjectionAdd: CodeExchanging {
 
     /// The projection's input and the residual, once the projection is calibrated int8.
     func readsCodes(at position: Int) -> Bool { calibratedInputRange != nil && position < 2 }
+    /// The projection's range, or the residual's, measured on the calibration examples (``Add/inputRanges``).
+    func calibratedRange(at position: Int) -> ClosedRange<Float>? { position == 0 ? calibratedInputRange : residualRange }
     /// A calibrated int8 projection, whose sum's activation is a clamp (``init(_:then:)`` takes no other).
     var canWriteCodes: Bool { calibratedInputRange != nil }
 
@@ -54,9 +63,9 @@ extension ProjectionAdd: CodeExchanging {
 extension Network {
     /// The network with each int8 layer whose activation is a clamp and whose readers all take codes (and which is not
     /// the output) writing its output as uint8 codes of the range its readers were calibrated on: ResNet's bottlenecks
-    /// and MobileNetV2's block outputs then pass bytes from layer to layer. A reader that passes codes on (max pooling)
-    /// counts as its own readers: the range is theirs, which holds every window's maximum. A run returns any requested
-    /// activation as floats.
+    /// (their downsampling read as a residual too) and MobileNetV2's blocks then pass bytes from layer to layer. A reader
+    /// that passes codes on (max pooling) counts as its own readers: the range is theirs, which holds every window's
+    /// maximum. A run returns any requested activation as floats.
     public func exchangingCodes() -> Network {
         var result = self
         var readers = [String: [(node: Int, position: Int)]]()
@@ -71,7 +80,7 @@ extension Network {
             for (node, position) in reading {
                 guard let layer = nodes[node].layer as? any CodeReading, layer.readsCodes(at: position) else { return nil }
                 if let exchanging = layer as? any CodeExchanging {
-                    if position == 0, let range = exchanging.calibratedInputRange { own.append(range) }
+                    if let range = exchanging.calibratedRange(at: position) { own.append(range) }
                 } else {
                     guard let ranges = codeReaderRanges(of: nodes[node].name) else { return nil }
                     passed += ranges
@@ -80,7 +89,7 @@ extension Network {
             return own + passed
         }
         for (index, node) in nodes.enumerated() {
-            // Its readers that quantize it (as their first input) were calibrated on it: one range. A residual only adds it.
+            // Its readers were calibrated on it: one range, the first measured.
             guard let layer = node.layer as? any CodeExchanging, layer.canWriteCodes,
                   let range = codeReaderRanges(of: node.name)?.first else { continue }
             result.nodes[index].layer = layer.writingCodes(in: range)

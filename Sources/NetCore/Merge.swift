@@ -1,6 +1,10 @@
 /// Element-wise sum of two or more tensors of one shape (residual connections), with a fused activation.
 public struct Add: Layer {
     public var activation: Activation
+    /// The range of each input over calibration examples, once the network was calibrated
+    /// (``Network/int8Quantized(calibratedOn:)``): an int8 projection fused with it (``ProjectionAdd``) reads its residual
+    /// as uint8 codes of that range.
+    public internal(set) var inputRanges: [ClosedRange<Float>]?
     public init(activation: Activation = .identity) { self.activation = activation }
     public var typeName: String { "Add" }
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {

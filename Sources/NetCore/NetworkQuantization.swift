@@ -39,10 +39,18 @@ extension Network {
     public func int8Quantized(calibratedOn examples: Tensor) throws -> Network {
         var result = int8Quantized()
         let calibrated = result.nodes.indices.filter { result.nodes[$0].layer is any Calibratable }
-        let ranges = try activationRanges(of: Set(calibrated.map { result.nodes[$0].inputs[0] }), over: examples)
+        // The inputs of additions too: a residual an int8 projection adds (``fusingResiduals()``) can then travel as codes.
+        let additions = result.nodes.indices.filter { result.nodes[$0].layer is Add }
+        let measured = calibrated.map { result.nodes[$0].inputs[0] } + additions.flatMap { result.nodes[$0].inputs }
+        let ranges = try activationRanges(of: Set(measured), over: examples)
         for index in calibrated {
             let layer = result.nodes[index].layer as! any Calibratable
             result.nodes[index].layer = layer.quantizing(inputsIn: ranges[result.nodes[index].inputs[0]]!)
+        }
+        for index in additions {
+            var add = result.nodes[index].layer as! Add
+            add.inputRanges = result.nodes[index].inputs.map { ranges[$0]! }
+            result.nodes[index].layer = add
         }
         return result
     }

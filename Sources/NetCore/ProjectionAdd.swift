@@ -21,6 +21,8 @@ public struct ProjectionAdd: Layer {
     public internal(set) var projection: Projection
     /// The activation after the sum: a clamp (identity, ReLU, ReLU6, clip), fused into the store.
     public let activation: Activation
+    /// The range of the residual over calibration examples (the ``Add``'s), which the layer writing it writes its codes in.
+    public internal(set) var residualRange: ClosedRange<Float>?
 
     /// The pair as one layer, or nil unless `projection` is a 1×1 convolution without activation and `add`'s
     /// activation is a clamp or none.
@@ -97,8 +99,9 @@ extension Network {
             for (side, name) in node.inputs.enumerated() where readers[name] == 1 && name != outputName {
                 guard let producer = result.nodes.firstIndex(where: { $0.name == name }) else { continue }
                 let layer = result.nodes[producer].layer
-                let fused = (layer as? Int8Linear).flatMap { ProjectionAdd($0, then: add) }
+                var fused = (layer as? Int8Linear).flatMap { ProjectionAdd($0, then: add) }
                     ?? (packedBody ? (layer as? Conv2D).flatMap { ProjectionAdd($0, then: add) } : nil)
+                fused?.residualRange = add.inputRanges?[1 - side]
                 guard let fused else { continue }
                 result.nodes[index] = Node(name: node.name, layer: fused, inputs: result.nodes[producer].inputs + [node.inputs[1 - side]])
                 result.nodes.remove(at: producer)

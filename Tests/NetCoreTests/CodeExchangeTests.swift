@@ -94,6 +94,34 @@ import Testing
         #expect(coded.scalars != floats.scalars)
     }
 
+    /// A bottleneck whose shortcut is a 1×1 convolution (ResNet's first block of a stage): the shortcut's output, read only
+    /// as the residual of the fused projection, is written as codes of the range the addition's input was calibrated on.
+    @Test func aProjectedShortcutReadAsAResidualIsWrittenAsCodes() throws {
+        var random = SeededGenerator(seed: 26)
+        var network = Network(inputShape: [10, 10, 8])
+        try network.add("stem", Self.conv(8, 16, kernel: 3, random: &random))
+        try network.add("stem.relu", ActivationLayer(.relu))
+        try network.add("reduce", Self.conv(16, 8, kernel: 1, random: &random))
+        try network.add("reduce.relu", ActivationLayer(.relu))
+        try network.add("window", Self.conv(8, 8, kernel: 3, random: &random))
+        try network.add("window.relu", ActivationLayer(.relu))
+        try network.add("projection", Self.conv(8, 24, kernel: 1, random: &random))
+        try network.add("shortcut", Self.conv(16, 24, kernel: 1, random: &random), inputs: ["stem.relu"])
+        try network.add("add", Add(activation: .relu), inputs: ["projection", "shortcut"])
+        try network.add("pool", GlobalAveragePool())
+        try network.add("dense", Dense(inputFeatures: 24, outputFeatures: 5, weights: random.floats(120, in: -1...1), bias: random.floats(5, in: -1...1)))
+        let calibration = Self.examples(4, random: &random), inputs = Self.examples(3, random: &random)
+        let prepared = try network.prepared(for: .int8, calibratedOn: calibration)
+        #expect(Self.codeWriters(prepared) == ["stem.relu", "reduce.relu", "window.relu", "shortcut"])
+        let shortcut = try network.optimized().run(calibration, outputs: ["shortcut"])["shortcut"]!.scalars
+        let written = try #require(prepared.nodes.first { $0.name == "shortcut" }.flatMap { ($0.layer as? Int8Linear)?.outputRange })
+        #expect(written == min(0, shortcut.min()!)...max(0, shortcut.max()!), "the shortcut's own range over the calibration examples")
+        let ours = try prepared.run(inputs).scalars
+        let reference = try network.optimized().int8Quantized(calibratedOn: calibration).run(inputs).scalars
+        let error = TestSupport.maxAbsDifference(ours, reference), scale = reference.map(abs).max()!
+        #expect(error > 0 && error <= 0.02 * scale, "max |codes − floats| \(error), output range \(scale)")
+    }
+
     /// MobileNetV2's inverted residual blocks: a stem, an expansion and its depthwise convolution, a projection added to
     /// the block's input; then a block with a stride-2 depthwise convolution and no residual.
     static func invertedResiduals(random: inout SeededGenerator) throws -> Network {
