@@ -195,23 +195,39 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
     }
 }
 
-// A tile of up to ROW_TILE rows × 32 columns; `rowsInTile` is a compile-time constant after inlining.
+// Where a block of rows' bytes are: row `r`'s `kpad` bytes are `runs` runs of `kpad / runs` bytes, run `s` at
+// `starts[r] + s × runStride` (one run at `starts[r]` for rows quantized in place or copied together).
+typedef struct {
+    const uint8_t *const *starts;
+    int runs;
+    size_t runStride;
+} Runs;
+
+// A tile of up to ROW_TILE rows × 32 columns; `rowsInTile` is a compile-time constant after inlining. The rows' bytes
+// are `runs`' from row `first` on.
 VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
-    int rowsInTile, int k4count, const uint8_t *a, int kpad, const int8_t *b, const float *rowScales,
+    int rowsInTile, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
     const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1) {
     __m512i acc[ROW_TILE][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = _mm512_setzero_si512(); acc[r][1] = _mm512_setzero_si512(); }
-    for (int k4 = 0; k4 < k4count; k4++) {
-        __m512i b0 = _mm512_loadu_si512(b + (size_t)k4 * 128), b1 = _mm512_loadu_si512(b + (size_t)k4 * 128 + 64);
+    int runK4 = k4count / runs.runs;
+    for (int run = 0; run < runs.runs; run++) {
+        const uint8_t *rows[ROW_TILE];
 #pragma clang loop unroll(full)
-        for (int r = 0; r < ROW_TILE; r++) {
-            if (r < rowsInTile) {
-                int32_t word;
-                memcpy(&word, a + (size_t)r * kpad + 4 * k4, 4);
-                __m512i broadcast = _mm512_set1_epi32(word);
-                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], broadcast, b0);
-                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], broadcast, b1);
+        for (int r = 0; r < ROW_TILE; r++) rows[r] = r < rowsInTile ? runs.starts[first + r] + (size_t)run * runs.runStride : NULL;
+        const int8_t *w = b + (size_t)run * runK4 * 128;
+        for (int k4 = 0; k4 < runK4; k4++) {
+            __m512i b0 = _mm512_loadu_si512(w + (size_t)k4 * 128), b1 = _mm512_loadu_si512(w + (size_t)k4 * 128 + 64);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < ROW_TILE; r++) {
+                if (r < rowsInTile) {
+                    int32_t word;
+                    memcpy(&word, rows[r] + 4 * k4, 4);
+                    __m512i broadcast = _mm512_set1_epi32(word);
+                    acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], broadcast, b0);
+                    acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], broadcast, b1);
+                }
             }
         }
     }
@@ -273,8 +289,8 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     }
 }
 
-VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
-                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
+VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, const float *rowScales, const int32_t *zeros,
+                                       const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
@@ -284,14 +300,26 @@ VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, c
         const float *panelBias = bias ? bias + first : NULL;
         int r = 0;
         for (; r + ROW_TILE <= rows; r += ROW_TILE)
-            tile_vnni(ROW_TILE, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+            tile_vnni(ROW_TILE, k4count, runs, r, b, rowScales + r, zeros + r, scales + first,
                       sums + first, panelBias, store_at(store, r, first), mask0, mask1);
         for (; r + 4 <= rows; r += 4)
-            tile_vnni(4, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+            tile_vnni(4, k4count, runs, r, b, rowScales + r, zeros + r, scales + first,
                       sums + first, panelBias, store_at(store, r, first), mask0, mask1);
         for (; r < rows; r++)
-            tile_vnni(1, k4count, q + (size_t)r * kpad, kpad, b, rowScales + r, zeros + r, scales + first,
+            tile_vnni(1, k4count, runs, r, b, rowScales + r, zeros + r, scales + first,
                       sums + first, panelBias, store_at(store, r, first), mask0, mask1);
+    }
+}
+
+// `gemm_vnni_runs` on `rows` rows of `kpad` bytes one after another from `q`, a ROW_BLOCK at a time.
+VNNI_TARGET static void gemm_vnni(int rows, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
+                                  const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
+    const uint8_t *starts[ROW_BLOCK];
+    for (int first = 0; first < rows; first += ROW_BLOCK) {
+        int count = rows - first < ROW_BLOCK ? rows - first : ROW_BLOCK;
+        for (int r = 0; r < count; r++) starts[r] = q + (size_t)(first + r) * kpad;
+        gemm_vnni_runs(count, n, kpad, (Runs){starts, 1, 0}, rowScales + first, zeros + first, packed, scales, sums, bias,
+                       store_at(store, first, 0));
     }
 }
 
@@ -635,6 +663,35 @@ int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *
 #endif
     (void)level;
     gemm_portable(m, n, kpad, q, rowScales, zeros, packed, scales, sums, bias, store);
+    return 0;
+}
+
+int an_int8_linear_runs(int m, int n, int kpad, const uint8_t *const *rows, int runs, size_t runStride, const float *rowScales,
+                        const int32_t *zeros, const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
+                        an_int8_store store) {
+#if AN_X86
+    if (int8_level() == 3) {
+        gemm_vnni_runs(m, n, kpad, (Runs){rows, runs, runStride}, rowScales, zeros, packed, scales, sums, bias, store);
+        return 0;
+    }
+#endif
+    // The other bodies read rows one after another: each block of rows is copied together first.
+    int block = m < ROW_BLOCK ? m : ROW_BLOCK, runBytes = kpad / runs;
+    uint8_t *q = malloc((size_t)block * kpad + 1);
+    if (!q) return -1;
+    for (int first = 0; first < m; first += block) {
+        int count = m - first < block ? m - first : block;
+        for (int r = 0; r < count; r++)
+            for (int run = 0; run < runs; run++)
+                memcpy(q + (size_t)r * kpad + (size_t)run * runBytes, rows[first + r] + (size_t)run * runStride, (size_t)runBytes);
+        int status = an_int8_linear_codes(count, n, kpad, q, rowScales + first, zeros + first, packed, scales, sums, bias,
+                                          store_at(store, first, 0));
+        if (status != 0) {
+            free(q);
+            return status;
+        }
+    }
+    free(q);
     return 0;
 }
 

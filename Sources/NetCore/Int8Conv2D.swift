@@ -104,7 +104,8 @@ public struct Int8Conv2D: SlidingWindow {
             let bytes = quantized.map { UnsafePointer($0.baseAddress!) } ?? UnsafeRawPointer(values.baseAddress!).assumingMemoryBound(to: UInt8.self)
             let source = SharedReadPointer(bytes), scales = SharedPointer(imageScales.baseAddress!)
             let zeros = SharedPointer(imageZeros.baseAddress!), rowStride = product.codeRowStride, channels = inputChannels
-            product.multiplyCodes(rows: batch * pixels, activation: product.activation, into: &output) { first, count, bytes, rowScales, rowZeros in
+            if readsTapsInPlace(g) { return multiplyInPlace(source, batch: batch, geometry: g, scales: scales, zeros: zeros, into: &output) }
+            product.multiplyCodes(rows: batch * pixels, activation: product.activation, into: &output) { first, count, bytes, _, rowScales, rowZeros in
                 // The chunk image by image: each pads with its own zero point.
                 var row = first
                 while row < first + count {
@@ -115,8 +116,49 @@ public struct Int8Conv2D: SlidingWindow {
                     (rowZeros + (row - first)).update(repeating: zero, count: end - row)
                     row = end
                 }
-                return UnsafePointer(bytes)
+                return .contiguous(bytes)
             }
+        }
+    }
+
+    /// Whether each row of taps is read in place from a padded copy of the input instead of copied into im2col rows: a
+    /// kernel row's taps lie side by side (no dilation across) and span whole words, as the int8 product reads them, on
+    /// the AVX-512 VNNI body (the others would copy the rows together again).
+    private func readsTapsInPlace(_ g: WindowGeometry) -> Bool {
+        g.dilationX == 1 && (g.kernelWidth * inputChannels) % 4 == 0 && g.kernelHeight > 1 && CPU.has(.avx512VNNI)
+    }
+
+    /// The convolution of `bytes` (each image's codes, of scale `scales[image]` and zero point `zeros[image]`) as the
+    /// product of rows read in place: each image is copied once into a padded image (its zero point around it) — a
+    /// ninth of the bytes an im2col of a 3×3 kernel writes — and output pixel `(y, x)`'s row is `kernel.height` runs of
+    /// `kernel.width × inputChannels` bytes, one per kernel row, where they lie in it.
+    private func multiplyInPlace(_ bytes: SharedReadPointer<UInt8>, batch: Int, geometry g: WindowGeometry, scales: SharedPointer<Float>,
+                                 zeros: SharedPointer<Int32>, into output: inout Tensor) {
+        let channels = inputChannels, pixels = g.outputHeight * g.outputWidth
+        let paddedHeight = (g.outputHeight - 1) * g.strideY + (g.kernelHeight - 1) * g.dilationY + 1
+        let paddedWidth = (g.outputWidth - 1) * g.strideX + g.kernelWidth, imageBytes = paddedHeight * paddedWidth * channels
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: batch * imageBytes)
+        defer { buffer.deallocate() }
+        let padded = SharedPointer(buffer.baseAddress!)
+        // Padded columns `begin ..< end` hold input columns 0 ..< end − begin.
+        let begin = min(g.padLeft, paddedWidth), end = min(g.padLeft + g.inputWidth, paddedWidth), rowBytes = paddedWidth * channels
+        Parallel.forEach(batch * paddedHeight) { item in
+            let (image, y) = item.quotientAndRemainder(dividingBy: paddedHeight), iy = y - g.padTop
+            let row = padded.base + image * imageBytes + y * rowBytes, zero = UInt8(zeros.base[image])
+            guard iy >= 0 && iy < g.inputHeight else { return row.update(repeating: zero, count: rowBytes) }
+            row.update(repeating: zero, count: begin * channels)
+            (row + begin * channels).update(from: bytes.base + ((image * g.inputHeight + iy) * g.inputWidth) * channels, count: (end - begin) * channels)
+            (row + end * channels).update(repeating: zero, count: (paddedWidth - end) * channels)
+        }
+        let runStride = g.dilationY * rowBytes
+        product.multiplyCodes(rows: batch * pixels, activation: product.activation, into: &output) { first, count, _, starts, rowScales, rowZeros in
+            for row in first..<first + count {
+                let (image, pixel) = row.quotientAndRemainder(dividingBy: pixels), (y, x) = pixel.quotientAndRemainder(dividingBy: g.outputWidth)
+                starts[row - first] = UnsafePointer(padded.base + image * imageBytes + (y * g.strideY * paddedWidth + x * g.strideX) * channels)
+                rowScales[row - first] = scales.base[image]
+                rowZeros[row - first] = zeros.base[image]
+            }
+            return .runs(starts: starts, runs: g.kernelHeight, runStride: runStride)
         }
     }
 

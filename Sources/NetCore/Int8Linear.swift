@@ -118,18 +118,18 @@ public struct Int8Linear: Layer {
             let source = SharedReadPointer(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
             if let codes = input.codes {
                 // Rows of codes already: read in place when their length is the product's row stride, else copied.
-                multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, rowScales, rowZeros in
+                multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, _, rowScales, rowZeros in
                     rowScales.update(repeating: codes.scale, count: count)
                     rowZeros.update(repeating: codes.zero, count: count)
-                    guard k != stride else { return source.base + first * k }
+                    guard k != stride else { return .contiguous(source.base + first * k) }
                     for row in 0..<count { (bytes + row * stride).update(from: source.base + (first + row) * k, count: k) }
-                    return UnsafePointer(bytes)
+                    return .contiguous(bytes)
                 }
                 return
             }
             guard let inputRange else { preconditionFailure("an uncalibrated \(typeName) neither writes codes nor adds a residual of codes") }
             let floats = SharedReadPointer(UnsafeRawPointer(source.base).assumingMemoryBound(to: Float.self))
-            multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, rowScales, rowZeros in
+            multiplyCodes(rows: rows, adding: residual, activation: activation, into: &output) { first, count, bytes, _, rowScales, rowZeros in
                 var scale: Float = 0, zero: Int32 = 0
                 if k == stride {
                     an_int8_quantize(floats.base + first * k, count * k, inputRange.lowerBound, inputRange.upperBound, bytes, &scale, &zero)
@@ -141,7 +141,7 @@ public struct Int8Linear: Layer {
                 }
                 rowScales.update(repeating: scale, count: count)
                 rowZeros.update(repeating: zero, count: count)
-                return UnsafePointer(bytes)
+                return .contiguous(bytes)
             }
         }
     }
@@ -220,15 +220,24 @@ public struct Int8Linear: Layer {
         }
     }
 
+    /// Where the rows of a chunk are (``multiplyCodes(rows:adding:activation:into:fill:)``).
+    enum ChunkRows {
+        /// One after another, ``codeRowStride`` bytes apart.
+        case contiguous(UnsafePointer<UInt8>)
+        /// Row `r`'s bytes in `runs` runs of equal length, run `s` at `starts[r] + s × runStride` (``an_int8_linear_runs``).
+        case runs(starts: UnsafePointer<UnsafePointer<UInt8>?>, runs: Int, runStride: Int)
+    }
+
     /// The product of `rows` rows of bytes, already quantized, and the weights into `output` (`rows × outputFeatures`),
     /// plus `residual` when given (floats or ``Tensor/codes``), with the bias and `activation`; as codes of
-    /// ``outputRange`` when set. `fill(first, count, bytes, scales, zeros)` gives rows `first ..< first + count`,
-    /// ``codeRowStride`` bytes apart — written to `bytes`, or where they already are — and writes each one's scale and zero
-    /// point: a chunk of about 512 KB at a time (the product streams a chunk once per 32 columns), in shares of whole
-    /// 12-row tiles across the cores.
+    /// ``outputRange`` when set. `fill(first, count, bytes, starts, scales, zeros)` gives rows `first ..< first + count`
+    /// — written to `bytes` (``codeRowStride`` apart), or where they already are, or as runs whose starts it writes to
+    /// `starts` — and writes each one's scale and zero point: a chunk of about 512 KB at a time (the product streams a
+    /// chunk once per 32 columns), in shares of whole 12-row tiles across the cores.
     func multiplyCodes(rows: Int, adding residual: Tensor? = nil, activation: Activation, into output: inout Tensor,
                        fill: @Sendable @escaping (_ first: Int, _ count: Int, _ bytes: UnsafeMutablePointer<UInt8>,
-                                                  _ scales: UnsafeMutablePointer<Float>, _ zeros: UnsafeMutablePointer<Int32>) -> UnsafePointer<UInt8>) {
+                                                  _ starts: UnsafeMutablePointer<UnsafePointer<UInt8>?>,
+                                                  _ scales: UnsafeMutablePointer<Float>, _ zeros: UnsafeMutablePointer<Int32>) -> ChunkRows) {
         let rowStride = codeRowStride, n = outputFeatures, k = inputFeatures
         let chunkRows = max(12, min(768, (512 << 10) / rowStride) / 12 * 12)
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
@@ -244,10 +253,11 @@ public struct Int8Linear: Layer {
                 for row in 0..<capacity where rowStride > k { (bytes + row * rowStride + k).initialize(repeating: 0, count: rowStride - k) }
                 let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
                 let rowZeros = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-                defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate() }
+                let starts = UnsafeMutablePointer<UnsafePointer<UInt8>?>.allocate(capacity: capacity)
+                defer { bytes.deallocate(); rowScales.deallocate(); rowZeros.deallocate(); starts.deallocate() }
                 for first in Swift.stride(from: share.lowerBound, to: share.upperBound, by: chunkRows) {
                     let count = min(chunkRows, share.upperBound - first)
-                    let rows = fill(first, count, bytes, rowScales, rowZeros)
+                    let rows = fill(first, count, bytes, starts, rowScales, rowZeros)
                     // Floats or codes, at the chunk's first row (codes are a byte an element).
                     var store = an_int8_store()
                     if let codes {
@@ -263,8 +273,14 @@ public struct Int8Linear: Layer {
                         store.addend = addend.base + first * n
                     }
                     (store.lo, store.hi, store.ld) = (low, high, Int32(n))
-                    let status = an_int8_linear_codes(Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros,
-                                                      o.weights.base, o.scales.base, o.sums.base, o.bias.base, store)
+                    let status = switch rows {
+                    case .contiguous(let rows):
+                        an_int8_linear_codes(Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros,
+                                             o.weights.base, o.scales.base, o.sums.base, o.bias.base, store)
+                    case .runs(let starts, let runs, let runStride):
+                        an_int8_linear_runs(Int32(count), Int32(n), Int32(rowStride), starts, Int32(runs), runStride, rowScales, rowZeros,
+                                            o.weights.base, o.scales.base, o.sums.base, o.bias.base, store)
+                    }
                     precondition(status == 0, "out of memory in the int8 kernel")
                     if bounds == nil { activation.apply(o.target.base + first * n, count: count * n) }
                 }

@@ -54,6 +54,14 @@ typedef struct {
 int an_int8_linear_codes(int m, int n, int kpad, const uint8_t *q, const float *rowScales, const int32_t *zeros,
                          const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, an_int8_store store);
 
+/// `an_int8_linear_codes` on rows read where they lie: row `r`'s `kpad` bytes are `runs` runs of `kpad / runs` bytes (a
+/// multiple of 4), run `s` at `rows[r] + s × runStride` — a convolution's rows of taps read in place from its padded
+/// input, without an im2col copy. The AVX-512 VNNI body reads the runs where they are; the others copy each block of
+/// rows together first. Returns 0, or -1 when scratch memory could not be allocated.
+int an_int8_linear_runs(int m, int n, int kpad, const uint8_t *const *rows, int runs, size_t runStride, const float *rowScales,
+                        const int32_t *zeros, const int8_t *packed, const float *scales, const int32_t *sums, const float *bias,
+                        an_int8_store store);
+
 /// The range of `count` floats widened to contain 0 (NaN skipped): what `an_int8_quantize` takes, combined across parts
 /// of a tensor by their minimum and maximum.
 void an_int8_range(const float *x, size_t count, float *low, float *high);
