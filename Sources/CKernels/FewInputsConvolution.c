@@ -42,54 +42,84 @@ static void few_inputs_portable(const AnWindowShape *s, const float *input, cons
 #if AN_X86
 enum { PIXELS = 8 };  // output pixels accumulated side by side, to hide the FMA latency
 
+// Output columns whose every tap lies inside the image: from the first clear of the left padding to the last clear of
+// the right (`*end` 0 when none is).
+static void interior_columns(const AnWindowShape *s, int *first, int *end) {
+    *first = (s->padLeft + s->strideX - 1) / s->strideX;
+    int lastReach = s->inputWidth - 1 + s->padLeft - (s->kernelWidth - 1) * s->dilationX;
+    *end = lastReach < 0 ? 0 : lastReach / s->strideX + 1;
+}
+
+/// One tile: `pixels` (at most `PIXELS`) output pixels from `ox0` of output row `oy`, the 32 channels from `c0` as two
+/// 16-lane blocks (`mask1` empty when the second is past the channel count), clamped to [low, high] into `line`: each
+/// input value, broadcast once, meets both blocks' weights. With `checked`, each tap's column is tested against the
+/// image (tiles that reach the padding); interior tiles, the inlined calls with constant arguments, run without the tests.
+__attribute__((target("avx512f"), always_inline))
+static inline void few_inputs_tile_avx512(const AnWindowShape *s, const float *source, const float *weights, int oy, int ox0,
+                                          int pixels, int checked, int c0, __mmask16 mask0, __mmask16 mask1, __m512 start0,
+                                          __m512 start1, __m512 low, __m512 high, float *line) {
+    const int height = s->inputHeight, width = s->inputWidth, cin = s->inputChannels, cout = s->outputChannels;
+    __m512 acc0[PIXELS], acc1[PIXELS];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < PIXELS; j++) { acc0[j] = start0; acc1[j] = start1; }
+    for (int ky = 0; ky < s->kernelHeight; ky++) {
+        int iy = oy * s->strideY - s->padTop + ky * s->dilationY;
+        if (iy < 0 || iy >= height) continue;
+        const float *inputRow = source + (size_t)iy * width * cin;
+        for (int kx = 0; kx < s->kernelWidth; kx++) {
+            int ix0 = ox0 * s->strideX - s->padLeft + kx * s->dilationX;
+            for (int ci = 0; ci < cin; ci++) {
+                const float *tap = weights + ((size_t)(ky * s->kernelWidth + kx) * cin + ci) * cout + c0;
+                __m512 tap0 = _mm512_maskz_loadu_ps(mask0, tap), tap1 = _mm512_maskz_loadu_ps(mask1, tap + BLOCK);
+#pragma clang loop unroll(full)
+                for (int j = 0; j < PIXELS; j++) {
+                    int ix = ix0 + j * s->strideX;
+                    if (j < pixels && (!checked || (ix >= 0 && ix < width))) {
+                        __m512 value = _mm512_set1_ps(inputRow[(size_t)ix * cin + ci]);
+                        acc0[j] = _mm512_fmadd_ps(value, tap0, acc0[j]);
+                        acc1[j] = _mm512_fmadd_ps(value, tap1, acc1[j]);
+                    }
+                }
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int j = 0; j < PIXELS; j++)
+        if (j < pixels) {
+            float *target = line + (size_t)(ox0 + j) * cout + c0;
+            _mm512_mask_storeu_ps(target, mask0, _mm512_min_ps(_mm512_max_ps(acc0[j], low), high));
+            if (mask1) _mm512_mask_storeu_ps(target + BLOCK, mask1, _mm512_min_ps(_mm512_max_ps(acc1[j], low), high));
+        }
+}
+
 __attribute__((target("avx512f")))
 static void few_inputs_avx512(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                               int firstRow, int rowCount, float lo, float hi, float *output) {
-    const int height = s->inputHeight, width = s->inputWidth, cin = s->inputChannels, cout = s->outputChannels;
-    const int kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth, strideY = s->strideY, strideX = s->strideX;
-    const int dilationY = s->dilationY, dilationX = s->dilationX, padTop = s->padTop, padLeft = s->padLeft;
-    const int outputHeight = s->outputHeight, outputWidth = s->outputWidth;
+    const int cout = s->outputChannels, outputHeight = s->outputHeight, outputWidth = s->outputWidth;
     __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+    int interiorFirst, interiorEnd;
+    interior_columns(s, &interiorFirst, &interiorEnd);
     for (int row = firstRow; row < firstRow + rowCount; row++) {
         int image = row / outputHeight, oy = row % outputHeight;
-        const float *source = input + (size_t)image * height * width * cin;
+        const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * s->inputChannels;
         float *line = output + (size_t)row * outputWidth * cout;
-        for (int c0 = 0; c0 < cout; c0 += BLOCK) {
+        for (int c0 = 0; c0 < cout; c0 += 2 * BLOCK) {
             int left = cout - c0;
-            __mmask16 mask = left >= BLOCK ? 0xFFFF : (__mmask16)((1u << left) - 1);
-            __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
+            __mmask16 mask0 = left >= BLOCK ? 0xFFFF : (__mmask16)((1u << left) - 1);
+            __mmask16 mask1 = left >= 2 * BLOCK ? 0xFFFF : (left > BLOCK ? (__mmask16)((1u << (left - BLOCK)) - 1) : 0);
+            __m512 start0 = _mm512_maskz_loadu_ps(mask0, bias + c0), start1 = _mm512_maskz_loadu_ps(mask1, bias + c0 + BLOCK);
             for (int ox0 = 0; ox0 < outputWidth; ox0 += PIXELS) {
                 int pixels = outputWidth - ox0 < PIXELS ? outputWidth - ox0 : PIXELS;
-                __m512 acc[PIXELS];
-#pragma clang loop unroll(full)
-                for (int j = 0; j < PIXELS; j++) acc[j] = start;
-                for (int ky = 0; ky < kernelHeight; ky++) {
-                    int iy = oy * strideY - padTop + ky * dilationY;
-                    if (iy < 0 || iy >= height) continue;
-                    const float *inputRow = source + (size_t)iy * width * cin;
-                    for (int kx = 0; kx < kernelWidth; kx++) {
-                        int ix0 = ox0 * strideX - padLeft + kx * dilationX;
-                        for (int ci = 0; ci < cin; ci++) {
-                            __m512 tap = _mm512_maskz_loadu_ps(mask, weights + ((size_t)(ky * kernelWidth + kx) * cin + ci) * cout + c0);
-#pragma clang loop unroll(full)
-                            for (int j = 0; j < PIXELS; j++) {
-                                int ix = ix0 + j * strideX;
-                                if (j < pixels && ix >= 0 && ix < width)
-                                    acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(inputRow[(size_t)ix * cin + ci]), tap, acc[j]);
-                            }
-                        }
-                    }
-                }
-#pragma clang loop unroll(full)
-                for (int j = 0; j < PIXELS; j++)
-                    if (j < pixels)
-                        _mm512_mask_storeu_ps(line + (size_t)(ox0 + j) * cout + c0, mask, _mm512_min_ps(_mm512_max_ps(acc[j], low), high));
+                if (pixels == PIXELS && ox0 >= interiorFirst && ox0 + PIXELS <= interiorEnd)
+                    few_inputs_tile_avx512(s, source, weights, oy, ox0, PIXELS, 0, c0, mask0, mask1, start0, start1, low, high, line);
+                else
+                    few_inputs_tile_avx512(s, source, weights, oy, ox0, pixels, 1, c0, mask0, mask1, start0, start1, low, high, line);
             }
         }
     }
 }
 
-// The AVX-512 body on two 8-lane halves, for processors with AVX2 and FMA but no AVX-512. Output channels come
+// The AVX-512 body's sums on two 8-lane halves, for processors with AVX2 and FMA but no AVX-512. Output channels come
 // in blocks of 16 (a channel tail of 8 or fewer is one half, masked), output pixels in tiles of 6: 12 accumulators,
 // two weight vectors and a broadcast fill the 16 ymm registers.
 enum { AVX2_PIXELS = 6 };
@@ -154,11 +184,8 @@ static void few_inputs_avx2(const AnWindowShape *s, const float *input, const fl
                             int firstRow, int rowCount, float lo, float hi, float *output) {
     const int cout = s->outputChannels, outputHeight = s->outputHeight, outputWidth = s->outputWidth;
     __m256 low = _mm256_set1_ps(lo), high = _mm256_set1_ps(hi);
-    // Output columns whose every tap lies inside the image: from the first clear of the left padding to the last clear
-    // of the right.
-    int interiorFirst = (s->padLeft + s->strideX - 1) / s->strideX;
-    int lastReach = s->inputWidth - 1 + s->padLeft - (s->kernelWidth - 1) * s->dilationX;
-    int interiorEnd = lastReach < 0 ? 0 : lastReach / s->strideX + 1;
+    int interiorFirst, interiorEnd;
+    interior_columns(s, &interiorFirst, &interiorEnd);
     for (int row = firstRow; row < firstRow + rowCount; row++) {
         int image = row / outputHeight, oy = row % outputHeight;
         const float *source = input + (size_t)image * s->inputHeight * s->inputWidth * s->inputChannels;
