@@ -265,15 +265,18 @@ static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner,
     }
 }
 
-/// ``depthwise_padded_avx512`` for 3×3 kernels: the nine taps stay in registers beside 12 accumulators (21 of the 32 zmm
-/// registers) while whole tiles of 12 pixels run along the row without a test per pixel; the row's last pixels go in
-/// tiles of 4, 2 and 1.
+/// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
+/// taps row by row), so the same bits. 3×3 kernels keep their nine taps in registers beside 12 accumulators (21 of the
+/// 32 zmm registers) while whole tiles of 12 pixels run along the row without a test per pixel (the row's last pixels
+/// in tiles of 4, 2 and 1); other kernels load each tap per tile of 12.
 __attribute__((target("avx512f")))
-static void depthwise_padded_3x3_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
-                                        int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
-    const int channels = s->inputChannels, outputWidth = s->outputWidth;
+static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
+                                    int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+    enum { TILE = 12 };
+    const int channels = s->inputChannels, outputWidth = s->outputWidth, kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth;
     const size_t pixelStride = (size_t)s->strideX * channels, tapX = (size_t)s->dilationX * channels;
     const size_t tapY = (size_t)s->dilationY * rowStride;
+    const int threeByThree = kernelHeight == 3 && kernelWidth == 3;
     __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
     for (int r = 0; r < rows; r++) {
         const float *top = padded + (size_t)r * s->strideY * rowStride;
@@ -281,47 +284,25 @@ static void depthwise_padded_3x3_avx512(const AnWindowShape *s, const float *pad
         for (int c0 = firstChannel; c0 < endChannel; c0 += BLOCK) {
             __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
             __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
-            __m512 taps[9];
-            for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
+            if (threeByThree) {
+                __m512 taps[9];
+                for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
 #define PIXELS_FROM(ox0, n, whole) \
     pixels_3x3_avx512(n, whole, top + (size_t)(ox0) * pixelStride + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, \
                       line + (size_t)(ox0) * channels + c0, (size_t)channels)
 #define ROW(whole) \
     do { \
         int ox0 = 0; \
-        for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS_FROM(ox0, 12, whole); \
+        for (; ox0 + TILE <= outputWidth; ox0 += TILE) PIXELS_FROM(ox0, TILE, whole); \
         for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS_FROM(ox0, 4, whole); \
         for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS_FROM(ox0, 2, whole); \
         if (ox0 < outputWidth) PIXELS_FROM(ox0, 1, whole); \
     } while (0)
-            if (mask == 0xFFFF) ROW(1); else ROW(0);
+                if (mask == 0xFFFF) ROW(1); else ROW(0);
 #undef ROW
 #undef PIXELS_FROM
-        }
-    }
-}
-
-/// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
-/// taps row by row), so the same bits. 3×3 kernels run ``depthwise_padded_3x3_avx512``; others load each tap per tile
-/// of 12 pixels.
-__attribute__((target("avx512f")))
-static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
-                                    int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
-    if (s->kernelHeight == 3 && s->kernelWidth == 3) {
-        depthwise_padded_3x3_avx512(s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output);
-        return;
-    }
-    enum { TILE = 12 };
-    const int channels = s->inputChannels, outputWidth = s->outputWidth, kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth;
-    const size_t pixelStride = (size_t)s->strideX * channels, tapX = (size_t)s->dilationX * channels;
-    const size_t tapY = (size_t)s->dilationY * rowStride;
-    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
-    for (int r = 0; r < rows; r++) {
-        const float *top = padded + (size_t)r * s->strideY * rowStride;
-        float *line = output + (size_t)r * outputWidth * channels;
-        for (int c0 = firstChannel; c0 < endChannel; c0 += BLOCK) {
-            __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
-            __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
+                continue;
+            }
             for (int ox0 = 0; ox0 < outputWidth; ox0 += TILE) {
                 int pixels = outputWidth - ox0 < TILE ? outputWidth - ox0 : TILE;
                 __m512 acc[TILE];
