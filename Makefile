@@ -30,7 +30,7 @@ weights: build
 ## generated-fixtures: fixtures too large to commit, written by their reference scripts into .build/generated-fixtures.
 GENERATED := .build/generated-fixtures
 generated-fixtures: $(GENERATED)/yamnet-synthetic.h5 $(GENERATED)/onnx/.done $(GENERATED)/caffe/.done $(GENERATED)/darknet/.done \
-	$(GENERATED)/keras/.done
+	$(GENERATED)/keras/.done $(GENERATED)/gradients/.done
 $(GENERATED)/yamnet-synthetic.h5: Tests/Reference/make_yamnet_keras_h5.py Tests/Reference/yamnet_tflite_weights.py | $(VENV)/.done
 	mkdir -p $(GENERATED)
 	$(PYTHON) Tests/Reference/make_yamnet_keras_h5.py $(AUDIONET_WEIGHTS_MIRROR)/yamnet/yamnet.tflite $@
@@ -43,6 +43,9 @@ $(GENERATED)/keras/.done: Tests/Reference/make_keras_fixtures.py | $(VENV)/.done
 	touch $@
 $(GENERATED)/darknet/.done: Tests/Reference/make_darknet_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_darknet_fixtures.py $(SHARED) $(GENERATED)/darknet
+	touch $@
+$(GENERATED)/gradients/.done: Tests/Reference/make_gradient_fixtures.py | $(VENV)/.done
+	$(PYTHON) Tests/Reference/make_gradient_fixtures.py resnet18 $(GENERATED)/gradients
 	touch $@
 $(GENERATED)/caffe/.done: Tests/Reference/make_caffe_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_caffe_fixtures.py $(SHARED) $(GENERATED)/caffe
@@ -118,6 +121,7 @@ fixtures: setup venv
 	$(PYTHON) Tests/Reference/make_image_fixtures.py $(SHARED)
 	$(PYTHON) Tests/Reference/make_torchvision_fixtures.py $(SHARED)
 	$(PYTHON) Tests/Reference/make_training_fixtures.py
+	$(PYTHON) Tests/Reference/make_gradient_fixtures.py layers
 	$(PYTHON) Tests/Reference/make_safetensors_fixture.py
 	$(PYTHON) Tests/Fuzz/make_seeds.py
 

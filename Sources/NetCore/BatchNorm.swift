@@ -4,25 +4,54 @@ import Foundation
 /// `y = (x − mean) / sqrt(variance + ε) · γ + β`, stored as a per-channel scale and shift.
 /// ``Graph`` folds it into a preceding convolution or dense layer at load when it can.
 public struct BatchNorm: Layer {
-    public let scale: [Float]
-    public let shift: [Float]
+    /// γ per channel, nil when the layer has no scale (Keras `scale=False`); learnable.
+    public private(set) var gamma: [Float]?
+    /// β per channel; learnable.
+    public private(set) var beta: [Float]
+    /// The running mean and variance (state, not learnables) and the ε added to the variance.
+    public let mean: [Float], variance: [Float], epsilon: Float
+    /// `γ / √(variance + ε)` and `β − mean · scale` per channel: the affine map the layer applies.
+    public private(set) var scale: [Float]
+    public private(set) var shift: [Float]
     /// Learnable parameters: γ (when present) and β per channel. The running mean and variance are state,
     /// not learnables, as MATLAB's analyzeNetwork and Keras' trainable count treat them.
-    public let parameterCount: Int
+    public var parameterCount: Int { beta.count * (gamma == nil ? 1 : 2) }
 
     /// From γ, β, running mean and variance; `gamma` nil means no scale (Keras `scale=False`).
     public init(gamma: [Float]?, beta: [Float], mean: [Float], variance: [Float], epsilon: Float) {
         let channels = beta.count
         precondition(mean.count == channels && variance.count == channels && (gamma?.count ?? channels) == channels)
-        var scale = [Float](repeating: 0, count: channels), shift = scale
+        self.gamma = gamma
+        self.beta = beta
+        self.mean = mean
+        self.variance = variance
+        self.epsilon = epsilon
+        (scale, shift) = ([], [])
+        updateAffineMap()
+    }
+
+    /// `1 / √(variance + ε)` per channel, in double precision as the affine map is made.
+    var inverseDeviation: [Float] {
+        variance.map { Float(1 / (Double($0) + Double(epsilon)).squareRoot()) }
+    }
+
+    /// Replaces γ (when the layer has one) and β, and the affine map with them.
+    public mutating func setLearnables(gamma newGamma: [Float]?, beta newBeta: [Float]) {
+        precondition(newBeta.count == beta.count && (newGamma == nil) == (gamma == nil) && (newGamma?.count ?? beta.count) == beta.count)
+        gamma = newGamma
+        beta = newBeta
+        updateAffineMap()
+    }
+
+    private mutating func updateAffineMap() {
+        let channels = beta.count
+        scale = [Float](repeating: 0, count: channels)
+        shift = scale
         for c in 0..<channels {
             let s = Float(Double(gamma?[c] ?? 1) / (Double(variance[c]) + Double(epsilon)).squareRoot())
             scale[c] = s
             shift[c] = beta[c] - mean[c] * s
         }
-        self.scale = scale
-        self.shift = shift
-        parameterCount = channels * (gamma == nil ? 1 : 2)
     }
 
     public var typeName: String { "BatchNorm" }

@@ -81,6 +81,19 @@ public struct Conv2D: SlidingWindow, ShapePlanned {
         hasBias = true
         for index in weights.indices { weights[index] *= scale[index % outputChannels] }
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
+        deriveFromWeights()
+    }
+
+    /// Replaces the weights (same layout and count) and, when given, the bias.
+    mutating func setWeights(_ newWeights: [Float], bias newBias: [Float]?) {
+        precondition(newWeights.count == weights.count && (newBias?.count ?? outputChannels) == outputChannels)
+        weights = newWeights
+        if let newBias { bias = newBias }
+        deriveFromWeights()
+    }
+
+    /// Makes again what the algorithms derive from the weights (Winograd kernels, packed panels, FFT plans).
+    private mutating func deriveFromWeights() {
         winograd = makeWinograd()
         if packedPanels != nil { packedPanels = packPanels() }
         fftConvolutions = Memo()

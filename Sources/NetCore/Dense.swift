@@ -39,6 +39,14 @@ public struct Dense: Layer, ShapePlanned {
         if packedPanels != nil { packedPanels = packPanels() }
     }
 
+    /// Replaces the weights and bias (same counts).
+    mutating func setWeights(_ newWeights: [Float], bias newBias: [Float]) {
+        precondition(newWeights.count == weights.count && newBias.count == bias.count)
+        weights = newWeights
+        bias = newBias
+        if packedPanels != nil { packedPanels = packPanels() }
+    }
+
     /// Packs the weights for the packed product where it has its body; `Network.add` calls it once, at load.
     public func planned(for inputs: [[Int]]) -> Dense {
         var planned = self

@@ -157,13 +157,14 @@ public struct Network: Sendable {
 
     /// The same function with each BatchNorm folded into the convolution or dense layer before it, and each
     /// ReLU/ReLU6/Sigmoid… fused into the layer before it, where that layer feeds nothing else.
-    /// The merged node takes the later node's name, so requesting the earlier name then reports it unknown.
-    public func optimized() -> Network { mergingPairs(Network.merge) }
+    /// The merged node takes the later node's name, so requesting the earlier name then reports it unknown; the nodes
+    /// named in `kept` (and the output) are never merged away.
+    public func optimized(keeping kept: Set<String> = []) -> Network { mergingPairs(Network.merge, keeping: kept) }
 
     /// The network with each pair of nodes that `merge` makes one layer replaced by that layer, where the first feeds
-    /// only the second and is not the output; the merged node has the second's name and the first's inputs. Pairs are
-    /// merged in order, again until none is left, so a layer can take over several nodes after it.
-    func mergingPairs(_ merge: (any Layer, any Layer) -> (any Layer)?) -> Network {
+    /// only the second and is neither the output nor `kept`; the merged node has the second's name and the first's
+    /// inputs. Pairs are merged in order, again until none is left, so a layer can take over several nodes after it.
+    func mergingPairs(_ merge: (any Layer, any Layer) -> (any Layer)?, keeping kept: Set<String> = []) -> Network {
         var result = self
         var changed = true
         while changed {
@@ -171,7 +172,9 @@ public struct Network: Sendable {
             let consumers = Dictionary(grouping: result.nodes.flatMap { node in node.inputs.map { ($0, node.name) } }, by: \.0)
             for (index, node) in result.nodes.enumerated() where node.inputs.count == 1 && index > 0 {
                 guard let producerIndex = result.nodes.firstIndex(where: { $0.name == node.inputs[0] }),
-                      consumers[node.inputs[0]]?.count == 1, result.outputName != node.inputs[0] else { continue }
+                      consumers[node.inputs[0]]?.count == 1, result.outputName != node.inputs[0], !kept.contains(node.inputs[0]) else {
+                    continue
+                }
                 if let merged = merge(result.nodes[producerIndex].layer, node.layer) {
                     result.nodes[producerIndex] = Node(name: node.name, layer: merged, inputs: result.nodes[producerIndex].inputs)
                     result.nodes.remove(at: index)

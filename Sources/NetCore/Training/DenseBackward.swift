@@ -7,7 +7,22 @@ public struct DenseGradients: Sendable {
     public let bias: [Float]
 }
 
-extension Dense {
+extension Dense: Backpropagating {
+    public var learnables: [[Float]] { [weights, bias] }
+
+    public func replacingLearnables(_ values: [[Float]]) -> Dense {
+        precondition(values.count == 2, "Dense takes its weights and bias")
+        var layer = self
+        layer.setWeights(values[0], bias: values[1])
+        return layer
+    }
+
+    public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
+        precondition(activation.gradientFollowsFromOutput, "a \(activation.name) fused into Dense cannot pass gradients back")
+        let g = gradients(input: inputs[0], outputGradient: activation.gradient(input: output, output: output, outputGradient: outputGradient))
+        return LayerGradients(inputs: [g.input], learnables: [g.weights, g.bias])
+    }
+
     /// Backward pass of `y = x·W + b` (before any activation) for rows `x` `[N, in]` and `∂L/∂y` `[N, out]`:
     /// `∂L/∂x = ∂L/∂y · Wᵀ`, `∂L/∂W = xᵀ · ∂L/∂y`, `∂L/∂b = Σ rows of ∂L/∂y`, on the inference GEMM.
     public func gradients(input: Tensor, outputGradient: Tensor) -> DenseGradients {

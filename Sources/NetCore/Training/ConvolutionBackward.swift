@@ -1,0 +1,174 @@
+/// Backward passes of the 2-D convolutions on the inference products: per image, the im2col matrix `X` of the forward
+/// pass gives `∂L/∂W += Xᵀ · ∂L/∂Y` and `∂L/∂X = ∂L/∂Y · Wᵀ`, which col2im adds back onto the input's pixels.
+extension Conv2D: Backpropagating {
+    public var learnables: [[Float]] { hasBias ? [weights, bias] : [weights] }
+
+    public func replacingLearnables(_ values: [[Float]]) -> Conv2D {
+        precondition(values.count == learnables.count, "Conv2D takes \(learnables.count) learnable arrays")
+        var layer = self
+        layer.setWeights(values[0], bias: hasBias ? values[1] : nil)
+        return layer
+    }
+
+    public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
+        precondition(activation.gradientFollowsFromOutput, "a \(activation.name) fused into Conv2D cannot pass gradients back")
+        let dy = activation.gradient(input: output, output: output, outputGradient: outputGradient)
+        let input = inputs[0], batch = input.shape[0]
+        let g = geometry(Array(input.shape.dropFirst()))
+        let pixels = g.outputHeight * g.outputWidth, imageSize = g.inputHeight * g.inputWidth * inputChannels
+        let (cg, og, depth, cout) = (inputChannels / groups, outputChannels / groups, self.depth, outputChannels)
+        var inputGradient = [Float](repeating: 0, count: input.count)
+        let weightGradient = input.scalars.withUnsafeBufferPointer { xBuffer in
+            dy.scalars.withUnsafeBufferPointer { dyBuffer in
+                weights.withUnsafeBufferPointer { wBuffer in
+                    inputGradient.withUnsafeMutableBufferPointer { dxBuffer in
+                        let x = SharedReadPointer(xBuffer.baseAddress!), d = SharedReadPointer(dyBuffer.baseAddress!)
+                        let w = SharedReadPointer(wBuffer.baseAddress!), dx = SharedPointer(dxBuffer.baseAddress!)
+                        return summedOverWorkers(items: batch, count: weights.count, scratch: 2 * pixels * depth) { image, dw, scratch in
+                            let columns = scratch, columnGradient = scratch + pixels * depth
+                            let dyImage = d.base + image * pixels * cout
+                            for group in 0..<groups {
+                                g.im2col(x.base, inputChannels: inputChannels, into: columns, rowStride: depth, firstRow: image * pixels,
+                                         rows: pixels, channelOffset: group * cg, channels: cg, padding: 0)
+                                GEMM.serial(m: depth, n: og, k: pixels, a: columns, lda: depth, transposeA: true,
+                                            b: dyImage + group * og, ldb: cout, transposeB: false, c: dw + group * og, ldc: cout, beta: 1)
+                                GEMM.serial(m: pixels, n: depth, k: og, a: dyImage + group * og, lda: cout, transposeA: false,
+                                            b: w.base + group * og, ldb: cout, transposeB: true, c: columnGradient, ldc: depth)
+                                g.col2imAdding(columnGradient, into: dx.base + image * imageSize, inputChannels: inputChannels,
+                                               channelOffset: group * cg, channels: cg)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var learnableGradients = [weightGradient]
+        if hasBias { learnableGradients.append(dy.channelSums(channels: cout)) }
+        return LayerGradients(inputs: [Tensor(shape: input.shape, scalars: inputGradient)], learnables: learnableGradients)
+    }
+}
+
+extension DepthwiseConv2D: Backpropagating {
+    public var learnables: [[Float]] { hasBias ? [weights, bias] : [weights] }
+
+    public func replacingLearnables(_ values: [[Float]]) -> DepthwiseConv2D {
+        precondition(values.count == learnables.count, "DepthwiseConv2D takes \(learnables.count) learnable arrays")
+        var layer = self
+        layer.weights = values[0]
+        if hasBias { layer.bias = values[1] }
+        return layer
+    }
+
+    /// Tap by tap: output channel `c·multiplier + m` adds `w · x[c]`, so `∂L/∂w` gathers `x[c] · ∂L/∂y` and `∂L/∂x[c]`
+    /// gathers `w · ∂L/∂y` over the window positions.
+    public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
+        precondition(activation.gradientFollowsFromOutput, "a \(activation.name) fused into DepthwiseConv2D cannot pass gradients back")
+        let dy = activation.gradient(input: output, output: output, outputGradient: outputGradient)
+        let input = inputs[0], batch = input.shape[0]
+        let g = geometry(Array(input.shape.dropFirst()))
+        let (cin, cout, mult) = (channels, outputChannels, multiplier)
+        var inputGradient = [Float](repeating: 0, count: input.count)
+        let weightGradient = input.scalars.withUnsafeBufferPointer { xBuffer in
+            dy.scalars.withUnsafeBufferPointer { dyBuffer in
+                weights.withUnsafeBufferPointer { wBuffer in
+                    inputGradient.withUnsafeMutableBufferPointer { dxBuffer in
+                        let x = SharedReadPointer(xBuffer.baseAddress!), d = SharedReadPointer(dyBuffer.baseAddress!)
+                        let w = SharedReadPointer(wBuffer.baseAddress!), dx = SharedPointer(dxBuffer.baseAddress!)
+                        return summedOverWorkers(items: batch, count: weights.count, scratch: 0) { image, dw, _ in
+                            for oy in 0..<g.outputHeight {
+                                for ox in 0..<g.outputWidth {
+                                    let gradient = d.base + ((image * g.outputHeight + oy) * g.outputWidth + ox) * cout
+                                    for ky in 0..<g.kernelHeight {
+                                        let iy = oy * g.strideY - g.padTop + ky * g.dilationY
+                                        guard iy >= 0 && iy < g.inputHeight else { continue }
+                                        for kx in 0..<g.kernelWidth {
+                                            let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
+                                            guard ix >= 0 && ix < g.inputWidth else { continue }
+                                            let pixel = ((image * g.inputHeight + iy) * g.inputWidth + ix) * cin
+                                            let tap = (ky * g.kernelWidth + kx) * cout
+                                            let xs = x.base + pixel, dxs = dx.base + pixel, ws = w.base + tap, dws = dw + tap
+                                            if mult == 1 {
+                                                for c in 0..<cout {
+                                                    dws[c] += xs[c] * gradient[c]
+                                                    dxs[c] += ws[c] * gradient[c]
+                                                }
+                                            } else {
+                                                for c in 0..<cout {
+                                                    dws[c] += xs[c / mult] * gradient[c]
+                                                    dxs[c / mult] += ws[c] * gradient[c]
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var learnableGradients = [weightGradient]
+        if hasBias { learnableGradients.append(dy.channelSums(channels: cout)) }
+        return LayerGradients(inputs: [Tensor(shape: input.shape, scalars: inputGradient)], learnables: learnableGradients)
+    }
+}
+
+extension WindowGeometry {
+    /// The adjoint of ``im2col(_:inputChannels:into:rowStride:firstRow:rows:channelOffset:channels:padding:)`` for one
+    /// image: adds each row of `columns` (an output pixel's taps × `channels`) onto the input pixels it was read from,
+    /// channels `channelOffset…` of `image` (NHWC, `inputChannels` wide); taps in the padding are dropped.
+    func col2imAdding(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, inputChannels: Int,
+                      channelOffset: Int, channels: Int) {
+        var source = columns
+        for oy in 0..<outputHeight {
+            for ox in 0..<outputWidth {
+                for ky in 0..<kernelHeight {
+                    let iy = oy * strideY - padTop + ky * dilationY
+                    for kx in 0..<kernelWidth {
+                        let ix = ox * strideX - padLeft + kx * dilationX
+                        if iy >= 0 && iy < inputHeight && ix >= 0 && ix < inputWidth {
+                            let target = image + (iy * inputWidth + ix) * inputChannels + channelOffset
+                            for c in 0..<channels { target[c] += source[c] }
+                        }
+                        source += channels
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// The sum over every position of each channel (the last axis): a bias's gradient.
+    func channelSums(channels: Int) -> [Float] {
+        var sums = [Float](repeating: 0, count: channels)
+        scalars.withUnsafeBufferPointer { values in
+            for row in stride(from: 0, to: values.count, by: channels) {
+                for c in 0..<channels { sums[c] += values[row + c] }
+            }
+        }
+        return sums
+    }
+}
+
+/// Runs `body(item, accumulator, scratch)` for items `0..<items` on at most ``Parallel/threadCount`` workers, each
+/// with its own zeroed accumulator of `count` floats and scratch of `scratch` floats; returns the accumulators' sum
+/// (a weight gradient gathered over a batch's images).
+func summedOverWorkers(items: Int, count: Int, scratch: Int,
+                       _ body: @Sendable (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    let workers = max(1, min(Parallel.threadCount, items))
+    var accumulators = [Float](repeating: 0, count: workers * count)
+    accumulators.withUnsafeMutableBufferPointer { buffer in
+        let sums = SharedPointer(buffer.baseAddress!)
+        Parallel.forEach(workers) { worker in
+            let space = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratch))
+            defer { space.deallocate() }
+            for item in stride(from: worker, to: items, by: workers) { body(item, sums.base + worker * count, space) }
+        }
+    }
+    var total = Array(accumulators[0..<count])
+    for worker in 1..<workers {
+        for i in 0..<count { total[i] += accumulators[worker * count + i] }
+    }
+    return total
+}

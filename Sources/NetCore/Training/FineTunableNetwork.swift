@@ -1,0 +1,115 @@
+/// A network split for fine-tuning: the layers below the first trainable one run for inference (BatchNorm and
+/// activations folded, as `audionet` runs them), the layers from it on keep their activations and pass the loss's
+/// gradient back to their learnables (BatchNorm unfolded, its statistics frozen).
+///
+/// When the frozen part's outputs do not change between epochs (no augmentation), compute them once with
+/// ``frozenActivations(_:)`` and train from them with ``forward(from:)`` and ``backward(_:outputGradient:)``.
+public struct FineTunableNetwork: Sendable {
+    /// The frozen layers, optimized; its outputs are ``boundary``.
+    public let frozen: Network
+    /// The activations the trainable layers read from the frozen part (or the network's input), in first-read order.
+    public let boundary: [String]
+    /// The trainable layers in topological order.
+    public private(set) var trainable: [Network.Node]
+    /// The node whose output the loss reads.
+    public let outputName: String
+
+    /// Splits `network` (unoptimized: BatchNorm and activations as nodes of their own) so that `first` and every node
+    /// after it learn; they must all be ``Backpropagating``.
+    /// - Throws: ``NetworkError/unknownLayer(_:valid:)`` for an unknown `first`, ``NetworkError/invalidGraph(_:)``
+    ///   naming a trainable layer without a backward pass.
+    public init(_ network: Network, trainableFrom first: String) throws {
+        guard let start = network.nodes.firstIndex(where: { $0.name == first }) else {
+            throw NetworkError.unknownLayer(first, valid: network.nodes.map(\.name))
+        }
+        let tail = Array(network.nodes[start...])
+        if let node = tail.first(where: { !($0.layer is any Backpropagating) }) {
+            throw NetworkError.invalidGraph("'\(node.name)' (\(node.layer.typeName)) cannot pass gradients back, so it cannot be fine-tuned")
+        }
+        let names = Set(tail.map(\.name))
+        var boundary: [String] = []
+        for node in tail { for input in node.inputs where !names.contains(input) && !boundary.contains(input) { boundary.append(input) } }
+        let needed = network.neededNodes(for: Set(boundary))
+        var frozen = Network(inputShape: network.inputShape, inputName: network.inputName)
+        for node in network.nodes where needed.contains(node.name) { try frozen.add(node.name, node.layer, inputs: node.inputs) }
+        self.frozen = frozen.optimized(keeping: Set(boundary))
+        self.boundary = boundary
+        trainable = tail
+        outputName = network.outputName
+    }
+
+    /// The learnable arrays of the trainable layers, layer by layer in network order (each layer's in its order).
+    public var learnables: [[Float]] {
+        trainable.flatMap { ($0.layer as! any Backpropagating).learnables }
+    }
+
+    /// Replaces the learnables (as ``learnables`` lists them).
+    public mutating func setLearnables(_ values: [[Float]]) {
+        var next = 0
+        for index in trainable.indices {
+            let layer = trainable[index].layer as! any Backpropagating
+            let count = layer.learnables.count
+            trainable[index].layer = layer.replacingLearnables(Array(values[next..<next + count]))
+            next += count
+        }
+        precondition(next == values.count, "\(values.count) learnable arrays for \(next)")
+    }
+
+    /// The frozen part's outputs the trainable layers read, for a batch of the network's input.
+    public func frozenActivations(_ input: Tensor) throws -> [String: Tensor] {
+        let computed = boundary.filter { $0 != frozen.inputName }
+        var values = computed.isEmpty ? [:] : try frozen.run(input, outputs: computed)
+        if boundary.contains(frozen.inputName) { values[frozen.inputName] = input }
+        return values
+    }
+
+    /// Every trainable layer's output from the ``boundary`` activations (which the result includes): what
+    /// ``backward(_:outputGradient:)`` reads; the network's output is at ``outputName``.
+    public func forward(from boundaryValues: [String: Tensor]) -> [String: Tensor] {
+        var values = boundaryValues
+        for node in trainable { values[node.name] = node.layer.forward(node.inputs.map { values[$0]! }) }
+        return values
+    }
+
+    /// The gradient of every learnable (as ``learnables`` lists them) from a ``forward(from:)``'s activations and the
+    /// loss's gradient with respect to the output.
+    public func backward(_ values: [String: Tensor], outputGradient: Tensor) -> [[Float]] {
+        var gradients: [String: Tensor] = [outputName: outputGradient]
+        var learnableGradients: [[[Float]]] = []
+        for node in trainable.reversed() {
+            let layer = node.layer as! any Backpropagating
+            guard let gradient = gradients.removeValue(forKey: node.name) else {
+                // Not on the way to the output: its learnables do not move the loss.
+                learnableGradients.append(layer.learnables.map { [Float](repeating: 0, count: $0.count) })
+                continue
+            }
+            let result = layer.backward(inputs: node.inputs.map { values[$0]! }, output: values[node.name]!, outputGradient: gradient)
+            learnableGradients.append(result.learnables)
+            for (input, inputGradient) in zip(node.inputs, result.inputs) where !boundary.contains(input) {
+                gradients[input] = gradients[input].map { $0.adding(inputGradient) } ?? inputGradient
+            }
+        }
+        return learnableGradients.reversed().flatMap { $0 }
+    }
+
+    /// The whole network for inference with the current learnables: the frozen part and the trainable layers, optimized.
+    public func inferenceNetwork() throws -> Network {
+        var network = Network(inputShape: frozen.inputShape, inputName: frozen.inputName)
+        for node in frozen.nodes { try network.add(node.name, node.layer, inputs: node.inputs) }
+        for node in trainable { try network.add(node.name, node.layer, inputs: node.inputs) }
+        network.outputName = outputName
+        return network.optimized()
+    }
+}
+
+extension Tensor {
+    /// The element-wise sum with a tensor of the same shape (gradients meeting where an activation fans out).
+    func adding(_ other: Tensor) -> Tensor {
+        precondition(other.shape == shape, "cannot add \(other.shape) to \(shape)")
+        var sum = self
+        sum.scalars.withUnsafeMutableBufferPointer { a in
+            other.scalars.withUnsafeBufferPointer { b in for i in a.indices { a[i] += b[i] } }
+        }
+        return sum
+    }
+}
