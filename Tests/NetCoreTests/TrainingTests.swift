@@ -38,15 +38,21 @@ import Testing
         }
     }
 
-    /// `cosine` is Adam with its rate from ``CosineDecay`` over four steps, as torch's `CosineAnnealingLR(T_max=4)`.
-    @Test(arguments: ["adam", "sgd", "cosine"]) func threeOptimizerStepsEqualTorchOptim(optimizer name: String) throws {
+    /// `cosine` is Adam with its rate from ``CosineDecay`` over four steps, as torch's `CosineAnnealingLR(T_max=4)`;
+    /// `adamw` is Adam with decoupled weight decay (`torch.optim.AdamW`); `warmup` is AdamW for four of five steps
+    /// whose first two warm up linearly (torch's `LinearLR` then `CosineAnnealingLR` in a `SequentialLR`).
+    @Test(arguments: ["adam", "sgd", "cosine", "adamw", "warmup"]) func optimizerStepsEqualTorchOptim(optimizer name: String) throws {
         let (x, labels, weights) = try batch()
         var head = try head()
-        var optimizer: any Optimizer = name == "sgd" ? SGD(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-3)
-                                                     : Adam(learningRate: 0.01, weightDecay: 1e-3)
-        let decay = CosineDecay(base: 0.01, steps: 4)
-        for step in 0..<3 {
-            if name == "cosine" { optimizer.learningRate = decay.rate(atStep: step) }
+        var optimizer: any Optimizer
+        switch name {
+        case "sgd": optimizer = SGD(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-3)
+        case "adamw", "warmup": optimizer = Adam(learningRate: 0.01, weightDecay: 0.05, decoupled: true)
+        default: optimizer = Adam(learningRate: 0.01, weightDecay: 1e-3)
+        }
+        let decay = name == "warmup" ? CosineDecay(base: 0.01, steps: 5, warmup: 2) : CosineDecay(base: 0.01, steps: 4)
+        for step in 0..<(name == "warmup" ? 4 : 3) {
+            if name == "cosine" || name == "warmup" { optimizer.learningRate = decay.rate(atStep: step) }
             var parameters = head.parameters
             optimizer.step(&parameters, gradients: head.lossAndGradients(x, labels: labels, classWeights: weights).gradients)
             head.parameters = parameters

@@ -7,7 +7,10 @@ a head with one hidden layer (W1 [20, 8], b1, W2 [8, 5], b2; x @ W + b, ReLU bet
   loss, dW1, db1, dW2, db2         F.cross_entropy(logits, labels, weight=class_weights) and its autograd gradients;
   adam_W1 … adam_b2                after 3 steps of torch.optim.Adam(lr=0.01, weight_decay=1e-3) on that loss;
   sgd_W1 … sgd_b2                  after 3 steps of torch.optim.SGD(lr=0.05, momentum=0.9, weight_decay=1e-3);
-  cosine_W1 … cosine_b2            after 3 steps of that Adam with CosineAnnealingLR(T_max=4) stepped after each step.
+  cosine_W1 … cosine_b2            after 3 steps of that Adam with CosineAnnealingLR(T_max=4) stepped after each step;
+  adamw_W1 … adamw_b2              after 3 steps of torch.optim.AdamW(lr=0.01, weight_decay=0.05);
+  warmup_W1 … warmup_b2            after 4 steps of that AdamW with a 2-step linear warm-up (LinearLR from 1/2) then
+                                   CosineAnnealingLR(T_max=3), joined by SequentialLR: 5 steps in all.
 """
 import os
 
@@ -24,10 +27,13 @@ def loss_of(params, x, labels, weights):
     return F.cross_entropy(torch.relu(x @ w1 + b1) @ w2 + b2, labels, weight=weights)
 
 
-def stepped(start, x, labels, weights, make_optimizer, steps=3, cosine_steps=None):
+def stepped(start, x, labels, weights, make_optimizer, steps=3, cosine_steps=None, warmup=0):
     params = [torch.tensor(p, requires_grad=True) for p in start]
     optimizer = make_optimizer(params)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cosine_steps) if cosine_steps else None
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cosine_steps - warmup) if cosine_steps else None
+    if warmup:
+        linear = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup, end_factor=1, total_iters=warmup - 1)
+        schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, schedule], milestones=[warmup])
     for _ in range(steps):
         optimizer.zero_grad()
         loss_of(params, x, labels, weights).backward()
@@ -56,8 +62,11 @@ def main():
     adam = stepped(start, tx, tl, tw, lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=1e-3))
     sgd = stepped(start, tx, tl, tw, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=1e-3))
     cosine = stepped(start, tx, tl, tw, lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=1e-3), cosine_steps=4)
-    for name, a, s, c in zip(NAMES, adam, sgd, cosine):
+    adamw = stepped(start, tx, tl, tw, lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.05))
+    warmup = stepped(start, tx, tl, tw, lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.05), steps=4, cosine_steps=5, warmup=2)
+    for name, a, s, c, w, u in zip(NAMES, adam, sgd, cosine, adamw, warmup):
         arrays["adam_" + name], arrays["sgd_" + name], arrays["cosine_" + name] = a, s, c
+        arrays["adamw_" + name], arrays["warmup_" + name] = w, u
     os.makedirs(OUT, exist_ok=True)
     np.savez(os.path.join(OUT, "head.npz"), **arrays)
     print("loss", loss.item(), "torch", torch.__version__)

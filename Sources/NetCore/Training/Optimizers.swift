@@ -9,20 +9,25 @@ public protocol Optimizer: Sendable {
 }
 
 /// Adam (Kingma & Ba 2015) exactly as `torch.optim.Adam` computes it: weight decay added to the gradient (L2), then
-/// `p −= (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)`.
+/// `p −= (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)`; or, `decoupled`, as `torch.optim.AdamW` does (Loshchilov &
+/// Hutter 2019): `p −= lr · weightDecay · p` first, the gradient left as it is.
 public struct Adam: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    /// Whether the weight decay shrinks the parameters directly (AdamW) rather than joining the gradient.
+    public let decoupled: Bool
     private var m: [[Float]] = [], v: [[Float]] = []
     private var steps = 0
 
-    /// torch's defaults: β = (0.9, 0.999), ε = 1e-8, no weight decay.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    /// torch's defaults: β = (0.9, 0.999), ε = 1e-8, no weight decay (AdamW's own default decay is 0.01).
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0,
+                decoupled: Bool = false) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+        self.decoupled = decoupled
     }
 
     public mutating func step(_ parameters: inout [[Float]], gradients: [[Float]]) {
@@ -33,14 +38,16 @@ public struct Adam: Optimizer {
         steps += 1
         let correction1 = 1 - pow(beta1, Float(steps)), correction2 = (1 - pow(beta2, Float(steps))).squareRoot()
         let stepSize = learningRate / correction1
-        let (beta1, beta2, epsilon, weightDecay) = (beta1, beta2, epsilon, weightDecay)
+        let (beta1, beta2, epsilon) = (beta1, beta2, epsilon)
+        let coupledDecay = decoupled ? 0 : weightDecay, shrink = decoupled ? 1 - learningRate * weightDecay : 1
         for p in parameters.indices {
             parameters[p].withUnsafeMutableBufferPointer { w in
                 m[p].withUnsafeMutableBufferPointer { m in
                     v[p].withUnsafeMutableBufferPointer { v in
                         gradients[p].withUnsafeBufferPointer { gradient in
                             for i in w.indices {
-                                let g = gradient[i] + weightDecay * w[i]
+                                w[i] *= shrink
+                                let g = gradient[i] + coupledDecay * w[i]
                                 m[i] = beta1 * m[i] + (1 - beta1) * g
                                 v[i] = beta2 * v[i] + (1 - beta2) * g * g
                                 w[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + epsilon)
