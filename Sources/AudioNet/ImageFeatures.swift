@@ -21,12 +21,17 @@ public final class ImageFeatures: Sendable {
     /// The image network `name` with its weights from `store` (or `weightsPath`), computing only up to `layer`: any node
     /// of the network as built (`audionet info NAME` lists them, BatchNorm and activations included); by default a
     /// classifier's input, or an embedding network's output.
-    public init(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil) throws {
+    public convenience init(_ name: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil) throws {
         let descriptor = try Networks.buildable(name)
-        guard let preprocessing = descriptor.imagePreprocessing, let load = descriptor.load else {
-            throw AudioNetError.notImplemented(name, available: Self.available)
-        }
-        let built = try load(name, store, weightsPath)
+        guard descriptor.imagePreprocessing != nil, let load = descriptor.load else { throw AudioNetError.notImplemented(name, available: Self.available) }
+        try self.init(name, network: try load(name, store, weightsPath), layer: layer)
+    }
+
+    /// The features of `built`, the image network `name` as its descriptor builds it (BatchNorm unfolded) with weights of
+    /// one's own (a fine-tuned model's), read at `layer` as ``init(_:store:weightsPath:layer:)`` reads it.
+    public init(_ name: String, network built: Network, layer: String? = nil) throws {
+        let descriptor = try Networks.buildable(name)
+        guard let preprocessing = descriptor.imagePreprocessing else { throw AudioNetError.notImplemented(name, available: Self.available) }
         self.layer = layer ?? (descriptor.imageClassifier == nil ? built.outputName : Self.classifierInput(of: built.optimized()))
         network = try built.truncated(at: self.layer).optimized()
         self.preprocessing = preprocessing

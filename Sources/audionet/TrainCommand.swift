@@ -13,7 +13,9 @@ struct TrainCommand: ParsableCommand {
         image backbone at --layer (default: its classifier's input, averaged over positions). A head (softmax regression, or one hidden \
         ReLU layer with --hidden N) is trained on them with Adam (learning rate decaying along a cosine), stopping when the validation loss has not improved \
         for --patience epochs and keeping the best epoch. One line per epoch goes to stderr. Files that cannot be \
-        read are skipped with a warning (an error with --strict).
+        read are skipped with a warning (an error with --strict). With --fine-tune-layers K (or all), the backbone's \
+        last K layers with weights learn too, at --backbone-learning-rate (BatchNorm statistics frozen): the layers \
+        below them run once per file, and the model file stores the changed layers.
         """
     )
 
@@ -49,6 +51,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Augmented copies of each training file (random gain, shift and noise).", valueName: "copies"))
     var augment: Int = 0
     @Option(name: .customLong("augment-snr"), help: "Signal-to-noise ratio of the augmentation's noise, dB.") var augmentSNR: Float = 20
+    @Option(name: .customLong("fine-tune-layers"),
+            help: ArgumentHelp("Backbone layers with weights that learn with the head: the last K, or all (default: none, a frozen backbone).",
+                               valueName: "K|all"))
+    var fineTuneLayers: String?
+    @Option(name: .customLong("backbone-learning-rate"), help: "The fine-tuned layers' initial learning rate (default: a tenth of --learning-rate).")
+    var backboneLearningRate: Float?
+    @Option(help: ArgumentHelp("adam (L2 weight decay), adamw (decoupled weight decay) or sgd (momentum 0.9).", valueName: "name"))
+    var optimizer: String = TrainingOptions().optimizer.rawValue
+    @Option(name: .customLong("warmup-epochs"), help: "Epochs over which the learning rates climb linearly before the cosine decay.")
+    var warmupEpochs: Int = 0
     @Flag(help: "Stop at the first file that cannot be read.") var strict = false
     @Flag(name: .customLong("no-cache"), help: "Neither read nor write the embedding cache.") var noCache = false
 
@@ -60,6 +72,13 @@ struct TrainCommand: ParsableCommand {
         guard learningRate > 0, learningRate.isFinite, weightDecay >= 0 else { throw CommandError("--learning-rate must be positive and --weight-decay not negative") }
         guard validation != nil || (0..<1).contains(validationSplit) else { throw CommandError("--validation-split must be within [0, 1)") }
         guard (0...100).contains(augment), augmentSNR.isFinite else { throw CommandError("--augment must be within 0...100 copies and --augment-snr finite") }
+        _ = try fineTuning()
+        guard TrainingOptions.OptimizerKind(rawValue: optimizer) != nil else {
+            throw CommandError("--optimizer must be one of \(TrainingOptions.OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(optimizer)'")
+        }
+        guard (0..<epochs).contains(warmupEpochs) else { throw CommandError("--warmup-epochs must be within 0..<\(epochs) (the epochs)") }
+        guard backboneLearningRate.map({ $0 > 0 && $0.isFinite }) ?? true else { throw CommandError("--backbone-learning-rate must be positive") }
+        guard backboneLearningRate == nil || fineTuneLayers != nil else { throw CommandError("--backbone-learning-rate needs --fine-tune-layers") }
         var isFolder: ObjCBool = false
         // Refused before the files are embedded, not after.
         guard !(FileManager.default.fileExists(atPath: output, isDirectory: &isFolder) && isFolder.boolValue) else {
@@ -85,6 +104,10 @@ struct TrainCommand: ParsableCommand {
             options.augmentation = Augmentation(copies: augment)
             options.augmentation?.noiseSNR = augmentSNR
         }
+        options.fineTuning = try fineTuning()
+        options.backboneLearningRate = backboneLearningRate
+        options.optimizer = TrainingOptions.OptimizerKind(rawValue: optimizer)!
+        options.warmupEpochs = warmupEpochs
         let trainer = try Trainer(backbone: backbone, weightsPath: weights, layer: layer)
         let model = try trainer.fit(dataset: files, validation: held, options: options, cache: noCache ? nil : EmbeddingCache.user(),
                                     strict: strict) { event in
@@ -97,6 +120,14 @@ struct TrainCommand: ParsableCommand {
             ", validation accuracy \(String(format: "%.3f", $0)) on \(Int(model.metrics["validationFiles"] ?? 0)) files"
         } ?? ""
         print("\(output): \(files.classes.count) classes, \(trained) training files\(augmented), best epoch \(bestEpoch)\(validationText)")
+    }
+
+    /// `--fine-tune-layers` read: a count of at least 1, or `all`.
+    func fineTuning() throws -> TrainingOptions.FineTuning {
+        guard let fineTuneLayers else { return .none }
+        if fineTuneLayers == "all" { return .all }
+        guard let count = Int(fineTuneLayers), count > 0 else { throw CommandError("--fine-tune-layers takes a count of layers (1 or more) or 'all', not '\(fineTuneLayers)'") }
+        return .lastLayers(count)
     }
 
     /// The progress line of a training event.

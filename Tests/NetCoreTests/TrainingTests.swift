@@ -30,8 +30,9 @@ import Testing
 
     @Test func lossAndGradientsEqualAutograd() throws {
         let (x, labels, weights) = try batch()
-        let (loss, gradients) = try head().lossAndGradients(x, labels: labels, classWeights: weights)
+        let (loss, gradients, inputGradient) = try head().lossAndGradients(x, labels: labels, classWeights: weights)
         #expect(abs(loss - (try values("loss"))[0]) <= 1e-6 * abs(loss))
+        #expect(relativeError(inputGradient.scalars, try values("dx")) <= 1e-5)
         for (gradient, name) in zip(gradients, ["dW1", "db1", "dW2", "db2"]) {
             let error = relativeError(gradient, try values(name))
             #expect(error <= 1e-5, "\(name): relative error \(error)")

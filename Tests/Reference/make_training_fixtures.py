@@ -4,7 +4,7 @@ Run from the repository root in the reference venv (torch, numpy):
     python Tests/Reference/make_training_fixtures.py
 Writes Tests/Fixtures/training/head.npz: random embeddings x [16, 20], labels [16] (as float32), class weights [5],
 a head with one hidden layer (W1 [20, 8], b1, W2 [8, 5], b2; x @ W + b, ReLU between), then
-  loss, dW1, db1, dW2, db2         F.cross_entropy(logits, labels, weight=class_weights) and its autograd gradients;
+  loss, dW1, db1, dW2, db2, dx     F.cross_entropy(logits, labels, weight=class_weights) and its autograd gradients;
   adam_W1 … adam_b2                after 3 steps of torch.optim.Adam(lr=0.01, weight_decay=1e-3) on that loss;
   sgd_W1 … sgd_b2                  after 3 steps of torch.optim.SGD(lr=0.05, momentum=0.9, weight_decay=1e-3);
   cosine_W1 … cosine_b2            after 3 steps of that Adam with CosineAnnealingLR(T_max=4) stepped after each step;
@@ -52,10 +52,11 @@ def main():
     tx, tl, tw = torch.from_numpy(x), torch.from_numpy(labels), torch.from_numpy(class_weights)
 
     params = [torch.tensor(p, requires_grad=True) for p in start]
-    loss = loss_of(params, tx, tl, tw)
+    x_grad = torch.tensor(x, requires_grad=True)
+    loss = loss_of(params, x_grad, tl, tw)
     loss.backward()
     arrays = {"x": x, "labels": labels.astype(np.float32), "class_weights": class_weights,
-              "loss": np.array([loss.item()], np.float32)}
+              "loss": np.array([loss.item()], np.float32), "dx": x_grad.grad.numpy()}
     for name, p, t in zip(NAMES, start, params):
         arrays[name] = p
         arrays["d" + name] = t.grad.numpy()

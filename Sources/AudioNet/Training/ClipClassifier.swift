@@ -10,7 +10,11 @@ public final class ClipClassifier: Sendable {
     /// The model at `path` with its backbone's weights from `store` (or `weightsPath`).
     public init(contentsOf path: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil) throws {
         model = try TrainedClassifier(contentsOf: path)
-        trainer = try Trainer(backbone: model.backbone, store: store, weightsPath: weightsPath, layer: model.layer)
+        do {
+            trainer = try Trainer(backbone: model.backbone, store: store, weightsPath: weightsPath, layer: model.layer, fineTuned: model.fineTunedLayers)
+        } catch let error as NetworkError {
+            throw TrainedClassifierError.inconsistent(path, "its fine-tuned layers do not fit \(model.backbone): \(error)")
+        }
         if let expected = model.backboneSHA256, let actual = trainer.backboneSHA256, expected != actual {
             throw TrainedClassifierError.backboneChanged(model: path, backbone: model.backbone, expected: expected, actual: actual)
         }

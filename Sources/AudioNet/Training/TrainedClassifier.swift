@@ -3,19 +3,22 @@ import Formats
 import Models
 import NetCore
 
-/// A classifier trained on a frozen network's features: the backbone by name (and, for an image network, the layer
-/// read) and the SHA-256 of its weights,
-/// the standardisation of the embeddings, the head, the class names, and how it was trained. Saved as one
-/// `.audionet` file: safetensors holding the tensors, with the description as versioned JSON in its metadata.
+/// A classifier trained on a network's features: the backbone by name (and, for an image network, the layer read)
+/// and the SHA-256 of its weights, the backbone layers fine-tuned (none when it stayed frozen), the standardisation
+/// of the embeddings, the head, the class names, and how it was trained. Saved as one `.audionet` file: safetensors
+/// holding the tensors, with the description as versioned JSON in its metadata.
 public struct TrainedClassifier: Sendable {
-    /// The model file's format name and version, in its metadata.
-    public static let format = "audionet-classifier", version = 1
+    /// The model file's format name and version, in its metadata (version 2 added fine-tuned backbone layers).
+    public static let format = "audionet-classifier", version = 2
 
     /// The embedding network (`yamnet`, `vggish`, `openl3-…`) and the SHA-256 of the weight file it ran with.
     public let backbone: String
     public let backboneSHA256: String?
     /// The layer an image backbone is read at (nil: audio).
     public var layer: String?
+    /// The learnables of the backbone layers that were fine-tuned, by node name (each layer's arrays in its
+    /// ``Backpropagating/learnables`` order); empty when the backbone stayed frozen.
+    public var fineTunedLayers: [String: [[Float]]] = [:]
     public let classes: [String]
     /// Standardisation of each embedding feature: `(x − mean) · scale`, from the training set.
     public let mean: [Float]
@@ -55,22 +58,35 @@ public struct TrainedClassifier: Sendable {
         return logits
     }
 
+    /// Records the accuracy and macro-F1 on held-out files' features in ``metrics``.
+    mutating func measure(on features: Tensor, labels: [Int]) {
+        let evaluation = Evaluation(predicted: Evaluation.argmax(probabilities(embeddings: features)), truth: labels, labels: classes)
+        metrics["validationAccuracy"] = evaluation.accuracy
+        metrics["validationMacroF1"] = evaluation.macroF1
+        metrics["validationFiles"] = Double(labels.count)
+    }
+
     struct Description: Codable {
         var format: String, version: Int, backbone: String, backboneSHA256: String?, layer: String?, classes: [String], hidden: Int
         var recipe: [String: String], metrics: [String: Double]
+        /// The fine-tuned backbone nodes, whose arrays are the tensors `backbone.NODE.INDEX`.
+        var fineTuned: [String]?
     }
 
     /// Writes the model to `path`.
     public func save(to path: String) throws {
         let description = Description(format: Self.format, version: Self.version, backbone: backbone, backboneSHA256: backboneSHA256,
                                       layer: layer, classes: classes, hidden: head.layers.count > 1 ? head.layers[0].outputFeatures : 0,
-                                      recipe: recipe, metrics: metrics)
+                                      recipe: recipe, metrics: metrics, fineTuned: fineTunedLayers.isEmpty ? nil : fineTunedLayers.keys.sorted())
         let json = String(decoding: try JSONEncoder().encode(description), as: UTF8.self)
         var tensors = ["standardization.mean": Tensor(shape: [mean.count], scalars: mean),
                        "standardization.scale": Tensor(shape: [scale.count], scalars: scale)]
         for (index, layer) in head.layers.enumerated() {
             tensors["head.\(index).weight"] = Tensor(shape: [layer.inputFeatures, layer.outputFeatures], scalars: layer.weights)
             tensors["head.\(index).bias"] = Tensor(shape: [layer.outputFeatures], scalars: layer.bias)
+        }
+        for (node, arrays) in fineTunedLayers {
+            for (index, array) in arrays.enumerated() { tensors["backbone.\(node).\(index)"] = Tensor(shape: [array.count], scalars: array) }
         }
         try Safetensors.write(tensors, metadata: ["audionet": json], path: path)
     }
@@ -103,6 +119,12 @@ public struct TrainedClassifier: Sendable {
                   mean: mean.scalars, scale: scale.scalars, head: ClassifierHead(layers: layers),
                   recipe: description.recipe, metrics: description.metrics)
         layer = description.layer
+        for node in description.fineTuned ?? [] {
+            var arrays: [[Float]] = []
+            while let array = tensors["backbone.\(node).\(arrays.count)"] { arrays.append(array.scalars) }
+            guard !arrays.isEmpty else { throw TrainedClassifierError.inconsistent(path, "it lists fine-tuned layer '\(node)' without its tensors") }
+            fineTunedLayers[node] = arrays
+        }
     }
 }
 

@@ -22,15 +22,62 @@ public struct TrainingOptions: Sendable {
     public var augmentation: Augmentation?
     /// Seed of the split, the initial weights, the shuffles and the augmentation.
     public var seed: UInt64 = 0
+    /// The backbone layers that learn with the head (none by default: the backbone stays frozen).
+    public var fineTuning: FineTuning = .none
+    /// The fine-tuned backbone layers' learning rate; nil: a tenth of ``learningRate``.
+    public var backboneLearningRate: Float?
+    public var optimizer: OptimizerKind = .adam
+    /// Epochs over which the learning rates first climb linearly from a step's worth to their initial values.
+    public var warmupEpochs = 0
+
+    /// Which backbone layers learn.
+    public enum FineTuning: Sendable, Equatable {
+        /// The backbone stays frozen; only the head learns (features computed once, cached on disk).
+        case none
+        /// The last `count` layers with weights below the head (convolutions and dense layers; the BatchNorm and
+        /// activations after the first of them learn too, BatchNorm with its statistics frozen).
+        case lastLayers(Int)
+        /// Every layer of the backbone.
+        case all
+    }
+
+    /// The optimizers training can use.
+    public enum OptimizerKind: String, Sendable, CaseIterable {
+        /// Adam with L2 weight decay (`torch.optim.Adam`).
+        case adam
+        /// Adam with decoupled weight decay (`torch.optim.AdamW`).
+        case adamw
+        /// SGD with momentum 0.9 (`torch.optim.SGD`).
+        case sgd
+
+        /// The optimizer at `learningRate` with `weightDecay`.
+        func make(learningRate: Float, weightDecay: Float) -> any Optimizer {
+            switch self {
+            case .adam: return Adam(learningRate: learningRate, weightDecay: weightDecay)
+            case .adamw: return Adam(learningRate: learningRate, weightDecay: weightDecay, decoupled: true)
+            case .sgd: return SGD(learningRate: learningRate, momentum: 0.9, weightDecay: weightDecay)
+            }
+        }
+
+        var name: String { ["adam": "Adam", "adamw": "AdamW", "sgd": "SGD-momentum"][rawValue]! }
+    }
 
     public init() {}
 
     /// The options as recorded in a model file.
     public var record: [String: String] {
-        ["hidden": "\(hidden)", "epochs": "\(epochs)", "batchSize": "\(batchSize)", "learningRate": "\(learningRate)",
-         "weightDecay": "\(weightDecay)", "patience": "\(patience)", "balanceClasses": "\(balanceClasses)", "seed": "\(seed)",
-         "validationFraction": "\(validationFraction)", "optimizer": "Adam", "schedule": "cosine", "loss": "softmax cross-entropy"]
-            .merging(augmentation?.record ?? [:]) { first, _ in first }
+        var record = ["hidden": "\(hidden)", "epochs": "\(epochs)", "batchSize": "\(batchSize)", "learningRate": "\(learningRate)",
+                      "weightDecay": "\(weightDecay)", "patience": "\(patience)", "balanceClasses": "\(balanceClasses)", "seed": "\(seed)",
+                      "validationFraction": "\(validationFraction)", "optimizer": optimizer.name, "schedule": "cosine",
+                      "loss": "softmax cross-entropy"]
+        if warmupEpochs > 0 { record["warmupEpochs"] = "\(warmupEpochs)" }
+        switch fineTuning {
+        case .none: break
+        case .lastLayers(let count): record["fineTuneLayers"] = "\(count)"
+        case .all: record["fineTuneLayers"] = "all"
+        }
+        if fineTuning != .none { record["backboneLearningRate"] = "\(backboneLearningRate ?? learningRate / 10)" }
+        return record.merging(augmentation?.record ?? [:]) { first, _ in first }
     }
 }
 
@@ -74,17 +121,29 @@ public final class Trainer: Sendable {
     public let backboneSHA256: String?
     /// Features per file.
     public let featureCount: Int
+    /// The backbone layers a fine-tuned model changed, by node name (empty: the backbone's own weights).
+    public let fineTunedLayers: [String: [[Float]]]
+    /// Where the backbone's weights come from, for fine-tuning (which builds the backbone again, BatchNorm unfolded).
+    let store: WeightStore, weightsPath: String?
 
-    /// The network `backbone` with its weights from `store` (or `weightsPath`): an audio embedding network, or an
-    /// image network read at `layer` (default: its classifier's input; audio networks take no layer).
-    public init(backbone: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil) throws {
+    /// The network `backbone` with its weights from `store` (or `weightsPath`), and the learnables of `fineTuned` layers
+    /// replaced (a fine-tuned model's): an audio embedding network, or an image network read at `layer` (default: its
+    /// classifier's input; audio networks take no layer).
+    public init(backbone: String, store: WeightStore = .fromEnvironment(), weightsPath: String? = nil, layer: String? = nil,
+                fineTuned: [String: [[Float]]] = [:]) throws {
         self.backbone = backbone
-        if try Networks.buildable(backbone).imagePreprocessing != nil {
-            let features = try ImageFeatures(backbone, store: store, weightsPath: weightsPath, layer: layer)
+        (self.store, self.weightsPath, fineTunedLayers) = (store, weightsPath, fineTuned)
+        let descriptor = try Networks.buildable(backbone)
+        let built = { try descriptor.load!(backbone, store, weightsPath).replacingLearnables(fineTuned) }
+        if descriptor.imagePreprocessing != nil {
+            let features = try ImageFeatures(backbone, network: try built(), layer: layer)
             (embedder, imageFeatures, featureCount) = (nil, features, features.featureCount)
         } else {
             guard layer == nil else { throw AudioNetError.invalidOption("a layer can be chosen for image backbones only, not \(backbone)") }
-            let audio = try AudioEmbedder.load(backbone, store: store, weightsPath: weightsPath)
+            guard let input = descriptor.audio?(backbone), input.embeddings != nil else {
+                throw AudioNetError.invalidOption("'\(backbone)' gives no audio embeddings (embedding networks: \(Networks.audioEmbedding.joined(separator: ", ")))")
+            }
+            let audio = try AudioEmbedder(pipeline: AudioPipeline(name: backbone, input: input, network: try built()))
             (embedder, imageFeatures, featureCount) = (audio, nil, audio.pipeline.network.shapes[audio.node]?.last ?? 0)
         }
         backboneSHA256 = try Self.weightsSHA256(backbone, store: store, weightsPath: weightsPath)
@@ -109,7 +168,7 @@ public final class Trainer: Sendable {
     /// error; read from `cache` when it has them, else computed and stored there. `progress` receives the count of
     /// files done.
     public func embed(_ paths: [String], cache: EmbeddingCache? = nil, progress: ((_ done: Int, _ cached: Int) -> Void)? = nil) -> EmbeddedFiles {
-        let width = featureCount
+        let width = featureCount, cache = fineTunedLayers.isEmpty ? cache : nil  // the cache holds the backbone's own features
         var rows: [Float] = [], kept: [Int] = [], failures: [(String, String)] = [], cached = 0
         for (index, path) in paths.enumerated() {
             do {
@@ -173,6 +232,18 @@ public final class Trainer: Sendable {
                                       : (train: Array(dataset.paths.indices), validation: [])
         let trainFiles = dataset.subset(split.train)
         let heldFiles = validation ?? dataset.subset(split.validation)
+        if options.fineTuning != .none {
+            let result = try fineTune(train: trainFiles, validation: heldFiles, classes: dataset.classes.count, options: options, strict: strict,
+                                      events: events)
+            var model = TrainedClassifier(backbone: backbone, backboneSHA256: backboneSHA256, classes: dataset.classes,
+                                          mean: result.mean, scale: result.scale, head: result.head, recipe: options.record)
+            model.layer = layer
+            model.fineTunedLayers = result.layers
+            model.metrics["bestEpoch"] = Double(result.bestEpoch)
+            model.metrics["trainingFiles"] = Double(result.trainingFiles)
+            if let held = result.held { model.measure(on: held.features, labels: held.labels) }
+            return model
+        }
         func embedded(_ files: LabeledFiles, _ set: String) throws -> (embeddings: Tensor, labels: [Int]) {
             let total = files.paths.count
             let result = embed(files.paths, cache: cache) { done, cached in
@@ -203,13 +274,7 @@ public final class Trainer: Sendable {
         model.metrics["bestEpoch"] = Double(result.bestEpoch)
         model.metrics["trainingFiles"] = Double(fileCount)
         if train.labels.count > fileCount { model.metrics["augmentedExamples"] = Double(train.labels.count - fileCount) }
-        if let held {
-            let evaluation = Evaluation(predicted: Evaluation.argmax(model.probabilities(embeddings: held.embeddings)), truth: held.labels,
-                                        labels: dataset.classes)
-            model.metrics["validationAccuracy"] = evaluation.accuracy
-            model.metrics["validationMacroF1"] = evaluation.macroF1
-            model.metrics["validationFiles"] = Double(held.labels.count)
-        }
+        if let held { model.measure(on: held.embeddings, labels: held.labels) }
         return model
     }
 
@@ -235,11 +300,12 @@ public final class Trainer: Sendable {
 
         var generator = SplitMix64(seed: options.seed)
         var head = ClassifierHead(inputs: features, classes: classes, hidden: options.hidden, generator: &generator)
-        var optimizer = Adam(learningRate: options.learningRate, weightDecay: options.weightDecay)
+        var optimizer = options.optimizer.make(learningRate: options.learningRate, weightDecay: options.weightDecay)
         var best = (loss: Float.infinity, parameters: head.parameters, epoch: 0)
         var order = Array(0..<count), step = 0
         let batchesPerEpoch = (count + options.batchSize - 1) / options.batchSize
-        let decay = CosineDecay(base: options.learningRate, steps: max(options.epochs, 1) * batchesPerEpoch)
+        let decay = CosineDecay(base: options.learningRate, steps: max(options.epochs, 1) * batchesPerEpoch,
+                                warmup: options.warmupEpochs * batchesPerEpoch)
         for epoch in 1...max(options.epochs, 1) {
             order.shuffle(using: &generator)
             var lossSum: Float = 0
@@ -248,7 +314,7 @@ public final class Trainer: Sendable {
                 step += 1
                 let batch = Array(order[start..<min(start + options.batchSize, count)])
                 let input = x.rows(batch)
-                let (loss, gradients) = head.lossAndGradients(input, labels: batch.map { train.labels[$0] }, classWeights: classWeights)
+                let (loss, gradients, _) = head.lossAndGradients(input, labels: batch.map { train.labels[$0] }, classWeights: classWeights)
                 var parameters = head.parameters
                 optimizer.step(&parameters, gradients: gradients)
                 head.parameters = parameters

@@ -46,8 +46,10 @@ public struct ClassifierHead: Sendable {
         return x
     }
 
-    /// The mean softmax cross-entropy of a batch and the gradient of every parameter, in ``parameters`` order.
-    public func lossAndGradients(_ embeddings: Tensor, labels: [Int], classWeights: [Float]? = nil) -> (loss: Float, gradients: [[Float]]) {
+    /// The mean softmax cross-entropy of a batch, the gradient of every parameter (in ``parameters`` order) and the
+    /// gradient with respect to the embeddings (what a fine-tuned network below the head learns from).
+    public func lossAndGradients(_ embeddings: Tensor, labels: [Int], classWeights: [Float]? = nil)
+        -> (loss: Float, gradients: [[Float]], inputGradient: Tensor) {
         var activations = [embeddings]  // each layer's input; hidden ones after their ReLU
         for (index, layer) in layers.enumerated().dropLast() {
             let y = layer.forward([activations[index]])
@@ -60,8 +62,8 @@ public struct ClassifierHead: Sendable {
         for index in layers.indices.reversed() {
             let g = layers[index].gradients(input: activations[index], outputGradient: outputGradient)
             gradients = [g.weights, g.bias] + gradients
-            if index > 0 { outputGradient = Activation.reluGradient(output: activations[index], outputGradient: g.input) }
+            outputGradient = index > 0 ? Activation.reluGradient(output: activations[index], outputGradient: g.input) : g.input
         }
-        return (loss, gradients)
+        return (loss, gradients, outputGradient)
     }
 }

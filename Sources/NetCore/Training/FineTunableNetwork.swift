@@ -113,3 +113,34 @@ extension Tensor {
         return sum
     }
 }
+
+extension Network {
+    /// The learnables of the named nodes (each a ``Backpropagating`` layer's ``Backpropagating/learnables``).
+    public func learnables(of names: [String]) throws -> [String: [[Float]]] {
+        try Dictionary(uniqueKeysWithValues: names.map { name in
+            guard let layer = nodes.first(where: { $0.name == name })?.layer as? any Backpropagating else {
+                throw NetworkError.invalidWeights("no trainable layer named '\(name)'")
+            }
+            return (name, layer.learnables)
+        })
+    }
+
+    /// The network with the named nodes' learnables replaced (a fine-tuned model's layers on its backbone).
+    /// - Throws: ``NetworkError/invalidWeights(_:)`` naming a node that is missing, has no learnables, or whose arrays
+    ///   differ in number or size from the values given.
+    public func replacingLearnables(_ values: [String: [[Float]]]) throws -> Network {
+        var result = self
+        for (name, arrays) in values {
+            guard let index = result.nodes.firstIndex(where: { $0.name == name }),
+                  let layer = result.nodes[index].layer as? any Backpropagating else {
+                throw NetworkError.invalidWeights("no trainable layer named '\(name)'")
+            }
+            let current = layer.learnables
+            guard current.map(\.count) == arrays.map(\.count) else {
+                throw NetworkError.invalidWeights("'\(name)' holds arrays of \(current.map(\.count)) values, not \(arrays.map(\.count))")
+            }
+            result.nodes[index].layer = layer.replacingLearnables(arrays)
+        }
+        return result
+    }
+}
