@@ -46,6 +46,7 @@ $(GENERATED)/darknet/.done: Tests/Reference/make_darknet_fixtures.py | $(VENV)/.
 	touch $@
 $(GENERATED)/gradients/.done: Tests/Reference/make_gradient_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_gradient_fixtures.py resnet18 $(GENERATED)/gradients
+	$(PYTHON) Tests/Reference/make_gradient_fixtures.py yamnet $(AUDIONET_WEIGHTS_MIRROR)/yamnet/yamnet.tflite $(GENERATED)/gradients
 	touch $@
 $(GENERATED)/caffe/.done: Tests/Reference/make_caffe_fixtures.py | $(VENV)/.done
 	$(PYTHON) Tests/Reference/make_caffe_fixtures.py $(SHARED) $(GENERATED)/caffe

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 
@@ -182,7 +183,6 @@ def torchopenl3_rate(seconds, threads):
 
 
 def torch_image_models():
-    import types
     for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
         sys.modules.setdefault(stub, types.ModuleType(stub))
     import torchvision
@@ -529,6 +529,28 @@ def torch_training(folder, epochs, threads):
     return 1 / best(run, repeats=3)
 
 
+def torch_fine_tune_resnet18(batch, threads):
+    """The same fine-tuning epoch in PyTorch: torchvision's resnet18 in eval mode (BatchNorm frozen), only layer4 and fc
+    requiring gradients, one batch of random images: forward, cross-entropy, backward, an Adam step; epochs per second."""
+    if torch is None:
+        return None
+    torch.set_num_threads(threads)
+    torch_image_models()
+    import torchvision
+    model = torchvision.models.resnet18().eval()
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith("layer4.") or name.startswith("fc.")
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    images, labels = torch.randn(batch, 3, 224, 224), torch.arange(batch) * 31 % 1000
+
+    def run():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+    run()
+    return 1 / best(run, repeats=3)
+
+
 def main():
     rows = []
     sgemm = {t: audionet("sgemm", t) for t in (1, 2)}
@@ -636,6 +658,10 @@ def main():
                          "scikit-learn LogisticRegression (lbfgs, to convergence)", None))
     else:
         rows.append(("FSDD transfer learning", "—", 0, None, "missing: no shared/data/fsdd", None))
+    for t in (1, 2):
+        rows.append((f"fine-tune resnet18's layer4 + fc, one epoch of a batch of 32 images, {t} thread(s)", "epochs/s",
+                     audionet("fine-tune-resnet18", t, "32"), torch_fine_tune_resnet18(32, t),
+                     "PyTorch CPU, same layers trainable, eval-mode BatchNorm", None))
     for model in ("crepe-tiny", "crepe-full"):
         rows.append((f"pitch --model {model}, 10 min 16 kHz file: peak memory", "MB",
                      peak_memory_mb(test_audio(600), ["pitch", "--model", model]), None, "target ≤ 250 MB", None))

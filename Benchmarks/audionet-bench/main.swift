@@ -95,6 +95,27 @@ func train(dataset: String, epochs: Int, output: String, threads: Int) throws {
             "value": 1 / trainTime, "unit": "trainings/s"])
 }
 
+/// One fine-tuning epoch of ResNet-18 with its last stage and classifier trainable (random weights, BatchNorm frozen) on
+/// one batch of `batch` random images: the frozen part's inference pass, then the trainable part forward and backward
+/// and an Adam step; epochs per second.
+func fineTuneResNet18(batch: Int, threads: Int) throws {
+    var network = try FineTunableNetwork(try ResNet.network(.resnet18, weights: nil), trainableFrom: "layer4.0.conv1")
+    network.setLearnables(network.learnables.map { noise(count: $0.count, amplitude: 0.05) })
+    let images = Tensor(shape: [batch, 224, 224, 3], scalars: noise(count: batch * 224 * 224 * 3))
+    let labels = (0..<batch).map { $0 * 31 % 1000 }
+    var optimizer = Adam(learningRate: 1e-4)
+    func epoch() {
+        let values = network.forward(from: try! network.frozenActivations(images))
+        let gradient = SoftmaxCrossEntropy.loss(logits: values[network.outputName]!, labels: labels).gradient
+        var learnables = network.learnables
+        optimizer.step(&learnables, gradients: network.backward(values, outputGradient: gradient))
+        network.setLearnables(learnables)
+    }
+    epoch()
+    let time = bestTime(repeats: 3, epoch)
+    report(["case": "fine-tune resnet18 layer4+fc, batch \(batch)", "threads": threads, "tool": "AudioNet", "value": 1 / time, "unit": "epochs/s"])
+}
+
 /// Uniform noise in [−amplitude, amplitude) from a linear congruential generator (Knuth's MMIX constants):
 /// reproducible, and cheap (the system generator's getrandom calls dominated the profiles).
 func noise(count: Int, amplitude: Float = 0.5) -> [Float] {
@@ -142,7 +163,7 @@ func image(_ name: String, batch: Int, threads: Int, precision: Precision, calib
 GEMM.restartWithTheKernelsThisProcessorAllows()
 let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let threads = arguments.dropFirst().first.flatMap({ Int($0) }) else {
-    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3|yamnet|crepe-full|crepe-tiny|vggish|openl3|image|train THREADS [ARGS]\n".utf8))
+    FileHandle.standardError.write(Data("usage: audionet-bench frontend|sgemm|conv1x1|conv3x3|yamnet|crepe-full|crepe-tiny|vggish|openl3|image|train|fine-tune-resnet18 THREADS [ARGS]\n".utf8))
     exit(2)
 }
 setenv("AUDIONET_THREADS", String(threads), 1)
@@ -177,6 +198,8 @@ do {
             fatalError("usage: audionet-bench image THREADS NAME BATCH [float32|int8|int8-calibrated]")
         }
         try image(rest[0], batch: batch, threads: threads, precision: precision, calibrated: calibrated)
+    case "fine-tune-resnet18":
+        try fineTuneResNet18(batch: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 32, threads: threads)
     case "conv1x1":
         convolution("conv 1x1 56x56x256->64, batch 8",
                     Conv2D(inputChannels: 256, outputChannels: 64, kernel: (1, 1), weights: randomWeights(256 * 64)),

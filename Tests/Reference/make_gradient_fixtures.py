@@ -4,6 +4,7 @@ ResNet-18 stage.
 Run from the repository root in the reference venv (torch; torchvision for the network):
     python Tests/Reference/make_gradient_fixtures.py layers            # Tests/Fixtures/gradients/layers.npz
     python Tests/Reference/make_gradient_fixtures.py resnet18 OUTDIR   # OUTDIR/resnet18-random.pth, resnet18-layer4.npz
+    python Tests/Reference/make_gradient_fixtures.py yamnet TFLITE OUTDIR  # OUTDIR/yamnet-last4.npz
 
 layers.npz holds, for each case named below, `CASE.x` (NHWC, or [N, C] for dense and softmax), the layer's parameters
 in AudioNet's layout (`CASE.w`: HWIO convolution, [kh, kw, C·m] depthwise, [in, out] dense; `CASE.b`; `CASE.gamma`,
@@ -16,6 +17,13 @@ resnet18-layer4.npz: torchvision's resnet18 with seeded random weights and rando
 the logits and `d.NAME` autograd's gradient of every parameter of layer4 and fc (torch's layout); `layer3` (NHWC) is
 the activation layer4 reads. (A gradient behind a ReLU is discontinuous where a value crosses zero, so a check of the
 trainable part starts from this activation; the frozen part is checked against it on its own.)
+
+yamnet-last4.npz: YAMNet as make_yamnet_fixtures.py builds it in PyTorch (yamnet.py's layer table, the official TFLite
+model's weights, BatchNorm folded into biases as that file stores it) on the log-mel patches of
+Tests/Fixtures/frontend/speech.wav (features.py's front end), its last four blocks (layer11–14) and classifier
+trainable: `layer10` (NHWC) is the activation layer11 reads, `labels` random AudioSet classes, `loss` F.cross_entropy
+of the logits, `d.NODE.weight` / `d.NODE.bias` the gradients in AudioNet's layout ([3, 3, C] depthwise, HWIO
+pointwise, [1024, 521] for `d.logits.weight`).
 """
 import os
 import sys
@@ -209,10 +217,57 @@ def main_resnet18(out):
     print("resnet18-layer4.npz: loss", loss.item())
 
 
+def main_yamnet(tflite, out):
+    sys.path.insert(0, os.path.dirname(__file__))
+    from frontend_reference import yamnet_patches
+    from make_frontend_fixtures import read_wav
+    from make_yamnet_fixtures import STRIDES, tf_same
+    from yamnet_tflite_weights import load_reference
+
+    layers, dense_w, dense_b = load_reference(tflite)
+    samples = read_wav(os.path.join(os.path.dirname(__file__), "..", "Fixtures", "frontend", "speech.wav"))
+    x = torch.from_numpy(yamnet_patches(samples).astype(np.float32))[:, None]
+    strides = [STRIDES[0]] + [s for stride in STRIDES[1:] for s in (stride, 1)]
+    names = ["layer1/conv"] + [f"layer{block}/{part}" for block in range(2, 15) for part in ("depthwise_conv", "pointwise_conv")]
+    first = names.index("layer11/depthwise_conv")
+    arrays, trained = {}, []
+    for index, ((kind, w, b), stride, name) in enumerate(zip(layers, strides, names)):
+        if index == first:
+            arrays["layer10"] = x.detach().numpy().transpose(0, 2, 3, 1)
+            x = x.detach()
+        if kind == "DEPTHWISE_CONV_2D":  # [1, 3, 3, C] -> [C, 1, 3, 3]; ours [3, 3, C]
+            weight = torch.tensor(np.ascontiguousarray(w[0].transpose(2, 0, 1)[:, None]), requires_grad=index >= first)
+            layout = lambda g: g[:, 0].transpose(1, 2, 0)
+        else:  # OHWI -> OIHW; ours HWIO
+            weight = torch.tensor(np.ascontiguousarray(w.transpose(0, 3, 1, 2)), requires_grad=index >= first)
+            layout = lambda g: g.transpose(2, 3, 1, 0)
+        bias = torch.tensor(b, requires_grad=index >= first)
+        padded = tf_same(x, stride) if kind == "DEPTHWISE_CONV_2D" or w.shape[1] == 3 else x
+        x = F.relu(F.conv2d(padded, weight, bias, stride=stride, groups=x.shape[1] if kind == "DEPTHWISE_CONV_2D" else 1))
+        if index >= first:
+            trained.append((name, weight, bias, layout))
+    dense_weight = torch.tensor(dense_w, requires_grad=True)
+    dense_bias = torch.tensor(dense_b, requires_grad=True)
+    logits = F.linear(x.mean(dim=(2, 3)), dense_weight, dense_bias)
+    labels = rng.integers(0, 521, logits.shape[0])
+    loss = F.cross_entropy(logits, torch.from_numpy(labels))
+    loss.backward()
+    arrays.update({"labels": labels.astype(np.float32), "loss": np.array([loss.item()], np.float32),
+                   "d.logits.weight": dense_weight.grad.numpy().T, "d.logits.bias": dense_bias.grad.numpy()})
+    for name, weight, bias, layout in trained:
+        arrays[f"d.{name}.weight"] = layout(weight.grad.numpy())
+        arrays[f"d.{name}.bias"] = bias.grad.numpy()
+    os.makedirs(out, exist_ok=True)
+    np.savez(os.path.join(out, "yamnet-last4.npz"), **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    print("yamnet-last4.npz:", logits.shape[0], "patches, loss", loss.item())
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["layers"]:
         main_layers()
     elif sys.argv[1:2] == ["resnet18"] and len(sys.argv) == 3:
         main_resnet18(sys.argv[2])
+    elif sys.argv[1:2] == ["yamnet"] and len(sys.argv) == 4:
+        main_yamnet(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

@@ -17,7 +17,7 @@ extension Trainer {
     }
 
     /// The backbone up to its features as built (BatchNorm unfolded), with an image layer's positions averaged.
-    func trainableBackbone() throws -> Network {
+    public func trainableBackbone() throws -> Network {
         let built = try Networks.buildable(backbone).load!(backbone, store, weightsPath).replacingLearnables(fineTunedLayers)
         if let imageFeatures {
             var network = try built.truncated(at: imageFeatures.layer)

@@ -76,7 +76,7 @@ public struct TrainingOptions: Sendable {
         case .lastLayers(let count): record["fineTuneLayers"] = "\(count)"
         case .all: record["fineTuneLayers"] = "all"
         }
-        if fineTuning != .none { record["backboneLearningRate"] = "\(backboneLearningRate ?? learningRate / 10)" }
+        if fineTuning != .none { record["backboneLearningRate"] = String(format: "%g", backboneLearningRate ?? learningRate / 10) }
         return record.merging(augmentation?.record ?? [:]) { first, _ in first }
     }
 }

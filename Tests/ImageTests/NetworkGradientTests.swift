@@ -8,7 +8,7 @@ import Testing
 /// A whole network's backward pass against PyTorch autograd (Tests/Reference/make_gradient_fixtures.py `resnet18`):
 /// torchvision's ResNet-18 with seeded random weights and BatchNorm statistics, read from its .pth through the importer,
 /// its last stage (`layer4`) and classifier trainable, BatchNorm frozen (eval mode).
-@Suite struct FineTuningTests {
+@Suite struct NetworkGradientTests {
     /// torch's name of each learnable array of the trainable layers, in ``FineTunableNetwork/learnables`` order, and
     /// how to bring torch's layout to AudioNet's (OIHW → HWIO, `[out, in]` → `[in, out]`).
     static func torchNames(of network: FineTunableNetwork) -> [(name: String, layout: (NPYArray) throws -> [Float])] {
