@@ -146,4 +146,20 @@ public struct RGBImage: Sendable {
         }
         return RGBImage(width: side, height: side, pixels: pixels)
     }
+
+    /// The `width × height` region whose top-left pixel is (`left`, `top`), inside the image; mirrored left to right
+    /// when `mirrored`.
+    public func cropped(left: Int, top: Int, width cropWidth: Int, height cropHeight: Int, mirrored: Bool = false) -> RGBImage {
+        precondition(left >= 0 && top >= 0 && cropWidth > 0 && cropHeight > 0 && left + cropWidth <= width && top + cropHeight <= height)
+        var pixels = [UInt8](repeating: 0, count: cropWidth * cropHeight * 3)
+        for y in 0..<cropHeight {
+            for x in 0..<cropWidth {
+                let from = ((top + y) * width + left + (mirrored ? cropWidth - 1 - x : x)) * 3, to = (y * cropWidth + x) * 3
+                pixels[to] = self.pixels[from]
+                pixels[to + 1] = self.pixels[from + 1]
+                pixels[to + 2] = self.pixels[from + 2]
+            }
+        }
+        return RGBImage(width: cropWidth, height: cropHeight, pixels: pixels)
+    }
 }

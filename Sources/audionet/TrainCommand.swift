@@ -48,7 +48,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Epochs without a lower validation loss before stopping.") var patience: Int = TrainingOptions().patience
     @Option(help: "Seed of the split, the initial weights and the shuffles.") var seed: UInt64 = TrainingOptions().seed
     @Flag(name: .customLong("no-class-weights"), help: "Do not weight classes by their rarity.") var noClassWeights = false
-    @Option(help: ArgumentHelp("Augmented copies of each training file (random gain, shift and noise).", valueName: "copies"))
+    @Option(help: ArgumentHelp("Augmented copies of each training file (audio: random gain, shift and noise; images: random crop and flip).", valueName: "copies"))
     var augment: Int = 0
     @Option(name: .customLong("augment-snr"), help: "Signal-to-noise ratio of the augmentation's noise, dB.") var augmentSNR: Float = 20
     @Option(name: .customLong("fine-tune-layers"),

@@ -58,24 +58,33 @@ import Testing
                 != classifier.probabilities(files: held.paths).probabilities)
     }
 
-    /// FSDD split by speaker: trained on three speakers, tested on a fourth; fine-tuning the last two blocks gives a
-    /// higher accuracy on the unseen speaker than the frozen backbone's head, with the same recipe and seed.
-    @Test func fineTuningBeatsTheFrozenBackboneOnAnUnseenSpeaker() throws {
-        guard let train = files(speakers: ["george", "nicolas", "theo"], recordings: 0..<20),
-              let test = files(speakers: ["lucas"], recordings: 0..<50) else { return }
-        let trainer = try trainer()
-        func accuracy(_ fineTuning: TrainingOptions.FineTuning) throws -> Double {
-            var options = TrainingOptions()
-            options.fineTuning = fineTuning
-            options.epochs = 20
-            let model = try trainer.fit(dataset: train, options: options)
-            let path = TestSupport.temporaryDirectory().appendingPathComponent("speaker-\(fineTuning).audionet").path
-            try model.save(to: path)
-            let predicted = Evaluation.argmax(try ClipClassifier(contentsOf: path).probabilities(files: test.paths).probabilities)
-            return Evaluation(predicted: predicted, truth: test.labels, labels: test.classes).accuracy
+    /// FSDD split by speaker (train on four, test on the fifth, each in turn), the shipped recipe and seed: fine-tuning
+    /// YAMNet's last two blocks (`--fine-tune-layers 4`) beats the frozen backbone's head on average; both are printed
+    /// for every fold.
+    @Test func fineTuningBeatsTheFrozenBackboneOnAverageOverTheSpeakerFolds() throws {
+        guard let fsdd = fsddFolder() else { return }
+        let all = try LabeledFiles(contentsOf: fsdd)
+        let speakers = all.paths.map { String(URL(fileURLWithPath: $0).lastPathComponent.split(separator: "_")[1]) }
+        let trainer = try trainer(), cache = EmbeddingCache(directory: TestSupport.temporaryDirectory().path)
+        var frozen: [Double] = [], fineTuned: [Double] = []
+        for speaker in ["george", "jackson", "lucas", "nicolas", "theo"] {
+            let test = all.subset(all.paths.indices.filter { speakers[$0] == speaker })
+            let train = all.subset(all.paths.indices.filter { speakers[$0] != speaker })
+            #expect(test.paths.count == 500 && train.paths.count == 2000)
+            for fineTuning in [TrainingOptions.FineTuning.none, .lastLayers(4)] {
+                var options = TrainingOptions()
+                options.fineTuning = fineTuning
+                let path = TestSupport.temporaryDirectory().appendingPathComponent("\(speaker)-\(fineTuning).audionet").path
+                try trainer.fit(dataset: train, options: options, cache: cache).save(to: path)
+                let predicted = Evaluation.argmax(try ClipClassifier(contentsOf: path).probabilities(files: test.paths, cache: cache).probabilities)
+                let accuracy = Evaluation(predicted: predicted, truth: test.labels, labels: test.classes).accuracy
+                if fineTuning == .none { frozen.append(accuracy) } else { fineTuned.append(accuracy) }
+            }
+            print("FSDD, \(speaker) held out: frozen backbone \(String(format: "%.3f", frozen.last!)), fine-tuned \(String(format: "%.3f", fineTuned.last!))")
         }
-        let frozen = try accuracy(.none), fineTuned = try accuracy(.lastLayers(4))
-        #expect(fineTuned > frozen, "unseen speaker: fine-tuned \(fineTuned), frozen \(frozen)")
+        let (frozenMean, fineTunedMean) = (frozen.reduce(0, +) / 5, fineTuned.reduce(0, +) / 5)
+        print("FSDD by speaker, mean of five: frozen backbone \(String(format: "%.3f", frozenMean)), fine-tuned \(String(format: "%.3f", fineTunedMean))")
+        #expect(fineTunedMean > frozenMean, "fine-tuned \(fineTuned), frozen \(frozen)")
     }
 
     @Test func askingForMoreLayersThanTheBackboneHasIsAnErrorNamingTheCount() throws {

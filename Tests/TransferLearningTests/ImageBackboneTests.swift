@@ -1,5 +1,6 @@
 import AudioNet
 import Foundation
+import ImageIO
 import TestSupport
 import Testing
 
@@ -60,6 +61,53 @@ import Testing
         try model.save(to: path)
         let loaded = try ClipClassifier(contentsOf: path)
         #expect(loaded.model.layer == "Logits/AvgPool")
+        for (file, label) in zip(files.paths, files.labels) {
+            #expect(try loaded.topClasses(file: file, k: 1).first?.label == files.classes[label], "\(file)")
+        }
+    }
+
+    /// An augmented image is a crop of at least `cropArea` of the image, mirrored or not, the same for the same seed.
+    @Test func imageAugmentationCropsAndMirrorsRepeatably() throws {
+        let image = RGBImage(width: 40, height: 30, pixels: (0..<40 * 30 * 3).map { UInt8($0 % 251) })
+        let augmentation = Augmentation(copies: 1)
+        var mirrored = 0
+        for seed in 0..<40 {
+            var a = SeededGenerator(seed: UInt64(seed)), b = SeededGenerator(seed: UInt64(seed))
+            let copy = augmentation.apply(image, using: &a)
+            #expect(copy.pixels == augmentation.apply(image, using: &b).pixels)
+            let area = Double(copy.width * copy.height) / Double(image.width * image.height)
+            #expect(area >= augmentation.cropArea * 0.9 && area <= 1, "area \(area)")
+            // Each row of the copy is a run of one image row, forwards or backwards.
+            let row = Array(copy.pixels[0..<copy.width * 3])
+            let found = (0..<image.height).contains { y in
+                (0...(image.width - copy.width)).contains { x in
+                    let run = Array(image.pixels[(y * image.width + x) * 3..<(y * image.width + x + copy.width) * 3])
+                    if run == row { return true }
+                    let reversed = stride(from: copy.width - 1, through: 0, by: -1).flatMap { run[$0 * 3..<$0 * 3 + 3] }
+                    if reversed == row { mirrored += 1; return true }
+                    return false
+                }
+            }
+            #expect(found, "seed \(seed): the first row is no row of the image")
+        }
+        #expect((5...35).contains(mirrored), "\(mirrored) of 40 copies mirrored")
+    }
+
+    /// MobileNetV2's last two layers with weights fine-tuned with augmented copies (random crops and flips): the layers
+    /// change, the copies count as augmented examples, and the model read back labels its training images.
+    @Test func fineTuningAnImageBackboneWithAugmentedCopiesLearnsItsFolders() throws {
+        guard let files = try birdsAndOthers() else { return }
+        var options = TrainingOptions()
+        options.validationFraction = 0
+        options.epochs = 30
+        options.fineTuning = .lastLayers(2)
+        options.augmentation = Augmentation(copies: 2)
+        let trainer = try trainer()
+        let model = try trainer.fit(dataset: files, options: options)
+        #expect(model.fineTunedLayers.count == 2 && model.metrics["trainingFiles"] == 8 && model.metrics["augmentedExamples"] == 16)
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("birds-fine-tuned.audionet").path
+        try model.save(to: path)
+        let loaded = try ClipClassifier(contentsOf: path)
         for (file, label) in zip(files.paths, files.labels) {
             #expect(try loaded.topClasses(file: file, k: 1).first?.label == files.classes[label], "\(file)")
         }

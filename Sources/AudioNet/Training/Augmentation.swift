@@ -1,8 +1,11 @@
 import Foundation
+import ImageIO
 
-/// Random changes to a training waveform before the front end, so that the head sees more varied examples than the
-/// files hold (the gain, shift and noise of TensorFlow's audio data-augmentation tutorial): each augmented copy of a
-/// file gets a random gain, a random time shift, and white noise at a set signal-to-noise ratio.
+/// Random changes to a training example before the network, so that the head sees more varied examples than the
+/// files hold. Audio (the gain, shift and noise of TensorFlow's audio data-augmentation tutorial): each augmented copy
+/// of a file gets a random gain, a random time shift, and white noise at a set signal-to-noise ratio. Images: a random
+/// crop and a random left-right flip (torchvision's `RandomResizedCrop` and `RandomHorizontalFlip`, the crop's area
+/// kept within ``cropArea`` of the image's at its own aspect ratio).
 public struct Augmentation: Sendable, Equatable {
     /// Augmented copies of each training file, besides the file itself.
     public var copies: Int
@@ -15,10 +18,22 @@ public struct Augmentation: Sendable, Equatable {
 
     public init(copies: Int) { self.copies = copies }
 
+    /// The smallest share of an image's area a crop keeps.
+    public var cropArea = 0.6
+
     /// The settings as recorded in a model file.
     var record: [String: String] {
         ["augmentCopies": "\(copies)", "augmentGainDecibels": "\(gainDecibels)", "augmentShiftSeconds": "\(shiftSeconds)",
-         "augmentNoiseSNR": "\(noiseSNR)"]
+         "augmentNoiseSNR": "\(noiseSNR)", "augmentCropArea": "\(cropArea)"]
+    }
+
+    /// A random crop of `image` covering `cropArea`…1 of its area, at a random place, mirrored half the time.
+    public func apply(_ image: RGBImage, using generator: inout some RandomNumberGenerator) -> RGBImage {
+        let side = Double.random(in: cropArea...1, using: &generator).squareRoot()
+        let width = max(1, Int(Double(image.width) * side)), height = max(1, Int(Double(image.height) * side))
+        return image.cropped(left: Int.random(in: 0...(image.width - width), using: &generator),
+                             top: Int.random(in: 0...(image.height - height), using: &generator), width: width, height: height,
+                             mirrored: Bool.random(using: &generator))
     }
 
     /// `samples` (at `sampleRate`) shifted, scaled and with noise added, drawn from `generator`.

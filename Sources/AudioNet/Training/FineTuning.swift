@@ -43,14 +43,17 @@ extension Trainer {
         }
     }
 
-    /// The network input of one file: an audio file's examples `[P, …]` (after `augment`, when given), an image `[1, H, W, 3]`.
-    func networkInput(file path: String, augment: ((inout [Float], Int) -> Void)? = nil) throws -> Tensor {
+    /// The network input of one file: an audio file's examples `[P, …]`, an image `[1, H, W, 3]`; an augmented copy
+    /// of it with `augmentation` and `generator`.
+    func networkInput(file path: String, augmentation: Augmentation? = nil, generator: inout SplitMix64) throws -> Tensor {
         if let imageFeatures {
-            return imageFeatures.preprocessing.input(for: try RGBImage(path: path), centerCrop: imageFeatures.preprocessing.centerCrop)
+            var image = try RGBImage(path: path)
+            if let augmentation { image = augmentation.apply(image, using: &generator) }
+            return imageFeatures.preprocessing.input(for: image, centerCrop: imageFeatures.preprocessing.centerCrop)
         }
         let pipeline = embedder!.pipeline
         var samples = try AudioFileReader.readMono(path: path, sampleRate: pipeline.input.sampleRate).samples
-        augment?(&samples, pipeline.input.sampleRate)
+        if let augmentation { samples = augmentation.apply(samples, sampleRate: pipeline.input.sampleRate, using: &generator) }
         let examples = pipeline.input.examples(samples, try pipeline.hop(nil))
         guard examples.count > 0 else { throw AudioNetError.invalidOption("too short for one \(backbone) example") }
         return examples.make(0, examples.count)
@@ -66,10 +69,8 @@ extension Trainer {
             do {
                 var copies: [FrozenFile] = []
                 for copy in -1..<(augmentation?.copies ?? 0) {  // -1: the file itself
-                    var generator = SplitMix64(seed: seed ^ (UInt64(index) << 20 | UInt64(max(copy, 0))) &* 0x9E37_79B9_7F4A_7C15)
-                    let input = try networkInput(file: path, augment: copy < 0 ? nil : { samples, rate in
-                        samples = augmentation!.apply(samples, sampleRate: rate, using: &generator)
-                    })
+                    var generator = Self.augmentationGenerator(seed: seed, file: index, copy: max(copy, 0))
+                    let input = try networkInput(file: path, augmentation: copy < 0 ? nil : augmentation, generator: &generator)
                     let values = try network.frozenActivations(input)
                     copies.append(FrozenFile(values: values, examples: values.first!.value.shape[0], label: files.labels[index]))
                 }

@@ -1,5 +1,6 @@
 import AudioIO
 import Foundation
+import ImageIO
 import Models
 import NetCore
 
@@ -190,24 +191,38 @@ public final class Trainer: Sendable {
         return EmbeddedFiles(embeddings: Tensor(shape: [kept.count, width], scalars: rows), kept: kept, failures: failures, cached: cached)
     }
 
-    /// The clip embedding of augmented copies of each file (`augmentation.copies` rows per file that could be
-    /// read), each copy drawn from its own seed so that a run repeats. Never cached.
+    /// The features of augmented copies of each file (`augmentation.copies` rows per file that could be read: an audio
+    /// file's clip embedding, an image's features), each copy drawn from its own seed so that a run repeats. Never cached.
     func embedAugmented(_ paths: [String], augmentation: Augmentation, seed: UInt64,
                         progress: ((Int) -> Void)? = nil) throws -> (embeddings: Tensor, kept: [Int]) {
-        guard let embedder else { throw AudioNetError.invalidOption("augmentation is for audio backbones; \(backbone) is an image network") }
-        let rate = embedder.pipeline.input.sampleRate, width = embedder.pipeline.network.shapes[embedder.node]?.last ?? 0
         var rows: [Float] = [], kept: [Int] = []
         for (index, path) in paths.enumerated() {
-            guard let samples = try? AudioFileReader.readMono(path: path, sampleRate: rate).samples else { continue }
-            for copy in 0..<augmentation.copies {
-                var generator = SplitMix64(seed: seed ^ (UInt64(index) << 20 | UInt64(copy)) &* 0x9E37_79B9_7F4A_7C15)
-                guard let row = try? clipEmbedding(embedder.embed(samples: augmentation.apply(samples, sampleRate: rate, using: &generator)).embeddings) else { continue }
-                rows += row
-                kept.append(index)
+            if let imageFeatures {
+                guard let image = try? RGBImage(path: path) else { continue }
+                for copy in 0..<augmentation.copies {
+                    var generator = Self.augmentationGenerator(seed: seed, file: index, copy: copy)
+                    guard let row = try? imageFeatures.features(of: augmentation.apply(image, using: &generator)) else { continue }
+                    rows += row
+                    kept.append(index)
+                }
+            } else if let embedder {
+                let rate = embedder.pipeline.input.sampleRate
+                guard let samples = try? AudioFileReader.readMono(path: path, sampleRate: rate).samples else { continue }
+                for copy in 0..<augmentation.copies {
+                    var generator = Self.augmentationGenerator(seed: seed, file: index, copy: copy)
+                    guard let row = try? clipEmbedding(embedder.embed(samples: augmentation.apply(samples, sampleRate: rate, using: &generator)).embeddings) else { continue }
+                    rows += row
+                    kept.append(index)
+                }
             }
             progress?(index + 1)
         }
-        return (Tensor(shape: [kept.count, width], scalars: rows), kept)
+        return (Tensor(shape: [kept.count, featureCount], scalars: rows), kept)
+    }
+
+    /// The generator of one augmented copy of one file: its own seed, so that a run repeats.
+    static func augmentationGenerator(seed: UInt64, file: Int, copy: Int) -> SplitMix64 {
+        SplitMix64(seed: seed ^ (UInt64(file) << 20 | UInt64(copy)) &* 0x9E37_79B9_7F4A_7C15)
     }
 
     /// The mean of a file's per-example embeddings.
@@ -241,6 +256,7 @@ public final class Trainer: Sendable {
             model.fineTunedLayers = result.layers
             model.metrics["bestEpoch"] = Double(result.bestEpoch)
             model.metrics["trainingFiles"] = Double(result.trainingFiles)
+            if let copies = options.augmentation?.copies, copies > 0 { model.metrics["augmentedExamples"] = Double(copies * result.trainingFiles) }
             if let held = result.held { model.measure(on: held.features, labels: held.labels) }
             return model
         }
