@@ -101,10 +101,19 @@ import Testing
         try expectAutogradGradients("globalaverage", GlobalAveragePool())
     }
 
-    @Test func sumConcatenationAndShuffleGradientsEqualAutograd() throws {
+    @Test func sumConcatenationShuffleProductAndSliceGradientsEqualAutograd() throws {
         try expectAutogradGradients("add", Add(), inputs: ["x0", "x1"])
         try expectAutogradGradients("concat", Concat(), inputs: ["x0", "x1"])
         try expectAutogradGradients("shuffle", ChannelShuffle(groups: 3))
+        try expectAutogradGradients("multiply", Multiply(), inputs: ["x0", "x1"])
+        try expectAutogradGradients("slice", ChannelSlice(2..<5))
+    }
+
+    /// Padding and cropping (negative sides), and AlexNet's and GoogLeNet's local response normalization.
+    @Test func paddingCroppingAndLocalResponseNormGradientsEqualAutograd() throws {
+        try expectAutogradGradients("zeropad", ZeroPad2D(top: 1, bottom: 2, left: 0, right: 3))
+        try expectAutogradGradients("zerocrop", ZeroPad2D(top: -1, bottom: 0, left: -2, right: 1))
+        try expectAutogradGradients("lrn", LocalResponseNorm(size: 5, alpha: 0.5, beta: 0.75, k: 1))
     }
 
     /// A fused ReLU passes the gradient only where the output is positive, as a separate ReLU layer does.

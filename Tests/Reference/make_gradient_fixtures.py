@@ -172,6 +172,24 @@ def main_layers():
         t0, t1 = nchw(x0), nchw(x1)
         arrays[f"{name}.x0"], arrays[f"{name}.x1"] = x0, x1
         backward(arrays, name, f(t0, t1), {"x0": t0, "x1": t1}, {})
+    # Squeeze-and-excite's product: per-channel scales broadcast over the positions.
+    x0, x1 = tensor((2, 3, 3, 4)), tensor((2, 1, 1, 4))
+    t0, t1 = nchw(x0), nchw(x1)
+    arrays["multiply.x0"], arrays["multiply.x1"] = x0, x1
+    backward(arrays, "multiply", t0 * t1, {"x0": t0, "x1": t1}, {})
+    x = tensor((2, 3, 3, 7)) * 3
+    tx = nchw(x)
+    arrays["lrn.x"] = x
+    backward(arrays, "lrn", F.local_response_norm(tx, 5, alpha=0.5, beta=0.75, k=1), {"x": tx}, {})
+    for name, pads in (("zeropad", (1, 2, 0, 3)), ("zerocrop", (-1, 0, -2, 1))):  # top, bottom, left, right
+        x = tensor((2, 5, 6, 3))
+        tx = nchw(x)
+        arrays[f"{name}.x"] = x
+        backward(arrays, name, F.pad(tx, (pads[2], pads[3], pads[0], pads[1])), {"x": tx}, {})
+    x = tensor((2, 3, 3, 7))
+    tx = nchw(x)
+    arrays["slice.x"] = x
+    backward(arrays, "slice", tx[:, 2:5], {"x": tx}, {})
     x = tensor((2, 3, 3, 12))
     tx = nchw(x)
     arrays["shuffle.x"] = x

@@ -97,3 +97,91 @@ extension ChannelShuffle: Backpropagating {
         LayerGradients(inputs: [ChannelShuffle(groups: (output.shape.last ?? groups) / groups).forward([outputGradient])])
     }
 }
+
+/// `y = a ⊙ b` with broadcasting: `∂L/∂a = ∂L/∂y ⊙ b` and `∂L/∂b = ∂L/∂y ⊙ a`, each summed over the axes its operand
+/// was broadcast along (squeeze-and-excite's channel scales gather over the positions).
+extension Multiply: Backpropagating {
+    public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
+        let (a, b) = (inputs[0], inputs[1])
+        let offsetsA = output.broadcastOffsets(of: a.shape), offsetsB = output.broadcastOffsets(of: b.shape)
+        var da = [Float](repeating: 0, count: a.count), db = [Float](repeating: 0, count: b.count)
+        for i in 0..<output.count {
+            let g = outputGradient.scalars[i]
+            da[offsetsA[i]] += g * b.scalars[offsetsB[i]]
+            db[offsetsB[i]] += g * a.scalars[offsetsA[i]]
+        }
+        return LayerGradients(inputs: [Tensor(shape: a.shape, scalars: da), Tensor(shape: b.shape, scalars: db)])
+    }
+}
+
+extension Tensor {
+    /// For each element of this tensor, the index of the element of a tensor of `shape` broadcast to it (NumPy's rule,
+    /// shapes aligned at their last axis).
+    func broadcastOffsets(of operand: [Int]) -> [Int] {
+        let padded = [Int](repeating: 1, count: shape.count - operand.count) + operand
+        var steps = [Int](repeating: 0, count: shape.count), step = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            steps[axis] = padded[axis] == 1 ? 0 : step
+            step *= padded[axis]
+        }
+        var offsets = [Int](repeating: 0, count: count), index = [Int](repeating: 0, count: shape.count), offset = 0
+        for i in 0..<count {
+            offsets[i] = offset
+            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+                index[axis] += 1
+                offset += steps[axis]
+                if index[axis] < shape[axis] { break }
+                offset -= steps[axis] * index[axis]
+                index[axis] = 0
+            }
+        }
+        return offsets
+    }
+}
+
+/// The slice's gradient goes back to its channels; the others receive none.
+extension ChannelSlice: Backpropagating {
+    public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
+        var gradient = Tensor(zeros: inputs[0].shape)
+        let channels = inputs[0].shape.last!
+        for (row, base) in stride(from: 0, to: gradient.count, by: channels).enumerated() {
+            gradient.scalars.replaceSubrange(base + range.lowerBound..<base + range.upperBound,
+                                             with: outputGradient.scalars[row * range.count..<(row + 1) * range.count])
+        }
+        return LayerGradients(inputs: [gradient])
+    }
+}
+
+/// Padding's gradient is the output gradient cropped back to the input (and a crop's is padded back with zeros): the
+/// same layer with the sides negated.
+extension ZeroPad2D: Backpropagating {
+    public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
+        LayerGradients(inputs: [ZeroPad2D(top: -top, bottom: -bottom, left: -left, right: -right).forward([outputGradient])])
+    }
+}
+
+/// With `dᵢ = k + α/n · Σⱼ∈window(i) xⱼ²` and `yᵢ = xᵢ · dᵢ^−β`:
+/// `∂L/∂xᵢ = ∂L/∂yᵢ · dᵢ^−β − (2αβ/n) · xᵢ · Σⱼ: i∈window(j) ∂L/∂yⱼ · yⱼ / dⱼ`.
+extension LocalResponseNorm: Backpropagating {
+    public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
+        let channels = output.shape.last!, before = size / 2, after = (size - 1) / 2
+        let x = inputs[0].scalars, y = output.scalars, dy = outputGradient.scalars
+        var dx = [Float](repeating: 0, count: x.count), weighted = [Float](repeating: 0, count: channels)
+        for base in stride(from: 0, to: x.count, by: channels) {
+            for c in 0..<channels {
+                var sum: Float = 0
+                for j in max(0, c - before)...min(channels - 1, c + after) { sum += x[base + j] * x[base + j] }
+                let d = k + alpha / Float(size) * sum
+                weighted[c] = dy[base + c] * y[base + c] / d
+                dx[base + c] = dy[base + c] * Foundation.pow(d, -beta)
+            }
+            // Channel c is in the window of channels c − after … c + before.
+            for c in 0..<channels {
+                var sum: Float = 0
+                for j in max(0, c - after)...min(channels - 1, c + before) { sum += weighted[j] }
+                dx[base + c] -= 2 * alpha * beta / Float(size) * x[base + c] * sum
+            }
+        }
+        return LayerGradients(inputs: [Tensor(shape: inputs[0].shape, scalars: dx)])
+    }
+}
