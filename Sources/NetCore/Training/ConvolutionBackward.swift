@@ -1,5 +1,5 @@
-/// Backward passes of the 2-D convolutions on the inference products: per image, the im2col matrix `X` of the forward
-/// pass gives `∂L/∂W += Xᵀ · ∂L/∂Y` and `∂L/∂X = ∂L/∂Y · Wᵀ`, which col2im adds back onto the input's pixels.
+/// Backward passes of the 2-D convolutions on the inference products: for a chunk of images, the im2col matrix `X` of
+/// the forward pass gives `∂L/∂W += Xᵀ · ∂L/∂Y` and `∂L/∂X = ∂L/∂Y · Wᵀ`, which col2im adds back onto the input's pixels.
 extension Conv2D: Backpropagating {
     public var learnables: [[Float]] { hasBias ? [weights, bias] : [weights] }
 
@@ -10,6 +10,9 @@ extension Conv2D: Backpropagating {
         return layer
     }
 
+    /// The most floats of one im2col chunk (and as many of its gradient): 16 MB each.
+    static let backwardChunkFloats = 4 << 20
+
     public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
         precondition(activation.gradientFollowsFromOutput, "a \(activation.name) fused into Conv2D cannot pass gradients back")
         let dy = activation.gradient(input: output, output: output, outputGradient: outputGradient)
@@ -17,6 +20,9 @@ extension Conv2D: Backpropagating {
         let g = geometry(Array(input.shape.dropFirst()))
         let pixels = g.outputHeight * g.outputWidth, imageSize = g.inputHeight * g.inputWidth * inputChannels
         let (cg, og, depth, cout) = (inputChannels / groups, outputChannels / groups, self.depth, outputChannels)
+        // Images share one product (a long inner dimension for the weight gradient), each core its own chunks.
+        let perChunk = max(1, min((batch + Parallel.threadCount - 1) / Parallel.threadCount, Self.backwardChunkFloats / max(1, pixels * depth)))
+        let chunks = (batch + perChunk - 1) / perChunk
         var inputGradient = [Float](repeating: 0, count: input.count)
         let weightGradient = input.scalars.withUnsafeBufferPointer { xBuffer in
             dy.scalars.withUnsafeBufferPointer { dyBuffer in
@@ -24,18 +30,21 @@ extension Conv2D: Backpropagating {
                     inputGradient.withUnsafeMutableBufferPointer { dxBuffer in
                         let x = SharedReadPointer(xBuffer.baseAddress!), d = SharedReadPointer(dyBuffer.baseAddress!)
                         let w = SharedReadPointer(wBuffer.baseAddress!), dx = SharedPointer(dxBuffer.baseAddress!)
-                        return summedOverWorkers(items: batch, count: weights.count, scratch: 2 * pixels * depth) { image, dw, scratch in
-                            let columns = scratch, columnGradient = scratch + pixels * depth
-                            let dyImage = d.base + image * pixels * cout
+                        return summedOverWorkers(items: chunks, count: weights.count, scratch: 2 * perChunk * pixels * depth) { chunk, dw, scratch in
+                            let first = chunk * perChunk, images = min(perChunk, batch - first), rows = images * pixels
+                            let columns = scratch, columnGradient = scratch + perChunk * pixels * depth
+                            let dyChunk = d.base + first * pixels * cout
                             for group in 0..<groups {
-                                g.im2col(x.base, inputChannels: inputChannels, into: columns, rowStride: depth, firstRow: image * pixels,
-                                         rows: pixels, channelOffset: group * cg, channels: cg, padding: 0)
-                                GEMM.serial(m: depth, n: og, k: pixels, a: columns, lda: depth, transposeA: true,
-                                            b: dyImage + group * og, ldb: cout, transposeB: false, c: dw + group * og, ldc: cout, beta: 1)
-                                GEMM.serial(m: pixels, n: depth, k: og, a: dyImage + group * og, lda: cout, transposeA: false,
+                                g.im2col(x.base, inputChannels: inputChannels, into: columns, rowStride: depth, firstRow: first * pixels,
+                                         rows: rows, channelOffset: group * cg, channels: cg, padding: 0)
+                                GEMM.serial(m: depth, n: og, k: rows, a: columns, lda: depth, transposeA: true,
+                                            b: dyChunk + group * og, ldb: cout, transposeB: false, c: dw + group * og, ldc: cout, beta: 1)
+                                GEMM.serial(m: rows, n: depth, k: og, a: dyChunk + group * og, lda: cout, transposeA: false,
                                             b: w.base + group * og, ldb: cout, transposeB: true, c: columnGradient, ldc: depth)
-                                g.col2imAdding(columnGradient, into: dx.base + image * imageSize, inputChannels: inputChannels,
-                                               channelOffset: group * cg, channels: cg)
+                                for image in 0..<images {
+                                    g.col2imAdding(columnGradient + image * pixels * depth, into: dx.base + (first + image) * imageSize,
+                                                   inputChannels: inputChannels, channelOffset: group * cg, channels: cg)
+                                }
                             }
                         }
                     }
