@@ -45,12 +45,19 @@ public struct Adam: Optimizer {
                 m[p].withUnsafeMutableBufferPointer { m in
                     v[p].withUnsafeMutableBufferPointer { v in
                         gradients[p].withUnsafeBufferPointer { gradient in
-                            for i in w.indices {
-                                w[i] *= shrink
-                                let g = gradient[i] + coupledDecay * w[i]
-                                m[i] = beta1 * m[i] + (1 - beta1) * g
-                                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                                w[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + epsilon)
+                            let count = w.count
+                            guard count > 0 else { return }
+                            let (w, m, v, gradient) = (SharedPointer(w.baseAddress!), SharedPointer(m.baseAddress!), SharedPointer(v.baseAddress!),
+                                                       SharedReadPointer(gradient.baseAddress!))
+                            // Element-wise, so a large array (a fine-tuned backbone's) shares out over the cores.
+                            Parallel.forEachShare(of: count, granule: 1 << 14) { share in
+                                for i in share {
+                                    w.base[i] *= shrink
+                                    let g = gradient.base[i] + coupledDecay * w.base[i]
+                                    m.base[i] = beta1 * m.base[i] + (1 - beta1) * g
+                                    v.base[i] = beta2 * v.base[i] + (1 - beta2) * g * g
+                                    w.base[i] -= stepSize * m.base[i] / (v.base[i].squareRoot() / correction2 + epsilon)
+                                }
                             }
                         }
                     }
