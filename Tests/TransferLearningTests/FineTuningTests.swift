@@ -1,6 +1,5 @@
 import AudioNet
 import Foundation
-import NetCore
 import TestSupport
 import Testing
 

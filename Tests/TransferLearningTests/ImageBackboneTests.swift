@@ -1,6 +1,5 @@
 import AudioNet
 import Foundation
-import ImageIO
 import TestSupport
 import Testing
 
