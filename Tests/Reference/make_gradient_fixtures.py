@@ -69,9 +69,11 @@ def backward(arrays, name, output, inputs, parameters):
 
 
 def conv(arrays, name, shape, out, kernel, stride=(1, 1), dilation=(1, 1), groups=1, pads=(0, 0, 0, 0), bias=True,
-         same=False):
-    """pads: top, bottom, left, right; `same` computes TensorFlow's SAME pads instead."""
+         same=False, depthwise=False):
+    """pads: top, bottom, left, right; `same` computes TensorFlow's SAME pads instead. `depthwise`: one group per input
+    channel, its weights in AudioNet's depthwise layout [kh, kw, C·m] rather than HWIO."""
     x = tensor(shape)
+    groups = shape[3] if depthwise else groups
     if same:
         pads = same_pads(shape[1], kernel[0], stride[0], dilation[0]) + same_pads(shape[2], kernel[1], stride[1], dilation[1])
     w = torch.tensor(tensor((out, shape[3] // groups) + kernel) * 0.3, requires_grad=True)
@@ -79,25 +81,7 @@ def conv(arrays, name, shape, out, kernel, stride=(1, 1), dilation=(1, 1), group
     tx = nchw(x)
     padded = F.pad(tx, (pads[2], pads[3], pads[0], pads[1]))
     y = F.conv2d(padded, w, b, stride=stride, dilation=dilation, groups=groups)
-    hwio = lambda a: a.transpose(2, 3, 1, 0)
-    arrays[name + ".x"], arrays[name + ".w"] = x, hwio(w.detach().numpy())
-    parameters = {"w": (w, hwio)}
-    if bias:
-        arrays[name + ".b"] = b.detach().numpy()
-        parameters["b"] = (b, lambda a: a)
-    backward(arrays, name, y, {"x": tx}, parameters)
-
-
-def depthwise(arrays, name, shape, multiplier, kernel, stride=(1, 1), pads=(0, 0, 0, 0), bias=True, same=False):
-    x = tensor(shape)
-    channels = shape[3]
-    if same:
-        pads = same_pads(shape[1], kernel[0], stride[0]) + same_pads(shape[2], kernel[1], stride[1])
-    w = torch.tensor(tensor((channels * multiplier, 1) + kernel) * 0.3, requires_grad=True)
-    b = torch.tensor(tensor((channels * multiplier,)), requires_grad=True) if bias else None
-    tx = nchw(x)
-    y = F.conv2d(F.pad(tx, (pads[2], pads[3], pads[0], pads[1])), w, b, stride=stride, groups=channels)
-    ours = lambda a: a.transpose(2, 3, 1, 0).reshape(kernel + (channels * multiplier,))
+    ours = (lambda a: a.transpose(2, 3, 1, 0).reshape(kernel + (out,))) if depthwise else (lambda a: a.transpose(2, 3, 1, 0))
     arrays[name + ".x"], arrays[name + ".w"] = x, ours(w.detach().numpy())
     parameters = {"w": (w, ours)}
     if bias:
@@ -114,8 +98,8 @@ def main_layers():
     conv(arrays, "conv7x7_stride2_unbiased", (2, 12, 12, 3), 8, (7, 7), stride=(2, 2), pads=(3, 3, 3, 3), bias=False)
     conv(arrays, "conv1x1", (2, 5, 5, 8), 6, (1, 1))
     conv(arrays, "conv3x1_stride2x1", (2, 10, 4, 3), 4, (3, 1), stride=(2, 1))
-    depthwise(arrays, "depthwise_stride2_same", (2, 9, 8, 5), 1, (3, 3), stride=(2, 2), same=True)
-    depthwise(arrays, "depthwise_multiplier2", (2, 6, 6, 3), 2, (3, 3), pads=(1, 1, 1, 1), bias=False)
+    conv(arrays, "depthwise_stride2_same", (2, 9, 8, 5), 5, (3, 3), stride=(2, 2), same=True, depthwise=True)
+    conv(arrays, "depthwise_multiplier2", (2, 6, 6, 3), 6, (3, 3), pads=(1, 1, 1, 1), bias=False, depthwise=True)
 
     # Dense: y = x·W + b with W [in, out].
     x, w, b = tensor((3, 10)), torch.tensor(tensor((10, 7)), requires_grad=True), torch.tensor(tensor((7,)), requires_grad=True)

@@ -23,37 +23,27 @@ extension Conv2D: Backpropagating {
         // Images share one product (a long inner dimension for the weight gradient), each core its own chunks.
         let perChunk = max(1, min((batch + Parallel.threadCount - 1) / Parallel.threadCount, Self.backwardChunkFloats / max(1, pixels * depth)))
         let chunks = (batch + perChunk - 1) / perChunk
-        var inputGradient = [Float](repeating: 0, count: input.count)
-        let weightGradient = input.scalars.withUnsafeBufferPointer { xBuffer in
-            dy.scalars.withUnsafeBufferPointer { dyBuffer in
-                weights.withUnsafeBufferPointer { wBuffer in
-                    inputGradient.withUnsafeMutableBufferPointer { dxBuffer in
-                        let x = SharedReadPointer(xBuffer.baseAddress!), d = SharedReadPointer(dyBuffer.baseAddress!)
-                        let w = SharedReadPointer(wBuffer.baseAddress!), dx = SharedPointer(dxBuffer.baseAddress!)
-                        return summedOverWorkers(items: chunks, count: weights.count, scratch: 2 * perChunk * pixels * depth) { chunk, dw, scratch in
-                            let first = chunk * perChunk, images = min(perChunk, batch - first), rows = images * pixels
-                            let columns = scratch, columnGradient = scratch + perChunk * pixels * depth
-                            let dyChunk = d.base + first * pixels * cout
-                            for group in 0..<groups {
-                                g.im2col(x.base, inputChannels: inputChannels, into: columns, rowStride: depth, firstRow: first * pixels,
-                                         rows: rows, channelOffset: group * cg, channels: cg, padding: 0)
-                                GEMM.serial(m: depth, n: og, k: rows, a: columns, lda: depth, transposeA: true,
-                                            b: dyChunk + group * og, ldb: cout, transposeB: false, c: dw + group * og, ldc: cout, beta: 1)
-                                GEMM.serial(m: rows, n: depth, k: og, a: dyChunk + group * og, lda: cout, transposeA: false,
-                                            b: w.base + group * og, ldb: cout, transposeB: true, c: columnGradient, ldc: depth)
-                                for image in 0..<images {
-                                    g.col2imAdding(columnGradient + image * pixels * depth, into: dx.base + (first + image) * imageSize,
-                                                   inputChannels: inputChannels, channelOffset: group * cg, channels: cg)
-                                }
-                            }
-                        }
-                    }
+        let (inputGradient, weightGradient) = convolutionGradients(input: input, outputGradient: dy, weights: weights, items: chunks,
+                                                                   scratch: 2 * perChunk * pixels * depth) { chunk, x, d, w, dx, dw, scratch in
+            let first = chunk * perChunk, images = min(perChunk, batch - first), rows = images * pixels
+            let columns = scratch, columnGradient = scratch + perChunk * pixels * depth
+            let dyChunk = d + first * pixels * cout
+            for group in 0..<groups {
+                g.im2col(x, inputChannels: inputChannels, into: columns, rowStride: depth, firstRow: first * pixels,
+                         rows: rows, channelOffset: group * cg, channels: cg, padding: 0)
+                GEMM.serial(m: depth, n: og, k: rows, a: columns, lda: depth, transposeA: true,
+                            b: dyChunk + group * og, ldb: cout, transposeB: false, c: dw + group * og, ldc: cout, beta: 1)
+                GEMM.serial(m: rows, n: depth, k: og, a: dyChunk + group * og, lda: cout, transposeA: false,
+                            b: w + group * og, ldb: cout, transposeB: true, c: columnGradient, ldc: depth)
+                for image in 0..<images {
+                    g.col2imAdding(columnGradient + image * pixels * depth, into: dx + (first + image) * imageSize,
+                                   inputChannels: inputChannels, channelOffset: group * cg, channels: cg)
                 }
             }
         }
         var learnableGradients = [weightGradient]
         if hasBias { learnableGradients.append(dy.channelSums(channels: cout)) }
-        return LayerGradients(inputs: [Tensor(shape: input.shape, scalars: inputGradient)], learnables: learnableGradients)
+        return LayerGradients(inputs: [inputGradient], learnables: learnableGradients)
     }
 }
 
@@ -76,39 +66,29 @@ extension DepthwiseConv2D: Backpropagating {
         let input = inputs[0], batch = input.shape[0]
         let g = geometry(Array(input.shape.dropFirst()))
         let (cin, cout, mult) = (channels, outputChannels, multiplier)
-        var inputGradient = [Float](repeating: 0, count: input.count)
-        let weightGradient = input.scalars.withUnsafeBufferPointer { xBuffer in
-            dy.scalars.withUnsafeBufferPointer { dyBuffer in
-                weights.withUnsafeBufferPointer { wBuffer in
-                    inputGradient.withUnsafeMutableBufferPointer { dxBuffer in
-                        let x = SharedReadPointer(xBuffer.baseAddress!), d = SharedReadPointer(dyBuffer.baseAddress!)
-                        let w = SharedReadPointer(wBuffer.baseAddress!), dx = SharedPointer(dxBuffer.baseAddress!)
-                        return summedOverWorkers(items: batch, count: weights.count, scratch: 0) { image, dw, _ in
-                            for oy in 0..<g.outputHeight {
-                                for ox in 0..<g.outputWidth {
-                                    let gradient = d.base + ((image * g.outputHeight + oy) * g.outputWidth + ox) * cout
-                                    for ky in 0..<g.kernelHeight {
-                                        let iy = oy * g.strideY - g.padTop + ky * g.dilationY
-                                        guard iy >= 0 && iy < g.inputHeight else { continue }
-                                        for kx in 0..<g.kernelWidth {
-                                            let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
-                                            guard ix >= 0 && ix < g.inputWidth else { continue }
-                                            let pixel = ((image * g.inputHeight + iy) * g.inputWidth + ix) * cin
-                                            let tap = (ky * g.kernelWidth + kx) * cout
-                                            let xs = x.base + pixel, dxs = dx.base + pixel, ws = w.base + tap, dws = dw + tap
-                                            if mult == 1 {
-                                                for c in 0..<cout {
-                                                    dws[c] += xs[c] * gradient[c]
-                                                    dxs[c] += ws[c] * gradient[c]
-                                                }
-                                            } else {
-                                                for c in 0..<cout {
-                                                    dws[c] += xs[c / mult] * gradient[c]
-                                                    dxs[c / mult] += ws[c] * gradient[c]
-                                                }
-                                            }
-                                        }
-                                    }
+        let (inputGradient, weightGradient) = convolutionGradients(input: input, outputGradient: dy, weights: weights, items: batch,
+                                                                   scratch: 0) { image, x, d, w, dx, dw, _ in
+            for oy in 0..<g.outputHeight {
+                for ox in 0..<g.outputWidth {
+                    let gradient = d + ((image * g.outputHeight + oy) * g.outputWidth + ox) * cout
+                    for ky in 0..<g.kernelHeight {
+                        let iy = oy * g.strideY - g.padTop + ky * g.dilationY
+                        guard iy >= 0 && iy < g.inputHeight else { continue }
+                        for kx in 0..<g.kernelWidth {
+                            let ix = ox * g.strideX - g.padLeft + kx * g.dilationX
+                            guard ix >= 0 && ix < g.inputWidth else { continue }
+                            let pixel = ((image * g.inputHeight + iy) * g.inputWidth + ix) * cin
+                            let tap = (ky * g.kernelWidth + kx) * cout
+                            let xs = x + pixel, dxs = dx + pixel, ws = w + tap, dws = dw + tap
+                            if mult == 1 {
+                                for c in 0..<cout {
+                                    dws[c] += xs[c] * gradient[c]
+                                    dxs[c] += ws[c] * gradient[c]
+                                }
+                            } else {
+                                for c in 0..<cout {
+                                    dws[c] += xs[c / mult] * gradient[c]
+                                    dxs[c / mult] += ws[c] * gradient[c]
                                 }
                             }
                         }
@@ -118,7 +98,7 @@ extension DepthwiseConv2D: Backpropagating {
         }
         var learnableGradients = [weightGradient]
         if hasBias { learnableGradients.append(dy.channelSums(channels: cout)) }
-        return LayerGradients(inputs: [Tensor(shape: input.shape, scalars: inputGradient)], learnables: learnableGradients)
+        return LayerGradients(inputs: [inputGradient], learnables: learnableGradients)
     }
 }
 
@@ -160,24 +140,38 @@ extension Tensor {
     }
 }
 
-/// Runs `body(item, accumulator, scratch)` for items `0..<items` on at most ``Parallel/threadCount`` workers, each
-/// with its own zeroed accumulator of `count` floats and scratch of `scratch` floats; returns the accumulators' sum
-/// (a weight gradient gathered over a batch's images).
-func summedOverWorkers(items: Int, count: Int, scratch: Int,
-                       _ body: @Sendable (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
-    let workers = max(1, min(Parallel.threadCount, items))
-    var accumulators = [Float](repeating: 0, count: workers * count)
-    accumulators.withUnsafeMutableBufferPointer { buffer in
-        let sums = SharedPointer(buffer.baseAddress!)
-        Parallel.forEach(workers) { worker in
-            let space = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratch))
-            defer { space.deallocate() }
-            for item in stride(from: worker, to: items, by: workers) { body(item, sums.base + worker * count, space) }
+/// A convolution's `∂L/∂x` and `∂L/∂W`: `body(item, x, ∂L/∂y, W, ∂L/∂x, ∂L/∂W, scratch)` for items `0..<items` (images,
+/// or chunks of them, each adding into its own images' `∂L/∂x`) on at most ``Parallel/threadCount`` workers, each with
+/// its own zeroed `∂L/∂W` accumulator, summed at the end, and `scratch` floats of scratch.
+func convolutionGradients(input: Tensor, outputGradient: Tensor, weights: [Float], items: Int, scratch: Int,
+                          _ body: @Sendable (_ item: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                             _ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                                             _ scratch: UnsafeMutablePointer<Float>) -> Void) -> (input: Tensor, weights: [Float]) {
+    let count = weights.count, workers = max(1, min(Parallel.threadCount, items))
+    var inputGradient = [Float](repeating: 0, count: input.count), accumulators = [Float](repeating: 0, count: workers * count)
+    input.scalars.withUnsafeBufferPointer { xBuffer in
+        outputGradient.scalars.withUnsafeBufferPointer { dyBuffer in
+            weights.withUnsafeBufferPointer { wBuffer in
+                inputGradient.withUnsafeMutableBufferPointer { dxBuffer in
+                    accumulators.withUnsafeMutableBufferPointer { sumsBuffer in
+                        let x = SharedReadPointer(xBuffer.baseAddress!), d = SharedReadPointer(dyBuffer.baseAddress!)
+                        let w = SharedReadPointer(wBuffer.baseAddress!), dx = SharedPointer(dxBuffer.baseAddress!)
+                        let sums = SharedPointer(sumsBuffer.baseAddress!)
+                        Parallel.forEach(workers) { worker in
+                            let space = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratch))
+                            defer { space.deallocate() }
+                            for item in stride(from: worker, to: items, by: workers) {
+                                body(item, x.base, d.base, w.base, dx.base, sums.base + worker * count, space)
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
     var total = Array(accumulators[0..<count])
     for worker in 1..<workers {
         for i in 0..<count { total[i] += accumulators[worker * count + i] }
     }
-    return total
+    return (Tensor(shape: input.shape, scalars: inputGradient), total)
 }
