@@ -32,9 +32,9 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        try OutputFile.checkDistinct(outputs: [plot].compactMap { $0 }, inputs: [model, dataset] + [weights].compactMap { $0 })
-        let classifier = try ClipClassifier(contentsOf: model, weightsPath: weights)
         let files = try LabeledFiles(contentsOf: dataset)
+        try OutputFile.checkDistinct(outputs: [plot].compactMap { $0 }, inputs: [model, dataset] + [weights].compactMap { $0 } + files.paths)
+        let classifier = try ClipClassifier(contentsOf: model, weightsPath: weights)
         let classes = classifier.model.classes
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         guard files.classes.allSatisfy({ index[$0] != nil }) else {

@@ -87,9 +87,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try OutputFile.checkDistinct(outputs: [output], inputs: [dataset, validation, weights].compactMap { $0 })
         let files = try LabeledFiles(contentsOf: dataset)
         let held = try validation.map { try LabeledFiles(contentsOf: $0) }
+        // The dataset's files too: a model written into a class folder must not replace one of its files.
+        try OutputFile.checkDistinct(outputs: [output], inputs: [dataset, validation, weights].compactMap { $0 } + files.paths + (held?.paths ?? []))
         var options = TrainingOptions()
         options.hidden = hidden
         options.epochs = epochs

@@ -38,6 +38,25 @@ import Testing
         }
     }
 
+    /// A model (or an evaluation's plot) written over one of the dataset's files is refused before any training.
+    @Test func trainAndEvaluateRefuseToWriteOverAFileOfTheirDataset() throws {
+        for (label, fixture) in [("speech", "speech"), ("tone", "tone")] {
+            let classFolder = directory.appendingPathComponent("dataset/\(label)")
+            try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestSupport.fixture("frontend/\(fixture).wav"), toPath: classFolder.appendingPathComponent("a.wav").path)
+        }
+        // A plot must end in .png or .svg: a dataset file so named (its contents do not matter here).
+        let member = directory.appendingPathComponent("dataset/speech/a.wav").path, picture = directory.appendingPathComponent("dataset/tone/b.png").path
+        try FileManager.default.copyItem(atPath: member, toPath: picture)
+        for (arguments, member) in [(["train", directory.appendingPathComponent("dataset").path, "--output", member], member),
+                                    (["evaluate", directory.appendingPathComponent("dataset").path, "--model", path("none.audionet"), "--plot", picture], picture)] {
+            let original = try Data(contentsOf: URL(fileURLWithPath: member))
+            let result = try TestSupport.run(arguments)
+            #expect(result.status == 1 && result.stderr.contains("refusing to overwrite an input"), "\(arguments): \(result.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: member)) == original, "\(arguments) changed the input")
+        }
+    }
+
     @Test func runRefusesToWriteOverItsInputTensor() throws {
         let tensor = path("x.npy")
         try NPY.write(NPYArray(shape: [1, 96, 64], float32: [Float](repeating: -3, count: 96 * 64)), path: tensor)
