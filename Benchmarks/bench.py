@@ -551,6 +551,36 @@ def torch_fine_tune_resnet18(batch, threads):
     return 1 / best(run, repeats=3)
 
 
+@functools.lru_cache(maxsize=None)
+def yamnet_frozen_fsdd(fsdd):
+    """fine_tuning_reference.py's frozen blocks over every FSDD file (official TF Lite weights): the inputs of the
+    trainable blocks, with the labels and the trainable layers."""
+    import glob
+    import fine_tuning_reference as twin
+    layers = twin.yamnet_layers(os.path.join(os.path.dirname(fsdd), "..", "models", "yamnet", "yamnet.tflite"))
+    first = len(layers) - 2 * twin.TRAINABLE_BLOCKS
+    paths = sorted(glob.glob(os.path.join(fsdd, "*", "*.wav")))
+    labels = [int(os.path.basename(os.path.dirname(path))) for path in paths]
+    return twin.frozen_activations(paths, layers[:first]), labels, layers[first:]
+
+
+def torch_fine_tune_yamnet(fsdd, threads):
+    """The same fine-tuning epoch in PyTorch (Tests/Reference/fine_tuning_reference.py, the twin the accuracy test
+    runs): YAMNet's last two blocks and the head over every FSDD file in batches of 32 files, forward, class-weighted
+    cross-entropy, backward, two Adam steps and their cosine schedules; epochs per second, best of two after one."""
+    if torch is None:
+        return None
+    import fine_tuning_reference as twin
+    activations, labels, layers = yamnet_frozen_fsdd(fsdd)
+    torch.set_num_threads(threads)
+    recipe = {"batchSize": 32, "epochs": 3, "learningRate": 1e-3, "backboneLearningRate": 1e-4, "weightDecay": 1e-4}
+    rng = np.random.default_rng(0)
+    bound = 1 / np.sqrt(1024)
+    run = twin.FineTuning(layers, activations, labels, rng.uniform(-bound, bound, (1024, 10)).astype(np.float32),
+                          rng.uniform(-bound, bound, 10).astype(np.float32), recipe)
+    return 1 / best(lambda: run.epoch(activations, rng.permutation(len(labels))), repeats=2)
+
+
 def main():
     rows = []
     sgemm = {t: audionet("sgemm", t) for t in (1, 2)}
@@ -662,6 +692,11 @@ def main():
         rows.append((f"fine-tune resnet18's layer4 + fc, one epoch of a batch of 32 images, {t} thread(s)", "epochs/s",
                      audionet("fine-tune-resnet18", t, "32"), torch_fine_tune_resnet18(32, t),
                      "PyTorch CPU, same layers trainable, eval-mode BatchNorm", None))
+    if fsdd:
+        for t in (1, 2):
+            rows.append((f"fine-tune yamnet's last 2 blocks + head, one epoch of FSDD's 2,500 files, {t} thread(s)", "epochs/s",
+                         audionet("fine-tune-yamnet", t, fsdd), torch_fine_tune_yamnet(fsdd, t),
+                         "PyTorch CPU, same blocks, recipe and batches (fine_tuning_reference.py)", None))
     for model in ("crepe-tiny", "crepe-full"):
         rows.append((f"pitch --model {model}, 10 min 16 kHz file: peak memory", "MB",
                      peak_memory_mb(test_audio(600), ["pitch", "--model", model]), None, "target ≤ 250 MB", None))

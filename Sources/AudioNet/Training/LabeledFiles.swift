@@ -133,11 +133,12 @@ enum CSV {
     }
 }
 
-/// SplitMix64 (Steele et al. 2014): a small seeded generator, so that splits and shuffles repeat across runs.
-struct SplitMix64: RandomNumberGenerator {
+/// SplitMix64 (Steele et al. 2014): the seeded generator behind ``TrainingOptions/seed``, so that splits, initial
+/// weights and shuffles repeat across runs and can be reproduced outside AudioNet.
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
