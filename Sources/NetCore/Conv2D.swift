@@ -92,10 +92,14 @@ public struct Conv2D: SlidingWindow, ShapePlanned {
         deriveFromWeights()
     }
 
-    /// Makes again what the algorithms derive from the weights (Winograd kernels, packed panels, FFT plans).
+    /// Makes again what the algorithms derive from the weights (Winograd kernels, packed panels, FFT plans), in the
+    /// buffers they have (a fine-tuned layer's weights change at every step).
     private mutating func deriveFromWeights() {
-        winograd = makeWinograd()
-        if packedPanels != nil { packedPanels = packPanels() }
+        if winograd != nil { winograd!.transform(weights) } else { winograd = makeWinograd() }
+        if packedPanels != nil {
+            let (weights, depth, outputs) = (weights, Int32(depth), Int32(outputChannels))
+            packedPanels!.withUnsafeMutableBufferPointer { an_pack_panels(weights, depth, outputs, $0.baseAddress!) }
+        }
         fftConvolutions = Memo()
     }
 

@@ -36,7 +36,10 @@ public struct Dense: Layer, ShapePlanned {
     public mutating func fold(scale: [Float], shift: [Float]) {
         for index in weights.indices { weights[index] *= scale[index % outputFeatures] }
         for o in 0..<outputFeatures { bias[o] = bias[o] * scale[o] + shift[o] }
-        if packedPanels != nil { packedPanels = packPanels() }
+        if packedPanels != nil {  // in place: a fine-tuned layer's weights change at every step
+            let (weights, inputs, outputs) = (weights, Int32(inputFeatures), Int32(outputFeatures))
+            packedPanels!.withUnsafeMutableBufferPointer { an_pack_panels(weights, inputs, outputs, $0.baseAddress!) }
+        }
     }
 
     /// Replaces the weights and bias (same counts).
@@ -44,7 +47,10 @@ public struct Dense: Layer, ShapePlanned {
         precondition(newWeights.count == weights.count && newBias.count == bias.count)
         weights = newWeights
         bias = newBias
-        if packedPanels != nil { packedPanels = packPanels() }
+        if packedPanels != nil {  // in place: a fine-tuned layer's weights change at every step
+            let (weights, inputs, outputs) = (weights, Int32(inputFeatures), Int32(outputFeatures))
+            packedPanels!.withUnsafeMutableBufferPointer { an_pack_panels(weights, inputs, outputs, $0.baseAddress!) }
+        }
     }
 
     /// Packs the weights for the packed product where it has its body; `Network.add` calls it once, at load.

@@ -1,7 +1,7 @@
 import CKernels
 
 /// 3×3 stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016): 36 multiplies per
-/// 4×4 output tile and channel pair instead of 144. The kernel is transformed once (`U = G g Gᵀ`); per chunk of
+/// 4×4 output tile and channel pair instead of 144. The kernel is transformed at load (`U = G g Gᵀ`, again in place when the weights change); per chunk of
 /// tiles the input is transformed (`V = Bᵀ d B`), each of the 36 transform positions becomes one sgemm
 /// `[tiles × Cin] · [Cin × Cout]`, and the output is transformed back (`Y = Aᵀ M A`) with the bias and a clamp
 /// activation; the transforms are SIMD kernels in CKernels. Against torchvision's networks the relative error
@@ -12,7 +12,7 @@ struct WinogradKernel: Sendable {
     /// `U`: one matrix `[Cin, Cout]` per transform position, position-major; where the processor has the packed
     /// product's SIMD body, each matrix is packed (``an_pack_panels``, `positionStride` floats apart) and the 36
     /// products run on it, else BLAS multiplies the plain matrices.
-    let transformed: [Float]
+    private(set) var transformed: [Float]
     /// Whether `transformed` holds packed matrices.
     let packed: Bool
     /// Floats from one position's matrix to the next.
@@ -32,35 +32,49 @@ struct WinogradKernel: Sendable {
     init(weights: [Float], inputChannels: Int, outputChannels: Int) {
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
-        let g = Self.filterTransform, side = Self.tile + 2
-        let size = inputChannels * outputChannels
-        var u = [Float](repeating: 0, count: side * side * size)
-        for pair in 0..<size {
-            // The 3×3 filter of this (input, output) pair: HWIO index (r·3 + c)·size + pair.
-            let filter = (0..<3).map { r in (0..<3).map { c in Double(weights[(r * 3 + c) * size + pair]) } }
-            let left = (0..<side).map { i in (0..<3).map { c in (0..<3).reduce(0.0) { $0 + g[i][$1] * filter[$1][c] } } }  // G g
-            for i in 0..<side {
-                for j in 0..<side {
-                    u[(i * side + j) * size + pair] = Float((0..<3).reduce(0.0) { $0 + left[i][$1] * g[j][$1] })  // (G g) Gᵀ
-                }
-            }
-        }
         packed = an_packed_gemm_has_body() != 0
-        guard packed else {
-            (transformed, positionStride) = (u, size)
-            return
-        }
-        let stride = an_packed_size(Int32(inputChannels), Int32(outputChannels))
-        transformed = u.withUnsafeBufferPointer { plain in
-            [Float](unsafeUninitializedCapacity: side * side * stride) { buffer, count in
-                for position in 0..<side * side {
-                    an_pack_panels(plain.baseAddress! + position * size, Int32(inputChannels), Int32(outputChannels),
-                                   buffer.baseAddress! + position * stride)
+        positionStride = packed ? an_packed_size(Int32(inputChannels), Int32(outputChannels)) : inputChannels * outputChannels
+        transformed = [Float](repeating: 0, count: Self.positions * positionStride)
+        transform(weights)
+    }
+
+    /// `Σₖₗ G[i][k] G[j][l]` for each position `(i, j)` and tap `(k, l)`.
+    static let tapCoefficients: [[Double]] = (0..<positions).map { position in
+        let side = tile + 2
+        return (0..<9).map { tap in filterTransform[position / side][tap / 3] * filterTransform[position % side][tap % 3] }
+    }
+
+    /// Makes `U = G g Gᵀ` of HWIO `weights` again, in place (a fine-tuned layer's weights change at every step): for
+    /// each input channel, each position is a combination of its nine taps' rows (HWIO: tap-major, then input, then
+    /// output channel), summed in double precision and written where the product reads it (packed panels: 16 output
+    /// channels of a row together); the cores each take a share of the input channels.
+    mutating func transform(_ weights: [Float]) {
+        let (cin, cout, size, stride, packed) = (inputChannels, outputChannels, inputChannels * outputChannels, positionStride, self.packed)
+        weights.withUnsafeBufferPointer { w in
+            transformed.withUnsafeMutableBufferPointer { out in
+                let (source, target) = (SharedReadPointer(w.baseAddress!), SharedPointer(out.baseAddress!))
+                Parallel.forEachShare(of: cin) { inputs in
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: cout) { sums in
+                        for input in inputs {
+                            for (position, coefficients) in Self.tapCoefficients.enumerated() {
+                                for o in 0..<cout { sums[o] = 0 }
+                                for (tap, coefficient) in coefficients.enumerated() where coefficient != 0 {
+                                    let taps = source.base + tap * size + input * cout
+                                    for o in 0..<cout { sums[o] += coefficient * Double(taps[o]) }
+                                }
+                                if packed {  // panel o/16 holds `cin` rows of 16
+                                    let row = target.base + position * stride + input * 16
+                                    for o in 0..<cout { row[(o >> 4) * cin * 16 + (o & 15)] = Float(sums[o]) }
+                                } else {
+                                    let row = target.base + position * stride + input * cout
+                                    for o in 0..<cout { row[o] = Float(sums[o]) }
+                                }
+                            }
+                        }
+                    }
                 }
-                count = buffer.count
             }
         }
-        positionStride = stride
     }
 
     /// `m = v · U[position]` for `count` tiles, on the calling thread.

@@ -21,17 +21,24 @@ public struct LayerGradients: Sendable {
 public protocol Backpropagating: Layer {
     /// The learnable arrays in optimizer order (weights, then bias; γ, then β); empty for a layer without any.
     var learnables: [[Float]] { get }
-    /// The layer with new values of ``learnables`` (same counts), everything derived from them made again.
-    func replacingLearnables(_ values: [[Float]]) -> Self
+    /// Sets new values of ``learnables`` (same counts) and makes again everything derived from them, in the buffers
+    /// the layer has where it holds the only reference to them (a fine-tuned layer's values change at every step).
+    mutating func setLearnables(_ values: [[Float]])
     /// `∂L/∂inputs` and `∂L/∂learnables` from the forward pass's inputs and output and `∂L/∂output`.
     func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients
 }
 
 extension Backpropagating {
     public var learnables: [[Float]] { [] }
-    public func replacingLearnables(_ values: [[Float]]) -> Self {
+    public mutating func setLearnables(_ values: [[Float]]) {
         precondition(values.isEmpty, "\(typeName) has no learnables")
-        return self
+    }
+
+    /// The layer with new values of ``learnables`` (same counts), everything derived from them made again.
+    public func replacingLearnables(_ values: [[Float]]) -> Self {
+        var layer = self
+        layer.setLearnables(values)
+        return layer
     }
 }
 

@@ -3,11 +3,9 @@
 extension Conv2D: Backpropagating {
     public var learnables: [[Float]] { hasBias ? [weights, bias] : [weights] }
 
-    public func replacingLearnables(_ values: [[Float]]) -> Conv2D {
+    public mutating func setLearnables(_ values: [[Float]]) {
         precondition(values.count == learnables.count, "Conv2D takes \(learnables.count) learnable arrays")
-        var layer = self
-        layer.setWeights(values[0], bias: hasBias ? values[1] : nil)
-        return layer
+        setWeights(values[0], bias: hasBias ? values[1] : nil)
     }
 
     /// The most floats of one im2col chunk (and as many of its gradient): 16 MB each.
@@ -50,12 +48,10 @@ extension Conv2D: Backpropagating {
 extension DepthwiseConv2D: Backpropagating {
     public var learnables: [[Float]] { hasBias ? [weights, bias] : [weights] }
 
-    public func replacingLearnables(_ values: [[Float]]) -> DepthwiseConv2D {
+    public mutating func setLearnables(_ values: [[Float]]) {
         precondition(values.count == learnables.count, "DepthwiseConv2D takes \(learnables.count) learnable arrays")
-        var layer = self
-        layer.weights = values[0]
-        if hasBias { layer.bias = values[1] }
-        return layer
+        weights = values[0]
+        if hasBias { bias = values[1] }
     }
 
     /// Tap by tap: output channel `c·multiplier + m` adds `w · x[c]`, so `∂L/∂w` gathers `x[c] · ∂L/∂y` and `∂L/∂x[c]`

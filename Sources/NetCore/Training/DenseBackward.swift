@@ -10,11 +10,9 @@ public struct DenseGradients: Sendable {
 extension Dense: Backpropagating {
     public var learnables: [[Float]] { [weights, bias] }
 
-    public func replacingLearnables(_ values: [[Float]]) -> Dense {
+    public mutating func setLearnables(_ values: [[Float]]) {
         precondition(values.count == 2, "Dense takes its weights and bias")
-        var layer = self
-        layer.setWeights(values[0], bias: values[1])
-        return layer
+        setWeights(values[0], bias: values[1])
     }
 
     public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {

@@ -43,13 +43,16 @@ public struct FineTunableNetwork: Sendable {
         trainable.flatMap { ($0.layer as! any Backpropagating).learnables }
     }
 
-    /// Replaces the learnables (as ``learnables`` lists them).
+    /// Replaces the learnables (as ``learnables`` lists them); each layer remakes what it derives from them in place.
     public mutating func setLearnables(_ values: [[Float]]) {
         var next = 0
         for index in trainable.indices {
-            let layer = trainable[index].layer as! any Backpropagating
+            var layer = trainable[index].layer as! any Backpropagating
             let count = layer.learnables.count
-            trainable[index].layer = layer.replacingLearnables(Array(values[next..<next + count]))
+            guard count > 0 else { continue }
+            trainable[index].layer = Flatten()  // `layer` then holds the only reference to its buffers
+            layer.setLearnables(Array(values[next..<next + count]))
+            trainable[index].layer = layer
             next += count
         }
         precondition(next == values.count, "\(values.count) learnable arrays for \(next)")

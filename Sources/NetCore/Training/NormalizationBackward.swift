@@ -3,11 +3,9 @@
 extension BatchNorm: Backpropagating {
     public var learnables: [[Float]] { gamma.map { [$0, beta] } ?? [beta] }
 
-    public func replacingLearnables(_ values: [[Float]]) -> BatchNorm {
+    public mutating func setLearnables(_ values: [[Float]]) {
         precondition(values.count == learnables.count, "BatchNorm takes \(learnables.count) learnable arrays")
-        var layer = self
-        layer.setLearnables(gamma: gamma == nil ? nil : values[0], beta: values[values.count - 1])
-        return layer
+        setLearnables(gamma: gamma == nil ? nil : values[0], beta: values[values.count - 1])
     }
 
     public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
