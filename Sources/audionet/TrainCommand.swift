@@ -136,6 +136,8 @@ struct TrainCommand: ParsableCommand {
         switch event {
         case .embedding(let set, let done, let total, let cached):
             return "embedding \(set) files: \(done)/\(total)" + (cached > 0 ? " (\(cached) from the cache)" : "")
+        case .frozenLayers(let set, let done, let total):
+            return "\(set) files through the frozen layers: \(done)/\(total)"
         case .skipped(let set, let count, let first, let error):
             return "warning: skipped \(count) unreadable \(set) file(s), first \(first): \(error)"
         case .epoch(let report):

@@ -60,7 +60,7 @@ import Testing
         }
         for (parameter, key) in zip(head.parameters, ["W1", "b1", "W2", "b2"]) {
             let error = relativeError(parameter, try values("\(name)_\(key)"))
-            #expect(error <= 1e-5, "\(name) \(key): relative error \(error)")
+            #expect(error <= 1e-6, "\(name) \(key): relative error \(error)")
         }
     }
 

@@ -32,7 +32,16 @@ import Testing
         var options = TrainingOptions()
         options.epochs = 4
         options.fineTuning = .lastLayers(4)
-        let model = try trainer.fit(dataset: train, validation: held, options: options)
+        var frozenLayers: [String] = [], embedded = 0
+        let model = try trainer.fit(dataset: train, validation: held, options: options) { event in
+            switch event {
+            case .frozenLayers(let set, let done, let total): frozenLayers.append("\(set) \(done)/\(total)")
+            case .embedding: embedded += 1
+            case .skipped, .epoch: break
+            }
+        }
+        // The files go through the frozen layers, once; none is reported as embedded.
+        #expect(frozenLayers == ["training 80/80", "validation 40/40"] && embedded == 0, "\(frozenLayers), \(embedded) embedding events")
         let blocks = ["layer13/depthwise_conv", "layer13/pointwise_conv", "layer14/depthwise_conv", "layer14/pointwise_conv"]
         #expect(model.fineTunedLayers.keys.sorted() == blocks)
         let original = try Trainer(backbone: "yamnet").trainableBackbone().learnables(of: blocks)
@@ -172,3 +181,4 @@ let speakerFolds: Result<SpeakerFoldAccuracies, Error> = Result {
     }
     return SpeakerFoldAccuracies(folds: folds, options: options, frozen: frozen, fineTuned: fineTuned, bestEpochs: bestEpochs)
 }
+

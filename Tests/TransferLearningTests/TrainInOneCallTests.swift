@@ -34,7 +34,7 @@ import Testing
             switch event {
             case .skipped(let set, let count, let first, _): skipped.append((set, count, first))
             case .epoch: epochs += 1
-            case .embedding: break
+            case .embedding, .frozenLayers: break
             }
         }
         #expect(skipped.count == 1 && skipped.first?.1 == 1 && skipped.first?.2 == broken, "\(skipped)")

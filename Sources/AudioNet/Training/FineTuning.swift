@@ -79,7 +79,7 @@ extension Trainer {
                 if strict { throw AudioNetError.invalidOption("\(path): \(error)") }
                 failures.append((path, "\(error)"))
             }
-            if index + 1 == total || (index + 1) % 100 == 0 { events?(.embedding(set: set, done: index + 1, total: total, cached: 0)) }
+            if index + 1 == total || (index + 1) % 100 == 0 { events?(.frozenLayers(set: set, done: index + 1, total: total)) }
         }
         if let first = failures.first { events?(.skipped(set: set, count: failures.count, first: first.0, error: first.1)) }
         guard !result.isEmpty || total == 0 else { throw AudioNetError.invalidOption("no \(set) file could be read") }

@@ -86,6 +86,8 @@ public struct TrainingOptions: Sendable {
 public enum TrainingEvent: Sendable {
     /// `done` of `total` files of a set ("training" or "validation") embedded, `cached` of them read from the cache.
     case embedding(set: String, done: Int, total: Int, cached: Int)
+    /// `done` of `total` files of a set run through the layers that stay frozen while the backbone is fine-tuned.
+    case frozenLayers(set: String, done: Int, total: Int)
     /// Files of a set that could not be read and were skipped: how many, and the first with its error.
     case skipped(set: String, count: Int, first: String, error: String)
     case epoch(EpochReport)
