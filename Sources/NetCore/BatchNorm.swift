@@ -8,8 +8,10 @@ public struct BatchNorm: Layer {
     public private(set) var gamma: [Float]?
     /// β per channel; learnable.
     public private(set) var beta: [Float]
-    /// The running mean and variance (state, not learnables) and the ε added to the variance.
-    public let mean: [Float], variance: [Float], epsilon: Float
+    /// The running mean and variance (state, not learnables; fine-tuning with batch statistics moves them).
+    public private(set) var mean: [Float], variance: [Float]
+    /// The ε added to the variance.
+    public let epsilon: Float
     /// `γ / √(variance + ε)` and `β − mean · scale` per channel: the affine map the layer applies.
     public private(set) var scale: [Float]
     public private(set) var shift: [Float]
@@ -40,6 +42,14 @@ public struct BatchNorm: Layer {
         precondition(newBeta.count == beta.count && (newGamma == nil) == (gamma == nil) && (newGamma?.count ?? beta.count) == beta.count)
         gamma = newGamma
         beta = newBeta
+        updateAffineMap()
+    }
+
+    /// Replaces the running mean and variance, and the affine map with them.
+    public mutating func setStatistics(mean newMean: [Float], variance newVariance: [Float]) {
+        precondition(newMean.count == beta.count && newVariance.count == beta.count)
+        mean = newMean
+        variance = newVariance
         updateAffineMap()
     }
 

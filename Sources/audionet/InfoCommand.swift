@@ -50,7 +50,7 @@ struct InfoCommand: ParsableCommand {
         print("parameters: \(layers.reduce(0) { $0 + $1.weights.count + $1.bias.count })")
         if !trained.fineTunedLayers.isEmpty {
             let names = trained.fineTunedLayers.keys.sorted(), count = trained.fineTunedLayers.values.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
-            print("fine-tuned backbone layers (\(names.count), \(count) parameters): \(names.joined(separator: ", "))")
+            print("fine-tuned backbone layers (\(names.count), \(count) values): \(names.joined(separator: ", "))")
         }
         print("recipe: " + trained.recipe.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         print("metrics: " + trained.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%g", $0.value))" }.joined(separator: ", "))

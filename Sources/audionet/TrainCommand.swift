@@ -61,6 +61,10 @@ struct TrainCommand: ParsableCommand {
     var optimizer: String = TrainingOptions().optimizer.rawValue
     @Option(name: .customLong("warmup-epochs"), help: "Epochs over which the learning rates climb linearly before the cosine decay.")
     var warmupEpochs: Int = 0
+    @Option(name: .customLong("batch-norm"),
+            help: ArgumentHelp("What fine-tuned BatchNorm layers normalise with: their running statistics, frozen, or each batch's (running ones updated).",
+                               valueName: "frozen|batch"))
+    var batchNorm: String?
     @Flag(help: "Stop at the first file that cannot be read.") var strict = false
     @Flag(name: .customLong("no-cache"), help: "Neither read nor write the embedding cache.") var noCache = false
 
@@ -79,6 +83,10 @@ struct TrainCommand: ParsableCommand {
         guard (0..<epochs).contains(warmupEpochs) else { throw CommandError("--warmup-epochs must be within 0..<\(epochs) (the epochs)") }
         guard backboneLearningRate.map({ $0 > 0 && $0.isFinite }) ?? true else { throw CommandError("--backbone-learning-rate must be positive") }
         guard backboneLearningRate == nil || fineTuneLayers != nil else { throw CommandError("--backbone-learning-rate needs --fine-tune-layers") }
+        if let batchNorm {
+            guard FineTunableNetwork.BatchNormStatistics(rawValue: batchNorm) != nil else { throw CommandError("--batch-norm must be frozen or batch, not '\(batchNorm)'") }
+            guard fineTuneLayers != nil else { throw CommandError("--batch-norm needs --fine-tune-layers") }
+        }
         var isFolder: ObjCBool = false
         // Refused before the files are embedded, not after.
         guard !(FileManager.default.fileExists(atPath: output, isDirectory: &isFolder) && isFolder.boolValue) else {
@@ -109,6 +117,7 @@ struct TrainCommand: ParsableCommand {
         options.backboneLearningRate = backboneLearningRate
         options.optimizer = TrainingOptions.OptimizerKind(rawValue: optimizer)!
         options.warmupEpochs = warmupEpochs
+        options.batchNormStatistics = batchNorm.flatMap(FineTunableNetwork.BatchNormStatistics.init(rawValue:)) ?? .frozen
         let trainer = try Trainer(backbone: backbone, weightsPath: weights, layer: layer)
         let model = try trainer.fit(dataset: files, validation: held, options: options, cache: noCache ? nil : EmbeddingCache.user(),
                                     strict: strict) { event in

@@ -80,6 +80,28 @@ import Testing
         }
     }
 
+    /// Training mode: the output, the running statistics after the step (momentum 0.1) and the gradients through the
+    /// batch's statistics, as `F.batch_norm(training=True)` gives them.
+    @Test func batchNormInTrainingModeEqualsTorchWithBatchStatistics() throws {
+        let name = "batchnorm_training"
+        var norm = BatchNorm(gamma: try values("\(name).gamma"), beta: try values("\(name).beta"), mean: try values("\(name).mean"),
+                             variance: try values("\(name).var"), epsilon: 1e-3)
+        let x = try tensor("\(name).x")
+        let output = norm.trainingForward(x, momentum: 0.1)
+        let expected: [(String, [Float])] = [("y", output.scalars), ("running_mean", norm.mean), ("running_var", norm.variance)]
+        for (key, ours) in expected {
+            let reference = try values("\(name).\(key)")
+            let error = TestSupport.maxAbsDifference(ours, reference) / max(reference.map(abs).max() ?? 0, 1e-12)
+            #expect(error <= 1e-5, "\(key): relative error \(error)")
+        }
+        let gradients = norm.trainingBackward(input: x, outputGradient: try tensor("\(name).dy"))
+        for (key, ours) in zip(["dx", "dgamma", "dbeta"], [gradients.inputs[0].scalars] + gradients.learnables) {
+            let reference = try values("\(name).\(key)")
+            let error = TestSupport.maxAbsDifference(ours, reference) / max(reference.map(abs).max() ?? 0, 1e-12)
+            #expect(error <= 1e-4, "\(key): relative error \(error)")
+        }
+    }
+
     @Test(arguments: [("relu", Activation.relu), ("relu6", .relu6), ("leaky", .leakyReLU(alpha: 0.1)), ("sigmoid", .sigmoid),
                       ("tanh", .tanh), ("swish", .swish), ("hardswish", .hardSwish), ("hardsigmoid", .hardSigmoid(alpha: 1.0 / 6, beta: 0.5))])
     func activationGradientsEqualAutograd(name: String, activation: Activation) throws {

@@ -8,7 +8,8 @@ Run from the repository root in the reference venv (torch; torchvision for the n
 
 layers.npz holds, for each case named below, `CASE.x` (NHWC, or [N, C] for dense and softmax), the layer's parameters
 in AudioNet's layout (`CASE.w`: HWIO convolution, [kh, kw, C·m] depthwise, [in, out] dense; `CASE.b`; `CASE.gamma`,
-`CASE.beta`, `CASE.mean`, `CASE.var` for BatchNorm), a random upstream gradient `CASE.dy` shaped as the output, and
+`CASE.beta`, `CASE.mean`, `CASE.var` for BatchNorm; `batchnorm_training` also its output `y` and the running
+`running_mean`, `running_var` after the step), a random upstream gradient `CASE.dy` shaped as the output, and
 autograd's `CASE.dx`, `CASE.dw`, `CASE.db` (`CASE.dgamma`, `CASE.dbeta`) in the same layouts. Two-input layers have
 `CASE.x0`, `CASE.x1` and `CASE.dx0`, `CASE.dx1`. The loss is `(output · dy).sum()`, so `dy` is ∂L/∂output.
 
@@ -178,6 +179,20 @@ def main_layers():
     tx = nchw(x)
     arrays["shuffle.x"] = x
     backward(arrays, "shuffle", tx.view(2, 3, 4, 3, 3).transpose(1, 2).reshape(2, 12, 3, 3), {"x": tx}, {})
+
+    # BatchNorm in training mode (torch's train()): the batch's statistics, the running ones moved by momentum 0.1
+    # (the variance unbiased); `y` and the new running statistics too. (Drawn last: the cases above keep their values.)
+    x = tensor((3, 4, 5, 6)) * 2 + 1
+    mean, var = tensor((6,)), rng.uniform(0.5, 2, 6).astype(np.float32)
+    gamma, beta = torch.tensor(tensor((6,)), requires_grad=True), torch.tensor(tensor((6,)), requires_grad=True)
+    running_mean, running_var = torch.from_numpy(mean.copy()), torch.from_numpy(var.copy())
+    tx = nchw(x)
+    y = F.batch_norm(tx, running_mean, running_var, gamma, beta, training=True, momentum=0.1, eps=1e-3)
+    arrays.update({"batchnorm_training.x": x, "batchnorm_training.mean": mean, "batchnorm_training.var": var,
+                   "batchnorm_training.gamma": gamma.detach().numpy(), "batchnorm_training.beta": beta.detach().numpy(),
+                   "batchnorm_training.y": nhwc(y), "batchnorm_training.running_mean": running_mean.numpy(),
+                   "batchnorm_training.running_var": running_var.numpy()})
+    backward(arrays, "batchnorm_training", y, {"x": tx}, {"gamma": (gamma, lambda a: a), "beta": (beta, lambda a: a)})
 
     os.makedirs(OUT, exist_ok=True)
     np.savez_compressed(os.path.join(OUT, "layers.npz"), **{k: np.ascontiguousarray(v) for k, v in arrays.items()})

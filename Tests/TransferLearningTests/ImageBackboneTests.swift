@@ -111,4 +111,40 @@ import Testing
             #expect(try loaded.topClasses(file: file, k: 1).first?.label == files.classes[label], "\(file)")
         }
     }
+
+    /// With batch statistics (PyTorch's `train()` BatchNorm), EfficientNet-Lite0's fine-tuned BatchNorm layers' running
+    /// statistics move (MobileNetV2's TF Lite file has its BatchNorm folded), the model file keeps them after γ and β,
+    /// and the classifier read back runs with them: it labels its training images, and scores them otherwise once the
+    /// statistics are dropped from the file.
+    @Test func fineTuningWithBatchStatisticsKeepsTheMovedRunningStatistics() throws {
+        guard let files = try birdsAndOthers() else { return }
+        var options = TrainingOptions()
+        options.validationFraction = 0
+        options.epochs = 30
+        options.fineTuning = .lastLayers(2)
+        options.batchNormStatistics = .batch
+        let trainer = try TestSupport.requireWeights("EfficientNet-Lite0", Result { try Trainer(backbone: "efficientnet-lite0") })
+        let model = try trainer.fit(dataset: files, options: options)
+        #expect(model.recipe["batchNormStatistics"] == "batch")
+        let norms = model.fineTunedLayers.filter { $0.value.count == 4 }  // γ, β, running mean, running variance
+        #expect(norms.count == 2, "\(model.fineTunedLayers.mapValues(\.count))")
+        let backbone = try trainer.trainableBackbone()
+        for (name, arrays) in norms {
+            let original = try #require(backbone.nodes.first { $0.name == name }?.layer as? BatchNorm)
+            #expect(arrays[2] != original.mean && arrays[3] != original.variance, "\(name)'s statistics did not move")
+        }
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("birds-batch-statistics.audionet").path
+        try model.save(to: path)
+        let loaded = try ClipClassifier(contentsOf: path)
+        var withoutStatistics = model
+        for (name, arrays) in norms { withoutStatistics.fineTunedLayers[name] = Array(arrays.prefix(2)) }
+        let otherPath = TestSupport.temporaryDirectory().appendingPathComponent("birds-without-statistics.audionet").path
+        try withoutStatistics.save(to: otherPath)
+        let other = try ClipClassifier(contentsOf: otherPath)
+        for (file, label) in zip(files.paths, files.labels) {
+            let top = try loaded.topClasses(file: file, k: 1).first
+            #expect(top?.label == files.classes[label], "\(file)")
+            #expect(try other.topClasses(file: file, k: 1).first?.score != top?.score, "\(file)")
+        }
+    }
 }

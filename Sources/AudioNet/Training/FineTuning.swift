@@ -125,6 +125,7 @@ extension Trainer {
             held: (features: Tensor, labels: [Int])?) {
         let backboneNetwork = try trainableBackbone()
         var network = try FineTunableNetwork(backboneNetwork, trainableFrom: try Self.firstTrainableNode(of: backboneNetwork, options.fineTuning, backbone: backbone))
+        network.batchNormStatistics = options.batchNormStatistics
         let trainFiles = try frozenFiles(train, network: network, set: "training", augmentation: options.augmentation, seed: options.seed,
                                          strict: strict, events: events)
         let heldFiles = try frozenFiles(validation, network: network, set: "validation", strict: strict, events: events)
@@ -152,7 +153,7 @@ extension Trainer {
         let batchesPerEpoch = (count + batchSize - 1) / batchSize
         let headDecay = CosineDecay(base: options.learningRate, steps: options.epochs * batchesPerEpoch, warmup: options.warmupEpochs * batchesPerEpoch)
         let backboneDecay = CosineDecay(base: backboneRate, steps: options.epochs * batchesPerEpoch, warmup: options.warmupEpochs * batchesPerEpoch)
-        var best = (loss: Float.infinity, head: head.parameters, backbone: network.learnables, epoch: 0)
+        var best = (loss: Float.infinity, head: head.parameters, backbone: network.learnables, statistics: network.statistics, epoch: 0)
         var order = Array(0..<count), step = 0
         for epoch in 1...options.epochs {
             order.shuffle(using: &generator)
@@ -162,7 +163,7 @@ extension Trainer {
                 backboneOptimizer.learningRate = backboneDecay.rate(atStep: step)
                 step += 1
                 let batch = order[start..<min(start + batchSize, count)].map { trainFiles[$0] }
-                let values = network.forward(from: Self.stacked(batch))
+                let values = network.trainingForward(from: Self.stacked(batch))
                 let output = values[network.outputName]!
                 let (loss, headGradients, featureGradient) = head.lossAndGradients(standardized(Self.clipFeatures(output, of: batch)),
                                                                                    labels: batch.map(\.label), classWeights: classWeights)
@@ -193,16 +194,19 @@ extension Trainer {
                                        validationAccuracy: validationAccuracy)))
             let monitored = validationLoss ?? lossSum / Float(count)
             if monitored < best.loss {
-                best = (monitored, head.parameters, network.learnables, epoch)
+                best = (monitored, head.parameters, network.learnables, network.statistics, epoch)
             } else if validationLoss != nil && epoch - best.epoch >= options.patience {
                 break
             }
         }
         head.parameters = best.head
         network.setLearnables(best.backbone)
+        network.setStatistics(best.statistics)
+        // A BatchNorm layer's running statistics follow its learnables when batches moved them.
         let layers = Dictionary(uniqueKeysWithValues: network.trainable.compactMap { node -> (String, [[Float]])? in
-            let learnables = (node.layer as! any Backpropagating).learnables
-            return learnables.isEmpty ? nil : (node.name, learnables)
+            var arrays = (node.layer as! any Backpropagating).learnables
+            if options.batchNormStatistics == .batch, let norm = node.layer as? BatchNorm { arrays += [norm.mean, norm.variance] }
+            return arrays.isEmpty ? nil : (node.name, arrays)
         })
         let held = heldFiles.isEmpty ? nil : (Self.features(of: heldFiles, network: network, batchSize: batchSize), heldFiles.map(\.label))
         return (head, mean, scale, best.epoch, layers, trainFiles.count / (1 + (options.augmentation?.copies ?? 0)), held)

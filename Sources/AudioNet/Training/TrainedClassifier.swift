@@ -17,7 +17,8 @@ public struct TrainedClassifier: Sendable {
     /// The layer an image backbone is read at (nil: audio).
     public var layer: String?
     /// The learnables of the backbone layers that were fine-tuned, by node name (each layer's arrays in its
-    /// ``Backpropagating/learnables`` order); empty when the backbone stayed frozen.
+    /// ``Backpropagating/learnables`` order, a BatchNorm's running mean and variance after them when batches moved
+    /// them); empty when the backbone stayed frozen.
     public var fineTunedLayers: [String: [[Float]]] = [:]
     public let classes: [String]
     /// Standardisation of each embedding feature: `(x − mean) · scale`, from the training set.

@@ -30,13 +30,16 @@ public struct TrainingOptions: Sendable {
     public var optimizer: OptimizerKind = .adam
     /// Epochs over which the learning rates first climb linearly from a step's worth to their initial values.
     public var warmupEpochs = 0
+    /// What the fine-tuned BatchNorm layers normalise with while training: their running statistics, frozen (the
+    /// default), or each batch's, the running ones updated and saved in the model.
+    public var batchNormStatistics = FineTunableNetwork.BatchNormStatistics.frozen
 
     /// Which backbone layers learn.
     public enum FineTuning: Sendable, Equatable {
         /// The backbone stays frozen; only the head learns (features computed once, cached on disk).
         case none
         /// The last `count` layers with weights below the head (convolutions and dense layers; the BatchNorm and
-        /// activations after the first of them learn too, BatchNorm with its statistics frozen).
+        /// activations after the first of them learn too, BatchNorm as ``TrainingOptions/batchNormStatistics`` says).
         case lastLayers(Int)
         /// Every layer of the backbone.
         case all
@@ -77,7 +80,10 @@ public struct TrainingOptions: Sendable {
         case .lastLayers(let count): record["fineTuneLayers"] = "\(count)"
         case .all: record["fineTuneLayers"] = "all"
         }
-        if fineTuning != .none { record["backboneLearningRate"] = String(format: "%g", backboneLearningRate ?? learningRate / 10) }
+        if fineTuning != .none {
+            record["backboneLearningRate"] = String(format: "%g", backboneLearningRate ?? learningRate / 10)
+            record["batchNormStatistics"] = batchNormStatistics.rawValue
+        }
         return record.merging(augmentation?.record ?? [:]) { first, _ in first }
     }
 }

@@ -13,6 +13,20 @@ public struct FineTunableNetwork: Sendable {
     public private(set) var trainable: [Network.Node]
     /// The node whose output the loss reads.
     public let outputName: String
+    /// How the trainable BatchNorm layers normalise in ``trainingForward(from:)`` and pass gradients back.
+    public var batchNormStatistics = BatchNormStatistics.frozen
+
+    /// The statistics a trainable BatchNorm layer normalises with while training.
+    public enum BatchNormStatistics: String, Sendable, CaseIterable {
+        /// Its running statistics, unchanged (PyTorch's `eval()` mode, the usual choice on a small dataset).
+        case frozen
+        /// Each batch's own, the running ones moving toward them by ``FineTunableNetwork/batchNormMomentum`` (PyTorch's
+        /// `train()` mode).
+        case batch
+    }
+
+    /// How far a step moves the running statistics toward the batch's (`torch.nn.BatchNorm2d`'s default).
+    public static let batchNormMomentum: Float = 0.1
 
     /// Splits `network` (unoptimized: BatchNorm and activations as nodes of their own) so that `first` and every node
     /// after it learn; they must all be ``Backpropagating``.
@@ -36,6 +50,24 @@ public struct FineTunableNetwork: Sendable {
         self.boundary = boundary
         trainable = tail
         outputName = network.outputName
+    }
+
+    /// The running mean and variance of each trainable BatchNorm layer, in network order: the state that training with
+    /// ``BatchNormStatistics/batch`` changes.
+    public var statistics: [[Float]] {
+        trainable.flatMap { node in (node.layer as? BatchNorm).map { [$0.mean, $0.variance] } ?? [] }
+    }
+
+    /// Replaces the running statistics (as ``statistics`` lists them).
+    public mutating func setStatistics(_ values: [[Float]]) {
+        var next = 0
+        for index in trainable.indices {
+            guard var norm = trainable[index].layer as? BatchNorm else { continue }
+            norm.setStatistics(mean: values[next], variance: values[next + 1])
+            trainable[index].layer = norm
+            next += 2
+        }
+        precondition(next == values.count, "\(values.count) statistics arrays for \(next)")
     }
 
     /// The learnable arrays of the trainable layers, layer by layer in network order (each layer's in its order).
@@ -74,8 +106,26 @@ public struct FineTunableNetwork: Sendable {
         return values
     }
 
-    /// The gradient of every learnable (as ``learnables`` lists them) from a ``forward(from:)``'s activations and the
-    /// loss's gradient with respect to the output.
+    /// ``forward(from:)`` for a training step: with ``BatchNormStatistics/batch``, each trainable BatchNorm layer
+    /// normalises with the batch's statistics and moves its running ones toward them.
+    public mutating func trainingForward(from boundaryValues: [String: Tensor]) -> [String: Tensor] {
+        guard batchNormStatistics == .batch else { return forward(from: boundaryValues) }
+        var values = boundaryValues
+        for index in trainable.indices {
+            let node = trainable[index], inputs = node.inputs.map { values[$0]! }
+            if var norm = node.layer as? BatchNorm {
+                values[node.name] = norm.trainingForward(inputs[0], momentum: Self.batchNormMomentum)
+                trainable[index].layer = norm
+            } else {
+                values[node.name] = node.layer.forward(inputs)
+            }
+        }
+        return values
+    }
+
+    /// The gradient of every learnable (as ``learnables`` lists them) from a ``forward(from:)``'s (or, with
+    /// ``BatchNormStatistics/batch``, a ``trainingForward(from:)``'s) activations and the loss's gradient with respect
+    /// to the output.
     public func backward(_ values: [String: Tensor], outputGradient: Tensor) -> [[Float]] {
         var gradients: [String: Tensor] = [outputName: outputGradient]
         var learnableGradients: [[[Float]]] = []
@@ -86,7 +136,10 @@ public struct FineTunableNetwork: Sendable {
                 learnableGradients.append(layer.learnables.map { [Float](repeating: 0, count: $0.count) })
                 continue
             }
-            let result = layer.backward(inputs: node.inputs.map { values[$0]! }, output: values[node.name]!, outputGradient: gradient)
+            let inputs = node.inputs.map { values[$0]! }
+            let result = batchNormStatistics == .batch && layer is BatchNorm
+                ? (layer as! BatchNorm).trainingBackward(input: inputs[0], outputGradient: gradient)
+                : layer.backward(inputs: inputs, output: values[node.name]!, outputGradient: gradient)
             learnableGradients.append(result.learnables)
             for (input, inputGradient) in zip(node.inputs, result.inputs) where !boundary.contains(input) {
                 gradients[input] = gradients[input].map { $0.adding(inputGradient) } ?? inputGradient
@@ -128,7 +181,8 @@ extension Network {
         })
     }
 
-    /// The network with the named nodes' learnables replaced (a fine-tuned model's layers on its backbone).
+    /// The network with the named nodes' learnables replaced (a fine-tuned model's layers on its backbone); a BatchNorm's
+    /// arrays may end with its running mean and variance (fine-tuned with batch statistics).
     /// - Throws: ``NetworkError/invalidWeights(_:)`` naming a node that is missing, has no learnables, or whose arrays
     ///   differ in number or size from the values given.
     public func replacingLearnables(_ values: [String: [[Float]]]) throws -> Network {
@@ -138,7 +192,14 @@ extension Network {
                   let layer = result.nodes[index].layer as? any Backpropagating else {
                 throw NetworkError.invalidWeights("no trainable layer named '\(name)'")
             }
-            let current = layer.learnables
+            let current = layer.learnables, norm = layer as? BatchNorm
+            let withStatistics = norm.map { current + [$0.mean, $0.variance] }
+            if var norm, let withStatistics, withStatistics.map(\.count) == arrays.map(\.count) {
+                norm.setLearnables(Array(arrays.prefix(current.count)))
+                norm.setStatistics(mean: arrays[current.count], variance: arrays[current.count + 1])
+                result.nodes[index].layer = norm
+                continue
+            }
             guard current.map(\.count) == arrays.map(\.count) else {
                 throw NetworkError.invalidWeights("'\(name)' holds arrays of \(current.map(\.count)) values, not \(arrays.map(\.count))")
             }
