@@ -124,7 +124,8 @@ extension Trainer {
         -> (head: ClassifierHead, mean: [Float], scale: [Float], bestEpoch: Int, layers: [String: [[Float]]], trainingFiles: Int,
             held: (features: Tensor, labels: [Int])?) {
         let backboneNetwork = try trainableBackbone()
-        var network = try FineTunableNetwork(backboneNetwork, trainableFrom: try Self.firstTrainableNode(of: backboneNetwork, options.fineTuning, backbone: backbone))
+        var network = try FineTunableNetwork(backboneNetwork, trainableFrom: try Self.firstTrainableNode(of: backboneNetwork, options.fineTuning, backbone: backbone),
+                                             seed: options.seed)
         network.batchNormStatistics = options.batchNormStatistics
         let trainFiles = try frozenFiles(train, network: network, set: "training", augmentation: options.augmentation, seed: options.seed,
                                          strict: strict, events: events)

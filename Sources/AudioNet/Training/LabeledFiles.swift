@@ -132,17 +132,3 @@ enum CSV {
         return rows
     }
 }
-
-/// SplitMix64 (Steele et al. 2014): the seeded generator behind ``TrainingOptions/seed``, so that splits, initial
-/// weights and shuffles repeat across runs and can be reproduced outside AudioNet.
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

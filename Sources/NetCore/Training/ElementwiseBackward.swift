@@ -89,6 +89,20 @@ extension Dropout: Backpropagating {
     public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor) -> LayerGradients {
         LayerGradients(inputs: [outputGradient.reshaped(inputs[0].shape)])
     }
+
+    /// A training step's dropout (PyTorch's `train()`): each value kept with probability `1 − rate` and scaled by
+    /// `1/(1 − rate)`, or zeroed. Returns the output and each value's factor (0 or `1/(1 − rate)`), by which the
+    /// backward pass (``backward(outputGradient:factors:)``) multiplies the gradient.
+    public func trainingForward(_ x: Tensor, using generator: inout SplitMix64) -> (output: Tensor, factors: Tensor) {
+        let keep = 1 / (1 - rate)
+        let factors = Tensor(shape: x.shape, scalars: (0..<x.count).map { _ in Float.random(in: 0..<1, using: &generator) < rate ? 0 : keep })
+        return (Tensor(shape: x.shape, scalars: zip(x.scalars, factors.scalars).map(*)), factors)
+    }
+
+    /// `∂L/∂x = ∂L/∂y · factor` with a ``trainingForward(_:using:)``'s factors.
+    public func backward(outputGradient: Tensor, factors: Tensor) -> LayerGradients {
+        LayerGradients(inputs: [Tensor(shape: factors.shape, scalars: zip(outputGradient.scalars, factors.scalars).map(*))])
+    }
 }
 
 /// Shuffling `C` channels in `g` groups is undone by shuffling them in `C/g` groups.

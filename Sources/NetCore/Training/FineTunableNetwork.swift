@@ -27,12 +27,14 @@ public struct FineTunableNetwork: Sendable {
 
     /// How far a step moves the running statistics toward the batch's (`torch.nn.BatchNorm2d`'s default).
     public static let batchNormMomentum: Float = 0.1
+    /// Draws the trainable dropout layers' masks, step after step.
+    var dropoutGenerator: SplitMix64
 
     /// Splits `network` (unoptimized: BatchNorm and activations as nodes of their own) so that `first` and every node
-    /// after it learn; they must all be ``Backpropagating``.
+    /// after it learn; they must all be ``Backpropagating``. `seed` seeds the dropout masks of ``trainingForward(from:)``.
     /// - Throws: ``NetworkError/unknownLayer(_:valid:)`` for an unknown `first`, ``NetworkError/invalidGraph(_:)``
     ///   naming a trainable layer without a backward pass.
-    public init(_ network: Network, trainableFrom first: String) throws {
+    public init(_ network: Network, trainableFrom first: String, seed: UInt64 = 0) throws {
         guard let start = network.nodes.firstIndex(where: { $0.name == first }) else {
             throw NetworkError.unknownLayer(first, valid: network.nodes.map(\.name))
         }
@@ -50,6 +52,7 @@ public struct FineTunableNetwork: Sendable {
         self.boundary = boundary
         trainable = tail
         outputName = network.outputName
+        dropoutGenerator = SplitMix64(seed: seed)
     }
 
     /// The running mean and variance of each trainable BatchNorm layer, in network order: the state that training with
@@ -106,14 +109,19 @@ public struct FineTunableNetwork: Sendable {
         return values
     }
 
-    /// ``forward(from:)`` for a training step: with ``BatchNormStatistics/batch``, each trainable BatchNorm layer
-    /// normalises with the batch's statistics and moves its running ones toward them.
+    /// ``forward(from:)`` for a training step, as PyTorch's `train()` runs it: each dropout layer zeroes values at
+    /// random (its factors kept in the result for ``backward(_:outputGradient:)``, at ``dropoutFactorsKey(_:)``); with
+    /// ``BatchNormStatistics/batch``, each BatchNorm layer normalises with the batch's statistics and moves its running
+    /// ones toward them.
     public mutating func trainingForward(from boundaryValues: [String: Tensor]) -> [String: Tensor] {
-        guard batchNormStatistics == .batch else { return forward(from: boundaryValues) }
         var values = boundaryValues
         for index in trainable.indices {
             let node = trainable[index], inputs = node.inputs.map { values[$0]! }
-            if var norm = node.layer as? BatchNorm {
+            if let dropout = node.layer as? Dropout, dropout.rate > 0 {
+                let (output, factors) = dropout.trainingForward(inputs[0], using: &dropoutGenerator)
+                values[node.name] = output
+                values[Self.dropoutFactorsKey(node.name)] = factors
+            } else if batchNormStatistics == .batch, var norm = node.layer as? BatchNorm {
                 values[node.name] = norm.trainingForward(inputs[0], momentum: Self.batchNormMomentum)
                 trainable[index].layer = norm
             } else {
@@ -123,9 +131,12 @@ public struct FineTunableNetwork: Sendable {
         return values
     }
 
-    /// The gradient of every learnable (as ``learnables`` lists them) from a ``forward(from:)``'s (or, with
-    /// ``BatchNormStatistics/batch``, a ``trainingForward(from:)``'s) activations and the loss's gradient with respect
-    /// to the output.
+    /// Where ``trainingForward(from:)`` keeps a dropout node's factors among the activations.
+    public static func dropoutFactorsKey(_ node: String) -> String { node + "\u{0}dropout factors" }
+
+    /// The gradient of every learnable (as ``learnables`` lists them) from a ``trainingForward(from:)``'s (or, with
+    /// BatchNorm frozen and no dropout, a ``forward(from:)``'s) activations and the loss's gradient with respect to the
+    /// output.
     public func backward(_ values: [String: Tensor], outputGradient: Tensor) -> [[Float]] {
         var gradients: [String: Tensor] = [outputName: outputGradient]
         var learnableGradients: [[[Float]]] = []
@@ -137,9 +148,14 @@ public struct FineTunableNetwork: Sendable {
                 continue
             }
             let inputs = node.inputs.map { values[$0]! }
-            let result = batchNormStatistics == .batch && layer is BatchNorm
-                ? (layer as! BatchNorm).trainingBackward(input: inputs[0], outputGradient: gradient)
-                : layer.backward(inputs: inputs, output: values[node.name]!, outputGradient: gradient)
+            let result: LayerGradients
+            if let dropout = layer as? Dropout, let factors = values[Self.dropoutFactorsKey(node.name)] {
+                result = dropout.backward(outputGradient: gradient, factors: factors)
+            } else if batchNormStatistics == .batch, let norm = layer as? BatchNorm {
+                result = norm.trainingBackward(input: inputs[0], outputGradient: gradient)
+            } else {
+                result = layer.backward(inputs: inputs, output: values[node.name]!, outputGradient: gradient)
+            }
             learnableGradients.append(result.learnables)
             for (input, inputGradient) in zip(node.inputs, result.inputs) where !boundary.contains(input) {
                 gradients[input] = gradients[input].map { $0.adding(inputGradient) } ?? inputGradient
