@@ -88,4 +88,22 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: path("x.audionet")))
     }
+
+    /// Fine-tuning options out of range or without `--fine-tune-layers` are refused with one line, before any file is
+    /// read and with nothing written.
+    @Test(arguments: [(["--fine-tune-layers", "0"], "--fine-tune-layers takes a count of layers (1 or more) or 'all', not '0'"),
+                      (["--fine-tune-layers", "abc"], "--fine-tune-layers takes a count of layers (1 or more) or 'all', not 'abc'"),
+                      (["--fine-tune-layers", "2", "--optimizer", "rms"], "--optimizer must be one of adam, adamw, sgd, not 'rms'"),
+                      (["--fine-tune-layers", "2", "--warmup-epochs", "50"], "--warmup-epochs must be within 0..<50 (the epochs)"),
+                      (["--backbone-learning-rate", "0.001"], "--backbone-learning-rate needs --fine-tune-layers"),
+                      (["--fine-tune-layers", "2", "--batch-norm", "moving"], "--batch-norm must be frozen or batch, not 'moving'"),
+                      (["--batch-norm", "batch"], "--batch-norm needs --fine-tune-layers")])
+    func aFineTuningOptionOutOfRangeIsRefusedWithOneLine(options: [String], message: String) throws {
+        guard let train = try manifest("bad-options.csv", digits: [0, 1], speakers: ["theo"], indices: 0..<2) else { return }
+        let output = path("bad-options.audionet")
+        let result = try TestSupport.run(["train", train, "--output", output] + options)
+        #expect(result.status != 0 && result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
 }
