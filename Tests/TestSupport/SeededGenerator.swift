@@ -1,17 +1,9 @@
-/// A reproducible random number generator (SplitMix64) for test inputs.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
+import NetCore
 
-    public init(seed: UInt64) { state = seed }
+/// A reproducible random number generator for test inputs: NetCore's ``SplitMix64``, the generator behind training seeds.
+public typealias SeededGenerator = SplitMix64
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// `count` values uniform in `range`.
     public mutating func floats(_ count: Int, in range: ClosedRange<Float>) -> [Float] {
         (0..<count).map { _ in Float.random(in: range, using: &self) }
