@@ -47,9 +47,8 @@ extension BatchNorm {
         return (mean, variance.map { $0 / Double(count) }, count)
     }
 
-    /// `x̂` of `x` with the batch's statistics, and `1/√(σ²_B + ε)` per channel.
-    func normalizedWithBatchStatistics(_ x: Tensor) -> (normalized: Tensor, inverseDeviation: [Double]) {
-        let (mean, variance, _) = batchStatistics(x)
+    /// `x̂` of `x` with its batch's `mean` and `variance`, and `1/√(σ²_B + ε)` per channel.
+    func normalized(_ x: Tensor, mean: [Double], variance: [Double]) -> (normalized: Tensor, inverseDeviation: [Double]) {
         let channels = beta.count, inverse = variance.map { 1 / ($0 + Double(epsilon)).squareRoot() }
         var normalized = x
         normalized.scalars.withUnsafeMutableBufferPointer { values in
@@ -68,7 +67,7 @@ extension BatchNorm {
         let m = Double(momentum)
         setStatistics(mean: zip(self.mean, mean).map { Float((1 - m) * Double($0) + m * $1) },
                       variance: zip(self.variance, unbiased).map { Float((1 - m) * Double($0) + m * $1) })
-        var output = normalizedWithBatchStatistics(x).normalized
+        var output = normalized(x, mean: mean, variance: variance).normalized
         let channels = beta.count
         output.scalars.withUnsafeMutableBufferPointer { values in
             for row in stride(from: 0, to: values.count, by: channels) {
@@ -81,7 +80,8 @@ extension BatchNorm {
     /// The gradients through the batch's statistics: `∂L/∂x = γ/σ_B · (∂L/∂y − mean(∂L/∂y) − x̂ · mean(∂L/∂y · x̂))`,
     /// `∂L/∂γ = Σ ∂L/∂y · x̂`, `∂L/∂β = Σ ∂L/∂y`, from the layer's input (its statistics computed again).
     public func trainingBackward(input: Tensor, outputGradient: Tensor) -> LayerGradients {
-        let (normalized, inverse) = normalizedWithBatchStatistics(input)
+        let (mean, variance, _) = batchStatistics(input)
+        let (normalized, inverse) = normalized(input, mean: mean, variance: variance)
         let channels = beta.count, count = Double(input.count / channels)
         var betaGradient = [Double](repeating: 0, count: channels), gammaGradient = betaGradient
         var inputGradient = outputGradient
