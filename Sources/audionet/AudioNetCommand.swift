@@ -16,7 +16,7 @@ struct AudioNetCommand: ParsableCommand {
         """,
         version: "audionet 0.1.0 (\(buildCommit))",
         subcommands: [ClassifyCommand.self, PitchCommand.self, EmbedCommand.self, TrainCommand.self, EvaluateCommand.self, SpectrogramCommand.self, RunCommand.self, InfoCommand.self, ExportCommand.self,
-                      ImageCommand.self, ModelsCommand.self, CompareCommand.self, WeightsCommand.self]
+                      ImageCommand.self, ModelsCommand.self, CompareCommand.self, WeightsCommand.self, MergeCommand.self]
     )
 
     /// Parses and runs the command. Help and version print in full; every error — including a malformed

@@ -14,6 +14,9 @@ struct BatchOptions: ParsableArguments {
     @Flag(name: .customLong("skip-existing"), help: "With --output-dir: leave out inputs whose output exists (resumes a run).")
     var skipExisting = false
 
+    @Option(help: ArgumentHelp("Take only part I of N of the inputs (0 ≤ I < N; by a hash of each path, the same on every machine); 'auto' reads a Slurm array task's index and count, 'auto/N' a Kubernetes Indexed Job's index.", valueName: "I/N"))
+    var shard: String?
+
     @Flag(help: "Stop at the first input that fails (default: report it, go on, and exit with status 2 at the end).")
     var strict = false
 
@@ -23,6 +26,12 @@ struct BatchOptions: ParsableArguments {
     func validate() throws {
         guard threads.map({ $0 > 0 && $0 <= 4096 }) ?? true else { throw CommandError("--threads must be within 1…4096") }
         guard !skipExisting || outputDirectory != nil else { throw CommandError("--skip-existing needs --output-dir") }
+        _ = try part()
+    }
+
+    /// The `--shard` this run takes, read against the scheduler's variables.
+    func part() throws -> Shard? {
+        try shard.map { try Shard(parsing: $0, environment: ProcessInfo.processInfo.environment) }
     }
 }
 
@@ -120,7 +129,12 @@ struct Batch {
                 seen[key] = input.path
             }
         }
-        inputs = found
+        guard let shard = try options.part() else {
+            inputs = found
+            return
+        }
+        inputs = found.filter { shard.contains($0.path) }
+        FileHandle.standardError.write(Data("shard \(shard.description): \(inputs.count) of \(found.count) \(kind)\n".utf8))
     }
 
     /// With `.each`, every audio input becomes one input per channel (a file whose header cannot be read stays one
