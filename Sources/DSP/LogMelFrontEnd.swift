@@ -103,15 +103,17 @@ public struct LogMelFrontEnd: Sendable {
     /// Number of whole patches in `frames` log-mel frames.
     public func patchCount(frames: Int) -> Int { frames >= patchFrames ? 1 + (frames - patchFrames) / patchHop : 0 }
 
-    /// Patches `first..<first+count` of log-mel frames `[T, bands]`, as `[count, patchFrames, bands]`.
-    public func patches(_ logMel: Tensor, first: Int, count: Int) -> Tensor {
+    /// Patches `first..<first+count` of log-mel frames `[T, bands]` (the signal's frames from `firstFrame` on), as
+    /// `[count, patchFrames, bands]`.
+    public func patches(_ logMel: Tensor, first: Int, count: Int, firstFrame: Int = 0) -> Tensor {
         let patchSize = patchFrames * melBands
-        precondition(first >= 0 && count >= 0 && (count == 0 || (first + count - 1) * patchHop * melBands + patchSize <= logMel.count),
-                     "patches \(first)..<\(first + count) of \(logMel.shape[0]) frames")
+        precondition(first * patchHop >= firstFrame && count >= 0
+                     && (count == 0 || ((first + count - 1) * patchHop - firstFrame) * melBands + patchSize <= logMel.count),
+                     "patches \(first)..<\(first + count) of \(logMel.shape[0]) frames from frame \(firstFrame)")
         return Tensor(shape: [count, patchFrames, melBands]) { patches in
             logMel.scalars.withUnsafeBufferPointer { frames in
                 for patch in 0..<count {
-                    let start = (first + patch) * patchHop * melBands
+                    let start = ((first + patch) * patchHop - firstFrame) * melBands
                     (patches.baseAddress! + patch * patchSize).update(from: frames.baseAddress! + start, count: patchSize)
                 }
             }
@@ -131,25 +133,33 @@ public struct LogMelFrontEnd: Sendable {
         let tail = tailFrame < frames
             ? Array(samples[min(tailStart, samples.count)...]) + repeatElement(0, count: total - max(tailStart, samples.count))
             : []
-        let chunk = 128
-        let chunks = (frames + chunk - 1) / chunk
         let output = [Float](unsafeUninitializedCapacity: frames * melBands) { out, initialized in
             samples.withUnsafeBufferPointer { signal in
                 tail.withUnsafeBufferPointer { tail in
                     let signal = SharedReadPointer(signal.baseAddress ?? tail.baseAddress!)
                     let tail = SharedReadPointer(tail.baseAddress ?? signal.base)
-                    let result = SharedPointer(out.baseAddress!)
-                    Parallel.forEach(chunks) { index in
-                        let first = index * chunk
-                        computeChunk(firstFrame: first, frameCount: min(chunk, frames - first), output: result.base + first * melBands) {
-                            $0 < tailFrame ? signal.base + $0 * hopLength : tail.base + ($0 * hopLength - tailStart)
-                        }
+                    computeFrames(0..<frames, into: out.baseAddress!) {
+                        $0 < tailFrame ? signal.base + $0 * hopLength : tail.base + ($0 * hopLength - tailStart)
                     }
                 }
             }
             initialized = frames * melBands
         }
         return Tensor(shape: [frames, melBands], scalars: output)
+    }
+
+    /// Frames `range` (`start` gives where a frame's samples begin) into `output`, in chunks of 128 frames split over
+    /// the cores. A frame's values do not depend on the range it is made in (``LogMelPatchStream`` relies on it).
+    func computeFrames(_ range: Range<Int>, into output: UnsafeMutablePointer<Float>,
+                       start: @escaping @Sendable (Int) -> UnsafePointer<Float>) {
+        let chunk = 128
+        let chunks = (range.count + chunk - 1) / chunk
+        let result = SharedPointer(output)
+        Parallel.forEach(chunks) { index in
+            let first = index * chunk
+            computeChunk(firstFrame: range.lowerBound + first, frameCount: min(chunk, range.count - first),
+                         output: result.base + first * melBands, start: start)
+        }
     }
 
     /// Frames `[T, melBands]` into patches `[N, patchFrames, melBands]`, only whole patches.
