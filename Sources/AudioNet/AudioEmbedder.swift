@@ -15,17 +15,43 @@ public final class AudioEmbedder: Sendable {
     /// `embeddings` `[N, size]` pooled over the examples: `[size]` (mean, max; zeros without examples), or unchanged.
     public static func pool(_ embeddings: Tensor, _ pooling: Pooling) -> Tensor {
         guard pooling != .none else { return embeddings }
-        let (count, size) = (embeddings.shape[0], embeddings.shape[1])
-        guard count > 0 else { return Tensor(shape: [size], scalars: [Float](repeating: 0, count: size)) }
-        var result = Array(embeddings.scalars[0..<size])
-        for row in 1..<count {
-            for column in 0..<size {
-                let value = embeddings.scalars[row * size + column]
-                result[column] = pooling == .max ? Swift.max(result[column], value) : result[column] + value
+        var pooled = Pooled(pooling, size: embeddings.shape[1])
+        pooled.add(embeddings)
+        return pooled.result
+    }
+
+    /// Embeddings pooled row by row as they come (``Pooling/mean`` or ``Pooling/max``).
+    public struct Pooled: Sendable {
+        public let pooling: Pooling
+        private var values: [Float]
+        private var count = 0
+
+        public init(_ pooling: Pooling, size: Int) {
+            precondition(pooling != .none, "no pooling to do")
+            self.pooling = pooling
+            values = [Float](repeating: 0, count: size)
+        }
+
+        /// Adds rows `[n, size]`.
+        public mutating func add(_ rows: Tensor) {
+            let size = values.count
+            for row in 0..<rows.shape[0] {
+                if count == 0 {
+                    values = Array(rows.scalars[row * size..<(row + 1) * size])
+                } else {
+                    for column in 0..<size {
+                        let value = rows.scalars[row * size + column]
+                        values[column] = pooling == .max ? Swift.max(values[column], value) : values[column] + value
+                    }
+                }
+                count += 1
             }
         }
-        if pooling == .mean { result = result.map { $0 / Float(count) } }
-        return Tensor(shape: [size], scalars: result)
+
+        /// The pooled embedding `[size]` (zeros without rows).
+        public var result: Tensor {
+            Tensor(shape: [values.count], scalars: pooling == .mean && count > 0 ? values.map { $0 / Float(count) } : values)
+        }
     }
 
     /// Embeds with `pipeline`, then `postprocess` when given.
@@ -64,9 +90,21 @@ public final class AudioEmbedder: Sendable {
         finish(try pipeline.run(file: path, outputs: [node], hopSeconds: hopSeconds))
     }
 
-    private func finish(_ result: AudioPipelineResult) -> (embeddings: Tensor, times: [Double]) {
-        let output = result.outputs[node]!, count = output.shape[0]
+    /// Embeddings of a stream as it is decoded, handed to `body` a group of rows `[n, size]` at a time (postprocessed
+    /// when the embedder postprocesses): bit for bit the rows of ``embed(samples:hopSeconds:)`` on the whole signal.
+    /// Returns each example's time.
+    public func embed(stream: AudioFileStream, hopSeconds: Double? = nil, _ body: (Tensor) throws -> Void) throws -> [Double] {
+        try pipeline.run(stream: stream, outputs: [node], hopSeconds: hopSeconds) { _, outputs in
+            try body(rows(outputs[node]!))
+        }.times
+    }
+
+    private func finish(_ result: AudioPipelineResult) -> (embeddings: Tensor, times: [Double]) { (rows(result.outputs[node]!), result.times) }
+
+    /// The node's output as rows `[N, size]`, postprocessed.
+    private func rows(_ output: Tensor) -> Tensor {
+        let count = output.shape[0]
         let embeddings = output.shape.count == 2 ? output : output.reshaped([count, output.count / max(count, 1)])  // CREPE: [N, 8, 1, C]
-        return (postprocess?(embeddings) ?? embeddings, result.times)
+        return postprocess?(embeddings) ?? embeddings
     }
 }

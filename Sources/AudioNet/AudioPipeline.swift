@@ -82,6 +82,49 @@ public final class AudioPipeline: Sendable {
         return AudioPipelineResult(times: examples.times, outputs: values, hopSeconds: hopSeconds, duration: duration)
     }
 
+    /// Runs a stream read at ``AudioInput/sampleRate`` as it is decoded, handing each group of examples' outputs to
+    /// `body(first, outputs)` in order, and returns each example's time and the signal's duration in seconds.
+    /// Memory holds a group (a few batches per core) and the samples and frames the next example needs, whatever the
+    /// stream's length; the outputs are bit for bit a whole-signal ``run(samples:outputs:hopSeconds:progress:)``'s.
+    /// A network whose front end cannot cut examples from a stream (OpenL3) reads the whole stream first.
+    public func run(stream: AudioFileStream, outputs: [String], hopSeconds: Double? = nil,
+                    _ body: (_ first: Int, _ outputs: [String: Tensor]) throws -> Void) throws -> (times: [Double], duration: Double) {
+        guard stream.sampleRate == input.sampleRate else {
+            throw AudioNetError.invalidOption("\(name) reads audio at \(input.sampleRate) Hz; the stream gives \(stream.sampleRate) Hz")
+        }
+        let hop = try hop(hopSeconds)
+        guard var examples = input.exampleStream(hopSeconds: hop) else {
+            var samples: [Float] = []
+            while let block = try stream.readBlock() { samples += block }
+            let result = try run(samples: samples, outputs: outputs, hopSeconds: hop)
+            try body(0, result.outputs)
+            return (result.times, result.duration)
+        }
+        let runner = BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
+        // Whole batches only until the end, so that each batch holds the examples a whole-signal run gives it.
+        let group = input.batchSize * max(1, Parallel.threadCount) * 2
+        var pending: [Float] = [], exampleShape: [Int] = [], done = 0
+        func runPending(all: Bool) throws {
+            let size = exampleShape.reduce(1, *), count = size == 0 ? 0 : pending.count / size
+            let taken = all ? count : count / group * group
+            guard taken > 0 else { return }
+            try body(done, runner.run(examples: Tensor(shape: [taken] + exampleShape, scalars: Array(pending[0..<taken * size])), outputs: outputs))
+            pending.removeFirst(taken * size)
+            done += taken
+        }
+        func add(_ patches: Tensor) throws {
+            guard patches.shape[0] > 0 else { return }
+            exampleShape = Array(patches.shape.dropFirst())
+            pending += patches.scalars
+            try runPending(all: false)
+        }
+        while let block = try stream.readBlock() { try add(examples.append(block)) }
+        try add(examples.finish())
+        try runPending(all: true)
+        let frontEnd = examples.frontEnd, exampleHop = Double(frontEnd.patchHop) * (Double(frontEnd.hopLength) / Double(frontEnd.sampleRate))
+        return ((0..<done).map { Double($0) * exampleHop }, Double(examples.signalLength) / Double(input.sampleRate))
+    }
+
     /// Decodes `path` (any format libsndfile reads), resamples it to the network's rate, mono, and runs it.
     public func run(file path: String, outputs: [String], hopSeconds: Double? = nil,
                     progress: (@Sendable (Double) -> Void)? = nil) throws -> AudioPipelineResult {

@@ -21,11 +21,28 @@ public struct PatchAnalysis: Sendable {
     public var patchCount: Int { scores.shape[0] }
     /// Mean score of each class over the patches.
     public var meanScores: [Float] {
-        let classes = scores.shape[1], count = max(patchCount, 1)
-        var sums = [Float](repeating: 0, count: classes)
-        for patch in 0..<patchCount { for c in 0..<classes { sums[c] += scores.scalars[patch * classes + c] } }
-        return sums.map { $0 / Float(count) }
+        let classes = scores.shape[1]
+        var sums = ScoreSums(classes: classes)
+        for patch in 0..<patchCount { sums.add(scores.scalars[patch * classes..<(patch + 1) * classes]) }
+        return sums.means
     }
+}
+
+/// Each class's scores summed patch by patch, for their mean over a signal of any length.
+public struct ScoreSums: Sendable {
+    public private(set) var sums: [Float]
+    public private(set) var patchCount = 0
+
+    public init(classes: Int) { sums = [Float](repeating: 0, count: classes) }
+
+    /// Adds one patch's scores.
+    public mutating func add(_ scores: ArraySlice<Float>) {
+        for (c, score) in zip(sums.indices, scores) { sums[c] += score }
+        patchCount += 1
+    }
+
+    /// Mean score of each class (zeros without patches).
+    public var means: [Float] { sums.map { $0 / Float(max(patchCount, 1)) } }
 }
 
 /// A class and its score.
@@ -80,15 +97,35 @@ public final class SoundClassifier: Sendable {
         analysis(try pipeline.run(file: path, outputs: ["predictions", "embeddings"], hopSeconds: hopSeconds))
     }
 
+    /// Classifies a stream (at 16 kHz) as it is decoded, keeping of each patch only its part in the events (with
+    /// `detector`) and in the mean scores: memory stays a short file's, whatever the stream's length. The events and
+    /// mean scores are bit for bit those of ``analyze(samples:hopSeconds:)`` on the whole signal.
+    public func classify(stream: AudioFileStream, hopSeconds: Double? = nil,
+                         detector: SoundEventDetector?) throws -> (events: [SoundEvent], meanScores: [Float], duration: Double) {
+        var tracker = detector?.tracker(hopSeconds: try pipeline.hop(hopSeconds), firstCentreSeconds: pipeline.input.firstCentreSeconds)
+        var sums = ScoreSums(classes: labels.names.count)
+        let duration = try pipeline.run(stream: stream, outputs: ["predictions"], hopSeconds: hopSeconds) { _, outputs in
+            let scores = outputs["predictions"]!, classes = scores.shape[1]
+            for patch in 0..<scores.shape[0] {
+                let row = scores.scalars[patch * classes..<(patch + 1) * classes]
+                tracker?.add(row)
+                sums.add(row)
+            }
+        }.duration
+        return (tracker?.events(duration: duration) ?? [], sums.means, duration)
+    }
+
     private func analysis(_ result: AudioPipelineResult) -> PatchAnalysis {
         PatchAnalysis(scores: result.outputs["predictions"]!, embeddings: result.outputs["embeddings"]!,
                       hopSeconds: result.hopSeconds, firstCentreSeconds: pipeline.input.firstCentreSeconds, duration: result.duration)
     }
 
     /// The `k` classes with the highest mean patch score (clip-level classification).
-    public func topClasses(_ analysis: PatchAnalysis, k: Int) -> [ClassScore] {
-        let mean = analysis.meanScores
-        return mean.indices.sorted { mean[$0] > mean[$1] }.prefix(max(k, 0)).map {
+    public func topClasses(_ analysis: PatchAnalysis, k: Int) -> [ClassScore] { topClasses(meanScores: analysis.meanScores, k: k) }
+
+    /// The `k` classes with the highest of `meanScores`, one per class.
+    public func topClasses(meanScores mean: [Float], k: Int) -> [ClassScore] {
+        mean.indices.sorted { mean[$0] > mean[$1] }.prefix(max(k, 0)).map {
             ClassScore(index: $0, label: labels.names[$0], score: mean[$0])
         }
     }

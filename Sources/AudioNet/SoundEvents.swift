@@ -81,27 +81,58 @@ public struct SoundEventDetector: Sendable {
     /// Events in `analysis`, sorted by start. Each patch stands for the hop-wide slice around its centre
     /// (the first patch from 0, the last to the end of the audio); runs of active patches become events.
     public func events(in analysis: PatchAnalysis) -> [SoundEvent] {
-        let classes = analysis.scores.shape[1], count = analysis.patchCount
-        var runs: [Int: [(first: Int, last: Int, score: Float)]] = [:]
-        for patch in 0..<count {
-            let active = activeClasses(analysis.scores.scalars[patch * classes..<(patch + 1) * classes])
-            for (index, score) in active {
-                if var list = runs[index], let lastRun = list.last, lastRun.last == patch - 1 {
-                    list[list.count - 1] = (lastRun.first, patch, max(lastRun.score, score))
-                    runs[index] = list
-                } else {
-                    runs[index, default: []].append((patch, patch, score))
-                }
+        var tracker = tracker(hopSeconds: analysis.hopSeconds, firstCentreSeconds: analysis.firstCentreSeconds)
+        let classes = analysis.scores.shape[1]
+        for patch in 0..<analysis.patchCount { tracker.add(analysis.scores.scalars[patch * classes..<(patch + 1) * classes]) }
+        return tracker.events(duration: analysis.duration)
+    }
+
+    /// A tracker of the runs of active patches, given patch by patch (a stream's patches as they come).
+    public func tracker(hopSeconds: Double, firstCentreSeconds: Double) -> SoundEventTracker {
+        SoundEventTracker(detector: self, hopSeconds: hopSeconds, firstCentreSeconds: firstCentreSeconds)
+    }
+}
+
+/// The runs of active patches of each class, patch by patch: what ``SoundEventDetector`` keeps of a signal, however
+/// long, to give its events at the end.
+public struct SoundEventTracker: Sendable {
+    public let detector: SoundEventDetector
+    public let hopSeconds: Double
+    public let firstCentreSeconds: Double
+    /// Patches given so far.
+    public private(set) var patchCount = 0
+    private var runs: [Int: [(first: Int, last: Int, score: Float)]] = [:]
+
+    init(detector: SoundEventDetector, hopSeconds: Double, firstCentreSeconds: Double) {
+        self.detector = detector
+        self.hopSeconds = hopSeconds
+        self.firstCentreSeconds = firstCentreSeconds
+    }
+
+    /// Takes the next patch's scores, one per class.
+    public mutating func add(_ scores: ArraySlice<Float>) {
+        let patch = patchCount
+        for (index, score) in detector.activeClasses(scores) {
+            if var list = runs[index], let lastRun = list.last, lastRun.last == patch - 1 {
+                list[list.count - 1] = (lastRun.first, patch, max(lastRun.score, score))
+                runs[index] = list
+            } else {
+                runs[index, default: []].append((patch, patch, score))
             }
         }
-        let hop = analysis.hopSeconds
-        func start(_ patch: Int) -> Double { patch == 0 ? 0 : min(analysis.duration, analysis.firstCentreSeconds + Double(patch) * hop - hop / 2) }
-        func end(_ patch: Int) -> Double { patch == count - 1 ? analysis.duration : min(analysis.duration, analysis.firstCentreSeconds + Double(patch) * hop + hop / 2) }
+        patchCount += 1
+    }
+
+    /// The events of the patches given, from a signal of `duration` seconds, sorted by start.
+    public func events(duration: Double) -> [SoundEvent] {
+        let hop = hopSeconds, count = patchCount, options = detector.options
+        func start(_ patch: Int) -> Double { patch == 0 ? 0 : min(duration, firstCentreSeconds + Double(patch) * hop - hop / 2) }
+        func end(_ patch: Int) -> Double { patch == count - 1 ? duration : min(duration, firstCentreSeconds + Double(patch) * hop + hop / 2) }
         var events: [SoundEvent] = []
         for (index, list) in runs {
             var merged: [SoundEvent] = []
             for run in list {
-                let event = SoundEvent(label: labels.names[index], start: start(run.first), end: end(run.last), score: run.score)
+                let event = SoundEvent(label: detector.labels.names[index], start: start(run.first), end: end(run.last), score: run.score)
                 if let previous = merged.last, event.start - previous.end < options.minimumSeparation {
                     merged[merged.count - 1] = SoundEvent(label: previous.label, start: previous.start, end: event.end,
                                                           score: max(previous.score, event.score))

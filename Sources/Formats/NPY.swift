@@ -168,18 +168,21 @@ public enum NPY {
     }
 
     /// Encodes `array` as a version 1.0 `.npy` file (header padded to 64 bytes as NumPy does).
-    public static func encode(_ array: NPYArray) -> [UInt8] {
+    public static func encode(_ array: NPYArray) -> [UInt8] { header(shape: array.shape, dtype: array.dtype) + array.bytes }
+
+    /// The magic, version and header of a `.npy` file of `shape` and `dtype`: what precedes its data.
+    static func header(shape: [Int], dtype: NPYDType) -> [UInt8] {
         let shapeText: String
-        switch array.shape.count {
+        switch shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(array.shape[0]),)"
-        default: shapeText = "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var header = "{'descr': '\(array.dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
+        var header = "{'descr': '\(dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
         let length = header.utf8.count
-        return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8) + array.bytes
+        return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8)
     }
 
     /// Reads a `.npy` file.

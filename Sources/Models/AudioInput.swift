@@ -52,9 +52,12 @@ public struct AudioInput: Sendable {
     public let firstCentreSeconds: Double
     /// The front end: mono samples at ``sampleRate`` and the hop in seconds → the examples.
     public let examples: @Sendable (_ samples: consuming [Float], _ hopSeconds: Double) -> AudioExamples
+    /// The log-mel front end the examples are patches of (YAMNet, VGGish), which can also cut them from a stream.
+    public let logMelFrontEnd: LogMelFrontEnd?
 
     public init(sampleRate: Int, hop: Hop, batchSize: Int, batchesSideBySide: Bool = true, scores: String? = nil,
                 embeddings: String? = nil, postprocessing: EmbeddingPostprocessing? = nil, firstCentreSeconds: Double,
+                logMelFrontEnd: LogMelFrontEnd? = nil,
                 examples: @escaping @Sendable (_ samples: consuming [Float], _ hopSeconds: Double) -> AudioExamples) {
         self.sampleRate = sampleRate
         self.hop = hop
@@ -64,7 +67,20 @@ public struct AudioInput: Sendable {
         self.embeddings = embeddings
         self.postprocessing = postprocessing
         self.firstCentreSeconds = firstCentreSeconds
+        self.logMelFrontEnd = logMelFrontEnd
         self.examples = examples
+    }
+
+    /// The examples of a signal given a block at a time, `hopSeconds` apart, when the front end can cut them so
+    /// (log-mel networks): bit for bit the examples of the whole signal.
+    public func exampleStream(hopSeconds: Double) -> LogMelPatchStream? {
+        logMelFrontEnd.map { LogMelPatchStream(Self.patching($0, hopSeconds: hopSeconds)) }
+    }
+
+    /// `frontEnd` cutting a patch every `hopSeconds`, in whole frames (yamnet's `patch_hop_seconds`).
+    static func patching(_ frontEnd: LogMelFrontEnd, hopSeconds: Double) -> LogMelFrontEnd {
+        let frameSeconds = Double(frontEnd.hopLength) / Double(frontEnd.sampleRate)
+        return frontEnd.withPatchHop(max(1, Int((hopSeconds / frameSeconds).rounded())))
     }
 
     /// A log-mel network (YAMNet, VGGish): the front end's padding and frames for the whole signal, then patches
@@ -76,8 +92,8 @@ public struct AudioInput: Sendable {
         let windowSeconds = Double(frontEnd.patchFrames) * frameSeconds
         return AudioInput(sampleRate: frontEnd.sampleRate, hop: Hop(defaultSeconds: Double(frontEnd.patchHop) * frameSeconds, step: frameSeconds),
                           batchSize: batchSize, scores: scores, embeddings: embeddings, postprocessing: postprocessing,
-                          firstCentreSeconds: windowSeconds / 2) { samples, hopSeconds in
-            let patching = frontEnd.withPatchHop(max(1, Int((hopSeconds / frameSeconds).rounded())))
+                          firstCentreSeconds: windowSeconds / 2, logMelFrontEnd: frontEnd) { samples, hopSeconds in
+            let patching = patching(frontEnd, hopSeconds: hopSeconds)
             let frames = patching.logMel(samples)
             let count = patching.patchCount(frames: frames.shape[0])
             let hop = Double(patching.patchHop) * frameSeconds

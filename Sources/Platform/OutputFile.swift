@@ -38,17 +38,23 @@ public enum OutputFile {
 
     /// Writes `bytes` to `path` as described on ``OutputFile``.
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(to: path) { append in try append(bytes) }
+    }
+
+    /// Writes to `path` as described on ``OutputFile`` the bytes `produce` hands to `append` piece by piece, so that
+    /// a long output is never held whole; when `produce` throws, an existing file of one link is left as it was.
+    public static func write(to path: String, _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
         let target = resolvedPath(path)
         var info = stat()
         if lstat(target, &info) == 0 {
             switch info.st_mode & S_IFMT {
             case S_IFDIR: throw Refusal(description: "cannot write '\(path)': it is a directory")
-            case S_IFREG where info.st_nlink <= 1: try replace(target, with: bytes, keeping: info, shownAs: path)
-            case S_IFREG, S_IFCHR, S_IFIFO: try writeInPlace(target, bytes, truncate: info.st_mode & S_IFMT == S_IFREG, shownAs: path)
+            case S_IFREG where info.st_nlink <= 1: try replace(target, keeping: info, shownAs: path, produce)
+            case S_IFREG, S_IFCHR, S_IFIFO: try writeInPlace(target, truncate: info.st_mode & S_IFMT == S_IFREG, shownAs: path, produce)
             default: throw Refusal(description: "cannot write '\(path)': not a regular file, device or FIFO")
             }
         } else {
-            try replace(target, with: bytes, keeping: nil, shownAs: path)
+            try replace(target, keeping: nil, shownAs: path, produce)
         }
     }
 
@@ -82,7 +88,8 @@ public enum OutputFile {
         Refusal(description: "cannot write '\(path)': \(String(cString: strerror(code)))")
     }
 
-    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32? {
+    /// Writes all of `bytes` to `descriptor`; the error number of a failed write, else nil.
+    public static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32? {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
@@ -96,7 +103,8 @@ public enum OutputFile {
     }
 
     /// A temporary file beside `target`, renamed over it when completely written.
-    static func replace(_ target: String, with bytes: [UInt8], keeping existing: stat?, shownAs path: String) throws {
+    static func replace(_ target: String, keeping existing: stat?, shownAs path: String,
+                        _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
         let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
         let name = URL(fileURLWithPath: target).lastPathComponent
         var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
@@ -116,17 +124,18 @@ public enum OutputFile {
             umask(mask)
             fchmod(descriptor, 0o666 & ~mask)
         }
-        if let code = writeAll(descriptor, bytes) { throw failure(path, code) }
+        try produce { bytes in if let code = writeAll(descriptor, bytes) { throw failure(path, code) } }
         guard fsync(descriptor) == 0 || errno == EINVAL else { throw failure(path) }
         closed = true
         guard close(descriptor) == 0 else { throw failure(path) }
         guard rename(temporary, target) == 0 else { throw failure(path) }
     }
 
-    static func writeInPlace(_ target: String, _ bytes: [UInt8], truncate: Bool, shownAs path: String) throws {
+    static func writeInPlace(_ target: String, truncate: Bool, shownAs path: String,
+                             _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
         let descriptor = open(target, O_WRONLY | (truncate ? O_TRUNC : 0) | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure(path) }
         defer { close(descriptor) }
-        if let code = writeAll(descriptor, bytes) { throw failure(path, code) }
+        try produce { bytes in if let code = writeAll(descriptor, bytes) { throw failure(path, code) } }
     }
 }

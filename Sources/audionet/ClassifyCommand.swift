@@ -93,6 +93,14 @@ struct ClassifyCommand: ParsableCommand {
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
         try classifyEach(writing: matrices) { input in
+            guard !matrices.isEmpty else {
+                // Read as it is decoded: a 10-hour recording costs what a 10-minute one does.
+                let result = try classifier.classify(stream: input.stream(sampleRate: classifier.pipeline.input.sampleRate), hopSeconds: hop,
+                                                     detector: detector)
+                let text = detector == nil ? render(file: input.name, classes: classifier.topClasses(meanScores: result.meanScores, k: top))
+                    : render(file: input.name, events: result.events)
+                return (text, result.duration)
+            }
             let samples = try input.samples(sampleRate: classifier.pipeline.input.sampleRate)
             let frames = plot == nil ? nil : LogMelFrontEnd.yamnet.logMel(samples)
             let analysis = try classifier.analyze(samples: samples, hopSeconds: hop)

@@ -72,12 +72,21 @@ struct EmbedCommand: ParsableCommand {
         let embedder = try AudioEmbedder.load(model, weightsPath: weights, precision: precision, postprocess: postprocess,
                                               postprocessingPath: pcaPath)
         _ = try embedder.pipeline.hop(hop)  // a bad hop is the command's error, not each file's
+        // A row's size, for a file with no examples: the embedding node's (postprocessing keeps it).
+        let size = embedder.pipeline.network.shapes[embedder.node]!.reduce(1, *)
         try inputs.run(suffix: ".\(model).npy") { input, destination in
-            let (embeddings, times) = try embedder.embed(samples: input.samples(sampleRate: embedder.pipeline.input.sampleRate), hopSeconds: hop)
             let target = destination ?? output!
             let timesTarget = destination.map { ($0 as NSString).deletingPathExtension + ".times.npy" } ?? timestamps
             try OutputFile.checkDistinct(outputs: [target], inputs: [input.path])
-            try NPY.write(NPYArray(AudioEmbedder.pool(embeddings, pool)), path: target)
+            // Rows go to the file (or into the pooled row) as the stream is decoded: a long file is never held whole.
+            let rows = pool == .none ? try NPYRowWriter(path: target, rowShape: [size]) : nil
+            var pooled = pool == .none ? nil : AudioEmbedder.Pooled(pool, size: size)
+            let times = try embedder.embed(stream: input.stream(sampleRate: embedder.pipeline.input.sampleRate), hopSeconds: hop) {
+                try rows?.append($0.scalars)
+                pooled?.add($0)
+            }
+            if let rows { try rows.finish() }
+            if let pooled { try NPY.write(NPYArray(pooled.result), path: target) }
             if pool == .none, let timesTarget {
                 try NPY.write(NPYArray(shape: [times.count], float32: times.map { Float($0) }), path: timesTarget)
             }

@@ -94,6 +94,24 @@ func vggishFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
             "\(error)".contains("audionet weights fetch vggish/vggish-10086976.pth")
         }
     }
+
+    /// VGGish's examples (0.96 s, no overlap, no padding past one example) cut from a stream as it is decoded give
+    /// the whole signal’s embeddings bit for bit: 100 s of speech at 44.1 kHz, in several groups.
+    @Test func streamedEmbeddingsAreTheWholeSignals() throws {
+        let speech = try AudioFileReader.readMono(path: TestSupport.fixture("frontend/speech.wav"), sampleRate: 44_100).samples
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("speech-100s.wav").path
+        try AudioFileWriter.write(path: path, samples: (0..<100 * 44_100 + 123).map { speech[$0 % speech.count] }, sampleRate: 44_100)
+        let pipeline = try AudioPipeline(name: VGGish.descriptor.name, network: VGGish.network(weights: formulaStateDict()))
+        let node = try #require(pipeline.input.embeddings)
+        let whole = try pipeline.run(file: path, outputs: [node])
+        var rows: [Float] = [], groups = 0
+        let (times, duration) = try pipeline.run(stream: AudioFileStream(opening: path, sampleRate: 16_000), outputs: [node]) { _, outputs in
+            groups += 1
+            rows += outputs[node]!.scalars
+        }
+        #expect(times.count == 104 && times == whole.times && duration == whole.duration && groups > 1, "\(times.count) examples in \(groups) groups")
+        #expect(rows == whole.outputs[node]!.scalars)
+    }
 }
 
 @Suite struct PyTorchImporterTests {

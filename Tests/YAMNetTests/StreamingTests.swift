@@ -1,0 +1,67 @@
+import AudioNet
+import Foundation
+import Models
+import NetCore
+import TestSupport
+import Testing
+
+/// A file classified as it is decoded (``SoundClassifier/classify(stream:hopSeconds:detector:)``) gives, bit for bit,
+/// the events and mean scores of the whole signal analysed at once, and the pipeline's streamed outputs are the
+/// whole signal's outputs.
+@Suite(.serialized) struct StreamingTests {
+    /// 3 minutes of the four samples (speech between silences, a sweep, speech, a tone) at 44.1 kHz stereo: the
+    /// stream resamples block by block.
+    static let recording: String = {
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("varied.wav").path
+        let base = try! ["speech-between-silences", "sweep", "speech", "tone-a440-stereo"].flatMap {
+            try AudioFileReader.readMono(path: TestSupport.repositoryRoot.appendingPathComponent("Samples/\($0).wav").path, sampleRate: 44_100).samples
+        }
+        let mono = (0..<180 * 44_100).map { base[$0 % base.count] }
+        try! AudioFileWriter.write(path: path, samples: mono.flatMap { [$0, 0.5 * $0] }, channels: 2, sampleRate: 44_100)
+        return path
+    }()
+
+    @Test(arguments: [(0.48, 2), (0.48, 1), (0.25, 2)])
+    func streamedEventsAndMeanScoresEqualTheWholeSignalsBitForBit(_ hop: Double, _ threads: Int) throws {
+        let classifier = try classifier()
+        Parallel.setThreadCount(threads)
+        defer { Parallel.setThreadCount(nil) }
+        let detector = SoundEventDetector(labels: classifier.labels, ontology: nil, options: EventOptions(specificity: .none))
+        let whole = try classifier.analyze(samples: AudioFileReader.readMono(path: Self.recording, sampleRate: 16_000).samples, hopSeconds: hop)
+        let streamed = try classifier.classify(stream: AudioFileStream(opening: Self.recording, sampleRate: 16_000), hopSeconds: hop,
+                                               detector: detector)
+        let events = detector.events(in: whole)
+        #expect(events.count > 20 && streamed.events == events, "\(streamed.events.count) events streamed, \(events.count) whole")
+        #expect(streamed.meanScores == whole.meanScores && streamed.duration == whole.duration)
+    }
+
+    @Test func thePipelinesStreamedEmbeddingsAreTheWholeSignals() throws {
+        let pipeline = try classifier().pipeline
+        let node = try #require(pipeline.input.embeddings)
+        let whole = try pipeline.run(file: Self.recording, outputs: [node])
+        var rows: [Float] = [], firsts: [Int] = []
+        let (times, duration) = try pipeline.run(stream: AudioFileStream(opening: Self.recording, sampleRate: pipeline.input.sampleRate),
+                                                 outputs: [node]) { first, outputs in
+            firsts.append(first)
+            rows += outputs[node]!.scalars
+        }
+        #expect(times == whole.times && duration == whole.duration)
+        #expect(firsts.count > 1, "a 3-minute file comes in several groups")
+        #expect(rows == whole.outputs[node]!.scalars)
+    }
+
+    @Test func streamedEmbeddingsAndTheirPoolsAreTheWholeSignals() throws {
+        let embedder = try AudioEmbedder(pipeline: classifier().pipeline)
+        let whole = try embedder.embed(file: Self.recording, hopSeconds: 0.96)
+        var rows: [Float] = []
+        var mean = AudioEmbedder.Pooled(.mean, size: 1024), max = AudioEmbedder.Pooled(.max, size: 1024)
+        let times = try embedder.embed(stream: AudioFileStream(opening: Self.recording, sampleRate: 16_000), hopSeconds: 0.96) {
+            rows += $0.scalars
+            mean.add($0)
+            max.add($0)
+        }
+        #expect(times == whole.times && rows == whole.embeddings.scalars)
+        #expect(mean.result == AudioEmbedder.pool(whole.embeddings, .mean) && max.result == AudioEmbedder.pool(whole.embeddings, .max))
+        #expect(mean.result != max.result)
+    }
+}
