@@ -43,21 +43,32 @@ struct MergeCommand: ParsableCommand {
             throw CommandError("standard output is one of the merge's own files (\(error)); redirect it elsewhere")
         }
         let order = Dictionary(expected.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        var lines = [[Substring]](repeating: [], count: expected.count)
-        var seen: [String: String] = [:]  // a line's "file" → where it was first read
-        for part in parts {
-            guard let text = try? String(contentsOfFile: part, encoding: .utf8) else { throw CommandError("cannot read the part '\(part)' as UTF-8 text") }
-            for (number, line) in text.split(separator: "\n").enumerated() {
-                let place = "\(part) line \(number + 1)"
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let file = object["file"] as? String else {
+        // Parts are mapped, not read: what is kept of a line is where it is (a corpus's parts can be gigabytes).
+        let texts = try parts.map { part in
+            do { return try Data(contentsOf: URL(fileURLWithPath: part), options: .alwaysMapped) } catch {
+                throw CommandError("cannot read the part '\(part)'")
+            }
+        }
+        var lines = [[(part: Int, bytes: Range<Int>)]](repeating: [], count: expected.count)
+        var seen: [String: (part: Int, line: Int)] = [:]  // a line's "file" → where it was first read
+        for (partIndex, text) in texts.enumerated() {
+            var start = 0, number = 0
+            while start < text.count {
+                let end = text[start...].firstIndex(of: UInt8(ascii: "\n")) ?? text.count
+                defer { start = end + 1 }
+                number += 1
+                guard end > start else { continue }
+                let place = "\(parts[partIndex]) line \(number)"
+                guard let object = try? JSONSerialization.jsonObject(with: text.subdata(in: start..<end)) as? [String: Any],
+                      let file = object["file"] as? String else {
                     throw CommandError("\(place) is not a JSON object with a \"file\" (merge reads --format json outputs)")
                 }
-                if let earlier = seen[file] { throw CommandError("'\(file)' appears twice: \(earlier) and \(place)") }
-                seen[file] = place
+                if let earlier = seen[file] { throw CommandError("'\(file)' appears twice: \(parts[earlier.part]) line \(earlier.line) and \(place)") }
+                seen[file] = (partIndex, number)
                 guard let index = order[file] ?? Self.channelOf(file).flatMap({ order[$0] }) else {
                     throw CommandError("'\(file)' (\(place)) is not one of the inputs")
                 }
-                lines[index].append(line)
+                lines[index].append((partIndex, start..<end))
             }
         }
         let missing = expected.indices.filter { lines[$0].isEmpty }
@@ -65,7 +76,7 @@ struct MergeCommand: ParsableCommand {
             let named = missing.prefix(3).map { "'\(expected[$0])'" }.joined(separator: ", ") + (missing.count > 3 ? ", …" : "")
             throw CommandError("\(missing.count) of \(expected.count) inputs have no line in the parts: \(named)")
         }
-        for list in lines { for line in list { print(line) } }
+        for list in lines { for line in list { print(String(decoding: texts[line.part][line.bytes], as: UTF8.self)) } }
     }
 
     /// The file of a channel's name, `FILE (channel 2)` → `FILE`.
