@@ -23,7 +23,12 @@ public final class ChunkedResampler {
     /// Absolute input index of the next chunk's first kept sample.
     private var next = 0
 
-    public init(from sourceRate: Int, to targetRate: Int, quality: Resampler.Quality = .kaiserBest) throws {
+    /// Waits for a chunk per core before converting, unless the stream is live.
+    let live: Bool
+
+    /// A converter from `sourceRate` to `targetRate`. A `live` one converts 20 ms chunks as soon as they and the
+    /// filter's reach have arrived (the outputs are the same; only latency and parallelism differ).
+    public init(from sourceRate: Int, to targetRate: Int, quality: Resampler.Quality = .kaiserBest, live: Bool = false) throws {
         _ = try Resampler(from: sourceRate, to: targetRate, quality: quality)  // validates the ratio
         func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
         let divisor = gcd(sourceRate, targetRate)
@@ -35,8 +40,10 @@ public final class ChunkedResampler {
         outputPeriod = targetRate / divisor
         // libsamplerate's best sinc reaches about 340 zero crossings / ratio input samples; 16384 covers 44.1 → 8 kHz
         // (and resampy's filter, a few hundred taps, many times over).
-        margin = inputPeriod * ((16_384 + inputPeriod - 1) / inputPeriod)
-        chunk = inputPeriod * max(1, (1 << 19) / inputPeriod)
+        let reach = live ? filter?.taps ?? 16_384 : 16_384
+        margin = inputPeriod * ((reach + inputPeriod - 1) / inputPeriod)
+        chunk = inputPeriod * max(1, (live ? sourceRate / 50 : 1 << 19) / inputPeriod)
+        self.live = live
     }
 
     /// Appends `input` and returns the outputs that are now final.
@@ -50,7 +57,7 @@ public final class ChunkedResampler {
             start += chunk
         }
         // Wait until every core gets a chunk.
-        return spans.count < Parallel.threadCount ? [] : try convert(spans, final: false)
+        return spans.isEmpty || (!live && spans.count < Parallel.threadCount) ? [] : try convert(spans, final: false)
     }
 
     /// Converts the rest of the stream and returns its outputs.

@@ -94,7 +94,7 @@ public final class AudioEmbedder: Sendable {
     /// when the embedder postprocesses): bit for bit the rows of ``embed(samples:hopSeconds:)`` on the whole signal.
     /// Returns each example's time.
     public func embed(stream: AudioFileStream, hopSeconds: Double? = nil, _ body: (Tensor) throws -> Void) throws -> [Double] {
-        try pipeline.run(stream: stream, outputs: [node], hopSeconds: hopSeconds) { _, outputs in
+        try pipeline.run(stream: stream, outputs: [node], hopSeconds: hopSeconds) { outputs, _ in
             try body(rows(outputs[node]!))
         }.times
     }

@@ -86,9 +86,11 @@ public final class AudioPipeline: Sendable {
     /// `body(first, outputs)` in order, and returns each example's time and the signal's duration in seconds.
     /// Memory holds a group (a few batches per core) and the samples and frames the next example needs, whatever the
     /// stream's length; the outputs are bit for bit a whole-signal ``run(samples:outputs:hopSeconds:progress:)``'s.
-    /// A network whose front end cannot cut examples from a stream (OpenL3) reads the whole stream first.
-    public func run(stream: AudioFileStream, outputs: [String], hopSeconds: Double? = nil,
-                    _ body: (_ first: Int, _ outputs: [String: Tensor]) throws -> Void) throws -> (times: [Double], duration: Double) {
+    /// A network whose front end cannot cut examples from a stream (OpenL3) reads the whole stream first. `live`
+    /// runs the examples each block completes at once (a live input; batches are then smaller, so values may differ
+    /// from a whole-signal run's in the last bits). `body` also receives the seconds of signal read so far.
+    public func run(stream: AudioFileStream, outputs: [String], hopSeconds: Double? = nil, live: Bool = false,
+                    _ body: (_ outputs: [String: Tensor], _ secondsRead: Double) throws -> Void) throws -> (times: [Double], duration: Double) {
         guard stream.sampleRate == input.sampleRate else {
             throw AudioNetError.invalidOption("\(name) reads audio at \(input.sampleRate) Hz; the stream gives \(stream.sampleRate) Hz")
         }
@@ -97,7 +99,7 @@ public final class AudioPipeline: Sendable {
             var samples: [Float] = []
             while let block = try stream.readBlock() { samples += block }
             let result = try run(samples: samples, outputs: outputs, hopSeconds: hop)
-            try body(0, result.outputs)
+            try body(result.outputs, result.duration)
             return (result.times, result.duration)
         }
         let runner = BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
@@ -106,9 +108,10 @@ public final class AudioPipeline: Sendable {
         var pending: [Float] = [], exampleShape: [Int] = [], done = 0
         func runPending(all: Bool) throws {
             let size = exampleShape.reduce(1, *), count = size == 0 ? 0 : pending.count / size
-            let taken = all ? count : count / group * group
+            let taken = all || live ? count : count / group * group
             guard taken > 0 else { return }
-            try body(done, runner.run(examples: Tensor(shape: [taken] + exampleShape, scalars: Array(pending[0..<taken * size])), outputs: outputs))
+            try body(runner.run(examples: Tensor(shape: [taken] + exampleShape, scalars: Array(pending[0..<taken * size])), outputs: outputs),
+                     Double(examples.signalLength) / Double(input.sampleRate))
             pending.removeFirst(taken * size)
             done += taken
         }

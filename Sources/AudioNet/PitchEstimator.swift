@@ -74,6 +74,10 @@ public struct PitchDecoding: Sendable {
         self.medianWindow = medianWindow
     }
 
+    /// Whether each frame is decoded from its own activations alone, so a track can be written as it is made:
+    /// Viterbi, hysteresis (the file's mean pitch) and the median filter (the frames around) need the whole track.
+    public var isFrameLocal: Bool { decoder != .viterbi && hysteresis == nil && medianWindow == nil }
+
     /// The bins decoding may choose; an error when the range holds none.
     func bins() throws -> Range<Int> {
         let range = CREPE.bins(from: minimumFrequency, to: maximumFrequency)
@@ -130,9 +134,11 @@ public final class PitchEstimator: Sendable {
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         let count = samples.count
         var whole: [Float]? = consume samples
-        return try estimate(announcedSampleCount: count, readBlock: { defer { whole = nil }; return whole },
-                            stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding,
-                            activations: activations, embedding: embedding, progress: progress)
+        var parts: [PitchTrack] = []
+        try estimate(announcedSampleCount: count, readBlock: { defer { whole = nil }; return whole },
+                     stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding, activations: activations,
+                     embedding: embedding, live: false, progress: progress) { parts.append($0) }
+        return PitchTrack(joining: parts)
     }
 
     /// The same as ``estimate(samples:stepMilliseconds:centered:decoding:activations:embedding:progress:)`` on a
@@ -140,12 +146,27 @@ public final class PitchEstimator: Sendable {
     public func estimate(stream: AudioFileStream, stepMilliseconds: Double = 10, centered: Bool = true,
                          decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
+        var parts: [PitchTrack] = []
+        try estimate(stream: stream, stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding,
+                     activations: activations, embedding: embedding, progress: progress) { parts.append($0) }
+        return PitchTrack(joining: parts)
+    }
+
+    /// The track of a stream read at 16 kHz handed to `part` piece by piece as its frames are finished, so that
+    /// neither the signal nor the track is held: pieces of about 30 seconds, or with `live` every frame as soon as
+    /// the samples it reads have arrived (a live input: the latency is one block of the stream and the network's
+    /// time; the values are the same). A decoding that needs the whole track (``PitchDecoding/isFrameLocal`` false:
+    /// Viterbi, hysteresis, the median filter) or `activations`/`embedding` hands it over as one piece at the end.
+    public func estimate(stream: AudioFileStream, stepMilliseconds: Double = 10, centered: Bool = true,
+                         decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
+                         live: Bool = false, progress: (@Sendable (Double) -> Void)? = nil,
+                         _ part: (PitchTrack) throws -> Void) throws {
         guard stream.sampleRate == CREPE.sampleRate else {
             throw AudioNetError.invalidOption("CREPE reads audio at \(CREPE.sampleRate) Hz; the stream gives \(stream.sampleRate) Hz")
         }
-        return try estimate(announcedSampleCount: stream.announcedSampleCount, readBlock: stream.readBlock,
-                            stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding,
-                            activations: activations, embedding: embedding, progress: progress)
+        try estimate(announcedSampleCount: stream.announcedSampleCount, readBlock: stream.readBlock,
+                     stepMilliseconds: stepMilliseconds, centered: centered, decoding: decoding,
+                     activations: activations, embedding: embedding, live: live, progress: progress, part)
     }
 
     /// Signal samples read ahead per chunk of frames: 2^19, about 33 s at 16 kHz.
@@ -154,14 +175,16 @@ public final class PitchEstimator: Sendable {
     /// The pitch of a signal read block by block, in chunks of whole batches: each chunk's frames are cut from a
     /// window of the signal once every sample they read has arrived (or the signal has ended), and the samples no
     /// later frame reads are dropped. The batches are the ones a whole-signal run makes, so the track is the same to
-    /// the bit whatever the blocks.
+    /// the bit whatever the blocks. A frame-local decoding hands each chunk's frames to `part` as they are finished;
+    /// `live` makes a chunk of the frames ready after each block.
     private func estimate(announcedSampleCount: Int, readBlock: () throws -> [Float]?, stepMilliseconds: Double,
-                          centered: Bool, decoding: PitchDecoding, activations: Bool, embedding: Bool,
-                          progress: (@Sendable (Double) -> Void)?) throws -> PitchTrack {
+                          centered: Bool, decoding: PitchDecoding, activations: Bool, embedding: Bool, live: Bool,
+                          progress: (@Sendable (Double) -> Void)?, _ part: (PitchTrack) throws -> Void) throws {
         let hop = Int(Double(CREPE.sampleRate) * stepMilliseconds / 1000)
         guard hop >= 1 else { throw AudioNetError.invalidOption("--step-ms must give at least one sample per hop") }
         let allowed = try decoding.bins()
         let activationNode = network.outputName, input = pipeline.input
+        let inPieces = decoding.isFrameLocal && !activations && !embedding
         let frames = FrameOutputs(decoding: decoding.decoder == .viterbi ? nil : decoding, allowed: allowed,
                                   keeping: (activations || decoding.decoder == .viterbi ? [activationNode] : [])
                                       + (embedding ? [CREPE.embeddingNode] : []),
@@ -174,14 +197,18 @@ public final class PitchEstimator: Sendable {
         var window: [Float] = [], offset = 0, received = 0, ended = false, done = 0
         var levels: [Double] = []
         repeat {
-            let end = (done + chunkFrames - 1) * hop - padding + CREPE.frameLength  // past the chunk's last frame
+            // Past the last sample of the chunk's last frame (of the next frame when live).
+            let end = ((live ? done + 1 : done + chunkFrames) - 1) * hop - padding + CREPE.frameLength
             while !ended && received < end {
                 guard let block = try readBlock() else { ended = true; break }
                 if window.isEmpty { window = block } else { window += block }
                 received += block.count
+                if live { break }
             }
-            let count = ended ? CREPE.frameCount(sampleCount: received, hop: hop, center: centered) - done : chunkFrames
-            guard count > 0 else { break }
+            let ready = received + padding >= CREPE.frameLength ? (received + padding - CREPE.frameLength) / hop + 1 : 0
+            let count = ended ? CREPE.frameCount(sampleCount: received, hop: hop, center: centered) - done
+                : live ? min(chunkFrames, ready - done) : chunkFrames
+            guard count > 0 else { if ended { break } else { continue } }
             frames.grow(to: done + count)
             if decoding.silenceDecibels != nil {
                 levels += Self.frameLevels(window, offset: offset, hop: hop, centered: centered, frames: done..<done + count)
@@ -189,6 +216,11 @@ public final class PitchEstimator: Sendable {
             try run(frames: done..<done + count, of: window, from: offset, hop: hop, centered: centered, runner: runner,
                     outputs: [activationNode] + (embedding ? [CREPE.embeddingNode] : []), into: frames,
                     progress: progress.map { report in { @Sendable framesDone in report(min(1, framesDone / expectedFrames)) } })
+            if inPieces {
+                try part(finish(frames.takeDecoded(), first: done, hop: hop, centered: centered, decoding: decoding,
+                                levels: decoding.silenceDecibels == nil ? nil : levels, activation: nil, embedding: nil))
+                levels.removeAll(keepingCapacity: true)
+            }
             done += count
             // Samples before the next frame's first are dropped once they are half the window (a signal handed over
             // whole is not shifted for every chunk).
@@ -199,11 +231,12 @@ public final class PitchEstimator: Sendable {
             }
             AllocatorPolicy.releaseFreed()
         } while !ended
+        guard !inPieces else { return }
         let activation = frames.kept(activationNode)
-        let decoded = decoding.decoder == .viterbi ? Self.decoded(activation!, decoder: .viterbi, allowed: allowed) : frames.decoded
-        let track = finish(decoded, hop: hop, decoding: decoding, levels: decoding.silenceDecibels == nil ? nil : levels,
-                           activation: activations ? activation : nil, embedding: frames.kept(CREPE.embeddingNode))
-        return track.retimed((0..<done).map { CREPE.frameTime($0, hop: hop, center: centered) })
+        let decoded = decoding.decoder == .viterbi ? Self.decoded(activation!, decoder: .viterbi, allowed: allowed) : frames.takeDecoded()
+        try part(finish(decoded, first: 0, hop: hop, centered: centered, decoding: decoding,
+                        levels: decoding.silenceDecibels == nil ? nil : levels, activation: activations ? activation : nil,
+                        embedding: frames.kept(CREPE.embeddingNode)))
     }
 
     /// Runs `range`'s frames, cut from `samples` (sample `offset` of the signal on), through `runner` and records
@@ -266,10 +299,10 @@ public final class PitchEstimator: Sendable {
         return (bin, Double(row[row.startIndex + bin]), frequency.isFinite ? frequency : 0)
     }
 
-    /// The track from decoded frames: the silence gate, the median filter on confidence, the voicing threshold (or
+    /// The track of decoded frames `first…` (`levels`: theirs): the silence gate, the median filter on confidence, the voicing threshold (or
     /// hysteresis) and the median filter on pitch.
-    private func finish(_ decoded: DecodedFrames, hop: Int, decoding: PitchDecoding, levels: [Double]?, activation: Tensor?,
-                        embedding: Tensor?) -> PitchTrack {
+    private func finish(_ decoded: DecodedFrames, first: Int = 0, hop: Int, centered: Bool = true, decoding: PitchDecoding,
+                        levels: [Double]?, activation: Tensor?, embedding: Tensor?) -> PitchTrack {
         let count = decoded.bins.count
         var frequencies = decoded.frequencies, confidences = decoded.confidences
         if let floor = decoding.silenceDecibels, let levels {
@@ -284,7 +317,7 @@ public final class PitchEstimator: Sendable {
             for frame in 0..<count where !voiced[frame] { frequencies[frame] = .nan }
         }
         if let window = decoding.medianWindow { frequencies = CREPE.medianFiltered(frequencies, window: window) }
-        let times = (0..<count).map { Double($0 * hop) / Double(CREPE.sampleRate) }
+        let times = (first..<first + count).map { CREPE.frameTime($0, hop: hop, center: centered) }
         return PitchTrack(times: times, frequencies: frequencies, confidences: confidences.map { Float($0) }, bins: decoded.bins,
                           activation: activation, embedding: embedding.map { $0.reshaped([count, $0.count / max(count, 1)]) })
     }
@@ -298,10 +331,14 @@ public final class PitchEstimator: Sendable {
 }
 
 extension PitchTrack {
-    /// The same track at `times`.
-    func retimed(_ times: [Double]) -> PitchTrack {
-        PitchTrack(times: times, frequencies: frequencies, confidences: confidences, bins: bins, activation: activation,
-                   embedding: embedding)
+    /// The pieces of a track one after another (their activations and embeddings when there is one piece).
+    init(joining parts: [PitchTrack]) {
+        guard parts.count != 1 else {
+            self = parts[0]
+            return
+        }
+        self.init(times: parts.flatMap(\.times), frequencies: parts.flatMap(\.frequencies),
+                  confidences: parts.flatMap(\.confidences), bins: parts.flatMap(\.bins), activation: nil, embedding: nil)
     }
 }
 
@@ -333,7 +370,9 @@ struct DecodedFrames {
 private final class FrameOutputs: @unchecked Sendable {
     private let lock = NSLock()
     private let decoding: PitchDecoding?, allowed: Range<Int>, sizes: [String: Int]
-    private(set) var decoded: DecodedFrames
+    private var decoded: DecodedFrames
+    /// The frame `decoded` starts at (the frames before were taken).
+    private var base = 0
     private var rows: [String: [Float]]
 
     /// Frames decoded as `decoding` says when it is given; the outputs of nodes `keeping` (of `sizes` values a frame)
@@ -348,7 +387,7 @@ private final class FrameOutputs: @unchecked Sendable {
 
     /// Makes room for frames up to `count` (between chunks, when no batch is recording).
     func grow(to count: Int) {
-        if decoding != nil { decoded.grow(to: count) }
+        if decoding != nil { decoded.grow(to: count - base) }
         for node in rows.keys { rows[node]! += repeatElement(0, count: count * sizes[node]! - rows[node]!.count) }
     }
 
@@ -359,13 +398,22 @@ private final class FrameOutputs: @unchecked Sendable {
                 let values = activation.scalars
                 for local in 0..<activation.shape[0] {
                     let row = values[local * CREPE.binCount..<(local + 1) * CREPE.binCount]
-                    decoded.set(first + local, PitchEstimator.decodeFrame(row, bin: nil, decoder: decoding.decoder, allowed: allowed))
+                    decoded.set(first + local - base, PitchEstimator.decodeFrame(row, bin: nil, decoder: decoding.decoder, allowed: allowed))
                 }
             }
             for (node, output) in outputs where rows[node] != nil {
                 rows[node]!.replaceSubrange(first * sizes[node]!..<first * sizes[node]! + output.count, with: output.scalars)
             }
         }
+    }
+
+    /// The frames decoded since the last time they were taken.
+    func takeDecoded() -> DecodedFrames {
+        defer {
+            base += decoded.bins.count
+            decoded = DecodedFrames(count: 0)
+        }
+        return decoded
     }
 
     /// The rows kept of `node`, `[count, size]`, or nil when it was not kept.

@@ -102,17 +102,34 @@ public final class SoundClassifier: Sendable {
     /// mean scores are bit for bit those of ``analyze(samples:hopSeconds:)`` on the whole signal.
     public func classify(stream: AudioFileStream, hopSeconds: Double? = nil,
                          detector: SoundEventDetector?) throws -> (events: [SoundEvent], meanScores: [Float], duration: Double) {
+        var events: [SoundEvent] = []
+        let (meanScores, duration) = try classify(stream: stream, hopSeconds: hopSeconds, detector: detector, live: false) { closed, _ in
+            events += closed
+        }
+        return (events.sorted { ($0.start, $1.score) < ($1.start, $0.score) }, meanScores, duration)
+    }
+
+    /// Classifies a stream as it arrives, handing `report` after each group of patches the events that have closed
+    /// (each once; the last call closes the rest) and those still open, as far as they go. With `live` the patches
+    /// each block completes are run at once (see ``AudioPipeline/run(stream:outputs:hopSeconds:live:_:)``): an event
+    /// is reported about one patch hop plus the network's time after the audio that closes it.
+    public func classify(stream: AudioFileStream, hopSeconds: Double? = nil, detector: SoundEventDetector?, live: Bool,
+                         report: (_ closed: [SoundEvent], _ open: [SoundEvent]) throws -> Void) throws -> (meanScores: [Float], duration: Double) {
         var tracker = detector?.tracker(hopSeconds: try pipeline.hop(hopSeconds), firstCentreSeconds: pipeline.input.firstCentreSeconds)
         var sums = ScoreSums(classes: labels.names.count)
-        let duration = try pipeline.run(stream: stream, outputs: ["predictions"], hopSeconds: hopSeconds) { _, outputs in
+        let duration = try pipeline.run(stream: stream, outputs: ["predictions"], hopSeconds: hopSeconds, live: live) { outputs, secondsRead in
             let scores = outputs["predictions"]!, classes = scores.shape[1]
             for patch in 0..<scores.shape[0] {
                 let row = scores.scalars[patch * classes..<(patch + 1) * classes]
                 tracker?.add(row)
                 sums.add(row)
             }
+            if tracker != nil {
+                try report(tracker!.takeClosedEvents(secondsRead: secondsRead), tracker!.openEvents(secondsRead: secondsRead))
+            }
         }.duration
-        return (tracker?.events(duration: duration) ?? [], sums.means, duration)
+        if let tracker { try report(tracker.events(duration: duration), []) }
+        return (sums.means, duration)
     }
 
     private func analysis(_ result: AudioPipelineResult) -> PatchAnalysis {

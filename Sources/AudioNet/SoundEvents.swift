@@ -101,7 +101,7 @@ public struct SoundEventTracker: Sendable {
     public let firstCentreSeconds: Double
     /// Patches given so far.
     public private(set) var patchCount = 0
-    private var runs: [Int: [(first: Int, last: Int, score: Float)]] = [:]
+    private var runs: [Int: [Run]] = [:]
 
     init(detector: SoundEventDetector, hopSeconds: Double, firstCentreSeconds: Double) {
         self.detector = detector
@@ -125,23 +125,76 @@ public struct SoundEventTracker: Sendable {
 
     /// The events of the patches given, from a signal of `duration` seconds, sorted by start.
     public func events(duration: Double) -> [SoundEvent] {
-        let hop = hopSeconds, count = patchCount, options = detector.options
-        func start(_ patch: Int) -> Double { patch == 0 ? 0 : min(duration, firstCentreSeconds + Double(patch) * hop - hop / 2) }
-        func end(_ patch: Int) -> Double { patch == count - 1 ? duration : min(duration, firstCentreSeconds + Double(patch) * hop + hop / 2) }
+        let count = patchCount
         var events: [SoundEvent] = []
         for (index, list) in runs {
-            var merged: [SoundEvent] = []
-            for run in list {
-                let event = SoundEvent(label: detector.labels.names[index], start: start(run.first), end: end(run.last), score: run.score)
-                if let previous = merged.last, event.start - previous.end < options.minimumSeparation {
-                    merged[merged.count - 1] = SoundEvent(label: previous.label, start: previous.start, end: event.end,
-                                                          score: max(previous.score, event.score))
-                } else {
-                    merged.append(event)
-                }
-            }
-            events += merged.filter { $0.end - $0.start >= options.minimumDuration }
+            events += groups(of: list, duration: duration).map { event(index, list[$0], duration: duration, lastPatch: count - 1) }
+                .filter { $0.end - $0.start >= detector.options.minimumDuration }
         }
         return events.sorted { ($0.start, $1.score) < ($1.start, $0.score) }
+    }
+
+    /// The events no later patch can change, taken out of the tracker, given that the signal holds at least
+    /// `secondsRead` seconds: a class's event is closed when the class was inactive in the last patch given and a
+    /// run starting at the next patch would be at least the minimum separation away. A live stream's events can be
+    /// reported as they close; ``events(duration:)`` then gives the others at the end (together, a whole run's).
+    public mutating func takeClosedEvents(secondsRead: Double) -> [SoundEvent] {
+        guard patchCount > 0 else { return [] }
+        var closed: [SoundEvent] = []
+        for (index, list) in runs {
+            var taken = 0
+            for group in groups(of: list, duration: .infinity) {
+                let event = event(index, list[group], duration: .infinity, lastPatch: .max)
+                // Where the class's next run starts, at the earliest (the signal's end may come before it).
+                let following = min(secondsRead, start(group.upperBound < list.count ? list[group.upperBound].first : patchCount, duration: .infinity))
+                guard list[group.upperBound - 1].last < patchCount - 1, event.end <= secondsRead,
+                      following - event.end >= detector.options.minimumSeparation else { break }
+                if event.end - event.start >= detector.options.minimumDuration { closed.append(event) }
+                taken = group.upperBound
+            }
+            runs[index] = taken == list.count ? nil : Array(list[taken...])
+        }
+        return closed.sorted { ($0.start, $1.score) < ($1.start, $0.score) }
+    }
+
+    /// The events still open, as far as they go with the patches given (their end is the last active patch's).
+    public func openEvents(secondsRead: Double) -> [SoundEvent] {
+        runs.compactMap { index, list in
+            guard let group = groups(of: list, duration: .infinity).last, list[group.upperBound - 1].last == patchCount - 1 else { return nil }
+            let event = event(index, list[group], duration: .infinity, lastPatch: .max)
+            return SoundEvent(label: event.label, start: event.start, end: min(event.end, secondsRead), score: event.score)
+        }.sorted { ($0.start, $1.score) < ($1.start, $0.score) }
+    }
+
+    private typealias Run = (first: Int, last: Int, score: Float)
+
+    /// The runs that merge into one event (closer than the minimum separation), as ranges of `list`.
+    private func groups(of list: [Run], duration: Double) -> [Range<Int>] {
+        var groups: [Range<Int>] = []
+        for (offset, run) in list.enumerated() {
+            if let previous = groups.last,
+               start(run.first, duration: duration) - end(list[previous.upperBound - 1].last, duration: duration, lastPatch: patchCount - 1)
+                < detector.options.minimumSeparation {
+                groups[groups.count - 1] = previous.lowerBound..<offset + 1
+            } else {
+                groups.append(offset..<offset + 1)
+            }
+        }
+        return groups
+    }
+
+    /// The event of merged runs of class `index`.
+    private func event(_ index: Int, _ runs: ArraySlice<Run>, duration: Double, lastPatch: Int) -> SoundEvent {
+        SoundEvent(label: detector.labels.names[index], start: start(runs.first!.first, duration: duration),
+                   end: end(runs.last!.last, duration: duration, lastPatch: lastPatch), score: runs.map(\.score).max()!)
+    }
+
+    /// Each patch stands for the hop-wide slice around its centre; the first from 0, the last to the end.
+    private func start(_ patch: Int, duration: Double) -> Double {
+        patch == 0 ? 0 : min(duration, firstCentreSeconds + Double(patch) * hopSeconds - hopSeconds / 2)
+    }
+
+    private func end(_ patch: Int, duration: Double, lastPatch: Int) -> Double {
+        patch == lastPatch ? duration : min(duration, firstCentreSeconds + Double(patch) * hopSeconds + hopSeconds / 2)
     }
 }

@@ -47,6 +47,11 @@ struct BatchInput: Equatable {
     let path: String
     let relative: String
     var channel: Int? = nil
+    /// For `-` (standard input): the raw PCM layout, when the stream has no header.
+    var raw: RawPCM? = nil
+
+    /// The input named `-`: a stream on standard input.
+    var isStandardInput: Bool { path == "-" }
 
     /// `relative` with its extension replaced by `suffix` (`speech.wav` → `speech.f0.csv`; channel 2 →
     /// `speech.ch2.f0.csv`), under `folder`.
@@ -59,12 +64,17 @@ struct BatchInput: Equatable {
 
     /// The input's samples at `sampleRate`, mono: its channel, or all of them mixed.
     func samples(sampleRate: Int) throws -> [Float] {
-        try AudioFileReader.readMono(path: path, sampleRate: sampleRate, channel: channel).samples
+        guard isStandardInput else { return try AudioFileReader.readMono(path: path, sampleRate: sampleRate, channel: channel).samples }
+        let stream = try stream(sampleRate: sampleRate)
+        var samples: [Float] = []
+        while let block = try stream.readBlock() { samples += block }
+        return samples
     }
 
     /// The input's samples at `sampleRate`, mono, read as they are consumed.
     func stream(sampleRate: Int) throws -> AudioFileStream {
-        try AudioFileStream(opening: path, sampleRate: sampleRate, channel: channel)
+        guard isStandardInput else { return try AudioFileStream(opening: path, sampleRate: sampleRate, channel: channel) }
+        return try AudioFileStream(reading: PipeSource(), raw: raw, sampleRate: sampleRate, channel: channel)
     }
 }
 
@@ -81,7 +91,7 @@ struct Batch {
     static let audioExtensions: Set<String> = ["wav", "wave", "flac", "ogg", "oga", "opus", "aif", "aiff", "aifc", "au", "snd", "caf", "w64", "mp3"]
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "gif", "tga", "ppm", "pgm", "psd", "hdr"]
 
-    private init(inputs: [BatchInput], options: BatchOptions, kind: String) {
+    init(inputs: [BatchInput], options: BatchOptions, kind: String) {
         self.inputs = inputs
         self.options = options
         self.kind = kind

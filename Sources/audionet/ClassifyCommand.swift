@@ -16,14 +16,18 @@ struct ClassifyCommand: ParsableCommand {
         model's classes: events from its probabilities for each of the backbone's examples, or with --clip the top \
         K for the whole file (the head on the mean embedding, as it was trained). Any sample rate and channel count (resampled to the network's rate). \
         A folder is searched for audio files; with --output-dir each input's result is NAME.events.json (or \
-        NAME.clip.json with --clip; .csv or .txt for those formats) there. JSON is one object per file per line.
+        NAME.clip.json with --clip; .csv or .txt for those formats) there. JSON is one object per file per line. \
+        '-' reads a stream on standard input (WAV, FLAC, OGG…, or raw PCM with --raw-rate); --stream writes each \
+        event as it closes.
         """
     )
 
-    @Argument(help: "Audio files (WAV, FLAC, OGG, AIFF…) or folders of them.")
+    @Argument(help: "Audio files (WAV, FLAC, OGG, AIFF…) or folders of them ('-': standard input).")
     var files: [String] = []
 
     @OptionGroup var batch: BatchOptions
+
+    @OptionGroup var streamInput: StreamInputOptions
 
     @Flag(help: "Clip-level classification: the top K classes of the mean patch scores.")
     var clip = false
@@ -70,12 +74,19 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "float32 (exact) or int8 (dynamic-range quantized 1×1 convolutions, as LiteRT's hybrid kernels; faster).")
     var precision: Precision = .float32
 
+    @Flag(help: "Write each event as a JSON line (CSV with --format csv) as soon as it closes, and a still-open one at most every second of audio (\"open\": true); for a live input, '-' on standard input.")
+    var stream = false
+
     func validate() throws {
         guard top > 0 else { throw CommandError("--top must be positive") }
         guard (0...1).contains(threshold) else { throw CommandError("--threshold must be within [0, 1]") }
         guard minimumSeparation >= 0, minimumDuration >= 0 else { throw CommandError("durations must not be negative") }
         guard timestamps == nil || scores != nil else { throw CommandError("--timestamps goes with --scores") }
         if let plot { _ = try Canvas.format(of: plot) }
+        if stream {
+            guard !clip, scores == nil, plot == nil, model == nil else { throw CommandError("--stream reports YAMNet's events as they close: not with --clip, --scores, --plot or --model") }
+            guard batch.outputDirectory == nil else { throw CommandError("--stream writes to standard output, not --output-dir") }
+        }
     }
 
     func run() throws {
@@ -92,6 +103,7 @@ struct ClassifyCommand: ParsableCommand {
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
+        if stream, let detector { return try classifyLive(classifier, detector) }
         try classifyEach(writing: matrices) { input in
             guard !matrices.isEmpty else {
                 // Read as it is decoded: a 10-hour recording costs what a 10-minute one does.
@@ -121,7 +133,7 @@ struct ClassifyCommand: ParsableCommand {
     /// Runs `classify` (a file's result as text and its seconds of audio) over the inputs: printed to stdout, or
     /// written one file per input under --output-dir (CSV with its header). `outputs` are files one input writes.
     func classifyEach(writing outputs: [String] = [], _ classify: (BatchInput) throws -> (String, Double)) throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").audio(channels, stream: streamInput)
         guard outputs.isEmpty || inputs.inputs.count == 1 else { throw CommandError("--scores and --plot take one input file") }
         try OutputFile.checkDistinct(outputs: outputs, inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let header = clip ? "file,index,label,score\n" : "file,label,start,end,score\n"
@@ -137,6 +149,40 @@ struct ClassifyCommand: ParsableCommand {
             }
             return seconds
         }
+    }
+
+    /// `--stream`: each input's events written and flushed as they close, a still-open one at most every second of
+    /// audio.
+    func classifyLive(_ classifier: SoundClassifier, _ detector: SoundEventDetector) throws {
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").audio(channels, stream: streamInput)
+        if format == .csv { print("file,label,start,end,score,open") }
+        try inputs.run(suffix: "") { input, _ in
+            var openReported: [String: Double] = [:]  // label → the end of its last open report
+            return try classifier.classify(stream: input.stream(sampleRate: classifier.pipeline.input.sampleRate), hopSeconds: hop,
+                                           detector: detector, live: true) { closed, open in
+                var text = ""
+                for event in closed {
+                    text += streamLine(file: input.name, event, open: false)
+                    openReported[event.label] = nil
+                }
+                for event in open where openReported[event.label].map({ event.end - $0 >= 1 }) ?? true {
+                    text += streamLine(file: input.name, event, open: true)
+                    openReported[event.label] = event.end
+                }
+                guard !text.isEmpty else { return }
+                print(text, terminator: "")
+                try StandardOutput.flush()
+            }.duration
+        }
+    }
+
+    /// One event of `--stream`: a JSON line, or a CSV row with `--format csv`.
+    func streamLine(file: String, _ event: SoundEvent, open: Bool) -> String {
+        guard format != .csv else {
+            return "\(csvField(file)),\(csvField(event.label)),\(String(format: "%.3f", event.start)),\(String(format: "%.3f", event.end)),\(event.score),\(open)\n"
+        }
+        return JSONValue.object([("file", .string(file)), ("label", .string(event.label)), ("start", .number(event.start)),
+                                 ("end", .number(event.end)), ("score", .float(event.score)), ("open", .bool(open))]).encoded + "\n"
     }
 
     /// Each file's events, or with --clip its top classes, by a trained model.

@@ -24,6 +24,8 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var batch: BatchOptions
 
+    @OptionGroup var streamInput: StreamInputOptions
+
     @Option(help: ArgumentHelp("Embedding network.", discussion: Networks.audioEmbedding.joined(separator: ", ")),
             completion: .list(Networks.audioEmbedding))
     var model: String = YAMNet.descriptor.name
@@ -62,7 +64,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").audio(channels, stream: streamInput)
         guard batch.outputDirectory != nil || inputs.inputs.count == 1 else {
             throw CommandError("\(inputs.inputs.count) inputs\(channels == .each ? " (channels)" : ""): give --output-dir (each input's embeddings are written there)")
         }

@@ -6,6 +6,7 @@ indirect enum JSONValue {
     case number(Double)
     case float(Float)
     case int(Int)
+    case bool(Bool)
     case array([JSONValue])
     case object([(String, JSONValue)])
     case null
@@ -16,6 +17,7 @@ indirect enum JSONValue {
         case .number(let value): return value.isFinite ? String(format: "%.3f", value) : "null"
         case .float(let value): return value.isFinite ? "\(value)" : "null"
         case .int(let value): return String(value)
+        case .bool(let value): return value ? "true" : "false"
         case .array(let values): return "[" + values.map(\.encoded).joined(separator: ",") + "]"
         case .object(let pairs): return "{" + pairs.map { JSONValue.quote($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"
         case .null: return "null"

@@ -43,11 +43,14 @@ struct PitchCommand: ParsableCommand {
         --format json writes one object per file per line ({"file", "model", "step_ms", "time", "frequency", \
         "confidence"}; null where unvoiced); npz writes the arrays time, frequency (NaN where unvoiced), confidence. \
         A folder is searched for audio files; with --output-dir each input's track is NAME.f0.csv (.json, .npz) \
-        there (crepe's name).
+        there (crepe's name). '-' reads a stream on standard input (WAV, FLAC, OGG…, or raw PCM with --raw-rate); \
+        with --stream each frame is written as soon as the audio it reads has arrived. CSV rows are written as the \
+        track is made, so a long file costs what a short one does (Viterbi, hysteresis and the median filter need \
+        the whole track first).
         """
     )
 
-    @Argument(help: "Audio files or folders. With several inputs and no --output-dir, each CSV block starts with a '# FILE' line.")
+    @Argument(help: "Audio files or folders ('-': standard input). With several inputs and no --output-dir, each CSV block starts with a '# FILE' line.")
     var files: [String] = []
 
     @OptionGroup var batch: BatchOptions
@@ -107,8 +110,18 @@ struct PitchCommand: ParsableCommand {
     @Option(help: "Keras weights file (default: looked up in the weight store).")
     var weights: String?
 
+    @Flag(help: "Write each frame as soon as the audio it reads has arrived (a live input: '-' on standard input); CSV rows or, with --format json, a JSON object per frame.")
+    var stream = false
+
+    @OptionGroup var streamInput: StreamInputOptions
+
     func validate() throws {
         guard stepMilliseconds > 0, stepMilliseconds.isFinite else { throw CommandError("--step-ms must be positive") }
+        if stream {
+            guard format != .npz else { throw CommandError("--stream writes CSV or JSON lines, not --format npz") }
+            guard decoding.isFrameLocal else { throw CommandError("--stream decodes each frame alone: --viterbi, --hysteresis and --median-filter need the whole track") }
+            guard activation == nil && embedding == nil && plot == nil else { throw CommandError("--stream does not write --activation, --embedding or --plot (they need the whole track)") }
+        }
         guard batch.outputDirectory == nil || output == nil else { throw CommandError("--output and --output-dir exclude each other") }
         guard format != .npz || batch.outputDirectory != nil || output != nil else { throw CommandError("--format npz needs --output or --output-dir") }
         if let plot { _ = try Canvas.format(of: plot) }
@@ -130,58 +143,125 @@ struct PitchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").splitting(channels)
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").audio(channels, stream: streamInput)
         guard (activation == nil && embedding == nil && plot == nil) || inputs.inputs.count == 1 else {
             throw CommandError("--activation, --embedding and --plot take one input file (embed --model \(model.modelName) writes embeddings of many)")
         }
         try OutputFile.checkDistinct(outputs: [output, activation, embedding, plot].compactMap { $0 },
                                      inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let estimator = try PitchEstimator.crepe(model, weightsPath: weights)
-        var text = ""
-        let showProgress = isatty(STDERR_FILENO) != 0 && inputs.inputs.count == 1
-        let heading = inputs.inputs.count > 1 && format == .csv
         var failures: BatchFailures?
-        do {
-            try inputs.run(suffix: ".f0.\(format.rawValue)") { input, destination in
-                let track = try estimator.estimate(stream: input.stream(sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds, centered: !noCentering,
-                                                   decoding: decoding, activations: activation != nil || plot != nil, embedding: embedding != nil,
-                                                   progress: showProgress ? progressBar(input.path) : nil)
-                if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                if let destination { try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path]) }
-                if format == .npz {
-                    try Self.writeArchive(track, to: destination ?? output!)
-                } else if let destination {
-                    try OutputFile.write(render(track, input: input), to: destination)
-                } else if output == nil {
-                    print((heading ? "# \(input.name)\n" : "") + render(track, input: input), terminator: "")
-                } else {
-                    text += (heading ? "# \(input.name)\n" : "") + render(track, input: input)
+        if let output, format != .npz {
+            // Several inputs' tracks in one file, written as they are made.
+            try OutputFile.write(to: output) { append in
+                try withoutActuallyEscaping(append) { append in
+                    failures = try run(inputs, estimator) { try append(Array($0.utf8)) }
                 }
-                if let activation, let values = track.activation { try NPY.write(NPYArray(values), path: activation) }
-                if let embedding, let values = track.embedding { try NPY.write(NPYArray(values), path: embedding) }
-                if let plot { try track.plot(title: "\(input.name) — \(model.modelName)", format: Canvas.format(of: plot)).write(to: plot) }
-                return Double(track.times.count) * stepMilliseconds / 1000
             }
-        } catch let batchFailures as BatchFailures {
-            failures = batchFailures
+        } else {
+            failures = try run(inputs, estimator, sharedOutput: nil)
         }
-        if let output, format != .npz { try OutputFile.write(text, to: output) }
         if let failures { throw failures }
     }
 
-    /// The track of `input` as CSV or one JSON line.
+    /// Runs every input, writing its track under `--output-dir`, to `sharedOutput` or to stdout; the failures of a
+    /// run that went on past them.
+    private func run(_ inputs: Batch, _ estimator: PitchEstimator, sharedOutput: ((String) throws -> Void)?) throws -> BatchFailures? {
+        let heading = inputs.inputs.count > 1 && format == .csv
+        let toStdout: (String) throws -> Void = { text in
+            print(text, terminator: "")
+            if stream { try StandardOutput.flush() }
+        }
+        do {
+            try inputs.run(suffix: ".f0.\(format.rawValue)") { input, destination in
+                if let destination { try OutputFile.checkDistinct(outputs: [destination], inputs: [input.path]) }
+                if format == .npz {
+                    let track = try estimate(input, estimator, showsProgress: inputs.inputs.count == 1)
+                    try Self.writeArchive(track, to: destination ?? output!)
+                    try writeExtras(track, input: input)
+                    return Double(track.times.count) * stepMilliseconds / 1000
+                }
+                var seconds = 0.0
+                let write = { (write: (String) throws -> Void) in
+                    seconds = try self.write(input, estimator, heading: heading ? "# \(input.name)\n" : "",
+                                             showsProgress: inputs.inputs.count == 1, to: write)
+                }
+                if let destination {
+                    try OutputFile.write(to: destination) { append in try write { try append(Array($0.utf8)) } }
+                } else {
+                    try write(sharedOutput ?? toStdout)
+                }
+                return seconds
+            }
+        } catch let batchFailures as BatchFailures {
+            return batchFailures
+        }
+        return nil
+    }
+
+    /// The whole track of `input`.
+    private func estimate(_ input: BatchInput, _ estimator: PitchEstimator, showsProgress: Bool) throws -> PitchTrack {
+        let showProgress = showsProgress && !input.isStandardInput && isatty(STDERR_FILENO) != 0
+        defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+        return try estimator.estimate(stream: input.stream(sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds,
+                                      centered: !noCentering, decoding: decoding, activations: activation != nil || plot != nil,
+                                      embedding: embedding != nil, progress: showProgress ? progressBar(input.path) : nil)
+    }
+
+    /// Writes `input`'s track as CSV or JSON to `write`: CSV rows (and with `--stream` JSON objects) as the frames
+    /// are finished, one JSON object per file once the track is whole. Returns the seconds of audio read.
+    private func write(_ input: BatchInput, _ estimator: PitchEstimator, heading: String, showsProgress: Bool,
+                       to write: (String) throws -> Void) throws -> Double {
+        guard stream || (format == .csv && activation == nil && embedding == nil && plot == nil) else {
+            let track = try estimate(input, estimator, showsProgress: showsProgress)
+            try write(heading + (format == .csv ? Self.table(track) : render(track, input: input)))
+            try writeExtras(track, input: input)
+            return Double(track.times.count) * stepMilliseconds / 1000
+        }
+        let showProgress = showsProgress && !stream && !input.isStandardInput && isatty(STDERR_FILENO) != 0
+        var frames = 0
+        try estimator.estimate(stream: input.stream(sampleRate: CREPE.sampleRate), stepMilliseconds: stepMilliseconds,
+                               centered: !noCentering, decoding: decoding, live: stream,
+                               progress: showProgress ? progressBar(input.path) : nil) { part in
+            if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            let text = format == .json ? frameLines(part, input: input) : Self.table(part, header: frames == 0 ? heading + Self.csvHeader : "")
+            frames += part.times.count
+            try write(text)
+        }
+        return Double(frames) * stepMilliseconds / 1000
+    }
+
+    /// The `--activation`, `--embedding` and `--plot` files of a whole track.
+    private func writeExtras(_ track: PitchTrack, input: BatchInput) throws {
+        if let activation, let values = track.activation { try NPY.write(NPYArray(values), path: activation) }
+        if let embedding, let values = track.embedding { try NPY.write(NPYArray(values), path: embedding) }
+        if let plot { try track.plot(title: "\(input.name) — \(model.modelName)", format: Canvas.format(of: plot)).write(to: plot) }
+    }
+
+    /// The track of `input` as one JSON line.
     func render(_ track: PitchTrack, input: BatchInput) -> String {
-        guard format == .json else { return Self.table(track) }
-        return JSONValue.object([
+        JSONValue.object([
             ("file", .string(input.name)), ("model", .string(model.modelName)), ("step_ms", .number(stepMilliseconds)),
             ("time", .array(track.times.map { .number($0) })), ("frequency", .array(track.frequencies.map { .number($0) })),
             ("confidence", .array(track.confidences.map { .float($0) })),
         ]).encoded + "\n"
     }
 
-    /// The track as CSV: a header, then `time,frequency,confidence` per frame (the frequency empty when unvoiced).
-    static func table(_ track: PitchTrack) -> String {
-        var csv = "time,frequency,confidence\n"
+    /// `--stream --format json`: a JSON line per frame (`{"file", "time", "frequency", "confidence"}`).
+    func frameLines(_ track: PitchTrack, input: BatchInput) -> String {
+        var lines = ""
+        for i in track.times.indices {
+            lines += JSONValue.object([("file", .string(input.name)), ("time", .number(track.times[i])),
+                                       ("frequency", .number(track.frequencies[i])), ("confidence", .float(track.confidences[i]))]).encoded + "\n"
+        }
+        return lines
+    }
+
+    static let csvHeader = "time,frequency,confidence\n"
+
+    /// The track as CSV: `header`, then `time,frequency,confidence` per frame (the frequency empty when unvoiced).
+    static func table(_ track: PitchTrack, header: String = csvHeader) -> String {
+        var csv = header
         for i in track.times.indices {
             let frequency = track.frequencies[i].isNaN ? "" : String(format: "%.3f", track.frequencies[i])
             csv += String(format: "%.3f,", track.times[i]) + frequency + String(format: ",%.6f\n", track.confidences[i])

@@ -96,21 +96,29 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(Set(streamed.bins).count > 50, "the sweep crosses many bins")
     }
 
-    /// A file is read as a stream and its frames run in chunks of about 33 s as the samples arrive; the track is the
-    /// whole signal's to the bit: 80 s at 22.05 kHz (resampled block by block) make three chunks, the last ending in a
-    /// partial batch, and the silence gate reads each frame's level from the window it is cut from.
-    @Test(arguments: [true, false]) func aFileReadAsAStreamGivesTheTrackOfItsWholeSignal(_ centered: Bool) throws {
+    /// 80 s at 22.05 kHz of a sweep, then 1 s of silence, every 10 s (float WAV).
+    static let sweeps: String = {
         let rate = 22_050, seconds = 80
         let signal = (0..<rate * seconds).map { n -> Float in
             let t = Double(n) / Double(rate), phase = t.truncatingRemainder(dividingBy: 10)
-            return phase > 9 ? 0 : Float(0.4 * sin(2 * Double.pi * (150 * phase + 40 * phase * phase)))  // a sweep, then 1 s of silence
+            return phase > 9 ? 0 : Float(0.4 * sin(2 * Double.pi * (150 * phase + 40 * phase * phase)))
         }
-        let path = TestSupport.temporaryDirectory().appendingPathComponent("long.wav").path
-        try AudioFileWriter.write(path: path, samples: signal, sampleRate: rate, encoding: .float32)
-        let estimator = try estimator(.tiny)
-        let decoding = PitchDecoding(voicingThreshold: 0.3, silenceDecibels: -60, medianWindow: 3)
-        let streamed = try estimator.estimate(file: path, centered: centered, decoding: decoding)
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("sweeps.wav").path
+        try! AudioFileWriter.write(path: path, samples: signal, sampleRate: rate, encoding: .float32)
+        return path
+    }()
 
+    /// The same at 16 kHz, CREPE's rate: a stream of it comes in blocks of 65,536 samples (4 s).
+    static let sweeps16k: String = {
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("sweeps-16k.wav").path
+        try! AudioFileWriter.write(path: path, samples: AudioFileReader.readMono(path: sweeps, sampleRate: 16_000).samples,
+                                   sampleRate: 16_000, encoding: .float32)
+        return path
+    }()
+
+    /// The track of the whole signal at `path`: every frame cut at once, the activations decoded together, each
+    /// frame's level computed here.
+    static func wholeSignalTrack(_ estimator: PitchEstimator, path: String, centered: Bool, decoding: PitchDecoding) throws -> PitchTrack {
         let samples = try AudioFileReader.readMono(path: path, sampleRate: CREPE.sampleRate).samples
         let count = CREPE.frameCount(sampleCount: samples.count, hop: 160, center: centered)
         let activation = try estimator.activations(frames: Tensor(shape: [count, 1024], scalars: CREPE.frames(samples, hop: 160, center: centered, first: 0, count: count)))
@@ -119,14 +127,57 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
             let energy = (max(0, start)..<min(samples.count, start + 1024)).reduce(0.0) { $0 + Double(samples[$1]) * Double(samples[$1]) }
             return 10 * log10(energy / 1024)
         }
-        let whole = try estimator.decode(activation, hop: 160, decoding: decoding, levels: levels)
+        return try estimator.decode(activation, hop: 160, decoding: decoding, levels: levels)
+    }
+
+    /// A file is read as a stream and its frames run in chunks of about 33 s as the samples arrive; the track is the
+    /// whole signal's to the bit: 80 s at 22.05 kHz (resampled block by block) make three chunks, the last ending in a
+    /// partial batch, and the silence gate reads each frame's level from the window it is cut from.
+    @Test(arguments: [true, false]) func aFileReadAsAStreamGivesTheTrackOfItsWholeSignal(_ centered: Bool) throws {
+        let estimator = try estimator(.tiny)
+        let decoding = PitchDecoding(voicingThreshold: 0.3, silenceDecibels: -60, medianWindow: 3)
+        let streamed = try estimator.estimate(file: Self.sweeps, centered: centered, decoding: decoding)
+        let whole = try Self.wholeSignalTrack(estimator, path: Self.sweeps, centered: centered, decoding: decoding)
+        let count = whole.times.count
         #expect(count > 2 * 3264 && streamed.times.count == count)
         #expect(streamed.times == (0..<count).map { CREPE.frameTime($0, hop: 160, center: centered) })
         #expect(streamed.bins == whole.bins && streamed.confidences == whole.confidences)
         #expect(zip(streamed.frequencies, whole.frequencies).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
         #expect(streamed.confidences.filter { $0 == 0 }.count >= 7 * 90, "the silent seconds are gated")
+        let samples = try AudioFileReader.readMono(path: Self.sweeps, sampleRate: CREPE.sampleRate).samples
         let handedOver = try estimator.estimate(samples: samples, centered: centered, decoding: decoding)
         #expect(handedOver.bins == whole.bins && handedOver.confidences == whole.confidences)
+    }
+
+    /// A decoding of each frame alone hands the track over in pieces as the chunks finish (three for 80 s), which
+    /// together are the whole signal's track to the bit. Live, a piece comes after every block the stream gives (4 s of
+    /// a 16 kHz file), with the same frames and times, and values within float rounding: a live batch holds the frames that
+    /// have arrived, not the whole run's batch. A decoding that needs the whole track comes in one piece.
+    @Test func aFrameLocalTrackComesInPiecesThatMakeTheWholeSignalsTrack() throws {
+        let estimator = try estimator(.tiny)
+        let decoding = PitchDecoding(voicingThreshold: 0.3, silenceDecibels: -60)
+        let whole = try Self.wholeSignalTrack(estimator, path: Self.sweeps16k, centered: true, decoding: decoding)
+        for live in [false, true] {
+            var pieces: [PitchTrack] = []
+            try estimator.estimate(stream: AudioFileStream(opening: Self.sweeps16k, sampleRate: CREPE.sampleRate), decoding: decoding, live: live) {
+                pieces.append($0)
+            }
+            #expect(live ? pieces.count >= 20 : pieces.count == 3, "live \(live): \(pieces.count) pieces")
+            #expect(pieces.flatMap(\.times) == whole.times, "live \(live): every frame once, in order")
+            let confidences = pieces.flatMap(\.confidences), frequencies = pieces.flatMap(\.frequencies)
+            if live {
+                #expect(TestSupport.maxAbsDifference(confidences, whole.confidences) <= 1e-5)
+                let cents = zip(frequencies, whole.frequencies).filter { $0 > 0 && $1 > 0 }.map { abs(1200 * log2($0 / $1)) }
+                #expect(cents.count > 4_000 && cents.max()! <= 0.01, "live pitch within 0.01 cent of the whole run's")
+            } else {
+                #expect(pieces.flatMap(\.bins) == whole.bins && confidences == whole.confidences)
+                #expect(zip(frequencies, whole.frequencies).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+            }
+        }
+        var viterbiPieces = 0
+        try estimator.estimate(stream: AudioFileStream(opening: Self.sweeps16k, sampleRate: CREPE.sampleRate),
+                               decoding: PitchDecoding(decoder: .viterbi), live: true) { _ in viterbiPieces += 1 }
+        #expect(viterbiPieces == 1)
     }
 
     @Test(arguments: CREPE.Capacity.allCases) func everyCapacityLoadsAndRuns(_ capacity: CREPE.Capacity) throws {

@@ -105,7 +105,7 @@ func vggishFixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
         let node = try #require(pipeline.input.embeddings)
         let whole = try pipeline.run(file: path, outputs: [node])
         var rows: [Float] = [], groups = 0
-        let (times, duration) = try pipeline.run(stream: AudioFileStream(opening: path, sampleRate: 16_000), outputs: [node]) { _, outputs in
+        let (times, duration) = try pipeline.run(stream: AudioFileStream(opening: path, sampleRate: 16_000), outputs: [node]) { outputs, _ in
             groups += 1
             rows += outputs[node]!.scalars
         }

@@ -35,18 +35,40 @@ import Testing
         #expect(streamed.meanScores == whole.meanScores && streamed.duration == whole.duration)
     }
 
+    /// Live, each event is reported once, as soon as no later patch can change it, and the rest at the end: together
+    /// the whole signal's events, for a short and a long merging gap and a minimum duration. An event reported open
+    /// is never one that has closed, and most events close before the stream ends.
+    @Test(arguments: [0.25, 3.0]) func eventsReportedAsTheyCloseAreTheWholeSignalsEvents(_ separation: Double) throws {
+        let classifier = try classifier()
+        let detector = SoundEventDetector(labels: classifier.labels, ontology: nil,
+                                          options: EventOptions(minimumSeparation: separation, minimumDuration: 0.5, specificity: .none))
+        let whole = detector.events(in: try classifier.analyze(samples: AudioFileReader.readMono(path: Self.recording, sampleRate: 16_000).samples))
+        var closed: [SoundEvent] = [], closedBeforeTheEnd = 0
+        let result = try classifier.classify(stream: AudioFileStream(opening: Self.recording, sampleRate: 16_000), detector: detector,
+                                             live: true) { newlyClosed, open in
+            closedBeforeTheEnd = closed.count
+            closed += newlyClosed
+            for event in open { #expect(!closed.contains { $0.label == event.label && $0.start == event.start }, "\(event) reported open after it closed") }
+        }
+        let byStart: (SoundEvent, SoundEvent) -> Bool = { ($0.start, $0.label) < ($1.start, $1.label) }
+        #expect(whole.count > 10 && closed.sorted(by: byStart) == whole.sorted(by: byStart), "\(closed.count) reported, \(whole.count) whole")
+        #expect(closedBeforeTheEnd > whole.count / 2, "\(closedBeforeTheEnd) of \(whole.count) closed before the end")
+        #expect(result.duration == 180)
+    }
+
     @Test func thePipelinesStreamedEmbeddingsAreTheWholeSignals() throws {
         let pipeline = try classifier().pipeline
         let node = try #require(pipeline.input.embeddings)
         let whole = try pipeline.run(file: Self.recording, outputs: [node])
-        var rows: [Float] = [], firsts: [Int] = []
+        var rows: [Float] = [], secondsRead: [Double] = []
         let (times, duration) = try pipeline.run(stream: AudioFileStream(opening: Self.recording, sampleRate: pipeline.input.sampleRate),
-                                                 outputs: [node]) { first, outputs in
-            firsts.append(first)
+                                                 outputs: [node]) { outputs, seconds in
+            secondsRead.append(seconds)
             rows += outputs[node]!.scalars
         }
         #expect(times == whole.times && duration == whole.duration)
-        #expect(firsts.count > 1, "a 3-minute file comes in several groups")
+        #expect(secondsRead.count > 1, "a 3-minute file comes in several groups")
+        #expect(secondsRead == secondsRead.sorted() && secondsRead.last == duration)
         #expect(rows == whole.outputs[node]!.scalars)
     }
 
