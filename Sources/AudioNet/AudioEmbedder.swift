@@ -93,7 +93,7 @@ public final class AudioEmbedder: Sendable {
     /// Embeddings of a stream as it is decoded, handed to `body` a group of rows `[n, size]` at a time (postprocessed
     /// when the embedder postprocesses): bit for bit the rows of ``embed(samples:hopSeconds:)`` on the whole signal.
     /// Returns each example's time.
-    public func embed(stream: AudioFileStream, hopSeconds: Double? = nil, _ body: (Tensor) throws -> Void) throws -> [Double] {
+    public func embed(stream: some SampleStream, hopSeconds: Double? = nil, _ body: (Tensor) throws -> Void) throws -> [Double] {
         try pipeline.run(stream: stream, outputs: [node], hopSeconds: hopSeconds) { outputs, _ in
             try body(rows(outputs[node]!))
         }.times

@@ -89,7 +89,7 @@ public final class AudioPipeline: Sendable {
     /// A network whose front end cannot cut examples from a stream (OpenL3) reads the whole stream first. `live`
     /// runs the examples each block completes at once (a live input; batches are then smaller, so values may differ
     /// from a whole-signal run's in the last bits). `body` also receives the seconds of signal read so far.
-    public func run(stream: AudioFileStream, outputs: [String], hopSeconds: Double? = nil, live: Bool = false,
+    public func run(stream: some SampleStream, outputs: [String], hopSeconds: Double? = nil, live: Bool = false,
                     _ body: (_ outputs: [String: Tensor], _ secondsRead: Double) throws -> Void) throws -> (times: [Double], duration: Double) {
         guard stream.sampleRate == input.sampleRate else {
             throw AudioNetError.invalidOption("\(name) reads audio at \(input.sampleRate) Hz; the stream gives \(stream.sampleRate) Hz")

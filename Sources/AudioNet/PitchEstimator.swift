@@ -143,7 +143,7 @@ public final class PitchEstimator: Sendable {
 
     /// The same as ``estimate(samples:stepMilliseconds:centered:decoding:activations:embedding:progress:)`` on a
     /// stream read at 16 kHz, consumed as it is decoded: memory holds about 30 seconds of it, whatever its length.
-    public func estimate(stream: AudioFileStream, stepMilliseconds: Double = 10, centered: Bool = true,
+    public func estimate(stream: some SampleStream, stepMilliseconds: Double = 10, centered: Bool = true,
                          decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
                          progress: (@Sendable (Double) -> Void)? = nil) throws -> PitchTrack {
         var parts: [PitchTrack] = []
@@ -157,7 +157,7 @@ public final class PitchEstimator: Sendable {
     /// the samples it reads have arrived (a live input: the latency is one block of the stream and the network's
     /// time; the values are the same). A decoding that needs the whole track (``PitchDecoding/isFrameLocal`` false:
     /// Viterbi, hysteresis, the median filter) or `activations`/`embedding` hands it over as one piece at the end.
-    public func estimate(stream: AudioFileStream, stepMilliseconds: Double = 10, centered: Bool = true,
+    public func estimate(stream: some SampleStream, stepMilliseconds: Double = 10, centered: Bool = true,
                          decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
                          live: Bool = false, progress: (@Sendable (Double) -> Void)? = nil,
                          _ part: (PitchTrack) throws -> Void) throws {

@@ -100,7 +100,7 @@ public final class SoundClassifier: Sendable {
     /// Classifies a stream (at 16 kHz) as it is decoded, keeping of each patch only its part in the events (with
     /// `detector`) and in the mean scores: memory stays a short file's, whatever the stream's length. The events and
     /// mean scores are bit for bit those of ``analyze(samples:hopSeconds:)`` on the whole signal.
-    public func classify(stream: AudioFileStream, hopSeconds: Double? = nil,
+    public func classify(stream: some SampleStream, hopSeconds: Double? = nil,
                          detector: SoundEventDetector?) throws -> (events: [SoundEvent], meanScores: [Float], duration: Double) {
         var events: [SoundEvent] = []
         let (meanScores, duration) = try classify(stream: stream, hopSeconds: hopSeconds, detector: detector, live: false) { closed, _ in
@@ -113,7 +113,7 @@ public final class SoundClassifier: Sendable {
     /// (each once; the last call closes the rest) and those still open, as far as they go. With `live` the patches
     /// each block completes are run at once (see ``AudioPipeline/run(stream:outputs:hopSeconds:live:_:)``): an event
     /// is reported about one patch hop plus the network's time after the audio that closes it.
-    public func classify(stream: AudioFileStream, hopSeconds: Double? = nil, detector: SoundEventDetector?, live: Bool,
+    public func classify(stream: some SampleStream, hopSeconds: Double? = nil, detector: SoundEventDetector?, live: Bool,
                          report: (_ closed: [SoundEvent], _ open: [SoundEvent]) throws -> Void) throws -> (meanScores: [Float], duration: Double) {
         var tracker = detector?.tracker(hopSeconds: try pipeline.hop(hopSeconds), firstCentreSeconds: pipeline.input.firstCentreSeconds)
         var sums = ScoreSums(classes: labels.names.count)

@@ -180,6 +180,34 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(viterbiPieces == 1)
     }
 
+    /// The async API: the file's samples handed over in 0.1 s buffers at its own rate (22.05 kHz, resampled as they
+    /// come) give the file's frames piece by piece, with values within float rounding (live batches).
+    @Test func framesOfAsyncBuffersAreTheFilesTrack() async throws {
+        let estimator = try estimator(.tiny), decoding = PitchDecoding(voicingThreshold: 0.3)
+        let samples = try AudioFileReader.readMono(path: Self.sweeps).samples
+        let buffers = AsyncStream<[Float]> { continuation in
+            for start in stride(from: 0, to: samples.count, by: 2_205) { continuation.yield(Array(samples[start..<min(samples.count, start + 2_205)])) }
+            continuation.finish()
+        }
+        var pieces: [PitchTrack] = []
+        for try await piece in estimator.frames(of: buffers, sampleRate: 22_050, decoding: decoding) { pieces.append(piece) }
+        let whole = try estimator.estimate(file: Self.sweeps, decoding: decoding)
+        #expect(pieces.count > 100 && pieces.flatMap(\.times) == whole.times, "\(pieces.count) pieces")
+        #expect(TestSupport.maxAbsDifference(pieces.flatMap(\.confidences), whole.confidences) <= 1e-5)
+    }
+
+    @Test func asyncBuffersWithABadSampleEndTheFramesWithItsError() async throws {
+        let estimator = try estimator(.tiny)
+        let buffers = AsyncStream<[Float]> { continuation in
+            continuation.yield([Float](repeating: 0.1, count: 16_000))
+            continuation.yield([0.2, .infinity])
+            continuation.finish()
+        }
+        await #expect(throws: AudioIOError.sampleOutOfRange(path: "the buffers", frame: 16_001, value: .infinity)) {
+            for try await _ in estimator.frames(of: buffers, sampleRate: 16_000) {}
+        }
+    }
+
     @Test(arguments: CREPE.Capacity.allCases) func everyCapacityLoadsAndRuns(_ capacity: CREPE.Capacity) throws {
         let track = try estimator(capacity).estimate(samples: TestSupport.sine(frequency: 440, seconds: 0.2, sampleRate: 16_000),
                                                      activations: true)

@@ -56,6 +56,29 @@ import Testing
         #expect(result.duration == 180)
     }
 
+    /// The async API: the recording's samples handed over in 0.1 s buffers at 44.1 kHz give the whole signal's events
+    /// as closed updates, each once.
+    @Test func eventsOfAsyncBuffersAreTheWholeSignalsEvents() async throws {
+        let classifier = try classifier()
+        let detector = SoundEventDetector(labels: classifier.labels, ontology: nil, options: EventOptions(specificity: .none))
+        let samples = try AudioFileReader.readMono(path: Self.recording).samples
+        let buffers = AsyncStream<[Float]> { continuation in
+            for start in stride(from: 0, to: samples.count, by: 4_410) { continuation.yield(Array(samples[start..<min(samples.count, start + 4_410)])) }
+            continuation.finish()
+        }
+        var closed: [SoundEvent] = [], open = 0
+        for try await update in classifier.events(of: buffers, sampleRate: 44_100, detector: detector) {
+            switch update {
+            case .closed(let event): closed.append(event)
+            case .open: open += 1
+            }
+        }
+        let whole = detector.events(in: try classifier.analyze(samples: AudioFileReader.readMono(path: Self.recording, sampleRate: 16_000).samples))
+        let byStart: (SoundEvent, SoundEvent) -> Bool = { ($0.start, $0.label) < ($1.start, $1.label) }
+        #expect(whole.count > 20 && closed.sorted(by: byStart) == whole.sorted(by: byStart), "\(closed.count) closed, \(whole.count) whole")
+        #expect(open > whole.count)
+    }
+
     @Test func thePipelinesStreamedEmbeddingsAreTheWholeSignals() throws {
         let pipeline = try classifier().pipeline
         let node = try #require(pipeline.input.embeddings)
