@@ -703,6 +703,15 @@ def main():
         seconds, megabytes = start_up(model)
         rows.append((f"pitch --model {model}, 0.05 s file: start-up", "s", seconds, None, "target ≤ 0.3 s", None))
         rows.append((f"pitch --model {model}, 0.05 s file: peak memory", "MB", megabytes, None, "—", None))
+    # #17's live targets: a pitch frame within 50 ms of its last sample (crepe-tiny, 10 ms step), an event within one
+    # patch hop (480 ms) plus compute of the sample that closes it. No peer streams: the targets are the reference.
+    from live_latency import classify_latency, pitch_latency
+    audionet_cli = os.path.join(os.path.dirname(BINARY), "audionet")
+    for label, measured, target in (("pitch --stream --model crepe-tiny", pitch_latency(audionet_cli, test_audio(30)), "target ≤ 50 ms"),
+                                    ("classify --stream (closed events)", classify_latency(audionet_cli, test_audio(30)), "target ≤ 480 ms + compute")):
+        for key in ("p50", "p95", "max"):
+            rows.append((f"{label}, 30 s 16 kHz WAV fed in real time on stdin: latency {key} of {measured['count']}", "ms",
+                         measured[key], None, target, None))
     print("| case | unit | AudioNet | reference | AudioNet / reference | AudioNet / sgemm |")
     print("|---|---|---|---|---|---|")
     for case, unit, ours, reference, name, of_sgemm in rows:
