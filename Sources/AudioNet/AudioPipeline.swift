@@ -86,7 +86,7 @@ public final class AudioPipeline: Sendable {
     /// `body(first, outputs)` in order, and returns each example's time and the signal's duration in seconds.
     /// Memory holds a group (a few batches per core) and the samples and frames the next example needs, whatever the
     /// stream's length; the outputs are bit for bit a whole-signal ``run(samples:outputs:hopSeconds:progress:)``'s.
-    /// A network whose front end cannot cut examples from a stream (OpenL3) reads the whole stream first. `live`
+    /// A network whose front end cannot cut examples from a stream reads the whole stream first. `live`
     /// runs the examples each block completes at once (a live input; batches are then smaller, so values may differ
     /// from a whole-signal run's in the last bits). `body` also receives the seconds of signal read so far.
     public func run(stream: some SampleStream, outputs: [String], hopSeconds: Double? = nil, live: Bool = false,
@@ -124,8 +124,7 @@ public final class AudioPipeline: Sendable {
         while let block = try stream.readBlock() { try add(examples.append(block)) }
         try add(examples.finish())
         try runPending(all: true)
-        let frontEnd = examples.frontEnd, exampleHop = Double(frontEnd.patchHop) * (Double(frontEnd.hopLength) / Double(frontEnd.sampleRate))
-        return ((0..<done).map { Double($0) * exampleHop }, Double(examples.signalLength) / Double(input.sampleRate))
+        return ((0..<done).map { examples.time(ofExample: $0) }, Double(examples.signalLength) / Double(input.sampleRate))
     }
 
     /// Decodes `path` (any format libsndfile reads), resamples it to the network's rate, mono, and runs it.

@@ -105,6 +105,7 @@ public struct OpenL3FrontEnd: Sendable {
         if representation == .linear {
             for t in 0..<frames { for k in 0..<binCount { output[k * frames + t] = power[t * binCount + k].squareRoot() } }
         } else {
+            _ = BLASThreads.configure  // the same bits whether a network has run before or not
             // mel[band, t] = Σ_k W[k, band] · power[t, k], as one sgemm: Wᵀ · powerᵀ.
             melWeights.withUnsafeBufferPointer { w in
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, Int32(bins), Int32(frames), Int32(binCount), 1,
@@ -122,35 +123,41 @@ public struct OpenL3FrontEnd: Sendable {
     /// torchopenl3's windows: with `center`, half a window of zeros before the signal; then zeros after it up to
     /// whole hops; one window every `hopSeconds`. Returns the window count and the padded signal.
     public static func windows(_ samples: [Float], hopSeconds: Double, center: Bool) -> (count: Int, hop: Int, padded: [Float]) {
-        let hop = Int(hopSeconds * Double(sampleRate))
-        var audio = center ? [Float](repeating: 0, count: windowLength / 2) + samples : samples
-        if audio.count < windowLength {
-            audio += [Float](repeating: 0, count: windowLength - audio.count)
-        } else {
-            let extra = (audio.count - windowLength + hop - 1) / hop * hop - (audio.count - windowLength)
-            audio += [Float](repeating: 0, count: extra)
-        }
-        return (1 + (audio.count - windowLength) / hop, hop, audio)
+        let hop = Int(hopSeconds * Double(sampleRate)), count = windowCount(sampleCount: samples.count, hop: hop, center: center)
+        let lead = center ? windowLength / 2 : 0
+        let padded = [Float](repeating: 0, count: lead) + samples + [Float](repeating: 0, count: (count - 1) * hop + windowLength - lead - samples.count)
+        return (count, hop, padded)
+    }
+
+    /// The number of windows `hop` samples apart of `sampleCount` samples, padded as ``windows(_:hopSeconds:center:)``
+    /// says: at least one, the last reaching past the signal's end by less than a hop.
+    public static func windowCount(sampleCount: Int, hop: Int, center: Bool) -> Int {
+        let length = sampleCount + (center ? windowLength / 2 : 0)
+        return length <= windowLength ? 1 : 1 + (length - windowLength + hop - 1) / hop
     }
 
     /// Spectrograms `[N, bins, frames]` of 48 kHz samples, one per window, with each window's time (its centre with `center`).
     public func spectrograms(samples: [Float], hopSeconds: Double = 0.1, center: Bool = true) -> (Tensor, [Double]) {
-        let (count, hop, padded) = Self.windows(samples, hopSeconds: hopSeconds, center: center)
+        let hop = Int(hopSeconds * Double(Self.sampleRate)), count = Self.windowCount(sampleCount: samples.count, hop: hop, center: center)
         let times = (0..<count).map { Double($0 * hop) / Double(Self.sampleRate) }
-        return (spectrograms(padded: padded, hop: hop, first: 0, count: count), times)
+        return (spectrograms(samples, hop: hop, center: center, first: 0, count: count), times)
     }
 
-    /// Spectrograms `[count, bins, frames]` of windows `first ..< first + count` of a signal padded by ``windows(_:hopSeconds:center:)``,
-    /// computed side by side on the cores.
-    public func spectrograms(padded: [Float], hop: Int, first: Int, count: Int) -> Tensor {
-        let size = bins * frames
+    /// Spectrograms `[count, bins, frames]` of windows `first ..< first + count`, `hop` samples apart, of a signal whose
+    /// samples from `offset` on are `samples` (a window of a stream); samples outside them read as zero, as the padding
+    /// of ``windows(_:hopSeconds:center:)``. Computed side by side on the cores.
+    public func spectrograms(_ samples: [Float], offset: Int = 0, hop: Int, center: Bool = true, first: Int, count: Int) -> Tensor {
+        let size = bins * frames, lead = center ? Self.windowLength / 2 : 0
         var output = [Float](repeating: 0, count: count * size)
         let frontEnd = self
         output.withUnsafeMutableBufferPointer { buffer in
             let results = SharedPointer(buffer.baseAddress!)
             Parallel.forEach(count) { index in
-                let start = (first + index) * hop
-                (results.base + index * size).update(from: frontEnd.spectrogram(padded[start..<(start + Self.windowLength)]), count: size)
+                let start = (first + index) * hop - lead - offset
+                var window = [Float](repeating: 0, count: Self.windowLength)
+                let inside = max(0, start)..<min(samples.count, start + Self.windowLength)
+                if !inside.isEmpty { window.replaceSubrange(inside.lowerBound - start..<inside.upperBound - start, with: samples[inside]) }
+                (results.base + index * size).update(from: frontEnd.spectrogram(window[...]), count: size)
             }
         }
         return Tensor(shape: [count, bins, frames], scalars: output)

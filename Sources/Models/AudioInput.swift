@@ -18,6 +18,68 @@ public struct AudioExamples: Sendable {
     }
 }
 
+/// Examples that are windows of the signal (CREPE's frames, OpenL3's 1 s windows): window i reads `length` samples
+/// from i hops − `leftPadding` on, zeros outside the signal, and stands at i hops. A stream's windows can be cut as
+/// its samples arrive.
+public struct SignalWindows: Sendable {
+    public let length: Int
+    public let leftPadding: Int
+    /// The windows `hop` samples apart that a signal of `sampleCount` samples gives.
+    public let count: @Sendable (_ sampleCount: Int, _ hop: Int) -> Int
+    /// Windows `first ..< first + count` `[count, …]`, from `samples` that start at the signal's sample `offset`.
+    public let make: @Sendable (_ samples: [Float], _ offset: Int, _ hop: Int, _ first: Int, _ count: Int) -> Tensor
+
+    public init(length: Int, leftPadding: Int, count: @escaping @Sendable (_ sampleCount: Int, _ hop: Int) -> Int,
+                make: @escaping @Sendable (_ samples: [Float], _ offset: Int, _ hop: Int, _ first: Int, _ count: Int) -> Tensor) {
+        self.length = length
+        self.leftPadding = leftPadding
+        self.count = count
+        self.make = make
+    }
+
+    /// The windows that have every sample they read among the first `received` samples of a signal.
+    public func complete(received: Int, hop: Int) -> Int {
+        received + leftPadding >= length ? (received + leftPadding - length) / hop + 1 : 0
+    }
+}
+
+/// The windows of a signal given a block at a time: each as soon as the samples it reads have arrived, the last ones
+/// (reading past the end) once it has ended; only the samples the next window reads are kept.
+public struct WindowStream: ExampleStream {
+    public let windows: SignalWindows
+    public let hop: Int, sampleRate: Int
+    public private(set) var signalLength = 0
+    private var samples: [Float] = []  // the signal from `offset` on
+    private var offset = 0, made = 0
+
+    public init(_ windows: SignalWindows, hop: Int, sampleRate: Int) {
+        self.windows = windows
+        self.hop = hop
+        self.sampleRate = sampleRate
+    }
+
+    public mutating func append(_ block: [Float]) -> Tensor {
+        samples += block
+        signalLength += block.count
+        return cut(upTo: windows.complete(received: signalLength, hop: hop))
+    }
+
+    public mutating func finish() -> Tensor { cut(upTo: windows.count(signalLength, hop)) }
+
+    public func time(ofExample index: Int) -> Double { Double(index * hop) / Double(sampleRate) }
+
+    /// Windows `made ..< end`, then the samples before the next window's first dropped.
+    private mutating func cut(upTo end: Int) -> Tensor {
+        guard end > made else { return Tensor(shape: [0], scalars: []) }
+        let cut = windows.make(samples, offset, hop, made, end - made)
+        made = end
+        let consumed = min(samples.count, max(0, end * hop - windows.leftPadding - offset))
+        samples.removeFirst(consumed)
+        offset += consumed
+        return cut
+    }
+}
+
 /// An audio network's part in the task pipeline, declared in its descriptor: the rate it reads, how its front end
 /// cuts examples, how they are batched, and which nodes give scores and embeddings.
 public struct AudioInput: Sendable {
@@ -54,10 +116,12 @@ public struct AudioInput: Sendable {
     public let examples: @Sendable (_ samples: consuming [Float], _ hopSeconds: Double) -> AudioExamples
     /// The log-mel front end the examples are patches of (YAMNet, VGGish), which can also cut them from a stream.
     public let logMelFrontEnd: LogMelFrontEnd?
+    /// The windows the examples are (CREPE, OpenL3), which can also be cut from a stream.
+    public let windows: SignalWindows?
 
     public init(sampleRate: Int, hop: Hop, batchSize: Int, batchesSideBySide: Bool = true, scores: String? = nil,
                 embeddings: String? = nil, postprocessing: EmbeddingPostprocessing? = nil, firstCentreSeconds: Double,
-                logMelFrontEnd: LogMelFrontEnd? = nil,
+                logMelFrontEnd: LogMelFrontEnd? = nil, windows: SignalWindows? = nil,
                 examples: @escaping @Sendable (_ samples: consuming [Float], _ hopSeconds: Double) -> AudioExamples) {
         self.sampleRate = sampleRate
         self.hop = hop
@@ -68,13 +132,30 @@ public struct AudioInput: Sendable {
         self.postprocessing = postprocessing
         self.firstCentreSeconds = firstCentreSeconds
         self.logMelFrontEnd = logMelFrontEnd
+        self.windows = windows
         self.examples = examples
     }
 
+    /// A network whose examples are `windows` of the signal, a window every hop (in whole samples), at its time.
+    public static func windowed(_ windows: SignalWindows, sampleRate: Int, hop: Hop, batchSize: Int, batchesSideBySide: Bool,
+                                scores: String? = nil, embeddings: String?) -> AudioInput {
+        AudioInput(sampleRate: sampleRate, hop: hop, batchSize: batchSize, batchesSideBySide: batchesSideBySide, scores: scores,
+                   embeddings: embeddings, firstCentreSeconds: 0, windows: windows) { samples, hopSeconds in
+            let hop = windowHop(hopSeconds, sampleRate: sampleRate), count = windows.count(samples.count, hop)
+            return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(sampleRate) }) { [samples] first, size in
+                windows.make(samples, 0, hop, first, size)
+            }
+        }
+    }
+
+    /// A hop in whole samples (marl/crepe's and torchopenl3's truncation).
+    public static func windowHop(_ hopSeconds: Double, sampleRate: Int) -> Int { Int(hopSeconds * Double(sampleRate)) }
+
     /// The examples of a signal given a block at a time, `hopSeconds` apart, when the front end can cut them so
-    /// (log-mel networks): bit for bit the examples of the whole signal.
-    public func exampleStream(hopSeconds: Double) -> LogMelPatchStream? {
-        logMelFrontEnd.map { LogMelPatchStream(Self.patching($0, hopSeconds: hopSeconds)) }
+    /// (log-mel patches and windows): bit for bit the examples of the whole signal.
+    public func exampleStream(hopSeconds: Double) -> (any ExampleStream)? {
+        if let logMelFrontEnd { return LogMelPatchStream(Self.patching(logMelFrontEnd, hopSeconds: hopSeconds)) }
+        return windows.map { WindowStream($0, hop: Self.windowHop(hopSeconds, sampleRate: sampleRate), sampleRate: sampleRate) }
     }
 
     /// `frontEnd` cutting a patch every `hopSeconds`, in whole frames (yamnet's `patch_hop_seconds`).

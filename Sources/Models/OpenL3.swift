@@ -154,12 +154,11 @@ extension OpenL3 {
     /// another (about 300 MB of activations for 8 windows); the embedding is the flattened max pool.
     static func audioInput(_ configuration: Configuration) -> AudioInput {
         let representation = configuration.representation
-        return AudioInput(sampleRate: OpenL3FrontEnd.sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.1), batchSize: 8,
-                          batchesSideBySide: false, embeddings: "flatten", firstCentreSeconds: 0) { samples, hopSeconds in
-            let (count, hop, padded) = OpenL3FrontEnd.windows(samples, hopSeconds: hopSeconds, center: true)
-            return AudioExamples(count: count, times: (0..<count).map { Double($0 * hop) / Double(OpenL3FrontEnd.sampleRate) }) {
-                first, size in OpenL3FrontEnd.shared(representation).spectrograms(padded: padded, hop: hop, first: first, count: size)
-            }
+        let windows = SignalWindows(length: OpenL3FrontEnd.windowLength, leftPadding: OpenL3FrontEnd.windowLength / 2,
+                                    count: { OpenL3FrontEnd.windowCount(sampleCount: $0, hop: $1, center: true) }) { samples, offset, hop, first, count in
+            OpenL3FrontEnd.shared(representation).spectrograms(samples, offset: offset, hop: hop, first: first, count: count)
         }
+        return AudioInput.windowed(windows, sampleRate: OpenL3FrontEnd.sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.1), batchSize: 8,
+                                   batchesSideBySide: false, embeddings: "flatten")
     }
 }

@@ -135,7 +135,7 @@ final class FFTConvolution: @unchecked Sendable {
                 }
             }
         }
-        _ = GEMM.configure
+        _ = BLASThreads.configure
         inputSpectra.withUnsafeBufferPointer { xs in
             spectra.withUnsafeBufferPointer { ws in
                 outputSpectra.withUnsafeMutableBufferPointer { ys in

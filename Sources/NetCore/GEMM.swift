@@ -3,7 +3,7 @@ import Foundation
 
 /// Matrix products on OpenBLAS sgemm, split across cores by AudioNet itself.
 ///
-/// Threading policy: OpenBLAS runs single-threaded and AudioNet splits every product (and the im2col,
+/// Threading policy: OpenBLAS runs single-threaded (``BLASThreads``) and AudioNet splits every product (and the im2col,
 /// pooling and element-wise loops around it) over ``Parallel/threadCount`` workers. One owner of the
 /// threads means no oversubscription when a split loop calls sgemm, and the same split serves a batch
 /// of one (rows of one image) and a batch of many.
@@ -21,9 +21,6 @@ public enum GEMM {
         execv("/proc/self/exe", CommandLine.unsafeArgv)  // returns only if it failed: go on with the generic kernels
     }
 
-    /// Sets OpenBLAS to one thread, once per process.
-    public static let configure: Void = { openblas_set_num_threads(1) }()
-
     /// `C[m×n] = A[m×k] · B[k×n] + beta·C`, row-major with leading dimensions, on the calling thread.
     @inline(__always)
     public static func serial(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -39,7 +36,7 @@ public enum GEMM {
                               b: UnsafePointer<Float>, ldb: Int, transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
                               beta: Float = 0) {
         guard m > 0, n > 0 else { return }
-        _ = configure
+        _ = BLASThreads.configure
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -48,7 +45,7 @@ public enum GEMM {
     /// weights: each core then streams only its share of them), else by rows.
     public static func parallel(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
-        _ = configure
+        _ = BLASThreads.configure
         let workers = Parallel.threadCount
         if workers == 1 || Double(m) * Double(n) * Double(k) < 1e6 {
             serial(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, beta: beta)

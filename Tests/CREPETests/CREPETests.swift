@@ -180,6 +180,20 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(viterbiPieces == 1)
     }
 
+    /// `embed --model crepe-*` reads a file as a stream too: its frames are cut as the samples arrive, and the pitch
+    /// embedding rows and times are the whole signal's to the bit (80 s at 22.05 kHz).
+    @Test func streamedPitchEmbeddingsAreTheWholeSignals() throws {
+        let embedder = try AudioEmbedder(pipeline: estimator(.tiny).pipeline)
+        let whole = try embedder.embed(file: Self.sweeps)
+        var rows: [Float] = [], groups = 0
+        let times = try embedder.embed(stream: AudioFileStream(opening: Self.sweeps, sampleRate: CREPE.sampleRate)) {
+            rows += $0.scalars
+            groups += 1
+        }
+        #expect(whole.times.count == 8_001 && times == whole.times)
+        #expect(groups > 1 && rows == whole.embeddings.scalars)
+    }
+
     /// The async API: the file's samples handed over in 0.1 s buffers at its own rate (22.05 kHz, resampled as they
     /// come) give the file's frames piece by piece, with values within float rounding (live batches).
     @Test func framesOfAsyncBuffersAreTheFilesTrack() async throws {

@@ -47,6 +47,28 @@ func openL3Fixture(_ name: String) throws -> Tensor { try NPY.read(path: TestSup
         #expect(error <= 1e-3, "\(name): whole-path relative error \(error)")
     }
 
+    /// A stream's windows are cut as its samples arrive (44.1 kHz, resampled block by block): 12 s give 116 windows (centred every 0.1 s, the last at 11.5 s)
+    /// in several groups of batches, and the embeddings and times are the whole signal's to the bit.
+    @Test func streamedEmbeddingsAreTheWholeSignals() throws {
+        let configuration = try #require(OpenL3.Configuration(modelName: "openl3-mel128-env-512"))
+        let weights = try TestSupport.closedFormStateDict(layout: "openl3/mel128-env-512.layout.txt")
+        let embedder = try AudioEmbedder(pipeline: AudioPipeline(name: configuration.modelName, network: OpenL3.network(configuration, weights: weights)))
+        let path = TestSupport.temporaryDirectory().appendingPathComponent("twelve-seconds.wav").path
+        let tone = (0..<12 * 44_100).map { n -> Float in
+            let t = Double(n) / 44_100
+            return Float(0.3 * sin(2 * Double.pi * (300 + 20 * t) * t))  // a glide up from 300 Hz
+        }
+        try AudioFileWriter.write(path: path, samples: tone, sampleRate: 44_100, encoding: .float32)
+        let whole = try embedder.embed(file: path)
+        var rows: [Float] = [], groups = 0
+        let times = try embedder.embed(stream: AudioFileStream(opening: path, sampleRate: OpenL3FrontEnd.sampleRate)) {
+            rows += $0.scalars
+            groups += 1
+        }
+        #expect(whole.times.count == 116 && times == whole.times, "\(times.count) streamed, \(whole.times.count) whole")
+        #expect(groups > 1 && rows == whole.embeddings.scalars, "\(rows.count) values; max difference \(TestSupport.maxAbsDifference(rows, whole.embeddings.scalars))")
+    }
+
     @Test func configurationNamesCoverTwelveModels() {
         #expect(OpenL3.configurations.count == 12)
         #expect(OpenL3.Configuration(modelName: "openl3-mel256-music-6144")?.weightFile == "openl3/torchopenl3_mel256_music_6144.pth.tar")

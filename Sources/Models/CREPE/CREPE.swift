@@ -71,26 +71,17 @@ public enum CREPE {
     /// activations are an eighth of full's; 2 threads ran about 30 % faster than one batch split across both), the
     /// larger capacities' one after another.
     static func audioInput(_ capacity: Capacity) -> AudioInput {
-        AudioInput(sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: capacity == .full ? 8 : 16,
-                   batchesSideBySide: capacity == .tiny, scores: "classifier", embeddings: embeddingNode,
-                   firstCentreSeconds: 0) { samples, hopSeconds in
-            examples(samples, hop: Int(Double(sampleRate) * hopSeconds))
-        }
+        AudioInput.windowed(SignalWindows(length: frameLength, leftPadding: frameLength / 2,
+                                          count: { frameCount(sampleCount: $0, hop: $1) }) { samples, offset, hop, first, count in
+                                Tensor(shape: [count, frameLength], scalars: frames(samples, offset: offset, hop: hop, first: first, count: count))
+                            },
+                            sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: capacity == .full ? 8 : 16,
+                            batchesSideBySide: capacity == .tiny, scores: "classifier", embeddings: embeddingNode)
     }
 
     /// The node whose output is torchcrepe's pitch embedding: the fifth block's, after its max pool (`[8, 1, channels]`
     /// per frame; dropout is the identity at inference).
     public static let embeddingNode = "conv5-dropout"
-
-    /// The frames of `samples` every `hop` samples as network input, each with the time of its centre: centred
-    /// framing (marl/crepe's default) puts frame i's centre at i hops; without centring it starts there, so its
-    /// centre is half a frame later (marl/crepe reports the start).
-    public static func examples(_ samples: [Float], hop: Int, center: Bool = true) -> AudioExamples {
-        let count = frameCount(sampleCount: samples.count, hop: hop, center: center)
-        return AudioExamples(count: count, times: (0..<count).map { frameTime($0, hop: hop, center: center) }) { first, size in
-            Tensor(shape: [size, frameLength], scalars: frames(samples, hop: hop, center: center, first: first, count: size))
-        }
-    }
 
     /// One descriptor per capacity, largest first.
     public static let descriptors = Capacity.allCases.reversed().map(\.descriptor)
