@@ -155,7 +155,8 @@ public final class PitchEstimator: Sendable {
     /// The track of a stream read at 16 kHz handed to `part` piece by piece as its frames are finished, so that
     /// neither the signal nor the track is held: pieces of about 30 seconds, or with `live` every frame as soon as
     /// the samples it reads have arrived (a live input: the latency is one block of the stream and the network's
-    /// time; the values are the same). A decoding that needs the whole track (``PitchDecoding/isFrameLocal`` false:
+    /// time; a live batch holds the frames that have arrived, so values agree with a file's within float rounding,
+    /// where otherwise they are the same to the bit). A decoding that needs the whole track (``PitchDecoding/isFrameLocal`` false:
     /// Viterbi, hysteresis, the median filter) or `activations`/`embedding` hands it over as one piece at the end.
     public func estimate(stream: some SampleStream, stepMilliseconds: Double = 10, centered: Bool = true,
                          decoding: PitchDecoding = PitchDecoding(), activations: Bool = false, embedding: Bool = false,
@@ -299,8 +300,8 @@ public final class PitchEstimator: Sendable {
         return (bin, Double(row[row.startIndex + bin]), frequency.isFinite ? frequency : 0)
     }
 
-    /// The track of decoded frames `first…` (`levels`: theirs): the silence gate, the median filter on confidence, the voicing threshold (or
-    /// hysteresis) and the median filter on pitch.
+    /// The track of decoded frames from frame `first` on (`levels`: theirs): the silence gate, the median filter on
+    /// confidence, the voicing threshold (or hysteresis) and the median filter on pitch.
     private func finish(_ decoded: DecodedFrames, first: Int = 0, hop: Int, centered: Bool = true, decoding: PitchDecoding,
                         levels: [Double]?, activation: Tensor?, embedding: Tensor?) -> PitchTrack {
         let count = decoded.bins.count

@@ -102,19 +102,25 @@ public enum OutputFile {
         return nil
     }
 
-    /// A temporary file beside `target`, renamed over it when completely written.
+    /// A temporary file beside `target`, renamed over it when completely written. It has no name while it is
+    /// written (Linux's `O_TMPFILE`), so a run killed meanwhile leaves nothing; it is linked under a hidden name only
+    /// when whole, then renamed. Where the file system cannot make unnamed files, it is named from the start.
     static func replace(_ target: String, keeping existing: stat?, shownAs path: String,
                         _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
         let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
         let name = URL(fileURLWithPath: target).lastPathComponent
-        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else { throw failure(path) }
-        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var temporary: String?
+        var descriptor = FileManager.default.fileExists(atPath: "/proc/self/fd") ? open(directory, unnamedFile | O_WRONLY | O_CLOEXEC, 0o600) : -1
+        if descriptor < 0 {
+            var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
+            descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard descriptor >= 0 else { throw failure(path) }
+            temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         var closed = false
         defer {
             if !closed { close(descriptor) }
-            unlink(temporary)  // a no-op after the rename
+            if let temporary { unlink(temporary) }  // a no-op after the rename
         }
         if let existing {
             fchmod(descriptor, existing.st_mode & 0o7777)
@@ -126,10 +132,23 @@ public enum OutputFile {
         }
         try produce { bytes in if let code = writeAll(descriptor, bytes) { throw failure(path, code) } }
         guard fsync(descriptor) == 0 || errno == EINVAL else { throw failure(path) }
+        if temporary == nil {
+            while true {
+                let candidate = "\(directory)/.\(name).\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+                if linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, candidate, AT_SYMLINK_FOLLOW) == 0 {
+                    temporary = candidate
+                    break
+                }
+                guard errno == EEXIST else { throw failure(path) }
+            }
+        }
         closed = true
         guard close(descriptor) == 0 else { throw failure(path) }
-        guard rename(temporary, target) == 0 else { throw failure(path) }
+        guard rename(temporary!, target) == 0 else { throw failure(path) }
     }
+
+    /// Linux's `O_TMPFILE` (`__O_TMPFILE | O_DIRECTORY`), which Glibc's module does not import.
+    static let unnamedFile: Int32 = 0o20_000_000 | O_DIRECTORY
 
     static func writeInPlace(_ target: String, truncate: Bool, shownAs path: String,
                              _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {

@@ -105,13 +105,11 @@ struct Batch {
         if let threads = options.threads { Parallel.setThreadCount(threads) }
         var listed = arguments.map { ($0, ($0 as NSString).lastPathComponent) }
         if let manifest = options.filesFrom {
-            let text: String?
-            if manifest == "-" {
-                text = String(data: FileHandle.standardInput.readDataToEndOfFile(), encoding: .utf8)
-            } else {
-                text = try? String(contentsOfFile: manifest, encoding: .utf8)
-            }
-            guard let text else { throw CommandError("cannot read the list of inputs '\(manifest)' as UTF-8 text") }
+            let data = manifest == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try? Data(contentsOf: URL(fileURLWithPath: manifest))
+            guard let data else { throw CommandError("cannot read the list of inputs '\(manifest)'") }
+            // A line that is not UTF-8 keeps its other characters (U+FFFD for the bad bytes): it names no file, so it
+            // fails on its own, reported with the others.
+            let text = String(decoding: data, as: UTF8.self)
             // A relative path without `..` keeps its folders under --output-dir.
             listed += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }

@@ -167,7 +167,8 @@ struct PitchCommand: ParsableCommand {
     /// Runs every input, writing its track under `--output-dir`, to `sharedOutput` or to stdout; the failures of a
     /// run that went on past them.
     private func run(_ inputs: Batch, _ estimator: PitchEstimator, sharedOutput: ((String) throws -> Void)?) throws -> BatchFailures? {
-        let heading = inputs.inputs.count > 1 && format == .csv
+        // Several CSV tracks in one output: each starts with `# FILE`.
+        let heading = inputs.inputs.count > 1 && format == .csv && batch.outputDirectory == nil
         let toStdout: (String) throws -> Void = { text in
             print(text, terminator: "")
             if stream { try StandardOutput.flush() }

@@ -66,6 +66,22 @@ import Testing
         #expect(strict.status == 1 && strict.stderr.split(separator: "\n").count == 1 && strict.stderr.contains("broken.wav"), "\(strict.stderr)")
     }
 
+    /// A list naming a missing file and holding a line that is not UTF-8: each bad line is reported on one line and
+    /// writes nothing, the good inputs are done, and the run ends with status 2.
+    @Test func badLinesOfAListAreReportedAndTheOthersDone() throws {
+        let inputs = try makeInputs()
+        var list = Data("\(inputs)/speech.wav\n\(inputs)/missing.wav\n".utf8)
+        list += Data("\(inputs)/caf".utf8) + Data([0xE9, 0xFF]) + Data(".wav\n\(inputs)/sub/sweep.wav\n".utf8)
+        try list.write(to: URL(fileURLWithPath: path("list.txt")))
+        let run = try TestSupport.run(["classify", "--files-from", path("list.txt"), "--format", "json", "--output-dir", path("out")])
+        #expect(run.status == 2, "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 4 && lines.contains { $0.contains("missing.wav") && $0.contains("no such file") }
+                && lines.contains { $0.contains("caf\u{FFFD}\u{FFFD}.wav") && $0.contains("no such file") }, "\(run.stderr)")
+        #expect(lines.last == "Error: 2 of 4 inputs failed (each is reported above)")
+        #expect(files(under: "out") == ["speech.events.json", "sweep.events.json"])
+    }
+
     /// --skip-existing redoes nothing finished: kept outputs are not rewritten, a missing one is made.
     @Test func skipExistingRedoesOnlyWhatIsMissing() throws {
         let inputs = try makeInputs()
