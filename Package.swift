@@ -31,7 +31,7 @@ let package = Package(
 
         // The foundation: Tensor, Parallel, shared pointers, the allocator policy and the one CPU-feature API.
         .target(name: "CBase"),
-        .target(name: "Base", dependencies: ["CBase", "CBLAS"]),
+        .target(name: "Base", dependencies: ["CBase"]),
         .target(name: "Platform"),
         .target(name: "CAudioKernels", dependencies: ["CBase"]),
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSampleRate", "CAudioKernels", "Base", "Platform"]),

@@ -20,29 +20,7 @@ public struct PatchAnalysis: Sendable {
     /// Number of patches.
     public var patchCount: Int { scores.shape[0] }
     /// Mean score of each class over the patches.
-    public var meanScores: [Float] {
-        let classes = scores.shape[1]
-        var sums = ScoreSums(classes: classes)
-        for patch in 0..<patchCount { sums.add(scores.scalars[patch * classes..<(patch + 1) * classes]) }
-        return sums.means
-    }
-}
-
-/// Each class's scores summed patch by patch, for their mean over a signal of any length.
-public struct ScoreSums: Sendable {
-    public private(set) var sums: [Float]
-    public private(set) var patchCount = 0
-
-    public init(classes: Int) { sums = [Float](repeating: 0, count: classes) }
-
-    /// Adds one patch's scores.
-    public mutating func add(_ scores: ArraySlice<Float>) {
-        for (c, score) in zip(sums.indices, scores) { sums[c] += score }
-        patchCount += 1
-    }
-
-    /// Mean score of each class (zeros without patches).
-    public var means: [Float] { sums.map { $0 / Float(max(patchCount, 1)) } }
+    public var meanScores: [Float] { AudioEmbedder.pool(scores, .mean).scalars }
 }
 
 /// A class and its score.
@@ -116,20 +94,17 @@ public final class SoundClassifier: Sendable {
     public func classify(stream: some SampleStream, hopSeconds: Double? = nil, detector: SoundEventDetector?, live: Bool,
                          report: (_ closed: [SoundEvent], _ open: [SoundEvent]) throws -> Void) throws -> (meanScores: [Float], duration: Double) {
         var tracker = detector?.tracker(hopSeconds: try pipeline.hop(hopSeconds), firstCentreSeconds: pipeline.input.firstCentreSeconds)
-        var sums = ScoreSums(classes: labels.names.count)
+        var mean = AudioEmbedder.Pooled(.mean, size: labels.names.count)
         let duration = try pipeline.run(stream: stream, outputs: ["predictions"], hopSeconds: hopSeconds, live: live) { outputs, secondsRead in
             let scores = outputs["predictions"]!, classes = scores.shape[1]
-            for patch in 0..<scores.shape[0] {
-                let row = scores.scalars[patch * classes..<(patch + 1) * classes]
-                tracker?.add(row)
-                sums.add(row)
-            }
+            mean.add(scores)
+            for patch in 0..<scores.shape[0] { tracker?.add(scores.scalars[patch * classes..<(patch + 1) * classes]) }
             if tracker != nil {
                 try report(tracker!.takeClosedEvents(secondsRead: secondsRead), tracker!.openEvents(secondsRead: secondsRead))
             }
         }.duration
         if let tracker { try report(tracker.events(duration: duration), []) }
-        return (sums.means, duration)
+        return (mean.result.scalars, duration)
     }
 
     private func analysis(_ result: AudioPipelineResult) -> PatchAnalysis {

@@ -18,3 +18,13 @@ const char *an_openblas_kernels(void) {
 #endif
     return NULL;
 }
+
+// AudioNet splits every product over its own workers, so OpenBLAS runs on one thread. This is set as the program
+// loads (libopenblas, a library it links, has initialised by then), before any thread exists. Set lazily by the first
+// network layer instead, it could run while another thread was inside a product on OpenBLAS's default threads (a
+// front end's, before any network had run) and change OpenBLAS's thread pool under it; and such a product, split by
+// OpenBLAS's threads, differed in the last bits from the same product on one thread (OpenL3's mel projection: a
+// file's first batch of embeddings 4e-6 off the rest).
+extern void openblas_set_num_threads(int);
+
+__attribute__((constructor)) static void an_openblas_one_thread(void) { openblas_set_num_threads(1); }

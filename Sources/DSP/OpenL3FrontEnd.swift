@@ -105,7 +105,6 @@ public struct OpenL3FrontEnd: Sendable {
         if representation == .linear {
             for t in 0..<frames { for k in 0..<binCount { output[k * frames + t] = power[t * binCount + k].squareRoot() } }
         } else {
-            _ = BLASThreads.configure  // the same bits whether a network has run before or not
             // mel[band, t] = Σ_k W[k, band] · power[t, k], as one sgemm: Wᵀ · powerᵀ.
             melWeights.withUnsafeBufferPointer { w in
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, Int32(bins), Int32(frames), Int32(binCount), 1,

@@ -10,7 +10,6 @@ extension Conv2D {
         if let packed = packedPanels, an_packed_gemm_has_body() != 0 {
             return convolveByPackedChunks(source: source, packed: packed, output: out, geometry: g, rows: rows, chunkRows: chunkRows)
         }
-        _ = BLASThreads.configure
         let groupInputs = inputChannels / groups, groupOutputs = outputChannels / groups
         let chunks = (rows + chunkRows - 1) / chunkRows
         let workers = min(Parallel.threadCount, chunks)

@@ -11,7 +11,6 @@ extension Conv2D {
             return PackedProduct(k: inputChannels, n: outputChannels, packed: packed, bias: bias, activation: activation)
                 .run(rows: rows, source: source, output: out, blockRows: blockRows)
         }
-        _ = BLASThreads.configure
         let groupInputs = inputChannels / groups, groupOutputs = outputChannels / groups
         guard rows >= 64 * Parallel.threadCount || Parallel.threadCount == 1 else {
             for group in 0..<groups {

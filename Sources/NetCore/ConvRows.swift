@@ -4,7 +4,6 @@ extension Conv2D {
     /// than the kernel this does fewer multiplies than FFT and keeps no transformed weights.
     func convolveByRows(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>,
                         output out: SharedPointer<Float>, geometry g: WindowGeometry, batch: Int) {
-        _ = BLASThreads.configure
         let cin = inputChannels, cout = outputChannels, height = g.inputHeight
         Parallel.forEach(g.outputHeight) { row in
             let target = out.base + row * cout

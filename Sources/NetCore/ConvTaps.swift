@@ -6,7 +6,6 @@ extension Conv2D {
     /// Used for tall outputs only: each sgemm has the output height as its row count.
     func convolveByTaps(source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>,
                                 output out: SharedPointer<Float>, geometry g: WindowGeometry, batch: Int) {
-        _ = BLASThreads.configure
         let channels = inputChannels, taps = kernel.height
         let paddedHeight = max(g.inputHeight + g.padTop, (g.outputHeight - 1) + taps)
         Parallel.forEach(batch, scratch: paddedHeight * channels) { image, padded in

@@ -135,7 +135,6 @@ final class FFTConvolution: @unchecked Sendable {
                 }
             }
         }
-        _ = BLASThreads.configure
         inputSpectra.withUnsafeBufferPointer { xs in
             spectra.withUnsafeBufferPointer { ws in
                 outputSpectra.withUnsafeMutableBufferPointer { ys in

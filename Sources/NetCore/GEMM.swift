@@ -3,13 +3,16 @@ import Foundation
 
 /// Matrix products on OpenBLAS sgemm, split across cores by AudioNet itself.
 ///
-/// Threading policy: OpenBLAS runs single-threaded (``BLASThreads``) and AudioNet splits every product (and the im2col,
+/// Threading policy: OpenBLAS runs single-threaded (set as the program loads: CBase's `an_openblas_one_thread`) and AudioNet splits every product (and the im2col,
 /// pooling and element-wise loops around it) over ``Parallel/threadCount`` workers. One owner of the
 /// threads means no oversubscription when a split loop calls sgemm, and the same split serves a batch
 /// of one (rows of one image) and a batch of many.
 public enum GEMM {
     /// The name of the kernels OpenBLAS runs.
     public static var kernels: String { String(cString: openblas_get_corename()) }
+
+    /// The threads OpenBLAS itself runs a product on: one, set as the program loads.
+    public static var openBLASThreads: Int { Int(openblas_get_num_threads()) }
 
     /// Runs this program again with `OPENBLAS_CORETYPE` set (``CPU/openBLASKernels``) when OpenBLAS fell back to its
     /// generic x86-64 kernels (Prescott: what it does on a processor newer than its build knows) where AVX2 or
@@ -36,7 +39,6 @@ public enum GEMM {
                               b: UnsafePointer<Float>, ldb: Int, transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
                               beta: Float = 0) {
         guard m > 0, n > 0 else { return }
-        _ = BLASThreads.configure
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -45,7 +47,6 @@ public enum GEMM {
     /// weights: each core then streams only its share of them), else by rows.
     public static func parallel(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
-        _ = BLASThreads.configure
         let workers = Parallel.threadCount
         if workers == 1 || Double(m) * Double(n) * Double(k) < 1e6 {
             serial(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, beta: beta)

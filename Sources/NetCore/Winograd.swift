@@ -95,7 +95,6 @@ struct WinogradKernel: Sendable {
     /// Convolves NHWC `input` into `output` with `bias`, clamped to [low, high], padding as `g` says.
     func run(input: SharedReadPointer<Float>, output: SharedPointer<Float>, batch: Int, geometry g: WindowGeometry,
              bias: SharedReadPointer<Float>, low: Float, high: Float) {
-        _ = BLASThreads.configure
         let tile = Self.tile, positions = Self.positions
         let tiles = batch * ((g.outputHeight + tile - 1) / tile) * ((g.outputWidth + tile - 1) / tile)
         // At least one chunk per core when there are enough tiles (one image's 56×56 layer has only 196).

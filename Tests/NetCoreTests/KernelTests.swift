@@ -463,4 +463,10 @@ extension PackedProductTests {
         #expect(result.status == 0 && core != nil && core != "Prescott",
                 "the command runs \(core ?? "?") on a processor that allows \(allowed) (this test process: \(GEMM.kernels))")
     }
+
+    /// OpenBLAS is on one thread from the start, before any layer runs: nothing sets it later, while another thread
+    /// may be inside a product (this process has 2 or more cores; OpenBLAS's default is one thread a core).
+    @Test func openBLASRunsOnOneThreadFromTheStart() {
+        #expect(GEMM.openBLASThreads == 1)
+    }
 }
