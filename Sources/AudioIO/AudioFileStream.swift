@@ -1,10 +1,10 @@
 import CSndFile
 import Foundation
 
-/// A file's samples read a block at a time: decoded by libsndfile, mixed to mono (or one channel taken) and
-/// resampled, checked as ``AudioFileReader/readMono(path:sampleRate:quality:channel:)`` checks them. Memory holds a
-/// block and the resampler's chunks, whatever the file's length: a pipeline that consumes the blocks as they come
-/// (``PitchEstimator``) costs the same on a 10-hour file as on a 10-minute one.
+/// A file's or a pipe's samples read a block at a time: decoded by libsndfile, mixed to mono (or one channel taken)
+/// and resampled, checked as ``AudioFileReader/readMono(path:sampleRate:quality:channel:)`` checks them. Memory holds
+/// a block and the resampler's chunks, whatever the length: a pipeline that consumes the blocks as they come costs
+/// the same on a 10-hour file as on a 10-minute one.
 public final class AudioFileStream {
     /// The rate of the samples returned.
     public let sampleRate: Int

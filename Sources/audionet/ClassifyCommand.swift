@@ -90,7 +90,9 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let model { return try classifyWithTrainedModel(model) }
+        // The inputs first: a list or stdin that cannot be read is refused before a model loads.
+        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").audio(channels, stream: streamInput)
+        if let model { return try classifyWithTrainedModel(model, inputs) }
         let store = WeightStore.fromEnvironment()
         precision.warnIfSlowHere()
         let classifier = try SoundClassifier.yamnet(store: store, weightsPath: weights, precision: precision)
@@ -103,8 +105,8 @@ struct ClassifyCommand: ParsableCommand {
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: specificity))
         }
-        if stream, let detector { return try classifyLive(classifier, detector) }
-        try classifyEach(writing: matrices) { input in
+        if stream, let detector { return try classifyLive(inputs, classifier, detector) }
+        try classifyEach(inputs, writing: matrices) { input in
             guard !matrices.isEmpty else {
                 // Read as it is decoded: a 10-hour recording costs what a 10-minute one does.
                 let result = try classifier.classify(stream: input.stream(sampleRate: classifier.pipeline.input.sampleRate), hopSeconds: hop,
@@ -132,8 +134,7 @@ struct ClassifyCommand: ParsableCommand {
 
     /// Runs `classify` (a file's result as text and its seconds of audio) over the inputs: printed to stdout, or
     /// written one file per input under --output-dir (CSV with its header). `outputs` are files one input writes.
-    func classifyEach(writing outputs: [String] = [], _ classify: (BatchInput) throws -> (String, Double)) throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").audio(channels, stream: streamInput)
+    func classifyEach(_ inputs: Batch, writing outputs: [String] = [], _ classify: (BatchInput) throws -> (String, Double)) throws {
         guard outputs.isEmpty || inputs.inputs.count == 1 else { throw CommandError("--scores and --plot take one input file") }
         try OutputFile.checkDistinct(outputs: outputs, inputs: inputs.inputs.map(\.path) + [weights].compactMap { $0 })
         let header = clip ? "file,index,label,score\n" : "file,label,start,end,score\n"
@@ -153,8 +154,7 @@ struct ClassifyCommand: ParsableCommand {
 
     /// `--stream`: each input's events written and flushed as they close, a still-open one at most every second of
     /// audio.
-    func classifyLive(_ classifier: SoundClassifier, _ detector: SoundEventDetector) throws {
-        let inputs = try Batch(files, options: batch, extensions: Batch.audioExtensions, kind: "audio files").audio(channels, stream: streamInput)
+    func classifyLive(_ inputs: Batch, _ classifier: SoundClassifier, _ detector: SoundEventDetector) throws {
         if format == .csv { print("file,label,start,end,score,open") }
         try inputs.run(suffix: "") { input, _ in
             var openReported: [String: Double] = [:]  // label → the end of its last open report
@@ -186,7 +186,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     /// Each file's events, or with --clip its top classes, by a trained model.
-    func classifyWithTrainedModel(_ path: String) throws {
+    func classifyWithTrainedModel(_ path: String, _ inputs: Batch) throws {
         guard hop == nil, scores == nil, plot == nil else {
             throw CommandError("--hop, --scores and --plot are for YAMNet; a trained model reads its backbone's examples as it was trained")
         }
@@ -198,7 +198,7 @@ struct ClassifyCommand: ParsableCommand {
         let detector = SoundEventDetector(labels: ClassLabels(names: classifier.model.classes), ontology: nil,
                                           options: EventOptions(threshold: threshold, minimumSeparation: minimumSeparation,
                                                                 minimumDuration: minimumDuration, specificity: .none))
-        try classifyEach { input in
+        try classifyEach(inputs) { input in
             let samples = try input.samples(sampleRate: classifier.sampleRate)
             // The audio's length is not returned by a clip classification: the progress line counts files only.
             if clip { return (render(file: input.name, classes: try classifier.topClasses(samples: samples, k: top), model: path), 0) }
