@@ -200,7 +200,7 @@ def pytorch_images(name, batch, threads):
     model = make().eval()
     x = torch.randn(batch, 3, 224, 224)
     with torch.no_grad():
-        return batch / best(lambda: model(x), repeats=3)
+        return batch / best(lambda: model(x), repeats=3, seconds=2)
 
 
 @functools.lru_cache(maxsize=1)
@@ -362,7 +362,7 @@ def onnxruntime_images(path, batch, threads):
     session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
-    return batch / best(lambda: session.run(None, {name: x}), repeats=3)
+    return batch / best(lambda: session.run(None, {name: x}), repeats=3, seconds=2)
 
 
 def clip_folder(count=500, seconds=2):
@@ -424,10 +424,11 @@ def start_up(model):
     return min(runs)
 
 
-def best(body, repeats=3):
+def best(body, repeats=3, seconds=0):
+    """The shortest of `repeats` runs of `body` (after one warm-up), repeated further until the runs took `seconds`."""
     body()
     times = []
-    for _ in range(repeats):
+    while len(times) < repeats or sum(times) < seconds:
         start = time.perf_counter()
         body()
         times.append(time.perf_counter() - start)

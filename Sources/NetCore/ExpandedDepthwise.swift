@@ -65,6 +65,7 @@ public struct ExpandedDepthwise: Layer {
         return "ExpandedDepthwise"
     }
     public var parameterCount: Int { expand.parameterCount + depthwise.parameterCount }
+    public var parameterBytes: Int { expand.parameterBytes + depthwise.parameterBytes }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try depthwise.outputShape(for: [try expand.outputShape(for: inputs)])

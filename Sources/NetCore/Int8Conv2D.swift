@@ -49,6 +49,7 @@ public struct Int8Conv2D: SlidingWindow {
 
     public var typeName: String { "Conv2D (int8)" }
     public var parameterCount: Int { product.parameterCount }
+    public var parameterBytes: Int { product.parameterBytes }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try windowOutputShape(inputs, channels: inputChannels, outputChannels: outputChannels)

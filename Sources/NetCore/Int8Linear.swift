@@ -92,6 +92,7 @@ public struct Int8Linear: Layer {
 
     public var typeName: String { "\(sourceTypeName) (int8)" }
     public var parameterCount: Int { inputFeatures * outputFeatures + (hasBias ? outputFeatures : 0) }
+    public var parameterBytes: Int { inputFeatures * outputFeatures + MemoryLayout<Float>.size * (hasBias ? outputFeatures : 0) }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try lastAxisOutputShape(inputs, inputFeatures: inputFeatures, outputFeatures: outputFeatures)

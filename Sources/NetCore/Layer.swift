@@ -32,12 +32,15 @@ public protocol Layer: Sendable {
     func forward(_ inputs: [Tensor], into output: inout Tensor)
     /// Learnable parameters (BatchNorm running statistics excluded, as MATLAB counts learnables).
     var parameterCount: Int { get }
+    /// Bytes of weights a pass reads: four a parameter, one an int8 weight.
+    var parameterBytes: Int { get }
     /// Multiply-adds per example.
     func multiplyAdds(for inputs: [[Int]]) -> Int
 }
 
 extension Layer {
     public var parameterCount: Int { 0 }
+    public var parameterBytes: Int { MemoryLayout<Float>.size * parameterCount }
     public func multiplyAdds(for inputs: [[Int]]) -> Int { 0 }
 
     /// The output in a new tensor. Its buffer starts as NaNs, so an element the layer failed to write shows.

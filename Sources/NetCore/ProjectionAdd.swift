@@ -52,6 +52,7 @@ public struct ProjectionAdd: Layer {
         return "ProjectionAdd"
     }
     public var parameterCount: Int { projectionLayer.parameterCount }
+    public var parameterBytes: Int { projectionLayer.parameterBytes }
 
     /// Reads the projection's input, then the tensor added to its output (of the output's shape).
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {

@@ -41,7 +41,7 @@ import Testing
         #expect(relativeError(try folded.run(input, outputs: ["added"])["added"]!, try fixture("dag.added")) <= 1e-4)
     }
 
-    /// A batch larger than a pass (examples whose largest activation is 6.4 MB: one a core of its 8 MB) runs in passes, the last one
+    /// A batch larger than a pass (examples whose largest activation is 6.4 MB: one a core) runs in passes, the last one
     /// short; every requested output, the input's own included, equals the examples run one by one.
     @Test func aBatchLargerThanAPassGivesEachExamplesOutputs() throws {
         var random = SeededGenerator(seed: 3)
@@ -63,6 +63,23 @@ import Testing
                 #expect(Array(outputs[name]!.scalars[example * count..<(example + 1) * count]) == alone[name]!.scalars, "\(name), example \(example)")
             }
         }
+    }
+
+    /// A pass holds as many examples a core as keep the largest activation within a quarter of the weights' bytes, at
+    /// least 1 MB and at most 8 MB of it; an int8 weight counts one byte.
+    @Test func examplesPerPassFollowTheWeightsBytes() throws {
+        func network(denseWeights: Int, int8: Bool = false) throws -> Network {
+            var net = Network(inputShape: [128, 128, 4])  // 256 KB an example
+            let features = 128 * 128 * 4
+            let dense = Dense(inputFeatures: features, outputFeatures: denseWeights / features)
+            try net.add("flatten", Flatten())
+            try net.add("dense", int8 ? Int8Linear(dense) : dense)
+            return net
+        }
+        #expect(try network(denseWeights: 65_536).examplesPerPass(threads: 1) == 4)  // 256 KB of weights: 1 MB
+        #expect(try network(denseWeights: 1 << 21).examplesPerPass(threads: 2) == 16)  // 8 MB of weights: 2 MB a core
+        #expect(try network(denseWeights: 1 << 21, int8: true).examplesPerPass(threads: 1) == 4)  // 2 MB of int8 weights
+        #expect(try network(denseWeights: 1 << 24).examplesPerPass(threads: 1) == 32)  // 64 MB of weights: 8 MB
     }
 
     @Test func unknownLayerNameListsTheValidNames() throws {
