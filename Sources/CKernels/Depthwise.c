@@ -14,6 +14,13 @@ enum { BLOCK = 16 };
 enum { MAX_BAND_ROWS = 8, PADDED_BAND_BYTES = 160 * 1024 };
 enum { MAX_ROW_PASS_PIXELS = 64 };  // the widest padded rows ``depthwise_padded_3x3_avx2`` takes
 
+// Where ``an_depthwise_padded_codes`` stores its output: uint8 codes of one scale (its inverse) and zero point.
+typedef struct {
+    uint8_t *codes;
+    float inverse;
+    int32_t zero;
+} CodeStore;
+
 AN_PORTABLE_CLONES
 static void depthwise_portable(const AnWindowShape *s, const float *input, const float *weights, const float *bias,
                                int firstRow, int rowCount, float lo, float hi, float *output) {
@@ -239,13 +246,23 @@ static void depthwise_padded_avx2(const AnWindowShape *s, const float *padded, s
     }
 }
 
+/// 16 clamped values stored as uint8 codes at `codes->codes + offset` (the lanes of `mask`): ``an_int8_codes``'s
+/// rounding to nearest even, zero point and clamp (NaN to 0), the same instructions, so the same bytes.
+__attribute__((target("avx512f"), always_inline))
+static inline void store_codes_avx512(const CodeStore *codes, size_t offset, __mmask16 mask, __m512 y) {
+    __m512 v = _mm512_mul_ps(y, _mm512_set1_ps(codes->inverse));
+    v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), _mm512_set1_ps((float)codes->zero));
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255));
+    _mm512_mask_cvtepi32_storeu_epi8(codes->codes + offset, mask, _mm512_cvttps_epi32(v));
+}
+
 /// `pixels` (a constant where it is inlined) output pixels of one 16-channel block of a 3×3 kernel from `corner`, the
 /// padded input of the first one's top-left tap: the bias, then the nine taps in order, clamped and stored. A whole
 /// block (`whole`, a constant too) loads without a mask, so that each load folds into its multiply-add.
 __attribute__((target("avx512f"), always_inline))
 static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner, size_t pixelStride, size_t tapX, size_t tapY,
                                      const __m512 *taps, __m512 start, __mmask16 mask, __m512 low, __m512 high, float *out,
-                                     size_t outStride) {
+                                     size_t outStride, const CodeStore *codes, size_t codeOffset) {
     __m512 acc[12];
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) acc[j] = start;
@@ -261,17 +278,21 @@ static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner,
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) {
         __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
-        if (whole) _mm512_storeu_ps(out + j * outStride, y); else _mm512_mask_storeu_ps(out + j * outStride, mask, y);
+        if (codes) store_codes_avx512(codes, codeOffset + j * outStride, mask, y);
+        else if (whole) _mm512_storeu_ps(out + j * outStride, y);
+        else _mm512_mask_storeu_ps(out + j * outStride, mask, y);
     }
 }
 
 /// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
 /// taps row by row), so the same bits. 3×3 kernels keep their nine taps in registers beside 12 accumulators (21 of the
 /// 32 zmm registers) while whole tiles of 12 pixels run along the row without a test per pixel (the row's last pixels
-/// in tiles of 4, 2 and 1); other kernels load each tap per tile of 12.
+/// in tiles of 4, 2 and 1); other kernels load each tap per tile of 12. With `codes`, each clamped value is stored as
+/// its code (``an_int8_codes``'s) instead of as a float: `output` is not written.
 __attribute__((target("avx512f")))
 static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
-                                    int endChannel, const float *weights, const float *bias, float lo, float hi, float *output) {
+                                    int endChannel, const float *weights, const float *bias, float lo, float hi, float *output,
+                                    const CodeStore *codes) {
     enum { TILE = 12 };
     const int channels = s->inputChannels, outputWidth = s->outputWidth, kernelHeight = s->kernelHeight, kernelWidth = s->kernelWidth;
     const size_t pixelStride = (size_t)s->strideX * channels, tapX = (size_t)s->dilationX * channels;
@@ -280,7 +301,8 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
     __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
     for (int r = 0; r < rows; r++) {
         const float *top = padded + (size_t)r * s->strideY * rowStride;
-        float *line = output + (size_t)r * outputWidth * channels;
+        size_t lineOffset = (size_t)r * outputWidth * channels;
+        float *line = output + lineOffset;
         for (int c0 = firstChannel; c0 < endChannel; c0 += BLOCK) {
             __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
             __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
@@ -289,7 +311,7 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
                 for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
 #define PIXELS_FROM(ox0, n, whole) \
     pixels_3x3_avx512(n, whole, top + (size_t)(ox0) * pixelStride + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, \
-                      line + (size_t)(ox0) * channels + c0, (size_t)channels)
+                      line + (size_t)(ox0) * channels + c0, (size_t)channels, codes, lineOffset + (size_t)(ox0) * channels + c0)
 #define ROW(whole) \
     do { \
         int ox0 = 0; \
@@ -319,9 +341,13 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
                     }
                 }
 #pragma clang loop unroll(full)
-                for (int j = 0; j < TILE; j++)
-                    if (j < pixels)
-                        _mm512_mask_storeu_ps(line + (size_t)(ox0 + j) * channels + c0, mask, _mm512_min_ps(_mm512_max_ps(acc[j], low), high));
+                for (int j = 0; j < TILE; j++) {
+                    if (j < pixels) {
+                        __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
+                        size_t at = (size_t)(ox0 + j) * channels + c0;
+                        if (codes) store_codes_avx512(codes, lineOffset + at, mask, y); else _mm512_mask_storeu_ps(line + at, mask, y);
+                    }
+                }
             }
         }
     }
@@ -389,7 +415,7 @@ void an_depthwise_padded(const AnWindowShape *shape, const float *padded, size_t
     int end = firstChannel + channelCount;
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX512)) {
-        depthwise_padded_avx512(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, output);
+        depthwise_padded_avx512(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, output, NULL);
         return;
     }
     if (an_cpu_has(AN_CPU_AVX2)) {
@@ -398,6 +424,29 @@ void an_depthwise_padded(const AnWindowShape *shape, const float *padded, size_t
     }
 #endif
     depthwise_padded_portable(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, output);
+}
+
+void an_depthwise_padded_codes(const AnWindowShape *shape, const float *padded, size_t rowStride, int rows, int firstChannel,
+                               int channelCount, const float *weights, const float *bias, float lo, float hi, float inverse,
+                               int32_t zero, float *line, uint8_t *codes) {
+    int end = firstChannel + channelCount;
+#if AN_X86
+    if (an_cpu_has(AN_CPU_AVX512)) {
+        CodeStore store = {codes, inverse, zero};
+        depthwise_padded_avx512(shape, padded, rowStride, rows, firstChannel, end, weights, bias, lo, hi, NULL, &store);
+        return;
+    }
+#endif
+    // Elsewhere a row at a time: its floats, then their codes.
+    size_t lineSize = (size_t)shape->outputWidth * shape->inputChannels;
+    for (int r = 0; r < rows; r++) {
+        an_depthwise_padded(shape, padded + (size_t)r * shape->strideY * rowStride, rowStride, 1, firstChannel, channelCount,
+                            weights, bias, lo, hi, line);
+        for (int x = 0; x < shape->outputWidth; x++) {
+            size_t at = (size_t)x * shape->inputChannels + firstChannel;
+            an_int8_codes(line + at, (size_t)channelCount, inverse, zero, codes + r * lineSize + at);
+        }
+    }
 }
 
 void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,

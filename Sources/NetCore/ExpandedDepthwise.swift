@@ -131,18 +131,22 @@ private struct Bands: Sendable {
         let bands = PaddedBands(geometry: g, channels: channels, slice: slice, bandBytes: ExpandedDepthwise.bandBytes)
         var shape = bands.shape
         let bounds = depthwise.activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
-        // Output rows written as codes are computed into a band of floats first.
-        let floatLines = outputCodes == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: bands.band * g.outputWidth * channels)
-        defer { floatLines?.deallocate() }
+        // Codes are written by the kernel (a row of floats is its scratch where it has no AVX-512 body); `canWriteCodes`
+        // makes the activation its clamp.
+        let scratchLine = outputCodes == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.outputWidth * channels)
+        defer { scratchLine?.deallocate() }
         let convolve = { (padded: UnsafePointer<Float>, row: Int, count: Int) in
-            let first = row * g.outputWidth * channels, line = floatLines ?? output.base + first
+            let first = row * g.outputWidth * channels
+            if let outputCodes, let scratchLine {
+                let bytes = UnsafeMutableRawPointer(output.base).assumingMemoryBound(to: UInt8.self) + first
+                an_depthwise_padded_codes(&shape, padded, bands.rowStride, Int32(count), Int32(slice.lowerBound), Int32(slice.count),
+                                          weights.base, bias.base, low, high, 1 / outputCodes.scale, outputCodes.zero, scratchLine, bytes)
+                return
+            }
+            let line = output.base + first
             an_depthwise_padded(&shape, padded, bands.rowStride, Int32(count), Int32(slice.lowerBound), Int32(slice.count),
                                 weights.base, bias.base, low, high, line)
             if bounds == nil { bands.forSlice(of: count * g.outputWidth) { depthwise.activation.apply(line + $0, count: $1) } }
-            if let outputCodes {
-                let bytes = UnsafeMutableRawPointer(output.base).assumingMemoryBound(to: UInt8.self) + first, inverse = 1 / outputCodes.scale
-                bands.forSlice(of: count * g.outputWidth) { an_int8_codes(line + $0, $1, inverse, outputCodes.zero, bytes + $0) }
-            }
         }
         switch layer.expansion {
         case .float32(let conv, let packed):

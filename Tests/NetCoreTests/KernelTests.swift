@@ -181,6 +181,45 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
         #expect(expected[0] == 37 && expected[1] == 39 && expected[4] == 47, "ties go to the even neighbour")
     }
 
+    /// The padded-row depthwise convolution writing codes writes the codes of the floats it writes otherwise, byte for
+    /// byte, at every level this processor runs (on AVX-512 from the registers, elsewhere through a row of floats), and
+    /// nothing outside its channels: 3×3 rows of 19 pixels (tiles of 12, 4, 2 and 1) at strides 1 and 2, a 5×5 kernel
+    /// (the tap-by-tap path), 37 channels (a partial block) whole or from channel 16 on.
+    @Test(arguments: [(kernel: 3, stride: 1), (kernel: 3, stride: 2), (kernel: 5, stride: 1)])
+    func depthwiseCodesAreTheCodesOfItsFloatsAtEveryLevel(kernel: Int, stride: Int) {
+        let channels = 37, outputWidth = 19, rows = 3
+        var shape = AnWindowShape(inputHeight: 8, inputWidth: 8, inputChannels: Int32(channels), outputChannels: Int32(channels),
+                                  kernelHeight: Int32(kernel), kernelWidth: Int32(kernel), strideY: Int32(stride), strideX: Int32(stride),
+                                  dilationY: 1, dilationX: 1, padTop: 0, padLeft: 0, outputHeight: Int32(rows), outputWidth: Int32(outputWidth))
+        let paddedWidth = Int(an_depthwise_padded_width(&shape)), rowStride = paddedWidth * channels
+        var random = SeededGenerator(seed: UInt64(kernel * 10 + stride))
+        let padded = random.floats(((rows - 1) * stride + kernel) * rowStride, in: -1...1)
+        let weights = random.floats(kernel * kernel * channels, in: -1...1), bias = random.floats(channels, in: -1...1)
+        let (inverse, zero): (Float, Int32) = (40, 90)  // codes of -2.25...4.125: both ends are reached
+        let count = rows * outputWidth * channels
+        for level in 0...2 {
+            for first in [0, 16] {
+                var floats = [Float](repeating: 0, count: count), expected = [UInt8](repeating: 0xAA, count: count)
+                var codes = expected, line = [Float](repeating: 0, count: outputWidth * channels)
+                CPU.withLevel(level) {
+                    an_depthwise_padded(&shape, padded, rowStride, Int32(rows), Int32(first), Int32(channels - first), weights, bias,
+                                        -1.5, 6, &floats)
+                    for pixel in 0..<rows * outputWidth {
+                        let at = pixel * channels + first
+                        floats[at..<at + channels - first].withUnsafeBufferPointer { values in
+                            expected.withUnsafeMutableBufferPointer { an_int8_codes(values.baseAddress!, values.count, inverse, zero, $0.baseAddress! + at) }
+                        }
+                    }
+                    an_depthwise_padded_codes(&shape, padded, rowStride, Int32(rows), Int32(first), Int32(channels - first), weights, bias,
+                                              -1.5, 6, inverse, zero, &line, &codes)
+                }
+                let wrong = zip(codes, expected).filter { $0 != $1 }.count
+                #expect(wrong == 0, "level \(level), channels from \(first): \(wrong) of \(count) codes differ")
+                #expect(Set(codes).count > 100, "level \(level): the codes spread over the range")
+            }
+        }
+    }
+
     /// A level that allows a body the processor lacks never selects it (a Zen 4 has AVX-512 VNNI but no
     /// AVX-VNNI: level 1 must then run the portable body, not the AVX-VNNI one).
     @Test(arguments: [SIMDBody.int8Wide, .int8Narrow, .avx512, .avx2])

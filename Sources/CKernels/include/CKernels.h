@@ -130,6 +130,13 @@ int an_depthwise_band_rows(const AnWindowShape *shape, size_t bytes);
 void an_depthwise_padded(const AnWindowShape *shape, const float *padded, size_t rowStride, int rows, int firstChannel,
                          int channelCount, const float *weights, const float *bias, float lo, float hi, float *output);
 
+/// ``an_depthwise_padded`` with its output written as uint8 codes, `codes[i]` = ``an_int8_codes`` of `output[i]` with
+/// `inverse` and `zero`, at the offsets the floats would have: on AVX-512 straight from the registers; elsewhere a row
+/// at a time through `line` (`outputWidth × inputChannels` floats of scratch).
+void an_depthwise_padded_codes(const AnWindowShape *shape, const float *padded, size_t rowStride, int rows, int firstChannel,
+                               int channelCount, const float *weights, const float *bias, float lo, float hi, float inverse,
+                               int32_t zero, float *line, uint8_t *codes);
+
 /// Output rows `firstRow ..< firstRow + rowCount` (over the whole batch) of a convolution with few input
 /// channels (a network's stem: 1 or 3), weights HWIO `[kh, kw, inputChannels, outputChannels]`, `bias`,
 /// clamped to [lo, hi]: each input value is broadcast against 16 output channels' weights.
