@@ -108,20 +108,23 @@ public enum AudioFileReader {
     /// (a float WAV of 1e30 would otherwise run the networks into infinities and all-zero scores).
     static let largestSample: Float = 1000
 
+    /// Throws ``AudioIOError/sampleOutOfRange(path:frame:value:)`` for the first of `frames` frames of `channels`
+    /// interleaved samples (from frame `firstFrame` of the source) holding a NaN, infinite or absurd sample.
+    static func checkRange(_ interleaved: [Float], channels: Int, frames: Int, path: String, firstFrame: Int) throws {
+        if let index = interleaved[..<(frames * channels)].firstIndex(where: { !(abs($0) <= largestSample) }) {  // NaN too
+            throw AudioIOError.sampleOutOfRange(path: path, frame: firstFrame + index / channels, value: interleaved[index])
+        }
+    }
+
     /// Averages interleaved channels into `mono` (or takes channel `only`) and rejects non-finite and absurd samples
     /// in every channel.
     static func mixToMono(_ interleaved: [Float], channels: Int, frames: Int, into mono: inout [Float],
                                   path: String, firstFrame: Int, only: Int?) throws {
+        try checkRange(interleaved, channels: channels, frames: frames, path: path, firstFrame: firstFrame)
         let scale = 1 / Float(channels)
         for frame in 0..<frames {
             var sum: Float = 0
-            for channel in 0..<channels {
-                let sample = interleaved[frame * channels + channel]
-                guard abs(sample) <= largestSample else {  // false for NaN too
-                    throw AudioIOError.sampleOutOfRange(path: path, frame: firstFrame + frame, value: sample)
-                }
-                sum += sample
-            }
+            for channel in 0..<channels { sum += interleaved[frame * channels + channel] }
             mono[frame] = only.map { interleaved[frame * channels + $0] } ?? (channels == 1 ? sum : sum * scale)
         }
     }

@@ -71,9 +71,7 @@ public final class SampleRelay: SampleStream, @unchecked Sendable {
             guard received > 0 else { throw AudioIOError.empty(path: "the buffers") }
             return try resampler?.finish()
         }
-        if let index = next.firstIndex(where: { !$0.isFinite || abs($0) > AudioFileReader.largestSample }) {
-            throw AudioIOError.sampleOutOfRange(path: "the buffers", frame: received + index, value: next[index])
-        }
+        try AudioFileReader.checkRange(next, channels: 1, frames: next.count, path: "the buffers", firstFrame: received)
         received += next.count
         return try resampler?.process(next[...]) ?? next
     }

@@ -100,19 +100,22 @@ import Testing
     }
 
     /// NaN, infinities and absurd values (a float WAV of 1e30 once classified as all-zero scores) are refused
-    /// with the frame of the first one; a loud but plausible sample is kept.
+    /// with the frame of the first one, in a mono file and in a stereo one's second channel; a loud but plausible
+    /// sample is kept.
     @Test(arguments: [Float.nan, .infinity, -.infinity, 1e30, -2000])
     func sampleOutsideTheModelsRangeIsRejectedWithItsFrame(value: Float) throws {
-        var samples = [Float](repeating: 0.5, count: 1000)
-        samples[123] = value
-        samples[500] = value
-        try AudioFileWriter.write(path: path("bad.wav"), samples: samples, sampleRate: 16_000, encoding: .float32)
-        do {
-            _ = try AudioFileReader.readMono(path: path("bad.wav"))
-            Issue.record("a sample of \(value) was accepted")
-        } catch let AudioIOError.sampleOutOfRange(_, frame, found) {
-            #expect(frame == 123)
-            #expect(found.isNaN == value.isNaN && (value.isNaN || found == value))
+        for channels in [1, 2] {
+            var samples = [Float](repeating: 0.5, count: 1000 * channels)
+            samples[123 * channels + channels - 1] = value
+            samples[500 * channels] = value
+            try AudioFileWriter.write(path: path("bad.wav"), samples: samples, channels: channels, sampleRate: 16_000, encoding: .float32)
+            do {
+                _ = try AudioFileReader.readMono(path: path("bad.wav"))
+                Issue.record("a sample of \(value) was accepted (\(channels) channels)")
+            } catch let AudioIOError.sampleOutOfRange(_, frame, found) {
+                #expect(frame == 123, "\(channels) channels")
+                #expect(found.isNaN == value.isNaN && (value.isNaN || found == value))
+            }
         }
     }
 
