@@ -110,9 +110,17 @@ public final class AudioPipeline: Sendable {
             let size = exampleShape.reduce(1, *), count = size == 0 ? 0 : pending.count / size
             let taken = all || live ? count : count / group * group
             guard taken > 0 else { return }
-            try body(runner.run(examples: Tensor(shape: [taken] + exampleShape, scalars: Array(pending[0..<taken * size])), outputs: outputs),
+            // Every pending example taken (each block of a live input, a file's last group) moves out whole; else the
+            // group is copied and the examples after it move up.
+            var scalars: [Float] = []
+            if taken == count {
+                swap(&scalars, &pending)
+            } else {
+                scalars = Array(pending[..<(taken * size)])
+                pending.removeFirst(taken * size)
+            }
+            try body(runner.run(examples: Tensor(shape: [taken] + exampleShape, scalars: scalars), outputs: outputs),
                      Double(examples.signalLength) / Double(input.sampleRate))
-            pending.removeFirst(taken * size)
             done += taken
         }
         func add(_ patches: Tensor) throws {

@@ -105,9 +105,9 @@ public struct Network: Sendable {
     /// least one. Each pass reads every weight once, and activations that outgrow the cache are written and read back
     /// by every layer: a network with few weights for its activations runs about an example a core. On a Zen 5 core at
     /// batch 16: calibrated int8 MobileNetV2 (3.5 MB of weights, 1.6 MB activations) 389 images/s in passes of 4, 488
-    /// in passes of 1; int8 YAMNet +10–17 %; float32 EfficientNet-B0 (21 MB of weights) 139 in passes of 1, 160 of 4;
-    /// ResNet-50 within 3 % from 1 to 16. Without the lower bound, CREPE-tiny (1.9 MB of weights) ran 6 frames a pass
-    /// on two cores and lost 10 % to their synchronisation.
+    /// in passes of 1; float32 EfficientNet-B0 (21 MB of weights) 139 in passes of 1, 160 of 4; ResNet-50 within 3 %
+    /// from 1 to 16; YAMNet (int8 or float32) the same from 1 to 8 MB a core. Without the lower bound, CREPE-tiny
+    /// (1.9 MB of weights) ran 6 frames a pass on two cores and lost 10 % to their synchronisation.
     public func examplesPerPass(threads: Int) -> Int {
         let largest = MemoryLayout<Float>.size * max(1, shapes.values.map { $0.reduce(1, *) }.max() ?? 1)
         let weights = nodes.reduce(0) { $0 + $1.layer.parameterBytes }
