@@ -72,7 +72,7 @@ def litert_yamnet(path, threads):
         return len(x) / 16000
 
     duration = run()
-    return duration / best(run, repeats=1)
+    return duration / best(run, repeats=1, seconds=2)
 
 
 def import_torchcrepe():
@@ -100,7 +100,7 @@ def torchcrepe_rate(model, seconds, threads):
     def run():
         frames.append(torchcrepe.predict(x, 16000, 160, model=model, decoder=torchcrepe.decode.weighted_argmax,
                                          batch_size=512, device="cpu").shape[-1])
-    seconds_taken = best(run, repeats=1)
+    seconds_taken = best(run, repeats=1, seconds=2)
     return frames[0] / seconds_taken
 
 
@@ -142,7 +142,7 @@ def onnxruntime_crepe_rate(model, seconds, threads):
             weights = np.take_along_axis(activation, window, 1)
             pitch.append(10 * 2 ** ((weights * cents[window]).sum(1) / weights.sum(1) / 1200))
         return np.concatenate(pitch)
-    return count / best(run, repeats=1)
+    return count / best(run, repeats=1, seconds=2)
 
 
 def torchvggish_rate(seconds, threads):

@@ -62,7 +62,7 @@ func randomWeights(_ count: Int) -> [Float] { noise(count: count, amplitude: 0.1
 func yamnet(path: String, threads: Int, precision: Precision) throws {
     let classifier = try SoundClassifier.yamnet(precision: precision)
     var duration = 0.0
-    let time = bestTime(repeats: 2) { duration = (try? classifier.analyze(file: path))?.duration ?? .nan }
+    let time = bestTime(repeats: 2, seconds: 2) { duration = (try? classifier.analyze(file: path))?.duration ?? .nan }
     report(["case": "yamnet end to end", "threads": threads, "tool": "AudioNet \(precision.rawValue)", "value": duration / time,
             "unit": "x realtime"])
 }
@@ -72,7 +72,7 @@ func crepe(_ capacity: CREPE.Capacity, seconds: Double, threads: Int) throws {
     let estimator = try PitchEstimator.crepe(capacity)
     let signal = (0..<Int(seconds * 16_000)).map { n in Float(0.5 * sin(2 * Double.pi * 220 * Double(n) / 16_000)) }
     var frames = 0
-    let time = bestTime(repeats: 1) { frames = (try? estimator.estimate(samples: signal))?.times.count ?? 0 }
+    let time = bestTime(repeats: 1, seconds: 2) { frames = (try? estimator.estimate(samples: signal))?.times.count ?? 0 }
     report(["case": "\(capacity.modelName), \(Int(seconds)) s", "threads": threads, "tool": "AudioNet",
             "value": Double(frames) / time, "unit": "frames/s"])
 }
