@@ -246,23 +246,14 @@ static void depthwise_padded_avx2(const AnWindowShape *s, const float *padded, s
     }
 }
 
-/// 16 clamped values stored as uint8 codes at `codes->codes + offset` (the lanes of `mask`): ``an_int8_codes``'s
-/// rounding to nearest even, zero point and clamp (NaN to 0), the same instructions, so the same bytes.
-__attribute__((target("avx512f"), always_inline))
-static inline void store_codes_avx512(const CodeStore *codes, size_t offset, __mmask16 mask, __m512 y) {
-    __m512 v = _mm512_mul_ps(y, _mm512_set1_ps(codes->inverse));
-    v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), _mm512_set1_ps((float)codes->zero));
-    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255));
-    _mm512_mask_cvtepi32_storeu_epi8(codes->codes + offset, mask, _mm512_cvttps_epi32(v));
-}
-
 /// `pixels` (a constant where it is inlined) output pixels of one 16-channel block of a 3×3 kernel from `corner`, the
-/// padded input of the first one's top-left tap: the bias, then the nine taps in order, clamped and stored. A whole
-/// block (`whole`, a constant too) loads without a mask, so that each load folds into its multiply-add.
+/// padded input of the first one's top-left tap: the bias, then the nine taps in order, clamped and stored at `offset`
+/// of `output`, or of `codes` as codes. A whole block (`whole`, a constant too) loads without a mask, so that each load
+/// folds into its multiply-add.
 __attribute__((target("avx512f"), always_inline))
 static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner, size_t pixelStride, size_t tapX, size_t tapY,
-                                     const __m512 *taps, __m512 start, __mmask16 mask, __m512 low, __m512 high, float *out,
-                                     size_t outStride, const CodeStore *codes, size_t codeOffset) {
+                                     const __m512 *taps, __m512 start, __mmask16 mask, __m512 low, __m512 high, float *output,
+                                     const CodeStore *codes, size_t offset, size_t outStride) {
     __m512 acc[12];
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) acc[j] = start;
@@ -278,9 +269,10 @@ static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner,
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) {
         __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
-        if (codes) store_codes_avx512(codes, codeOffset + j * outStride, mask, y);
-        else if (whole) _mm512_storeu_ps(out + j * outStride, y);
-        else _mm512_mask_storeu_ps(out + j * outStride, mask, y);
+        size_t at = offset + j * outStride;
+        if (codes) store_codes_avx512(codes->codes + at, mask, y, _mm512_set1_ps(codes->inverse), _mm512_set1_ps((float)codes->zero));
+        else if (whole) _mm512_storeu_ps(output + at, y);
+        else _mm512_mask_storeu_ps(output + at, mask, y);
     }
 }
 
@@ -302,7 +294,6 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
     for (int r = 0; r < rows; r++) {
         const float *top = padded + (size_t)r * s->strideY * rowStride;
         size_t lineOffset = (size_t)r * outputWidth * channels;
-        float *line = output + lineOffset;
         for (int c0 = firstChannel; c0 < endChannel; c0 += BLOCK) {
             __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
             __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0);
@@ -311,7 +302,7 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
                 for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
 #define PIXELS_FROM(ox0, n, whole) \
     pixels_3x3_avx512(n, whole, top + (size_t)(ox0) * pixelStride + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, \
-                      line + (size_t)(ox0) * channels + c0, (size_t)channels, codes, lineOffset + (size_t)(ox0) * channels + c0)
+                      output, codes, lineOffset + (size_t)(ox0) * channels + c0, (size_t)channels)
 #define ROW(whole) \
     do { \
         int ox0 = 0; \
@@ -344,8 +335,11 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
                 for (int j = 0; j < TILE; j++) {
                     if (j < pixels) {
                         __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
-                        size_t at = (size_t)(ox0 + j) * channels + c0;
-                        if (codes) store_codes_avx512(codes, lineOffset + at, mask, y); else _mm512_mask_storeu_ps(line + at, mask, y);
+                        size_t at = lineOffset + (size_t)(ox0 + j) * channels + c0;
+                        if (codes)
+                            store_codes_avx512(codes->codes + at, mask, y, _mm512_set1_ps(codes->inverse), _mm512_set1_ps((float)codes->zero));
+                        else
+                            _mm512_mask_storeu_ps(output + at, mask, y);
                     }
                 }
             }

@@ -238,7 +238,7 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     __m512 low = _mm512_set1_ps(store.lo), high = _mm512_set1_ps(store.hi);
     __m512 addendScale = _mm512_set1_ps(store.addendScale), codeInverse = _mm512_set1_ps(store.codeInverse);
     __m512i addendZero = _mm512_set1_epi32(store.addendZero);
-    __m512 codeZero = _mm512_set1_ps((float)store.codeZero), floor = _mm512_setzero_ps(), ceiling = _mm512_set1_ps(255);
+    __m512 codeZero = _mm512_set1_ps((float)store.codeZero);
     // Rows of one scale and zero point (static quantization: every row) share the zero point's column terms and the
     // combined scales, computed once for the tile: the same values, so the same bits.
     int uniform = 1;
@@ -274,13 +274,8 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
             v0 = _mm512_min_ps(_mm512_max_ps(v0, low), high);
             v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
             if (store.codes) {
-                // `code_of`: rounded to nearest even, the zero point added, clamped (NaN to 0: max returns its second operand).
-                __m512 q0 = _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(v0, codeInverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), codeZero);
-                __m512 q1 = _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(v1, codeInverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), codeZero);
-                q0 = _mm512_min_ps(_mm512_max_ps(q0, floor), ceiling);
-                q1 = _mm512_min_ps(_mm512_max_ps(q1, floor), ceiling);
-                _mm_mask_storeu_epi8(store.codes + row, mask0, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q0)));
-                _mm_mask_storeu_epi8(store.codes + row + 16, mask1, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q1)));
+                store_codes_avx512(store.codes + row, mask0, v0, codeInverse, codeZero);
+                store_codes_avx512(store.codes + row + 16, mask1, v1, codeInverse, codeZero);
             } else {
                 _mm512_mask_storeu_ps(store.c + row, mask0, v0);
                 _mm512_mask_storeu_ps(store.c + row + 16, mask1, v1);
@@ -727,18 +722,13 @@ static void codes_portable(const float *x, size_t count, float inverse, int32_t 
 }
 
 #if AN_X86
-// `code_of` on 16 values at a time, as the VNNI tile's store: rounded to nearest even, the zero point added, clamped
-// (NaN to 0: max returns its second operand).
+// `code_of` on 16 values at a time, as the VNNI tile's store.
 __attribute__((target("avx512f")))
 static void codes_avx512(const float *x, size_t count, float inverse, int32_t zero, uint8_t *q) {
     __m512 scale = _mm512_set1_ps(inverse), offset = _mm512_set1_ps((float)zero);
-    __m512 floor = _mm512_setzero_ps(), ceiling = _mm512_set1_ps(255);
     for (size_t i = 0; i < count; i += 16) {
         __mmask16 mask = count - i >= 16 ? 0xFFFF : (__mmask16)((1u << (count - i)) - 1);
-        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), scale);
-        v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), offset);
-        v = _mm512_min_ps(_mm512_max_ps(v, floor), ceiling);
-        _mm512_mask_cvtepi32_storeu_epi8(q + i, mask, _mm512_cvttps_epi32(v));
+        store_codes_avx512(q + i, mask, _mm512_maskz_loadu_ps(mask, x + i), scale, offset);
     }
 }
 #endif
