@@ -387,7 +387,8 @@ extension PackedProductTests {
     /// input); maps 1 and 2 pixels wide (YAMNet's last layers) have more padding than input.
     /// 3×3 kernels with TensorFlow's SAME padding, 5×5 ones (EfficientNet's) with SAME and unpadded, and uneven explicit
     /// padding; maps 1–35 pixels wide, so that the 8-, 4-, 2- and 1-pixel tiles and the channel tails all run, and one
-    /// 70 wide, whose 3×3 rows the AVX2 body takes in tiles rather than in one pass per channel block.
+    /// 70 wide, whose 3×3 rows the AVX2 body takes in tiles rather than in one pass per channel block and the AVX-512
+    /// body in sliding tiles of 12 (each input pixel loaded once for its three taps) and tiles of 4 and 2.
     static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
                                   (channels: 16, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same),
                                   (channels: 5, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same),
