@@ -173,9 +173,9 @@ public final class PitchEstimator: Sendable {
     /// Signal samples read ahead per chunk of frames: 2^19, about 33 s at 16 kHz.
     static let chunkSamples = 1 << 19
 
-    /// The pitch of a signal read block by block, in chunks of whole batches: each chunk's frames are cut from a
-    /// window of the signal once every sample they read has arrived (or the signal has ended), and the samples no
-    /// later frame reads are dropped. The batches are the ones a whole-signal run makes, so the track is the same to
+    /// The pitch of a signal read block by block, in chunks of whole batches: each chunk's frames are cut, batch by
+    /// batch, from the samples a ``WindowStream`` keeps once every sample they read has arrived (or the signal has
+    /// ended), and the samples no later frame reads are dropped. The batches are the ones a whole-signal run makes, so the track is the same to
     /// the bit whatever the blocks. A frame-local decoding hands each chunk's frames to `part` as they are finished;
     /// `live` makes a chunk of the frames ready after each block.
     private func estimate(announcedSampleCount: Int, readBlock: () throws -> [Float]?, stepMilliseconds: Double,
@@ -192,29 +192,26 @@ public final class PitchEstimator: Sendable {
                                   sizes: [activationNode: CREPE.binCount,
                                           CREPE.embeddingNode: network.shapes[CREPE.embeddingNode]!.reduce(1, *)])
         let runner = BatchRunner(network: network, batchSize: input.batchSize, batchesSideBySide: input.batchesSideBySide)
-        let padding = centered ? CREPE.frameLength / 2 : 0
+        var stream = WindowStream(CREPE.windows(centered: centered), hop: hop, sampleRate: CREPE.sampleRate)
         let chunkFrames = input.batchSize * max(1, Self.chunkSamples / (hop * input.batchSize))
         let expectedFrames = Double(max(1, CREPE.frameCount(sampleCount: announcedSampleCount, hop: hop, center: centered)))
-        var window: [Float] = [], offset = 0, received = 0, ended = false, done = 0
-        var levels: [Double] = []
+        var ended = false, levels: [Double] = []
         repeat {
+            let done = stream.made
             // Past the last sample of the chunk's last frame (of the next frame when live).
-            let end = ((live ? done + 1 : done + chunkFrames) - 1) * hop - padding + CREPE.frameLength
-            while !ended && received < end {
+            let end = ((live ? done + 1 : done + chunkFrames) - 1) * hop - stream.windows.leftPadding + CREPE.frameLength
+            while !ended && stream.signalLength < end {
                 guard let block = try readBlock() else { ended = true; break }
-                if window.isEmpty { window = block } else { window += block }
-                received += block.count
+                stream.receive(block)
                 if live { break }
             }
-            let ready = received + padding >= CREPE.frameLength ? (received + padding - CREPE.frameLength) / hop + 1 : 0
-            let count = ended ? CREPE.frameCount(sampleCount: received, hop: hop, center: centered) - done
-                : live ? min(chunkFrames, ready - done) : chunkFrames
+            let count = ended ? stream.total - done : live ? min(chunkFrames, stream.complete - done) : chunkFrames
             guard count > 0 else { if ended { break } else { continue } }
             frames.grow(to: done + count)
             if decoding.silenceDecibels != nil {
-                levels += Self.frameLevels(window, offset: offset, hop: hop, centered: centered, frames: done..<done + count)
+                levels += Self.frameLevels(stream.samples, offset: stream.offset, hop: hop, centered: centered, frames: done..<done + count)
             }
-            try run(frames: done..<done + count, of: window, from: offset, hop: hop, centered: centered, runner: runner,
+            try run(frames: done..<done + count, of: stream, runner: runner,
                     outputs: [activationNode] + (embedding ? [CREPE.embeddingNode] : []), into: frames,
                     progress: progress.map { report in { @Sendable framesDone in report(min(1, framesDone / expectedFrames)) } })
             if inPieces {
@@ -222,14 +219,7 @@ public final class PitchEstimator: Sendable {
                                 levels: decoding.silenceDecibels == nil ? nil : levels, activation: nil, embedding: nil))
                 levels.removeAll(keepingCapacity: true)
             }
-            done += count
-            // Samples before the next frame's first are dropped once they are half the window (a signal handed over
-            // whole is not shifted for every chunk).
-            let consumed = min(window.count, max(0, done * hop - padding - offset))
-            if consumed > window.count / 2 {
-                window.removeFirst(consumed)
-                offset += consumed
-            }
+            stream.advance(to: done + count)
             AllocatorPolicy.releaseFreed()
         } while !ended
         guard !inPieces else { return }
@@ -240,19 +230,15 @@ public final class PitchEstimator: Sendable {
                         embedding: frames.kept(CREPE.embeddingNode)))
     }
 
-    /// Runs `range`'s frames, cut from `samples` (sample `offset` of the signal on), through `runner` and records
-    /// each batch in `frames`; `progress` receives the number of frames done.
-    private func run(frames range: Range<Int>, of samples: [Float], from offset: Int, hop: Int, centered: Bool,
-                     runner: BatchRunner, outputs: [String], into frames: FrameOutputs,
+    /// Runs `range`'s frames, cut from the samples `stream` keeps, through `runner` and records each batch in `frames`;
+    /// `progress` receives the number of frames done.
+    private func run(frames range: Range<Int>, of stream: WindowStream, runner: BatchRunner, outputs: [String], into frames: FrameOutputs,
                      progress: (@Sendable (Double) -> Void)?) throws {
         let first = range.lowerBound, count = Double(range.count), activationNode = network.outputName
+        let (windows, samples, offset, hop) = (stream.windows, stream.samples, stream.offset, stream.hop)
         try runner.forEachBatch(count: range.count, outputs: outputs,
                                 progress: progress.map { report in { @Sendable fraction in report(Double(first) + fraction * count) } },
-                                makeBatch: { batchFirst, size in
-                                    Tensor(shape: [size, CREPE.frameLength],
-                                           scalars: CREPE.frames(samples, offset: offset, hop: hop, center: centered,
-                                                                 first: first + batchFirst, count: size))
-                                }) { batchFirst, outputs in
+                                makeBatch: { batchFirst, size in windows.make(samples, offset, hop, first + batchFirst, size) }) { batchFirst, outputs in
             frames.record(first: first + batchFirst, activation: outputs[activationNode]!, outputs: outputs)
         }
     }

@@ -44,13 +44,19 @@ public struct SignalWindows: Sendable {
 }
 
 /// The windows of a signal given a block at a time: each as soon as the samples it reads have arrived, the last ones
-/// (reading past the end) once it has ended; only the samples the next window reads are kept.
+/// (reading past the end) once it has ended; only the samples the windows not yet made read are kept (the ones before
+/// dropped once they are half of those kept, so that a signal given whole is not shifted at every step). A task that
+/// cuts the windows itself, batch by batch (`pitch`), reads them from ``samples`` with ``receive(_:)`` and
+/// ``advance(to:)``.
 public struct WindowStream: ExampleStream {
     public let windows: SignalWindows
     public let hop: Int, sampleRate: Int
     public private(set) var signalLength = 0
-    private var samples: [Float] = []  // the signal from `offset` on
-    private var offset = 0, made = 0
+    /// The signal from sample ``offset`` on.
+    public private(set) var samples: [Float] = []
+    public private(set) var offset = 0
+    /// Windows made (or passed over by ``advance(to:)``) so far.
+    public private(set) var made = 0
 
     public init(_ windows: SignalWindows, hop: Int, sampleRate: Int) {
         self.windows = windows
@@ -59,23 +65,41 @@ public struct WindowStream: ExampleStream {
     }
 
     public mutating func append(_ block: [Float]) -> Tensor {
-        samples += block
-        signalLength += block.count
-        return cut(upTo: windows.complete(received: signalLength, hop: hop))
+        receive(block)
+        return cut(upTo: complete)
     }
 
-    public mutating func finish() -> Tensor { cut(upTo: windows.count(signalLength, hop)) }
+    public mutating func finish() -> Tensor { cut(upTo: total) }
 
     public func time(ofExample index: Int) -> Double { Double(index * hop) / Double(sampleRate) }
 
-    /// Windows `made ..< end`, then the samples before the next window's first dropped.
+    /// Takes the next samples without making windows.
+    public mutating func receive(_ block: [Float]) {
+        if samples.isEmpty { samples = block } else { samples += block }
+        signalLength += block.count
+    }
+
+    /// The windows every sample of which has arrived.
+    public var complete: Int { windows.complete(received: signalLength, hop: hop) }
+
+    /// The windows of the whole signal, once it has ended.
+    public var total: Int { windows.count(signalLength, hop) }
+
+    /// Counts the windows before `end` as made, and drops the samples before the next one's first.
+    public mutating func advance(to end: Int) {
+        made = end
+        let consumed = min(samples.count, max(0, end * hop - windows.leftPadding - offset))
+        if consumed > samples.count / 2 {
+            samples.removeFirst(consumed)
+            offset += consumed
+        }
+    }
+
+    /// Windows `made ..< end`.
     private mutating func cut(upTo end: Int) -> Tensor {
         guard end > made else { return Tensor(shape: [0], scalars: []) }
         let cut = windows.make(samples, offset, hop, made, end - made)
-        made = end
-        let consumed = min(samples.count, max(0, end * hop - windows.leftPadding - offset))
-        samples.removeFirst(consumed)
-        offset += consumed
+        advance(to: end)
         return cut
     }
 }

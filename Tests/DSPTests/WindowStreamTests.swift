@@ -6,7 +6,8 @@ import TestSupport
 import Testing
 
 /// Windows cut from a signal given a block at a time (CREPE's frames, OpenL3's 1 s windows) equal, bit for bit, the
-/// windows of the whole signal, with the same times, for signals shorter than a window, of exactly one, and longer.
+/// windows of the whole signal, with the same times, for signals shorter than a window, of exactly one, and longer;
+/// the stream keeps at most twice the samples the next window and the block read.
 @Suite struct WindowStreamTests {
     /// Speech at `rate`, cut or repeated to `count` samples.
     static func speech(_ count: Int, rate: Int) throws -> [Float] {
@@ -29,6 +30,8 @@ import Testing
                     var scalars: [Float] = []
                     for start in stride(from: 0, to: signal.count, by: block) {
                         scalars += stream.append(Array(signal[start..<min(start + block, signal.count)])).scalars
+                        let kept = (stream as! WindowStream).samples.count
+                        #expect(kept <= 2 * (windows.length + block), "\(name): \(kept) samples kept after \(start + block)")
                     }
                     scalars += stream.finish().scalars
                     let label = "\(name) hop \(hopSeconds), \(length) samples in blocks of \(block)"

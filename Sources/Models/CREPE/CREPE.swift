@@ -71,12 +71,17 @@ public enum CREPE {
     /// activations are an eighth of full's; 2 threads ran about 30 % faster than one batch split across both), the
     /// larger capacities' one after another.
     static func audioInput(_ capacity: Capacity) -> AudioInput {
-        AudioInput.windowed(SignalWindows(length: frameLength, leftPadding: frameLength / 2,
-                                          count: { frameCount(sampleCount: $0, hop: $1) }) { samples, offset, hop, first, count in
-                                Tensor(shape: [count, frameLength], scalars: frames(samples, offset: offset, hop: hop, first: first, count: count))
-                            },
-                            sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01), batchSize: capacity == .full ? 8 : 16,
-                            batchesSideBySide: capacity == .tiny, scores: "classifier", embeddings: embeddingNode)
+        AudioInput.windowed(windows(centered: true), sampleRate: sampleRate, hop: AudioInput.Hop(defaultSeconds: 0.01),
+                            batchSize: capacity == .full ? 8 : 16, batchesSideBySide: capacity == .tiny, scores: "classifier",
+                            embeddings: embeddingNode)
+    }
+
+    /// CREPE's frames as windows of the signal: centred on their times (512 zeros before the signal), or starting there.
+    public static func windows(centered: Bool) -> SignalWindows {
+        SignalWindows(length: frameLength, leftPadding: centered ? frameLength / 2 : 0,
+                      count: { frameCount(sampleCount: $0, hop: $1, center: centered) }) { samples, offset, hop, first, count in
+            Tensor(shape: [count, frameLength], scalars: frames(samples, offset: offset, hop: hop, center: centered, first: first, count: count))
+        }
     }
 
     /// The node whose output is torchcrepe's pitch embedding: the fifth block's, after its max pool (`[8, 1, channels]`
