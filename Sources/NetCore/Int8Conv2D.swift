@@ -18,6 +18,11 @@ public struct Int8Conv2D: SlidingWindow {
     /// The product of an im2col row (`kernel.height × kernel.width × inputChannels` values, taps in order) and the
     /// weights, with the bias and activation; its ``Int8Linear/inputRange``, once calibrated, quantizes every image.
     public private(set) var product: Int8Linear
+    /// ``product`` with each kernel row's taps padded to whole 4-byte words by zero weights, where they are not (a stem's
+    /// 3 channels: 7 × 3 = 21 bytes), so that the AVX-512 VNNI body reads the rows in place from a padded copy of the
+    /// input — the bytes past a row's taps meeting zero weights — instead of copying them into im2col rows: ResNet-50's
+    /// stem multiplies 7 × 24 bytes a pixel for 147, and its im2col copy had taken twice as long as its product.
+    private var wordRuns: Int8Linear?
 
     /// The int8 form of an ungrouped convolution other than a per-pixel linear map (that one is an ``Int8Linear``).
     public init?(_ conv: Conv2D) {
@@ -31,12 +36,21 @@ public struct Int8Conv2D: SlidingWindow {
         // Ungrouped HWIO weights are the `depth × outputChannels` matrix of the im2col product.
         product = Int8Linear(inputFeatures: conv.depth, outputFeatures: conv.outputChannels, weights: conv.weights, bias: conv.bias,
                              activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
+        let run = kernel.width * inputChannels, wordRun = (run + 3) / 4 * 4, n = outputChannels
+        guard wordRun != run, kernel.height > 1, dilation.x == 1 else { return }
+        var padded = [Float](repeating: 0, count: kernel.height * wordRun * n)
+        for ky in 0..<kernel.height {
+            for tap in 0..<run { for o in 0..<n { padded[(ky * wordRun + tap) * n + o] = conv.weights[(ky * run + tap) * n + o] } }
+        }
+        wordRuns = Int8Linear(inputFeatures: kernel.height * wordRun, outputFeatures: n, weights: padded, bias: conv.bias,
+                              activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)
     }
 
     /// This convolution with every image quantized with the fixed `range` (static quantization; widened to contain 0).
     public func quantizing(inputsIn range: ClosedRange<Float>) -> Int8Conv2D {
         var result = self
         result.product = product.quantizing(inputsIn: range)
+        result.wordRuns = wordRuns?.quantizing(inputsIn: range)
         return result
     }
 
@@ -44,6 +58,7 @@ public struct Int8Conv2D: SlidingWindow {
     public func writingCodes(in range: ClosedRange<Float>) -> Int8Conv2D {
         var result = self
         result.product = product.writingCodes(in: range)
+        result.wordRuns = wordRuns?.writingCodes(in: range)
         return result
     }
 
@@ -123,10 +138,10 @@ public struct Int8Conv2D: SlidingWindow {
     }
 
     /// Whether each row of taps is read in place from a padded copy of the input instead of copied into im2col rows: a
-    /// kernel row's taps lie side by side (no dilation across) and span whole words, as the int8 product reads them, on
-    /// the AVX-512 VNNI body (the others would copy the rows together again).
+    /// kernel row's taps lie side by side (no dilation across) and span whole words, as the int8 product reads them (or
+    /// ``wordRuns`` pads them to words), on the AVX-512 VNNI body (the others would copy the rows together again).
     private func readsTapsInPlace(_ g: WindowGeometry) -> Bool {
-        g.dilationX == 1 && (g.kernelWidth * inputChannels) % 4 == 0 && g.kernelHeight > 1 && CPU.has(.avx512VNNI)
+        g.dilationX == 1 && ((g.kernelWidth * inputChannels) % 4 == 0 || wordRuns != nil) && g.kernelHeight > 1 && CPU.has(.avx512VNNI)
     }
 
     /// The convolution of `bytes` (each image's codes, of scale `scales[image]` and zero point `zeros[image]`) as the
@@ -135,11 +150,13 @@ public struct Int8Conv2D: SlidingWindow {
     /// `kernel.width × inputChannels` bytes, one per kernel row, where they lie in it.
     private func multiplyInPlace(_ bytes: SharedReadPointer<UInt8>, batch: Int, geometry g: WindowGeometry, scales: SharedPointer<Float>,
                                  zeros: SharedPointer<Int32>, into output: inout Tensor) {
-        let channels = inputChannels, pixels = g.outputHeight * g.outputWidth
+        let channels = inputChannels, pixels = g.outputHeight * g.outputWidth, product = wordRuns ?? self.product
         let paddedHeight = (g.outputHeight - 1) * g.strideY + (g.kernelHeight - 1) * g.dilationY + 1
         let paddedWidth = (g.outputWidth - 1) * g.strideX + g.kernelWidth, imageBytes = paddedHeight * paddedWidth * channels
-        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: batch * imageBytes)
+        // The last row's last run of ``wordRuns`` reads up to 3 bytes past the image.
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: batch * imageBytes + 3)
         defer { buffer.deallocate() }
+        (buffer.baseAddress! + batch * imageBytes).initialize(repeating: 0, count: 3)
         let padded = SharedPointer(buffer.baseAddress!)
         // Padded columns `begin ..< end` hold input columns 0 ..< end − begin.
         let begin = min(g.padLeft, paddedWidth), end = min(g.padLeft + g.inputWidth, paddedWidth), rowBytes = paddedWidth * channels

@@ -30,7 +30,8 @@ import Testing
     /// A SAME 3×3; a 7×7 stem at stride 2 on 3 channels; strided 1×1s (ResNet's downsampling; SAME on odd sizes, which
     /// pads nothing); a dilated, strided kernel with uneven padding; a width-1 column (the copy of whole runs in im2col).
     /// Where a kernel row's taps span whole words (the 3×2, the 5×1 and the two 3×3s on 4 and 8 channels — ResNet's, at
-    /// strides 1 and 2), the AVX-512 VNNI body reads them in place from a padded copy of the image instead.
+    /// strides 1 and 2), or are padded to words by zero weights (the 3×3 on 5 channels, the 7×7 stem), the AVX-512 VNNI
+    /// body reads them in place from a padded copy of the image instead.
     static let cases = [
         Case(height: 9, width: 11, channels: 5, outputs: 7, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same),
         Case(height: 9, width: 11, channels: 8, outputs: 36, kernel: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same),
