@@ -175,8 +175,8 @@ public final class PitchEstimator: Sendable {
 
     /// The pitch of a signal read block by block, in chunks of whole batches: each chunk's frames are cut, batch by
     /// batch, from the samples a ``WindowStream`` keeps once every sample they read has arrived (or the signal has
-    /// ended), and the samples no later frame reads are dropped. The batches are the ones a whole-signal run makes, so the track is the same to
-    /// the bit whatever the blocks. A frame-local decoding hands each chunk's frames to `part` as they are finished;
+    /// ended), and the samples no later frame reads are dropped. The batches are the ones a whole-signal run makes, so
+    /// the track is the same to the bit whatever the blocks. A frame-local decoding hands each chunk's frames to `part` as they are finished;
     /// `live` makes a chunk of the frames ready after each block.
     private func estimate(announcedSampleCount: Int, readBlock: () throws -> [Float]?, stepMilliseconds: Double,
                           centered: Bool, decoding: PitchDecoding, activations: Bool, embedding: Bool, live: Bool,
