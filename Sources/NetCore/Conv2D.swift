@@ -11,8 +11,17 @@ public struct Conv2D: SlidingWindow, ShapePlanned {
     public let dilation: (y: Int, x: Int)
     public let groups: Int
     public let padding: Padding
-    /// Weights `[kh, kw, inputChannels / groups, outputChannels]` (TensorFlow's HWIO).
-    public internal(set) var weights: [Float]
+    /// Weights `[kh, kw, inputChannels / groups, outputChannels]` (TensorFlow's HWIO). A convolution that keeps only
+    /// its kernel spectra (``keepingOnlySpectra(for:)``, a prepared network's FFT layers) makes them again from the
+    /// spectra when they are read, to float rounding.
+    public internal(set) var weights: [Float] {
+        get { spectraOnly?.kernel(count: weightCount) ?? storedWeights }
+        set { storedWeights = newValue; spectraOnly = nil }
+    }
+    /// The HWIO weights, empty while ``spectraOnly`` holds the kernel.
+    var storedWeights: [Float]
+    /// The FFT form that holds the kernel instead of ``storedWeights``.
+    var spectraOnly: FFTConvolution?
     /// Bias per output channel.
     public internal(set) var bias: [Float]
     public var activation: Activation
@@ -43,16 +52,19 @@ public struct Conv2D: SlidingWindow, ShapePlanned {
         self.groups = groups
         self.padding = padding
         let count = kernel.0 * kernel.1 * (inputChannels / groups) * outputChannels
-        self.weights = weights ?? [Float](repeating: 0, count: count)
+        storedWeights = weights ?? [Float](repeating: 0, count: count)
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
         self.activation = activation
         hasBias = bias != nil
-        precondition(self.weights.count == count && self.bias.count == outputChannels, "weight or bias count mismatch")
+        precondition(storedWeights.count == count && self.bias.count == outputChannels, "weight or bias count mismatch")
         winograd = makeWinograd()
     }
 
     public var typeName: String { groups == 1 ? "Conv2D" : "GroupedConv2D" }
-    public var parameterCount: Int { weights.count + (hasBias ? bias.count : 0) }
+    public var parameterCount: Int { weightCount + (hasBias ? bias.count : 0) }
+
+    /// Whether the layer holds its kernel only as FFT spectra (``keepingOnlySpectra(for:)``).
+    public var keepsOnlySpectra: Bool { spectraOnly != nil }
 
     /// Whether the convolution is a plain per-pixel linear map: 1×1, stride 1, ungrouped, unpadded.
     public var isPerPixelLinear: Bool {
@@ -66,6 +78,8 @@ public struct Conv2D: SlidingWindow, ShapePlanned {
 
     /// Rows of the im2col matrix: taps × input channels per group.
     var depth: Int { kernel.height * kernel.width * (inputChannels / groups) }
+    /// Weights in all: `depth × outputChannels`.
+    var weightCount: Int { depth * outputChannels }
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try windowOutputShape(inputs, channels: inputChannels, outputChannels: outputChannels)
@@ -79,14 +93,17 @@ public struct Conv2D: SlidingWindow, ShapePlanned {
     /// Folds a per-output-channel affine map `y·scale + shift` (an inference BatchNorm) into the weights.
     public mutating func fold(scale: [Float], shift: [Float]) {
         hasBias = true
-        for index in weights.indices { weights[index] *= scale[index % outputChannels] }
+        var folded = weights
+        storedWeights = []  // the only reference left is `folded`'s: scaled in place, not copied
+        for index in folded.indices { folded[index] *= scale[index % outputChannels] }
+        weights = folded
         for channel in 0..<outputChannels { bias[channel] = bias[channel] * scale[channel] + shift[channel] }
         deriveFromWeights()
     }
 
     /// Replaces the weights (same layout and count) and, when given, the bias.
     mutating func setWeights(_ newWeights: [Float], bias newBias: [Float]?) {
-        precondition(newWeights.count == weights.count && (newBias?.count ?? outputChannels) == outputChannels)
+        precondition(newWeights.count == weightCount && (newBias?.count ?? outputChannels) == outputChannels)
         weights = newWeights
         if let newBias { bias = newBias }
         deriveFromWeights()
@@ -137,23 +154,24 @@ public struct Conv2D: SlidingWindow, ShapePlanned {
         guard rows > 0 else { return }
         let algorithm = self.algorithm ?? ConvolutionAlgorithm.choose(for: self, input: Array(input.shape.dropFirst()))
         input.scalars.withUnsafeBufferPointer { inBuffer in
-            weights.withUnsafeBufferPointer { wBuffer in
-                output.scalars.withUnsafeMutableBufferPointer { outBuffer in
-                    let source = SharedReadPointer(inBuffer.baseAddress!)
-                    let w = SharedReadPointer(wBuffer.baseAddress!)
-                    let out = SharedPointer(outBuffer.baseAddress!)
-                    switch algorithm {
-                    case .pointwise: pointwiseByBlocks(source: source, weights: w, output: out, rows: rows)
-                    case .fewInputs: convolveFewInputs(source: source, weights: w, output: out, geometry: g, batch: batch)
-                    case .winograd: convolveByWinograd(source: source, output: out, geometry: g, batch: batch, rows: rows)
-                    case .fft: convolveByFFT(source: source, output: out, geometry: g, batch: batch, rows: rows)
-                    case .rows: convolveByRows(source: source, weights: w, output: out, geometry: g, batch: batch)
-                    case .taps: convolveByTaps(source: source, weights: w, output: out, geometry: g, batch: batch)
-                    case .im2col: convolveByChunks(source: source, weights: w, output: out, geometry: g, rows: rows)
-                    }
+            output.scalars.withUnsafeMutableBufferPointer { outBuffer in
+                let source = SharedReadPointer(inBuffer.baseAddress!), out = SharedPointer(outBuffer.baseAddress!)
+                switch algorithm {
+                case .pointwise: withWeights { pointwiseByBlocks(source: source, weights: $0, output: out, rows: rows) }
+                case .fewInputs: withWeights { convolveFewInputs(source: source, weights: $0, output: out, geometry: g, batch: batch) }
+                case .winograd: convolveByWinograd(source: source, output: out, geometry: g, batch: batch, rows: rows)
+                case .fft: convolveByFFT(source: source, output: out, geometry: g, batch: batch, rows: rows)
+                case .rows: withWeights { convolveByRows(source: source, weights: $0, output: out, geometry: g, batch: batch) }
+                case .taps: withWeights { convolveByTaps(source: source, weights: $0, output: out, geometry: g, batch: batch) }
+                case .im2col: withWeights { convolveByChunks(source: source, weights: $0, output: out, geometry: g, rows: rows) }
                 }
             }
         }
+    }
+
+    /// Calls `body` with the HWIO weights (the Winograd and FFT bodies read their own forms of them instead).
+    private func withWeights(_ body: (SharedReadPointer<Float>) -> Void) {
+        weights.withUnsafeBufferPointer { body(SharedReadPointer($0.baseAddress!)) }
     }
 
     /// ``finish(_:rows:addingBias:)`` over all output rows, split across the cores.

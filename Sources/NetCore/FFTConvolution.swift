@@ -82,6 +82,36 @@ final class FFTConvolution: @unchecked Sendable {
         self.spectra = spectra
     }
 
+    /// The first `count` values of the phase kernel `[taps, stride·Cin, Cout]` made again from the spectra — the HWIO
+    /// weights the convolution was made from (`count` of them), to float rounding: each pair's inverse transform.
+    func kernel(count: Int) -> [Float] {
+        let pairs = inputChannels * outputChannels, bins = self.bins, length = self.length, phaseTaps = shape.taps
+        let block = 256, scale = 1 / Float(length)
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let out = SharedPointer(buffer.baseAddress!)
+            spectra.withUnsafeBufferPointer { source in
+                let w = SharedReadPointer(source.baseAddress!)
+                Parallel.forEach((pairs + block - 1) / block, scratch: Parallel.alignedScratch(length * block) + 2 * bins * block) { index, scratch in
+                    let first = index * block, pairCount = min(block, pairs - first)
+                    let rows = scratch, gathered = scratch + Parallel.alignedScratch(length * block)
+                    for bin in 0..<bins {
+                        let spectrum = w.base + 2 * (bin * pairs + first)
+                        for pair in 0..<pairCount {
+                            gathered[2 * (pair * bins + bin)] = spectrum[2 * pair]
+                            gathered[2 * (pair * bins + bin) + 1] = -spectrum[2 * pair + 1]
+                        }
+                    }
+                    Self.inverseTransform(gathered, into: rows, length: length, count: pairCount)
+                    for tap in 0..<phaseTaps {
+                        let start = tap * pairs + first, present = max(0, min(pairCount, count - start))
+                        for pair in 0..<present { out.base[start + pair] = rows[pair * length + tap] * scale }
+                    }
+                }
+            }
+            initialized = count
+        }
+    }
+
     /// A cached FFTW plan (planning is not thread-safe; executing on new arrays is). `make` plans on scratch
     /// arrays of `sizes` (real, complex) elements; FFTW_ESTIMATE leaves them untouched.
     static func plan(key: String, sizes: (real: Int, complex: Int),

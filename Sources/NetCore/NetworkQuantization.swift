@@ -70,11 +70,11 @@ extension Network {
     }
 
     /// This network at `precision`, BatchNorm and activations folded, each expansion merged with the depthwise
-    /// convolution that reads it (``fusingExpansions()``) and each projection with the residual addition after it
-    /// (``fusingResiduals()``).
+    /// convolution that reads it (``fusingExpansions()``), each projection with the residual addition after it
+    /// (``fusingResiduals()``), and each FFT convolution holding its kernel only as spectra (``keepingOnlySpectra()``).
     public func prepared(for precision: Precision) -> Network {
         let folded = optimized()
-        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals()
+        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals().keepingOnlySpectra()
     }
 
     /// ``prepared(for:)`` with, at int8, each int8 layer's input range calibrated on `examples`
@@ -83,6 +83,7 @@ extension Network {
     public func prepared(for precision: Precision, calibratedOn examples: Tensor) throws -> Network {
         guard precision == .int8 else { return prepared(for: precision) }
         return try optimized().int8Quantized(calibratedOn: examples).fusingExpansions().fusingResiduals().exchangingCodes()
+            .keepingOnlySpectra()
     }
 }
 

@@ -39,6 +39,16 @@ import Testing
         #expect(rows == 1 + 60_001, "every frame of the long file is written")
     }
 
+    /// `pitch --model crepe-full` peaks within the performance issue's 250 MB (10^6 bytes; GNU time counts KiB): its
+    /// peak comes with its first batch, and its FFT layers keep their kernels only as spectra (with the weights beside
+    /// them it peaked at 258.6 MB).
+    @Test func pitchWithCrepeFullPeaksWithin250MB() throws {
+        let folder = TestSupport.temporaryDirectory()
+        let recording = try Self.recording(seconds: 20, in: folder)
+        let peak = try Self.peakMegabytes(["pitch", recording, "--model", "crepe-full"], output: folder.appendingPathComponent("f0.csv").path)
+        #expect(peak * 1.048_576 <= 250, "\(peak * 1.048_576) MB")
+    }
+
     /// A NaN 40 s into a file, after the first chunk's frames have run: a one-line error naming it, and the output
     /// that was there before is left as it was (nothing of the file's track is written).
     @Test func aBadSampleAfterTheFirstChunkFailsTheFileAndWritesNothing() throws {

@@ -280,6 +280,17 @@ func cents(_ frequency: Double) -> Double { 1200 * log2(frequency / 10) }
         #expect(track.times == [0])
         #expect(try crepeFull().estimate(samples: []).times == [0])
     }
+
+    /// The estimator's network holds the 64-tap layers it runs by FFT (conv2–conv4) only as kernel spectra, not beside
+    /// their 42 MB of weights, and those layers still read back the Keras weights.
+    @Test func crepeFullsFFTLayersKeepOnlyTheirSpectra() throws {
+        let nodes = try crepeFull().network.nodes.filter { $0.layer is Conv2D }
+        #expect(nodes.map(\.name) == (1...6).map { "conv\($0)" })
+        #expect(nodes.map { ($0.layer as! Conv2D).keepsOnlySpectra } == [false, true, true, true, false, false])
+        let keras = try KerasWeights(path: try WeightStore.fromEnvironment().locate(CREPE.Capacity.full.weights))
+        let read = (nodes[2].layer as! Conv2D).weights
+        #expect(TestSupport.maxAbsDifference(read, try keras.tensor("conv3", "kernel").scalars) <= 1e-6)
+    }
 }
 
 @Suite struct KerasImporterTests {

@@ -107,6 +107,26 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         #expect(relativeError(planned.forward([input]), try Self.direct(conv, input)) <= 1e-5)
     }
 
+    /// A convolution that keeps only its kernel spectra gives the same bits as the one that keeps its weights too, and
+    /// reads back weights equal to its own to float rounding (strided first-layer phases and a plain 64-tap kernel); a
+    /// convolution not run by FFT is left with its weights.
+    @Test(arguments: [([1024, 1, 1], 512, 4), ([130, 1, 16], 64, 1)])
+    func aConvolutionKeepingOnlySpectraRunsAndReadsBackItsWeights(input shape: [Int], taps: Int, stride: Int) throws {
+        var random = SeededGenerator(seed: UInt64(taps))
+        let outputs = 24, count = taps * shape[2] * outputs
+        let weights = random.floats(count, in: -1...1)
+        let conv = Conv2D(inputChannels: shape[2], outputChannels: outputs, kernel: (taps, 1), stride: (stride, 1), padding: .same,
+                          weights: weights, bias: random.floats(outputs, in: -1...1), activation: .relu).planned(for: [shape])
+        let spectral = conv.keepingOnlySpectra(for: shape)
+        #expect(!conv.keepsOnlySpectra && spectral.keepsOnlySpectra)
+        let input = Tensor(shape: [2] + shape, scalars: random.floats(2 * shape.reduce(1, *), in: -1...1))
+        #expect(spectral.forward([input]).scalars == conv.forward([input]).scalars)
+        #expect(spectral.weights.count == count && TestSupport.maxAbsDifference(spectral.weights, weights) <= 1e-5)
+        #expect(spectral.parameterCount == conv.parameterCount)
+        let rows = Conv2D(inputChannels: 128, outputChannels: 8, kernel: (16, 1), padding: .same).planned(for: [[8, 1, 128]])
+        #expect(rows.algorithm == .rows && !rows.keepingOnlySpectra(for: [8, 1, 128]).keepsOnlySpectra)
+    }
+
     @Test(arguments: [("depthwise3x3_same", 1, (1, 1), Padding.same),
                       ("depthwise3x3_stride2_same_asymmetric", 1, (2, 2), .same),
                       ("depthwise3x3_multiplier2", 2, (1, 1), .symmetric(1, 1))])
