@@ -198,8 +198,8 @@ public final class PitchEstimator: Sendable {
         var ended = false, levels: [Double] = []
         repeat {
             let done = stream.made
-            // Past the last sample of the chunk's last frame (of the next frame when live).
-            let end = ((live ? done + 1 : done + chunkFrames) - 1) * hop - stream.windows.leftPadding + CREPE.frameLength
+            // The samples of the chunk's frames (of the next frame when live).
+            let end = stream.windows.received(forComplete: live ? done + 1 : done + chunkFrames, hop: hop)
             while !ended && stream.signalLength < end {
                 guard let block = try readBlock() else { ended = true; break }
                 stream.receive(block)

@@ -41,6 +41,12 @@ public struct SignalWindows: Sendable {
     public func complete(received: Int, hop: Int) -> Int {
         received + leftPadding >= length ? (received + leftPadding - length) / hop + 1 : 0
     }
+
+    /// The samples a signal needs for its first `windows` windows to be complete: the inverse of
+    /// ``complete(received:hop:)``.
+    public func received(forComplete windows: Int, hop: Int) -> Int {
+        windows > 0 ? (windows - 1) * hop - leftPadding + length : 0
+    }
 }
 
 /// The windows of a signal given a block at a time: each as soon as the samples it reads have arrived, the last ones

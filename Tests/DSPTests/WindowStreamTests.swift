@@ -42,5 +42,9 @@ import Testing
         }
         #expect(windows.complete(received: windows.length - windows.leftPadding - 1, hop: 160) == 0)
         #expect(windows.complete(received: windows.length - windows.leftPadding, hop: 160) == 1)
+        for count in [1, 2, 7] {  // the samples `count` windows need complete `count` windows and no more
+            let needed = windows.received(forComplete: count, hop: 160)
+            #expect(windows.complete(received: needed, hop: 160) == count && windows.complete(received: needed - 1, hop: 160) == count - 1)
+        }
     }
 }
