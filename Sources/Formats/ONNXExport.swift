@@ -411,9 +411,10 @@ struct ONNXGraphWriter {
     mutating func writeConvolution(_ conv: Conv2D, input: WrittenValue, into output: String) {
         let oneDimensional = input.shape.count == 2
         let (kh, kw, perGroup, outputs) = (conv.kernel.height, conv.kernel.width, conv.inputChannels / conv.groups, conv.outputChannels)
-        var weights = [Float](repeating: 0, count: conv.weights.count)
+        let hwio = conv.weights  // read once: a convolution that keeps only spectra makes them on each read
+        var weights = [Float](repeating: 0, count: hwio.count)
         for y in 0..<kh { for x in 0..<kw { for i in 0..<perGroup { for o in 0..<outputs {
-            weights[((o * perGroup + i) * kh + y) * kw + x] = conv.weights[((y * kw + x) * perGroup + i) * outputs + o]
+            weights[((o * perGroup + i) * kh + y) * kw + x] = hwio[((y * kw + x) * perGroup + i) * outputs + o]
         } } } }
         let shape = oneDimensional ? [outputs, perGroup, kw] : [outputs, perGroup, kh, kw]
         var operands = [tensor(input, channelsFirst: true), constant(output + ".weight", shape: shape, weights)]

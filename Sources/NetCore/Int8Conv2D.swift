@@ -39,8 +39,9 @@ public struct Int8Conv2D: SlidingWindow {
         let run = kernel.width * inputChannels, wordRun = (run + 3) / 4 * 4, n = outputChannels
         guard wordRun != run, kernel.height > 1, dilation.x == 1 else { return }
         var padded = [Float](repeating: 0, count: kernel.height * wordRun * n)
+        let weights = conv.weights
         for ky in 0..<kernel.height {
-            for tap in 0..<run { for o in 0..<n { padded[(ky * wordRun + tap) * n + o] = conv.weights[(ky * run + tap) * n + o] } }
+            for tap in 0..<run { for o in 0..<n { padded[(ky * wordRun + tap) * n + o] = weights[(ky * run + tap) * n + o] } }
         }
         wordRuns = Int8Linear(inputFeatures: kernel.height * wordRun, outputFeatures: n, weights: padded, bias: conv.bias,
                               activation: conv.activation, sourceTypeName: "Conv2D", hasBias: conv.hasBias)

@@ -10,7 +10,7 @@ import Testing
     /// Small networks that together use every layer type and option the exporter handles.
     static let networks: [String: @Sendable () throws -> Network] = [
         "convolutions": convolutions, "pooling": pooling, "merges": merges, "shapes": shapes, "upsampling": upsampling,
-        "residuals": residuals, "windows": windows,
+        "residuals": residuals, "windows": windows, "tall-kernel": tallKernel,
     ]
 
     static func convolutions() throws -> Network {
@@ -126,6 +126,15 @@ import Testing
         return net
     }
 
+    /// CREPE's kind of layer: 64 taps over a width-1 image, run by FFT.
+    static func tallKernel() throws -> Network {
+        var random = SeededGenerator(seed: 6)
+        var net = Network(inputShape: [64, 1, 16])
+        try net.add("tall", Conv2D(inputChannels: 16, outputChannels: 32, kernel: (64, 1), padding: .same,
+                                   weights: random.floats(64 * 16 * 32, in: -0.2...0.2), bias: random.floats(32, in: -0.1...0.1), activation: .relu))
+        return net
+    }
+
     static func upsampling() throws -> Network {
         var random = SeededGenerator(seed: 5)
         var net = Network(inputShape: [5, 6, 3])
@@ -194,6 +203,17 @@ import Testing
         let back = Self.fromFile(try imported.run(Self.toFile(input)))
         let error = TestSupport.relativeError(back, try network.run(input))
         #expect(error <= 1e-6, "\(name): relative error \(error)")
+    }
+
+    /// A prepared network's FFT convolution holds only its kernel spectra; exported, it writes the weights made again
+    /// from them, and the file read back gives the network's outputs.
+    @Test func aConvolutionKeepingOnlySpectraExportsItsWeights() throws {
+        let network = try Self.tallKernel().prepared(for: .float32)
+        #expect((network.nodes[0].layer as? Conv2D)?.keepsOnlySpectra == true)
+        let input = Self.input(for: network)
+        let imported = try ONNXModel(path: try Self.exported(network, name: "tall-kernel", opset: 17)).network()
+        let error = TestSupport.relativeError(Self.fromFile(try imported.run(Self.toFile(input))), try network.run(input))
+        #expect(error <= 1e-5, "relative error \(error)")
     }
 
     @Test func anOpsetOutsideTheRangeIsRefusedByName() throws {
