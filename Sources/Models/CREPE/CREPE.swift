@@ -66,8 +66,8 @@ public enum CREPE {
     }
 
     /// 1024-sample frames every 10 ms by default (marl/crepe's `step_size`), 16 per call, 8 for crepe-full (at 16 it
-    /// ran 8 % faster, but its first layers' activations and FFT spectra took 28 MB more: a 10-minute file peaked at
-    /// 266 MB, over the 250 MB the performance issue allows); the scores are the 360 pitch-bin activations. Tiny's batches run side by side, one per core (its
+    /// ran 11 % faster, but its first layers' activations and FFT spectra took 23 MB more: a 10-minute file peaked at
+    /// 249.4 MB, its FFT layers' kernels held as spectra only, at the 250 MB the performance issue allows); the scores are the 360 pitch-bin activations. Tiny's batches run side by side, one per core (its
     /// activations are an eighth of full's; 2 threads ran about 30 % faster than one batch split across both), the
     /// larger capacities' one after another.
     static func audioInput(_ capacity: Capacity) -> AudioInput {
