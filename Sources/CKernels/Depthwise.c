@@ -276,6 +276,37 @@ static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner,
     }
 }
 
+/// Output pixels `ox0 ..< outputWidth` of one row of a 16-channel block of a 3×3 kernel, with ``pixels_3x3_avx512``'s
+/// arguments at pixel 0 (`corner`, `offset`): in tiles of 12 where `tiles` (else the caller's own tiles ran first), then
+/// of 4, 2 and 1 — each a constant-size body, whole or masked (`whole`, a constant where inlined).
+__attribute__((target("avx512f"), always_inline))
+static inline void row_3x3_part_avx512(int whole, int ox0, int tiles, int outputWidth, const float *corner, size_t pixelStride,
+                                       size_t tapX, size_t tapY, const __m512 *taps, __m512 start, __mmask16 mask, __m512 low,
+                                       __m512 high, float *output, const CodeStore *codes, size_t offset, size_t outStride) {
+#define PIXELS(n) \
+    pixels_3x3_avx512(n, whole, corner + (size_t)ox0 * pixelStride, pixelStride, tapX, tapY, taps, start, mask, low, high, output, \
+                      codes, offset + (size_t)ox0 * outStride, outStride)
+    if (tiles)
+        for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS(12);
+    for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS(4);
+    for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS(2);
+    if (ox0 < outputWidth) PIXELS(1);
+#undef PIXELS
+}
+
+/// ``row_3x3_part_avx512`` with the whole-block body where the block has all 16 channels.
+__attribute__((target("avx512f"), always_inline))
+static inline void row_3x3_avx512(int ox0, int tiles, int outputWidth, const float *corner, size_t pixelStride, size_t tapX,
+                                  size_t tapY, const __m512 *taps, __m512 start, __mmask16 mask, __m512 low, __m512 high,
+                                  float *output, const CodeStore *codes, size_t offset, size_t outStride) {
+    if (mask == 0xFFFF)
+        row_3x3_part_avx512(1, ox0, tiles, outputWidth, corner, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes,
+                            offset, outStride);
+    else
+        row_3x3_part_avx512(0, ox0, tiles, outputWidth, corner, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes,
+                            offset, outStride);
+}
+
 /// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
 /// taps row by row), so the same bits. 3×3 kernels keep their nine taps in registers beside 12 accumulators (21 of the
 /// 32 zmm registers) while whole tiles of 12 pixels run along the row without a test per pixel (the row's last pixels
@@ -300,20 +331,8 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
             if (threeByThree) {
                 __m512 taps[9];
                 for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
-#define PIXELS_FROM(ox0, n, whole) \
-    pixels_3x3_avx512(n, whole, top + (size_t)(ox0) * pixelStride + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, \
-                      output, codes, lineOffset + (size_t)(ox0) * channels + c0, (size_t)channels)
-#define ROW(whole) \
-    do { \
-        int ox0 = 0; \
-        for (; ox0 + TILE <= outputWidth; ox0 += TILE) PIXELS_FROM(ox0, TILE, whole); \
-        for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS_FROM(ox0, 4, whole); \
-        for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS_FROM(ox0, 2, whole); \
-        if (ox0 < outputWidth) PIXELS_FROM(ox0, 1, whole); \
-    } while (0)
-                if (mask == 0xFFFF) ROW(1); else ROW(0);
-#undef ROW
-#undef PIXELS_FROM
+                row_3x3_avx512(0, 1, outputWidth, top + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes,
+                               lineOffset + c0, (size_t)channels);
                 continue;
             }
             for (int ox0 = 0; ox0 < outputWidth; ox0 += TILE) {
@@ -397,18 +416,8 @@ static void depthwise_padded_3x3_sliding_avx512(const AnWindowShape *s, const fl
                     }
                 }
             }
-#define PIXELS_FROM(n, whole) \
-    pixels_3x3_avx512(n, whole, top + (size_t)ox0 * pixelStride, pixelStride, pixelStride, tapY, taps, start, mask, low, high, \
-                      output, codes, lineOffset + (size_t)ox0 * channels, (size_t)channels)
-#define REST(whole) \
-    do { \
-        for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS_FROM(4, whole); \
-        for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS_FROM(2, whole); \
-        if (ox0 < outputWidth) PIXELS_FROM(1, whole); \
-    } while (0)
-            if (mask == 0xFFFF) REST(1); else REST(0);
-#undef REST
-#undef PIXELS_FROM
+            row_3x3_avx512(ox0, 0, outputWidth, top, pixelStride, pixelStride, tapY, taps, start, mask, low, high, output, codes,
+                           lineOffset, (size_t)channels);
         }
     }
 }
