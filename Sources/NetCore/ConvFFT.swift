@@ -35,7 +35,7 @@ extension Network {
     public func keepingOnlySpectra() -> Network {
         var result = self
         for (index, node) in nodes.enumerated() {
-            guard let conv = node.layer as? Conv2D, conv.algorithm == .fft, let input = shapes[node.inputs[0]] else { continue }
+            guard let conv = node.layer as? Conv2D, let input = shapes[node.inputs[0]] else { continue }
             result.nodes[index].layer = conv.keepingOnlySpectra(for: input)
         }
         return result
