@@ -33,15 +33,22 @@ public struct KerasWeights: Sendable {
         let rootGroup = H5Oopen(file, root, audionet_h5p_default())
         guard rootGroup >= 0 else { throw ModelFileError.malformed(format: Self.format, reason: "no root group") }
         defer { H5Oclose(rootGroup) }
-        let names = try Self.stringAttribute(rootGroup, "layer_names")
+        // An attribute's strings are stored in the file. Compressed datasets may hold more than the file's bytes: all of
+        // them together are allowed 16 times the file (at least 16 MB), so that a file naming one dataset many times
+        // cannot make the reader hold gigabytes (fuzzing: 2.4 GB from an 8.7 KB file).
+        let attributeBytes = max(fileSize, 1 << 16)
+        var datasetBytes = max(fileSize, 1 << 20) * 16
+        let names = try Self.stringAttribute(rootGroup, "layer_names", limit: attributeBytes)
         var layers: [String: [(String, Tensor)]] = [:]
         for layer in names {
             let group = H5Oopen(rootGroup, layer, audionet_h5p_default())
             guard group >= 0 else { throw ModelFileError.malformed(format: Self.format, reason: "layer group '\(layer)' is missing") }
             defer { H5Oclose(group) }
-            layers[layer] = try Self.stringAttribute(group, "weight_names").map { weight in
+            layers[layer] = try Self.stringAttribute(group, "weight_names", limit: attributeBytes).map { weight in
                 let short = String(weight.split(separator: "/").last ?? Substring(weight)).replacingOccurrences(of: ":0", with: "")
-                return (short, try Self.readDataset(group, weight, limit: max(fileSize, 1 << 20) * 16, name: "\(layer)/\(weight)"))
+                let tensor = try Self.readDataset(group, weight, limit: datasetBytes, name: "\(layer)/\(weight)")
+                datasetBytes -= 4 * tensor.scalars.count
+                return (short, tensor)
             }
         }
         layerNames = names
@@ -70,8 +77,8 @@ public struct KerasWeights: Sendable {
         return tensor
     }
 
-    /// A fixed- or variable-length string array attribute.
-    static func stringAttribute(_ object: hid_t, _ name: String) throws -> [String] {
+    /// A fixed-length string array attribute of at most `limit` bytes (variable-length strings are refused).
+    static func stringAttribute(_ object: hid_t, _ name: String, limit: Int) throws -> [String] {
         guard H5Aexists(object, name) > 0 else { throw ModelFileError.malformed(format: format, reason: "attribute '\(name)' is missing") }
         let attribute = H5Aopen(object, name, audionet_h5p_default())
         guard attribute >= 0 else { throw ModelFileError.malformed(format: format, reason: "cannot open attribute '\(name)'") }
@@ -87,7 +94,9 @@ public struct KerasWeights: Sendable {
             throw ModelFileError.unsupported(format: format, reason: "attribute '\(name)' holds variable-length strings; Keras weight files use fixed-length ones")
         }
         let width = H5Tget_size(type)
-        guard width > 0, width < 65_536 else { throw ModelFileError.malformed(format: format, reason: "attribute '\(name)' string width") }
+        guard width > 0, width < 65_536, count * width <= limit else {
+            throw ModelFileError.malformed(format: format, reason: "attribute '\(name)' claims \(count) strings of \(width) bytes, more than the file holds")
+        }
         var bytes = [UInt8](repeating: 0, count: count * width)
         guard H5Aread(attribute, type, &bytes) >= 0 else { throw ModelFileError.malformed(format: format, reason: "cannot read '\(name)'") }
         return (0..<count).map { index in
@@ -96,7 +105,8 @@ public struct KerasWeights: Sendable {
         }
     }
 
-    /// A floating-point dataset as Float32, its element count checked against `limit` bytes.
+    /// A floating-point dataset as Float32, its element count checked against `limit` bytes (what is left of the file's
+    /// allowance).
     static func readDataset(_ group: hid_t, _ path: String, limit: Int, name: String) throws -> Tensor {
         let dataset = H5Dopen2(group, path, audionet_h5p_default())
         guard dataset >= 0 else { throw ModelFileError.malformed(format: format, reason: "dataset '\(name)' is missing") }

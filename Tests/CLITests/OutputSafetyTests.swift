@@ -152,6 +152,15 @@ import Testing
         #expect(result.status == 1 && result.stderr.contains("larger than the file allows"), "\(result.stderr)")
     }
 
+    /// One deflated 8 MB dataset named 300 times: the datasets of a file are allowed 16 times its size together, so
+    /// the third read is refused instead of 2.4 GB being held (fuzzing found a file that did this).
+    @Test func aKerasDatasetNamedManyTimesIsReadOnlyWithinTheFilesAllowance() throws {
+        let result = try TestSupport.run(["pitch", TestSupport.fixture("frontend/tone.wav"), "--model", "crepe-tiny",
+                                          "--weights", TestSupport.fixture("hostile/h5-one-dataset-many-names.h5")], memoryLimit: 500_000_000)
+        #expect(result.status == 1 && result.stderr.contains("larger than the file allows"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
     /// Variable-length strings live in HDF5's global heap, whose libhdf5 1.10 reader crashed on a fuzzed file.
     @Test func kerasNamesStoredAsVariableLengthStringsAreRefused() throws {
         let result = try TestSupport.run(["pitch", TestSupport.fixture("frontend/tone.wav"), "--model", "crepe-tiny",

@@ -15,6 +15,8 @@ layout; nothing is hand-edited.
 - wav-huge-frame-count.wav: a WAV announcing 2^32 − 1 bytes at 8 kHz (fuzzing found it).
 - h5-dimension-overflow.h5: a Keras weights file whose dataset is 2^40 × 2^40 × 2^40 (chunked, unwritten).
 - h5-variable-length-names.h5: layer names as variable-length strings (libhdf5's crash path, fuzzing).
+- h5-one-dataset-many-names.h5: one deflated 8 MB dataset named 300 times in a layer's weight_names (2.4 GB read
+  from 18 KB, as a fuzzed file once made the reader hold).
 - tflite-shape-overflow.tflite: a TFLite model whose one tensor has shape [2^30, 2^30, 2^30, 2^30].
 - bmp-top-down.bmp: a valid 3×2 24-bit BMP stored top-down (negative height), and its pixels bottom-up as
   bmp-bottom-up.bmp.
@@ -154,6 +156,15 @@ with h5py.File(path, "w") as f:
     f.attrs["layer_names"] = ["dense"]
     f.create_group("dense").attrs["weight_names"] = ["dense/kernel:0"]
 print(f"h5-variable-length-names.h5: {os.path.getsize(path)} bytes")
+
+# One deflated dataset of 2^21 zeros, named 300 times: each name read whole would keep 8 MB more.
+path = os.path.join(OUT, "h5-one-dataset-many-names.h5")
+with h5py.File(path, "w") as f:
+    f.attrs["layer_names"] = np.array([b"dense"])
+    group = f.create_group("dense")
+    group.attrs["weight_names"] = np.array([b"dense/kernel:0"] * 300)
+    group.create_dataset("dense/kernel:0", data=np.zeros(1 << 21, dtype="f4"), chunks=(1 << 18,), compression="gzip")
+print(f"h5-one-dataset-many-names.h5: {os.path.getsize(path)} bytes")
 
 # --- TFLite (FlatBuffer fields by slot: Model 2 subgraphs, 4 buffers; SubGraph 0 tensors; Tensor 0 shape,
 # 1 type, 2 buffer, 3 name; Buffer 0 data) ---------------------------------------------------------------
