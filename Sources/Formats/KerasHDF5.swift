@@ -114,6 +114,12 @@ public struct KerasWeights: Sendable {
         let type = H5Dget_type(dataset), space = H5Dget_space(dataset)
         defer { H5Tclose(type); H5Sclose(space) }
         guard H5Tget_class(type) == H5T_FLOAT else { throw ModelFileError.unsupported(format: format, reason: "dataset '\(name)' is not floating point") }
+        // Keras writes float16, float32 or float64; libhdf5 1.10 converts a crafted float of gigabytes through buffers
+        // of that size (fuzzing: 4.3 GB held for an 8.7 KB file).
+        let elementSize = H5Tget_size(type)
+        guard [2, 4, 8].contains(elementSize) else {
+            throw ModelFileError.unsupported(format: format, reason: "dataset '\(name)' holds \(elementSize)-byte floats; Keras writes 2-, 4- or 8-byte ones")
+        }
         let rank = Int(H5Sget_simple_extent_ndims(space))
         guard rank >= 0, rank <= 8 else { throw ModelFileError.malformed(format: format, reason: "dataset '\(name)' has rank \(rank)") }
         var dims = [hsize_t](repeating: 0, count: rank)

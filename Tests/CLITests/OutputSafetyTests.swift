@@ -161,6 +161,15 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
+    /// A float type claiming 4 GB elements: libhdf5 1.10 converts through buffers of that size (4.3 GB held for an
+    /// 8.7 KB fuzzed file); Keras writes 2-, 4- or 8-byte floats, and anything else is refused before reading.
+    @Test func aKerasDatasetWhoseFloatsClaimGigabytesIsRefused() throws {
+        let result = try TestSupport.run(["pitch", TestSupport.fixture("frontend/tone.wav"), "--model", "crepe-tiny",
+                                          "--weights", TestSupport.fixture("hostile/h5-huge-float-element.h5")], memoryLimit: 500_000_000)
+        #expect(result.status == 1 && result.stderr.contains("4294967044-byte floats"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
     /// Variable-length strings live in HDF5's global heap, whose libhdf5 1.10 reader crashed on a fuzzed file.
     @Test func kerasNamesStoredAsVariableLengthStringsAreRefused() throws {
         let result = try TestSupport.run(["pitch", TestSupport.fixture("frontend/tone.wav"), "--model", "crepe-tiny",

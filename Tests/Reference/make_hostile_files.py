@@ -15,6 +15,7 @@ layout; nothing is hand-edited.
 - wav-huge-frame-count.wav: a WAV announcing 2^32 − 1 bytes at 8 kHz (fuzzing found it).
 - h5-dimension-overflow.h5: a Keras weights file whose dataset is 2^40 × 2^40 × 2^40 (chunked, unwritten).
 - h5-variable-length-names.h5: layer names as variable-length strings (libhdf5's crash path, fuzzing).
+- h5-huge-float-element.h5: a float dataset whose elements claim 4 GB each (libhdf5 held 4.3 GB, fuzzing).
 - h5-one-dataset-many-names.h5: one deflated 8 MB dataset named 300 times in a layer's weight_names (2.4 GB read
   from 18 KB, as a fuzzed file once made the reader hold).
 - tflite-shape-overflow.tflite: a TFLite model whose one tensor has shape [2^30, 2^30, 2^30, 2^30].
@@ -165,6 +166,21 @@ with h5py.File(path, "w") as f:
     group.attrs["weight_names"] = np.array([b"dense/kernel:0"] * 300)
     group.create_dataset("dense/kernel:0", data=np.zeros(1 << 21, dtype="f4"), chunks=(1 << 18,), compression="gzip")
 print(f"h5-one-dataset-many-names.h5: {os.path.getsize(path)} bytes")
+
+# A float dataset whose datatype message claims 4,294,967,044-byte elements (the size field patched to 0xFFFFFF04, as
+# fuzzing found): libhdf5 1.10 converts through buffers of that element size and held 4.3 GB for an 8.7 KB file.
+path = os.path.join(OUT, "h5-huge-float-element.h5")
+with h5py.File(path, "w") as f:
+    f.attrs["layer_names"] = np.array([b"dense"])
+    group = f.create_group("dense")
+    group.attrs["weight_names"] = np.array([b"dense/kernel:0"])
+    group.create_dataset("dense/kernel:0", data=np.ones((4, 4), dtype="<f4"))
+with open(path, "rb") as f:
+    data = f.read()
+# Datatype message of an IEEE little-endian float32: version 1 class 1, bit field 0x1f20, size 4, offset 0, precision 32.
+float32 = bytes([0x11, 0x20, 0x1F, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00])
+assert data.count(float32) == 1, data.count(float32)
+save("h5-huge-float-element.h5", data.replace(float32, float32[:4] + struct.pack("<I", 0xFFFF_FF04) + float32[8:]))
 
 # --- TFLite (FlatBuffer fields by slot: Model 2 subgraphs, 4 buffers; SubGraph 0 tensors; Tensor 0 shape,
 # 1 type, 2 buffer, 3 name; Buffer 0 data) ---------------------------------------------------------------
