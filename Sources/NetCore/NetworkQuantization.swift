@@ -73,8 +73,19 @@ extension Network {
     /// convolution that reads it (``fusingExpansions()``), each projection with the residual addition after it
     /// (``fusingResiduals()``), and each FFT convolution holding its kernel only as spectra (``keepingOnlySpectra()``).
     public func prepared(for precision: Precision) -> Network {
+        fused(for: precision).keepingOnlySpectra()
+    }
+
+    /// The activation plan of one example as this network runs at `precision`: its layers fused as
+    /// ``prepared(for:)`` fuses them, without making their weights' inference forms (which a plan does not need).
+    public func activationPlan(at precision: Precision) -> ActivationPlan {
+        fused(for: precision).activationPlan()
+    }
+
+    /// ``prepared(for:)`` but for the FFT convolutions' spectra.
+    private func fused(for precision: Precision) -> Network {
         let folded = optimized()
-        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals().keepingOnlySpectra()
+        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals()
     }
 
     /// ``prepared(for:)`` with, at int8, each int8 layer's input range calibrated on `examples`

@@ -33,7 +33,7 @@ struct InfoCommand: ParsableCommand {
         let parameters = rows.reduce(0) { $0 + $1.parameters }, multiplyAdds = rows.reduce(0) { $0 + $1.multiplyAdds }
         print("total: \(rows.count) layers, \(parameters) parameters (\(String(format: "%.2f", Double(parameters) / 1e6)) M), "
               + "\(multiplyAdds) multiply-adds per example (\(String(format: "%.2f", Double(multiplyAdds) / 1e9)) G)")
-        let plan = architecture.prepared(for: precision).activationPlan()
+        let plan = architecture.activationPlan(at: precision)
         let megabytes = { (floats: Int) in String(format: "%.2f MB", Double(floats * 4) / 1e6) }
         print("activations per example: \(megabytes(plan.arenaSize)) planned (peak alive \(megabytes(plan.peakLiveSize)), "
               + "\(megabytes(plan.totalSize)) if all were kept)")

@@ -91,6 +91,28 @@ import Testing
     }
 }
 
+extension PlannedRunTests {
+    /// `audionet info` plans without making the weights' inference forms: the plan is the prepared network's,
+    /// fusions included (the expansion and residual fusions change which activations exist).
+    @Test func aPlanAtAPrecisionIsThePlanOfThePreparedNetwork() throws {
+        var generator = SeededGenerator(seed: 3)
+        func weights(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -0.5...0.5, using: &generator) } }
+        // A MobileNetV2 block (expansion, depthwise, projection, residual sum) beside a CREPE-like tall FFT kernel.
+        var net = Network(inputShape: [128, 1, 8])
+        try net.add("expand", Conv2D(inputChannels: 8, outputChannels: 32, kernel: (1, 1), weights: weights(8 * 32), activation: .relu6))
+        try net.add("depthwise", DepthwiseConv2D(channels: 32, kernel: (3, 3), padding: .same, weights: weights(9 * 32), activation: .relu6))
+        try net.add("project", Conv2D(inputChannels: 32, outputChannels: 8, kernel: (1, 1), weights: weights(32 * 8)))
+        try net.add("sum", Add(), inputs: ["input", "project"])
+        try net.add("tall", Conv2D(inputChannels: 8, outputChannels: 8, kernel: (64, 1), padding: .same, weights: weights(64 * 8 * 8)))
+        #expect((net.nodes.last?.layer as? Conv2D)?.algorithm == .fft)
+        for precision in [Precision.float32, .int8] {
+            let prepared = net.prepared(for: precision).activationPlan()
+            #expect(net.activationPlan(at: precision) == prepared, "\(precision)")
+            #expect(prepared.buffers.count < net.activationPlan().buffers.count, "\(precision): nothing was fused")
+        }
+    }
+}
+
 /// Each convolution's algorithm is chosen once, for the input shape its network gives it.
 @Suite struct ConvolutionAlgorithmTests {
     func algorithm(_ conv: Conv2D, input: [Int]) throws -> ConvolutionAlgorithm? {
