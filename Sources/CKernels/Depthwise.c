@@ -422,6 +422,79 @@ static void depthwise_padded_3x3_sliding_avx512(const AnWindowShape *s, const fl
     }
 }
 
+/// `pixels` output pixels (a constant where inlined) of a whole 16-channel block of a 5×5 kernel at `stride` (1 or 2, a
+/// constant) from `corner`, the padded input of the first one's top-left tap: tap row by tap row, the row's five taps
+/// in registers and each input pixel loaded once for the outputs it serves (input pixel i is tap kx of output
+/// (i − kx) / stride), so that each output sums the bias, then the taps row by row in order — the sums of
+/// ``depthwise_padded_avx512``, the same bits — with a fifth of its loads at stride 1.
+__attribute__((target("avx512f"), always_inline))
+static inline void pixels_5x5_sliding_avx512(int pixels, int stride, const float *corner, size_t pixelStride, size_t tapY,
+                                             const float *weights, size_t weightStride, __m512 start, __m512 low, __m512 high,
+                                             float *output, const CodeStore *codes, size_t offset) {
+    __m512 acc[12];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < pixels; j++) acc[j] = start;
+#pragma clang loop unroll(full)
+    for (int ky = 0; ky < 5; ky++) {
+        __m512 taps[5];
+#pragma clang loop unroll(full)
+        for (int kx = 0; kx < 5; kx++) taps[kx] = _mm512_loadu_ps(weights + (size_t)(ky * 5 + kx) * weightStride);
+        const float *pixel = corner + (size_t)ky * tapY;
+#pragma clang loop unroll(full)
+        for (int i = 0; i < stride * (pixels - 1) + 5; i++) {
+            __m512 x = _mm512_loadu_ps(pixel);
+            pixel += pixelStride;
+            __asm__("" : "+r"(pixel));  // one pointer stepped along the row, not an offset in a register per pixel
+#pragma clang loop unroll(full)
+            for (int kx = 0; kx < 5; kx++) {
+                int d = i - kx;
+                if (d >= 0 && d % stride == 0 && d / stride < pixels) acc[d / stride] = _mm512_fmadd_ps(x, taps[kx], acc[d / stride]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int j = 0; j < pixels; j++) {
+        __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
+        size_t at = offset + (size_t)j * weightStride;
+        if (codes) store_codes_avx512(codes->codes + at, 0xFFFF, y, _mm512_set1_ps(codes->inverse), _mm512_set1_ps((float)codes->zero));
+        else _mm512_storeu_ps(output + at, y);
+    }
+}
+
+/// ``depthwise_padded_avx512`` for 5×5 kernels at stride `stride` (1 or 2, a constant where inlined) and dilation 1
+/// along rows (EfficientNet's): whole channel blocks by ``pixels_5x5_sliding_avx512`` in tiles of 12 output pixels,
+/// then of 7, 4, 2 and 1 (a 7×7 map's row is one tile); a tail block of fewer than 16 channels by the other body. A
+/// channel block runs down all the rows, so that the input rows it reads stay in L1 for the next output rows.
+/// 28×28×240 ran at 1.9 times the other body's speed, 14×14×672 at 1.7, 7×7×1152 at 1.4.
+__attribute__((target("avx512f"), always_inline))
+static inline void depthwise_padded_5x5_sliding_avx512(int stride, const AnWindowShape *s, const float *padded, size_t rowStride,
+                                                       int rows, int firstChannel, int endChannel, const float *weights,
+                                                       const float *bias, float lo, float hi, float *output, const CodeStore *codes) {
+    const int channels = s->inputChannels, outputWidth = s->outputWidth;
+    const size_t pixelStride = (size_t)channels, tapY = (size_t)s->dilationY * rowStride;
+    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+    int c0 = firstChannel;
+    for (; c0 + BLOCK <= endChannel; c0 += BLOCK) {
+        __m512 start = _mm512_loadu_ps(bias + c0);
+        for (int r = 0; r < rows; r++) {
+            const float *top = padded + (size_t)r * s->strideY * rowStride + c0;
+            size_t lineOffset = (size_t)r * outputWidth * channels + c0;
+            int ox0 = 0;
+#define PIXELS(n) \
+    pixels_5x5_sliding_avx512(n, stride, top + (size_t)ox0 * stride * pixelStride, pixelStride, tapY, weights + c0, pixelStride, start, \
+                              low, high, output, codes, lineOffset + (size_t)ox0 * pixelStride)
+            for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS(12);
+            if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
+            if (ox0 + 4 <= outputWidth) { PIXELS(4); ox0 += 4; }
+            if (ox0 + 2 <= outputWidth) { PIXELS(2); ox0 += 2; }
+            if (ox0 < outputWidth) PIXELS(1);
+#undef PIXELS
+        }
+    }
+    if (c0 < endChannel)
+        depthwise_padded_avx512(s, padded, rowStride, rows, c0, endChannel, weights, bias, lo, hi, output, codes);
+}
+
 /// The AVX-512 body for `s`: the sliding one for 3×3 kernels at stride 1 on rows of 16 pixels or more (rows of 14, a
 /// tile and 2 pixels, ran at 0.9 times the other body's speed).
 __attribute__((target("avx512f")))
@@ -429,6 +502,10 @@ static void padded_avx512(const AnWindowShape *s, const float *padded, size_t ro
                           const float *weights, const float *bias, float lo, float hi, float *output, const CodeStore *codes) {
     if (s->kernelHeight == 3 && s->kernelWidth == 3 && s->strideX == 1 && s->dilationX == 1 && s->outputWidth >= 16)
         depthwise_padded_3x3_sliding_avx512(s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
+    else if (s->kernelHeight == 5 && s->kernelWidth == 5 && s->strideX == 1 && s->dilationX == 1)
+        depthwise_padded_5x5_sliding_avx512(1, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
+    else if (s->kernelHeight == 5 && s->kernelWidth == 5 && s->strideX == 2 && s->dilationX == 1)
+        depthwise_padded_5x5_sliding_avx512(2, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
     else
         depthwise_padded_avx512(s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
 }

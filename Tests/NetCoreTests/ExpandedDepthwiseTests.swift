@@ -14,7 +14,8 @@ import Testing
     /// Maps 20 rows high (bands of up to 8 output rows, so later bands take rows the one before expanded), 2 to 35
     /// pixels wide: few input channels expand whole padded rows, many expand the input's rows and copy them into the
     /// padded ones; channel counts with a partial last panel of 16 and a tail under 8; SAME, unpadded and uneven
-    /// explicit padding, strides 1 and 2, dilation, 3×3 and 5×5; a clamp fused into the kernels (ReLU6) or swish after them.
+    /// explicit padding, strides 1 and 2, dilation, 3×3 and 5×5 (output rows of 30, 7, 11 and 13 pixels: every tile of
+    /// the AVX-512 5×5 sliding body, 12, 7, 4, 2 and 1); a clamp fused into the kernels (ReLU6) or swish after them.
     static let cases = [Case(inputs: 4, channels: 37, width: 35, stride: 1, dilation: 1, kernel: 3, padding: .same, activation: .relu6),
                         Case(inputs: 24, channels: 40, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same, activation: .relu6),
                         Case(inputs: 6, channels: 16, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same, activation: .swish),
@@ -22,7 +23,11 @@ import Testing
                         Case(inputs: 8, channels: 24, width: 13, stride: 2, dilation: 1, kernel: 3,
                              padding: .explicit(top: 2, bottom: 0, left: 3, right: 1), activation: .relu6),
                         Case(inputs: 8, channels: 32, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid, activation: .identity),
-                        Case(inputs: 16, channels: 64, width: 2, stride: 1, dilation: 2, kernel: 3, padding: .same, activation: .relu)]
+                        Case(inputs: 16, channels: 64, width: 2, stride: 1, dilation: 2, kernel: 3, padding: .same, activation: .relu),
+                        Case(inputs: 8, channels: 37, width: 30, stride: 1, dilation: 1, kernel: 5, padding: .same, activation: .swish),
+                        Case(inputs: 16, channels: 32, width: 7, stride: 1, dilation: 1, kernel: 5, padding: .same, activation: .relu6),
+                        Case(inputs: 8, channels: 48, width: 22, stride: 2, dilation: 1, kernel: 5, padding: .same, activation: .relu6),
+                        Case(inputs: 12, channels: 40, width: 26, stride: 2, dilation: 1, kernel: 5, padding: .same, activation: .swish)]
 
     static func layers(_ c: Case) -> (expand: Conv2D, depthwise: DepthwiseConv2D) {
         var random = SeededGenerator(seed: UInt64(c.inputs * 1000 + c.channels * 10 + c.width))
