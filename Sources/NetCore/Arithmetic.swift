@@ -53,35 +53,65 @@ public struct Arithmetic: Layer {
         }
         let (a, b) = (tensors[0], tensors[1])
         let sa = steps(a), sb = steps(b)
-        let operation = operation
-        // The last axis runs as an inner loop; the others step an index like an odometer.
-        let inner = shape.last ?? 1, innerA = sa.last ?? 0, innerB = sb.last ?? 0
-        let outer = inner == 0 ? 0 : output.count / inner
-        var index = [Int](repeating: 0, count: max(shape.count - 1, 0))
-        var ia = 0, ib = 0
+        // The last axis runs as an inner loop; the others step an index like an odometer. Large outputs (an SE block's
+        // channel scaling, 401,408 values for one EfficientNet-B0 image) share their rows over the cores.
+        let inner = shape.last ?? 1
+        let count = output.count, outer = inner == 0 ? 0 : count / inner
         a.scalars.withUnsafeBufferPointer { x in
             b.scalars.withUnsafeBufferPointer { y in
                 output.scalars.withUnsafeMutableBufferPointer { out in
-                    for row in 0..<outer {
-                        let target = out.baseAddress! + row * inner, left = x.baseAddress! + ia, right = y.baseAddress! + ib
-                        switch operation {
-                        case .add: Self.combine(left, innerA, right, innerB, into: target, count: inner, +)
-                        case .subtract: Self.combine(left, innerA, right, innerB, into: target, count: inner, -)
-                        case .multiply: Self.combine(left, innerA, right, innerB, into: target, count: inner, *)
-                        case .divide: Self.combine(left, innerA, right, innerB, into: target, count: inner, /)
-                        }
-                        var axis = index.count - 1
-                        while axis >= 0 {
-                            index[axis] += 1
-                            ia += sa[axis]
-                            ib += sb[axis]
-                            if index[axis] < shape[axis] { break }
-                            ia -= sa[axis] * shape[axis]
-                            ib -= sb[axis] * shape[axis]
-                            index[axis] = 0
-                            axis -= 1
-                        }
+                    let rows = Rows(operation: operation, shape: shape, stepsA: sa, stepsB: sb, a: SharedReadPointer(x.baseAddress!),
+                                    b: SharedReadPointer(y.baseAddress!), output: SharedPointer(out.baseAddress!))
+                    if count >= Self.valuesPerCore * 2 && Parallel.threadCount > 1 {
+                        Parallel.forEachShare(of: outer, maxShares: count / Self.valuesPerCore) { rows.run($0) }
+                    } else {
+                        rows.run(0..<outer)
                     }
+                }
+            }
+        }
+    }
+
+    /// Outputs a core takes at least when the cores share a layer's rows.
+    static let valuesPerCore = 32 * 1024
+
+    /// Rows (outputs along the last axis) of one operation on two operands with the steps of `steps(_:)`.
+    private struct Rows: Sendable {
+        let operation: Operation
+        let shape: [Int]
+        let stepsA: [Int], stepsB: [Int]
+        let a: SharedReadPointer<Float>, b: SharedReadPointer<Float>
+        let output: SharedPointer<Float>
+
+        func run(_ rows: Range<Int>) {
+            let inner = shape.last ?? 1, innerA = stepsA.last ?? 0, innerB = stepsB.last ?? 0
+            // The odometer at the first row: its digits in the axes' sizes, and each operand's offset.
+            var index = [Int](repeating: 0, count: max(shape.count - 1, 0))
+            var ia = 0, ib = 0, rest = rows.lowerBound
+            for axis in index.indices.reversed() {
+                index[axis] = rest % shape[axis]
+                rest /= shape[axis]
+                ia += index[axis] * stepsA[axis]
+                ib += index[axis] * stepsB[axis]
+            }
+            for row in rows {
+                let target = output.base + row * inner, left = a.base + ia, right = b.base + ib
+                switch operation {
+                case .add: Arithmetic.combine(left, innerA, right, innerB, into: target, count: inner, +)
+                case .subtract: Arithmetic.combine(left, innerA, right, innerB, into: target, count: inner, -)
+                case .multiply: Arithmetic.combine(left, innerA, right, innerB, into: target, count: inner, *)
+                case .divide: Arithmetic.combine(left, innerA, right, innerB, into: target, count: inner, /)
+                }
+                var axis = index.count - 1
+                while axis >= 0 {
+                    index[axis] += 1
+                    ia += stepsA[axis]
+                    ib += stepsB[axis]
+                    if index[axis] < shape[axis] { break }
+                    ia -= stepsA[axis] * shape[axis]
+                    ib -= stepsB[axis] * shape[axis]
+                    index[axis] = 0
+                    axis -= 1
                 }
             }
         }

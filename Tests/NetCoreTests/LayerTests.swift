@@ -269,6 +269,31 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
 
 /// Element-wise arithmetic with NumPy broadcasting, against values worked by hand.
 @Suite struct ArithmeticTests {
+    /// Large outputs share their rows over the cores, each share starting mid-way through the outer axes: an SE
+    /// block's channel scaling and a broadcast along a middle axis give, on three cores, every value worked index by index.
+    @Test(arguments: [([2, 33, 47, 40], [2, 1, 1, 40]), ([2, 30, 1, 1100], [1, 1, 5, 1100])])
+    func aLargeBroadcastSharedOverTheCoresGivesEveryValue(_ left: [Int], _ right: [Int]) {
+        var random = SeededGenerator(seed: 9)
+        let a = Tensor(shape: left, scalars: random.floats(left.reduce(1, *), in: -2...2))
+        let b = Tensor(shape: right, scalars: random.floats(right.reduce(1, *), in: -2...2))
+        let shape = zip(left, right).map { max($0, $1) }
+        Parallel.setThreadCount(3)
+        defer { Parallel.setThreadCount(nil) }
+        let result = Arithmetic(.multiply).forward([a, b])
+        #expect(result.shape == shape && result.count >= 65_536, "large enough to be shared")
+        func offset(_ t: Tensor, _ index: [Int]) -> Int {
+            zip(t.shape, index).reduce(0) { $0 * $1.0 + ($1.0 == 1 ? 0 : $1.1) }
+        }
+        var wrong = 0
+        for flat in 0..<result.count {
+            var index = [Int](repeating: 0, count: shape.count), rest = flat
+            for axis in shape.indices.reversed() { index[axis] = rest % shape[axis]; rest /= shape[axis] }
+            if result.scalars[flat] != a.scalars[offset(a, index)] * b.scalars[offset(b, index)] { wrong += 1 }
+        }
+        #expect(wrong == 0, "\(wrong) of \(result.count) values")
+    }
+
+
     @Test func aConstantOnTheLeftIsTheMinuendAndTheDividend() {
         let x = Tensor(shape: [2, 1, 3], scalars: [1, 2, 4, 8, 16, 32])  // two examples of [1, 3]
         let constant = Tensor(shape: [2, 1], scalars: [10, 20])           // broadcast to [2, 3]
