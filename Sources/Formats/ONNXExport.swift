@@ -294,6 +294,19 @@ struct ONNXGraphWriter {
             let residual = tensor(inputs[1], channelsFirst: true)
             activated(fused.activation, into: output) { writer, target in writer.emit("Add", [projected, residual], target) }
             record(node, channelsFirst: true)
+        case let fused as ScaledProjection:  // a Mul, a Conv and (after a ProjectionAdd) an Add in the file
+            let scaled = WrittenValue(tensor: fresh(output + "#scaled"), shape: input.shape, channelsFirst: true)
+            emit("Mul", [tensor(input, channelsFirst: true), tensor(inputs[1], channelsFirst: true)], scaled.tensor)
+            guard let activation = fused.residualActivation else {
+                writeConvolution(fused.projection, input: scaled, into: output)
+                record(node, channelsFirst: true)
+                break
+            }
+            let projected = fresh(output + "#projected")
+            writeConvolution(fused.projection, input: scaled, into: projected)
+            let residual = tensor(inputs[2], channelsFirst: true)
+            activated(activation, into: output) { writer, target in writer.emit("Add", [projected, residual], target) }
+            record(node, channelsFirst: true)
         case let dense as Dense:
             try writeDense(node, dense, input: input)
         case let linear as Int8Linear:

@@ -71,7 +71,8 @@ extension Network {
 
     /// This network at `precision`, BatchNorm and activations folded, each expansion merged with the depthwise
     /// convolution that reads it (``fusingExpansions()``), each projection with the residual addition after it
-    /// (``fusingResiduals()``), and each FFT convolution holding its kernel only as spectra (``keepingOnlySpectra()``).
+    /// (``fusingResiduals()``), each squeeze-and-excitation scaling with the projection after it (``fusingChannelScales()``),
+    /// and each FFT convolution holding its kernel only as spectra (``keepingOnlySpectra()``).
     public func prepared(for precision: Precision) -> Network {
         fused(for: precision).keepingOnlySpectra()
     }
@@ -85,7 +86,7 @@ extension Network {
     /// ``prepared(for:)`` but for the FFT convolutions' spectra.
     private func fused(for precision: Precision) -> Network {
         let folded = optimized()
-        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals()
+        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals().fusingChannelScales()
     }
 
     /// ``prepared(for:)`` with, at int8, each int8 layer's input range calibrated on `examples`
@@ -93,8 +94,8 @@ extension Network {
     /// at float32 the examples are not used.
     public func prepared(for precision: Precision, calibratedOn examples: Tensor) throws -> Network {
         guard precision == .int8 else { return prepared(for: precision) }
-        return try optimized().int8Quantized(calibratedOn: examples).fusingExpansions().fusingResiduals().exchangingCodes()
-            .keepingOnlySpectra()
+        return try optimized().int8Quantized(calibratedOn: examples).fusingExpansions().fusingResiduals().fusingChannelScales()
+            .exchangingCodes().keepingOnlySpectra()
     }
 }
 
