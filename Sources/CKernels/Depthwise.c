@@ -276,18 +276,18 @@ static inline void pixels_3x3_avx512(int pixels, int whole, const float *corner,
     }
 }
 
-/// Output pixels `ox0 ..< outputWidth` of one row of a 16-channel block of a 3×3 kernel, with ``pixels_3x3_avx512``'s
-/// arguments at pixel 0 (`corner`, `offset`): in tiles of 12 where `tiles` (else the caller's own tiles ran first), then
-/// of 4, 2 and 1 — each a constant-size body, whole or masked (`whole`, a constant where inlined).
+/// One row of a 16-channel block of a 3×3 kernel, with ``pixels_3x3_avx512``'s arguments at pixel 0 (`corner`,
+/// `offset`): in tiles of 12, then of 4, 2 and 1 — each a constant-size body, whole or masked (`whole`, a constant where
+/// inlined).
 __attribute__((target("avx512f"), always_inline))
-static inline void row_3x3_part_avx512(int whole, int ox0, int tiles, int outputWidth, const float *corner, size_t pixelStride,
-                                       size_t tapX, size_t tapY, const __m512 *taps, __m512 start, __mmask16 mask, __m512 low,
-                                       __m512 high, float *output, const CodeStore *codes, size_t offset, size_t outStride) {
+static inline void row_3x3_part_avx512(int whole, int outputWidth, const float *corner, size_t pixelStride, size_t tapX, size_t tapY,
+                                       const __m512 *taps, __m512 start, __mmask16 mask, __m512 low, __m512 high, float *output,
+                                       const CodeStore *codes, size_t offset, size_t outStride) {
+    int ox0 = 0;
 #define PIXELS(n) \
     pixels_3x3_avx512(n, whole, corner + (size_t)ox0 * pixelStride, pixelStride, tapX, tapY, taps, start, mask, low, high, output, \
                       codes, offset + (size_t)ox0 * outStride, outStride)
-    if (tiles)
-        for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS(12);
+    for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS(12);
     for (; ox0 + 4 <= outputWidth; ox0 += 4) PIXELS(4);
     for (; ox0 + 2 <= outputWidth; ox0 += 2) PIXELS(2);
     if (ox0 < outputWidth) PIXELS(1);
@@ -296,22 +296,21 @@ static inline void row_3x3_part_avx512(int whole, int ox0, int tiles, int output
 
 /// ``row_3x3_part_avx512`` with the whole-block body where the block has all 16 channels.
 __attribute__((target("avx512f"), always_inline))
-static inline void row_3x3_avx512(int ox0, int tiles, int outputWidth, const float *corner, size_t pixelStride, size_t tapX,
-                                  size_t tapY, const __m512 *taps, __m512 start, __mmask16 mask, __m512 low, __m512 high,
-                                  float *output, const CodeStore *codes, size_t offset, size_t outStride) {
+static inline void row_3x3_avx512(int outputWidth, const float *corner, size_t pixelStride, size_t tapX, size_t tapY, const __m512 *taps,
+                                  __m512 start, __mmask16 mask, __m512 low, __m512 high, float *output, const CodeStore *codes,
+                                  size_t offset, size_t outStride) {
     if (mask == 0xFFFF)
-        row_3x3_part_avx512(1, ox0, tiles, outputWidth, corner, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes,
-                            offset, outStride);
+        row_3x3_part_avx512(1, outputWidth, corner, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes, offset, outStride);
     else
-        row_3x3_part_avx512(0, ox0, tiles, outputWidth, corner, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes,
-                            offset, outStride);
+        row_3x3_part_avx512(0, outputWidth, corner, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes, offset, outStride);
 }
 
 /// ``depthwise_padded_avx2`` on 16 lanes (processors with AVX-512): the same sums in the same order (bias, then the
 /// taps row by row), so the same bits. 3×3 kernels keep their nine taps in registers beside 12 accumulators (21 of the
 /// 32 zmm registers) while whole tiles of 12 pixels run along the row without a test per pixel (the row's last pixels
 /// in tiles of 4, 2 and 1); other kernels load each tap per tile of 12. With `codes`, each clamped value is stored as
-/// its code (``an_int8_codes``'s) instead of as a float: `output` is not written.
+/// its code (``an_int8_codes``'s) instead of as a float: `output` is not written. It takes what the sliding body
+/// (``depthwise_padded_sliding_avx512``) does not: a tail of fewer than 16 channels, dilated rows, other kernels.
 __attribute__((target("avx512f")))
 static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel,
                                     int endChannel, const float *weights, const float *bias, float lo, float hi, float *output,
@@ -331,7 +330,7 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
             if (threeByThree) {
                 __m512 taps[9];
                 for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
-                row_3x3_avx512(0, 1, outputWidth, top + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes,
+                row_3x3_avx512(outputWidth, top + c0, pixelStride, tapX, tapY, taps, start, mask, low, high, output, codes,
                                lineOffset + c0, (size_t)channels);
                 continue;
             }
@@ -366,87 +365,31 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
     }
 }
 
-/// ``depthwise_padded_avx512`` for 3×3 kernels at stride 1 and dilation 1 (on rows of 16 output pixels or more): input
-/// pixel i of a padded row serves output pixels i, i − 1 and i − 2 (taps 0, 1, 2), so a tile of 12 loads each of its
-/// 14 input pixels once for their three multiply-adds (42 loads a tile instead of 108), in the same order of taps —
-/// the same bits. A channel block runs down all the rows, so that the input rows it reads stay in L1 for the next
-/// output row, which reads two of them again. 56×56×144 and 48×32×32 ran at 1.2 times the other body's speed.
-__attribute__((target("avx512f")))
-static void depthwise_padded_3x3_sliding_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows,
-                                                int firstChannel, int endChannel, const float *weights, const float *bias,
-                                                float lo, float hi, float *output, const CodeStore *codes) {
-    enum { TILE = 12 };
-    const int channels = s->inputChannels, outputWidth = s->outputWidth;
-    const size_t pixelStride = (size_t)channels, tapY = (size_t)s->dilationY * rowStride;
-    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
-    for (int c0 = firstChannel; c0 < endChannel; c0 += BLOCK) {
-        __mmask16 mask = endChannel - c0 >= BLOCK ? 0xFFFF : (__mmask16)((1u << (endChannel - c0)) - 1);
-        __m512 start = _mm512_maskz_loadu_ps(mask, bias + c0), taps[9];
-        for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(mask, weights + (size_t)t * channels + c0);
-        for (int r = 0; r < rows; r++) {
-            const float *top = padded + (size_t)r * s->strideY * rowStride + c0;
-            size_t lineOffset = (size_t)r * outputWidth * channels + c0;
-            int ox0 = 0;
-            if (mask == 0xFFFF) {
-                for (; ox0 + TILE <= outputWidth; ox0 += TILE) {
-                    __m512 acc[TILE];
-#pragma clang loop unroll(full)
-                    for (int j = 0; j < TILE; j++) acc[j] = start;
-#pragma clang loop unroll(full)
-                    for (int ky = 0; ky < 3; ky++) {
-                        const float *pixel = top + (size_t)ox0 * pixelStride + (size_t)ky * tapY;
-#pragma clang loop unroll(full)
-                        for (int i = 0; i < TILE + 2; i++) {
-                            __m512 x = _mm512_loadu_ps(pixel);
-                            pixel += pixelStride;
-                            __asm__("" : "+r"(pixel));  // one pointer stepped along the row, not 14 offsets in registers
-#pragma clang loop unroll(full)
-                            for (int kx = 0; kx < 3; kx++)
-                                if (i - kx >= 0 && i - kx < TILE) acc[i - kx] = _mm512_fmadd_ps(x, taps[ky * 3 + kx], acc[i - kx]);
-                        }
-                    }
-#pragma clang loop unroll(full)
-                    for (int j = 0; j < TILE; j++) {
-                        __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
-                        size_t at = lineOffset + (size_t)(ox0 + j) * pixelStride;
-                        if (codes)
-                            store_codes_avx512(codes->codes + at, 0xFFFF, y, _mm512_set1_ps(codes->inverse), _mm512_set1_ps((float)codes->zero));
-                        else
-                            _mm512_storeu_ps(output + at, y);
-                    }
-                }
-            }
-            row_3x3_avx512(ox0, 0, outputWidth, top, pixelStride, pixelStride, tapY, taps, start, mask, low, high, output, codes,
-                           lineOffset, (size_t)channels);
-        }
-    }
-}
-
-/// `pixels` output pixels (a constant where inlined) of a whole 16-channel block of a 5×5 kernel at `stride` (1 or 2, a
-/// constant) from `corner`, the padded input of the first one's top-left tap: tap row by tap row, the row's five taps
-/// in registers and each input pixel loaded once for the outputs it serves (input pixel i is tap kx of output
-/// (i − kx) / stride), so that each output sums the bias, then the taps row by row in order — the sums of
-/// ``depthwise_padded_avx512``, the same bits — with a fifth of its loads at stride 1.
+/// `pixels` output pixels (a constant where inlined) of a whole 16-channel block of a `kernel` × `kernel` kernel (3 or 5)
+/// at `stride` (1 or 2, constants) from `corner`, the padded input of the first one's top-left tap: tap row by tap row,
+/// the row's taps in registers and each input pixel loaded once for the outputs it serves (input pixel i is tap kx of
+/// output (i − kx) / stride), so that each output sums the bias, then the taps row by row in order — the sums of
+/// ``depthwise_padded_avx512``, the same bits — with a fifth of its loads for 5×5 at stride 1.
 __attribute__((target("avx512f"), always_inline))
-static inline void pixels_5x5_sliding_avx512(int pixels, int stride, const float *corner, size_t pixelStride, size_t tapY,
-                                             const float *weights, size_t weightStride, __m512 start, __m512 low, __m512 high,
-                                             float *output, const CodeStore *codes, size_t offset) {
-    __m512 acc[12];
+static inline void pixels_sliding_avx512(int kernel, int stride, int pixels, const float *corner, size_t pixelStride, size_t tapY,
+                                         const float *weights, __m512 start, __m512 low, __m512 high, float *output,
+                                         const CodeStore *codes, size_t offset) {
+    __m512 acc[14];
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) acc[j] = start;
 #pragma clang loop unroll(full)
-    for (int ky = 0; ky < 5; ky++) {
+    for (int ky = 0; ky < kernel; ky++) {
         __m512 taps[5];
 #pragma clang loop unroll(full)
-        for (int kx = 0; kx < 5; kx++) taps[kx] = _mm512_loadu_ps(weights + (size_t)(ky * 5 + kx) * weightStride);
+        for (int kx = 0; kx < kernel; kx++) taps[kx] = _mm512_loadu_ps(weights + (size_t)(ky * kernel + kx) * pixelStride);
         const float *pixel = corner + (size_t)ky * tapY;
 #pragma clang loop unroll(full)
-        for (int i = 0; i < stride * (pixels - 1) + 5; i++) {
+        for (int i = 0; i < stride * (pixels - 1) + kernel; i++) {
             __m512 x = _mm512_loadu_ps(pixel);
             pixel += pixelStride;
             __asm__("" : "+r"(pixel));  // one pointer stepped along the row, not an offset in a register per pixel
 #pragma clang loop unroll(full)
-            for (int kx = 0; kx < 5; kx++) {
+            for (int kx = 0; kx < kernel; kx++) {
                 int d = i - kx;
                 if (d >= 0 && d % stride == 0 && d / stride < pixels) acc[d / stride] = _mm512_fmadd_ps(x, taps[kx], acc[d / stride]);
             }
@@ -455,21 +398,22 @@ static inline void pixels_5x5_sliding_avx512(int pixels, int stride, const float
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) {
         __m512 y = _mm512_min_ps(_mm512_max_ps(acc[j], low), high);
-        size_t at = offset + (size_t)j * weightStride;
+        size_t at = offset + (size_t)j * pixelStride;
         if (codes) store_codes_avx512(codes->codes + at, 0xFFFF, y, _mm512_set1_ps(codes->inverse), _mm512_set1_ps((float)codes->zero));
         else _mm512_storeu_ps(output + at, y);
     }
 }
 
-/// ``depthwise_padded_avx512`` for 5×5 kernels at stride `stride` (1 or 2, a constant where inlined) and dilation 1
-/// along rows (EfficientNet's): whole channel blocks by ``pixels_5x5_sliding_avx512`` in tiles of 12 output pixels,
-/// then of 7, 4, 2 and 1 (a 7×7 map's row is one tile); a tail block of fewer than 16 channels by the other body. A
-/// channel block runs down all the rows, so that the input rows it reads stay in L1 for the next output rows.
-/// 28×28×240 ran at 2.0 times the other body's speed, 14×14×672 at 1.7, 7×7×1152 at 1.85; at stride 2, 28×28×144 at 1.8.
+/// ``depthwise_padded_avx512`` for `kernel` × `kernel` kernels (3 or 5) at `stride` (1 or 2; constants where inlined)
+/// and dilation 1 along rows: whole channel blocks by ``pixels_sliding_avx512`` in tiles of 14 output pixels (a 28- or
+/// 56-pixel row is whole tiles), then of 7, 4, 2 and 1 (a 7×7 map's row is one tile); a tail block of fewer than 16
+/// channels by the other body. A channel block runs down all the rows, so that the input rows it reads stay in L1 for
+/// the next output rows. 5×5 at stride 1 ran at 2.0 times the other body's speed on 28×28×240, 1.7 on 14×14×672 and
+/// 1.85 on 7×7×1152; at stride 2, 1.8 on 28×28×144.
 __attribute__((target("avx512f"), always_inline))
-static inline void depthwise_padded_5x5_sliding_avx512(int stride, const AnWindowShape *s, const float *padded, size_t rowStride,
-                                                       int rows, int firstChannel, int endChannel, const float *weights,
-                                                       const float *bias, float lo, float hi, float *output, const CodeStore *codes) {
+static inline void depthwise_padded_sliding_avx512(int kernel, int stride, const AnWindowShape *s, const float *padded, size_t rowStride,
+                                                   int rows, int firstChannel, int endChannel, const float *weights, const float *bias,
+                                                   float lo, float hi, float *output, const CodeStore *codes) {
     const int channels = s->inputChannels, outputWidth = s->outputWidth;
     const size_t pixelStride = (size_t)channels, tapY = (size_t)s->dilationY * rowStride;
     __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
@@ -481,9 +425,9 @@ static inline void depthwise_padded_5x5_sliding_avx512(int stride, const AnWindo
             size_t lineOffset = (size_t)r * outputWidth * channels + c0;
             int ox0 = 0;
 #define PIXELS(n) \
-    pixels_5x5_sliding_avx512(n, stride, top + (size_t)ox0 * stride * pixelStride, pixelStride, tapY, weights + c0, pixelStride, start, \
-                              low, high, output, codes, lineOffset + (size_t)ox0 * pixelStride)
-            for (; ox0 + 12 <= outputWidth; ox0 += 12) PIXELS(12);
+    pixels_sliding_avx512(kernel, stride, n, top + (size_t)ox0 * stride * pixelStride, pixelStride, tapY, weights + c0, start, low, high, \
+                          output, codes, lineOffset + (size_t)ox0 * pixelStride)
+            for (; ox0 + 14 <= outputWidth; ox0 += 14) PIXELS(14);
             if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
             if (ox0 + 4 <= outputWidth) { PIXELS(4); ox0 += 4; }
             if (ox0 + 2 <= outputWidth) { PIXELS(2); ox0 += 2; }
@@ -495,17 +439,21 @@ static inline void depthwise_padded_5x5_sliding_avx512(int stride, const AnWindo
         depthwise_padded_avx512(s, padded, rowStride, rows, c0, endChannel, weights, bias, lo, hi, output, codes);
 }
 
-/// The AVX-512 body for `s`: the sliding one for 3×3 kernels at stride 1 on rows of 16 pixels or more (rows of 14, a
-/// tile and 2 pixels, ran at 0.9 times the other body's speed).
+/// The AVX-512 body for `s`: the sliding one for 3×3 and 5×5 kernels at strides 1 and 2 along rows, undilated.
+/// Against the other body (3×3 taps kept in registers over tiles of 12): 1.0–1.5 times its speed at stride 1 on
+/// MobileNetV2's maps (14×14×384 the most), 1.2–1.3 at stride 2; 0.95 on 7×7×960.
 __attribute__((target("avx512f")))
 static void padded_avx512(const AnWindowShape *s, const float *padded, size_t rowStride, int rows, int firstChannel, int endChannel,
                           const float *weights, const float *bias, float lo, float hi, float *output, const CodeStore *codes) {
-    if (s->kernelHeight == 3 && s->kernelWidth == 3 && s->strideX == 1 && s->dilationX == 1 && s->outputWidth >= 16)
-        depthwise_padded_3x3_sliding_avx512(s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
-    else if (s->kernelHeight == 5 && s->kernelWidth == 5 && s->strideX == 1 && s->dilationX == 1)
-        depthwise_padded_5x5_sliding_avx512(1, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
-    else if (s->kernelHeight == 5 && s->kernelWidth == 5 && s->strideX == 2 && s->dilationX == 1)
-        depthwise_padded_5x5_sliding_avx512(2, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
+    const int sliding = s->kernelHeight == s->kernelWidth && s->dilationX == 1;
+    if (sliding && s->kernelWidth == 3 && s->strideX == 1)
+        depthwise_padded_sliding_avx512(3, 1, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
+    else if (sliding && s->kernelWidth == 3 && s->strideX == 2)
+        depthwise_padded_sliding_avx512(3, 2, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
+    else if (sliding && s->kernelWidth == 5 && s->strideX == 1)
+        depthwise_padded_sliding_avx512(5, 1, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
+    else if (sliding && s->kernelWidth == 5 && s->strideX == 2)
+        depthwise_padded_sliding_avx512(5, 2, s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
     else
         depthwise_padded_avx512(s, padded, rowStride, rows, firstChannel, endChannel, weights, bias, lo, hi, output, codes);
 }

@@ -14,8 +14,9 @@ import Testing
     /// Maps 20 rows high (bands of up to 8 output rows, so later bands take rows the one before expanded), 2 to 35
     /// pixels wide: few input channels expand whole padded rows, many expand the input's rows and copy them into the
     /// padded ones; channel counts with a partial last panel of 16 and a tail under 8; SAME, unpadded and uneven
-    /// explicit padding, strides 1 and 2, dilation, 3×3 and 5×5 (output rows of 30, 7, 11 and 13 pixels: every tile of
-    /// the AVX-512 5×5 sliding body, 12, 7, 4, 2 and 1); a clamp fused into the kernels (ReLU6) or swish after them.
+    /// explicit padding, strides 1 and 2, dilation, 3×3 and 5×5 (output rows of 35, 30, 7, 11, 13 and 23 pixels: every
+    /// tile of the AVX-512 sliding body, 14, 7, 4, 2 and 1, at both strides); a clamp fused into the kernels (ReLU6) or
+    /// swish after them.
     static let cases = [Case(inputs: 4, channels: 37, width: 35, stride: 1, dilation: 1, kernel: 3, padding: .same, activation: .relu6),
                         Case(inputs: 24, channels: 40, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same, activation: .relu6),
                         Case(inputs: 6, channels: 16, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same, activation: .swish),
@@ -27,7 +28,8 @@ import Testing
                         Case(inputs: 8, channels: 37, width: 30, stride: 1, dilation: 1, kernel: 5, padding: .same, activation: .swish),
                         Case(inputs: 16, channels: 32, width: 7, stride: 1, dilation: 1, kernel: 5, padding: .same, activation: .relu6),
                         Case(inputs: 8, channels: 48, width: 22, stride: 2, dilation: 1, kernel: 5, padding: .same, activation: .relu6),
-                        Case(inputs: 12, channels: 40, width: 26, stride: 2, dilation: 1, kernel: 5, padding: .same, activation: .swish)]
+                        Case(inputs: 12, channels: 40, width: 26, stride: 2, dilation: 1, kernel: 5, padding: .same, activation: .swish),
+                        Case(inputs: 8, channels: 32, width: 45, stride: 2, dilation: 1, kernel: 3, padding: .same, activation: .relu6)]
 
     static func layers(_ c: Case) -> (expand: Conv2D, depthwise: DepthwiseConv2D) {
         var random = SeededGenerator(seed: UInt64(c.inputs * 1000 + c.channels * 10 + c.width))

@@ -388,9 +388,9 @@ extension PackedProductTests {
     /// 3×3 kernels with TensorFlow's SAME padding, 5×5 ones (EfficientNet's) with SAME and unpadded, and uneven explicit
     /// padding; maps 1–35 pixels wide, so that the 8-, 4-, 2- and 1-pixel tiles and the channel tails all run, and one
     /// 70 wide, whose 3×3 rows the AVX2 body takes in tiles rather than in one pass per channel block and the AVX-512
-    /// body in sliding tiles of 12 (each input pixel loaded once for its three taps) and tiles of 4 and 2; 5×5 rows of
-    /// 30 and 11 pixels, which the AVX-512 body's 5×5 sliding tiles take as 12 + 12 + 4 + 2 and 7 + 4 (37 channels: two
-    /// whole blocks, then a tail by the other body).
+    /// body in sliding tiles of 14 (each input pixel loaded once for the taps it serves); 5×5 rows of 30 and 11 pixels,
+    /// which the AVX-512 sliding body takes as 14 + 14 + 2 and 7 + 4 (37 channels: two whole blocks, then a tail by the
+    /// other body).
     static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
                                   (channels: 16, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same),
                                   (channels: 5, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same),
