@@ -136,4 +136,16 @@ public final class ActivationBuffers {
 
     /// Returns a buffer to its slot once its activation is dead.
     func giveBack(_ buffer: [Float], of activation: ActivationPlan.Buffer) { slots[activation.slot] = buffer }
+
+    /// Buffers of their own for `count` cores running passes side by side, kept for the next run.
+    func forWorkers(_ count: Int) -> [WorkerBuffers] {
+        while workers.count < count { workers.append(WorkerBuffers(buffers: ActivationBuffers())) }
+        return Array(workers.prefix(count))
+    }
+    private var workers: [WorkerBuffers] = []
+
+    /// One core's buffers, used by that core alone.
+    struct WorkerBuffers: @unchecked Sendable {
+        let buffers: ActivationBuffers
+    }
 }

@@ -42,18 +42,24 @@ import Testing
     }
 
     /// A batch larger than a pass (examples whose largest activation is 6.4 MB: one a core) runs in passes, the last one
-    /// short; every requested output, the input's own included, equals the examples run one by one.
-    @Test func aBatchLargerThanAPassGivesEachExamplesOutputs() throws {
+    /// short — one after another on one core, side by side on three (seven passes: one core takes three) — twice with
+    /// the same buffers; every requested output, the input's own included, equals the examples run one by one.
+    @Test(arguments: [1, 3])
+    func aBatchLargerThanAPassGivesEachExamplesOutputs(threads: Int) throws {
         var random = SeededGenerator(seed: 3)
         var net = Network(inputShape: [400, 400, 10])
         try net.add("conv", Conv2D(inputChannels: 10, outputChannels: 10, kernel: (3, 3), stride: (2, 2), padding: .same,
                                    weights: random.floats(900, in: -0.3...0.3), activation: .relu))
         try net.add("gap", GlobalAveragePool())
-        let perPass = net.examplesPerPass(threads: Parallel.threadCount)
-        #expect(perPass == Parallel.threadCount && net.examplesPerPass(threads: 3) == 3)
+        Parallel.setThreadCount(threads)
+        defer { Parallel.setThreadCount(nil) }
+        let perPass = net.examplesPerPass(threads: threads)
+        #expect(perPass == threads && net.examplesPerPass(threads: 1) == 1)
         let batch = 2 * perPass + 1, size = 400 * 400 * 10
         let input = Tensor(shape: [batch, 400, 400, 10], scalars: random.floats(batch * size, in: -1...1))
-        let outputs = try net.run(input, outputs: ["gap", "conv", "input"])
+        let buffers = ActivationBuffers()
+        _ = try net.run(input.rows(Array(0..<(batch - 1))), outputs: ["gap"], reusing: buffers)
+        let outputs = try net.run(input, outputs: ["gap", "conv", "input"], reusing: buffers)
         #expect(outputs["input"]!.shape == input.shape && outputs["input"]!.scalars == input.scalars)
         for example in 0..<batch {
             let alone = try net.run(input.rows([example]), outputs: ["gap", "conv"])
