@@ -58,7 +58,9 @@ public struct Pool2D: Layer {
         input.scalars.withUnsafeBufferPointer { inBuffer in
             output.scalars.withUnsafeMutableBufferPointer { outBuffer in
                 let source = SharedReadPointer(inBuffer.baseAddress!), out = SharedPointer(outBuffer.baseAddress!)
-                Parallel.forEach(batch * h.output) { row in
+                // Contiguous shares of rows, as the layer before wrote them: a core reads the rows its own cache holds
+                // (row by row in turn, ResNet-50's max pooling ran 2.5 times slower on two cores than on one).
+                Parallel.forEachShare(of: batch * h.output) { share in for row in share {
                     let image = row / h.output, oy = row % h.output
                     let y0 = oy * sy - h.before, y1 = min(y0 + kh, h.paddedEnd)
                     let validY = max(y0, 0)..<min(y1, height)
@@ -84,7 +86,7 @@ public struct Pool2D: Layer {
                             for c in 0..<channels { target[c] *= inverse }
                         }
                     }
-                }
+                } }
             }
         }
     }
@@ -104,7 +106,7 @@ extension Pool2D: CodeReading {
             output.scalars.withUnsafeMutableBytes { outBuffer in
                 let source = SharedReadPointer(inBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 let out = SharedPointer(outBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                Parallel.forEach(batch * h.output) { row in
+                Parallel.forEachShare(of: batch * h.output) { share in for row in share {  // as the float rows
                     let image = row / h.output, oy = row % h.output
                     let y0 = oy * sy - h.before, validY = max(y0, 0)..<min(min(y0 + kh, h.paddedEnd), height)
                     for ox in 0..<w.output {
@@ -119,7 +121,7 @@ extension Pool2D: CodeReading {
                             }
                         }
                     }
-                }
+                } }
             }
         }
         output.codes = codes
