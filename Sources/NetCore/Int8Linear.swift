@@ -234,7 +234,9 @@ public struct Int8Linear: Layer {
     /// ``outputRange`` when set. `fill(first, count, bytes, starts, scales, zeros)` gives rows `first ..< first + count`
     /// — written to `bytes` (``codeRowStride`` apart), or where they already are, or as runs whose starts it writes to
     /// `starts` — and writes each one's scale and zero point: a chunk of about 512 KB at a time (the product streams a
-    /// chunk once per 32 columns), in shares of whole 12-row tiles across the cores.
+    /// chunk once per 32 columns), in shares of whole 12-row tiles across the cores; few rows (one image's 7×7 layers)
+    /// in shares of the 32-column panels instead, each core filling the rows for itself and reading only its panels'
+    /// weights.
     func multiplyCodes(rows: Int, adding residual: Tensor? = nil, activation: Activation, into output: inout Tensor,
                        fill: @Sendable @escaping (_ first: Int, _ count: Int, _ bytes: UnsafeMutablePointer<UInt8>,
                                                   _ starts: UnsafeMutablePointer<UnsafePointer<UInt8>?>,
@@ -246,8 +248,13 @@ public struct Int8Linear: Layer {
         precondition(outputRange == nil || bounds != nil, "\(typeName) writes codes after an activation that is not a clamp")
         let codes = outputRange.map(Tensor.Quantization.init(codesOf:))
         let addendCodes = residual?.codes
+        let threads = Parallel.threadCount, panels = (n + 31) / 32
+        let byColumns = threads > 1 && panels > 1 && rows < 64 * threads
+        let rowShares = byColumns ? [0..<rows] : Parallel.shares(of: rows, granule: 12, into: threads)
+        let columnShares = byColumns ? Parallel.shares(of: panels, into: threads).map { $0.lowerBound * 32..<min(n, $0.upperBound * 32) } : [0..<n]
         withOperands(output: &output, residual: residual) { o in
-            Parallel.forEachShare(of: rows, granule: 12) { share in
+            Parallel.forEach(rowShares.count * columnShares.count) { item in
+                let share = rowShares[item / columnShares.count], columns = columnShares[item % columnShares.count], c0 = columns.lowerBound
                 let capacity = min(chunkRows, share.count)
                 // `fill` writes each row's `k` bytes; the ones past them (read, meeting zero weights) stay 0.
                 let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * rowStride)
@@ -262,28 +269,32 @@ public struct Int8Linear: Layer {
                     // Floats or codes, at the chunk's first row (codes are a byte an element).
                     var store = an_int8_store()
                     if let codes {
-                        store.codes = UnsafeMutableRawPointer(o.target.base).assumingMemoryBound(to: UInt8.self) + first * n
+                        store.codes = UnsafeMutableRawPointer(o.target.base).assumingMemoryBound(to: UInt8.self) + first * n + c0
                         (store.codeInverse, store.codeZero) = (1 / codes.scale, codes.zero)
                     } else {
-                        store.c = o.target.base + first * n
+                        store.c = o.target.base + first * n + c0
                     }
                     if let addend = o.addend, let addendCodes {
-                        store.addendCodes = UnsafeRawPointer(addend.base).assumingMemoryBound(to: UInt8.self) + first * n
+                        store.addendCodes = UnsafeRawPointer(addend.base).assumingMemoryBound(to: UInt8.self) + first * n + c0
                         (store.addendScale, store.addendZero) = (addendCodes.scale, addendCodes.zero)
                     } else if let addend = o.addend {
-                        store.addend = addend.base + first * n
+                        store.addend = addend.base + first * n + c0
                     }
                     (store.lo, store.hi, store.ld) = (low, high, Int32(n))
+                    // The share's panels: `rowStride × 32` bytes each.
+                    let (weights, scales, sums, bias) = (o.weights.base + c0 * rowStride, o.scales.base + c0, o.sums.base + c0, o.bias.base + c0)
                     let status = switch rows {
                     case .contiguous(let rows):
-                        an_int8_linear_codes(Int32(count), Int32(n), Int32(rowStride), rows, rowScales, rowZeros,
-                                             o.weights.base, o.scales.base, o.sums.base, o.bias.base, store)
+                        an_int8_linear_codes(Int32(count), Int32(columns.count), Int32(rowStride), rows, rowScales, rowZeros, weights, scales,
+                                             sums, bias, store)
                     case .runs(let starts, let runs, let runStride):
-                        an_int8_linear_runs(Int32(count), Int32(n), Int32(rowStride), starts, Int32(runs), runStride, rowScales, rowZeros,
-                                            o.weights.base, o.scales.base, o.sums.base, o.bias.base, store)
+                        an_int8_linear_runs(Int32(count), Int32(columns.count), Int32(rowStride), starts, Int32(runs), runStride, rowScales,
+                                            rowZeros, weights, scales, sums, bias, store)
                     }
                     precondition(status == 0, "out of memory in the int8 kernel")
-                    if bounds == nil { activation.apply(o.target.base + first * n, count: count * n) }
+                    if bounds == nil {
+                        for row in first..<first + count { activation.apply(o.target.base + row * n + c0, count: columns.count) }
+                    }
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Base
 import NetCore
 import TestSupport
 import Testing
@@ -84,5 +85,24 @@ import Testing
         let both = try calibrated.run(Tensor(shape: [2, 9, 9, 8], scalars: wide + narrow.scalars)).scalars
         #expect(Array(both[3...]) == (try calibrated.run(narrow).scalars))
         #expect(try calibrated.run(narrow).scalars != (try dynamic.run(narrow).scalars))
+    }
+    /// Few rows (under 64 a core: one image's 7×7 layers) share the product's 32-column panels over the cores instead
+    /// of its rows: on three cores, 20 rows times 100 columns (four panels, the last partial) give the one-core output
+    /// bit for bit — with swish after the product, and with a residual added in its store (``ProjectionAdd``).
+    @Test func aProductOfFewRowsSharedByColumnsGivesTheOneCoreOutput() throws {
+        var random = SeededGenerator(seed: 12)
+        let swish = try #require(Int8Linear(random.pointwise(40, 100, .swish))).quantizing(inputsIn: -3...3)
+        let linear = try #require(Int8Linear(random.pointwise(40, 100))).quantizing(inputsIn: -3...3)
+        let projection = try #require(ProjectionAdd(linear, then: Add(activation: .relu6)))
+        let input = Tensor(shape: [1, 4, 5, 40], scalars: random.floats(800, in: -3...3))
+        let residual = Tensor(shape: [1, 4, 5, 100], scalars: random.floats(2000, in: -4...4))
+        func outputs(threads: Int) -> [[Float]] {
+            Parallel.setThreadCount(threads)
+            defer { Parallel.setThreadCount(nil) }
+            return [swish.forward([input]).scalars, projection.forward([input, residual]).scalars]
+        }
+        let (shared, alone) = (outputs(threads: 3), outputs(threads: 1))
+        #expect(shared == alone)
+        #expect(alone[1].contains(6) && alone[1].contains(0) && Set(alone[0]).count > 1000, "the values vary and the clamp ran")
     }
 }
