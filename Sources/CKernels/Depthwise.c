@@ -449,25 +449,31 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
 /// at `stride` (1 or 2, constants) from `corner`, the padded input of the first one's top-left tap: tap row by tap row,
 /// the row's taps in registers and each input pixel loaded once for the outputs it serves (input pixel i is tap kx of
 /// output (i − kx) / stride), so that each output sums the bias, then the taps row by row in order — the sums of
-/// ``depthwise_padded_avx512``, the same bits — with a fifth of its loads for 5×5 at stride 1.
+/// ``depthwise_padded_avx512``, the same bits — with a fifth of its loads for 5×5 at stride 1. `tapRows` of the
+/// kernel's rows from `weights` on (all of them, `kernel`, from padded rows; fewer at an unpadded image's top or bottom),
+/// and only the input pixels `firstInput ..< endInput` of the `stride × (pixels − 1) + kernel` a row's outputs read
+/// (all of them from padded rows; the others lie outside an unpadded image, and a skipped tap adds nothing where the
+/// padded bodies add zero times it).
 __attribute__((target("avx512f"), always_inline))
-static inline void pixels_sliding_avx512(int kernel, int stride, int pixels, const float *corner, size_t pixelStride, size_t tapY,
-                                         const float *weights, __m512 start, __m512 low, __m512 high, float *output,
-                                         const CodeStore *codes, size_t offset) {
+static inline void pixels_sliding_avx512(int kernel, int stride, int pixels, int tapRows, int firstInput, int endInput, const float *corner,
+                                         size_t pixelStride, size_t tapY, const float *weights, __m512 start, __m512 low, __m512 high,
+                                         float *output, const CodeStore *codes, size_t offset) {
     __m512 acc[14];
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) acc[j] = start;
 #pragma clang loop unroll(full)
-    for (int ky = 0; ky < kernel; ky++) {
+    for (int ky = 0; ky < tapRows; ky++) {
         __m512 taps[5];
 #pragma clang loop unroll(full)
         for (int kx = 0; kx < kernel; kx++) taps[kx] = _mm512_loadu_ps(weights + (size_t)(ky * kernel + kx) * pixelStride);
         const float *pixel = corner + (size_t)ky * tapY;
 #pragma clang loop unroll(full)
         for (int i = 0; i < stride * (pixels - 1) + kernel; i++) {
-            __m512 x = _mm512_loadu_ps(pixel);
+            const float *at = pixel;
             pixel += pixelStride;
             __asm__("" : "+r"(pixel));  // one pointer stepped along the row, not an offset in a register per pixel
+            if (i < firstInput || i >= endInput) continue;
+            __m512 x = _mm512_loadu_ps(at);
 #pragma clang loop unroll(full)
             for (int kx = 0; kx < kernel; kx++) {
                 int d = i - kx;
@@ -505,7 +511,8 @@ static inline void depthwise_padded_sliding_avx512(int kernel, int stride, const
             size_t lineOffset = (size_t)r * outputWidth * channels + c0;
             int ox0 = 0;
 #define PIXELS(n) \
-    pixels_sliding_avx512(kernel, stride, n, top + (size_t)ox0 * stride * pixelStride, pixelStride, tapY, weights + c0, start, low, high, \
+    pixels_sliding_avx512(kernel, stride, n, kernel, 0, stride * (n - 1) + kernel, top + (size_t)ox0 * stride * pixelStride, pixelStride, \
+                          tapY, weights + c0, start, low, high, \
                           output, codes, lineOffset + (size_t)ox0 * pixelStride)
             for (; ox0 + 14 <= outputWidth; ox0 += 14) PIXELS(14);
             if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
@@ -517,6 +524,75 @@ static inline void depthwise_padded_sliding_avx512(int kernel, int stride, const
     }
     if (c0 < endChannel)
         depthwise_padded_avx512(s, padded, rowStride, rows, c0, endChannel, weights, bias, lo, hi, output, codes);
+}
+
+/// `pixels` output pixels (a constant where inlined) of a whole 16-channel block from `pixels` on of an unpadded row:
+/// ``pixels_sliding_avx512`` over the tap rows `firstTapRow ..< endTapRow` and the input columns inside the image (a
+/// tile inside them without a test per pixel).
+__attribute__((target("avx512f"), always_inline))
+static inline void tile_unpadded_avx512(int kernel, int stride, int pixels, int ox0, const AnWindowShape *s, const float *image, int iy0,
+                                        int firstTapRow, int endTapRow, const float *weights, __m512 start, __m512 low, __m512 high,
+                                        float *line) {
+    const size_t pixelStride = (size_t)s->inputChannels, tapY = (size_t)s->inputWidth * pixelStride;
+    const int ix0 = ox0 * stride - s->padLeft, count = stride * (pixels - 1) + kernel;
+    const int firstInput = ix0 < 0 ? -ix0 : 0, endInput = s->inputWidth - ix0 < count ? s->inputWidth - ix0 : count;
+    const float *corner = image + (ptrdiff_t)(iy0 + firstTapRow) * (ptrdiff_t)tapY + (ptrdiff_t)ix0 * (ptrdiff_t)pixelStride;
+    const float *tapWeights = weights + (size_t)firstTapRow * kernel * pixelStride;
+    if (firstInput == 0 && endInput == count)
+        pixels_sliding_avx512(kernel, stride, pixels, endTapRow - firstTapRow, 0, count, corner, pixelStride, tapY, tapWeights, start, low,
+                              high, line, NULL, (size_t)ox0 * pixelStride);
+    else
+        pixels_sliding_avx512(kernel, stride, pixels, endTapRow - firstTapRow, firstInput, endInput, corner, pixelStride, tapY, tapWeights,
+                              start, low, high, line, NULL, (size_t)ox0 * pixelStride);
+}
+
+/// ``an_depthwise``'s rows `firstRow ..< firstRow + rowCount` for `kernel` × `kernel` kernels (3 or 5) at `stride` (1
+/// or 2 along rows; constants where inlined), undilated, on whole 16-channel blocks, straight from the unpadded input
+/// by ``tile_unpadded_avx512`` in tiles of 14, 7, 4, 2 and 1 output pixels, the sums of the padded bodies. No padded
+/// copy: YAMNet's maps (2 to 32 pixels wide, 1024 channels at 3×2) spent a fifth of their depthwise time writing padded
+/// rows, mostly zeros, and its stride-2 maps took the direct body's bounds tests.
+__attribute__((target("avx512f"), always_inline))
+static inline void depthwise_sliding_avx512(int kernel, int stride, const AnWindowShape *s, const float *input, const float *weights,
+                                            const float *bias, int firstRow, int rowCount, float lo, float hi, float *output) {
+    const int channels = s->inputChannels, height = s->inputHeight, outputWidth = s->outputWidth;
+    __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+    for (int c0 = 0; c0 < channels; c0 += BLOCK) {
+        __m512 start = _mm512_loadu_ps(bias + c0);
+        for (int row = firstRow; row < firstRow + rowCount; row++) {
+            const int oy = row % s->outputHeight, iy0 = oy * s->strideY - s->padTop;
+            const int firstTapRow = iy0 < 0 ? -iy0 : 0, endTapRow = height - iy0 < kernel ? height - iy0 : kernel;
+            const float *image = input + (size_t)(row / s->outputHeight) * height * s->inputWidth * channels + c0;
+            float *line = output + (size_t)row * outputWidth * channels + c0;
+            int ox0 = 0;
+#define PIXELS(n) \
+    tile_unpadded_avx512(kernel, stride, n, ox0, s, image, iy0, firstTapRow, endTapRow, weights + c0, start, low, high, line)
+            for (; ox0 + 14 <= outputWidth; ox0 += 14) PIXELS(14);
+            if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
+            if (ox0 + 4 <= outputWidth) { PIXELS(4); ox0 += 4; }
+            if (ox0 + 2 <= outputWidth) { PIXELS(2); ox0 += 2; }
+            if (ox0 < outputWidth) PIXELS(1);
+#undef PIXELS
+        }
+    }
+}
+
+/// ``an_depthwise`` by ``depthwise_sliding_avx512`` where it applies (3×3 and 5×5 kernels at strides 1 and 2 along
+/// rows, undilated, whole channel blocks): 1, or 0 for the other bodies.
+__attribute__((target("avx512f")))
+static int unpadded_avx512(const AnWindowShape *s, const float *input, const float *weights, const float *bias, int firstRow,
+                           int rowCount, float lo, float hi, float *output) {
+    const int sliding = s->kernelHeight == s->kernelWidth && s->dilationX == 1 && s->dilationY == 1 && s->inputChannels % BLOCK == 0;
+    if (sliding && s->kernelWidth == 3 && s->strideX == 1)
+        depthwise_sliding_avx512(3, 1, s, input, weights, bias, firstRow, rowCount, lo, hi, output);
+    else if (sliding && s->kernelWidth == 3 && s->strideX == 2)
+        depthwise_sliding_avx512(3, 2, s, input, weights, bias, firstRow, rowCount, lo, hi, output);
+    else if (sliding && s->kernelWidth == 5 && s->strideX == 1)
+        depthwise_sliding_avx512(5, 1, s, input, weights, bias, firstRow, rowCount, lo, hi, output);
+    else if (sliding && s->kernelWidth == 5 && s->strideX == 2)
+        depthwise_sliding_avx512(5, 2, s, input, weights, bias, firstRow, rowCount, lo, hi, output);
+    else
+        return 0;
+    return 1;
 }
 
 /// The AVX-512 body for `s`: the sliding one for 3×3 and 5×5 kernels at strides 1 and 2 along rows, undilated.
@@ -639,6 +715,7 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
                   int firstRow, int rowCount, float lo, float hi, float *output) {
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX512)) {
+        if (unpadded_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output)) return;
         // Stride 1 through padded rows: 1.04 to 1.7 times the direct body's speed on YAMNet's and MobileNetV2's maps (one
         // copy of the input; stride 2 copies four input pixels an output pixel, and ran at 0.85–0.93).
         if (shape->strideX == 1 && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 1) == 0) return;

@@ -390,7 +390,10 @@ extension PackedProductTests {
     /// 70 wide, whose 3×3 rows the AVX2 body takes in tiles rather than in one pass per channel block and the AVX-512
     /// body in sliding tiles of 14 (each input pixel loaded once for the taps it serves); 5×5 rows of 30 and 11 pixels,
     /// which the AVX-512 sliding body takes as 14 + 14 + 2 and 7 + 4 (37 channels: two whole blocks, then a tail by the
-    /// other body).
+    /// other body). Whole 16-channel blocks, which the AVX-512 body reads straight from the unpadded input (tiles at a
+    /// row's ends skip the taps outside it, rows at the top and bottom the tap rows outside): YAMNet's 32-pixel rows
+    /// (14 + 14 + 4, both end tiles short of input) and 2-pixel ones (one tile short at both ends), stride 2 with
+    /// SAME's padding on the right only, a 5×5 kernel wider than its 3-pixel rows, uneven explicit padding, and unpadded.
     static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
                                   (channels: 16, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same),
                                   (channels: 5, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same),
@@ -402,7 +405,14 @@ extension PackedProductTests {
                                   (channels: 37, width: 30, stride: 1, dilation: 1, kernel: 5, padding: .same),
                                   (channels: 32, width: 11, stride: 1, dilation: 1, kernel: 5, padding: .same),
                                   (channels: 10, width: 13, stride: 2, dilation: 1, kernel: 3, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1)),
-                                  (channels: 20, width: 70, stride: 1, dilation: 1, kernel: 3, padding: .same)]
+                                  (channels: 20, width: 70, stride: 1, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 32, width: 32, stride: 1, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 48, width: 2, stride: 1, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 16, width: 4, stride: 2, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 32, width: 3, stride: 1, dilation: 1, kernel: 5, padding: .same),
+                                  (channels: 32, width: 23, stride: 2, dilation: 1, kernel: 5, padding: .same),
+                                  (channels: 16, width: 13, stride: 2, dilation: 1, kernel: 3, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1)),
+                                  (channels: 16, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid)]
 
     func depthwiseBodyAgreesWithThePortableBody(_ body: SIMDBody, channels: Int, width: Int, stride: Int, dilation: Int, kernel: Int,
                                                 padding: Padding) {
