@@ -111,9 +111,14 @@ public enum AudioFileReader {
     /// Throws ``AudioIOError/sampleOutOfRange(path:frame:value:)`` for the first of `frames` frames of `channels`
     /// interleaved samples (from frame `firstFrame` of the source) holding a NaN, infinite or absurd sample.
     static func checkRange(_ interleaved: [Float], channels: Int, frames: Int, path: String, firstFrame: Int) throws {
-        if let index = interleaved[..<(frames * channels)].firstIndex(where: { !(abs($0) <= largestSample) }) {  // NaN too
-            throw AudioIOError.sampleOutOfRange(path: path, frame: firstFrame + index / channels, value: interleaved[index])
+        // Counted without a branch per sample (the loop vectorizes), then found: reading a 10-minute file took 4 % of
+        // YAMNet's time with `firstIndex(where:)`.
+        let count = frames * channels
+        let outside = interleaved.withUnsafeBufferPointer { samples in
+            (0..<count).reduce(0) { $0 &+ (abs(samples[$1]) <= largestSample ? 0 : 1) }  // NaN too
         }
+        guard outside > 0, let index = interleaved[..<count].firstIndex(where: { !(abs($0) <= largestSample) }) else { return }
+        throw AudioIOError.sampleOutOfRange(path: path, frame: firstFrame + index / channels, value: interleaved[index])
     }
 
     /// Averages interleaved channels into `mono` (or takes channel `only`) and rejects non-finite and absurd samples
@@ -122,10 +127,20 @@ public enum AudioFileReader {
                                   path: String, firstFrame: Int, only: Int?) throws {
         try checkRange(interleaved, channels: channels, frames: frames, path: path, firstFrame: firstFrame)
         let scale = 1 / Float(channels)
-        for frame in 0..<frames {
-            var sum: Float = 0
-            for channel in 0..<channels { sum += interleaved[frame * channels + channel] }
-            mono[frame] = only.map { interleaved[frame * channels + $0] } ?? (channels == 1 ? sum : sum * scale)
+        interleaved.withUnsafeBufferPointer { samples in
+            mono.withUnsafeMutableBufferPointer { mono in
+                if let only {
+                    for frame in 0..<frames { mono[frame] = samples[frame * channels + only] }
+                } else if channels == 1 {
+                    _ = mono.update(fromContentsOf: samples[..<frames])
+                } else {
+                    for frame in 0..<frames {
+                        var sum: Float = 0
+                        for channel in 0..<channels { sum += samples[frame * channels + channel] }
+                        mono[frame] = sum * scale
+                    }
+                }
+            }
         }
     }
 }
