@@ -12,7 +12,8 @@ enum { BLOCK = 16 };
 // Output rows per padded band, and the bytes of padded input rows a band may take: the AVX2 body's padded copy of a
 // 112-pixel, 96-channel map's rows (43 KB each) was 736 KB for 8 rows at stride 2, more than a Zen 3 core's L2.
 enum { MAX_BAND_ROWS = 8, PADDED_BAND_BYTES = 160 * 1024 };
-enum { MAX_ROW_PASS_PIXELS = 64 };  // the widest padded rows ``depthwise_padded_3x3_avx2`` takes
+enum { MAX_ROW_PASS_PIXELS = 64 };
+enum { ROWS_IN_L1 = 32 * 1024 };  // bytes of input rows one output row reads that a core's L1 (32–48 KB) keeps  // the widest padded rows ``depthwise_padded_3x3_avx2`` takes
 
 // Where ``an_depthwise_padded_codes`` stores its output: uint8 codes of one scale (its inverse) and zero point.
 typedef struct {
@@ -546,33 +547,47 @@ static inline void tile_unpadded_avx512(int kernel, int stride, int pixels, int 
                               start, low, high, line, NULL, (size_t)ox0 * pixelStride);
 }
 
+/// Output row `row` (over the batch) of the 16-channel block from `c0`, from the unpadded input: ``tile_unpadded_avx512``
+/// in tiles of 14, 7, 4, 2 and 1 output pixels.
+__attribute__((target("avx512f"), always_inline))
+static inline void row_unpadded_avx512(int kernel, int stride, const AnWindowShape *s, const float *input, const float *weights,
+                                       const float *bias, int row, int c0, __m512 low, __m512 high, float *output) {
+    const int channels = s->inputChannels, height = s->inputHeight, outputWidth = s->outputWidth;
+    const int oy = row % s->outputHeight, iy0 = oy * s->strideY - s->padTop;
+    const int firstTapRow = iy0 < 0 ? -iy0 : 0, endTapRow = height - iy0 < kernel ? height - iy0 : kernel;
+    const float *image = input + (size_t)(row / s->outputHeight) * height * s->inputWidth * channels + c0;
+    float *line = output + (size_t)row * outputWidth * channels + c0;
+    __m512 start = _mm512_loadu_ps(bias + c0);
+    int ox0 = 0;
+#define PIXELS(n) \
+    tile_unpadded_avx512(kernel, stride, n, ox0, s, image, iy0, firstTapRow, endTapRow, weights + c0, start, low, high, line)
+    for (; ox0 + 14 <= outputWidth; ox0 += 14) PIXELS(14);
+    if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
+    if (ox0 + 4 <= outputWidth) { PIXELS(4); ox0 += 4; }
+    if (ox0 + 2 <= outputWidth) { PIXELS(2); ox0 += 2; }
+    if (ox0 < outputWidth) PIXELS(1);
+#undef PIXELS
+}
+
 /// ``an_depthwise``'s rows `firstRow ..< firstRow + rowCount` for `kernel` × `kernel` kernels (3 or 5) at `stride` (1
 /// or 2 along rows; constants where inlined), undilated, on whole 16-channel blocks, straight from the unpadded input
-/// by ``tile_unpadded_avx512`` in tiles of 14, 7, 4, 2 and 1 output pixels, the sums of the padded bodies. No padded
-/// copy: YAMNet's maps (2 to 32 pixels wide, 1024 channels at 3×2) spent a fifth of their depthwise time writing padded
-/// rows, mostly zeros, and its stride-2 maps took the direct body's bounds tests.
+/// by ``row_unpadded_avx512``, the sums of the padded bodies. No padded copy: YAMNet's maps (2 to 32 pixels wide, 1024
+/// channels at 3×2) spent a fifth of their depthwise time writing padded rows, mostly zeros, and its stride-2 maps took
+/// the direct body's bounds tests. Where the input rows one output row reads fit in L1 (`ROWS_IN_L1`), each output row
+/// runs all its channel blocks before the next; otherwise each block runs down all the rows.
 __attribute__((target("avx512f"), always_inline))
 static inline void depthwise_sliding_avx512(int kernel, int stride, const AnWindowShape *s, const float *input, const float *weights,
                                             const float *bias, int firstRow, int rowCount, float lo, float hi, float *output) {
-    const int channels = s->inputChannels, height = s->inputHeight, outputWidth = s->outputWidth;
+    const int channels = s->inputChannels;
     __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
-    for (int c0 = 0; c0 < channels; c0 += BLOCK) {
-        __m512 start = _mm512_loadu_ps(bias + c0);
-        for (int row = firstRow; row < firstRow + rowCount; row++) {
-            const int oy = row % s->outputHeight, iy0 = oy * s->strideY - s->padTop;
-            const int firstTapRow = iy0 < 0 ? -iy0 : 0, endTapRow = height - iy0 < kernel ? height - iy0 : kernel;
-            const float *image = input + (size_t)(row / s->outputHeight) * height * s->inputWidth * channels + c0;
-            float *line = output + (size_t)row * outputWidth * channels + c0;
-            int ox0 = 0;
-#define PIXELS(n) \
-    tile_unpadded_avx512(kernel, stride, n, ox0, s, image, iy0, firstTapRow, endTapRow, weights + c0, start, low, high, line)
-            for (; ox0 + 14 <= outputWidth; ox0 += 14) PIXELS(14);
-            if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
-            if (ox0 + 4 <= outputWidth) { PIXELS(4); ox0 += 4; }
-            if (ox0 + 2 <= outputWidth) { PIXELS(2); ox0 += 2; }
-            if (ox0 < outputWidth) PIXELS(1);
-#undef PIXELS
-        }
+    if ((size_t)kernel * s->inputWidth * channels * sizeof(float) <= ROWS_IN_L1) {
+        for (int row = firstRow; row < firstRow + rowCount; row++)
+            for (int c0 = 0; c0 < channels; c0 += BLOCK)
+                row_unpadded_avx512(kernel, stride, s, input, weights, bias, row, c0, low, high, output);
+    } else {
+        for (int c0 = 0; c0 < channels; c0 += BLOCK)
+            for (int row = firstRow; row < firstRow + rowCount; row++)
+                row_unpadded_avx512(kernel, stride, s, input, weights, bias, row, c0, low, high, output);
     }
 }
 

@@ -393,7 +393,8 @@ extension PackedProductTests {
     /// other body). Whole 16-channel blocks, which the AVX-512 body reads straight from the unpadded input (tiles at a
     /// row's ends skip the taps outside it, rows at the top and bottom the tap rows outside): YAMNet's 32-pixel rows
     /// (14 + 14 + 4, both end tiles short of input) and 2-pixel ones (one tile short at both ends), stride 2 with
-    /// SAME's padding on the right only, a 5×5 kernel wider than its 3-pixel rows, uneven explicit padding, and unpadded.
+    /// SAME's padding on the right only, a 5×5 kernel wider than its 3-pixel rows, uneven explicit padding, unpadded, and
+    /// 48-pixel rows of 64 channels, whose three input rows (36 KB) outgrow L1: each block then runs down all the rows.
     static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
                                   (channels: 16, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same),
                                   (channels: 5, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same),
@@ -412,7 +413,8 @@ extension PackedProductTests {
                                   (channels: 32, width: 3, stride: 1, dilation: 1, kernel: 5, padding: .same),
                                   (channels: 32, width: 23, stride: 2, dilation: 1, kernel: 5, padding: .same),
                                   (channels: 16, width: 13, stride: 2, dilation: 1, kernel: 3, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1)),
-                                  (channels: 16, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid)]
+                                  (channels: 16, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid),
+                                  (channels: 64, width: 48, stride: 1, dilation: 1, kernel: 3, padding: .same)]
 
     func depthwiseBodyAgreesWithThePortableBody(_ body: SIMDBody, channels: Int, width: Int, stride: Int, dilation: Int, kernel: Int,
                                                 padding: Padding) {
