@@ -20,6 +20,8 @@ protocol CodeExchanging: CodeReading {
     var canWriteCodes: Bool { get }
     /// This layer writing its output as codes of `range`.
     func writingCodes(in range: ClosedRange<Float>) -> Self
+    /// Whether it writes its output as codes (``writingCodes(in:)``).
+    var writesCodes: Bool { get }
 }
 
 extension CodeExchanging {
@@ -31,12 +33,14 @@ extension Int8Linear: CodeExchanging {
     func readsCodes(at position: Int) -> Bool { position == 0 && inputRange != nil }
     /// Calibrated (its float inputs quantized on the way into the kernel that writes the codes), its activation a clamp.
     var canWriteCodes: Bool { inputRange != nil && activation.clampBounds != nil }
+    var writesCodes: Bool { outputRange != nil }
 }
 
 extension Int8Conv2D: CodeExchanging {
     var calibratedInputRange: ClosedRange<Float>? { product.inputRange }
     func readsCodes(at position: Int) -> Bool { position == 0 && product.inputRange != nil }
     var canWriteCodes: Bool { product.canWriteCodes }
+    var writesCodes: Bool { product.outputRange != nil }
 }
 
 extension ProjectionAdd: CodeExchanging {
@@ -51,6 +55,10 @@ extension ProjectionAdd: CodeExchanging {
     func calibratedRange(at position: Int) -> ClosedRange<Float>? { position == 0 ? calibratedInputRange : residualRange }
     /// A calibrated int8 projection, whose sum's activation is a clamp (``init(_:then:)`` takes no other).
     var canWriteCodes: Bool { calibratedInputRange != nil }
+    var writesCodes: Bool {
+        if case .int8(let linear) = projection { return linear.outputRange != nil }
+        return false
+    }
 
     func writingCodes(in range: ClosedRange<Float>) -> ProjectionAdd {
         guard case .int8(let linear) = projection else { preconditionFailure("a float32 ProjectionAdd writes floats") }
@@ -95,6 +103,26 @@ extension Network {
             result.nodes[index].layer = layer.writingCodes(in: range)
         }
         return result
+    }
+}
+
+extension Network {
+    /// Bytes a value of each activation takes: 1 for uint8 codes (written by a layer writing codes, or passed on by max
+    /// pooling from codes), 4 for floats.
+    var valueBytes: [String: Int] {
+        var bytes = [inputName: MemoryLayout<Float>.size]
+        for node in nodes {
+            let codes: Bool
+            if let layer = node.layer as? any CodeExchanging {
+                codes = layer.writesCodes
+            } else if let layer = node.layer as? any CodeReading, layer.readsCodes(at: 0) {
+                codes = bytes[node.inputs[0]] == 1
+            } else {
+                codes = false
+            }
+            bytes[node.name] = codes ? 1 : MemoryLayout<Float>.size
+        }
+        return bytes
     }
 }
 

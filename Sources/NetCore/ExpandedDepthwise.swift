@@ -267,4 +267,6 @@ extension ExpandedDepthwise: CodeExchanging {
         result.outputRange = min(range.lowerBound, 0)...max(range.upperBound, 0)
         return result
     }
+
+    var writesCodes: Bool { outputRange != nil }
 }

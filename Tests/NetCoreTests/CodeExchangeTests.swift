@@ -63,6 +63,17 @@ import Testing
         #expect(try codes.run(inputs).scalars == (try floats.run(inputs).scalars))
     }
 
+    /// A pass holds as many examples as keep its largest activation within the budget (1 MB for these few weights), an
+    /// activation written as codes counting a byte a value: passing floats, the stem's 10×10×16 (6.4 KB) is the largest;
+    /// passing codes, the input's 10×10×8 floats (3.2 KB) are.
+    @Test func activationsWrittenAsCodesCountAByteAValueInAPass() throws {
+        var random = SeededGenerator(seed: 24)
+        let network = try Self.network(residual: true, random: &random)
+        let floats = try network.optimized().int8Quantized(calibratedOn: Self.examples(4, random: &random)).fusingResiduals()
+        #expect(floats.examplesPerPass(threads: 1) == (1 << 20) / 6_400)
+        #expect(floats.exchangingCodes().examplesPerPass(threads: 1) == (1 << 20) / 3_200)
+    }
+
     /// With a residual read as codes, the sum differs from the float one by the residual's rounding only.
     @Test func aResidualReadAsCodesAddsItsRoundedValues() throws {
         var random = SeededGenerator(seed: 22)
