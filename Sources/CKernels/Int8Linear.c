@@ -298,7 +298,7 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     // Rows of one scale and zero point (static quantization: every row) share the zero point's column terms and the
     // combined scales, computed once for the tile: the same values, so the same bits.
     int uniform = 1;
-    for (int r = 1; r < rowsInTile; r++) uniform &= zeros[r] == zeros[0] && rowScales[r] == rowScales[0];
+    for (int r = 1; r < rowsInTile && uniform; r++) uniform = zeros[r] == zeros[0] && rowScales[r] == rowScales[0];
     __m512i offset0 = _mm512_mullo_epi32(_mm512_set1_epi32(zeros[0]), u0), offset1 = _mm512_mullo_epi32(_mm512_set1_epi32(zeros[0]), u1);
     __m512 scale0 = _mm512_mul_ps(_mm512_set1_ps(rowScales[0]), s0), scale1 = _mm512_mul_ps(_mm512_set1_ps(rowScales[0]), s1);
 #pragma clang loop unroll(full)
