@@ -12,8 +12,7 @@ enum { BLOCK = 16 };
 // Output rows per padded band, and the bytes of padded input rows a band may take: the AVX2 body's padded copy of a
 // 112-pixel, 96-channel map's rows (43 KB each) was 736 KB for 8 rows at stride 2, more than a Zen 3 core's L2.
 enum { MAX_BAND_ROWS = 8, PADDED_BAND_BYTES = 160 * 1024 };
-enum { MAX_ROW_PASS_PIXELS = 64 };
-enum { ROWS_IN_L1 = 32 * 1024 };  // bytes of input rows one output row reads that a core's L1 (32–48 KB) keeps  // the widest padded rows ``depthwise_padded_3x3_avx2`` takes
+enum { MAX_ROW_PASS_PIXELS = 64 };  // the widest padded rows ``depthwise_padded_3x3_avx2`` takes
 
 // Where ``an_depthwise_padded_codes`` stores its output: uint8 codes of one scale (its inverse) and zero point.
 typedef struct {
@@ -446,6 +445,29 @@ static void depthwise_padded_avx512(const AnWindowShape *s, const float *padded,
     }
 }
 
+/// One tap row of ``pixels_sliding_avx512``: the row's `kernel` taps from `weights` in registers, each input pixel
+/// `firstInput ..< endInput` from `pixel` on loaded once and multiplied into the accumulators of the outputs it serves.
+__attribute__((target("avx512f"), always_inline))
+static inline void tap_row_sliding_avx512(int kernel, int stride, int pixels, int firstInput, int endInput, const float *pixel,
+                                          size_t pixelStride, const float *weights, __m512 *acc) {
+    __m512 taps[5];
+#pragma clang loop unroll(full)
+    for (int kx = 0; kx < kernel; kx++) taps[kx] = _mm512_loadu_ps(weights + (size_t)kx * pixelStride);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < stride * (pixels - 1) + kernel; i++) {
+        const float *at = pixel;
+        pixel += pixelStride;
+        __asm__("" : "+r"(pixel));  // one pointer stepped along the row, not an offset in a register per pixel
+        if (i < firstInput || i >= endInput) continue;
+        __m512 x = _mm512_loadu_ps(at);
+#pragma clang loop unroll(full)
+        for (int kx = 0; kx < kernel; kx++) {
+            int d = i - kx;
+            if (d >= 0 && d % stride == 0 && d / stride < pixels) acc[d / stride] = _mm512_fmadd_ps(x, taps[kx], acc[d / stride]);
+        }
+    }
+}
+
 /// `pixels` output pixels (a constant where inlined) of a whole 16-channel block of a `kernel` × `kernel` kernel (3 or 5)
 /// at `stride` (1 or 2, constants) from `corner`, the padded input of the first one's top-left tap: tap row by tap row,
 /// the row's taps in registers and each input pixel loaded once for the outputs it serves (input pixel i is tap kx of
@@ -462,25 +484,15 @@ static inline void pixels_sliding_avx512(int kernel, int stride, int pixels, int
     __m512 acc[14];
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) acc[j] = start;
+    if (tapRows == kernel) {
 #pragma clang loop unroll(full)
-    for (int ky = 0; ky < tapRows; ky++) {
-        __m512 taps[5];
-#pragma clang loop unroll(full)
-        for (int kx = 0; kx < kernel; kx++) taps[kx] = _mm512_loadu_ps(weights + (size_t)(ky * kernel + kx) * pixelStride);
-        const float *pixel = corner + (size_t)ky * tapY;
-#pragma clang loop unroll(full)
-        for (int i = 0; i < stride * (pixels - 1) + kernel; i++) {
-            const float *at = pixel;
-            pixel += pixelStride;
-            __asm__("" : "+r"(pixel));  // one pointer stepped along the row, not an offset in a register per pixel
-            if (i < firstInput || i >= endInput) continue;
-            __m512 x = _mm512_loadu_ps(at);
-#pragma clang loop unroll(full)
-            for (int kx = 0; kx < kernel; kx++) {
-                int d = i - kx;
-                if (d >= 0 && d % stride == 0 && d / stride < pixels) acc[d / stride] = _mm512_fmadd_ps(x, taps[kx], acc[d / stride]);
-            }
-        }
+        for (int ky = 0; ky < kernel; ky++)
+            tap_row_sliding_avx512(kernel, stride, pixels, firstInput, endInput, corner + (size_t)ky * tapY, pixelStride,
+                                   weights + (size_t)ky * kernel * pixelStride, acc);
+    } else {
+        for (int ky = 0; ky < tapRows; ky++)
+            tap_row_sliding_avx512(kernel, stride, pixels, firstInput, endInput, corner + (size_t)ky * tapY, pixelStride,
+                                   weights + (size_t)ky * kernel * pixelStride, acc);
     }
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) {
@@ -573,22 +585,17 @@ static inline void row_unpadded_avx512(int kernel, int stride, const AnWindowSha
 /// or 2 along rows; constants where inlined), undilated, on whole 16-channel blocks, straight from the unpadded input
 /// by ``row_unpadded_avx512``, the sums of the padded bodies. No padded copy: YAMNet's maps (2 to 32 pixels wide, 1024
 /// channels at 3×2) spent a fifth of their depthwise time writing padded rows, mostly zeros, and its stride-2 maps took
-/// the direct body's bounds tests. Where the input rows one output row reads fit in L1 (`ROWS_IN_L1`), each output row
-/// runs all its channel blocks before the next; otherwise each block runs down all the rows.
+/// the direct body's bounds tests. Each output row runs all its channel blocks before the next, its input rows staying in
+/// cache (a block down all the rows read the whole input again per block: MobileNetV2's 112×112×32 at stride 2 took 45
+/// µs against 30; 56×56×144 at stride 2, 53 against 35).
 __attribute__((target("avx512f"), always_inline))
 static inline void depthwise_sliding_avx512(int kernel, int stride, const AnWindowShape *s, const float *input, const float *weights,
                                             const float *bias, int firstRow, int rowCount, float lo, float hi, float *output) {
     const int channels = s->inputChannels;
     __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
-    if ((size_t)kernel * s->inputWidth * channels * sizeof(float) <= ROWS_IN_L1) {
-        for (int row = firstRow; row < firstRow + rowCount; row++)
-            for (int c0 = 0; c0 < channels; c0 += BLOCK)
-                row_unpadded_avx512(kernel, stride, s, input, weights, bias, row, c0, low, high, output);
-    } else {
+    for (int row = firstRow; row < firstRow + rowCount; row++)
         for (int c0 = 0; c0 < channels; c0 += BLOCK)
-            for (int row = firstRow; row < firstRow + rowCount; row++)
-                row_unpadded_avx512(kernel, stride, s, input, weights, bias, row, c0, low, high, output);
-    }
+            row_unpadded_avx512(kernel, stride, s, input, weights, bias, row, c0, low, high, output);
 }
 
 /// ``an_depthwise`` by ``depthwise_sliding_avx512`` where it applies (3×3 and 5×5 kernels at strides 1 and 2 along
