@@ -394,7 +394,7 @@ extension PackedProductTests {
     /// row's ends skip the taps outside it, rows at the top and bottom the tap rows outside): YAMNet's 32-pixel rows
     /// (14 + 14 + 4, both end tiles short of input) and 2-pixel ones (one tile short at both ends), stride 2 with
     /// SAME's padding on the right only, a 5×5 kernel wider than its 3-pixel rows, uneven explicit padding, unpadded, and
-    /// 48-pixel rows of 64 channels, whose three input rows (36 KB) outgrow L1: each block then runs down all the rows.
+    /// 48-pixel rows of 64 channels (four blocks an output row).
     static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
                                   (channels: 16, width: 9, stride: 2, dilation: 1, kernel: 3, padding: .same),
                                   (channels: 5, width: 20, stride: 1, dilation: 2, kernel: 3, padding: .same),
