@@ -259,10 +259,11 @@ typedef struct {
     size_t runStride;
 } Runs;
 
-// A tile of up to ROW_TILE rows × 32 columns; `rowsInTile` is a compile-time constant after inlining. The rows' bytes
+// A tile of up to ROW_TILE rows × 32 columns — or 16 (`halves` 1: a panel of at most 16 columns, whose second half
+// would multiply zero weights); `rowsInTile` and `halves` are compile-time constants after inlining. The rows' bytes
 // are `runs`' from row `first` on.
 VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
-    int rowsInTile, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
+    int rowsInTile, int halves, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
     const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1) {
     __m512i acc[ROW_TILE][2];
 #pragma clang loop unroll(full)
@@ -274,7 +275,7 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
         for (int r = 0; r < ROW_TILE; r++) rows[r] = r < rowsInTile ? runs.starts[first + r] + (size_t)run * runs.runStride : NULL;
         const int8_t *w = b + (size_t)run * runK4 * 128;
         for (int k4 = 0; k4 < runK4; k4++) {
-            __m512i b0 = _mm512_loadu_si512(w + (size_t)k4 * 128), b1 = _mm512_loadu_si512(w + (size_t)k4 * 128 + 64);
+            __m512i b0 = _mm512_loadu_si512(w + (size_t)k4 * 128), b1 = halves == 2 ? _mm512_loadu_si512(w + (size_t)k4 * 128 + 64) : b0;
 #pragma clang loop unroll(full)
             for (int r = 0; r < ROW_TILE; r++) {
                 if (r < rowsInTile) {
@@ -282,7 +283,7 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
                     memcpy(&word, rows[r] + 4 * k4, 4);
                     __m512i broadcast = _mm512_set1_epi32(word);
                     acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], broadcast, b0);
-                    acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], broadcast, b1);
+                    if (halves == 2) acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], broadcast, b1);
                 }
             }
         }
@@ -313,28 +314,30 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
                 scale1 = _mm512_mul_ps(rowScale, s1);
             }
             __m512 v0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], offset0));
-            __m512 v1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], offset1));
+            __m512 v1 = halves == 2 ? _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], offset1)) : v0;
             v0 = _mm512_fmadd_ps(v0, scale0, bias0);
-            v1 = _mm512_fmadd_ps(v1, scale1, bias1);
+            if (halves == 2) v1 = _mm512_fmadd_ps(v1, scale1, bias1);
             size_t row = (size_t)r * store.ld;
             if (store.addend) {
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, store.addend + row));
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, store.addend + row + 16));
+                if (halves == 2) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, store.addend + row + 16));
             } else if (store.addendCodes) {
                 // `finish_row`'s residual: scale × (code − zero), exactly in float.
                 __m512i c0 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask0, store.addendCodes + row));
-                __m512i c1 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask1, store.addendCodes + row + 16));
                 v0 = _mm512_add_ps(v0, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c0, addendZero))));
-                v1 = _mm512_add_ps(v1, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c1, addendZero))));
+                if (halves == 2) {
+                    __m512i c1 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask1, store.addendCodes + row + 16));
+                    v1 = _mm512_add_ps(v1, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c1, addendZero))));
+                }
             }
             v0 = _mm512_min_ps(_mm512_max_ps(v0, low), high);
-            v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
+            if (halves == 2) v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
             if (store.codes) {
                 store_codes_avx512(store.codes + row, mask0, v0, codeInverse, codeZero);
-                store_codes_avx512(store.codes + row + 16, mask1, v1, codeInverse, codeZero);
+                if (halves == 2) store_codes_avx512(store.codes + row + 16, mask1, v1, codeInverse, codeZero);
             } else {
                 _mm512_mask_storeu_ps(store.c + row, mask0, v0);
-                _mm512_mask_storeu_ps(store.c + row + 16, mask1, v1);
+                if (halves == 2) _mm512_mask_storeu_ps(store.c + row + 16, mask1, v1);
             }
         }
     }
@@ -350,15 +353,18 @@ VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, con
         const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
         const float *panelBias = bias ? bias + first : NULL;
         int r = 0;
-        for (; r + ROW_TILE <= rows; r += ROW_TILE)
-            tile_vnni(ROW_TILE, k4count, runs, r, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, store_at(store, r, first), mask0, mask1);
-        for (; r + 4 <= rows; r += 4)
-            tile_vnni(4, k4count, runs, r, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, store_at(store, r, first), mask0, mask1);
-        for (; r < rows; r++)
-            tile_vnni(1, k4count, runs, r, b, rowScales + r, zeros + r, scales + first,
-                      sums + first, panelBias, store_at(store, r, first), mask0, mask1);
+#define TILES(halves) \
+    for (; r + ROW_TILE <= rows; r += ROW_TILE) \
+        tile_vnni(ROW_TILE, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
+                  store_at(store, r, first), mask0, mask1); \
+    for (; r + 4 <= rows; r += 4) \
+        tile_vnni(4, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
+                  store_at(store, r, first), mask0, mask1); \
+    for (; r < rows; r++) \
+        tile_vnni(1, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
+                  store_at(store, r, first), mask0, mask1);
+        if (width > 16) { TILES(2) } else { TILES(1) }
+#undef TILES
     }
 }
 
