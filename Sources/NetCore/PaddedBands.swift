@@ -1,7 +1,7 @@
 import CKernels
 
 /// A depthwise convolution's output rows band by band, the input rows each band reads held zero-padded in a buffer that
-/// stays in cache (``an_depthwise_padded``'s layout): what ``ExpandedDepthwise`` and ``QuantizedDepthwiseConv2D`` share.
+/// stays in cache (``an_depthwise_padded``'s layout): how ``ExpandedDepthwise`` convolves the rows it expands.
 /// The rows a band shares with the band before it move up rather than being filled again.
 struct PaddedBands {
     let geometry: WindowGeometry
