@@ -81,7 +81,7 @@ public struct Network: Sendable {
         let batch = input.shape[0], threads = Parallel.threadCount
         // One example is one pass (sizing passes took 2 % of a MobileNetV2 image's time).
         guard batch > 1 else { return runPass(input, outputs: requested, reusing: buffers) }
-        let perCore = examplesPerPass(threads: 1)
+        let perCore = buffers.examplesPerCore(of: self)
         if threads > 1 && batch >= threads * perCore {
             // As many passes on each core, of at most `perCore` examples (16 examples of at most 7 on two cores: four
             // passes of 4, not 7, 7 and 2).
