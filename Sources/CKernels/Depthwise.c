@@ -737,7 +737,11 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
                   int firstRow, int rowCount, float lo, float hi, float *output) {
 #if AN_X86
     if (an_cpu_has(AN_CPU_AVX512)) {
-        if (unpadded_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output)) return;
+        // Unpadded at stride 2 and on rows up to 64 pixels (YAMNet's); wider rows at stride 1 keep the padded bands
+        // (calibrated int8 MobileNetV2 at batch 1 on two cores, its 112×112×32 unpadded: 770–782 images/s, 783–862 with
+        // the bands, 817–868 at the start of the day's last session — the rest of that gap not found).
+        if ((shape->strideX == 2 || shape->inputWidth <= 64) && unpadded_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output))
+            return;
         // Stride 1 through padded rows: 1.04 to 1.7 times the direct body's speed on YAMNet's and MobileNetV2's maps (one
         // copy of the input; stride 2 copies four input pixels an output pixel, and ran at 0.85–0.93).
         if (shape->strideX == 1 && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 1) == 0) return;
