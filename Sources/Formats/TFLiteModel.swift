@@ -208,7 +208,12 @@ public struct TFLiteModel: Sendable {
         }
         let info = tensors[index]
         guard let range = info.data else {
-            if let op = producer(of: index), op.code == .dequantize, let source = op.inputs.first { return try floats(source) }
+            // One step back to the DEQUANTIZE operator's constant input: a chain or a cycle of them (a crafted file
+            // whose DEQUANTIZE reads its own output recursed until the stack overflowed) is not a constant.
+            if let op = producer(of: index), op.code == .dequantize, let source = op.inputs.first, source >= 0, source < tensors.count,
+               tensors[source].data != nil {
+                return try floats(source)
+            }
             throw ModelFileError.malformed(format: Self.format, reason: "tensor '\(info.name)' has no constant data")
         }
         guard let count = CheckedSize.elementCount(info.shape), CheckedSize.multiplyAdd(count, info.type.size) == range.count else {

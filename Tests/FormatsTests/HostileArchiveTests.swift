@@ -42,6 +42,19 @@ import Testing
         expectRefusal("tflite-shape-overflow.tflite", mentioning: "for shape [1073741824") { _ = try TFLiteModel(path: $0).floats(0) }
     }
 
+    /// A DEQUANTIZE operator reading its own output (a fuzzing finding: the reader recursed until the stack overflowed)
+    /// leaves every tensor it writes without constant data.
+    @Test func aTFLiteDequantizeReadingItsOwnOutputIsRefused() throws {
+        let model = try TFLiteModel(path: TestSupport.fixture("hostile/tflite-dequantize-cycle.tflite"))
+        var refused = 0
+        for index in model.tensors.indices {
+            do { _ = try model.floats(index) } catch let error as ModelFileError {
+                if "\(error)".contains("has no constant data") { refused += 1 }
+            }
+        }
+        #expect(refused > 0)
+    }
+
     @Test func anNPYShapeWhoseProductOverflowsIsRefused() {
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }"
         let padded = header + String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
