@@ -468,6 +468,15 @@ static inline void tap_row_sliding_avx512(int kernel, int stride, int pixels, in
     }
 }
 
+// The AVX-512 sliding bodies' tiles along a row of `width` output pixels from `ox0`: 14 (a 28- or 56-pixel row is whole
+// tiles), then 7 (a 7×7 map's row is one tile), 4, 2 and 1, each by the caller's `PIXELS(n)`.
+#define SLIDING_TILES(width) \
+    for (; ox0 + 14 <= (width); ox0 += 14) PIXELS(14); \
+    if (ox0 + 7 <= (width)) { PIXELS(7); ox0 += 7; } \
+    if (ox0 + 4 <= (width)) { PIXELS(4); ox0 += 4; } \
+    if (ox0 + 2 <= (width)) { PIXELS(2); ox0 += 2; } \
+    if (ox0 < (width)) PIXELS(1);
+
 /// `pixels` output pixels (a constant where inlined) of a whole 16-channel block of a `kernel` × `kernel` kernel (3 or 5)
 /// at `stride` (1 or 2, constants) from `corner`, the padded input of the first one's top-left tap: tap row by tap row,
 /// the row's taps in registers and each input pixel loaded once for the outputs it serves (input pixel i is tap kx of
@@ -527,11 +536,7 @@ static inline void depthwise_padded_sliding_avx512(int kernel, int stride, const
     pixels_sliding_avx512(kernel, stride, n, kernel, 0, stride * (n - 1) + kernel, top + (size_t)ox0 * stride * pixelStride, pixelStride, \
                           tapY, weights + c0, start, low, high, \
                           output, codes, lineOffset + (size_t)ox0 * pixelStride)
-            for (; ox0 + 14 <= outputWidth; ox0 += 14) PIXELS(14);
-            if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
-            if (ox0 + 4 <= outputWidth) { PIXELS(4); ox0 += 4; }
-            if (ox0 + 2 <= outputWidth) { PIXELS(2); ox0 += 2; }
-            if (ox0 < outputWidth) PIXELS(1);
+            SLIDING_TILES(outputWidth)
 #undef PIXELS
         }
     }
@@ -573,11 +578,7 @@ static inline void row_unpadded_avx512(int kernel, int stride, const AnWindowSha
     int ox0 = 0;
 #define PIXELS(n) \
     tile_unpadded_avx512(kernel, stride, n, ox0, s, image, iy0, firstTapRow, endTapRow, weights + c0, start, low, high, line)
-    for (; ox0 + 14 <= outputWidth; ox0 += 14) PIXELS(14);
-    if (ox0 + 7 <= outputWidth) { PIXELS(7); ox0 += 7; }
-    if (ox0 + 4 <= outputWidth) { PIXELS(4); ox0 += 4; }
-    if (ox0 + 2 <= outputWidth) { PIXELS(2); ox0 += 2; }
-    if (ox0 < outputWidth) PIXELS(1);
+    SLIDING_TILES(outputWidth)
 #undef PIXELS
 }
 
