@@ -190,64 +190,73 @@ VNNI_TARGET static inline __m512i unclamped_codes(__m512 x, __m512 inverse, __m5
 // rows' scales and zero points at once by `range_quantization`'s operations (so its bits), then each row's codes.
 // Codes go out 64 (or 32) at a time, narrowed by a signed then an unsigned saturating pack — the clamp to 0…255 —
 // instead of `vpmovdb` per 16, which took half the time here (a two-µop instruction on AMD cores).
-VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
+// One block of `count` (≤ 16) rows from row `first`; inlined with constant shapes for the short rows of YAMNet's first
+// pointwise layers, whose loops then unroll (rows of 32 values: 19 → 13 cycles a row).
+VNNI_TARGET static inline __attribute__((always_inline)) void quantize_block_vnni(
+    const float *a, int lda, int first, int count, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);  // the packs' lanes
+    __m512 low[16], high[16];
+    for (int r = 0; r < 16; r++) {
+        __m512 l = _mm512_setzero_ps(), h = _mm512_setzero_ps();
+        const float *row = a + (size_t)(first + r) * lda;
+        int i = 0;
+        for (; r < count && i + 16 <= k; i += 16) {
+            __m512 v = _mm512_loadu_ps(row + i);
+            l = _mm512_min_ps(v, l);
+            h = _mm512_max_ps(v, h);
+        }
+        if (r < count && i < k) {
+            __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << (k - i)) - 1), row + i);
+            l = _mm512_min_ps(v, l);
+            h = _mm512_max_ps(v, h);
+        }
+        low[r] = l;
+        high[r] = h;
+    }
+    __m512 lowest = across_rows(low, 0), width = _mm512_sub_ps(across_rows(high, 1), lowest), one = _mm512_set1_ps(1);
+    __mmask16 ranged = _mm512_cmp_ps_mask(width, _mm512_setzero_ps(), _CMP_GT_OQ);
+    __m512 scale = _mm512_div_ps(width, _mm512_set1_ps(255)), inverse = _mm512_div_ps(one, scale);
+    __m512i zero = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), lowest), inverse));
+    zero = _mm512_maskz_mov_epi32(ranged, _mm512_min_epi32(_mm512_max_epi32(zero, _mm512_setzero_si512()), _mm512_set1_epi32(255)));
+    __mmask16 valid = (__mmask16)((1u << count) - 1);
+    _mm512_mask_storeu_ps(scales + first, valid, _mm512_mask_blend_ps(ranged, one, scale));
+    _mm512_mask_storeu_epi32(zeros + first, valid, zero);
+    float inverses[16];
+    _mm512_storeu_ps(inverses, _mm512_mask_blend_ps(ranged, one, inverse));
+    for (int r = 0; r < count; r++) {
+        const float *row = a + (size_t)(first + r) * lda;
+        uint8_t *out = q + (size_t)(first + r) * kpad;
+        __m512 s = _mm512_set1_ps(inverses[r]);
+        __m512i z = _mm512_set1_epi32(zeros[first + r]);
+        int i = 0;
+        for (; i + 64 <= k; i += 64) {
+            __m512i v0 = unclamped_codes(_mm512_loadu_ps(row + i), s, z), v1 = unclamped_codes(_mm512_loadu_ps(row + i + 16), s, z);
+            __m512i v2 = unclamped_codes(_mm512_loadu_ps(row + i + 32), s, z), v3 = unclamped_codes(_mm512_loadu_ps(row + i + 48), s, z);
+            __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(v0, v1), _mm512_packs_epi32(v2, v3));
+            _mm512_storeu_si512(out + i, _mm512_permutexvar_epi32(order, bytes));
+        }
+        if (i + 32 <= k) {
+            __m512i v0 = unclamped_codes(_mm512_loadu_ps(row + i), s, z), v1 = unclamped_codes(_mm512_loadu_ps(row + i + 16), s, z);
+            __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(v0, v1), _mm512_setzero_si512());
+            _mm256_storeu_si256((__m256i *)(out + i), _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, bytes)));
+            i += 32;
+        }
+        for (; i < kpad; i += 16) {  // the last values, then zeros up to kpad
+            int left = k - i;
+            __mmask16 mask = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
+            __m512i v = _mm512_maskz_max_epi32(mask, unclamped_codes(_mm512_maskz_loadu_ps(mask, row + i), s, z), _mm512_setzero_si512());
+            __mmask16 store = kpad - i >= 16 ? 0xFFFF : (__mmask16)((1u << (kpad - i)) - 1);
+            _mm512_mask_cvtusepi32_storeu_epi8(out + i, store, v);
+        }
+    }
+}
+
+VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, int k, int kpad, uint8_t *q, float *scales, int32_t *zeros) {
     for (int first = 0; first < rows; first += 16) {
         int count = rows - first < 16 ? rows - first : 16;
-        __m512 low[16], high[16];
-        for (int r = 0; r < 16; r++) {
-            __m512 l = _mm512_setzero_ps(), h = _mm512_setzero_ps();
-            const float *row = a + (size_t)(first + r) * lda;
-            int i = 0;
-            for (; r < count && i + 16 <= k; i += 16) {
-                __m512 v = _mm512_loadu_ps(row + i);
-                l = _mm512_min_ps(v, l);
-                h = _mm512_max_ps(v, h);
-            }
-            if (r < count && i < k) {
-                __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << (k - i)) - 1), row + i);
-                l = _mm512_min_ps(v, l);
-                h = _mm512_max_ps(v, h);
-            }
-            low[r] = l;
-            high[r] = h;
-        }
-        __m512 lowest = across_rows(low, 0), width = _mm512_sub_ps(across_rows(high, 1), lowest), one = _mm512_set1_ps(1);
-        __mmask16 ranged = _mm512_cmp_ps_mask(width, _mm512_setzero_ps(), _CMP_GT_OQ);
-        __m512 scale = _mm512_div_ps(width, _mm512_set1_ps(255)), inverse = _mm512_div_ps(one, scale);
-        __m512i zero = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), lowest), inverse));
-        zero = _mm512_maskz_mov_epi32(ranged, _mm512_min_epi32(_mm512_max_epi32(zero, _mm512_setzero_si512()), _mm512_set1_epi32(255)));
-        __mmask16 valid = (__mmask16)((1u << count) - 1);
-        _mm512_mask_storeu_ps(scales + first, valid, _mm512_mask_blend_ps(ranged, one, scale));
-        _mm512_mask_storeu_epi32(zeros + first, valid, zero);
-        float inverses[16];
-        _mm512_storeu_ps(inverses, _mm512_mask_blend_ps(ranged, one, inverse));
-        for (int r = 0; r < count; r++) {
-            const float *row = a + (size_t)(first + r) * lda;
-            uint8_t *out = q + (size_t)(first + r) * kpad;
-            __m512 s = _mm512_set1_ps(inverses[r]);
-            __m512i z = _mm512_set1_epi32(zeros[first + r]);
-            int i = 0;
-            for (; i + 64 <= k; i += 64) {
-                __m512i v0 = unclamped_codes(_mm512_loadu_ps(row + i), s, z), v1 = unclamped_codes(_mm512_loadu_ps(row + i + 16), s, z);
-                __m512i v2 = unclamped_codes(_mm512_loadu_ps(row + i + 32), s, z), v3 = unclamped_codes(_mm512_loadu_ps(row + i + 48), s, z);
-                __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(v0, v1), _mm512_packs_epi32(v2, v3));
-                _mm512_storeu_si512(out + i, _mm512_permutexvar_epi32(order, bytes));
-            }
-            if (i + 32 <= k) {
-                __m512i v0 = unclamped_codes(_mm512_loadu_ps(row + i), s, z), v1 = unclamped_codes(_mm512_loadu_ps(row + i + 16), s, z);
-                __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(v0, v1), _mm512_setzero_si512());
-                _mm256_storeu_si256((__m256i *)(out + i), _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, bytes)));
-                i += 32;
-            }
-            for (; i < kpad; i += 16) {  // the last values, then zeros up to kpad
-                int left = k - i;
-                __mmask16 mask = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
-                __m512i v = _mm512_maskz_max_epi32(mask, unclamped_codes(_mm512_maskz_loadu_ps(mask, row + i), s, z), _mm512_setzero_si512());
-                __mmask16 store = kpad - i >= 16 ? 0xFFFF : (__mmask16)((1u << (kpad - i)) - 1);
-                _mm512_mask_cvtusepi32_storeu_epi8(out + i, store, v);
-            }
-        }
+        if (count == 16 && k == 32) quantize_block_vnni(a, lda, first, 16, 32, 32, q, scales, zeros);
+        else if (count == 16 && k == 64) quantize_block_vnni(a, lda, first, 16, 64, 64, q, scales, zeros);
+        else quantize_block_vnni(a, lda, first, count, k, kpad, q, scales, zeros);
     }
 }
 
@@ -259,11 +268,20 @@ typedef struct {
     size_t runStride;
 } Runs;
 
+// What a tile's store does, a compile-time constant in each copy of the tile: the residual it adds (none, floats or
+// codes) and what it writes (floats or codes). Tested at run time, the store's branches and the values they keep
+// took half of a tile's time on rows of 32 bytes (YAMNet's first pointwise layer).
+enum { ADD_NOTHING = 0, ADD_FLOATS = 1, ADD_CODES = 2, WRITE_CODES = 4 };
+
+static int store_kind(Store store) {
+    return (store.addend ? ADD_FLOATS : (store.addendCodes ? ADD_CODES : ADD_NOTHING)) | (store.codes ? WRITE_CODES : 0);
+}
+
 // A tile of up to ROW_TILE rows × 32 columns — or 16 (`halves` 1: a panel of at most 16 columns, whose second half
-// would multiply zero weights); `rowsInTile` and `halves` are compile-time constants after inlining. The rows' bytes
-// are `runs`' from row `first` on.
+// would multiply zero weights); `rowsInTile`, `halves` and `kind` (`store_kind(store)`) are compile-time constants
+// after inlining. The rows' bytes are `runs`' from row `first` on.
 VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
-    int rowsInTile, int halves, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
+    int kind, int rowsInTile, int halves, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
     const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1) {
     __m512i acc[ROW_TILE][2];
 #pragma clang loop unroll(full)
@@ -318,10 +336,10 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
             v0 = _mm512_fmadd_ps(v0, scale0, bias0);
             if (halves == 2) v1 = _mm512_fmadd_ps(v1, scale1, bias1);
             size_t row = (size_t)r * store.ld;
-            if (store.addend) {
+            if ((kind & 3) == ADD_FLOATS) {
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, store.addend + row));
                 if (halves == 2) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, store.addend + row + 16));
-            } else if (store.addendCodes) {
+            } else if ((kind & 3) == ADD_CODES) {
                 // `finish_row`'s residual: scale × (code − zero), exactly in float.
                 __m512i c0 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask0, store.addendCodes + row));
                 v0 = _mm512_add_ps(v0, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c0, addendZero))));
@@ -332,7 +350,7 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
             }
             v0 = _mm512_min_ps(_mm512_max_ps(v0, low), high);
             if (halves == 2) v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
-            if (store.codes) {
+            if (kind & WRITE_CODES) {
                 store_codes_avx512(store.codes + row, mask0, v0, codeInverse, codeZero);
                 if (halves == 2) store_codes_avx512(store.codes + row + 16, mask1, v1, codeInverse, codeZero);
             } else {
@@ -343,8 +361,9 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     }
 }
 
-VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, const float *rowScales, const int32_t *zeros,
-                                       const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
+VNNI_TARGET static inline __attribute__((always_inline)) void panels_vnni(
+    int kind, int rows, int n, int kpad, Runs runs, const float *rowScales, const int32_t *zeros, const int8_t *packed,
+    const float *scales, const int32_t *sums, const float *bias, Store store) {
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
@@ -355,17 +374,32 @@ VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, con
         int r = 0;
 #define TILES(halves) \
     for (; r + ROW_TILE <= rows; r += ROW_TILE) \
-        tile_vnni(ROW_TILE, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
+        tile_vnni(kind, ROW_TILE, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
                   store_at(store, r, first), mask0, mask1); \
     for (; r + 4 <= rows; r += 4) \
-        tile_vnni(4, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
+        tile_vnni(kind, 4, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
                   store_at(store, r, first), mask0, mask1); \
     for (; r < rows; r++) \
-        tile_vnni(1, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
+        tile_vnni(kind, 1, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
                   store_at(store, r, first), mask0, mask1);
         if (width > 16) { TILES(2) } else { TILES(1) }
 #undef TILES
     }
+}
+
+// `panels_vnni` copied for each kind of store.
+VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, const float *rowScales, const int32_t *zeros,
+                                       const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
+#define PANELS(kind) panels_vnni(kind, rows, n, kpad, runs, rowScales, zeros, packed, scales, sums, bias, store)
+    switch (store_kind(store)) {
+    case ADD_NOTHING: PANELS(ADD_NOTHING); break;
+    case ADD_FLOATS: PANELS(ADD_FLOATS); break;
+    case ADD_CODES: PANELS(ADD_CODES); break;
+    case WRITE_CODES | ADD_NOTHING: PANELS(WRITE_CODES | ADD_NOTHING); break;
+    case WRITE_CODES | ADD_FLOATS: PANELS(WRITE_CODES | ADD_FLOATS); break;
+    case WRITE_CODES | ADD_CODES: PANELS(WRITE_CODES | ADD_CODES); break;
+    }
+#undef PANELS
 }
 
 // `gemm_vnni_runs` on `rows` rows of `kpad` bytes one after another from `q`, a ROW_BLOCK at a time.

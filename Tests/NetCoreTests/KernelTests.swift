@@ -73,9 +73,10 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
 
 @Suite struct Int8LinearTests {
     /// Shapes with every tail: rows not a multiple of the 12-row tile, k not a multiple of 4, n not of 16 or 32.
-    /// Rows past a block of 16 and k past the VNNI body's 64 and 32 codes at a time (117 = 64 + 32 + 21).
+    /// Rows past a block of 16 and k past the VNNI body's 64 and 32 codes at a time (117 = 64 + 32 + 21); whole blocks of
+    /// rows of 32 and 64 values (the VNNI body's unrolled blocks; YAMNet's first pointwise layers).
     static let shapes = [(rows: 1, k: 3, n: 1), (rows: 13, k: 37, n: 45), (rows: 29, k: 64, n: 32), (rows: 200, k: 70, n: 100),
-                         (rows: 40, k: 117, n: 33)]
+                         (rows: 40, k: 117, n: 33), (rows: 48, k: 32, n: 64)]
 
     @Test(arguments: shapes) func productEqualsTheExactProductOfTheQuantizedValues(rows: Int, k: Int, n: Int) {
         var random = SeededGenerator(seed: UInt64(rows * 1000 + k * 10 + n))
