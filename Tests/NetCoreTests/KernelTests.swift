@@ -444,8 +444,9 @@ extension PackedProductTests {
     }
 
     /// The stem kernel (1–4 input channels): output channels off the 16-lane block (and, at 21 and 5, off the
-    /// 8-lane half), widths off the pixel tiles.
-    static let fewInputsShapes = [(inputs: 1, outputs: 32, stride: 2), (inputs: 3, outputs: 21, stride: 1), (inputs: 3, outputs: 5, stride: 2)]
+    /// 8-lane half), widths off the pixel tiles; one input channel (the AVX-512 body's padded rows) at both strides.
+    static let fewInputsShapes = [(inputs: 1, outputs: 32, stride: 2), (inputs: 1, outputs: 24, stride: 1), (inputs: 3, outputs: 21, stride: 1),
+                                  (inputs: 3, outputs: 5, stride: 2)]
 
     func fewInputsBodyAgreesWithThePortableBody(_ body: SIMDBody, inputs: Int, outputs: Int, stride: Int) {
         #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
