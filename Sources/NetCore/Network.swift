@@ -157,31 +157,28 @@ public struct Network: Sendable {
 
     /// One pass of ``run(_:outputs:reusing:)`` over the whole of `input`.
     func runPass(_ input: Tensor, outputs requested: [String], reusing buffers: ActivationBuffers) -> [String: Tensor] {
-        let wanted = Set(requested), batch = input.shape[0]
-        let plan = buffers.plan(for: self, batch: batch, outputs: wanted)
-        let planned = Dictionary(uniqueKeysWithValues: plan.buffers.map { ($0.name, $0) })
-        var values: [String: Tensor] = [inputName: input]
-        for buffer in plan.buffers {
-            let node = nodes[buffer.firstStep]
+        let (plan, program) = buffers.plan(for: self, batch: input.shape[0], outputs: Set(requested))
+        var values = [Tensor?](repeating: nil, count: plan.buffers.count + 1)
+        values[0] = input
+        for (index, step) in program.steps.enumerated() {
+            let node = nodes[step.node], buffer = plan.buffers[index]
             let started = Network.profiling ? DispatchTime.now().uptimeNanoseconds : 0
-            var output = Tensor(shape: [batch] + shapes[node.name]!,
-                                scalars: buffers.take(slot: buffer.slot, count: buffer.size))
-            let inputs = node.inputs.map { values[$0]! }
-            precondition(node.layer is any CodeReading || inputs.allSatisfy { $0.codes == nil }, "\(node.name) cannot read uint8 codes")
+            var output = Tensor(shape: step.shape, scalars: buffers.take(slot: buffer.slot, count: buffer.size))
+            let inputs = step.inputs.map { values[$0]! }
+            precondition(step.readsCodes || inputs.allSatisfy { $0.codes == nil }, "\(node.name) cannot read uint8 codes")
             node.layer.forward(inputs, into: &output)
             if Network.profiling {
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 FileHandle.standardError.write(Data("profile \(node.name) \(node.layer.typeName) \(output.shape) \(String(format: "%.3f", milliseconds)) ms\n".utf8))
             }
-            values[node.name] = output
+            values[index + 1] = output
             // The activations this node read last go back to their slots for the nodes after it.
-            for source in Set(node.inputs) where !wanted.contains(source) {
-                if let read = planned[source], read.lastStep == buffer.firstStep, let value = values.removeValue(forKey: source) {
-                    buffers.giveBack(value.scalars, of: read)
-                }
+            for released in step.released {
+                if let value = values[released + 1] { buffers.giveBack(value.scalars, of: plan.buffers[released]) }
+                values[released + 1] = nil
             }
         }
-        return values.filter { wanted.contains($0.key) }.mapValues { $0.dequantized() }
+        return Dictionary(uniqueKeysWithValues: program.outputs.map { ($0.name, values[$0.position]!.dequantized()) })
     }
 
     /// Nodes that must run to produce `targets`.
