@@ -468,9 +468,13 @@ static inline void tap_row_sliding_avx512(int kernel, int stride, int pixels, in
     }
 }
 
-// The AVX-512 sliding bodies' tiles along a row of `width` output pixels from `ox0`: 14 (a 28- or 56-pixel row is whole
-// tiles), then 7 (a 7×7 map's row is one tile), 4, 2 and 1, each by the caller's `PIXELS(n)`.
+// The AVX-512 sliding bodies' tiles along a row of `width` output pixels from `ox0`, each by the caller's `PIXELS(n)`:
+// for 3×3 kernels, 16 where the width is a multiple of 16 and 8 for a row of 8 (YAMNet's 32- to 8-pixel rows: 14 + 2
+// and 7 + 1 before, 24×16×128 7.1 → 6.0 µs, 12×8×256 4.35 → 3.45); else 14 (a 28- or 56-pixel row is whole tiles),
+// then 7 (a 7×7 map's row is one tile), 4, 2 and 1.
 #define SLIDING_TILES(width) \
+    if (kernel == 3 && (width) % 16 == 0) for (; ox0 + 16 <= (width); ox0 += 16) PIXELS(16); \
+    if (kernel == 3 && (width) == 8) { PIXELS(8); ox0 += 8; } \
     for (; ox0 + 14 <= (width); ox0 += 14) PIXELS(14); \
     if (ox0 + 7 <= (width)) { PIXELS(7); ox0 += 7; } \
     if (ox0 + 4 <= (width)) { PIXELS(4); ox0 += 4; } \
@@ -490,7 +494,7 @@ __attribute__((target("avx512f"), always_inline))
 static inline void pixels_sliding_avx512(int kernel, int stride, int pixels, int tapRows, int firstInput, int endInput, const float *corner,
                                          size_t pixelStride, size_t tapY, const float *weights, __m512 start, __m512 low, __m512 high,
                                          float *output, const CodeStore *codes, size_t offset) {
-    __m512 acc[14];
+    __m512 acc[16];
 #pragma clang loop unroll(full)
     for (int j = 0; j < pixels; j++) acc[j] = start;
     if (tapRows == kernel) {

@@ -393,7 +393,8 @@ extension PackedProductTests {
     /// which the AVX-512 sliding body takes as 14 + 14 + 2 and 7 + 4 (37 channels: two whole blocks, then a tail by the
     /// other body). Whole 16-channel blocks, which the AVX-512 body reads straight from the unpadded input (tiles at a
     /// row's ends skip the taps outside it, rows at the top and bottom the tap rows outside): YAMNet's 32-pixel rows
-    /// (14 + 14 + 4, both end tiles short of input) and 2-pixel ones (one tile short at both ends), stride 2 with
+    /// (3×3 rows whose width is a multiple of 16 run 16-pixel tiles: 16 + 16, both end tiles short of input), 8-pixel
+    /// ones (one 8-pixel tile, at stride 1 and at stride 2) and 2-pixel ones (one tile short at both ends), stride 2 with
     /// SAME's padding on the right only, a 5×5 kernel wider than its 3-pixel rows, uneven explicit padding, unpadded, and
     /// 48-pixel rows of 64 channels (four blocks an output row).
     static let depthwiseShapes = [(channels: 37, width: 11, stride: 1, dilation: 1, kernel: 3, padding: Padding.same),
@@ -415,7 +416,9 @@ extension PackedProductTests {
                                   (channels: 32, width: 23, stride: 2, dilation: 1, kernel: 5, padding: .same),
                                   (channels: 16, width: 13, stride: 2, dilation: 1, kernel: 3, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1)),
                                   (channels: 16, width: 16, stride: 1, dilation: 1, kernel: 5, padding: .valid),
-                                  (channels: 64, width: 48, stride: 1, dilation: 1, kernel: 3, padding: .same)]
+                                  (channels: 64, width: 48, stride: 1, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 16, width: 8, stride: 1, dilation: 1, kernel: 3, padding: .same),
+                                  (channels: 32, width: 16, stride: 2, dilation: 1, kernel: 3, padding: .same)]
 
     func depthwiseBodyAgreesWithThePortableBody(_ body: SIMDBody, channels: Int, width: Int, stride: Int, dilation: Int, kernel: Int,
                                                 padding: Padding) {
