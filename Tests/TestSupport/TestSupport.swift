@@ -110,10 +110,33 @@ public enum TestSupport {
         process.standardError = err
         try process.run()
         if standardOutput != nil { try out.fileHandleForWriting.close() }
+        // Both pipes drained at once: with standard error read only after standard output's end, a child that wrote
+        // more than a pipe holds (64 KB) to standard error — the progress of an emulated test run — waited for this
+        // process, which waited for it.
+        let errors = PipeDrain(err.fileHandleForReading)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let errData = errors.contents
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                              stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A pipe read to its end on a thread of its own, so that its writer never waits for the reader.
+private final class PipeDrain: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    /// Everything written to the pipe, once every writer has closed it.
+    var contents: Data {
+        done.wait()
+        return data
     }
 }
