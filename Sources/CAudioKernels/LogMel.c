@@ -15,40 +15,45 @@ static inline uint32_t not_finite(float value) {
     return (bits & 0x7f800000u) == 0x7f800000u;
 }
 
-AN_PORTABLE_CLONES
-int an_window_frame_pair(const float *first, const float *second, const double *window, int length, double *signal) {
-    static const float silence[1] = {0};
-    // The second frame's n-th sample is second[n · step]: zeros when there is none.
-    const float *other = second ? second : silence;
-    int step = second ? 1 : 0;
+AN_PORTABLE_CLONES_AVX512
+int an_window_frame_pair(const float *first, const float *second, const double *window, int length, double *real,
+                         double *imaginary) {
     uint32_t bad = 0;
     for (int n = 0; n < length; n++) {
-        float x = first[n], y = other[n * step];
-        signal[2 * n] = (double)x * window[n];
-        signal[2 * n + 1] = (double)y * window[n];
-        bad |= not_finite(x) | not_finite(y);
+        float x = first[n];
+        real[n] = (double)x * window[n];
+        bad |= not_finite(x);
+    }
+    if (second) {
+        for (int n = 0; n < length; n++) {
+            float y = second[n];
+            imaginary[n] = (double)y * window[n];
+            bad |= not_finite(y);
+        }
+    } else {
+        for (int n = 0; n < length; n++) imaginary[n] = 0;
     }
     return bad == 0;
 }
 
-/// |X[k]| and |Y[k]| from Z[k] and Z[N − k] (at `mirror`): 2X[k] = Z[k] + conj Z[N − k], 2iY[k] = Z[k] − conj Z[N − k].
-/// The powers in double, their roots in single precision (the magnitudes are stored as float).
-static inline void split_bin(const double *z, const double *mirror, float *first, float *second) {
-    double xr = z[0] + mirror[0], xi = z[1] - mirror[1], yr = z[1] + mirror[1], yi = mirror[0] - z[0];
+/// The powers |X[k]|² and |Y[k]|² from Z[k] and Z[N − k] (at `mirror`): 2X[k] = Z[k] + conj Z[N − k],
+/// 2iY[k] = Z[k] − conj Z[N − k]; in double, stored as float.
+static inline void split_bin(double re, double im, double mirrorRe, double mirrorIm, float *first, float *second) {
+    double xr = re + mirrorRe, xi = im - mirrorIm, yr = im + mirrorIm, yi = mirrorRe - re;
     *first = (float)(0.25 * (xr * xr + xi * xi));
     *second = (float)(0.25 * (yr * yr + yi * yi));
 }
 
-AN_PORTABLE_CLONES
-void an_pair_magnitudes(const double *spectrum, int size, int lo, int hi, float *first, float *second) {
+AN_PORTABLE_CLONES_AVX512
+void an_pair_magnitudes(const double *real, const double *imaginary, int size, int lo, int hi, float *first, float *second) {
     int k = lo;
     if (k == 0 && hi > 0) {
-        split_bin(spectrum, spectrum, first, second);  // DC is its own mirror
+        split_bin(real[0], imaginary[0], real[0], imaginary[0], first, second);  // DC is its own mirror
         k = 1;
     }
     // Z[N − k] runs backwards as k runs forwards; the powers first, then their roots, so that both loops vectorize
     // (fabsf of a power changes nothing but tells the compiler that sqrtf needs no errno path).
-    for (int j = k; j < hi; j++) split_bin(spectrum + 2 * j, spectrum + 2 * (size - j), first + j, second + j);
+    for (int j = k; j < hi; j++) split_bin(real[j], imaginary[j], real[size - j], imaginary[size - j], first + j, second + j);
     for (int j = lo; j < hi; j++) first[j] = sqrtf(fabsf(first[j]));
     for (int j = lo; j < hi; j++) second[j] = sqrtf(fabsf(second[j]));
 }
@@ -81,39 +86,64 @@ static inline float normal_log(float x) {
     return f + y + e * 0.693359375f;
 }
 
-AN_PORTABLE_CLONES
-void an_log_mel_frame(const float *magnitudes, const int *groupFirst, const int *groupLength, const float *groupWeights,
-                      int bands, float logOffset, float *mel) {
+/// A group's `AN_MEL_GROUP` bands side by side.
+typedef float MelVector __attribute__((vector_size(AN_MEL_GROUP * sizeof(float))));
+
+/// ``an_log_mel_frames``'s sums for one frame, or two (`second` not NULL) sharing each load of the weights: per band
+/// and frame four partial sums, bins taken in turn, so that four multiply-add chains a frame run side by side.
+__attribute__((always_inline))
+static inline void mel_sums(int pair, const float *first, const float *second, const int *groupFirst, const int *groupLength,
+                            const float *groupWeights, int bands, float logOffset, float *mel) {
     const float *weights = groupWeights;
     for (int group = 0; group * AN_MEL_GROUP < bands; group++) {
-        // Four partial sums per band, bins taken in turn, so that four multiply-add chains run side by side.
-        float sums[4][AN_MEL_GROUP] = {{0}};
-        const float *source = magnitudes + groupFirst[group];
+        MelVector a[4] = {0}, b[4] = {0};
+        const float *x = first + groupFirst[group], *y = pair ? second + groupFirst[group] : first;
         int length = groupLength[group], i = 0;
         for (; i + 4 <= length; i += 4, weights += 4 * AN_MEL_GROUP) {
             for (int chain = 0; chain < 4; chain++) {
-                for (int band = 0; band < AN_MEL_GROUP; band++) {
-                    sums[chain][band] += weights[chain * AN_MEL_GROUP + band] * source[i + chain];
-                }
+                MelVector w;
+                memcpy(&w, weights + chain * AN_MEL_GROUP, sizeof w);
+                a[chain] += w * x[i + chain];
+                if (pair) b[chain] += w * y[i + chain];
             }
         }
         for (; i < length; i++, weights += AN_MEL_GROUP) {
-            for (int band = 0; band < AN_MEL_GROUP; band++) sums[0][band] += weights[band] * source[i];
+            MelVector w;
+            memcpy(&w, weights, sizeof w);
+            a[0] += w * x[i];
+            if (pair) b[0] += w * y[i];
         }
+        MelVector sumA = (a[0] + a[1]) + (a[2] + a[3]) + logOffset, sumB = (b[0] + b[1]) + (b[2] + b[3]) + logOffset;
         int count = bands - group * AN_MEL_GROUP < AN_MEL_GROUP ? bands - group * AN_MEL_GROUP : AN_MEL_GROUP;
         for (int band = 0; band < count; band++) {
-            mel[group * AN_MEL_GROUP + band] = (sums[0][band] + sums[1][band]) + (sums[2][band] + sums[3][band]) + logOffset;
+            mel[group * AN_MEL_GROUP + band] = sumA[band];
+            if (pair) mel[bands + group * AN_MEL_GROUP + band] = sumB[band];
         }
     }
-    // Sixteen logs at a time into `logs`, then kept unless the value was not a normal positive float (a NaN or
-    // infinite sample, a zero offset): those take libm's log.
-    for (int first = 0; first < bands; first += 16) {
-        int count = bands - first < 16 ? bands - first : 16;
-        float logs[16];
-        for (int i = 0; i < count; i++) logs[i] = normal_log(mel[first + i]);
+}
+
+AN_PORTABLE_CLONES_AVX512
+void an_log_mel_frames(const float *magnitudes, int magnitudeStride, int frames, const int *groupFirst, const int *groupLength,
+                       const float *groupWeights, int bands, float logOffset, float *mel) {
+    if (frames == 2)
+        mel_sums(1, magnitudes, magnitudes + magnitudeStride, groupFirst, groupLength, groupWeights, bands, logOffset, mel);
+    else
+        mel_sums(0, magnitudes, NULL, groupFirst, groupLength, groupWeights, bands, logOffset, mel);
+    // The logs in one loop that vectorizes; a value that is not a normal positive float (a NaN or infinite sample, a
+    // zero offset) takes libm's log after it.
+    for (int first = 0; first < frames * bands; first += 16) {
+        int count = frames * bands - first < 16 ? frames * bands - first : 16;
+        float values[16];
+        uint32_t abnormal = 0;
         for (int i = 0; i < count; i++) {
             float x = mel[first + i];
-            mel[first + i] = x >= FLT_MIN && x <= FLT_MAX ? logs[i] : logf(x);
+            values[i] = x;
+            abnormal |= !(x >= FLT_MIN && x <= FLT_MAX);
+            mel[first + i] = normal_log(x);
+        }
+        if (abnormal) {
+            for (int i = 0; i < count; i++)
+                if (!(values[i] >= FLT_MIN && values[i] <= FLT_MAX)) mel[first + i] = logf(values[i]);
         }
     }
 }

@@ -1,41 +1,52 @@
 import CFFTW
 
-/// A complex FFT of one size in double precision, with its own aligned input and output buffers: fill ``input``,
-/// call ``forward()``, read ``spectrum``. One per thread; the plan behind it is made once per size and shared.
+/// A complex FFT of one size in double precision on split arrays (real parts, then imaginary parts), with its own
+/// aligned input and output buffers: fill ``real`` and ``imaginary``, call ``forward()``, read ``spectrumReal`` and
+/// ``spectrumImaginary``. One per thread; the plan behind it is made once per size and shared.
 ///
 /// The log-mel front end transforms two real frames at once with it, as x + i·y: one complex FFT of 512 points took
 /// 0.75 µs here against 0.63 µs for each real one (FFTW_ESTIMATE plans; an FFTW_MEASURE real plan reached 0.50 µs
-/// but took 0.09 s to make).
+/// but took 0.09 s to make). Split arrays because the frames go in and their magnitudes come out without interleaving
+/// (FFTW's split plan of 512 points took 0.480 µs on a Zen 5 against 0.484 interleaved; the frame pair's windowing and
+/// magnitudes 230 ns against 290 at 256 bits).
 public final class ComplexFFT {
     /// Transform length in complex samples.
     public let size: Int
-    /// `size` complex values as interleaved (re, im) pairs, zero at first; ``forward()`` leaves them as they are.
-    public let input: UnsafeMutablePointer<Double>
-    /// `size` complex values as interleaved (re, im) pairs, written by ``forward()``.
-    public let spectrum: UnsafeMutablePointer<Double>
+    /// The input's `size` real parts, zero at first; ``forward()`` leaves them as they are.
+    public let real: UnsafeMutablePointer<Double>
+    /// The input's `size` imaginary parts, zero at first; ``forward()`` leaves them as they are.
+    public let imaginary: UnsafeMutablePointer<Double>
+    /// The spectrum's `size` real parts, written by ``forward()``.
+    public let spectrumReal: UnsafeMutablePointer<Double>
+    /// The spectrum's `size` imaginary parts, written by ``forward()``.
+    public let spectrumImaginary: UnsafeMutablePointer<Double>
     private let plan: fftw_plan
 
     public init(size: Int) {
         precondition(size > 0, "FFT size must be positive")
         self.size = size
-        input = FFTWPlans.buffer(doubles: 2 * size)
-        spectrum = FFTWPlans.buffer(doubles: 2 * size)
-        plan = FFTWPlans.plan("complex forward \(size)") {
-            let input = fftw_alloc_complex(size)!, output = fftw_alloc_complex(size)!
-            defer { fftw_free(input); fftw_free(output) }
-            return fftw_plan_dft_1d(Int32(size), input, output, FFTW_FORWARD, UInt32(FFTW_ESTIMATE))!
+        real = FFTWPlans.buffer(doubles: size)
+        imaginary = FFTWPlans.buffer(doubles: size)
+        spectrumReal = FFTWPlans.buffer(doubles: size)
+        spectrumImaginary = FFTWPlans.buffer(doubles: size)
+        plan = FFTWPlans.plan("split complex forward \(size)") {
+            let buffers = (0..<4).map { _ in FFTWPlans.buffer(doubles: size) }
+            defer { buffers.forEach { fftw_free($0) } }
+            var dimension = fftw_iodim(n: Int32(size), is: 1, os: 1)
+            return fftw_plan_guru_split_dft(1, &dimension, 0, nil, buffers[0], buffers[1], buffers[2], buffers[3],
+                                            UInt32(FFTW_ESTIMATE))!
         }
     }
 
     deinit {
-        fftw_free(input)
-        fftw_free(spectrum)
+        fftw_free(real)
+        fftw_free(imaginary)
+        fftw_free(spectrumReal)
+        fftw_free(spectrumImaginary)
     }
 
-    /// Transforms ``input`` into ``spectrum``.
+    /// Transforms ``real`` and ``imaginary`` into ``spectrumReal`` and ``spectrumImaginary``.
     public func forward() {
-        input.withMemoryRebound(to: fftw_complex.self, capacity: size) { input in
-            spectrum.withMemoryRebound(to: fftw_complex.self, capacity: size) { fftw_execute_dft(plan, input, $0) }
-        }
+        fftw_execute_split_dft(plan, real, imaginary, spectrumReal, spectrumImaginary)
     }
 }

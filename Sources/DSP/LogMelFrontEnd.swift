@@ -182,21 +182,20 @@ public struct LogMelFrontEnd: Sendable {
         defer { magnitudes.deallocate() }
         for local in stride(from: 0, to: frameCount, by: 2) {
             let first = start(firstFrame + local), second = local + 1 < frameCount ? start(firstFrame + local + 1) : nil
-            if an_window_frame_pair(first, second, window, Int32(windowLength), fft.input) != 0 {
+            if an_window_frame_pair(first, second, window, Int32(windowLength), fft.real, fft.imaginary) != 0 {
                 fft.forward()
-                an_pair_magnitudes(fft.spectrum, size, lo, hi, magnitudes, magnitudes + bins)
+                an_pair_magnitudes(fft.spectrumReal, fft.spectrumImaginary, size, lo, hi, magnitudes, magnitudes + bins)
             } else {
                 // A NaN or infinite sample would spread into the other frame: each frame is transformed alone.
                 for (index, frame) in [first, second].compactMap({ $0 }).enumerated() {
-                    an_window_frame_pair(frame, nil, window, Int32(windowLength), fft.input)
+                    an_window_frame_pair(frame, nil, window, Int32(windowLength), fft.real, fft.imaginary)
                     fft.forward()
-                    an_pair_magnitudes(fft.spectrum, size, lo, hi, magnitudes + index * bins, magnitudes + 2 * bins)
+                    an_pair_magnitudes(fft.spectrumReal, fft.spectrumImaginary, size, lo, hi, magnitudes + index * bins,
+                                       magnitudes + 2 * bins)
                 }
             }
-            for frame in 0..<(second == nil ? 1 : 2) {
-                an_log_mel_frame(magnitudes + frame * bins, bank.groupFirst, bank.groupLength, bank.groupWeights, Int32(melBands),
-                                 logOffset, output + (local + frame) * melBands)
-            }
+            an_log_mel_frames(magnitudes, Int32(bins), second == nil ? 1 : 2, bank.groupFirst, bank.groupLength,
+                              bank.groupWeights, Int32(melBands), logOffset, output + local * melBands)
         }
     }
 }

@@ -9,23 +9,25 @@
 void an_polyphase(const float *input, long inputStart, long inputCount, long totalInput, const float *bank, int taps,
                   int left, int inputPeriod, int outputPeriod, long firstOutput, long outputCount, float *output);
 
-/// Two frames as one complex signal for one FFT of both: `signal[2n] = first[n] · window[n]`, `signal[2n + 1] =
+/// Two frames as one complex signal for one FFT of both, in split form: `real[n] = first[n] · window[n]`, `imaginary[n] =
 /// second[n] · window[n]` (0 when `second` is NULL) for n < `length`, in double precision (the FFT's zero padding after
 /// them is left as it is). Returns 0 when a product is not finite (a NaN or infinite sample), which the FFT would
 /// spread into the other frame: the caller then transforms the two apart.
-int an_window_frame_pair(const float *first, const float *second, const double *window, int length, double *signal);
+int an_window_frame_pair(const float *first, const float *second, const double *window, int length, double *real,
+                         double *imaginary);
 
 /// The magnitudes |X[k]| and |Y[k]|, bins `lo ..< hi`, of two real frames x and y from the `size`-point complex
-/// spectrum Z (interleaved re, im) of x + i·y.
-void an_pair_magnitudes(const double *spectrum, int size, int lo, int hi, float *first, float *second);
+/// spectrum Z (`real`, `imaginary`) of x + i·y.
+void an_pair_magnitudes(const double *real, const double *imaginary, int size, int lo, int hi, float *first, float *second);
 
-/// Mel bands summed together by `an_log_mel_frame`.
+/// Mel bands summed together by `an_log_mel_frames`.
 #define AN_MEL_GROUP 8
 
-/// One log-mel frame from magnitudes |X[k]|: `mel[b] = log(Σ_k w_b[k] · |X[k]| + logOffset)`, the bands summed
-/// `AN_MEL_GROUP` at a time: group g reads bins `groupFirst[g] ..< groupFirst[g] + groupLength[g]`, and for each of them
-/// `groupWeights` holds the group's `AN_MEL_GROUP` weights (zero past `bands`), after the previous group's.
-void an_log_mel_frame(const float *magnitudes, const int *groupFirst, const int *groupLength, const float *groupWeights,
-                      int bands, float logOffset, float *mel);
+/// `frames` (1 or 2) log-mel frames from magnitudes |X[k]| (frame f's at `magnitudes + f · magnitudeStride`):
+/// `mel[f · bands + b] = log(Σ_k w_b[k] · |X_f[k]| + logOffset)`, the bands summed `AN_MEL_GROUP` at a time: group g
+/// reads bins `groupFirst[g] ..< groupFirst[g] + groupLength[g]`, and for each of them `groupWeights` holds the group's
+/// `AN_MEL_GROUP` weights (zero past `bands`), after the previous group's.
+void an_log_mel_frames(const float *magnitudes, int magnitudeStride, int frames, const int *groupFirst, const int *groupLength,
+                       const float *groupWeights, int bands, float logOffset, float *mel);
 
 #endif

@@ -45,6 +45,14 @@ const char *an_openblas_kernels(void);
 #define AN_PORTABLE_CLONES
 #endif
 
+/// ``AN_PORTABLE_CLONES`` with a third copy for AVX-512 (x86-64-v4), for bodies that have no AVX-512 tier of their own
+/// and gain from 512-bit vectors (the log-mel front end's frame pairs: 885 ns against 1030 at 256 bits on a Zen 5).
+#if defined(__x86_64__) && defined(__linux__)
+#define AN_PORTABLE_CLONES_AVX512 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define AN_PORTABLE_CLONES_AVX512
+#endif
+
 /// Marks the calling thread as running inside a parallel loop (enter/leave nest), so that work it starts
 /// runs inline instead of splitting again across the already busy cores.
 void an_parallel_enter(void);
