@@ -42,7 +42,7 @@ public enum AudioFileReader {
         // Slack for a model's padding, so padding in place does not reallocate a long signal. The header's frame
         // count is only a claim (a crafted one overflowed here): at most 64 M samples are reserved ahead.
         output.reserveCapacity(min(stream.announcedSampleCount, 1 << 26) + 32_768)
-        while let block = try stream.readBlock() { output += block }
+        while try stream.read(appendingTo: &output) {}
         return MonoAudio(samples: output, sampleRate: stream.sampleRate)
     }
 
