@@ -65,7 +65,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["NetCore", "Formats", "WeightFiles"], path: "Tests/TestSupport"),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "DSP", "Formats", "TestSupport"]),
-        .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioIO", "AudioNet", "Formats", "Models", "NetCore", "TestSupport"]),
+        .testTarget(name: "DSPTests", dependencies: ["Base", "DSP", "AudioIO", "AudioNet", "Formats", "Models", "NetCore", "TestSupport"]),
         .testTarget(name: "NetCoreTests", dependencies: ["Base", "NetCore", "CKernels", "Formats", "TestSupport"]),
         .testTarget(name: "YAMNetTests", dependencies: ["AudioNet", "Models", "Formats", "NetCore", "TestSupport"]),
         .testTarget(name: "CREPETests", dependencies: ["AudioNet", "AudioIO", "Models", "Formats", "DSP", "NetCore", "TestSupport"]),

@@ -1,5 +1,6 @@
 import AudioIO
 import AudioNet
+import Base
 import DSP
 import Foundation
 import Formats
@@ -139,6 +140,29 @@ import Testing
         #expect(Array(UnsafeBufferPointer(start: fft.real, count: size)) == real
                 && Array(UnsafeBufferPointer(start: fft.imaginary, count: size)) == imaginary,
                 "the transform must not modify its input")
+    }
+
+    /// The front ends' 512 points on AVX-512 (`an_fft512`, radix 8) against FFTW's plan (the AVX2 level), on a frame
+    /// pair's shape: 400 values of each part, then zeros, and on values everywhere.
+    @Test(.enabled(if: CPU.detected.contains(.avx512), "this processor has no AVX-512 (it has: \(CPU.detected)); only FFTW's 512 points run here"),
+          arguments: [400, 512])
+    func avx512TransformOf512PointsAgreesWithFFTW(filled: Int) {
+        func part(_ value: (Double) -> Double) -> [Double] { (0..<512).map { n in n < filled ? value(Double(n)) : 0 } }
+        let real = part { sin($0 * 0.37) + 0.01 * $0.truncatingRemainder(dividingBy: 7) }, imaginary = part { 0.5 * cos($0 * 1.1) }
+        func spectrum(level: Int) -> [Double] {
+            CPU.withLevel(level) {
+                let fft = ComplexFFT(size: 512)
+                fft.real.update(from: real, count: 512)
+                fft.imaginary.update(from: imaginary, count: 512)
+                fft.forward()
+                return Array(UnsafeBufferPointer(start: fft.spectrumReal, count: 512))
+                    + Array(UnsafeBufferPointer(start: fft.spectrumImaginary, count: 512))
+            }
+        }
+        let wide = spectrum(level: 2), fftw = spectrum(level: 1)
+        let largest = zip(wide, fftw).map { abs($0 - $1) }.max()!, peak = fftw.map(abs).max()!
+        #expect(wide != fftw, "the two levels must run different transforms (their last bits differ)")
+        #expect(largest < 1e-13 * peak, "largest difference \(largest) against a peak of \(peak)")
     }
 
     /// Frames go through the FFT two at a time (x + iy) and the mel bank eight bands at a time. Against a direct float64

@@ -20,6 +20,14 @@ int an_window_frame_pair(const float *first, const float *second, const double *
 /// spectrum Z (`real`, `imaginary`) of x + i·y.
 void an_pair_magnitudes(const double *real, const double *imaginary, int size, int lo, int hi, float *first, float *second);
 
+/// The tables `an_fft512` reads: 1008 doubles.
+void an_fft512_twiddles(double *twiddles);
+
+/// The 512-point DFT X[k] = Σₙ x[n]·e^(−2πi·nk/512) of x = `re` + i·`im` into `outRe`, `outIm` (not the input's
+/// arrays), with `twiddles` from `an_fft512_twiddles` and 1024 doubles of `scratch`: 1 where the processor has
+/// AVX-512; 0, writing nothing, elsewhere (the caller's FFT serves).
+int an_fft512(const double *re, const double *im, const double *twiddles, double *scratch, double *outRe, double *outIm);
+
 /// Mel bands summed together by `an_log_mel_frames`.
 #define AN_MEL_GROUP 8
 
