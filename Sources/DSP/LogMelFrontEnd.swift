@@ -149,9 +149,13 @@ public struct LogMelFrontEnd: Sendable {
     }
 
     /// Frames `range` (`start` gives where a frame's samples begin) into `output`, in chunks of 128 frames split over
-    /// the cores. A frame's values do not depend on the range it is made in (``LogMelPatchStream`` relies on it).
+    /// the cores, two frames a transform from the range's first on. A frame's values do not depend on the range it is
+    /// made in as long as the range starts at an even frame (``LogMelPatchStream`` relies on it): the frames of a
+    /// transform are pulled apart exactly but for a rare last bit of one band (YAMNet's frame 984 of a 12-s recording
+    /// of speech and a sweep, paired otherwise, differed by one ulp in band 49).
     func computeFrames(_ range: Range<Int>, into output: UnsafeMutablePointer<Float>,
                        start: @escaping @Sendable (Int) -> UnsafePointer<Float>) {
+        precondition(range.lowerBound % 2 == 0, "frames are paired from even frames")
         let chunk = 128
         let chunks = (range.count + chunk - 1) / chunk
         let result = SharedPointer(output)

@@ -4,8 +4,8 @@ import Base
 /// cuts from the whole signal, holding only the samples and frames the next patch needs, so that memory stays the
 /// same whatever the signal's length.
 ///
-/// A frame is made once its window is inside the samples given (the padding the reference adds at the end only
-/// touches frames past the signal, made by ``finish()`` once the length is known).
+/// Frames are made two at a time once their windows are inside the samples given (the padding the reference adds at
+/// the end only touches frames past the signal, made by ``finish()`` once the length is known).
 public struct LogMelPatchStream {
     public let frontEnd: LogMelFrontEnd
     /// Samples given so far.
@@ -26,7 +26,8 @@ public struct LogMelPatchStream {
         signalLength += block.count
         let window = frontEnd.windowLength, hop = frontEnd.hopLength
         let inside = signalLength >= window ? (signalLength - window) / hop + 1 : 0
-        makeFrames(upTo: inside, padded: samples)
+        // Frames in pairs from even frames, as the whole signal's are made (two frames share a transform).
+        makeFrames(upTo: inside - inside % 2, padded: samples)
         return patches(upTo: frontEnd.patchCount(frames: framesMade))
     }
 
