@@ -58,6 +58,12 @@ public struct Network: Sendable {
     /// Prints each node's run time to stderr when `$AUDIONET_PROFILE` is set.
     static let profiling = ProcessInfo.processInfo.environment["AUDIONET_PROFILE"] != nil
 
+    /// The profile's line for `node`, which wrote `output` from `started` (uptime nanoseconds) to now.
+    static func report(_ node: Node, output: Tensor, started: UInt64) {
+        let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        FileHandle.standardError.write(Data("profile \(node.name) \(node.layer.typeName) \(output.shape) \(String(format: "%.3f", milliseconds)) ms\n".utf8))
+    }
+
     /// Runs a batch and returns the output of ``outputName``.
     public func run(_ input: Tensor) throws -> Tensor { try run(input, outputs: [outputName])[outputName]! }
 
@@ -66,7 +72,8 @@ public struct Network: Sendable {
     /// and it reuses them instead of allocating. A batch larger than ``examplesPerPass(threads:)`` runs in passes of
     /// that many examples, one after another, so that each pass's activations stay in cache; a batch with a one-core
     /// pass for every core runs such passes side by side, a core each (EfficientNet-B0 at batch 16 on two cores: 294 →
-    /// 380 images/s, calibrated int8 MobileNetV2 964 → 1138, ResNet-50 float32 64 → 68).
+    /// 380 images/s, calibrated int8 MobileNetV2 964 → 1138, ResNet-50 float32 64 → 68). A batch in passes runs the
+    /// network's head (dense layers on one vector an example) once on the whole batch (``headSplit(of:)``).
     /// - Throws: ``NetworkError/shapeMismatch(layer:expected:got:)`` naming the expected input shape, or
     ///   ``NetworkError/unknownLayer(_:valid:)`` listing the valid names.
     public func run(_ input: Tensor, outputs requested: [String], reusing buffers: ActivationBuffers = ActivationBuffers()) throws -> [String: Tensor] {
@@ -81,19 +88,23 @@ public struct Network: Sendable {
         let batch = input.shape[0], threads = Parallel.threadCount
         // One example is one pass (sizing passes took 2 % of a MobileNetV2 image's time).
         guard batch > 1 else { return runPass(input, outputs: requested, reusing: buffers) }
-        let perCore = buffers.examplesPerCore(of: self)
+        let perCore = buffers.examplesPerCore(of: self), perPass = perCore * threads  // examplesPerPass(threads: threads)
+        guard batch > perPass || (threads > 1 && batch >= threads * perCore) else { return runPass(input, outputs: requested, reusing: buffers) }
+        // Several passes: the body pass by pass, the head once on the batch.
+        let (head, bodyOutputs) = headSplit(of: requested)
+        let body: [String: Tensor]
         if threads > 1 && batch >= threads * perCore {
             // As many passes on each core, of at most `perCore` examples (16 examples of at most 7 on two cores: four
             // passes of 4, not 7, 7 and 2).
             let passes = threads * ((batch + threads * perCore - 1) / (threads * perCore))
-            return runPassesSideBySide(input, perPass: (batch + passes - 1) / passes, threads: threads, outputs: requested, reusing: buffers)
+            body = runPassesSideBySide(input, perPass: (batch + passes - 1) / passes, threads: threads, outputs: bodyOutputs, reusing: buffers)
+        } else {
+            let passes = Swift.stride(from: 0, to: batch, by: perPass).map { first in
+                runPass(input.rows(Array(first..<min(batch, first + perPass))), outputs: bodyOutputs, reusing: buffers)
+            }
+            body = joined(passes, batch: batch, outputs: bodyOutputs)
         }
-        let perPass = perCore * threads  // examplesPerPass(threads: threads)
-        guard batch > perPass else { return runPass(input, outputs: requested, reusing: buffers) }
-        let passes = Swift.stride(from: 0, to: batch, by: perPass).map { first in
-            runPass(input.rows(Array(first..<min(batch, first + perPass))), outputs: requested, reusing: buffers)
-        }
-        return joined(passes, batch: batch, outputs: requested)
+        return head.isEmpty ? body : runHead(head, on: body, outputs: requested)
     }
 
     /// ``run(_:outputs:reusing:)`` of a batch with a pass for every core at least: passes of `perPass` examples side
@@ -167,10 +178,7 @@ public struct Network: Sendable {
             let inputs = step.inputs.map { values[$0]! }
             precondition(step.readsCodes || inputs.allSatisfy { $0.codes == nil }, "\(node.name) cannot read uint8 codes")
             node.layer.forward(inputs, into: &output)
-            if Network.profiling {
-                let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-                FileHandle.standardError.write(Data("profile \(node.name) \(node.layer.typeName) \(output.shape) \(String(format: "%.3f", milliseconds)) ms\n".utf8))
-            }
+            if Network.profiling { Self.report(node, output: output, started: started) }
             values[index + 1] = output
             // The activations this node read last go back to their slots for the nodes after it.
             for released in step.released {

@@ -1,3 +1,4 @@
+import Foundation
 import NetCore
 import TestSupport
 import Testing
@@ -71,6 +72,33 @@ import Testing
         }
     }
 
+    /// A batch run in passes runs its head — the dense layers after the global pooling, on one vector an example — once
+    /// on the whole batch (on one core and side by side on three), and each example's outputs are those it has alone.
+    @Test(arguments: [1, 3])
+    func aBatchInPassesRunsItsHeadOnceOnTheWholeBatch(threads: Int) throws {
+        var random = SeededGenerator(seed: 4)
+        var net = Network(inputShape: [400, 400, 10])
+        try net.add("conv", Conv2D(inputChannels: 10, outputChannels: 10, kernel: (3, 3), stride: (2, 2), padding: .same,
+                                   weights: random.floats(900, in: -0.3...0.3), activation: .relu))
+        try net.add("gap", GlobalAveragePool())
+        try net.add("dense", Dense(inputFeatures: 10, outputFeatures: 7, weights: random.floats(70, in: -1...1), bias: random.floats(7, in: -1...1)))
+        let batches = BatchSizes()
+        try net.add("seen", BatchRecorder(batches: batches))
+        Parallel.setThreadCount(threads)
+        defer { Parallel.setThreadCount(nil) }
+        let batch = 2 * net.examplesPerPass(threads: threads) + 1, size = 400 * 400 * 10
+        let input = Tensor(shape: [batch, 400, 400, 10], scalars: random.floats(batch * size, in: -1...1))
+        let outputs = try net.run(input, outputs: ["seen", "gap"])
+        #expect(batches.sizes == [batch], "the head ran on batches of \(batches.sizes)")
+        for example in 0..<batch {
+            let alone = try net.run(input.rows([example]), outputs: ["seen", "gap"])
+            for name in ["seen", "gap"] {
+                let count = alone[name]!.count
+                #expect(Array(outputs[name]!.scalars[example * count..<(example + 1) * count]) == alone[name]!.scalars, "\(name), example \(example)")
+            }
+        }
+    }
+
     /// A pass holds as many examples a core as keep the largest activation within a quarter of the weights' bytes, at
     /// least 1 MB and at most 8 MB of it; an int8 weight counts one byte.
     @Test func examplesPerPassFollowTheWeightsBytes() throws {
@@ -113,5 +141,24 @@ import Testing
         var net = Network(inputShape: [4, 4, 3])
         #expect(throws: NetworkError.self) { try net.add("x", ActivationLayer(.relu), inputs: ["missing"]) }
         #expect(throws: NetworkError.self) { try net.add("conv", Conv2D(inputChannels: 5, outputChannels: 2, kernel: (1, 1))) }
+    }
+}
+
+/// The batch sizes a ``BatchRecorder`` saw, in order.
+final class BatchSizes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [Int] = []
+    var sizes: [Int] { lock.withLock { seen } }
+    func add(_ size: Int) { lock.withLock { seen.append(size) } }
+}
+
+/// Passes its vectors on and records each batch it is given.
+struct BatchRecorder: Layer {
+    let batches: BatchSizes
+    var typeName: String { "BatchRecorder" }
+    func outputShape(for inputs: [[Int]]) throws -> [Int] { inputs[0] }
+    func forward(_ inputs: [Tensor], into output: inout Tensor) {
+        batches.add(inputs[0].shape[0])
+        output.scalars = inputs[0].scalars
     }
 }
