@@ -36,7 +36,7 @@ int an_window_frame_pair(const float *first, const float *second, const double *
     return bad == 0;
 }
 
-/// The powers |X[k]|² and |Y[k]|² from Z[k] and Z[N − k] (at `mirror`): 2X[k] = Z[k] + conj Z[N − k],
+/// The powers |X[k]|² and |Y[k]|² from Z[k] and Z[N − k] (`mirrorRe`, `mirrorIm`): 2X[k] = Z[k] + conj Z[N − k],
 /// 2iY[k] = Z[k] − conj Z[N − k]; in double, stored as float.
 static inline void split_bin(double re, double im, double mirrorRe, double mirrorIm, float *first, float *second) {
     double xr = re + mirrorRe, xi = im - mirrorIm, yr = im + mirrorIm, yi = mirrorRe - re;
@@ -89,7 +89,7 @@ static inline float normal_log(float x) {
 /// A group's `AN_MEL_GROUP` bands side by side.
 typedef float MelVector __attribute__((vector_size(AN_MEL_GROUP * sizeof(float))));
 
-/// ``an_log_mel_frames``'s sums for one frame, or two (`second` not NULL) sharing each load of the weights: per band
+/// ``an_log_mel_frames``'s sums for `first`, and with `pair` for `second` too, sharing each load of the weights: per band
 /// and frame four partial sums, bins taken in turn, so that four multiply-add chains a frame run side by side.
 __attribute__((always_inline))
 static inline void mel_sums(int pair, const float *first, const float *second, const int *groupFirst, const int *groupLength,

@@ -42,16 +42,23 @@ import Testing
         #expect(relativeError(try folded.run(input, outputs: ["added"])["added"]!, try fixture("dag.added")) <= 1e-4)
     }
 
+    /// A strided 3×3 convolution of 400×400×10 examples (a 6.4 MB activation each: one a core a pass), then a global
+    /// average pooling ("conv", "gap").
+    static func poolingNetwork(_ random: inout SeededGenerator) throws -> Network {
+        var net = Network(inputShape: [400, 400, 10])
+        try net.add("conv", Conv2D(inputChannels: 10, outputChannels: 10, kernel: (3, 3), stride: (2, 2), padding: .same,
+                                   weights: random.floats(900, in: -0.3...0.3), activation: .relu))
+        try net.add("gap", GlobalAveragePool())
+        return net
+    }
+
     /// A batch larger than a pass (examples whose largest activation is 6.4 MB: one a core) runs in passes, the last one
     /// short — one after another on one core, side by side on three (seven passes: one core takes three) — twice with
     /// the same buffers; every requested output, the input's own included, equals the examples run one by one.
     @Test(arguments: [1, 3])
     func aBatchLargerThanAPassGivesEachExamplesOutputs(threads: Int) throws {
         var random = SeededGenerator(seed: 3)
-        var net = Network(inputShape: [400, 400, 10])
-        try net.add("conv", Conv2D(inputChannels: 10, outputChannels: 10, kernel: (3, 3), stride: (2, 2), padding: .same,
-                                   weights: random.floats(900, in: -0.3...0.3), activation: .relu))
-        try net.add("gap", GlobalAveragePool())
+        let net = try Self.poolingNetwork(&random)
         Parallel.setThreadCount(threads)
         defer { Parallel.setThreadCount(nil) }
         let perPass = net.examplesPerPass(threads: threads)
@@ -79,10 +86,7 @@ import Testing
     @Test(arguments: [1, 3])
     func aBatchInPassesRunsItsHeadOnceOnTheWholeBatch(threads: Int) throws {
         var random = SeededGenerator(seed: 4)
-        var net = Network(inputShape: [400, 400, 10])
-        try net.add("conv", Conv2D(inputChannels: 10, outputChannels: 10, kernel: (3, 3), stride: (2, 2), padding: .same,
-                                   weights: random.floats(900, in: -0.3...0.3), activation: .relu))
-        try net.add("gap", GlobalAveragePool())
+        var net = try Self.poolingNetwork(&random)
         try net.add("dense", Dense(inputFeatures: 10, outputFeatures: 7, weights: random.floats(70, in: -1...1), bias: random.floats(7, in: -1...1)))
         let batches = BatchSizes()
         try net.add("seen", BatchRecorder(batches: batches))
