@@ -2,6 +2,7 @@
 
 Usage: python Benchmarks/bench.py [BENCH_BINARY]   (`make bench` builds the binary and the venv first)
 Each AudioNet case runs in its own process with AUDIONET_THREADS set; PyTorch uses torch.set_num_threads.
+AudioNet's cases and their strongest peers (ONNX Runtime, LiteRT) are measured in turn, two rounds, best of each.
 A reference that cannot run here is reported as missing, never silently dropped.
 """
 import functools
@@ -435,6 +436,18 @@ def best(body, repeats=3, seconds=0):
     return min(times)
 
 
+def alternating(measures, rounds=2):
+    """Each of `measures` (name → a function returning a rate, or None when its tool is missing) run in turn, `rounds`
+    times over, and the best rate of each: this host's speed drifts by minutes (two-thread runs by up to a third), so
+    a case and its peer measured once each, a minute apart, can land on different sides of a drift."""
+    rates = {}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            rate = measure()
+            rates[name] = None if rate is None else max(rate, rates.get(name) or 0)
+    return rates
+
+
 def numpy_frontend(threads):
     """The float64 NumPy rendering of yamnet/features.py (NumPy's FFT is single-threaded)."""
     from frontend_reference import yamnet_patches
@@ -602,10 +615,11 @@ def main():
                          f"PyTorch {torch.__version__ if torch else 'missing'}", ours / sgemm[t]))
     ten_minutes = test_audio(600)
     for t in (1, 2):
-        litert = litert_yamnet(ten_minutes, t)
+        rates = alternating({"litert": lambda: litert_yamnet(ten_minutes, t),
+                             **{p: functools.partial(audionet, "yamnet", t, ten_minutes, p) for p in ("float32", "int8")}})
         for precision in ("float32", "int8"):
             rows.append((f"yamnet end to end, 10 min 16 kHz file, {precision}, {t} thread(s)", "x realtime",
-                         audionet("yamnet", t, ten_minutes, precision), litert, "LiteRT, same TFLite, patch by patch", None))
+                         rates[precision], rates["litert"], "LiteRT, same TFLite, patch by patch", None))
     ten_minutes_44k = test_audio(600, 44100)
     for t in (1, 2):
         for precision in ("float32", "int8"):
@@ -616,10 +630,11 @@ def main():
                      peak_memory_mb(test_audio(3600), ["classify", "--clip", "--precision", precision]), None, "target < 500 MB", None))
     for model, seconds in (("full", 10), ("tiny", 60)):
         for t in (1, 2):
-            ours = audionet(f"crepe-{model}", t, str(seconds))
+            rates = alternating({"ours": functools.partial(audionet, f"crepe-{model}", t, str(seconds)),
+                                 "onnxruntime": functools.partial(onnxruntime_crepe_rate, model, seconds, t)})
             label = f"crepe-{model}, {seconds} s of audio, {t} thread(s)"
-            rows.append((label, "frames/s", ours, torchcrepe_rate(model, seconds, t), "torchcrepe 0.0.24, weighted_argmax", None))
-            rows.append((label, "frames/s", ours, onnxruntime_crepe_rate(model, seconds, t),
+            rows.append((label, "frames/s", rates["ours"], torchcrepe_rate(model, seconds, t), "torchcrepe 0.0.24, weighted_argmax", None))
+            rows.append((label, "frames/s", rates["ours"], rates["onnxruntime"],
                          "ONNX Runtime on torchcrepe's network (torch.onnx.export)", None))
     for t in (1, 2):
         rows.append((f"vggish embeddings, 60 s of audio, {t} thread(s)", "x realtime", audionet("vggish", t, "60"),
@@ -632,14 +647,19 @@ def main():
     for name in ("resnet50", "mobilenetv2", "efficientnetb0", "vgg16"):
         for batch in (1, 16):
             for t in (1, 2):
-                torch_rate, ort = pytorch_images(name, batch, t), onnxruntime_images(onnx_file(name), batch, t)
-                for precision in ("float32", "int8", "int8-calibrated") if name in ("resnet50", "mobilenetv2") else ("float32",):
-                    ours = audionet("image", t, name, str(batch), precision)
+                quantized = name in ("resnet50", "mobilenetv2")
+                precisions = ("float32", "int8", "int8-calibrated") if quantized else ("float32",)
+                measures = {"onnxruntime": functools.partial(onnxruntime_images, onnx_file(name), batch, t)}
+                if quantized:
+                    measures["onnxruntime int8"] = functools.partial(onnxruntime_images, onnx_int8_file(name), batch, t)
+                measures.update({p: functools.partial(audionet, "image", t, name, str(batch), p) for p in precisions})
+                rates, torch_rate = alternating(measures), pytorch_images(name, batch, t)
+                for precision in precisions:
                     label = f"{name} batch {batch}, {precision}, {t} thread(s)"
-                    rows.append((label, "images/s", ours, torch_rate, "PyTorch (torchvision), float32", None))
-                    rows.append((label, "images/s", ours, ort, "ONNX Runtime, float32", None))
+                    rows.append((label, "images/s", rates[precision], torch_rate, "PyTorch (torchvision), float32", None))
+                    rows.append((label, "images/s", rates[precision], rates["onnxruntime"], "ONNX Runtime, float32", None))
                     if precision != "float32":
-                        rows.append((label, "images/s", ours, onnxruntime_images(onnx_int8_file(name), batch, t),
+                        rows.append((label, "images/s", rates[precision], rates["onnxruntime int8"],
                                      "ONNX Runtime int8 (quantize_static QDQ, calibrated on the shared images)", None))
     # The catalog networks AudioNet builds from Keras, Caffe and Darknet files, beside those frameworks' networks on PyTorch.
     for name, side, peer in (("squeezenet", 227, "PyTorch (torchvision squeezenet1_1)"),
@@ -660,17 +680,19 @@ def main():
     shufflenet = shufflenet_file()
     for batch in (1, 16):
         for t in (1, 2):
+            rates = alternating({"ours": lambda: audionet("image", t, shufflenet, str(batch)) if shufflenet else 0,
+                                 "onnxruntime": functools.partial(onnxruntime_images, shufflenet, batch, t)})
             rows.append((f"shufflenet (v1, shufflenet-9.onnx's form) batch {batch}, float32, {t} thread(s)", "images/s",
-                         audionet("image", t, shufflenet, str(batch)) if shufflenet else 0, onnxruntime_images(shufflenet, batch, t),
-                         "ONNX Runtime on the same file", None))
+                         rates["ours"], rates["onnxruntime"], "ONNX Runtime on the same file", None))
     # A network AudioNet does not define, and one it does, read from the same ONNX file ONNX Runtime runs.
     for name in ("mobilenetv3-small", "resnet50"):
         path = onnx_file(name)
         for batch in (1, 16):
             for t in (1, 2):
-                ours = audionet("image", t, path, str(batch)) if path else 0
-                rows.append((f"{name} imported from ONNX (torch.onnx.export), batch {batch}, {t} thread(s)", "images/s", ours,
-                             onnxruntime_images(path, batch, t), "ONNX Runtime on the same file", None))
+                rates = alternating({"ours": lambda: audionet("image", t, path, str(batch)) if path else 0,
+                                     "onnxruntime": functools.partial(onnxruntime_images, path, batch, t)})
+                rows.append((f"{name} imported from ONNX (torch.onnx.export), batch {batch}, {t} thread(s)", "images/s",
+                             rates["ours"], rates["onnxruntime"], "ONNX Runtime on the same file", None))
     clips = clip_folder()
     for command in (["classify"], ["embed", "--model", "yamnet"]):
         batch, single = folder_rates(command, clips)
