@@ -165,7 +165,7 @@ public final class ActivationBuffers {
     /// and layer scratch (FFT spectra, im2col columns) can use that memory, as it could before activations were
     /// planned. A slot grows again for its large occupant without filling it (a fill is a pass over memory as long as
     /// the layer's own: a fifth of MobileNetV2's time at batch 16), from memory the allocator keeps
-    /// (``AllocatorPolicy``), on a cache line where it can (``lineAlignedBuffer(count:)``).
+    /// (``AllocatorPolicy``).
     func take(slot: Int, count: Int) -> [Float] {
         var buffer: [Float] = []
         swap(&buffer, &slots[slot])
@@ -174,35 +174,7 @@ public final class ActivationBuffers {
             return buffer
         }
         buffer = []
-        return Self.lineAlignedBuffer(count: count)
-    }
-
-    /// Activations of this many floats (4 KB to 4 MB) are allocated on a cache line.
-    static let alignedFloats = 1 << 10...1 << 20
-    /// Allocations tried for one buffer to start on a cache line.
-    static let alignmentTries = 7
-
-    /// `count` uninitialized floats, starting on a 64-byte cache line if one of ``alignmentTries`` allocations does and
-    /// the size is in ``alignedFloats`` (a smaller buffer is a few pixels, read whole from L1; the misses, at most 24
-    /// MB, are freed once one fits). An array's elements start 32 bytes into a 16-byte-aligned block; try `i` asks for
-    /// 4·i floats more, so that blocks cut one after another from the heap's end start at every offset of a line. A row
-    /// that starts inside a line costs the kernels a line more for each of its loads (a depthwise convolution's input:
-    /// 20–40 % of its time), and where two cores write the two halves of each pixel's channels, the line between them
-    /// goes back and forth between the cores. On the Zen 5, against the build before (alternate runs): int8 YAMNet on
-    /// one core 1904–1955 → 2002–2008 × realtime; calibrated int8 MobileNetV2 and EfficientNet-B0 within ±3 %. An
-    /// earlier form (8 tries of one size) switched on and off in one build, in an hour when batch-1 runs on two cores
-    /// ran at two thirds of their usual speed: calibrated int8 MobileNetV2 605–614 → 652–654 images/s on one core,
-    /// 843–886 → 887–902 on two; EfficientNet-B0 on two 251–253 → 260–264.
-    static func lineAlignedBuffer(count: Int) -> [Float] {
-        func allocate(spare: Int) -> [Float] { [Float](unsafeUninitializedCapacity: count + spare) { _, initialized in initialized = count } }
-        guard alignedFloats.contains(count) else { return allocate(spare: 0) }
-        var misses: [[Float]] = []
-        for attempt in 0..<alignmentTries {
-            let buffer = allocate(spare: 4 * attempt)
-            if buffer.withUnsafeBufferPointer({ Int(bitPattern: $0.baseAddress) % 64 == 0 }) { return buffer }
-            misses.append(buffer)
-        }
-        return misses[0]
+        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     /// Returns a buffer to its slot once its activation is dead.

@@ -199,39 +199,16 @@ extension PlannedRunTests {
     /// Run in a process of its own: beside the whole suite, this thread's glibc arena may hold other tests' data, and
     /// a 48 MB block that no longer fits the arena's heap (64 MB at most) is mapped afresh whatever the policy says
     /// (it failed that way twice in full runs, all three pairs faulting).
-    @Test func aFreedLargeBufferIsReusedWithoutFaultingItInAgain() throws { try runAlone("freedBufferIsReusedInThisProcess") }
-
-    /// A run's activations of 4 KB to 4 MB start on a cache line where one of a few allocations does: every time in a
-    /// process of its own, where one allocation starts on one about a quarter of the time. Beside the whole suite,
-    /// other tests' threads allocate between the tries (19 of 32 in one full run).
-    @Test func aRunsActivationsStartOnACacheLine() throws { try runAlone("activationsStartOnACacheLineInThisProcess") }
-
-    /// Runs this suite's test `name` in a process of its own (with ``alone`` set) and expects it to pass.
-    func runAlone(_ name: String) throws {
+    @Test func aFreedLargeBufferIsReusedWithoutFaultingItInAgain() throws {
         let tests = TestSupport.executable.deletingLastPathComponent().appendingPathComponent("AudioNetPackageTests.xctest")
-        let result = try TestSupport.run(["--testing-library", "swift-testing", "--filter", name], environment: [Self.alone: "1"], program: tests)
+        let result = try TestSupport.run(["--testing-library", "swift-testing", "--filter", "freedBufferIsReusedInThisProcess"],
+                                         environment: [Self.alone: "1"], program: tests)
         let summary = result.stderr.split(separator: "\n").last { $0.contains("Test run with") } ?? "no summary"
         #expect(result.status == 0 && summary.contains("1 test") && summary.contains("passed"), "\(summary)\n\(result.stderr.suffix(600))")
     }
 
-    /// Set in the processes that run this suite's tests alone.
+    /// Set in the process that runs ``freedBufferIsReusedInThisProcess()`` alone.
     static let alone = "AUDIONET_ALLOCATOR_TEST_ALONE"
-
-    /// 32 runs, each output a fresh buffer (a requested output is never reused), of 32 to 190 KB.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment[alone] != nil, "runs in a process of its own, started by aRunsActivationsStartOnACacheLine"))
-    func activationsStartOnACacheLineInThisProcess() throws {
-        var aligned = 0
-        for width in 16..<48 {
-            var net = Network(inputShape: [width, 16, 4])
-            try net.add("pointwise", Conv2D(inputChannels: 4, outputChannels: 16 + width, kernel: (1, 1),
-                                            weights: [Float](repeating: 0.5, count: 4 * (16 + width))))
-            let input = Tensor(shape: [1, width, 16, 4], scalars: [Float](repeating: 1, count: width * 64))
-            let output = try #require(try net.run(input, outputs: ["pointwise"])["pointwise"])
-            #expect(output.scalars.count == width * 16 * (16 + width) && output.scalars.allSatisfy { $0 == 2 })
-            if output.scalars.withUnsafeBufferPointer({ Int(bitPattern: $0.baseAddress) % 64 == 0 }) { aligned += 1 }
-        }
-        #expect(aligned >= 28, "\(aligned) of 32 outputs start on a cache line")
-    }
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment[alone] != nil, "runs in a process of its own, started by aFreedLargeBufferIsReusedWithoutFaultingItInAgain"))
     func freedBufferIsReusedInThisProcess() {
