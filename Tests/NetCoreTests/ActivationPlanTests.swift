@@ -35,6 +35,23 @@ import Testing
         #expect(plan.isConsistent && plan.arenaSize == 3 * 64)
     }
 
+    /// Where the cores share a pass's layers, an activation takes only a slot of its own size, so that each core writes
+    /// lines it wrote itself: in input 100 → a 50 → b 100 → c 10 → d 50, d (not c) takes a's slot.
+    @Test func sameSizeSlotsHoldActivationsOfOneSizeOnly() throws {
+        var net = Network(inputShape: [100])
+        try net.add("a", Dense(inputFeatures: 100, outputFeatures: 50))
+        try net.add("b", Dense(inputFeatures: 50, outputFeatures: 100))
+        try net.add("c", Dense(inputFeatures: 100, outputFeatures: 10))
+        try net.add("d", Dense(inputFeatures: 10, outputFeatures: 50))
+        let shared = net.activationPlan(sameSizeSlots: true)
+        #expect(shared.isConsistent && shared.buffers.allSatisfy { $0.size == shared.slotSizes[$0.slot] }, "\(shared.buffers)")
+        let byName = Dictionary(uniqueKeysWithValues: shared.buffers.map { ($0.name, $0) })
+        #expect(byName["d"]!.slot == byName["a"]!.slot && shared.arenaSize == 160, "\(shared.buffers)")
+        // Planned for one core, c fits in a's slot and d in b's: 150 floats.
+        let alone = net.activationPlan()
+        #expect(alone.arenaSize == 150 && !alone.buffers.allSatisfy { $0.size == alone.slotSizes[$0.slot] })
+    }
+
     /// A requested intermediate output is kept to the end: it is returned, not released.
     @Test func aRequestedOutputIsNeverReused() throws {
         var net = Network(inputShape: [32])
@@ -82,11 +99,14 @@ import Testing
         #expect(plan.isConsistent && plan.slotSizes.count < net.nodes.count, "\(plan.slotSizes)")
         var generator = SeededGenerator(seed: 5)
         let buffers = ActivationBuffers()
-        // Batch sizes change between runs: slots shrink and grow, holding stale values from the run before.
-        for batch in [2, 3, 2, 1] {
+        // Batch sizes change between runs: slots shrink and grow, holding stale values from the run before. On two
+        // threads a pass's layers are shared (same-size slots: another plan for the same buffers), on one they are not.
+        for (batch, threads) in [(2, 1), (3, 1), (2, 2), (1, 2), (1, 1)] {
+            Parallel.setThreadCount(threads)
+            defer { Parallel.setThreadCount(nil) }
             let input = Tensor(shape: [batch, 12, 12, 3], scalars: (0..<(batch * 432)).map { _ in Float.random(in: -1...1, using: &generator) })
             let output = try #require(try net.run(input, outputs: ["softmax"], reusing: buffers)["softmax"])
-            #expect(output.scalars == layerByLayer(net, input).scalars, "batch \(batch)")
+            #expect(output.scalars == layerByLayer(net, input).scalars, "batch \(batch), \(threads) threads")
             #expect(!output.scalars.contains { $0.isNaN })
         }
     }

@@ -63,6 +63,24 @@ import Testing
         #expect(try codes.run(inputs).scalars == (try floats.run(inputs).scalars))
     }
 
+    /// Where the cores share a pass's layers (same-size slots), an activation of codes, which fills a quarter of its slot,
+    /// and one of as many floats take slots of their own: the cores' shares of the slot's lines would differ.
+    @Test func codesAndFloatsOfOneSizeTakeSeparateSameSizeSlots() throws {
+        var random = SeededGenerator(seed: 25)
+        var network = Network(inputShape: [10, 10, 8])
+        try network.add("stem", Self.conv(8, 16, kernel: 3, random: &random))
+        try network.add("stem.relu", ActivationLayer(.relu))
+        try network.add("reduce", Self.conv(16, 8, kernel: 1, random: &random))
+        try network.add("expand", Self.conv(8, 16, kernel: 1, random: &random))
+        try network.add("pool", GlobalAveragePool())
+        let codes = try network.optimized().int8Quantized(calibratedOn: Self.examples(4, random: &random)).exchangingCodes()
+        #expect(Self.codeWriters(codes) == ["stem.relu", "reduce"])  // "expand", read by the pooling, writes floats
+        func slot(_ plan: ActivationPlan, _ name: String) -> Int? { plan.buffers.first { $0.name == name }?.slot }
+        let alone = codes.activationPlan(), shared = codes.activationPlan(sameSizeSlots: true)
+        #expect(slot(alone, "expand") == slot(alone, "stem.relu"), "\(alone.buffers)")
+        #expect(slot(shared, "expand") != slot(shared, "stem.relu") && shared.isConsistent, "\(shared.buffers)")
+    }
+
     /// A pass holds as many examples as keep its largest activation within the budget (1 MB for these few weights), an
     /// activation written as codes counting a byte a value: passing floats, the stem's 10×10×16 (6.4 KB) is the largest;
     /// passing codes, the input's 10×10×8 floats (3.2 KB) are.
