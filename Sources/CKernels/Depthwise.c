@@ -668,10 +668,11 @@ static void copy_padded_rows(const AnWindowShape *s, const float *image, int fir
 
 // ``an_depthwise``'s rows through the padded bodies: each band of output rows first copies the input rows it reads with
 // their zero padding into a 64-byte-aligned buffer, so every tile runs without bounds tests (narrow maps — YAMNet's are
-// 2 to 32 pixels wide — are all border otherwise), on the AVX-512 body (`wide`) or the AVX2 one. Returns 0, or -1 when
-// the padded rows could not be allocated.
+// 2 to 32 pixels wide — are all border otherwise), on the AVX-512 body (`wide`) or the AVX2 one. With `codes` (the
+// AVX-512 body only) the output is written as codes at the offsets of `output`'s floats from `codes->codes`. Returns 0,
+// or -1 when the padded rows could not be allocated.
 static int depthwise_bands(const AnWindowShape *s, const float *input, const float *weights, const float *bias, int firstRow,
-                           int rowCount, float lo, float hi, float *output, int wide) {
+                           int rowCount, float lo, float hi, float *output, int wide, const CodeStore *codes) {
     const int channels = s->inputChannels;
     const size_t rowStride = (size_t)an_depthwise_padded_width(s) * channels;
     const int band = an_depthwise_band_rows(s, PADDED_BAND_BYTES);
@@ -685,9 +686,11 @@ static int depthwise_bands(const AnWindowShape *s, const float *input, const flo
         rows = rows < left ? rows : left;
         copy_padded_rows(s, input + (size_t)image * s->inputHeight * s->inputWidth * channels, oy * s->strideY - s->padTop,
                          (rows - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1, padded);
-        float *line = output + (size_t)row * s->outputWidth * channels;
-        if (wide) padded_avx512(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, line, NULL);
-        else depthwise_padded_avx2(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, line);
+        size_t first = (size_t)row * s->outputWidth * channels;
+        CodeStore store = codes ? (CodeStore){codes->codes + first, codes->inverse, codes->zero} : (CodeStore){0};
+        if (codes) padded_avx512(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, NULL, &store);
+        else if (wide) padded_avx512(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, output + first, NULL);
+        else depthwise_padded_avx2(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, output + first);
         row += rows;
     }
     free(padded);
@@ -756,11 +759,30 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
             return;
         // Stride 1 through padded rows: 1.04 to 1.7 times the direct body's speed on YAMNet's and MobileNetV2's maps (one
         // copy of the input; stride 2 copies four input pixels an output pixel, and ran at 0.85–0.93).
-        if (shape->strideX == 1 && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 1) == 0) return;
+        if (shape->strideX == 1 && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 1, NULL) == 0) return;
         depthwise_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output);
         return;
     }
-    if (an_cpu_has(AN_CPU_AVX2) && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 0) == 0) return;
+    if (an_cpu_has(AN_CPU_AVX2) && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 0, NULL) == 0) return;
 #endif
     depthwise_portable(shape, input, weights, bias, firstRow, rowCount, lo, hi, output);
+}
+
+void an_depthwise_codes(const AnWindowShape *shape, const float *input, const float *weights, const float *bias, int firstRow,
+                        int rowCount, float lo, float hi, float inverse, int32_t zero, float *line, uint8_t *codes) {
+#if AN_X86
+    // The padded bands store codes from the registers where ``an_depthwise`` takes them (stride 1 on rows over 64 pixels).
+    if (an_cpu_has(AN_CPU_AVX512) && shape->strideX == 1 && shape->inputWidth > 64) {
+        CodeStore store = {codes, inverse, zero};
+        if (depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, NULL, 1, &store) == 0) return;
+    }
+#endif
+    // Elsewhere a row at a time: its floats, then their codes. ``an_depthwise`` writes row `row` at `row × lineSize`
+    // floats from the pointer it is given, so it is given the address that many floats before `line`.
+    size_t lineSize = (size_t)shape->outputWidth * shape->inputChannels;
+    for (int row = firstRow; row < firstRow + rowCount; row++) {
+        float *origin = (float *)((uintptr_t)line - (size_t)row * lineSize * sizeof(float));
+        an_depthwise(shape, input, weights, bias, row, 1, lo, hi, origin);
+        an_int8_codes(line, lineSize, inverse, zero, codes + (size_t)row * lineSize);
+    }
 }

@@ -16,6 +16,9 @@ public struct DepthwiseConv2D: SlidingWindow {
     public var activation: Activation
     /// Whether the layer has a learnable bias (a bias-free convolution gains one when a BatchNorm is folded in).
     public private(set) var hasBias: Bool
+    /// The range its output is written in as uint8 codes for the calibrated int8 layers reading it
+    /// (``Network/exchangingCodes()``); nil when it writes floats.
+    public private(set) var outputRange: ClosedRange<Float>?
 
     public init(channels: Int, multiplier: Int = 1, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 dilation: (Int, Int) = (1, 1), padding: Padding = .valid, weights: [Float]? = nil, bias: [Float]? = nil,
@@ -58,6 +61,8 @@ public struct DepthwiseConv2D: SlidingWindow {
         let input = inputs[0]
         let batch = input.shape[0]
         let g = geometry(Array(input.shape.dropFirst()))
+        let codes = outputRange.map(Tensor.Quantization.init(codesOf:))
+        output.codes = codes
         output.scalars.withUnsafeMutableBufferPointer { outBuffer in
             guard outBuffer.count > 0 else { return }
             input.scalars.withUnsafeBufferPointer { inBuffer in
@@ -65,7 +70,9 @@ public struct DepthwiseConv2D: SlidingWindow {
                     bias.withUnsafeBufferPointer { bBuffer in
                         let source = SharedReadPointer(inBuffer.baseAddress!), w = SharedReadPointer(wBuffer.baseAddress!)
                         let b = SharedReadPointer(bBuffer.baseAddress!), out = SharedPointer(outBuffer.baseAddress!)
-                        if multiplier == 1 {
+                        if let codes {
+                            forwardWritingCodes(codes, source: source, weights: w, bias: b, output: out, geometry: g, batch: batch)
+                        } else if multiplier == 1 {
                             forwardByKernel(source: source, weights: w, bias: b, output: out, geometry: g, batch: batch)
                         } else {
                             forwardWithMultiplier(source: source, weights: w, bias: b, output: out, geometry: g, batch: batch)
@@ -86,6 +93,25 @@ public struct DepthwiseConv2D: SlidingWindow {
             runRowKernel(rows: batch * g.outputHeight, rowSize: g.outputWidth * channels, activation: activation, output: out) {
                 first, count, low, high in
                 an_depthwise(shape.base, source.base, w.base, b.base, first, count, low, high, out.base)
+            }
+        }
+    }
+
+    /// One filter per channel, its clamped output written as uint8 `codes` (``writingCodes(in:)``), over shares of the
+    /// output rows.
+    private func forwardWritingCodes(_ codes: Tensor.Quantization, source: SharedReadPointer<Float>, weights w: SharedReadPointer<Float>,
+                                     bias b: SharedReadPointer<Float>, output out: SharedPointer<Float>, geometry g: WindowGeometry,
+                                     batch: Int) {
+        guard let (low, high) = activation.clampBounds else { preconditionFailure("codes are written after a clamp") }
+        var shape = g.kernelShape(inputChannels: channels, outputChannels: channels)
+        withUnsafePointer(to: &shape) { pointer in
+            let shape = SharedReadPointer(pointer), lineSize = g.outputWidth * channels
+            let bytes = SharedPointer(UnsafeMutableRawPointer(out.base).assumingMemoryBound(to: UInt8.self))
+            Parallel.forEachShare(of: batch * g.outputHeight) { share in
+                let line = UnsafeMutablePointer<Float>.allocate(capacity: lineSize)
+                defer { line.deallocate() }
+                an_depthwise_codes(shape.base, source.base, w.base, b.base, Int32(share.lowerBound), Int32(share.count), low, high,
+                                   1 / codes.scale, codes.zero, line, bytes.base)
             }
         }
     }
@@ -115,4 +141,22 @@ public struct DepthwiseConv2D: SlidingWindow {
             activation.apply(line, count: g.outputWidth * cout)
         }
     }
+}
+
+extension DepthwiseConv2D: CodeExchanging {
+    /// It reads floats only.
+    var calibratedInputRange: ClosedRange<Float>? { nil }
+    func readsCodes(at position: Int) -> Bool { false }
+    /// One filter per channel and a clamp (applied before its output is quantized): the first block of MobileNetV2, whose
+    /// projection then reads codes instead of quantizing floats again.
+    var canWriteCodes: Bool { multiplier == 1 && activation.clampBounds != nil }
+
+    /// This layer writing its output as uint8 codes of `range` (widened to contain 0).
+    func writingCodes(in range: ClosedRange<Float>) -> DepthwiseConv2D {
+        var result = self
+        result.outputRange = min(range.lowerBound, 0)...max(range.upperBound, 0)
+        return result
+    }
+
+    var writesCodes: Bool { outputRange != nil }
 }

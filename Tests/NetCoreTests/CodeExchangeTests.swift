@@ -43,6 +43,7 @@ import Testing
             case let layer as Int8Conv2D: layer.product.outputRange != nil
             case let layer as ProjectionAdd: if case .int8(let linear) = layer.projection { linear.outputRange != nil } else { false }
             case let layer as ExpandedDepthwise: layer.outputRange != nil
+            case let layer as DepthwiseConv2D: layer.outputRange != nil
             default: false
             }
         }.map(\.name)
@@ -194,6 +195,39 @@ import Testing
             let error = TestSupport.maxAbsDifference(ours[name]!.scalars, reference[name]!.scalars)
             let scale = reference[name]!.scalars.map(abs).max()!
             #expect(error > 0 && error <= 0.02 * scale, "\(name): max |codes − floats| \(error), range \(scale)")
+        }
+    }
+
+    /// MobileNetV2's first block: a float depthwise convolution after a three-channel stem (which stays float32), read only
+    /// by a calibrated int8 projection, writes the codes the projection would have quantized its floats into, so the
+    /// outputs are bit for bit those of the network passing floats, at every level this processor runs: 72-pixel rows at
+    /// stride 1 (AVX-512 stores codes from the padded bands' registers) with 20 channels (a partial block), 20-pixel rows at
+    /// stride 2 and 12-pixel ones at stride 1 (a row of floats, then its codes).
+    @Test(arguments: [(width: 72, stride: 1, channels: 20), (width: 20, stride: 2, channels: 24), (width: 12, stride: 1, channels: 16)])
+    func aDepthwiseConvolutionReadByAnInt8ProjectionWritesItsCodes(width: Int, stride: Int, channels: Int) throws {
+        var random = SeededGenerator(seed: UInt64(width))
+        var network = Network(inputShape: [5, width, 3])
+        try network.add("stem", Self.conv(3, channels, kernel: 3, random: &random))
+        try network.add("stem.relu6", ActivationLayer(.relu6))
+        try network.add("depthwise", DepthwiseConv2D(channels: channels, kernel: (3, 3), stride: (stride, stride), padding: .same,
+                                                     weights: random.floats(9 * channels, in: -0.6...0.6),
+                                                     bias: random.floats(channels, in: -0.5...0.5)))
+        try network.add("depthwise.relu6", ActivationLayer(.relu6))
+        try network.add("project", Self.conv(channels, 8, kernel: 1, random: &random))
+        try network.add("pool", GlobalAveragePool())
+        func examples(_ count: Int) -> Tensor {
+            Tensor(shape: [count, 5, width, 3], scalars: random.floats(count * 15 * width, in: -1...2))
+        }
+        let calibration = examples(4), inputs = examples(3)
+        let prepared = try network.prepared(for: .int8, calibratedOn: calibration)
+        #expect(Self.codeWriters(prepared) == ["depthwise.relu6"])
+        let floats = try network.optimized().int8Quantized(calibratedOn: calibration)
+        #expect(Self.codeWriters(floats).isEmpty)
+        for level in 0...2 {
+            let ours = try CPU.withLevel(level) { try prepared.run(inputs, outputs: ["project", "depthwise.relu6"]) }
+            let reference = try CPU.withLevel(level) { try floats.run(inputs, outputs: ["project", "depthwise.relu6"]) }
+            expectSameBits(ours["project"]!.scalars, reference["project"]!.scalars, "level \(level)")
+            #expect(ours["depthwise.relu6"]!.scalars != reference["depthwise.relu6"]!.scalars, "level \(level): returned as codes' values")
         }
     }
 

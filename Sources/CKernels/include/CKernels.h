@@ -115,6 +115,12 @@ typedef struct {
 void an_depthwise(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                   int firstRow, int rowCount, float lo, float hi, float *output);
 
+/// ``an_depthwise`` with its output written as uint8 codes, `codes[i]` = ``an_int8_codes`` of `output[i]` with `inverse`
+/// and `zero`: from the registers where AVX-512 runs the padded bands (stride 1, rows over 64 pixels); elsewhere a row at
+/// a time through `line` (`outputWidth × inputChannels` floats of scratch).
+void an_depthwise_codes(const AnWindowShape *shape, const float *input, const float *weights, const float *bias, int firstRow,
+                        int rowCount, float lo, float hi, float inverse, int32_t zero, float *line, uint8_t *codes);
+
 /// Pixels in a row of a depthwise convolution's zero-padded input (``an_depthwise_padded``): the columns its
 /// output row reads, `(outputWidth − 1) · strideX + (kernelWidth − 1) · dilationX + 1`.
 int an_depthwise_padded_width(const AnWindowShape *shape);
