@@ -107,11 +107,19 @@ struct CaffeGraphBuilder {
         return values
     }
 
-    /// The number of weights of `dimensions`, refused past 2²⁸ (1 GB; VGG's largest layer has 103 M) or on overflow, so a
-    /// crafted definition can neither trap nor make placeholder weights exhaust memory.
-    func weightCount(_ layer: Caffe_LayerParameter, _ dimensions: [Int]) throws -> Int {
+    /// Placeholder weights counted so far (a definition without weights).
+    var placeholders = 0
+
+    /// The number of weights of `dimensions`, refused past 2²⁸ in a layer (1 GB; VGG's largest layer has 103 M) or on
+    /// overflow, and without weights past 2²⁸ placeholders in all (VGG-16 has 138 M), so a crafted definition can neither
+    /// trap nor make placeholder weights exhaust memory.
+    mutating func weightCount(_ layer: Caffe_LayerParameter, _ dimensions: [Int]) throws -> Int {
         guard let count = CheckedSize.elementCount(dimensions), count <= 1 << 28 else {
             throw failure(layer, "has \(dimensions.map(String.init).joined(separator: "×")) weights (AudioNet: at most 2^28 per layer)")
+        }
+        if model.blobs == nil {
+            placeholders += count
+            guard placeholders <= 1 << 28 else { throw failure(layer, "brings the definition past 2^28 weights") }
         }
         return count
     }
@@ -217,12 +225,17 @@ struct CaffeGraphBuilder {
             throw failure(layer, "has kernel \(kernel), stride \(stride), dilation \(dilation), \(outputs) outputs in \(groups) groups on \(shape)")
         }
         let perGroup = channels / groups
-        // Caffe's [O, I/g, kh, kw] becomes the engine's HWIO.
-        let caffe = try blob(layer, 0, count: try weightCount(layer, [outputs, perGroup, kernel.0, kernel.1]))
-        var weights = [Float](repeating: 0, count: caffe.count)
-        for o in 0..<outputs { for i in 0..<perGroup { for y in 0..<kernel.0 { for x in 0..<kernel.1 {
-            weights[((y * kernel.1 + x) * perGroup + i) * outputs + o] = caffe[((o * perGroup + i) * kernel.0 + y) * kernel.1 + x]
-        } } } }
+        // Caffe's [O, I/g, kh, kw] becomes the engine's HWIO; without weights, the convolution's own zeros.
+        let count = try weightCount(layer, [outputs, perGroup, kernel.0, kernel.1])
+        var weights: [Float]?
+        if model.blobs != nil {
+            let caffe = try blob(layer, 0, count: count)
+            var hwio = [Float](repeating: 0, count: count)
+            for o in 0..<outputs { for i in 0..<perGroup { for y in 0..<kernel.0 { for x in 0..<kernel.1 {
+                hwio[((y * kernel.1 + x) * perGroup + i) * outputs + o] = caffe[((o * perGroup + i) * kernel.0 + y) * kernel.1 + x]
+            } } } }
+            weights = hwio
+        }
         let bias = parameters.biasTerm ? try blob(layer, 1, count: outputs) : nil
         try emit(layer, Conv2D(inputChannels: channels, outputChannels: outputs, kernel: kernel, stride: stride, dilation: dilation, groups: groups,
                                padding: .symmetric(pad.0, pad.1), weights: weights, bias: bias), inputs: [node])
@@ -235,9 +248,13 @@ struct CaffeGraphBuilder {
         let (inputs, outputs) = (shape.reduce(1, *), Int(parameters.numOutput))
         guard outputs > 0, outputs < 1 << 20 else { throw failure(layer, "has \(outputs) outputs") }
         let source = shape.count == 1 ? flat : try net.add(layer.name + "#flat", Flatten(), inputs: [flat])
-        // Caffe's [out, in] (or [in, out] with `transpose`) becomes the engine's [in, out].
-        let caffe = try blob(layer, 0, count: try weightCount(layer, [inputs, outputs]))
-        let weights = parameters.transpose ? caffe : caffe.indices.map { caffe[($0 % outputs) * inputs + $0 / outputs] }
+        // Caffe's [out, in] (or [in, out] with `transpose`) becomes the engine's [in, out]; without weights, zeros.
+        let count = try weightCount(layer, [inputs, outputs])
+        var weights: [Float]?
+        if model.blobs != nil {
+            let caffe = try blob(layer, 0, count: count)
+            weights = parameters.transpose ? caffe : caffe.indices.map { caffe[($0 % outputs) * inputs + $0 / outputs] }
+        }
         let bias = parameters.biasTerm ? try blob(layer, 1, count: outputs) : nil
         try emit(layer, Dense(inputFeatures: inputs, outputFeatures: outputs, weights: weights, bias: bias), inputs: [source])
     }

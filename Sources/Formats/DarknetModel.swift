@@ -150,12 +150,30 @@ struct DarknetGraphBuilder {
     /// Placeholder values handed out so far (without weights), bounded so that a crafted definition cannot exhaust memory.
     var placeholders = 0
 
-    /// The values the weights hold next, or zeros without weights (at most 2²⁸ in all: 1 GB; Darknet-53 has 42 M).
-    mutating func values(_ count: Int, _ what: String) throws -> [Float] {
-        guard weights == nil else { return try weights!.take(count, what) }
+    /// Counts `count` placeholder values for `what`: at most 2²⁸ in all (1 GB; Darknet-53 has 42 M).
+    mutating func countPlaceholders(_ count: Int, _ what: String) throws {
         placeholders += count
         guard placeholders <= 1 << 28 else { throw DarknetModel.malformed("the definition needs more than 2^28 weights (at \(what))") }
+    }
+
+    /// The values the weights hold next, or zeros without weights.
+    mutating func values(_ count: Int, _ what: String) throws -> [Float] {
+        guard weights == nil else { return try weights!.take(count, what) }
+        try countPlaceholders(count, what)
         return [Float](repeating: 0, count: count)
+    }
+
+    /// The next kernel, Darknet's `[filters, channels / groups, size, size]` turned into the engine's HWIO; nil without
+    /// weights (the convolution's own zeros: nothing to read or reorder).
+    mutating func kernel(filters: Int, perGroup: Int, size: Int, index: Int) throws -> [Float]? {
+        let count = filters * perGroup * size * size, what = "layer \(index)'s kernel"
+        guard weights != nil else { try countPlaceholders(count, what); return nil }
+        let darknet = try weights!.take(count, what)
+        var kernel = [Float](repeating: 0, count: count)
+        for o in 0..<filters { for i in 0..<perGroup { for y in 0..<size { for x in 0..<size {
+            kernel[((y * size + x) * perGroup + i) * filters + o] = darknet[((o * perGroup + i) * size + y) * size + x]
+        } } } }
+        return kernel
     }
 
     mutating func add(_ layer: DarknetModel.Section, index: Int) throws {
@@ -229,12 +247,7 @@ struct DarknetGraphBuilder {
             normalization = BatchNorm(gamma: scales, beta: biases, mean: mean, variance: variance.map { (max($0, 0).squareRoot() + 1e-6) * (max($0, 0).squareRoot() + 1e-6) },
                                       epsilon: 0)
         }
-        // Darknet's [filters, channels/groups, size, size] becomes the engine's HWIO.
-        let darknet = try values(kernelCount, "layer \(index)'s kernel")
-        var kernel = [Float](repeating: 0, count: darknet.count)
-        for o in 0..<filters { for i in 0..<perGroup { for y in 0..<size { for x in 0..<size {
-            kernel[((y * size + x) * perGroup + i) * filters + o] = darknet[((o * perGroup + i) * size + y) * size + x]
-        } } } }
+        let kernel = try kernel(filters: filters, perGroup: perGroup, size: size, index: index)
         var node = try net.add("conv\(index)", Conv2D(inputChannels: shape[2], outputChannels: filters, kernel: (size, size), stride: (stride, stride),
                                                       groups: groups, padding: .symmetric(padding, padding), weights: kernel,
                                                       bias: normalized ? nil : biases), inputs: [input])
