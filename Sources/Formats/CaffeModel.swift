@@ -108,19 +108,16 @@ struct CaffeGraphBuilder {
     }
 
     /// Placeholder weights counted so far (a definition without weights).
-    var placeholders = 0
+    var placeholders = PlaceholderWeights()
 
     /// The number of weights of `dimensions`, refused past 2²⁸ in a layer (1 GB; VGG's largest layer has 103 M) or on
-    /// overflow, and without weights past 2²⁸ placeholders in all (VGG-16 has 138 M), so a crafted definition can neither
-    /// trap nor make placeholder weights exhaust memory.
+    /// overflow, and without weights past ``PlaceholderWeights/limit`` in all, so a crafted definition can neither trap
+    /// nor make placeholder weights exhaust memory.
     mutating func weightCount(_ layer: Caffe_LayerParameter, _ dimensions: [Int]) throws -> Int {
         guard let count = CheckedSize.elementCount(dimensions), count <= 1 << 28 else {
             throw failure(layer, "has \(dimensions.map(String.init).joined(separator: "×")) weights (AudioNet: at most 2^28 per layer)")
         }
-        if model.blobs == nil {
-            placeholders += count
-            guard placeholders <= 1 << 28 else { throw failure(layer, "brings the definition past 2^28 weights") }
-        }
+        if model.blobs == nil { try placeholders.add(count, format: CaffeModel.format, for: "\(layer.type) layer '\(layer.name)'") }
         return count
     }
 

@@ -147,19 +147,13 @@ struct DarknetGraphBuilder {
         return value
     }
 
-    /// Placeholder values handed out so far (without weights), bounded so that a crafted definition cannot exhaust memory.
-    var placeholders = 0
-
-    /// Counts `count` placeholder values for `what`: at most 2²⁸ in all (1 GB; Darknet-53 has 42 M).
-    mutating func countPlaceholders(_ count: Int, _ what: String) throws {
-        placeholders += count
-        guard placeholders <= 1 << 28 else { throw DarknetModel.malformed("the definition needs more than 2^28 weights (at \(what))") }
-    }
+    /// Placeholder values handed out so far (without weights).
+    var placeholders = PlaceholderWeights()
 
     /// The values the weights hold next, or zeros without weights.
     mutating func values(_ count: Int, _ what: String) throws -> [Float] {
         guard weights == nil else { return try weights!.take(count, what) }
-        try countPlaceholders(count, what)
+        try placeholders.add(count, format: DarknetModel.format, for: what)
         return [Float](repeating: 0, count: count)
     }
 
@@ -167,7 +161,7 @@ struct DarknetGraphBuilder {
     /// weights (the convolution's own zeros: nothing to read or reorder).
     mutating func kernel(filters: Int, perGroup: Int, size: Int, index: Int) throws -> [Float]? {
         let count = filters * perGroup * size * size, what = "layer \(index)'s kernel"
-        guard weights != nil else { try countPlaceholders(count, what); return nil }
+        guard weights != nil else { try placeholders.add(count, format: DarknetModel.format, for: what); return nil }
         let darknet = try weights!.take(count, what)
         var kernel = [Float](repeating: 0, count: count)
         for o in 0..<filters { for i in 0..<perGroup { for y in 0..<size { for x in 0..<size {

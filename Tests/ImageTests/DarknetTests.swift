@@ -75,9 +75,9 @@ import Testing
             (error(cfg: Self.smallCFG.replacingOccurrences(of: "filters=4", with: "filters=0")), "has 0 filters of size 3"),
             (error(cfg: Self.smallCFG.replacingOccurrences(of: "filters=4\nsize=3", with: "filters=65535\nsize=9999")),
              "has 65535×3×9999×9999 weights (AudioNet: at most 2^28 per layer)"),
-            // 16383 × 16384 + 16384 biases is 2^28 exactly; the next layer's 16 biases pass the bound.
-            (error(cfg: "[net]\nheight=1\nwidth=1\nchannels=16383\n[convolutional]\nfilters=16384\n[convolutional]\nfilters=16\n"),
-             "needs more than 2^28 weights (at layer 1's biases)"),
+            // Without weights, 15000 biases and 9999 × 15000 weights are the 150 M placeholders allowed; the next bias is not.
+            (error(cfg: "[net]\nheight=1\nwidth=1\nchannels=9999\n[convolutional]\nfilters=15000\n[convolutional]\nfilters=1\n"),
+             "needs more than 150 M placeholder weights without a weights file (at layer 1's biases)"),
         ] {
             #expect(message.contains(expected) && !message.contains("\n"), "\(message)")
         }
