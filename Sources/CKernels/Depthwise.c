@@ -668,17 +668,23 @@ static void copy_padded_rows(const AnWindowShape *s, const float *image, int fir
 
 // ``an_depthwise``'s rows through the padded bodies: each band of output rows first copies the input rows it reads with
 // their zero padding into a 64-byte-aligned buffer, so every tile runs without bounds tests (narrow maps — YAMNet's are
-// 2 to 32 pixels wide — are all border otherwise), on the AVX-512 body (`wide`) or the AVX2 one. With `codes` (the
-// AVX-512 body only) the output is written as codes at the offsets of `output`'s floats from `codes->codes`. Returns 0,
-// or -1 when the padded rows could not be allocated.
+// 2 to 32 pixels wide — are all border otherwise), on the AVX-512 body (`wide`) or the AVX2 one. With `codes` the output
+// is written as codes at the offsets of `output`'s floats from `codes->codes`: by the AVX-512 body from its registers,
+// by the AVX2 one as a band of floats in a second buffer, then their codes. Returns 0, or -1 when a buffer could not be
+// allocated.
 static int depthwise_bands(const AnWindowShape *s, const float *input, const float *weights, const float *bias, int firstRow,
                            int rowCount, float lo, float hi, float *output, int wide, const CodeStore *codes) {
     const int channels = s->inputChannels;
-    const size_t rowStride = (size_t)an_depthwise_padded_width(s) * channels;
+    const size_t rowStride = (size_t)an_depthwise_padded_width(s) * channels, lineSize = (size_t)s->outputWidth * channels;
     const int band = an_depthwise_band_rows(s, PADDED_BAND_BYTES);
     const int bandHeight = (band - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1;
     float *padded = aligned_alloc(64, ((size_t)bandHeight * rowStride * sizeof(float) + 63) / 64 * 64);
-    if (!padded) return -1;
+    float *floats = codes && !wide ? malloc((size_t)band * lineSize * sizeof(float)) : NULL;
+    if (!padded || (codes && !wide && !floats)) {
+        free(padded);
+        free(floats);
+        return -1;
+    }
     for (int row = firstRow; row < firstRow + rowCount;) {
         int image = row / s->outputHeight, oy = row % s->outputHeight;
         int rows = firstRow + rowCount - row, left = s->outputHeight - oy;  // a band stays in one image
@@ -686,15 +692,26 @@ static int depthwise_bands(const AnWindowShape *s, const float *input, const flo
         rows = rows < left ? rows : left;
         copy_padded_rows(s, input + (size_t)image * s->inputHeight * s->inputWidth * channels, oy * s->strideY - s->padTop,
                          (rows - 1) * s->strideY + (s->kernelHeight - 1) * s->dilationY + 1, padded);
-        size_t first = (size_t)row * s->outputWidth * channels;
+        size_t first = (size_t)row * lineSize;
         CodeStore store = codes ? (CodeStore){codes->codes + first, codes->inverse, codes->zero} : (CodeStore){0};
-        if (codes) padded_avx512(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, NULL, &store);
-        else if (wide) padded_avx512(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, output + first, NULL);
-        else depthwise_padded_avx2(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, output + first);
+        if (wide) {
+            padded_avx512(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, codes ? NULL : output + first, codes ? &store : NULL);
+        } else if (codes) {
+            depthwise_padded_avx2(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, floats);
+            an_int8_codes(floats, (size_t)rows * lineSize, store.inverse, store.zero, store.codes);
+        } else {
+            depthwise_padded_avx2(s, padded, rowStride, rows, 0, channels, weights, bias, lo, hi, output + first);
+        }
         row += rows;
     }
     free(padded);
+    free(floats);
     return 0;
+}
+
+/// Whether ``an_depthwise`` runs `s` through the padded bands on AVX-512: stride 1 on rows over 64 pixels.
+static int bands_on_avx512(const AnWindowShape *s) {
+    return s->strideX == 1 && s->inputWidth > 64;
 }
 #endif
 
@@ -755,11 +772,10 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
         // Unpadded at stride 2 and on rows up to 64 pixels (YAMNet's); wider rows at stride 1 keep the padded bands
         // (calibrated int8 MobileNetV2 at batch 1 on two cores, its 112×112×32 unpadded: 770–782 images/s, 783–862 with
         // the bands, 817–868 at the start of the day's last session — the rest of that gap not found).
-        if ((shape->strideX == 2 || shape->inputWidth <= 64) && unpadded_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output))
-            return;
+        if (!bands_on_avx512(shape) && unpadded_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output)) return;
         // Stride 1 through padded rows: 1.04 to 1.7 times the direct body's speed on YAMNet's and MobileNetV2's maps (one
         // copy of the input; stride 2 copies four input pixels an output pixel, and ran at 0.85–0.93).
-        if (shape->strideX == 1 && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 1, NULL) == 0) return;
+        if (bands_on_avx512(shape) && depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, output, 1, NULL) == 0) return;
         depthwise_avx512(shape, input, weights, bias, firstRow, rowCount, lo, hi, output);
         return;
     }
@@ -771,11 +787,13 @@ void an_depthwise(const AnWindowShape *shape, const float *input, const float *w
 void an_depthwise_codes(const AnWindowShape *shape, const float *input, const float *weights, const float *bias, int firstRow,
                         int rowCount, float lo, float hi, float inverse, int32_t zero, float *line, uint8_t *codes) {
 #if AN_X86
-    // The padded bands store codes from the registers where ``an_depthwise`` takes them (stride 1 on rows over 64 pixels).
-    if (an_cpu_has(AN_CPU_AVX512) && shape->strideX == 1 && shape->inputWidth > 64) {
-        CodeStore store = {codes, inverse, zero};
-        if (depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, NULL, 1, &store) == 0) return;
-    }
+    // The padded bands where ``an_depthwise`` takes them: on AVX-512 storing codes from the registers, on AVX2 a band of
+    // floats at a time.
+    CodeStore store = {codes, inverse, zero};
+    if (an_cpu_has(AN_CPU_AVX512) && bands_on_avx512(shape) &&
+        depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, NULL, 1, &store) == 0) return;
+    if (!an_cpu_has(AN_CPU_AVX512) && an_cpu_has(AN_CPU_AVX2) &&
+        depthwise_bands(shape, input, weights, bias, firstRow, rowCount, lo, hi, NULL, 0, &store) == 0) return;
 #endif
     // Elsewhere a row at a time: its floats, then their codes. ``an_depthwise`` writes row `row` at `row × lineSize`
     // floats from the pointer it is given, so it is given the address that many floats before `line`.
