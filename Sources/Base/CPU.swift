@@ -19,9 +19,11 @@ public enum CPU {
         public static let avx512 = Features(rawValue: Int32(AN_CPU_AVX512))
         /// AVX-512 F, BW, VL and VNNI: the wide int8 body (tier 2).
         public static let avx512VNNI = Features(rawValue: Int32(AN_CPU_AVX512_VNNI))
+        /// AMX tiles with their int8 products (Sapphire Rapids on), permitted by the kernel: the tile int8 body (tier 3).
+        public static let amxInt8 = Features(rawValue: Int32(AN_CPU_AMX_INT8))
 
         static let names: [(Features, String)] = [(.avx2, "AVX2"), (.avxVNNI, "AVX-VNNI"), (.avx512, "AVX-512"),
-                                                  (.avx512VNNI, "AVX-512 VNNI")]
+                                                  (.avx512VNNI, "AVX-512 VNNI"), (.amxInt8, "AMX int8")]
         public var description: String {
             let present = Self.names.filter { contains($0.0) }.map(\.1)
             return present.isEmpty ? "baseline x86-64 only" : present.joined(separator: ", ")
@@ -34,8 +36,8 @@ public enum CPU {
     /// Whether kernels may use `features` now: the processor has them and ``level`` allows their tier.
     public static func has(_ features: Features) -> Bool { an_cpu_has(features.rawValue) != 0 }
 
-    /// The widest tier kernels may use on this thread: 2 AVX-512, 1 AVX2-class, 0 portable (``withLevel(_:_:)``'s, else
-    /// `$AUDIONET_SIMD_LEVEL`, default 2).
+    /// The widest tier kernels may use on this thread: 3 AMX, 2 AVX-512, 1 AVX2-class, 0 portable (``withLevel(_:_:)``'s,
+    /// else `$AUDIONET_SIMD_LEVEL`, default 3).
     public static var level: Int { Int(an_simd_level()) }
 
     /// Runs `body` with kernels capped at `level` on this thread and in the parallel loops it starts, then restores the

@@ -5,11 +5,26 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /// Features the processor has; -1 until first read.
 static _Atomic int detected = -1;
-/// The widest tier allowed: 2 AVX-512, 1 AVX2-class (AVX2, AVX-VNNI), 0 portable; -1 until first read.
+/// The widest tier allowed: 3 AMX, 2 AVX-512, 1 AVX2-class (AVX2, AVX-VNNI), 0 portable; -1 until first read.
 static _Atomic int cap = -1;
+
+// Linux hands a process the tile registers' state only when asked (`ARCH_REQ_XCOMP_PERM` for XTILEDATA, state
+// component 18; Linux 5.16 on); without it the first tile instruction faults. Asked once, for the whole process.
+static int amx_permitted(void) {
+#if defined(__x86_64__) && defined(__linux__)
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return 0;
+#endif
+}
 
 static int detect(void) {
     int bits = 0;
@@ -21,14 +36,19 @@ static int detect(void) {
     if ((bits & AN_CPU_AVX512) && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512vnni"))
         bits |= AN_CPU_AVX512_VNNI;
+    if ((bits & AN_CPU_AVX512_VNNI) && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8") && amx_permitted())
+        bits |= AN_CPU_AMX_INT8;
 #endif
     return bits;
 }
 
-static int clamp_level(int level) { return level < 0 ? 0 : (level > 2 ? 2 : level); }
+static int clamp_level(int level) { return level < 0 ? 0 : (level > 3 ? 3 : level); }
 
 /// The tier a feature belongs to.
-static int tier(int feature) { return (feature & (AN_CPU_AVX512 | AN_CPU_AVX512_VNNI)) ? 2 : 1; }
+static int tier(int feature) {
+    if (feature & AN_CPU_AMX_INT8) return 3;
+    return (feature & (AN_CPU_AVX512 | AN_CPU_AVX512_VNNI)) ? 2 : 1;
+}
 
 int an_cpu_detected(void) {
     int bits = atomic_load(&detected);
@@ -51,7 +71,7 @@ int an_simd_level(void) {
     int level = atomic_load(&cap);
     if (level < 0) {
         const char *text = getenv("AUDIONET_SIMD_LEVEL");
-        level = text && *text ? clamp_level(atoi(text)) : 2;
+        level = text && *text ? clamp_level(atoi(text)) : 3;
         int unset = -1;
         atomic_compare_exchange_strong(&cap, &unset, level);
         level = atomic_load(&cap);
@@ -62,7 +82,7 @@ int an_simd_level(void) {
 int an_cpu_has(int features) {
     if ((an_cpu_detected() & features) != features) return 0;
     int level = an_simd_level();
-    for (int bit = 1; bit <= AN_CPU_AVX512_VNNI; bit <<= 1)
+    for (int bit = 1; bit <= AN_CPU_AMX_INT8; bit <<= 1)
         if ((features & bit) && tier(bit) > level) return 0;
     return 1;
 }

@@ -6,13 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "X86Lanes.h"
+#include "Int8Tile.h"
 
-enum { PANEL = 32, ROW_TILE = 12, ROW_BLOCK = 192 };
+enum { ROW_TILE = 12, ROW_BLOCK = 192 };
 
-static int round_up(int value, int step) { return (value + step - 1) / step * step; }
-
-size_t an_int8_packed_size(int k, int n) { return (size_t)round_up(k, 4) * (size_t)round_up(n, PANEL); }
+size_t an_int8_packed_size(int k, int n) { return (size_t)round_up(k, 4) * (size_t)round_up(n, PANEL) + AMX_OVERREAD; }
 
 // Packed layout: panels of 32 columns; in a panel, for each group of 4 rows k, 32 lanes of 4 bytes
 // (the 4 consecutive k of one column), which is what one `vpdpbusd` per 16 columns consumes.
@@ -90,18 +88,6 @@ static inline float dequantized(int32_t dot, int32_t zero, int32_t sum, float ro
 
 static inline float clamped(float value, float lo, float hi) { return fminf(fmaxf(value, lo), hi); }
 
-typedef an_int8_store Store;
-
-// `store` moved to row `row`, column `column` (its NULL pointers staying NULL).
-static inline Store store_at(Store store, int row, int column) {
-    size_t offset = (size_t)row * store.ld + column;
-    if (store.c) store.c += offset;
-    if (store.codes) store.codes += offset;
-    if (store.addend) store.addend += offset;
-    if (store.addendCodes) store.addendCodes += offset;
-    return store;
-}
-
 // A value's uint8 code: `an_int8_quantize`'s rounding (to nearest even), clamp and code for NaN (0).
 static inline uint8_t code_of(float value, float inverse, int32_t zero) {
     float v = __builtin_rintf(value * inverse) + (float)zero;
@@ -159,8 +145,6 @@ static void gemm_portable(int rows, int n, int kpad, const uint8_t *q, const flo
 }
 
 #if AN_X86
-#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-
 // Lane r of the result: the minimum (`max` 0) or the maximum (1) of the lanes of v[r], for 16 vectors: four rounds
 // that pair the vectors, each halving the lanes a vector keeps of each row (a row's own 16 lanes reduced alone took
 // twice as long on rows of 32 values, YAMNet's first pointwise layer).
@@ -260,23 +244,6 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
     }
 }
 
-// Where a block of rows' bytes are: row `r`'s `kpad` bytes are `runs` runs of `kpad / runs` bytes, run `s` at
-// `starts[r] + s × runStride` (one run at `starts[r]` for rows quantized in place or copied together).
-typedef struct {
-    const uint8_t *const *starts;
-    int runs;
-    size_t runStride;
-} Runs;
-
-// What a tile's store does, a compile-time constant in each copy of the tile: the residual it adds (none, floats or
-// codes) and what it writes (floats or codes). Tested at run time, the store's branches and the values they keep
-// took half of a tile's time on rows of 32 bytes (YAMNet's first pointwise layer).
-enum { ADD_NOTHING = 0, ADD_FLOATS = 1, ADD_CODES = 2, WRITE_CODES = 4 };
-
-static int store_kind(Store store) {
-    return (store.addend ? ADD_FLOATS : (store.addendCodes ? ADD_CODES : ADD_NOTHING)) | (store.codes ? WRITE_CODES : 0);
-}
-
 // A tile of up to ROW_TILE rows × 32 columns — or 16 (`halves` 1: a panel of at most 16 columns, whose second half
 // would multiply zero weights); `rowsInTile`, `halves` and `kind` (`store_kind(store)`) are compile-time constants
 // after inlining. The rows' bytes are `runs`' from row `first` on.
@@ -306,57 +273,14 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
             }
         }
     }
-    __m512 s0 = _mm512_maskz_loadu_ps(mask0, scales), s1 = _mm512_maskz_loadu_ps(mask1, scales + 16);
-    __m512i u0 = _mm512_maskz_loadu_epi32(mask0, sums), u1 = _mm512_maskz_loadu_epi32(mask1, sums + 16);
-    __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
-    __m512 bias1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
-    __m512 low = _mm512_set1_ps(store.lo), high = _mm512_set1_ps(store.hi);
-    __m512 addendScale = _mm512_set1_ps(store.addendScale), codeInverse = _mm512_set1_ps(store.codeInverse);
-    __m512i addendZero = _mm512_set1_epi32(store.addendZero);
-    __m512 codeZero = _mm512_set1_ps((float)store.codeZero);
-    // Rows of one scale and zero point (static quantization: every row) share the zero point's column terms and the
-    // combined scales, computed once for the tile: the same values, so the same bits.
-    int uniform = 1;
-    for (int r = 1; r < rowsInTile && uniform; r++) uniform = zeros[r] == zeros[0] && rowScales[r] == rowScales[0];
-    __m512i offset0 = _mm512_mullo_epi32(_mm512_set1_epi32(zeros[0]), u0), offset1 = _mm512_mullo_epi32(_mm512_set1_epi32(zeros[0]), u1);
-    __m512 scale0 = _mm512_mul_ps(_mm512_set1_ps(rowScales[0]), s0), scale1 = _mm512_mul_ps(_mm512_set1_ps(rowScales[0]), s1);
+    TileEnds ends = tile_ends(scales, sums, bias, store, mask0, mask1);
+    RowTerms terms = row_terms(&ends, zeros[0], rowScales[0]);
+    int uniform = rows_share_terms(rowsInTile, zeros, rowScales);
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) {
         if (r < rowsInTile) {
-            if (!uniform && r > 0) {
-                __m512i zero = _mm512_set1_epi32(zeros[r]);
-                __m512 rowScale = _mm512_set1_ps(rowScales[r]);
-                offset0 = _mm512_mullo_epi32(zero, u0);
-                offset1 = _mm512_mullo_epi32(zero, u1);
-                scale0 = _mm512_mul_ps(rowScale, s0);
-                scale1 = _mm512_mul_ps(rowScale, s1);
-            }
-            __m512 v0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], offset0));
-            __m512 v1 = halves == 2 ? _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], offset1)) : v0;
-            v0 = _mm512_fmadd_ps(v0, scale0, bias0);
-            if (halves == 2) v1 = _mm512_fmadd_ps(v1, scale1, bias1);
-            size_t row = (size_t)r * store.ld;
-            if ((kind & 3) == ADD_FLOATS) {
-                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, store.addend + row));
-                if (halves == 2) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, store.addend + row + 16));
-            } else if ((kind & 3) == ADD_CODES) {
-                // `finish_row`'s residual: scale × (code − zero), exactly in float.
-                __m512i c0 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask0, store.addendCodes + row));
-                v0 = _mm512_add_ps(v0, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c0, addendZero))));
-                if (halves == 2) {
-                    __m512i c1 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask1, store.addendCodes + row + 16));
-                    v1 = _mm512_add_ps(v1, _mm512_mul_ps(addendScale, _mm512_cvtepi32_ps(_mm512_sub_epi32(c1, addendZero))));
-                }
-            }
-            v0 = _mm512_min_ps(_mm512_max_ps(v0, low), high);
-            if (halves == 2) v1 = _mm512_min_ps(_mm512_max_ps(v1, low), high);
-            if (kind & WRITE_CODES) {
-                store_codes_avx512(store.codes + row, mask0, v0, codeInverse, codeZero);
-                if (halves == 2) store_codes_avx512(store.codes + row + 16, mask1, v1, codeInverse, codeZero);
-            } else {
-                _mm512_mask_storeu_ps(store.c + row, mask0, v0);
-                if (halves == 2) _mm512_mask_storeu_ps(store.c + row + 16, mask1, v1);
-            }
+            if (!uniform && r > 0) terms = row_terms(&ends, zeros[r], rowScales[r]);
+            store_row_vnni(kind, halves, &ends, &terms, acc[r][0], acc[r][1], store, (size_t)r * store.ld);
         }
     }
 }
@@ -367,8 +291,7 @@ VNNI_TARGET static inline __attribute__((always_inline)) void panels_vnni(
     int k4count = kpad / 4;
     for (int panel = 0; panel * PANEL < n; panel++) {
         int first = panel * PANEL, width = n - first < PANEL ? n - first : PANEL;
-        __mmask16 mask0 = width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1);
-        __mmask16 mask1 = width >= 32 ? 0xFFFF : (width > 16 ? (__mmask16)((1u << (width - 16)) - 1) : 0);
+        __mmask16 mask0 = half_mask(width, 0), mask1 = half_mask(width, 1);
         const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
         const float *panelBias = bias ? bias + first : NULL;
         int r = 0;
@@ -387,9 +310,13 @@ VNNI_TARGET static inline __attribute__((always_inline)) void panels_vnni(
     }
 }
 
-// `panels_vnni` copied for each kind of store.
+// `panels_vnni` copied for each kind of store; the AMX body instead where the processor has it, for blocks of 16 rows
+// or more and rows of 64 bytes or more (its tiles' shape; it falls back here when its scratch cannot be had).
 VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, const float *rowScales, const int32_t *zeros,
                                        const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
+    if (rows >= 16 && kpad >= 64 && an_cpu_has(AN_CPU_AMX_INT8) &&
+        an_int8_gemm_amx(rows, n, kpad, runs, rowScales, zeros, packed, scales, sums, bias, store) == 0)
+        return;
 #define PANELS(kind) panels_vnni(kind, rows, n, kpad, runs, rowScales, zeros, packed, scales, sums, bias, store)
     switch (store_kind(store)) {
     case ADD_NOTHING: PANELS(ADD_NOTHING); break;
@@ -470,7 +397,6 @@ AVXVNNI_TARGET static void gemm_avxvnni(int rows, int n, int kpad, const uint8_t
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 enum { AVX2_ROW_TILE = 4 };  // 4 rows × 2 accumulators + 4 widened weight vectors + 2 broadcasts: 14 of the 16 ymm
-
 
 // Without VNNI (AVX2 processors: Zen 2/3, Haswell to Comet Lake) the product is exact as `vpdpbusd` with every
 // byte widened to 16 bits, where `vpmaddwd` sums each pair of products into 32 bits without saturating

@@ -12,20 +12,21 @@ import Testing
     /// A ResNet stem and bottleneck: a windowed convolution, max pooling, reduce (1×1), 3×3, projection (1×1) added to the
     /// block's input, a strided 1×1 downsampling; then average pooling and a dense layer. With `residual` false, the
     /// projection is not added to anything.
-    static func network(residual: Bool, random: inout SeededGenerator) throws -> Network {
+    /// `width` multiplies the inner layers' channels (8: every product but the stem's reads 64 codes or more a row).
+    static func network(residual: Bool, width: Int = 1, random: inout SeededGenerator) throws -> Network {
         var network = Network(inputShape: [10, 10, 8])
-        try network.add("stem", conv(8, 16, kernel: 3, random: &random))
+        try network.add("stem", conv(8, 16 * width, kernel: 3, random: &random))
         try network.add("stem.relu", ActivationLayer(.relu))
         try network.add("maxpool", Pool2D(.max, kernel: (3, 3), stride: (1, 1), padding: .same))
-        try network.add("reduce", conv(16, 8, kernel: 1, random: &random))
+        try network.add("reduce", conv(16 * width, 8 * width, kernel: 1, random: &random))
         try network.add("reduce.relu", ActivationLayer(.relu))
-        try network.add("window", conv(8, 8, kernel: 3, random: &random))
+        try network.add("window", conv(8 * width, 8 * width, kernel: 3, random: &random))
         try network.add("window.relu", ActivationLayer(.relu))
-        try network.add("projection", conv(8, 16, kernel: 1, random: &random))
+        try network.add("projection", conv(8 * width, 16 * width, kernel: 1, random: &random))
         if residual {
             try network.add("add", Add(activation: .relu), inputs: ["projection", "maxpool"])
         }
-        try network.add("downsample", conv(16, 12, kernel: 1, stride: 2, random: &random))
+        try network.add("downsample", conv(16 * width, 12, kernel: 1, stride: 2, random: &random))
         try network.add("pool", GlobalAveragePool())
         try network.add("dense", Dense(inputFeatures: 12, outputFeatures: 5, weights: random.floats(60, in: -1...1), bias: random.floats(5, in: -1...1)))
         return network
@@ -223,7 +224,7 @@ import Testing
         #expect(Self.codeWriters(prepared) == ["depthwise.relu6"])
         let floats = try network.optimized().int8Quantized(calibratedOn: calibration)
         #expect(Self.codeWriters(floats).isEmpty)
-        for level in 0...2 {
+        for level in 0...3 {
             let ours = try CPU.withLevel(level) { try prepared.run(inputs, outputs: ["project", "depthwise.relu6"]) }
             let reference = try CPU.withLevel(level) { try floats.run(inputs, outputs: ["project", "depthwise.relu6"]) }
             expectSameBits(ours["project"]!.scalars, reference["project"]!.scalars, "level \(level)")
@@ -232,10 +233,11 @@ import Testing
     }
 
     /// Each int8 SIMD body reads and writes the portable body's codes bit for bit (the residual read as codes, codes
-    /// written by the kernel's store; 8- and 12-channel outputs leave partial vectors).
-    func simdBodyAgreesBitForBitWithThePortableBody(_ body: SIMDBody) throws {
+    /// written by the kernel's store; 8- and 12-channel outputs leave partial vectors; `width` 8 for the AMX body, whose
+    /// products read 64 codes or more a row).
+    func simdBodyAgreesBitForBitWithThePortableBody(_ body: SIMDBody, width: Int = 1) throws {
         var random = SeededGenerator(seed: 24)
-        let network = try Self.network(residual: true, random: &random)
+        let network = try Self.network(residual: true, width: width, random: &random)
         let calibration = Self.examples(2, random: &random), inputs = Self.examples(3, random: &random)
         let prepared = try network.prepared(for: .int8, calibratedOn: calibration)
         let names = ["stem.relu", "reduce.relu", "window.relu", "add", "dense"]
@@ -243,6 +245,9 @@ import Testing
         let portable = try withPortableKernels { try prepared.run(inputs, outputs: names) }
         for name in names { expectSameBits(simd[name]!.scalars, portable[name]!.scalars, "\(body.name) \(name)") }
     }
+
+    @Test(.enabled(if: SIMDBody.int8Tiles.present, SIMDBody.int8Tiles.absence))
+    func amxBodyAgreesBitForBitWithThePortableBody() throws { try simdBodyAgreesBitForBitWithThePortableBody(.int8Tiles, width: 8) }
 
     @Test(.enabled(if: SIMDBody.int8Wide.present, SIMDBody.int8Wide.absence))
     func avx512VNNIBodyAgreesBitForBitWithThePortableBody() throws { try simdBodyAgreesBitForBitWithThePortableBody(.int8Wide) }

@@ -137,6 +137,9 @@ import Testing
         }
     }
 
+    @Test(.enabled(if: SIMDBody.int8Tiles.present, SIMDBody.int8Tiles.absence))
+    func amxBodyAgreesBitForBitWithThePortableBody() throws { try simdBodyAgreesBitForBitWithThePortableBody(.int8Tiles) }
+
     @Test(.enabled(if: SIMDBody.int8Wide.present, SIMDBody.int8Wide.absence))
     func avx512VNNIBodyAgreesBitForBitWithThePortableBody() throws { try simdBodyAgreesBitForBitWithThePortableBody(.int8Wide) }
 

@@ -60,6 +60,8 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     let level: Int
     var testDescription: String { name }
 
+    /// The tile body of the int8 product (rows in blocks of 16 or more, of 64 codes or more; the AVX-512 VNNI body otherwise).
+    static let int8Tiles = SIMDBody(name: "AMX int8", features: .amxInt8, level: 3)
     static let int8Wide = SIMDBody(name: "AVX-512 VNNI", features: .avx512VNNI, level: 2)
     static let int8Narrow = SIMDBody(name: "AVX-VNNI", features: .avxVNNI, level: 1)
     static let avx512 = SIMDBody(name: "AVX-512", features: .avx512, level: 2)
@@ -131,10 +133,15 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
         if activation == .relu6 { #expect(int8.allSatisfy { (0...6).contains($0) }) }
     }
 
+    /// The AMX body's tails: a second tile of one row (17), a second block of one (33), k past a whole tile of 64 codes
+    /// (300: the last tile reads 20 codes and 44 zeros), panels of 16 columns (one half) and of 1, and past the 192-row
+    /// blocks the VNNI body hands it (250).
+    static let tileShapes = [(rows: 17, k: 64, n: 16), (rows: 33, k: 300, n: 48), (rows: 16, k: 1000, n: 33), (rows: 250, k: 130, n: 70)]
+
     /// Each int8 SIMD body gives the portable body's bits, on inputs with a NaN and a row of zeros (a range of nothing).
-    func simdBodyAgreesBitForBitWithThePortableBody(_ body: SIMDBody) {
+    func simdBodyAgreesBitForBitWithThePortableBody(_ body: SIMDBody, shapes: [(rows: Int, k: Int, n: Int)] = shapes) {
         #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
-        for (rows, k, n) in Self.shapes {
+        for (rows, k, n) in shapes {
             var random = SeededGenerator(seed: UInt64(rows + k + n))
             var values = random.floats(rows * k, in: -2...2)
             values[k - 1] = .nan  // the last of a row: skipped by both bodies' range search alike
@@ -148,6 +155,11 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
             let portable = withPortableKernels { layer.forward([input]).scalars }
             expectSameBits(simd, portable, "\(body.name) \(rows)×\(k)×\(n)")
         }
+    }
+
+    @Test(.enabled(if: SIMDBody.int8Tiles.present, SIMDBody.int8Tiles.absence))
+    func amxBodyAgreesBitForBitWithThePortableBody() {
+        simdBodyAgreesBitForBitWithThePortableBody(.int8Tiles, shapes: Self.shapes + Self.tileShapes)
     }
 
     @Test(.enabled(if: SIMDBody.int8Wide.present, SIMDBody.int8Wide.absence))
@@ -226,9 +238,9 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
 
     /// A level that allows a body the processor lacks never selects it (a Zen 4 has AVX-512 VNNI but no
     /// AVX-VNNI: level 1 must then run the portable body, not the AVX-VNNI one).
-    @Test(arguments: [SIMDBody.int8Wide, .int8Narrow, .avx512, .avx2])
+    @Test(arguments: [SIMDBody.int8Tiles, .int8Wide, .int8Narrow, .avx512, .avx2])
     func aLevelNeverSelectsABodyTheProcessorLacks(_ body: SIMDBody) {
-        for level in 0...2 {
+        for level in 0...3 {
             let selected = CPU.withLevel(level) { CPU.has(body.features) }
             #expect(selected == (body.present && level >= body.level), "\(body.name) at level \(level)")
         }

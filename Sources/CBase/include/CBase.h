@@ -12,6 +12,7 @@ enum {
     AN_CPU_AVX_VNNI = 2,     ///< AVX-VNNI, the 256-bit `vpdpbusd` of Intel's client cores (tier 1)
     AN_CPU_AVX512 = 4,       ///< AVX-512 F (tier 2)
     AN_CPU_AVX512_VNNI = 8,  ///< AVX-512 F, BW, VL and VNNI (tier 2)
+    AN_CPU_AMX_INT8 = 16,    ///< AMX tiles and their int8 products, with AVX-512 VNNI and the kernel's permission (tier 3)
 };
 
 /// The extensions this processor has (and its operating system enables), read once through cpuid.
@@ -20,13 +21,13 @@ int an_cpu_detected(void);
 /// Whether a kernel may use all of `features`: the processor has them and the SIMD level allows their tier.
 int an_cpu_has(int features);
 
-/// The widest tier kernels may use on the calling thread: 2 (the default) AVX-512, 1 AVX2-class, 0 portable — the
+/// The widest tier kernels may use on the calling thread: 3 (the default) AMX, 2 AVX-512, 1 AVX2-class, 0 portable — the
 /// thread's own level when set (``an_set_thread_simd_level``), else `$AUDIONET_SIMD_LEVEL` when set. A level above
 /// what the processor has changes nothing: `an_cpu_has` also asks the processor. On x86-64 Linux the loader still
 /// picks the AVX2 clones of the portable bodies (`AN_PORTABLE_CLONES`) at level 0 when the processor has AVX2.
 int an_simd_level(void);
 
-/// Sets the SIMD level (clamped to 0…2; −1: back to the process's) of the calling thread and of the parallel loops
+/// Sets the SIMD level (clamped to 0…3; −1: back to the process's) of the calling thread and of the parallel loops
 /// it starts (``an_pool_run``), for tests that compare bodies while other tests run.
 void an_set_thread_simd_level(int level);
 

@@ -11,7 +11,8 @@
 /// otherwise. The int8 bodies give bit-identical results; the float bodies differ only by fused
 /// multiply-add rounding.
 
-/// Bytes of packed int8 weights for a `k×n` matrix (k rounded up to 4, n to 32).
+/// Bytes of packed int8 weights for a `k×n` matrix (k rounded up to 4, n to 32), and 1920 more that the AMX body may read
+/// past the last panel.
 size_t an_int8_packed_size(int k, int n);
 
 /// Quantizes row-major float weights `w[k×n]` per column (symmetric, scale = max|w|/127) into the packed
