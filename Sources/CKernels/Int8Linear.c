@@ -8,7 +8,9 @@
 
 #include "Int8Tile.h"
 
-enum { ROW_TILE = 12, ROW_BLOCK = 192 };
+// AMX_MIN_K: under 64 codes a row the AMX body's fixed costs (the row copy, zeroing, storing and reloading its tiles)
+// outweigh its products: MobileNetV2's pointwise layers of 16 to 32 inputs took 1.1–2× the VNNI body's time.
+enum { ROW_TILE = 12, ROW_BLOCK = 192, AMX_MIN_K = 64 };
 
 size_t an_int8_packed_size(int k, int n) { return (size_t)round_up(k, 4) * (size_t)round_up(n, PANEL) + AMX_OVERREAD; }
 
@@ -311,10 +313,10 @@ VNNI_TARGET static inline __attribute__((always_inline)) void panels_vnni(
 }
 
 // `panels_vnni` copied for each kind of store; the AMX body instead where the processor has it, for blocks of 16 rows
-// or more and rows of 64 bytes or more (its tiles' shape; it falls back here when its scratch cannot be had).
+// or more (a tile's) and rows of AMX_MIN_K codes or more (it falls back here when its scratch cannot be had).
 VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, const float *rowScales, const int32_t *zeros,
                                        const int8_t *packed, const float *scales, const int32_t *sums, const float *bias, Store store) {
-    if (rows >= 16 && kpad >= 64 && an_cpu_has(AN_CPU_AMX_INT8) &&
+    if (rows >= 16 && kpad >= AMX_MIN_K && an_cpu_has(AN_CPU_AMX_INT8) &&
         an_int8_gemm_amx(rows, n, kpad, runs, rowScales, zeros, packed, scales, sums, bias, store) == 0)
         return;
 #define PANELS(kind) panels_vnni(kind, rows, n, kpad, runs, rowScales, zeros, packed, scales, sums, bias, store)
