@@ -37,6 +37,17 @@ extension Conv2D {
                                         geometry g: WindowGeometry, rows: Int, chunkRows: Int) {
         let bounds = activation.clampBounds, (low, high) = bounds ?? (-.infinity, .infinity)
         let (n, k) = (outputChannels, depth), panels = an_packed_panels(Int32(outputChannels))
+        if rows < 64 * Parallel.threadCount && Parallel.threadCount > 1 && rows <= chunkRows {
+            // Few rows (a late layer of one image): one im2col, then ``PackedProduct`` shares the panels among the cores,
+            // each streaming its part of the weights rather than all of them (ResNet-50's last 3×3 convolutions: 49 rows,
+            // 9.4 MB of weights).
+            let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
+            defer { columns.deallocate() }
+            g.im2col(source.base, inputChannels: inputChannels, into: columns, rowStride: k, firstRow: 0, rows: rows, channelOffset: 0,
+                     channels: inputChannels, padding: 0)
+            return PackedProduct(k: k, n: n, packed: packed, bias: bias, activation: activation)
+                .run(rows: rows, source: SharedReadPointer(columns), output: out, blockRows: rows)
+        }
         packed.withUnsafeBufferPointer { packedBuffer in
             bias.withUnsafeBufferPointer { biasBuffer in
                 let w = SharedReadPointer(packedBuffer.baseAddress!), b = SharedReadPointer(biasBuffer.baseAddress!)

@@ -1,3 +1,4 @@
+import CKernels
 import Formats
 import Foundation
 import NetCore
@@ -105,6 +106,36 @@ func expectMatches(_ layer: any Layer, _ inputs: [Tensor], _ reference: Tensor, 
         let planned = conv.planned(for: [shape])
         #expect(planned.algorithm == algorithm, "\(String(describing: planned.algorithm))")
         #expect(relativeError(planned.forward([input]), try Self.direct(conv, input)) <= 1e-5)
+    }
+
+    /// A Winograd convolution on maps of fewer than 8 of its 4×4 tiles (7×6: 2 × 2) runs one image by im2col — the bits
+    /// of the packed product over the image's columns — and two images (8 tiles) by Winograd, within 1e-5 of its
+    /// definition but not those bits.
+    @Test(.enabled(if: an_packed_gemm_has_body() != 0, "this processor (or level) has no packed-product body: Winograd runs at every batch"))
+    func aWinogradConvolutionOnASmallMapRunsOneImageByIm2col() throws {
+        let (height, width, channels, outputs) = (7, 6, 20, 24)
+        var random = SeededGenerator(seed: 76)
+        let weights = random.floats(9 * channels * outputs, in: -1...1), bias = random.floats(outputs, in: -1...1)
+        let conv = Conv2D(inputChannels: channels, outputChannels: outputs, kernel: (3, 3), padding: .same, weights: weights, bias: bias)
+            .planned(for: [[height, width, channels]])
+        #expect(conv.algorithm == .winograd)
+        let images = Tensor(shape: [2, height, width, channels], scalars: random.floats(2 * height * width * channels, in: -1...1))
+        // The first image's columns: each output pixel's 3×3 window in (row, column, channel) order — HWIO's rows — zeros
+        // outside the image.
+        var columns = [Float](repeating: 0, count: height * width * 9 * channels)
+        for y in 0..<height { for x in 0..<width { for ky in 0..<3 { for kx in 0..<3 {
+            let (iy, ix) = (y + ky - 1, x + kx - 1)
+            guard (0..<height).contains(iy) && (0..<width).contains(ix) else { continue }
+            for c in 0..<channels {
+                columns[((y * width + x) * 9 + ky * 3 + kx) * channels + c] = images.scalars[(iy * width + ix) * channels + c]
+            }
+        } } } }
+        let product = Dense(inputFeatures: 9 * channels, outputFeatures: outputs, weights: weights, bias: bias).planned(for: [[9 * channels]])
+        let byColumns = product.forward([Tensor(shape: [height * width, 9 * channels], scalars: columns)]).scalars
+        let one = conv.forward([images.rows([0])]).scalars, two = conv.forward([images])
+        expectSameBits(one, byColumns, "one image")
+        #expect(Array(two.scalars.prefix(one.count)) != byColumns, "two images: Winograd's bits")
+        #expect(relativeError(two, try Self.direct(conv, images)) <= 1e-5)
     }
 
     /// A convolution that keeps only its kernel spectra gives the same bits as the one that keeps its weights too, and
