@@ -10,7 +10,7 @@ struct PlaceholderWeights {
     mutating func add(_ added: Int, format: String, for what: String) throws {
         count += added
         guard count <= Self.limit else {
-            throw ModelFileError.unsupported(format: format, reason: "the definition needs more than 150 M placeholder weights without a weights file (at \(what))")
+            throw ModelFileError.unsupported(format: format, reason: "the definition needs more than \(Self.limit / 1_000_000) M placeholder weights without a weights file (at \(what))")
         }
     }
 }
