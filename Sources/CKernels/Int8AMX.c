@@ -124,14 +124,7 @@ AMX_TARGET int an_int8_gemm_amx(int rows, int n, int kpad, Runs runs, const floa
         Store at = store_at(store, first, 0);
 #define PANELS(kind) \
     panels_amx(kind, count, n, blocks, a, stride, rowScales + first, zeros + first, packed, panelBytes, scales, sums, bias, at, dots)
-        switch (store_kind(store)) {
-        case ADD_NOTHING: PANELS(ADD_NOTHING); break;
-        case ADD_FLOATS: PANELS(ADD_FLOATS); break;
-        case ADD_CODES: PANELS(ADD_CODES); break;
-        case WRITE_CODES | ADD_NOTHING: PANELS(WRITE_CODES | ADD_NOTHING); break;
-        case WRITE_CODES | ADD_FLOATS: PANELS(WRITE_CODES | ADD_FLOATS); break;
-        case WRITE_CODES | ADD_CODES: PANELS(WRITE_CODES | ADD_CODES); break;
-        }
+        FOR_STORE_KIND(store, PANELS);
 #undef PANELS
     }
     _tile_release();

@@ -320,14 +320,7 @@ VNNI_TARGET static void gemm_vnni_runs(int rows, int n, int kpad, Runs runs, con
         an_int8_gemm_amx(rows, n, kpad, runs, rowScales, zeros, packed, scales, sums, bias, store) == 0)
         return;
 #define PANELS(kind) panels_vnni(kind, rows, n, kpad, runs, rowScales, zeros, packed, scales, sums, bias, store)
-    switch (store_kind(store)) {
-    case ADD_NOTHING: PANELS(ADD_NOTHING); break;
-    case ADD_FLOATS: PANELS(ADD_FLOATS); break;
-    case ADD_CODES: PANELS(ADD_CODES); break;
-    case WRITE_CODES | ADD_NOTHING: PANELS(WRITE_CODES | ADD_NOTHING); break;
-    case WRITE_CODES | ADD_FLOATS: PANELS(WRITE_CODES | ADD_FLOATS); break;
-    case WRITE_CODES | ADD_CODES: PANELS(WRITE_CODES | ADD_CODES); break;
-    }
+    FOR_STORE_KIND(store, PANELS);
 #undef PANELS
 }
 

@@ -45,6 +45,17 @@ static inline int store_kind(Store store) {
     return (store.addend ? ADD_FLOATS : (store.addendCodes ? ADD_CODES : ADD_NOTHING)) | (store.codes ? WRITE_CODES : 0);
 }
 
+// `BODY(kind)` with `store`'s kind as a compile-time constant: a body copied for each kind of store.
+#define FOR_STORE_KIND(store, BODY) \
+    switch (store_kind(store)) { \
+    case ADD_NOTHING: BODY(ADD_NOTHING); break; \
+    case ADD_FLOATS: BODY(ADD_FLOATS); break; \
+    case ADD_CODES: BODY(ADD_CODES); break; \
+    case WRITE_CODES | ADD_NOTHING: BODY(WRITE_CODES | ADD_NOTHING); break; \
+    case WRITE_CODES | ADD_FLOATS: BODY(WRITE_CODES | ADD_FLOATS); break; \
+    case WRITE_CODES | ADD_CODES: BODY(WRITE_CODES | ADD_CODES); break; \
+    }
+
 #if AN_X86
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
