@@ -109,11 +109,14 @@ import Testing
     }
 
     /// The AVX-512 bodies (the packed product's and the padded-row convolution's) give the AVX2 bodies' bits: the same
-    /// sums in the same order, on 16 lanes instead of 8.
+    /// sums in the same order, on 16 lanes instead of 8. Swish is left out (identity in its place): each tier's swish
+    /// takes its own reciprocal estimate (`KernelTests` checks both against the definition).
     @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence), arguments: cases)
     func theFusedLayersAVX512BodiesGiveItsAVX2BodiesBits(_ c: Case) throws {
-        let (wide, narrow) = try Self.fusedOutputs(c, levels: (SIMDBody.avx512.level, SIMDBody.avx2.level))
-        #expect(wide == narrow, "\(c): \(TestSupport.maxAbsDifference(wide, narrow))")
+        let sums = c.activation == .swish ? Case(inputs: c.inputs, channels: c.channels, width: c.width, stride: c.stride,
+                                                 dilation: c.dilation, kernel: c.kernel, padding: c.padding, activation: .identity) : c
+        let (wide, narrow) = try Self.fusedOutputs(sums, levels: (SIMDBody.avx512.level, SIMDBody.avx2.level))
+        #expect(wide == narrow, "\(sums): \(TestSupport.maxAbsDifference(wide, narrow))")
     }
 
     /// An inverted residual block whose expansion feeds only its depthwise convolution becomes one layer; one whose
