@@ -132,6 +132,8 @@ extension Pool2D: CodeReading {
 public struct GlobalAveragePool: Layer {
     public init() {}
     public var typeName: String { "GlobalAveragePool" }
+    /// Values a core sums at least when the cores share one image's positions, as ``Arithmetic``'s outputs.
+    static let valuesPerCore = Arithmetic.valuesPerCore
 
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try requireInputs(inputs, count: 1)
@@ -150,19 +152,57 @@ public struct GlobalAveragePool: Layer {
             output.scalars.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
             return
         }
-        // A batch shares its images over the cores; one image, its channels (in the kernel's blocks of 32).
-        let slices = batch >= Parallel.threadCount ? 1 : min((channels + 31) / 32, Parallel.threadCount)
-        let slice = ((channels + slices - 1) / slices + 31) / 32 * 32
+        let threads = Parallel.threadCount, values = positions * channels
+        let rows = input.shape.count == 4 ? input.shape[1] : positions
         input.scalars.withUnsafeBufferPointer { source in
             output.scalars.withUnsafeMutableBufferPointer { target in
                 let from = SharedReadPointer(source.baseAddress!), to = SharedPointer(target.baseAddress!)
-                Parallel.forEach(batch * slices) { item in
-                    let image = item / slices, first = item % slices * slice
-                    guard first < channels else { return }
-                    an_global_average(from.base + image * positions * channels, positions, Int32(channels), Int32(first),
-                                      Int32(min(slice, channels - first)), to.base + image * channels)
+                guard batch < threads else {  // a batch shares its images over the cores
+                    Parallel.forEach(batch) { image in
+                        Self.average(from.base + image * values, positions: positions, channels: 0..<channels, stride: channels,
+                                     into: to.base + image * channels)
+                    }
+                    return
+                }
+                // One image follows the shares the layer before it most likely wrote (whose caches hold them): contiguous
+                // rows on a map of at least `ExpandedDepthwise.rowsPerCore` rows a core, else channels (in blocks of 32).
+                if rows < ExpandedDepthwise.rowsPerCore * threads {
+                    for image in 0..<batch {
+                        Parallel.forEachShare(of: channels, granule: 32) { share in
+                            Self.average(from.base + image * values, positions: positions, channels: share, stride: channels,
+                                         into: to.base + image * channels)
+                        }
+                    }
+                    return
+                }
+                let shares = Parallel.shares(of: positions, granule: 32, into: max(1, min(threads, values / Self.valuesPerCore)))
+                var totals = [Double](repeating: 0, count: shares.count * channels)
+                for image in 0..<batch {
+                    totals.withUnsafeMutableBufferPointer { buffer in
+                        buffer.update(repeating: 0)
+                        let partial = SharedPointer(buffer.baseAddress!)
+                        Parallel.forEach(shares.count) { share in
+                            an_channel_totals(from.base + image * values + shares[share].lowerBound * channels, shares[share].count,
+                                              Int32(channels), Int32(channels), partial.base + share * channels)
+                        }
+                        for c in 0..<channels {
+                            var total = buffer[c]
+                            for share in 1..<shares.count { total += buffer[share * channels + c] }  // in order
+                            to.base[image * channels + c] = Float(total / Double(positions))
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /// The means of channels `slice` of one image.
+    private static func average(_ image: UnsafePointer<Float>, positions: Int, channels slice: Range<Int>, stride: Int,
+                                into output: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: slice.count) { totals in
+            totals.initialize(repeating: 0)
+            an_channel_totals(image + slice.lowerBound, positions, Int32(stride), Int32(slice.count), totals.baseAddress!)
+            for c in 0..<slice.count { output[slice.lowerBound + c] = Float(totals[c] / Double(positions)) }
         }
     }
 }

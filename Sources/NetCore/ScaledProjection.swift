@@ -55,7 +55,8 @@ public struct ScaledProjection: Layer {
     static func pays(pixels: Int, outputChannels: Int) -> Bool { pixels >= Int(an_packed_panels(Int32(outputChannels))) * 16 }
 
     /// A batch of at least as many examples as cores shares whole examples over the cores, each scaling its own copy
-    /// of the weights; the rest (one image) run one after another, each sharing its rows over the cores.
+    /// of the weights; the rest (one image) run one after another, the cores sharing first the scaling (by panels), then
+    /// the rows.
     public func forward(_ inputs: [Tensor], into output: inout Tensor) {
         let k = projection.inputChannels, batch = inputs[0].shape[0], pixels = inputs[0].count / max(1, batch * k)
         guard batch > 0, pixels > 0 else { return }
@@ -90,15 +91,15 @@ public struct ScaledProjection: Layer {
             guard !range.isEmpty else { return }
             let (k, n) = (layer.projection.inputChannels, layer.projection.outputChannels), panels = Int(an_packed_panels(Int32(n)))
             let activation = layer.residualActivation ?? layer.projection.activation, blockRows = max(64, (256 * 1024) / (4 * max(k, n)))
-            var scaled = [Float](repeating: 0, count: layer.packed.count)
+            var scaled = [Float](unsafeUninitializedCapacity: layer.packed.count) { _, initialized in initialized = layer.packed.count }
             for example in range {
-                // Row r of every 16-column panel times the example's scale of input channel r.
                 scaled.withUnsafeMutableBufferPointer { target in
                     layer.packed.withUnsafeBufferPointer { weights in
-                        for panel in 0..<panels {
-                            for row in 0..<k {
-                                let scale = scales.base[example * k + row], at = (panel * k + row) * 16
-                                for lane in at..<at + 16 { target[lane] = weights[lane] * scale }
+                        let from = SharedReadPointer(weights.baseAddress!), to = SharedPointer(target.baseAddress!)
+                        let exampleScales = SharedReadPointer(scales.base + example * k)
+                        Parallel.forEachShare(of: panels) { share in
+                            for panel in share {
+                                Self.scale(from.base + panel * k * 16, k: k, by: exampleScales.base, into: to.base + panel * k * 16)
                             }
                         }
                     }
@@ -107,6 +108,15 @@ public struct ScaledProjection: Layer {
                     .run(rows: pixels, source: SharedReadPointer(source.base + example * pixels * k),
                          adding: residual.map { SharedReadPointer($0.base + example * pixels * n) },
                          output: SharedPointer(output.base + example * pixels * n), blockRows: blockRows)
+            }
+        }
+
+        /// One packed panel (`k` rows of 16 weights), row r times `scales[r]`.
+        static func scale(_ panel: UnsafePointer<Float>, k: Int, by scales: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
+            let from = UnsafeRawPointer(panel), to = UnsafeMutableRawPointer(target), stride = MemoryLayout<SIMD16<Float>>.stride
+            for row in 0..<k {
+                let lanes = from.loadUnaligned(fromByteOffset: row * stride, as: SIMD16<Float>.self)
+                to.storeBytes(of: lanes * scales[row], toByteOffset: row * stride, as: SIMD16<Float>.self)
             }
         }
     }

@@ -43,7 +43,7 @@ import Testing
         return (expand.planned(for: [[20, c.width, c.inputs]]), depthwise)
     }
 
-    /// Batch 1 (on two cores, fewer than 8 output rows each: the cores share the channels) and 4 (they share the
+    /// Batch 1 (on two cores, fewer than 7 output rows each: the cores share the channels) and 4 (they share the
     /// rows, across images): the fused layer gives the two layers' output — bit for bit where the expansion alone
     /// runs the packed product (AVX2 or AVX-512), as the fused one does; within 1e-5 of it elsewhere.
     @Test(arguments: cases)

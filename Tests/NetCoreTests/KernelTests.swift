@@ -388,7 +388,7 @@ extension PackedProductTests {
 }
 
 /// Global average pooling against means summed in double, on blocks of 32 channels and 32 positions and their tails,
-/// one image (channels shared by the cores) and several.
+/// one image (its positions or its channels shared by the cores) and several.
 @Suite struct GlobalAverageTests {
     @Test(arguments: [(batch: 1, positions: 1, channels: 1), (batch: 1, positions: 33, channels: 7), (batch: 2, positions: 100, channels: 33),
                       (batch: 1, positions: 49, channels: 1280), (batch: 3, positions: 31, channels: 64), (batch: 1, positions: 65, channels: 100)])
@@ -405,6 +405,27 @@ extension PackedProductTests {
             }
         }
         #expect(TestSupport.maxAbsDifference(output.scalars, reference) <= 2e-6, "\(batch)×\(positions)×\(channels)")
+    }
+
+    /// One image on 1, 2 and 3 cores: a map of at least 7 rows a core shares its positions (in multiples of 32 rows of
+    /// the map, the shares' double totals added in order), a smaller one its channels. Each gives the double sums' means
+    /// within 2e-6, and the one-core means bit for bit (these float sums of 32 positions add exactly in double).
+    @Test(arguments: [(rows: 56, width: 56, channels: 96), (rows: 20, width: 45, channels: 200), (rows: 7, width: 7, channels: 1152)])
+    func oneImageSharedByTheCoresGivesTheOneCoreMeans(rows: Int, width: Int, channels: Int) {
+        var random = SeededGenerator(seed: UInt64(rows * width + channels))
+        let positions = rows * width, values = random.floats(positions * channels, in: -4...6)
+        let input = Tensor(shape: [1, rows, width, channels], scalars: values)
+        let reference = (0..<channels).map { c in
+            Float((0..<positions).reduce(0.0) { $0 + Double(values[$1 * channels + c]) } / Double(positions))
+        }
+        var outputs = [[Float]]()
+        for threads in 1...3 {
+            Parallel.setThreadCount(threads)
+            defer { Parallel.setThreadCount(nil) }
+            outputs.append(GlobalAveragePool().forward([input]).scalars)
+            #expect(TestSupport.maxAbsDifference(outputs.last!, reference) <= 2e-6, "\(rows)×\(width)×\(channels) on \(threads) cores")
+        }
+        #expect(outputs[1] == outputs[0] && outputs[2] == outputs[0], "\(rows)×\(width)×\(channels): the same means on 1, 2, 3 cores")
     }
 
     /// A map of no pixels averages to NaN, as a mean of no values, rather than reading an empty buffer.

@@ -150,9 +150,10 @@ void an_depthwise_padded_codes(const AnWindowShape *shape, const float *padded, 
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                         int firstRow, int rowCount, float lo, float hi, float *output);
 
-/// `output[c]` = the mean of channel `c` over one image's `positions` (`input[position · channels + c]`), for channels
-/// `firstChannel ..< firstChannel + channelCount`: float sums of 32 positions added into double totals.
-void an_global_average(const float *input, size_t positions, int channels, int firstChannel, int channelCount, float *output);
+/// `totals[c]` += the sum of channel `c` < `channels` over `positions` (`input[position · stride + c]`): float sums of 32
+/// positions at a time added into the double totals, so that shares of positions split at multiples of 32 add the same
+/// float sums.
+void an_channel_totals(const float *input, size_t positions, int stride, int channels, double *totals);
 
 /// Winograd F(4×4, 3×3), stride 1: the input transform `V = Bᵀ d B` of tiles `firstTile ..< firstTile + tileCount`
 /// (4×4 output tiles numbered over the batch, row-major), written as 36 blocks `v[position · stride + tile · Cin + c]`.
