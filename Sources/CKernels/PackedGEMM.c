@@ -162,17 +162,27 @@ AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, 
 #define AVX512_TARGET __attribute__((target("avx512f")))
 enum { WIDE_ROW_TILE = 12 };  // 12 rows × 2 panels: 24 zmm accumulators + 2 weight vectors, broadcasts from memory
 
+// Weights the first tile of rows asks for ahead of its loads (k steps; 2 KB of each panel): it reads them from memory
+// where the ones after it read them from cache. A 49 × 2048 × 512 product (ResNet-50's last 1×1 convolutions at batch
+// 1) on weights that have left the caches: 0.80 → 0.62 ms; on a 12544-row product asking in every tile cost 28 %.
+enum { PREFETCH_AHEAD = 32 };
+
 // `rows` (a constant where inlined) rows × `panels` (1 or 2, a constant) panels of 16 columns, the second's columns
-// masked by `mask1` (and the first's by `mask0`) when it is the last, partial panel. Every lane sums as
-// ``tile_avx2``'s does (bias, then a fused multiply-add per k in order), so the two bodies give the same bits.
+// masked by `mask1` (and the first's by `mask0`) when it is the last, partial panel, the weights asked for ahead when
+// `prefetch`. Every lane sums as ``tile_avx2``'s does (bias, then a fused multiply-add per k in order), so the two bodies
+// give the same bits.
 AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
     int rows, int panels, int k, const float *a, int lda, const float *panel0, __m512 bias0, __m512 bias1,
-    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
+    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1, int prefetch) {
     __m512 acc[WIDE_ROW_TILE][2];
     const float *panel1 = panel0 + (size_t)k * PANEL;
 #pragma clang loop unroll(full)
     for (int r = 0; r < WIDE_ROW_TILE; r++) { acc[r][0] = bias0; acc[r][1] = bias1; }
     for (int i = 0; i < k; i++) {
+        if (prefetch) {
+            _mm_prefetch((const char *)(panel0 + (size_t)(i + PREFETCH_AHEAD) * PANEL), _MM_HINT_T0);
+            if (panels == 2) _mm_prefetch((const char *)(panel1 + (size_t)(i + PREFETCH_AHEAD) * PANEL), _MM_HINT_T0);
+        }
         __m512 w0 = _mm512_loadu_ps(panel0 + (size_t)i * PANEL);
         __m512 w1 = panels == 2 ? _mm512_loadu_ps(panel1 + (size_t)i * PANEL) : w0;
 #pragma clang loop unroll(full)
@@ -208,13 +218,17 @@ AVX512_TARGET static inline __attribute__((always_inline)) void rows_avx512(
     int panels, int m, int k, const float *a, int lda, const float *weights, __m512 bias0, __m512 bias1,
     const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
     int r = 0;
+    if (m >= WIDE_ROW_TILE) {
+        tile_avx512(WIDE_ROW_TILE, panels, k, a, lda, weights, bias0, bias1, addend, low, high, c, ldc, mask0, mask1, 1);
+        r = WIDE_ROW_TILE;
+    }
     for (; r + WIDE_ROW_TILE <= m; r += WIDE_ROW_TILE)
         tile_avx512(WIDE_ROW_TILE, panels, k, a + (size_t)r * lda, lda, weights, bias0, bias1,
-                    row_or_null(addend, r, ldc), low, high, c + (size_t)r * ldc, ldc, mask0, mask1);
+                    row_or_null(addend, r, ldc), low, high, c + (size_t)r * ldc, ldc, mask0, mask1, 0);
     const float *rest = a + (size_t)r * lda, *restAddend = row_or_null(addend, r, ldc);
     float *restTarget = c + (size_t)r * ldc;
 #define AN_REST_TILE(count) \
-    case count: tile_avx512(count, panels, k, rest, lda, weights, bias0, bias1, restAddend, low, high, restTarget, ldc, mask0, mask1); break;
+    case count: tile_avx512(count, panels, k, rest, lda, weights, bias0, bias1, restAddend, low, high, restTarget, ldc, mask0, mask1, 0); break;
     switch (m - r) {
         AN_REST_TILE(11) AN_REST_TILE(10) AN_REST_TILE(9) AN_REST_TILE(8) AN_REST_TILE(7) AN_REST_TILE(6)
         AN_REST_TILE(5) AN_REST_TILE(4) AN_REST_TILE(3) AN_REST_TILE(2) AN_REST_TILE(1)

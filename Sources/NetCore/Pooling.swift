@@ -67,20 +67,19 @@ public struct Pool2D: Layer {
                     for ox in 0..<w.output {
                         let x0 = ox * sx - w.before, x1 = min(x0 + kw, w.paddedEnd)
                         let validX = max(x0, 0)..<min(x1, width)
-                        // The output pixel accumulates in place: loops over raw channels, which vectorize.
                         let target = out.base + (row * w.output + ox) * channels
-                        target.update(repeating: isMax ? -Float.infinity : 0, count: channels)
-                        for iy in validY {
-                            for ix in validX {
-                                let pixel = source.base + ((image * height + iy) * width + ix) * channels
-                                if isMax {
-                                    for c in 0..<channels { target[c] = Swift.max(target[c], pixel[c]) }
-                                } else {
+                        if isMax {
+                            an_window_max(source.base + ((image * height + validY.lowerBound) * width + validX.lowerBound) * channels,
+                                          width * channels, Int32(validY.count), Int32(validX.count), Int32(channels), target)
+                        } else {
+                            // The output pixel accumulates in place: loops over raw channels, which vectorize.
+                            target.update(repeating: 0, count: channels)
+                            for iy in validY {
+                                for ix in validX {
+                                    let pixel = source.base + ((image * height + iy) * width + ix) * channels
                                     for c in 0..<channels { target[c] += pixel[c] }
                                 }
                             }
-                        }
-                        if !isMax {
                             let area = includePad ? (y1 - y0) * (x1 - x0) : validY.count * validX.count
                             let inverse = 1 / Float(max(area, 1))
                             for c in 0..<channels { target[c] *= inverse }

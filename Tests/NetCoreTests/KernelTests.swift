@@ -435,6 +435,45 @@ extension PackedProductTests {
     }
 }
 
+/// Max pooling's window kernel (64 channels of maxima in registers) against the windows' maxima taken here: 100 channels
+/// (a block of 64 and a tail of 36), ResNet's 3×3/2 with padding 1 (windows cut by every edge), a NaN passed over as
+/// `max` passes it over, on 1 and 2 cores.
+@Suite struct WindowMaxTests {
+    @Test func maxPoolingOfManyChannelsGivesEachWindowsMaximum() {
+        let (batch, height, width, channels) = (2, 9, 11, 100)
+        var random = SeededGenerator(seed: 17)
+        var values = random.floats(batch * height * width * channels, in: -5...5)
+        values[(1 * height * width + 4 * width + 5) * channels + 70] = .nan
+        let input = Tensor(shape: [batch, height, width, channels], scalars: values)
+        let pool = Pool2D(.max, kernel: (3, 3), stride: (2, 2), padding: .symmetric(1, 1))
+        let (outHeight, outWidth) = (5, 6)
+        var reference = [Float]()
+        for image in 0..<batch {
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth {
+                    for c in 0..<channels {
+                        var maximum = -Float.infinity
+                        for iy in max(oy * 2 - 1, 0)...min(oy * 2 + 1, height - 1) {
+                            for ix in max(ox * 2 - 1, 0)...min(ox * 2 + 1, width - 1) {
+                                maximum = max(maximum, values[((image * height + iy) * width + ix) * channels + c])
+                            }
+                        }
+                        reference.append(maximum)
+                    }
+                }
+            }
+        }
+        #expect(!reference.contains { $0.isNaN } && reference.count == batch * outHeight * outWidth * channels)
+        for threads in 1...2 {
+            Parallel.setThreadCount(threads)
+            defer { Parallel.setThreadCount(nil) }
+            let output = pool.forward([input])
+            #expect(output.shape == [batch, outHeight, outWidth, channels])
+            #expect(output.scalars == reference, "\(threads) cores: \(TestSupport.maxAbsDifference(output.scalars, reference))")
+        }
+    }
+}
+
 @Suite struct WindowKernelTests {
     /// Channel counts off the 16- and 8-lane blocks and output widths off the 8-pixel tile (every tile of 8, 4, 2 and
     /// 1 pixels), with stride, dilation and SAME padding; widths of 20 and more have interior tiles (no tap outside the

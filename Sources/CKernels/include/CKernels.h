@@ -150,6 +150,10 @@ void an_depthwise_padded_codes(const AnWindowShape *shape, const float *padded, 
 void an_conv_few_inputs(const AnWindowShape *shape, const float *input, const float *weights, const float *bias,
                         int firstRow, int rowCount, float lo, float hi, float *output);
 
+/// `target[c]` = the largest value of channel `c` in a window of `rows` × `columns` pixels of `channels` floats each,
+/// from `first` (its top-left pixel), rows `rowStride` floats apart; −∞ for an empty window. NaN is passed over.
+void an_window_max(const float *first, size_t rowStride, int rows, int columns, int channels, float *target);
+
 /// `totals[c]` += the sum of channel `c` < `channels` over `positions` (`input[position · stride + c]`): float sums of 32
 /// positions at a time added into the double totals, so that shares of positions split at multiples of 32 add the same
 /// float sums.
