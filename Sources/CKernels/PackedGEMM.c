@@ -48,15 +48,22 @@ static void gemm_portable(int m, int n, int k, const float *a, int lda, const fl
 #if AN_X86
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 
+// Weights the first tile of rows asks for ahead of its loads (k steps; 2 KB of each panel): it reads them from memory
+// where the ones after it read them from cache. A 49 × 512 × 4608 product (ResNet-50's last 3×3 convolutions by im2col
+// at batch 1) on weights that have left the caches: 2.3 → 1.5 ms (AVX-512), 3.2 → 2.7 ms (AVX2); asking in every tile
+// cost a 12544-row product 28 %.
+enum { PREFETCH_AHEAD = 32 };
+
 // `rows` (a constant where inlined) rows × one panel's 16 columns, `columns` of them kept: the accumulators start
-// at the bias, take every k, and are clamped and stored once.
+// at the bias, take every k, and are clamped and stored once; the weights asked for ahead when `prefetch`.
 AVX2_TARGET static inline __attribute__((always_inline)) void tile_avx2(
     int rows, int k, const float *a, int lda, const float *panel, __m256 bias0, __m256 bias1, const float *addend, __m256 low,
-    __m256 high, float *c, int ldc, int columns, __m256i mask0, __m256i mask1) {
+    __m256 high, float *c, int ldc, int columns, __m256i mask0, __m256i mask1, int prefetch) {
     __m256 acc[ROW_TILE][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = bias0; acc[r][1] = bias1; }
     for (int i = 0; i < k; i++) {
+        if (prefetch) _mm_prefetch((const char *)(panel + (size_t)(i + PREFETCH_AHEAD) * PANEL), _MM_HINT_T0);
         __m256 w0 = _mm256_loadu_ps(panel + (size_t)i * PANEL), w1 = _mm256_loadu_ps(panel + (size_t)i * PANEL + 8);
 #pragma clang loop unroll(full)
         for (int r = 0; r < ROW_TILE; r++) {
@@ -144,16 +151,20 @@ AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, 
             for (; r < m; r++) half_tile_avx2(1, k, a + (size_t)r * lda, lda, weights, bias0, row_or_null(add, r, ldc), low, high, target + (size_t)r * ldc, ldc, columns, mask0);
             continue;
         }
+        if (m >= ROW_TILE) {
+            tile_avx2(ROW_TILE, k, a, lda, weights, bias0, bias1, add, low, high, target, ldc, columns, mask0, mask1, 1);
+            r = ROW_TILE;
+        }
         for (; r + ROW_TILE <= m; r += ROW_TILE)
-            tile_avx2(ROW_TILE, k, a + (size_t)r * lda, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, target + (size_t)r * ldc, ldc, columns, mask0, mask1);
+            tile_avx2(ROW_TILE, k, a + (size_t)r * lda, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, target + (size_t)r * ldc, ldc, columns, mask0, mask1, 0);
         const float *rest = a + (size_t)r * lda;
         float *restTarget = target + (size_t)r * ldc;
         switch (m - r) {
-        case 5: tile_avx2(5, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 4: tile_avx2(4, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 3: tile_avx2(3, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 2: tile_avx2(2, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
-        case 1: tile_avx2(1, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1); break;
+        case 5: tile_avx2(5, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1, 0); break;
+        case 4: tile_avx2(4, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1, 0); break;
+        case 3: tile_avx2(3, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1, 0); break;
+        case 2: tile_avx2(2, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1, 0); break;
+        case 1: tile_avx2(1, k, rest, lda, weights, bias0, bias1, row_or_null(add, r, ldc), low, high, restTarget, ldc, columns, mask0, mask1, 0); break;
         default: break;
         }
     }
@@ -162,15 +173,10 @@ AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, 
 #define AVX512_TARGET __attribute__((target("avx512f")))
 enum { WIDE_ROW_TILE = 12 };  // 12 rows × 2 panels: 24 zmm accumulators + 2 weight vectors, broadcasts from memory
 
-// Weights the first tile of rows asks for ahead of its loads (k steps; 2 KB of each panel): it reads them from memory
-// where the ones after it read them from cache. A 49 × 2048 × 512 product (ResNet-50's last 1×1 convolutions at batch
-// 1) on weights that have left the caches: 0.80 → 0.62 ms; on a 12544-row product asking in every tile cost 28 %.
-enum { PREFETCH_AHEAD = 32 };
-
 // `rows` (a constant where inlined) rows × `panels` (1 or 2, a constant) panels of 16 columns, the second's columns
-// masked by `mask1` (and the first's by `mask0`) when it is the last, partial panel, the weights asked for ahead when
-// `prefetch`. Every lane sums as ``tile_avx2``'s does (bias, then a fused multiply-add per k in order), so the two bodies
-// give the same bits.
+// masked by `mask1` (and the first's by `mask0`) when it is the last, partial panel, the weights asked for ahead
+// (``PREFETCH_AHEAD``) when `prefetch`. Every lane sums as ``tile_avx2``'s does (bias, then a fused multiply-add per k in
+// order), so the two bodies give the same bits.
 AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
     int rows, int panels, int k, const float *a, int lda, const float *panel0, __m512 bias0, __m512 bias1,
     const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1, int prefetch) {
