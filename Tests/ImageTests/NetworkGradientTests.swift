@@ -14,10 +14,10 @@ import Testing
     static func torchNames(of network: FineTunableNetwork) -> [(name: String, layout: (NPYArray) throws -> [Float])] {
         network.trainable.flatMap { node -> [(String, (NPYArray) throws -> [Float])] in
             switch node.layer {
-            case is Conv2D: return [("\(node.name).weight", { try Tensor(shape: $0.shape, scalars: $0.floats).permuted([2, 3, 1, 0]).scalars })]
-            case is Dense: return [("\(node.name).weight", { try Tensor(shape: $0.shape, scalars: $0.floats).permuted([1, 0]).scalars }),
-                                   ("\(node.name).bias", { try $0.floats })]
-            case is BatchNorm: return [("\(node.name).weight", { try $0.floats }), ("\(node.name).bias", { try $0.floats })]
+            case is Conv2D: return [("\(node.name).weight", { Tensor(shape: $0.shape, scalars: $0.floats).permuted([2, 3, 1, 0]).scalars })]
+            case is Dense: return [("\(node.name).weight", { Tensor(shape: $0.shape, scalars: $0.floats).permuted([1, 0]).scalars }),
+                                   ("\(node.name).bias", { $0.floats })]
+            case is BatchNorm: return [("\(node.name).weight", { $0.floats }), ("\(node.name).bias", { $0.floats })]
             default: return []
             }
         }
