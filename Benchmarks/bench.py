@@ -2,7 +2,8 @@
 
 Usage: python Benchmarks/bench.py [BENCH_BINARY]   (`make bench` builds the binary and the venv first)
 Each AudioNet case runs in its own process with AUDIONET_THREADS set; PyTorch uses torch.set_num_threads.
-AudioNet's cases and their strongest peers (ONNX Runtime, LiteRT) are measured in turn, two rounds, best of each.
+AudioNet's cases and their strongest peers (ONNX Runtime, LiteRT) are measured in turn, two rounds (three for the image
+networks), best of each.
 A reference that cannot run here is reported as missing, never silently dropped.
 """
 import functools
@@ -653,7 +654,9 @@ def main():
                 if quantized:
                     measures["onnxruntime int8"] = functools.partial(onnxruntime_images, onnx_int8_file(name), batch, t)
                 measures.update({p: functools.partial(audionet, "image", t, name, str(batch), p) for p in precisions})
-                rates, torch_rate = alternating(measures), pytorch_images(name, batch, t)
+                # Three rounds: two had left one side's both turns in a slow minute of the host (EfficientNet-B0 at
+                # batch 1 on two threads measured 208 images/s in a run, 237-245 in the pairs around it).
+                rates, torch_rate = alternating(measures, rounds=3), pytorch_images(name, batch, t)
                 for precision in precisions:
                     label = f"{name} batch {batch}, {precision}, {t} thread(s)"
                     rows.append((label, "images/s", rates[precision], torch_rate, "PyTorch (torchvision), float32", None))
