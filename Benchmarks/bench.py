@@ -745,8 +745,59 @@ def main():
         ratio = f"{ours / reference:.2f}x" if reference else "—"
         share = f"{of_sgemm:.0%}" if of_sgemm else "—"
         print(f"| {case} | {unit} | {ours:.1f} | {ref} | {ratio} | {share} |")
+    print_targets(rows)
     if torch is None:
         print("WARNING: torch is not installed in this Python; PyTorch reference columns are missing.")
+
+
+def print_targets(rows):
+    """#15's targets, each with what this run measured: a ratio to the named peer, or a figure against its bound."""
+    def row(case, peer=""):
+        return next(((ours, reference) for label, _, ours, reference, name, _ in rows
+                     if label == case and name.startswith(peer)), (None, None))
+
+    def ratio(case, peer):
+        ours, reference = row(case, peer)
+        return ours / reference if ours and reference else None
+
+    targets = []  # (target, measured, met)
+    for name in ("resnet50", "mobilenetv2", "efficientnetb0", "vgg16"):
+        for batch in (1, 16):
+            for t in (1, 2):
+                case = f"{name} batch {batch}, float32, {t} thread(s)"
+                targets.append((f"{case} ≥ 1.0× ONNX Runtime float32", ratio(case, "ONNX Runtime, float32"), 1.0))
+    for name in ("resnet50", "mobilenetv2"):
+        for batch in (1, 16):
+            for t in (1, 2):
+                case = f"{name} batch {batch}, int8-calibrated, {t} thread(s)"
+                targets.append((f"{case} ≥ 1.0× ONNX Runtime int8", ratio(case, "ONNX Runtime int8"), 1.0))
+    for precision, bound in (("int8", 1.5), ("float32", 0.5)):
+        for t in (1, 2):
+            case = f"yamnet end to end, 10 min 16 kHz file, {precision}, {t} thread(s)"
+            targets.append((f"{case} ≥ {bound}× LiteRT", ratio(case, "LiteRT"), bound))
+    for model, seconds in (("crepe-full", 10), ("crepe-tiny", 60)):
+        for t in (1, 2):
+            case = f"{model}, {seconds} s of audio, {t} thread(s)"
+            targets.append((f"{case} ≥ 1.5× ONNX Runtime", ratio(case, "ONNX Runtime"), 1.5))
+            targets.append((f"{case} ≥ 3× torchcrepe", ratio(case, "torchcrepe"), 3.0))
+    case = "yamnet log-mel, 10 min of audio, 1 thread(s)"
+    targets.append((f"{case} ≥ 3× librosa", ratio(case, "librosa"), 3.0))
+    print(f"\n#15's targets in this run:\n\n| target | measured | met |\n|---|---|---|")
+    met = 0
+    for target, measured, bound in targets:
+        ok = measured is not None and measured >= bound
+        met += ok
+        print(f"| {target} | {'missing' if measured is None else f'{measured:.2f}x'} | {'yes' if ok else 'NO'} |")
+    for model in ("crepe-full", "crepe-tiny"):
+        seconds, _ = row(f"pitch --model {model}, 0.05 s file: start-up")
+        ok = seconds is not None and seconds <= 0.3
+        met += ok
+        print(f"| pitch --model {model} start-up ≤ 0.3 s | {'missing' if seconds is None else f'{seconds:.2f} s'} | {'yes' if ok else 'NO'} |")
+    megabytes, _ = row("pitch --model crepe-full, 10 min 16 kHz file: peak memory")
+    ok = megabytes is not None and megabytes <= 250
+    met += ok
+    print(f"| pitch --model crepe-full, 10 min file: peak memory ≤ 250 MB | {'missing' if megabytes is None else f'{megabytes:.1f} MB'} | {'yes' if ok else 'NO'} |")
+    print(f"\n{met} of {len(targets) + 3} targets met.")
 
 
 if __name__ == "__main__":
