@@ -64,7 +64,8 @@ import Testing
     /// A calibrated int8 expansion fused with its depthwise convolution gives the int8 layer's output convolved by the
     /// depthwise layer — bit for bit where the padded-row convolution has a SIMD body, as in the float32 case — whether
     /// its input arrives as uint8 codes of the calibrated range or as floats it quantizes with that range. The 32-channel
-    /// panels of the int8 product leave partial panels (37, 40, 48 channels) in the shares of channels at batch 1.
+    /// panels of the int8 product leave partial panels (37, 40, 48 channels) in the shares of channels at batch 1. Rows of
+    /// 9, 13 and 16 pixels are expanded a band at a time as whole padded rows, the others a row at a time.
     @Test(arguments: cases)
     func aCalibratedInt8ExpansionAndItsDepthwiseConvolutionAsOneLayerGiveTheTwoLayersOutput(_ c: Case) throws {
         let (expand, depthwise) = Self.layers(c)
