@@ -744,7 +744,8 @@ def main():
         ref = f"{reference:.1f} ({name})" if reference else f"— ({name})"
         ratio = f"{ours / reference:.2f}x" if reference else "—"
         share = f"{of_sgemm:.0%}" if of_sgemm else "—"
-        print(f"| {case} | {unit} | {ours:.1f} | {ref} | {ratio} | {share} |")
+        value = f"{ours:.2f}" if unit == "s" else f"{ours:.1f}"  # start-up times of a few hundredths
+        print(f"| {case} | {unit} | {value} | {ref} | {ratio} | {share} |")
     print_targets(rows)
     if torch is None:
         print("WARNING: torch is not installed in this Python; PyTorch reference columns are missing.")
