@@ -31,6 +31,12 @@ public struct ExpandedDepthwise: Layer {
     /// Bytes of expanded rows a band may hold; with the band's input and output rows it stays in a 512 KB L2 (320 KB
     /// ran MobileNetV2 1–2 % faster than 160 KB at batch 1 and 16, 1 and 2 threads).
     static let bandBytes = 320 * 1024
+    /// Bytes of one example's float32 expansion from which it is merged with its depthwise convolution
+    /// (``Network/fusingExpansions(float32From:)``). Below, the two layers alone were faster on the Xeon (2 MB L2 a core;
+    /// one product over the whole map, against a product of a few rows a band): EfficientNet-B0's 14×14 and 7×7 blocks
+    /// 10–30 % at batch 1, MobileNetV2's 5–25 %, their 28×28 ones (0.6–0.75 MB) even; above, merged won: the 56×56
+    /// blocks (1.2–1.8 MB) 8–30 %.
+    public static let fusedFloat32Bytes = 1 << 20
     /// Output rows each core needs for the cores to share rows rather than channels (on two cores: channels are faster
     /// for 7×7 maps; rows for 14×14 — EfficientNet-B0's 3×3 layers there 12–20 % faster, MobileNetV2 unchanged — and larger).
     static let rowsPerCore = 7
@@ -256,13 +262,15 @@ extension Network {
     /// The network with each pointwise convolution that feeds only a depthwise convolution merged with it into an
     /// ``ExpandedDepthwise``: a calibrated int8 expansion anywhere, a planned float32 one where the packed product has its
     /// body (AVX2 or AVX-512; elsewhere a 1×1 convolution multiplies in BLAS). Run it after ``optimized()``, which folds
-    /// the BatchNorm and activation between the two into the expansion.
-    public func fusingExpansions() -> Network {
+    /// the BatchNorm and activation between the two into the expansion. A float32 expansion is merged only where its
+    /// output (one example) takes at least `float32Bytes` (``ExpandedDepthwise/fusedFloat32Bytes``).
+    public func fusingExpansions(float32From float32Bytes: Int = ExpandedDepthwise.fusedFloat32Bytes) -> Network {
         let packedBody = an_packed_gemm_has_body() != 0
-        return mergingPairs { first, second in
+        return mergingPairs { first, second, expanded in
             guard let depthwise = second as? DepthwiseConv2D else { return nil }
             if let expand = first as? Int8Linear { return ExpandedDepthwise(expand, then: depthwise) }
-            guard packedBody, let expand = first as? Conv2D, expand.algorithm == .pointwise else { return nil }
+            guard packedBody, let expand = first as? Conv2D, expand.algorithm == .pointwise,
+                  expanded.reduce(MemoryLayout<Float>.size, *) >= float32Bytes else { return nil }
             return ExpandedDepthwise(expand, then: depthwise)
         }
     }

@@ -214,12 +214,16 @@ public struct Network: Sendable {
     /// ReLU/ReLU6/Sigmoid… fused into the layer before it, where that layer feeds nothing else.
     /// The merged node takes the later node's name, so requesting the earlier name then reports it unknown; the nodes
     /// named in `kept` (and the output) are never merged away.
-    public func optimized(keeping kept: Set<String> = []) -> Network { mergingPairs(Network.merge, keeping: kept) }
+    public func optimized(keeping kept: Set<String> = []) -> Network {
+        mergingPairs({ first, second, _ in Network.merge(first, then: second) }, keeping: kept)
+    }
 
     /// The network with each pair of nodes that `merge` makes one layer replaced by that layer, where the first feeds
     /// only the second and is neither the output nor `kept`; the merged node has the second's name and the first's
     /// inputs. Pairs are merged in order, again until none is left, so a layer can take over several nodes after it.
-    func mergingPairs(_ merge: (any Layer, any Layer) -> (any Layer)?, keeping kept: Set<String> = []) -> Network {
+    /// `merge` is given the pair and the shape of one example between them (the first's output).
+    func mergingPairs(_ merge: (_ first: any Layer, _ second: any Layer, _ between: [Int]) -> (any Layer)?,
+                      keeping kept: Set<String> = []) -> Network {
         var result = self
         var changed = true
         while changed {
@@ -230,7 +234,7 @@ public struct Network: Sendable {
                       consumers[node.inputs[0]]?.count == 1, result.outputName != node.inputs[0], !kept.contains(node.inputs[0]) else {
                     continue
                 }
-                if let merged = merge(result.nodes[producerIndex].layer, node.layer) {
+                if let merged = merge(result.nodes[producerIndex].layer, node.layer, result.shapes[node.inputs[0]] ?? []) {
                     result.nodes[producerIndex] = Node(name: node.name, layer: merged, inputs: result.nodes[producerIndex].inputs)
                     result.nodes.remove(at: index)
                     result.shapes[node.inputs[0]] = nil

@@ -197,7 +197,12 @@ import Testing
     /// model's export writes it.
     @Test(arguments: networks.keys.sorted())
     func thePreparedGraphExportsToo(_ name: String) throws {
-        let network = try Self.networks[name]!().prepared(for: .float32)
+        var network = try Self.networks[name]!().prepared(for: .float32)
+        if name == "residuals" {
+            // Its expansion's output is too small for AudioNet to merge it with its depthwise convolution
+            // (``ExpandedDepthwise/fusedFloat32Bytes``): merged here all the same, so the file writes the merged layer back.
+            network = try Self.networks[name]!().optimized().fusingExpansions(float32From: 0).fusingResiduals().fusingChannelScales()
+        }
         // Where the packed product has its body (the expansion is merged with its depthwise convolution then).
         if name == "residuals", network.nodes.contains(where: { $0.layer is ExpandedDepthwise }) {
             #expect(network.nodes.filter { $0.layer is ScaledProjection }.map(\.name) == ["block", "reduce"], "\(network.nodes.map(\.name))")

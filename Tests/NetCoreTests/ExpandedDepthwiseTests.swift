@@ -141,7 +141,7 @@ import Testing
         try network.add("depthwise_2", depthwise())
         try network.add("both", Concat(), inputs: ["expand_2", "depthwise_2"])
         let input = Tensor(shape: [2, 12, 12, 8], scalars: random.floats(2 * 12 * 12 * 8, in: -2...2))
-        let prepared = network.prepared(for: .float32)
+        let prepared = network.optimized().fusingExpansions(float32From: 0)
         let fusedNodes = prepared.nodes.filter { $0.layer is ExpandedDepthwise }.map(\.name)
         if an_packed_gemm_has_body() != 0 {
             #expect(fusedNodes == ["depthwise_relu6"])
@@ -153,5 +153,26 @@ import Testing
         #expect(!network.prepared(for: .int8).nodes.contains { $0.layer is ExpandedDepthwise }, "uncalibrated int8 expansions stay alone")
         let calibrated = try network.prepared(for: .int8, calibratedOn: input)
         #expect(calibrated.nodes.filter { $0.layer is ExpandedDepthwise }.map(\.name) == ["depthwise_relu6"], "a calibrated one is fused")
+    }
+
+    /// At float32 an expansion whose output takes a megabyte (64×64×64 floats) is merged; a quarter of that (32×32, after
+    /// a stride-2 depthwise convolution) stays two layers, which ran faster there. The output is the unfused network's.
+    @Test func aFloat32ExpansionIsFusedOnlyWhereItsOutputTakesAMegabyte() throws {
+        var random = SeededGenerator(seed: 6)
+        var network = Network(inputShape: [64, 64, 8])
+        for (suffix, stride) in [("", 2), ("_2", 1)] {
+            try network.add("expand" + suffix, Conv2D(inputChannels: 8, outputChannels: 64, kernel: (1, 1),
+                                                      weights: random.floats(8 * 64, in: -1...1), activation: .relu6))
+            try network.add("depthwise" + suffix, DepthwiseConv2D(channels: 64, kernel: (3, 3), stride: (stride, stride), padding: .same,
+                                                                  weights: random.floats(9 * 64, in: -1...1), bias: random.floats(64, in: -1...1)))
+            try network.add("project" + suffix, Conv2D(inputChannels: 64, outputChannels: 8, kernel: (1, 1), weights: random.floats(64 * 8, in: -1...1)))
+        }
+        #expect(ExpandedDepthwise.fusedFloat32Bytes == 64 * 64 * 64 * MemoryLayout<Float>.size)
+        let prepared = network.prepared(for: .float32)
+        let fusedNodes = prepared.nodes.filter { $0.layer is ExpandedDepthwise }.map(\.name)
+        #expect(fusedNodes == (an_packed_gemm_has_body() != 0 ? ["depthwise"] : []))
+        #expect(prepared.nodes.contains { $0.name == "expand_2" }, "the 32×32 expansion stays a layer")
+        let input = Tensor(shape: [1, 64, 64, 8], scalars: random.floats(64 * 64 * 8, in: -2...2))
+        #expect(try prepared.run(input).scalars == network.optimized().run(input).scalars)
     }
 }
