@@ -73,7 +73,8 @@ public struct Network: Sendable {
     /// that many examples, one after another, so that each pass's activations stay in cache; a batch with a one-core
     /// pass for every core runs such passes side by side, a core each (EfficientNet-B0 at batch 16 on two cores: 294 →
     /// 380 images/s, calibrated int8 MobileNetV2 964 → 1138, ResNet-50 float32 64 → 68). A batch in passes runs the
-    /// network's head (dense layers on one vector an example) once on the whole batch (``headSplit(of:)``).
+    /// network's tail (its head, and the layers before it whose weights outweigh their activations) after the passes,
+    /// on the whole batch (``tail(of:batch:bodyPasses:)``).
     /// - Throws: ``NetworkError/shapeMismatch(layer:expected:got:)`` naming the expected input shape, or
     ///   ``NetworkError/unknownLayer(_:valid:)`` listing the valid names.
     public func run(_ input: Tensor, outputs requested: [String], reusing buffers: ActivationBuffers = ActivationBuffers()) throws -> [String: Tensor] {
@@ -90,21 +91,22 @@ public struct Network: Sendable {
         guard batch > 1 else { return runPass(input, outputs: requested, reusing: buffers) }
         let perCore = buffers.examplesPerCore(of: self), perPass = perCore * threads  // examplesPerPass(threads: threads)
         guard batch > perPass || (threads > 1 && batch >= threads * perCore) else { return runPass(input, outputs: requested, reusing: buffers) }
-        // Several passes: the body pass by pass, the head once on the batch.
-        let (head, bodyOutputs) = headSplit(of: requested)
+        // Several passes: the body pass by pass, its tail after them on the batch.
+        let sideBySide = threads > 1 && batch >= threads * perCore
+        // As many passes on each core side by side, of at most `perCore` examples (16 examples of at most 7 on two cores:
+        // four passes of 4, not 7, 7 and 2).
+        let passes = sideBySide ? threads * ((batch + threads * perCore - 1) / (threads * perCore)) : (batch + perPass - 1) / perPass
+        let tail = self.tail(of: requested, batch: batch, bodyPasses: passes)
         let body: [String: Tensor]
-        if threads > 1 && batch >= threads * perCore {
-            // As many passes on each core, of at most `perCore` examples (16 examples of at most 7 on two cores: four
-            // passes of 4, not 7, 7 and 2).
-            let passes = threads * ((batch + threads * perCore - 1) / (threads * perCore))
-            body = runPassesSideBySide(input, perPass: (batch + passes - 1) / passes, threads: threads, outputs: bodyOutputs, reusing: buffers)
+        if sideBySide {
+            body = runPassesSideBySide(input, perPass: (batch + passes - 1) / passes, threads: threads, outputs: tail.bodyOutputs, reusing: buffers)
         } else {
-            let passes = Swift.stride(from: 0, to: batch, by: perPass).map { first in
-                runPass(input.rows(Array(first..<min(batch, first + perPass))), outputs: bodyOutputs, reusing: buffers)
+            let results = Swift.stride(from: 0, to: batch, by: perPass).map { first in
+                runPass(input.rows(Array(first..<min(batch, first + perPass))), outputs: tail.bodyOutputs, reusing: buffers)
             }
-            body = joined(passes, batch: batch, outputs: bodyOutputs)
+            body = joined(results, batch: batch, outputs: tail.bodyOutputs)
         }
-        return head.isEmpty ? body : runHead(head, on: body, outputs: requested)
+        return tail.nodes.isEmpty ? body : runTail(tail, on: body, input: input, outputs: requested)
     }
 
     /// ``run(_:outputs:reusing:)`` of a batch with a pass for every core at least: passes of `perPass` examples side
@@ -128,7 +130,7 @@ public struct Network: Sendable {
     }
 
     /// The requested outputs of consecutive passes over a batch of `batch` examples, joined along the batch.
-    private func joined(_ passes: [[String: Tensor]], batch: Int, outputs requested: [String]) -> [String: Tensor] {
+    func joined(_ passes: [[String: Tensor]], batch: Int, outputs requested: [String]) -> [String: Tensor] {
         Dictionary(uniqueKeysWithValues: Set(requested).map { name in
             (name, Tensor(shape: [batch] + shapes[name]!) { output in
                 var target = output.baseAddress!

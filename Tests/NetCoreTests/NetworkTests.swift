@@ -105,6 +105,39 @@ import Testing
         }
     }
 
+    /// A batch in passes runs the layers whose weights outweigh their activations once on the whole batch too: here a
+    /// 3×3 convolution of 590 KB of weights on 2×2 maps (16 KB an example) after a stride-2 one on 400×400 images (2.6
+    /// MB an example), which stays in passes of one example a core. Each example's outputs are those it has alone.
+    @Test(arguments: [1, 3])
+    func aBatchInPassesRunsItsHeavyLayersOnSmallMapsOnceOnTheWholeBatch(threads: Int) throws {
+        var random = SeededGenerator(seed: 5)
+        var net = Network(inputShape: [400, 400, 10])
+        try net.add("conv", Conv2D(inputChannels: 10, outputChannels: 16, kernel: (3, 3), stride: (2, 2), padding: .same,
+                                   weights: random.floats(1440, in: -0.3...0.3), activation: .relu))
+        let bodyBatches = BatchSizes(), tailBatches = BatchSizes()
+        try net.add("body", BatchRecorder(batches: bodyBatches))
+        try net.add("pool", Pool2D(.max, kernel: (100, 100)))
+        try net.add("heavy", Conv2D(inputChannels: 16, outputChannels: 1024, kernel: (3, 3), padding: .same,
+                                    weights: random.floats(9 * 16 * 1024, in: -0.1...0.1), bias: random.floats(1024, in: -0.1...0.1)))
+        try net.add("tail", BatchRecorder(batches: tailBatches))
+        try net.add("gap", GlobalAveragePool())
+        Parallel.setThreadCount(threads)
+        defer { Parallel.setThreadCount(nil) }
+        let batch = 2 * net.examplesPerPass(threads: threads) + 1, size = 400 * 400 * 10
+        #expect(net.examplesPerPass(threads: 1) == 1)
+        let input = Tensor(shape: [batch, 400, 400, 10], scalars: random.floats(batch * size, in: -1...1))
+        let outputs = try net.run(input, outputs: ["gap", "pool"])
+        #expect(tailBatches.sizes == [batch], "the heavy layer ran on batches of \(tailBatches.sizes)")
+        #expect(bodyBatches.sizes.allSatisfy { $0 == 1 }, "the first layer ran on batches of \(bodyBatches.sizes)")
+        for example in 0..<batch {
+            let alone = try net.run(input.rows([example]), outputs: ["gap", "pool"])
+            let pool = alone["pool"]!.count, gap = alone["gap"]!.count
+            #expect(Array(outputs["pool"]!.scalars[example * pool..<(example + 1) * pool]) == alone["pool"]!.scalars, "pool, example \(example)")
+            let tail = Array(outputs["gap"]!.scalars[example * gap..<(example + 1) * gap])
+            #expect(zip(tail, alone["gap"]!.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "tail, example \(example)")
+        }
+    }
+
     /// A pass holds as many examples a core as keep the largest activation within a quarter of the weights' bytes, at
     /// least 1 MB and at most 8 MB of it; an int8 weight counts one byte.
     @Test func examplesPerPassFollowTheWeightsBytes() throws {
