@@ -70,28 +70,33 @@ extension Network {
     }
 
     /// This network at `precision`, BatchNorm and activations folded, each expansion merged with the depthwise
-    /// convolution that reads it (``fusingExpansions()``), each projection with the residual addition after it
+    /// convolution that reads it (``fusingExpansions(float32From:)``: at float32 one whose output takes at least
+    /// `float32ExpansionBytes`, 0 for every one), each projection with the residual addition after it
     /// (``fusingResiduals()``), each squeeze-and-excitation scaling with the projection after it (``fusingChannelScales()``),
     /// and each FFT convolution holding its kernel only as spectra (``keepingOnlySpectra()``).
-    public func prepared(for precision: Precision) -> Network {
-        fused(for: precision).keepingOnlySpectra()
+    public func prepared(for precision: Precision,
+                         mergingFloat32ExpansionsFrom float32ExpansionBytes: Int = ExpandedDepthwise.fusedFloat32Bytes) -> Network {
+        fused(for: precision, mergingFloat32ExpansionsFrom: float32ExpansionBytes).keepingOnlySpectra()
     }
 
     /// The activation plan of one example as this network runs at `precision`: its layers fused as
-    /// ``prepared(for:)`` fuses them, without making their weights' inference forms (which a plan does not need).
+    /// ``prepared(for:mergingFloat32ExpansionsFrom:)`` fuses them, without making their weights' inference forms (which
+    /// a plan does not need).
     public func activationPlan(at precision: Precision) -> ActivationPlan {
         fused(for: precision).activationPlan()
     }
 
-    /// ``prepared(for:)`` but for the FFT convolutions' spectra.
-    private func fused(for precision: Precision) -> Network {
+    /// ``prepared(for:mergingFloat32ExpansionsFrom:)`` but for the FFT convolutions' spectra.
+    private func fused(for precision: Precision,
+                       mergingFloat32ExpansionsFrom float32ExpansionBytes: Int = ExpandedDepthwise.fusedFloat32Bytes) -> Network {
         let folded = optimized()
-        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions().fusingResiduals().fusingChannelScales()
+        return (precision == .int8 ? folded.int8Quantized() : folded).fusingExpansions(float32From: float32ExpansionBytes)
+            .fusingResiduals().fusingChannelScales()
     }
 
-    /// ``prepared(for:)`` with, at int8, each int8 layer's input range calibrated on `examples`
-    /// (``int8Quantized(calibratedOn:)``) and the int8 layers passing uint8 codes between them (``exchangingCodes()``);
-    /// at float32 the examples are not used.
+    /// ``prepared(for:mergingFloat32ExpansionsFrom:)`` with, at int8, each int8 layer's input range calibrated on
+    /// `examples` (``int8Quantized(calibratedOn:)``) and the int8 layers passing uint8 codes between them
+    /// (``exchangingCodes()``); at float32 the examples are not used.
     public func prepared(for precision: Precision, calibratedOn examples: Tensor) throws -> Network {
         guard precision == .int8 else { return prepared(for: precision) }
         return try optimized().int8Quantized(calibratedOn: examples).fusingExpansions().fusingResiduals().fusingChannelScales()

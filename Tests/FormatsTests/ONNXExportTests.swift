@@ -193,16 +193,13 @@ import Testing
         #expect(error <= 1e-5, "\(name): relative error \(error)")
     }
 
-    /// As AudioNet runs it (``Network/prepared(for:)``: fused layers written back as their operators), as a trained
-    /// model's export writes it.
+    /// As AudioNet runs it (``Network/prepared(for:mergingFloat32ExpansionsFrom:)``: fused layers written back as their
+    /// operators), as a trained model's export writes it. Every expansion is merged with its depthwise convolution, those
+    /// too small for AudioNet to merge (``ExpandedDepthwise/fusedFloat32Bytes``) included, so the file writes the merged
+    /// layer back.
     @Test(arguments: networks.keys.sorted())
     func thePreparedGraphExportsToo(_ name: String) throws {
-        var network = try Self.networks[name]!().prepared(for: .float32)
-        if name == "residuals" {
-            // Its expansion's output is too small for AudioNet to merge it with its depthwise convolution
-            // (``ExpandedDepthwise/fusedFloat32Bytes``): merged here all the same, so the file writes the merged layer back.
-            network = try Self.networks[name]!().optimized().fusingExpansions(float32From: 0).fusingResiduals().fusingChannelScales()
-        }
+        let network = try Self.networks[name]!().prepared(for: .float32, mergingFloat32ExpansionsFrom: 0)
         // Where the packed product has its body (the expansion is merged with its depthwise convolution then).
         if name == "residuals", network.nodes.contains(where: { $0.layer is ExpandedDepthwise }) {
             #expect(network.nodes.filter { $0.layer is ScaledProjection }.map(\.name) == ["block", "reduce"], "\(network.nodes.map(\.name))")
