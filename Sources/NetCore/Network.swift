@@ -91,22 +91,32 @@ public struct Network: Sendable {
         guard batch > 1 else { return runPass(input, outputs: requested, reusing: buffers) }
         let perCore = buffers.examplesPerCore(of: self), perPass = perCore * threads  // examplesPerPass(threads: threads)
         guard batch > perPass || (threads > 1 && batch >= threads * perCore) else { return runPass(input, outputs: requested, reusing: buffers) }
-        // Several passes: the body pass by pass, its tail after them on the batch.
-        let sideBySide = threads > 1 && batch >= threads * perCore
-        // As many passes on each core side by side, of at most `perCore` examples (16 examples of at most 7 on two cores:
-        // four passes of 4, not 7, 7 and 2).
-        let passes = sideBySide ? threads * ((batch + threads * perCore - 1) / (threads * perCore)) : (batch + perPass - 1) / perPass
-        let tail = self.tail(of: requested, batch: batch, bodyPasses: passes)
-        let body: [String: Tensor]
-        if sideBySide {
-            body = runPassesSideBySide(input, perPass: (batch + passes - 1) / passes, threads: threads, outputs: tail.bodyOutputs, reusing: buffers)
-        } else {
-            let results = Swift.stride(from: 0, to: batch, by: perPass).map { first in
-                runPass(input.rows(Array(first..<min(batch, first + perPass))), outputs: tail.bodyOutputs, reusing: buffers)
-            }
-            body = joined(results, batch: batch, outputs: tail.bodyOutputs)
+        // The body's passes over `count` examples: side by side when there is a pass for every core — as many on each
+        // core, of at most `perCore` examples (16 examples of at most 7 on two cores: four passes of 4, not 7, 7 and 2) —
+        // else one after another.
+        func passes(over count: Int) -> (count: Int, sideBySide: Bool) {
+            let sideBySide = threads > 1 && count >= threads * perCore
+            return (sideBySide ? threads * ((count + threads * perCore - 1) / (threads * perCore)) : (count + perPass - 1) / perPass, sideBySide)
         }
-        return tail.nodes.isEmpty ? body : runTail(tail, on: body, input: input, outputs: requested)
+        func body(_ part: Tensor, outputs: [String]) -> [String: Tensor] {
+            let count = part.shape[0], (passCount, sideBySide) = passes(over: count)
+            if sideBySide {
+                return runPassesSideBySide(part, perPass: (count + passCount - 1) / passCount, threads: threads, outputs: outputs, reusing: buffers)
+            }
+            let results = Swift.stride(from: 0, to: count, by: perPass).map { first in
+                runPass(part.rows(Array(first..<min(count, first + perPass))), outputs: outputs, reusing: buffers)
+            }
+            return passCount == 1 ? results[0] : joined(results, batch: count, outputs: outputs)
+        }
+        let tail = self.tail(of: requested, batch: batch, bodyPasses: passes(over: batch).count)
+        guard !tail.nodes.isEmpty else { return body(input, outputs: requested) }
+        // A batch larger than a tail pass runs tail pass by tail pass, each after the body's passes over its examples, so
+        // that the body's outputs the tail reads are held for one tail pass at a time.
+        let parts = Swift.stride(from: 0, to: batch, by: tail.examplesPerPass).map { first in
+            let part = tail.examplesPerPass >= batch ? input : input.rows(Array(first..<min(batch, first + tail.examplesPerPass)))
+            return runTail(tail.nodes, on: body(part, outputs: tail.bodyOutputs), input: part, outputs: requested)
+        }
+        return parts.count == 1 ? parts[0] : joined(parts, batch: batch, outputs: requested)
     }
 
     /// ``run(_:outputs:reusing:)`` of a batch with a pass for every core at least: passes of `perPass` examples side
@@ -130,7 +140,7 @@ public struct Network: Sendable {
     }
 
     /// The requested outputs of consecutive passes over a batch of `batch` examples, joined along the batch.
-    func joined(_ passes: [[String: Tensor]], batch: Int, outputs requested: [String]) -> [String: Tensor] {
+    private func joined(_ passes: [[String: Tensor]], batch: Int, outputs requested: [String]) -> [String: Tensor] {
         Dictionary(uniqueKeysWithValues: Set(requested).map { name in
             (name, Tensor(shape: [batch] + shapes[name]!) { output in
                 var target = output.baseAddress!

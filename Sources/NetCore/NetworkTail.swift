@@ -10,11 +10,12 @@ extension Network {
         /// The outputs the body's passes give: the requested ones before the tail, and the tail's inputs (the network's
         /// input excepted, which the tail reads as it is).
         let bodyOutputs: [String]
-        /// Examples per pass through the tail (the batch, unless its activations would outgrow ``tailPassBytes``).
+        /// Examples per pass through the tail (the batch, unless its activations would outgrow ``Network/tailPassBytes``).
         let examplesPerPass: Int
     }
 
-    /// Bytes of the largest activation of a pass through the tail, which bounds the memory the tail takes.
+    /// Bytes of the largest activation of a pass through the tail. A larger batch runs tail pass by tail pass, each after
+    /// the body's passes over its examples: this bounds the memory the tail's activations and the body's outputs take.
     static let tailPassBytes = 64 << 20
 
     /// The tail that saves the most memory traffic over running the whole network in `bodyPasses` passes over `batch`
@@ -53,23 +54,12 @@ extension Network {
         return Tail(nodes: tail, bodyOutputs: bodyOutputs.sorted(), examplesPerPass: min(batch, max(1, Self.tailPassBytes / largestInTail)))
     }
 
-    /// `outputs` from the network's `input` and the body's outputs `body` over the whole batch, running `tail` on them.
-    func runTail(_ tail: Tail, on body: [String: Tensor], input: Tensor, outputs: [String]) -> [String: Tensor] {
-        var body = body
-        body[inputName] = input
-        let batch = input.shape[0], perPass = tail.examplesPerPass
-        guard perPass < batch else { return runTailPass(tail.nodes, on: body, outputs: outputs) }
-        let passes = Swift.stride(from: 0, to: batch, by: perPass).map { first in
-            let rows = Array(first..<min(batch, first + perPass))
-            return runTailPass(tail.nodes, on: body.mapValues { $0.rows(rows) }, outputs: outputs)
-        }
-        return joined(passes, batch: batch, outputs: outputs)
-    }
-
-    /// One pass of ``runTail(_:on:outputs:)``: each node's output in a new tensor, dropped after its last reader.
-    private func runTailPass(_ tail: [Node], on body: [String: Tensor], outputs: [String]) -> [String: Tensor] {
-        let batch = body[inputName]!.shape[0], kept = Set(outputs)
+    /// `outputs` from the network's `input` and the body's outputs `body` over the same examples, running the tail's
+    /// nodes `tail` on them: each node's output in a new tensor, dropped after its last reader.
+    func runTail(_ tail: [Node], on body: [String: Tensor], input: Tensor, outputs: [String]) -> [String: Tensor] {
+        let batch = input.shape[0], kept = Set(outputs)
         var values = body, readers = [String: Int]()
+        values[inputName] = input
         for node in tail { for input in node.inputs { readers[input, default: 0] += 1 } }
         for node in tail {
             let started = Network.profiling ? DispatchTime.now().uptimeNanoseconds : 0

@@ -138,6 +138,35 @@ import Testing
         }
     }
 
+    /// A batch whose tail would read more than ``Network/tailPassBytes`` runs tail pass by tail pass, each after the
+    /// body's passes over its examples (so that the body's outputs are held for one tail pass at a time): here a 16×16
+    /// convolution at stride 512 (2 MB of weights, 4 KB out) reads a 32 MB map an example, so three examples run as a
+    /// tail pass of two and one of one.
+    @Test(arguments: [1, 3])
+    func aBatchLargerThanATailPassRunsTailPassByTailPass(threads: Int) throws {
+        var random = SeededGenerator(seed: 6)
+        var net = Network(inputShape: [1024, 1024, 8])
+        let batches = BatchSizes()
+        try net.add("relu", ActivationLayer(.relu))
+        try net.add("body", BatchRecorder(batches: batches, name: "body"))
+        try net.add("heavy", Conv2D(inputChannels: 8, outputChannels: 256, kernel: (16, 16), stride: (512, 512),
+                                    weights: random.floats(16 * 16 * 8 * 256, in: -0.1...0.1)))
+        try net.add("tail", BatchRecorder(batches: batches, name: "tail"))
+        Parallel.setThreadCount(threads)
+        defer { Parallel.setThreadCount(nil) }
+        let batch = 3, size = 1024 * 1024 * 8
+        let input = Tensor(shape: [batch, 1024, 1024, 8], scalars: random.floats(batch * size, in: -1...1))
+        let outputs = try net.run(input, outputs: ["tail"])
+        let order = batches.recorders, tailSizes = zip(order, batches.sizes).filter { $0.0 == "tail" }.map(\.1)
+        #expect(tailSizes == [2, 1], "the tail ran on batches of \(tailSizes)")
+        #expect(order.firstIndex(of: "tail")! < order.lastIndex(of: "body")!, "the passes ran in the order \(order)")
+        for example in 0..<batch {
+            let alone = try net.run(input.rows([example]), outputs: ["tail"])["tail"]!
+            let part = Array(outputs["tail"]!.scalars[example * alone.count..<(example + 1) * alone.count])
+            #expect(zip(part, alone.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "example \(example)")
+        }
+    }
+
     /// A pass holds as many examples a core as keep the largest activation within a quarter of the weights' bytes, at
     /// least 1 MB and at most 8 MB of it; an int8 weight counts one byte.
     @Test func examplesPerPassFollowTheWeightsBytes() throws {
@@ -183,21 +212,23 @@ import Testing
     }
 }
 
-/// The batch sizes a ``BatchRecorder`` saw, in order.
+/// The batch sizes a ``BatchRecorder`` saw, in order, and which recorder saw each (recorders may share one).
 final class BatchSizes: @unchecked Sendable {
     private let lock = NSLock()
-    private var seen: [Int] = []
-    var sizes: [Int] { lock.withLock { seen } }
-    func add(_ size: Int) { lock.withLock { seen.append(size) } }
+    private var seen: [(recorder: String, size: Int)] = []
+    var sizes: [Int] { lock.withLock { seen.map(\.size) } }
+    var recorders: [String] { lock.withLock { seen.map(\.recorder) } }
+    func add(_ size: Int, by recorder: String) { lock.withLock { seen.append((recorder, size)) } }
 }
 
 /// Passes its vectors on and records each batch it is given.
 struct BatchRecorder: Layer {
     let batches: BatchSizes
+    var name = ""
     var typeName: String { "BatchRecorder" }
     func outputShape(for inputs: [[Int]]) throws -> [Int] { inputs[0] }
     func forward(_ inputs: [Tensor], into output: inout Tensor) {
-        batches.add(inputs[0].shape[0])
+        batches.add(inputs[0].shape[0], by: name)
         output.scalars = inputs[0].scalars
     }
 }
