@@ -2,8 +2,8 @@ import Base
 import Foundation
 
 extension Network {
-    /// The end of the network that a batch run in passes runs after the passes, on the whole batch, and the outputs the
-    /// body's passes hand it.
+    /// The end of the network that a batch run in passes runs after the body's passes, on the whole batch (or tail pass
+    /// by tail pass), and the outputs the body's passes hand it.
     struct Tail {
         /// The tail's nodes that the requested outputs need, in order; empty when the whole network runs in passes.
         let nodes: [Node]
@@ -23,11 +23,12 @@ extension Network {
     /// tail pass instead of once a body pass, while its activations, the whole batch's, leave the cache: they count four
     /// times their bytes (written and read back, and the reads of the next layer; with twice, calibrated int8
     /// MobileNetV2's last stage, 3.5 MB of weights that stay in cache anyway, joined the tail and lost 10–20 %).
-    /// ResNet-50 at batch 16 in passes of 2 (float32, one core): the 3×3 convolutions of layer4's first two blocks (9.4 MB of
-    /// weights each) took 31 and 30 ms a batch in passes against 27 and 15 once on the batch; its 1×1 ones were even, and layers 1 and 2 lost
-    /// 20 % on the batch. The head — the longest run of nodes at the end that read and write one vector an example —
-    /// is always in the tail: YAMNet's classifier (1024 → 521, 533 KB of int8 weights) took 5.5 µs a patch read again in
-    /// every pass of 2 patches, as much as the depthwise layers of its last five blocks.
+    /// ResNet-50 at batch 16 in passes of 2 (float32, one core): the 3×3 convolutions of layer4's first two blocks
+    /// (9.4 MB of weights each) took 31 and 30 ms a batch in passes against 27 and 15 once on the batch; its 1×1 ones
+    /// were even, and layers 1 and 2 lost 20 % on the batch. The head — the longest run of nodes at the end that read
+    /// and write one vector an example — is always in the tail: YAMNet's classifier (1024 → 521, 533 KB of int8
+    /// weights) took 5.5 µs a patch read again in every pass of 2 patches, as much as the depthwise layers of its last
+    /// five blocks.
     func tail(of outputs: [String], batch: Int, bodyPasses: Int) -> Tail {
         let needed = neededNodes(for: Set(outputs)), bytes = valueBytes
         func exampleBytes(_ name: String) -> Int { (shapes[name]?.reduce(1, *) ?? 0) * (bytes[name] ?? MemoryLayout<Float>.size) }
