@@ -32,8 +32,8 @@ extension Network {
     func tail(of outputs: [String], batch: Int, bodyPasses: Int) -> Tail {
         let needed = neededNodes(for: Set(outputs)), bytes = valueBytes
         func exampleBytes(_ name: String) -> Int { (shapes[name]?.reduce(1, *) ?? 0) * (bytes[name] ?? MemoryLayout<Float>.size) }
-        var weights = 0, written = 0, largest = 1, gain = 0, inHead = true
-        var best = (gain: 0, start: nodes.count)
+        var weights = 0, written = 0, largest = 1, perPass = batch, gain = 0, inHead = true
+        var best = (gain: 0, start: nodes.count, perPass: batch)
         for start in Swift.stride(from: nodes.count - 1, through: 1, by: -1) {
             let node = nodes[start]
             inHead = inHead && shapes[node.name]!.count == 1 && node.inputs.allSatisfy { $0 != inputName && shapes[$0]!.count == 1 }
@@ -41,18 +41,17 @@ extension Network {
                 weights += node.layer.parameterBytes
                 written += exampleBytes(node.name)
                 largest = max(largest, exampleBytes(node.name), node.inputs.map(exampleBytes).max() ?? 0)
-                let perPass = min(batch, max(1, Self.tailPassBytes / largest))
+                perPass = min(batch, max(1, Self.tailPassBytes / largest))
                 gain = weights * (bodyPasses - (batch + perPass - 1) / perPass) - 4 * written * batch
             }
-            if inHead || gain > best.gain { best = (gain, start) }
+            if inHead || gain > best.gain { best = (gain, start, perPass) }
         }
         let tail = nodes[best.start...].filter { needed.contains($0.name) }
         guard !tail.isEmpty else { return Tail(nodes: [], bodyOutputs: outputs, examplesPerPass: batch) }
         let inTail = Set(tail.map(\.name))
         let bodyOutputs = Set(outputs.filter { !inTail.contains($0) } + tail.flatMap(\.inputs).filter { !inTail.contains($0) })
             .subtracting([inputName])
-        let largestInTail = max(1, tail.flatMap { [$0.name] + $0.inputs }.map(exampleBytes).max() ?? 1)
-        return Tail(nodes: tail, bodyOutputs: bodyOutputs.sorted(), examplesPerPass: min(batch, max(1, Self.tailPassBytes / largestInTail)))
+        return Tail(nodes: tail, bodyOutputs: bodyOutputs.sorted(), examplesPerPass: best.perPass)
     }
 
     /// `outputs` from the network's `input` and the body's outputs `body` over the same examples, running the tail's
