@@ -539,31 +539,36 @@ extension PackedProductTests {
     }
 
     /// The stem kernel (1–4 input channels): output channels off the 16-lane block (and, at 21 and 5, off the
-    /// 8-lane half), widths off the pixel tiles; one input channel (the AVX-512 body's padded rows) at both strides.
-    static let fewInputsShapes = [(inputs: 1, outputs: 32, stride: 2), (inputs: 1, outputs: 24, stride: 1), (inputs: 3, outputs: 21, stride: 1),
-                                  (inputs: 3, outputs: 5, stride: 2)]
+    /// 8-lane half), widths off the pixel tiles; one input channel (the AVX-512 body's padded rows) at both strides;
+    /// ResNet's 7×7 stride-2 stem, a dilated kernel and an 11×11 kernel taller than the image (kernel rows and tiles
+    /// wholly in the padding).
+    static let fewInputsShapes = [(inputs: 1, outputs: 32, kernel: 3, stride: 2, dilation: 1), (inputs: 1, outputs: 24, kernel: 3, stride: 1, dilation: 1),
+                                  (inputs: 3, outputs: 21, kernel: 3, stride: 1, dilation: 1), (inputs: 3, outputs: 5, kernel: 3, stride: 2, dilation: 1),
+                                  (inputs: 3, outputs: 64, kernel: 7, stride: 2, dilation: 1), (inputs: 2, outputs: 16, kernel: 3, stride: 1, dilation: 2),
+                                  (inputs: 4, outputs: 40, kernel: 11, stride: 4, dilation: 1)]
 
-    func fewInputsBodyAgreesWithThePortableBody(_ body: SIMDBody, inputs: Int, outputs: Int, stride: Int) {
+    func fewInputsBodyAgreesWithThePortableBody(_ body: SIMDBody, inputs: Int, outputs: Int, kernel: Int, stride: Int, dilation: Int) {
         #expect(CPU.withLevel(body.level) { CPU.has(body.features) }, "the level selects the \(body.name) body")
         var random = SeededGenerator(seed: UInt64(inputs * outputs))
-        // 30 columns: tiles of 6 pixels clear of the padding, and (at stride 1) a whole tile whose last pixel reaches it.
+        // 30 columns: tiles of 6 and 14 pixels clear of the padding, tiles that reach it on either side, a partial last tile.
         let input = Tensor(shape: [2, 9, 30, inputs], scalars: random.floats(2 * 9 * 30 * inputs, in: -1...1))
-        let layer = Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (3, 3), stride: (stride, stride), padding: .same,
-                           weights: random.floats(9 * inputs * outputs, in: -1...1), bias: random.floats(outputs, in: -1...1),
-                           activation: .relu)
+        let layer = Conv2D(inputChannels: inputs, outputChannels: outputs, kernel: (kernel, kernel), stride: (stride, stride),
+                           dilation: (dilation, dilation), padding: .same, weights: random.floats(kernel * kernel * inputs * outputs, in: -1...1),
+                           bias: random.floats(outputs, in: -1...1), activation: .relu)
+        #expect(ConvolutionAlgorithm.choose(for: layer, input: [9, 30, inputs]) == .fewInputs)
         let simd = CPU.withLevel(body.level) { layer.forward([input]).scalars }
         let portable = withPortableKernels { layer.forward([input]).scalars }
         #expect(TestSupport.maxAbsDifference(simd, portable) <= 1e-5)
     }
 
     @Test(.enabled(if: SIMDBody.avx512.present, SIMDBody.avx512.absence), arguments: fewInputsShapes)
-    func fewInputsAVX512BodyAgreesWithThePortableBody(inputs: Int, outputs: Int, stride: Int) {
-        fewInputsBodyAgreesWithThePortableBody(.avx512, inputs: inputs, outputs: outputs, stride: stride)
+    func fewInputsAVX512BodyAgreesWithThePortableBody(inputs: Int, outputs: Int, kernel: Int, stride: Int, dilation: Int) {
+        fewInputsBodyAgreesWithThePortableBody(.avx512, inputs: inputs, outputs: outputs, kernel: kernel, stride: stride, dilation: dilation)
     }
 
     @Test(.enabled(if: SIMDBody.avx2.present, SIMDBody.avx2.absence), arguments: fewInputsShapes)
-    func fewInputsAVX2BodyAgreesWithThePortableBody(inputs: Int, outputs: Int, stride: Int) {
-        fewInputsBodyAgreesWithThePortableBody(.avx2, inputs: inputs, outputs: outputs, stride: stride)
+    func fewInputsAVX2BodyAgreesWithThePortableBody(inputs: Int, outputs: Int, kernel: Int, stride: Int, dilation: Int) {
+        fewInputsBodyAgreesWithThePortableBody(.avx2, inputs: inputs, outputs: outputs, kernel: kernel, stride: stride, dilation: dilation)
     }
 
     /// Winograd F(4×4, 3×3) (16+ channels, stride 1) against a direct double-precision convolution, on odd
