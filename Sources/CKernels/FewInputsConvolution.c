@@ -95,7 +95,8 @@ static void tile_rows_at_column(TileRows *t, const AnWindowShape *s, int ox0, in
     for (int ky = t->first; ky < t->end; ky++) {
         float *copy = t->padded + (size_t)ky * t->span * cin;
         memset(copy, 0, (size_t)t->span * cin * sizeof(float));
-        if (to > from) memcpy(copy + (size_t)(from - firstColumn) * cin, t->image[ky] + (size_t)from * cin, (size_t)(to - from) * cin * sizeof(float));
+        if (to > from)
+            memcpy(copy + (size_t)(from - firstColumn) * cin, t->image[ky] + (size_t)from * cin, (size_t)(to - from) * cin * sizeof(float));
         t->tile[ky] = copy;
     }
 }
