@@ -170,16 +170,16 @@ AVX2_TARGET static void gemm_avx2(int m, int n, int k, const float *a, int lda, 
     }
 }
 
-// `prfchw` (PREFETCHW: every AVX-512 processor has it) to ask for the output's lines for writing.
-#define AVX512_TARGET __attribute__((target("avx512f,prfchw")))
+#define AVX512_TARGET __attribute__((target("avx512f")))
 enum { WIDE_ROW_TILE = 12 };  // 12 rows × 2 panels: 24 zmm accumulators + 2 weight vectors, broadcasts from memory
 
 // `rows` (a constant where inlined) rows × `panels` (1 or 2, a constant) panels of 16 columns, the second's columns
 // masked by `mask1` (and the first's by `mask0`) when it is the last, partial panel, the weights asked for ahead
-// (``PREFETCH_AHEAD``) when `prefetch`. The tile's residual lines, then its output lines (for writing), are asked for
-// one per step over the first steps of k: they come from beyond the L2 (a pass's activations), and the hardware
-// prefetcher does not follow 12 rows a kilobyte or more apart (ResNet-50's layer1 projection with its residual,
-// 6272 × 64 → 256: 2.30–2.44 ms without the requests, 1.96–1.98 with them; without the residual 1.70 and 1.46).
+// (``PREFETCH_AHEAD``) when `prefetch`. The tile's residual lines, then its output lines, are asked for one per step
+// over the first steps of k: they come from beyond the L2 (a pass's activations), and the hardware prefetcher does not
+// follow 12 rows a kilobyte or more apart (ResNet-50's layer1 projection with its residual, 6272 × 64 → 256: 2.30–2.44
+// ms without the requests, 1.96–2.08 with them; without the residual 1.70–1.77 and 1.45–1.51; a request for writing,
+// PREFETCHW, measured the same as a plain one).
 // Every lane sums as ``tile_avx2``'s does (bias, then a fused multiply-add per k in order), so the two bodies give the
 // same bits.
 AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
@@ -194,7 +194,7 @@ AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
         if (i < 2 * lines) {
             int line = i < lines ? i : i - lines;
             size_t at = (size_t)(line / panels) * ldc + (line % panels) * PANEL;
-            if (i >= lines) __builtin_prefetch(c + at, 1, 3);
+            if (i >= lines) _mm_prefetch((const char *)(c + at), _MM_HINT_T0);
             else if (addend) _mm_prefetch((const char *)(addend + at), _MM_HINT_T0);
         }
         if (prefetch) {
