@@ -58,12 +58,19 @@ AMX_TARGET static inline __attribute__((always_inline)) void block_amx(
     if (halves == 2) _tile_stored(1, dots + 16, 4 * PANEL);
     if (rowTiles == 2) _tile_stored(2, dots + TILE_ROWS * PANEL, 4 * PANEL);
     if (rowTiles == 2 && halves == 2) _tile_stored(3, dots + TILE_ROWS * PANEL + 16, 4 * PANEL);
-    RowTerms terms = row_terms(ends, zeros[0], rowScales[0]);
+    RowTerms terms[2];
+    terms[0] = terms[1] = row_terms(ends, zeros[0], rowScales[0]);
     int uniform = rows_share_terms(count, zeros, rowScales);
-    for (int r = 0; r < count; r++) {
-        if (!uniform && r > 0) terms = row_terms(ends, zeros[r], rowScales[r]);
-        __m512i acc0 = _mm512_load_si512(dots + r * PANEL), acc1 = halves == 2 ? _mm512_load_si512(dots + r * PANEL + 16) : acc0;
-        store_row_vnni(kind, halves, ends, &terms, acc0, acc1, store, (size_t)r * store.ld);
+    for (int r = 0; r < count; r += 2) {
+        int rows = r + 1 < count ? 2 : 1;
+        __m512i acc[2][2];
+        for (int i = 0; i < rows; i++) {
+            if (!uniform) terms[i] = row_terms(ends, zeros[r + i], rowScales[r + i]);
+            acc[i][0] = _mm512_sub_epi32(_mm512_load_si512(dots + (r + i) * PANEL), terms[i].offset0);
+            acc[i][1] = halves == 2 ? _mm512_sub_epi32(_mm512_load_si512(dots + (r + i) * PANEL + 16), terms[i].offset1) : acc[i][0];
+        }
+        if (rows == 2) store_rows_vnni(kind, halves, 2, ends, terms, acc, store, (size_t)r * store.ld);
+        else store_rows_vnni(kind, halves, 1, ends, terms, acc, store, (size_t)r * store.ld);
     }
 }
 

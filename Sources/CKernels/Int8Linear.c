@@ -90,14 +90,6 @@ static inline float dequantized(int32_t dot, int32_t zero, int32_t sum, float ro
 
 static inline float clamped(float value, float lo, float hi) { return fminf(fmaxf(value, lo), hi); }
 
-// A value's uint8 code: `an_int8_quantize`'s rounding (to nearest even), clamp and code for NaN (0).
-static inline uint8_t code_of(float value, float inverse, int32_t zero) {
-    float v = __builtin_rintf(value * inverse) + (float)zero;
-    v = v > 0 ? v : 0;
-    v = v < 255 ? v : 255;
-    return (uint8_t)v;
-}
-
 // Columns `first ..< last` of one output row (`store` at the row): dequantized, plus the residual, clamped (the fused
 // activation), stored. One loop per step, each over plain pointers, so that each vectorizes: under a branch inside one
 // loop, the residual's loads became masked loads of NULL, which only an emulator's unsuppressed fault stops, but stops.
@@ -105,14 +97,18 @@ static inline void finish_row(int first, int last, const int32_t *dots, int32_t 
                               const float *scales, const float *bias, Store store) {
     float values[PANEL];
     int count = last - first;
-    for (int i = 0; i < count; i++)
-        values[i] = dequantized(dots[i], zero, sums[first + i], rowScale, scales[first + i], bias ? bias[first + i] : 0);
+    float shift = store.addendCodes ? residual_shift(store) : 0;
+    for (int i = 0; i < count; i++) {
+        float columnBias = bias ? bias[first + i] : 0;
+        if (store.addendCodes) columnBias += shift;
+        values[i] = dequantized(dots[i], zero, sums[first + i], rowScale, scales[first + i], columnBias);
+    }
     if (store.addend) {
         const float *addend = store.addend + first;
         for (int i = 0; i < count; i++) values[i] += addend[i];
     } else if (store.addendCodes) {
         const uint8_t *addend = store.addendCodes + first;
-        for (int i = 0; i < count; i++) values[i] += store.addendScale * (float)((int32_t)addend[i] - store.addendZero);
+        for (int i = 0; i < count; i++) values[i] = fmaf((float)addend[i], store.addendScale, values[i]);
     }
     for (int i = 0; i < count; i++) values[i] = clamped(values[i], store.lo, store.hi);
     if (store.codes) {
@@ -252,9 +248,18 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
 VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     int kind, int rowsInTile, int halves, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
     const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1) {
+    // The sums start from minus each row's zero-point terms (`store_rows_vnni` takes them subtracted).
     __m512i acc[ROW_TILE][2];
+    __m512i sum0 = _mm512_maskz_loadu_epi32(mask0, sums), sum1 = _mm512_maskz_loadu_epi32(mask1, sums + 16);
+    int uniform = rows_share_terms(rowsInTile, zeros, rowScales);
 #pragma clang loop unroll(full)
-    for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = _mm512_setzero_si512(); acc[r][1] = _mm512_setzero_si512(); }
+    for (int r = 0; r < ROW_TILE; r++) {
+        if (r < rowsInTile) {
+            __m512i zero = _mm512_set1_epi32(zeros[uniform ? 0 : r]);
+            acc[r][0] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(zero, sum0));
+            acc[r][1] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(zero, sum1));
+        }
+    }
     int runK4 = k4count / runs.runs;
     for (int run = 0; run < runs.runs; run++) {
         const uint8_t *rows[ROW_TILE];
@@ -276,13 +281,17 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
         }
     }
     TileEnds ends = tile_ends(scales, sums, bias, store, mask0, mask1);
-    RowTerms terms = row_terms(&ends, zeros[0], rowScales[0]);
-    int uniform = rows_share_terms(rowsInTile, zeros, rowScales);
+    RowTerms terms[2];
+    terms[0] = terms[1] = row_terms(&ends, zeros[0], rowScales[0]);
 #pragma clang loop unroll(full)
-    for (int r = 0; r < ROW_TILE; r++) {
+    for (int r = 0; r < ROW_TILE; r += 2) {
         if (r < rowsInTile) {
-            if (!uniform && r > 0) terms = row_terms(&ends, zeros[r], rowScales[r]);
-            store_row_vnni(kind, halves, &ends, &terms, acc[r][0], acc[r][1], store, (size_t)r * store.ld);
+            int rows = r + 1 < rowsInTile ? 2 : 1;
+            if (!uniform) {
+                terms[0] = row_terms(&ends, zeros[r], rowScales[r]);
+                if (rows == 2) terms[1] = row_terms(&ends, zeros[r + 1], rowScales[r + 1]);
+            }
+            store_rows_vnni(kind, halves, rows, &ends, terms, &acc[r], store, (size_t)r * store.ld);
         }
     }
 }
