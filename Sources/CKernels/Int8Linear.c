@@ -247,7 +247,8 @@ VNNI_TARGET static void quantize_rows_vnni(const float *a, int lda, int rows, in
 // after inlining. The rows' bytes are `runs`' from row `first` on.
 VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     int kind, int rowsInTile, int halves, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
-    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1) {
+    const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1,
+    const int8_t *ahead) {
     // The sums start from minus each row's zero-point terms (`store_rows_vnni` takes them subtracted).
     __m512i acc[ROW_TILE][2];
     __m512i sum0 = _mm512_maskz_loadu_epi32(mask0, sums), sum1 = _mm512_maskz_loadu_epi32(mask1, sums + 16);
@@ -266,7 +267,9 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
 #pragma clang loop unroll(full)
         for (int r = 0; r < ROW_TILE; r++) rows[r] = r < rowsInTile ? runs.starts[first + r] + (size_t)run * runs.runStride : NULL;
         const int8_t *w = b + (size_t)run * runK4 * 128;
+        const int8_t *next = ahead ? ahead + (size_t)run * runK4 * 64 : NULL;
         for (int k4 = 0; k4 < runK4; k4++) {
+            if (next) _mm_prefetch((const char *)(next + (size_t)k4 * 64), _MM_HINT_T1);
             __m512i b0 = _mm512_loadu_si512(w + (size_t)k4 * 128), b1 = halves == 2 ? _mm512_loadu_si512(w + (size_t)k4 * 128 + 64) : b0;
 #pragma clang loop unroll(full)
             for (int r = 0; r < ROW_TILE; r++) {
@@ -305,19 +308,23 @@ VNNI_TARGET static inline __attribute__((always_inline)) void panels_vnni(
         __mmask16 mask0 = half_mask(width, 0), mask1 = half_mask(width, 1);
         const int8_t *b = packed + (size_t)panel * k4count * 4 * PANEL;
         const float *panelBias = bias ? bias + first : NULL;
+        // The first two tiles ask for the next panel's lines, a half each, one a step.
+        const int8_t *next = first + PANEL < n ? b + (size_t)k4count * 4 * PANEL : NULL;
+#define AHEAD(r) (next && (r) < 2 * ROW_TILE ? next + (size_t)((r) / ROW_TILE) * k4count * 64 : NULL)
         int r = 0;
 #define TILES(halves) \
     for (; r + ROW_TILE <= rows; r += ROW_TILE) \
         tile_vnni(kind, ROW_TILE, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
-                  store_at(store, r, first), mask0, mask1); \
+                  store_at(store, r, first), mask0, mask1, AHEAD(r)); \
     for (; r + 4 <= rows; r += 4) \
         tile_vnni(kind, 4, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
-                  store_at(store, r, first), mask0, mask1); \
+                  store_at(store, r, first), mask0, mask1, AHEAD(r)); \
     for (; r < rows; r++) \
         tile_vnni(kind, 1, halves, k4count, runs, r, b, rowScales + r, zeros + r, scales + first, sums + first, panelBias, \
-                  store_at(store, r, first), mask0, mask1);
+                  store_at(store, r, first), mask0, mask1, AHEAD(r));
         if (width > 16) { TILES(2) } else { TILES(1) }
 #undef TILES
+#undef AHEAD
     }
 }
 
