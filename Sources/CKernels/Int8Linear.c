@@ -249,18 +249,9 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
     int kind, int rowsInTile, int halves, int k4count, Runs runs, int first, const int8_t *b, const float *rowScales,
     const int32_t *zeros, const float *scales, const int32_t *sums, const float *bias, Store store, __mmask16 mask0, __mmask16 mask1,
     const int8_t *ahead) {
-    // The sums start from minus each row's zero-point terms (`store_rows_vnni` takes them subtracted).
     __m512i acc[ROW_TILE][2];
-    __m512i sum0 = _mm512_maskz_loadu_epi32(mask0, sums), sum1 = _mm512_maskz_loadu_epi32(mask1, sums + 16);
-    int uniform = rows_share_terms(rowsInTile, zeros, rowScales);
 #pragma clang loop unroll(full)
-    for (int r = 0; r < ROW_TILE; r++) {
-        if (r < rowsInTile) {
-            __m512i zero = _mm512_set1_epi32(zeros[uniform ? 0 : r]);
-            acc[r][0] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(zero, sum0));
-            acc[r][1] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(zero, sum1));
-        }
-    }
+    for (int r = 0; r < ROW_TILE; r++) { acc[r][0] = _mm512_setzero_si512(); acc[r][1] = _mm512_setzero_si512(); }
     int runK4 = k4count / runs.runs;
     for (int run = 0; run < runs.runs; run++) {
         const uint8_t *rows[ROW_TILE];
@@ -283,16 +274,21 @@ VNNI_TARGET static inline __attribute__((always_inline)) void tile_vnni(
             }
         }
     }
+    // The rows' zero-point terms come off the sums only where a zero point is not 0 (a ReLU's codes have 0).
     TileEnds ends = tile_ends(scales, sums, bias, store, mask0, mask1);
+    int uniform = rows_share_terms(rowsInTile, zeros, rowScales), offsets = !uniform || zeros[0] != 0;
     RowTerms terms[2];
     terms[0] = terms[1] = row_terms(&ends, zeros[0], rowScales[0]);
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROW_TILE; r += 2) {
         if (r < rowsInTile) {
             int rows = r + 1 < rowsInTile ? 2 : 1;
-            if (!uniform) {
-                terms[0] = row_terms(&ends, zeros[r], rowScales[r]);
-                if (rows == 2) terms[1] = row_terms(&ends, zeros[r + 1], rowScales[r + 1]);
+            for (int i = 0; i < rows; i++) {
+                if (!uniform) terms[i] = row_terms(&ends, zeros[r + i], rowScales[r + i]);
+                if (offsets) {
+                    acc[r + i][0] = _mm512_sub_epi32(acc[r + i][0], terms[i].offset0);
+                    acc[r + i][1] = _mm512_sub_epi32(acc[r + i][1], terms[i].offset1);
+                }
             }
             store_rows_vnni(kind, halves, rows, &ends, terms, &acc[r], store, (size_t)r * store.ld);
         }

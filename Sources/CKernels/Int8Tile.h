@@ -36,26 +36,6 @@ typedef struct {
     size_t runStride;
 } Runs;
 
-// What a tile's store does, a compile-time constant in each copy of a tile: the residual it adds (none, floats or
-// codes) and what it writes (floats or codes). Tested at run time, the store's branches and the values they keep
-// took half of a tile's time on rows of 32 bytes (YAMNet's first pointwise layer).
-enum { ADD_NOTHING = 0, ADD_FLOATS = 1, ADD_CODES = 2, WRITE_CODES = 4 };
-
-static inline int store_kind(Store store) {
-    return (store.addend ? ADD_FLOATS : (store.addendCodes ? ADD_CODES : ADD_NOTHING)) | (store.codes ? WRITE_CODES : 0);
-}
-
-// `BODY(kind)` with `store`'s kind as a compile-time constant: a body copied for each kind of store.
-#define FOR_STORE_KIND(store, BODY) \
-    switch (store_kind(store)) { \
-    case ADD_NOTHING: BODY(ADD_NOTHING); break; \
-    case ADD_FLOATS: BODY(ADD_FLOATS); break; \
-    case ADD_CODES: BODY(ADD_CODES); break; \
-    case WRITE_CODES | ADD_NOTHING: BODY(WRITE_CODES | ADD_NOTHING); break; \
-    case WRITE_CODES | ADD_FLOATS: BODY(WRITE_CODES | ADD_FLOATS); break; \
-    case WRITE_CODES | ADD_CODES: BODY(WRITE_CODES | ADD_CODES); break; \
-    }
-
 // A value's uint8 code: `an_int8_quantize`'s rounding (to nearest even), clamp and code for NaN (0).
 static inline uint8_t code_of(float value, float inverse, int32_t zero) {
     float v = __builtin_rintf(value * inverse) + (float)zero;
@@ -67,6 +47,34 @@ static inline uint8_t code_of(float value, float inverse, int32_t zero) {
 // What a residual of codes adds to the bias: `addendScale × (code − addendZero)` is `addendScale × code` plus this, so
 // every body adds the residual as one multiply-add on the code.
 static inline float residual_shift(Store store) { return -(store.addendScale * (float)store.addendZero); }
+
+// What a tile's store does, a compile-time constant in each copy of a tile: the residual it adds (none, floats or
+// codes) and what it writes (floats or codes). Tested at run time, the store's branches and the values they keep
+// took half of a tile's time on rows of 32 bytes (YAMNet's first pointwise layer).
+// CODES_FROM_ZERO: codes whose zero point is 0 and whose clamp's low bound has code 0 (a ReLU's output, calibrated on
+// [0, max]), which the saturating narrowing clamps from below by itself.
+enum { ADD_NOTHING = 0, ADD_FLOATS = 1, ADD_CODES = 2, WRITE_CODES = 4, CODES_FROM_ZERO = 8 };
+
+static inline int store_kind(Store store) {
+    int add = store.addend ? ADD_FLOATS : (store.addendCodes ? ADD_CODES : ADD_NOTHING);
+    if (!store.codes) return add;
+    int fromZero = store.codeZero == 0 && code_of(store.lo, store.codeInverse, 0) == 0;
+    return add | WRITE_CODES | (fromZero ? CODES_FROM_ZERO : 0);
+}
+
+// `BODY(kind)` with `store`'s kind as a compile-time constant: a body copied for each kind of store.
+#define FOR_STORE_KIND(store, BODY) \
+    switch (store_kind(store)) { \
+    case ADD_NOTHING: BODY(ADD_NOTHING); break; \
+    case ADD_FLOATS: BODY(ADD_FLOATS); break; \
+    case ADD_CODES: BODY(ADD_CODES); break; \
+    case WRITE_CODES | ADD_NOTHING: BODY(WRITE_CODES | ADD_NOTHING); break; \
+    case WRITE_CODES | ADD_FLOATS: BODY(WRITE_CODES | ADD_FLOATS); break; \
+    case WRITE_CODES | ADD_CODES: BODY(WRITE_CODES | ADD_CODES); break; \
+    case CODES_FROM_ZERO | WRITE_CODES | ADD_NOTHING: BODY(CODES_FROM_ZERO | WRITE_CODES | ADD_NOTHING); break; \
+    case CODES_FROM_ZERO | WRITE_CODES | ADD_FLOATS: BODY(CODES_FROM_ZERO | WRITE_CODES | ADD_FLOATS); break; \
+    case CODES_FROM_ZERO | WRITE_CODES | ADD_CODES: BODY(CODES_FROM_ZERO | WRITE_CODES | ADD_CODES); break; \
+    }
 
 #if AN_X86
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -155,9 +163,12 @@ VNNI_TARGET static inline __attribute__((always_inline)) void row_values(int kin
 
 // `code_of` of clamped values as int32 lanes: scaled, clamped to the bounds' codes less the zero point (NaN to the low
 // one, as `clamped` makes NaN the low bound: `max` returns its second operand), rounded to nearest even, the zero point
-// added — within 0…255.
-VNNI_TARGET static inline __attribute__((always_inline)) __m512i clamped_codes(const TileEnds *ends, __m512 v) {
-    __m512 x = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, ends->codeInverse), ends->low), ends->high);
+// added — within 0…255. CODES_FROM_ZERO leaves the low bound (0) to the narrowing's saturation: what is below it, and
+// NaN (the high bound first, so that `min` returns NaN, which converts to INT32_MIN), become 0.
+VNNI_TARGET static inline __attribute__((always_inline)) __m512i clamped_codes(int kind, const TileEnds *ends, __m512 v) {
+    __m512 x = _mm512_mul_ps(v, ends->codeInverse);
+    if (kind & CODES_FROM_ZERO) return _mm512_cvt_roundps_epi32(_mm512_min_ps(ends->high, x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_min_ps(_mm512_max_ps(x, ends->low), ends->high);
     return _mm512_add_epi32(_mm512_cvt_roundps_epi32(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), ends->codeZero);
 }
 
@@ -175,8 +186,8 @@ VNNI_TARGET static inline __attribute__((always_inline)) void store_rows_vnni(in
         const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);  // the packs' lanes
         __m512i codes[2][2];
         for (int r = 0; r < 2; r++) {
-            codes[r][0] = r < rows ? clamped_codes(ends, v[r][0]) : codes[0][0];
-            codes[r][1] = halves == 2 && r < rows ? clamped_codes(ends, v[r][1]) : codes[r][0];
+            codes[r][0] = r < rows ? clamped_codes(kind, ends, v[r][0]) : codes[0][0];
+            codes[r][1] = halves == 2 && r < rows ? clamped_codes(kind, ends, v[r][1]) : codes[r][0];
         }
         __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(codes[0][0], codes[0][1]), _mm512_packs_epi32(codes[1][0], codes[1][1]));
         bytes = _mm512_permutexvar_epi32(order, bytes);

@@ -197,6 +197,61 @@ struct SIMDBody: CustomTestStringConvertible, Sendable {
     @Test(.enabled(if: int8AVX2Runs, int8AVX2Absence))
     func avx2BodyAgreesBitForBitWithThePortableBody() { simdBodyAgreesBitForBitWithThePortableBody(.avx2) }
 
+    /// The int8 store writing codes gives the portable body's bytes in each int8 SIMD body this processor has, for every
+    /// kind of store: codes from zero (zero point 0 and a lower bound whose code is 0, which the AVX-512 store leaves to
+    /// its saturating narrowing) and about a zero point, clamped to 6 or not, with a residual of codes or none, the rows
+    /// sharing a zero point or each with its own — on values that reach NaN, ±infinity and past both ends of the codes
+    /// (biases of NaN, ±∞ and ±1e30); 29 rows (two 12-row tiles, a 4-row one and one) × 40 columns (a panel and 8).
+    func simdBodyWritesThePortableBodysCodesForEveryKindOfStore(_ body: SIMDBody) {
+        let (rows, k, n) = (29, 64, 40)
+        var random = SeededGenerator(seed: 52)
+        var packed = [Int8](repeating: 0, count: an_int8_packed_size(Int32(k), Int32(n)))
+        var scales = [Float](repeating: 0, count: n), sums = [Int32](repeating: 0, count: n)
+        an_int8_pack_weights(random.floats(k * n, in: -1...1), Int32(k), Int32(n), &packed, &scales, &sums)
+        let bias = [.nan, .infinity, -.infinity, 1e30, -1e30] + random.floats(n - 5, in: -3...3)
+        let codes = (0..<rows * k).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let residual = (0..<rows * n).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let ownZeros = (0..<rows).map { _ in Int32.random(in: 0...255, using: &random) }, ownScales = random.floats(rows, in: 0.001...0.01)
+        func stored(zero: Int32, lo: Float, hi: Float, addsResidual: Bool, rowsShare: Bool) -> [UInt8] {
+            var output = [UInt8](repeating: 0xAA, count: rows * n)
+            let zeros = rowsShare ? [Int32](repeating: 5, count: rows) : ownZeros
+            let rowScales = rowsShare ? [Float](repeating: 0.004, count: rows) : ownScales
+            output.withUnsafeMutableBufferPointer { out in
+                residual.withUnsafeBufferPointer { addend in
+                    var store = an_int8_store()
+                    store.codes = out.baseAddress
+                    (store.codeInverse, store.codeZero, store.lo, store.hi, store.ld) = (20, zero, lo, hi, Int32(n))
+                    if addsResidual { (store.addendCodes, store.addendScale, store.addendZero) = (addend.baseAddress, 0.05, 3) }
+                    #expect(an_int8_linear_codes(Int32(rows), Int32(n), Int32(k), codes, rowScales, zeros, packed, scales, sums, bias, store) == 0)
+                }
+            }
+            return output
+        }
+        for zero: Int32 in [0, 37] {
+            for (lo, hi) in [(Float(0), Float.infinity), (-.infinity, .infinity), (0, 6)] {
+                for addsResidual in [false, true] {
+                    for rowsShare in [true, false] {
+                        let context = "zero point \(zero), clamp \(lo)…\(hi), residual \(addsResidual), rows share \(rowsShare)"
+                        let portable = withPortableKernels { stored(zero: zero, lo: lo, hi: hi, addsResidual: addsResidual, rowsShare: rowsShare) }
+                        #expect(Set(portable).count > 100, "\(context): codes across the range")
+                        let simd = CPU.withLevel(body.level) { stored(zero: zero, lo: lo, hi: hi, addsResidual: addsResidual, rowsShare: rowsShare) }
+                        let mismatch = simd.indices.first { simd[$0] != portable[$0] }
+                        #expect(mismatch == nil, "\(body.name), \(context): code \(mismatch.map { "\(simd[$0]) at \($0), not \(portable[$0])" } ?? "")")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(.enabled(if: SIMDBody.int8Tiles.present, SIMDBody.int8Tiles.absence))
+    func amxBodyWritesThePortableBodysCodes() { simdBodyWritesThePortableBodysCodesForEveryKindOfStore(.int8Tiles) }
+
+    @Test(.enabled(if: SIMDBody.int8Wide.present, SIMDBody.int8Wide.absence))
+    func avx512VNNIBodyWritesThePortableBodysCodes() { simdBodyWritesThePortableBodysCodesForEveryKindOfStore(.int8Wide) }
+
+    @Test(.enabled(if: SIMDBody.int8Narrow.present, SIMDBody.int8Narrow.absence))
+    func avxVNNIBodyWritesThePortableBodysCodes() { simdBodyWritesThePortableBodysCodesForEveryKindOfStore(.int8Narrow) }
+
     /// Floats become codes by the documented rule — `clamp(rint(x × inverse) + zero, 0, 255)`, ties to even, NaN to 0 —
     /// at every level this processor runs (the AVX-512 body, the AVX2 clone, the baseline): ties, values past both ends,
     /// infinities, NaN, and a count that leaves a partial vector.
