@@ -48,10 +48,10 @@ static void gemm_portable(int m, int n, int k, const float *a, int lda, const fl
 #if AN_X86
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 
-// Weights the first tile of rows asks for ahead of its loads (k steps; 2 KB of each panel): it reads them from memory
-// where the ones after it read them from cache. A 49 × 512 × 4608 product (ResNet-50's last 3×3 convolutions by im2col
-// at batch 1) on weights that have left the caches: 2.3 → 1.5 ms (AVX-512), 3.2 → 2.7 ms (AVX2); asking in every tile
-// cost a 12544-row product 28 %.
+// Weights a tile of rows asks for ahead of its loads (k steps; 2 KB of each panel). The AVX2 body asks in the first
+// tile only, which reads them from memory where the ones after it read them from cache: a 49 × 512 × 4608 product
+// (ResNet-50's last 3×3 convolutions by im2col at batch 1) on weights that have left the caches 3.2 → 2.7 ms, and asking
+// in every tile cost a 12544-row product 28 %. The AVX-512 body asks in every tile (`tile_avx512`).
 enum { PREFETCH_AHEAD = 32 };
 
 // `rows` (a constant where inlined) rows × one panel's 16 columns, `columns` of them kept: the accumulators start
@@ -175,7 +175,10 @@ enum { WIDE_ROW_TILE = 12 };  // 12 rows × 2 panels: 24 zmm accumulators + 2 we
 
 // `rows` (a constant where inlined) rows × `panels` (1 or 2, a constant) panels of 16 columns, the second's columns
 // masked by `mask1` (and the first's by `mask0`) when it is the last, partial panel, the weights asked for ahead
-// (``PREFETCH_AHEAD``) when `prefetch`. The tile's residual lines, then its output lines, are asked for one per step
+// (``PREFETCH_AHEAD``) by every tile — a deep layer's panel outgrows the L1 and the tiles after the first read it from
+// L2: on the kernel alone 3136 × 576 → 64 1.60 → 1.39 ms, 196 × 1024 → 256 0.65 → 0.61, 12544 × 147 → 64 1.59–1.61 →
+// 1.61–1.65 (the first tile alone asking: 2.3 → 1.5 ms on ResNet-50's last 3×3 convolutions at batch 1) — and `ahead`'s
+// lines (NULL: none) one a step into L2 (`rows_avx512`). The tile's residual lines, then its output lines, are asked for one per step
 // over the first steps of k: they come from beyond the L2 (a pass's activations), and the hardware prefetcher does not
 // follow 12 rows a kilobyte or more apart (ResNet-50's layer1 projection with its residual, 6272 × 64 → 256: 2.30–2.44
 // ms without the requests, 1.96–2.08 with them; without the residual 1.70–1.77 and 1.45–1.51; a request for writing,
@@ -184,7 +187,7 @@ enum { WIDE_ROW_TILE = 12 };  // 12 rows × 2 panels: 24 zmm accumulators + 2 we
 // same bits.
 AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
     int rows, int panels, int k, const float *a, int lda, const float *panel0, __m512 bias0, __m512 bias1,
-    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1, int prefetch) {
+    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1, const float *ahead) {
     __m512 acc[WIDE_ROW_TILE][2];
     const float *panel1 = panel0 + (size_t)k * PANEL;
 #pragma clang loop unroll(full)
@@ -197,10 +200,9 @@ AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
             if (i >= lines) _mm_prefetch((const char *)(c + at), _MM_HINT_T0);
             else if (addend) _mm_prefetch((const char *)(addend + at), _MM_HINT_T0);
         }
-        if (prefetch) {
-            _mm_prefetch((const char *)(panel0 + (size_t)(i + PREFETCH_AHEAD) * PANEL), _MM_HINT_T0);
-            if (panels == 2) _mm_prefetch((const char *)(panel1 + (size_t)(i + PREFETCH_AHEAD) * PANEL), _MM_HINT_T0);
-        }
+        _mm_prefetch((const char *)(panel0 + (size_t)(i + PREFETCH_AHEAD) * PANEL), _MM_HINT_T0);
+        if (panels == 2) _mm_prefetch((const char *)(panel1 + (size_t)(i + PREFETCH_AHEAD) * PANEL), _MM_HINT_T0);
+        if (ahead) _mm_prefetch((const char *)(ahead + (size_t)i * PANEL), _MM_HINT_T1);
         __m512 w0 = _mm512_loadu_ps(panel0 + (size_t)i * PANEL);
         __m512 w1 = panels == 2 ? _mm512_loadu_ps(panel1 + (size_t)i * PANEL) : w0;
 #pragma clang loop unroll(full)
@@ -231,22 +233,23 @@ AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
     }
 }
 
-// All rows against `panels` (1 or 2) panels from `first`: whole tiles of 12 rows, then one tile of the rest.
+// All rows against `panels` (1 or 2) panels from `first`: whole tiles of 12 rows, then one tile of the rest. The first
+// two tiles ask for the `next` panels' lines (NULL: none) into L2, a panel each, one a step: a network's weights come
+// from L3 or memory, once a pass, and the first tile's requests alone cannot keep up with its products.
 AVX512_TARGET static inline __attribute__((always_inline)) void rows_avx512(
     int panels, int m, int k, const float *a, int lda, const float *weights, __m512 bias0, __m512 bias1,
-    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1) {
+    const float *addend, __m512 low, __m512 high, float *c, int ldc, __mmask16 mask0, __mmask16 mask1, const float *next) {
+#define AHEAD(r) (next && (r) < 2 * WIDE_ROW_TILE ? next + (size_t)((r) / WIDE_ROW_TILE) * k * PANEL : NULL)
     int r = 0;
-    if (m >= WIDE_ROW_TILE) {
-        tile_avx512(WIDE_ROW_TILE, panels, k, a, lda, weights, bias0, bias1, addend, low, high, c, ldc, mask0, mask1, 1);
-        r = WIDE_ROW_TILE;
-    }
     for (; r + WIDE_ROW_TILE <= m; r += WIDE_ROW_TILE)
         tile_avx512(WIDE_ROW_TILE, panels, k, a + (size_t)r * lda, lda, weights, bias0, bias1,
-                    row_or_null(addend, r, ldc), low, high, c + (size_t)r * ldc, ldc, mask0, mask1, 0);
+                    row_or_null(addend, r, ldc), low, high, c + (size_t)r * ldc, ldc, mask0, mask1, AHEAD(r));
     const float *rest = a + (size_t)r * lda, *restAddend = row_or_null(addend, r, ldc);
     float *restTarget = c + (size_t)r * ldc;
+    const float *restAhead = AHEAD(r);
+#undef AHEAD
 #define AN_REST_TILE(count) \
-    case count: tile_avx512(count, panels, k, rest, lda, weights, bias0, bias1, restAddend, low, high, restTarget, ldc, mask0, mask1, 0); break;
+    case count: tile_avx512(count, panels, k, rest, lda, weights, bias0, bias1, restAddend, low, high, restTarget, ldc, mask0, mask1, restAhead); break;
     switch (m - r) {
         AN_REST_TILE(11) AN_REST_TILE(10) AN_REST_TILE(9) AN_REST_TILE(8) AN_REST_TILE(7) AN_REST_TILE(6)
         AN_REST_TILE(5) AN_REST_TILE(4) AN_REST_TILE(3) AN_REST_TILE(2) AN_REST_TILE(1)
@@ -267,8 +270,9 @@ AVX512_TARGET static void gemm_avx512(int m, int n, int k, const float *a, int l
         __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias + first) : _mm512_setzero_ps();
         __m512 bias1 = bias && panels == 2 ? _mm512_maskz_loadu_ps(mask1, bias + first + PANEL) : _mm512_setzero_ps();
         const float *weights = packed + (size_t)panel * k * PANEL, *add = addend ? addend + first : NULL;
-        if (panels == 2) rows_avx512(2, m, k, a, lda, weights, bias0, bias1, add, low, high, c + first, ldc, mask0, mask1);
-        else rows_avx512(1, m, k, a, lda, weights, bias0, bias1, add, low, high, c + first, ldc, mask0, mask1);
+        const float *next = panel + panels < firstPanel + panelCount ? weights + (size_t)panels * k * PANEL : NULL;
+        if (panels == 2) rows_avx512(2, m, k, a, lda, weights, bias0, bias1, add, low, high, c + first, ldc, mask0, mask1, next);
+        else rows_avx512(1, m, k, a, lda, weights, bias0, bias1, add, low, high, c + first, ldc, mask0, mask1, next);
         panel += panels;
     }
 }
