@@ -178,11 +178,11 @@ enum { WIDE_ROW_TILE = 12 };  // 12 rows × 2 panels: 24 zmm accumulators + 2 we
 // (``PREFETCH_AHEAD``) by every tile — a deep layer's panel outgrows the L1 and the tiles after the first read it from
 // L2: on the kernel alone 3136 × 576 → 64 1.60 → 1.39 ms, 196 × 1024 → 256 0.65 → 0.61, 12544 × 147 → 64 1.59–1.61 →
 // 1.61–1.65 (the first tile alone asking: 2.3 → 1.5 ms on ResNet-50's last 3×3 convolutions at batch 1) — and `ahead`'s
-// lines (NULL: none) one a step into L2 (`rows_avx512`). The tile's residual lines, then its output lines, are asked for one per step
-// over the first steps of k: they come from beyond the L2 (a pass's activations), and the hardware prefetcher does not
-// follow 12 rows a kilobyte or more apart (ResNet-50's layer1 projection with its residual, 6272 × 64 → 256: 2.30–2.44
-// ms without the requests, 1.96–2.08 with them; without the residual 1.70–1.77 and 1.45–1.51; a request for writing,
-// PREFETCHW, measured the same as a plain one).
+// lines (NULL: none) one a step into L2 (`rows_avx512`). The tile's residual lines, then its output lines, are asked
+// for one per step over the first steps of k: they come from beyond the L2 (a pass's activations), and the hardware
+// prefetcher does not follow 12 rows a kilobyte or more apart (ResNet-50's layer1 projection with its residual, 6272 ×
+// 64 → 256: 2.30–2.44 ms without the requests, 1.96–2.08 with them; without the residual 1.70–1.77 and 1.45–1.51; a
+// request for writing, PREFETCHW, measured the same as a plain one).
 // Every lane sums as ``tile_avx2``'s does (bias, then a fused multiply-add per k in order), so the two bodies give the
 // same bits.
 AVX512_TARGET static inline __attribute__((always_inline)) void tile_avx512(
