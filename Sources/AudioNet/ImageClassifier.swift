@@ -54,7 +54,7 @@ public final class ImageClassifier: Sendable {
         guard shape.count == 3, channelsFirst || shape.last == 3, channelsFirst ? shape[1] == shape[2] : shape[0] == shape[1] else {
             throw AudioNetError.invalidOption("\(path) takes input [N, \(shape.map(String.init).joined(separator: ", "))], not square RGB images")
         }
-        let names = try String(contentsOfFile: labels, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        let names = try LabelFileError.text(at: labels).split(whereSeparator: \.isNewline).map(String.init)
         guard let classes = network.shapes[network.outputName]?.last, names.count == classes else {
             throw NetworkError.invalidWeights("\(path) has \(network.shapes[network.outputName] ?? []) outputs for the \(names.count) labels of \(labels)")
         }

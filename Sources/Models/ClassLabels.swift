@@ -3,11 +3,23 @@ import Foundation
 /// Errors reading label and ontology files; each description is one line.
 public enum LabelFileError: Error, CustomStringConvertible, Equatable {
     case malformed(path: String, reason: String)
+    /// The file is missing or not UTF-8 text.
+    case unreadable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .malformed(let path, let reason): return "malformed label file '\(path)': \(reason)"
+        case .unreadable(let path, let reason): return "cannot read the label file '\(path)': \(reason)"
         }
+    }
+
+    /// The text of the label file at `path`.
+    /// - Throws: ``unreadable(path:reason:)`` when there is no such file or it is not UTF-8 text.
+    public static func text(at path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "it is not UTF-8 text" : "no such file")
+        }
+        return text
     }
 }
 
@@ -26,9 +38,7 @@ public struct ClassLabels: Sendable {
 
     /// Reads and checks a class map: a header, then one row per class in index order.
     public init(classMapCSV path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LabelFileError.malformed(path: path, reason: "cannot read it as UTF-8 text")
-        }
+        let text = try LabelFileError.text(at: path)
         var mids: [String] = [], names: [String] = []
         for (number, line) in text.split(whereSeparator: \.isNewline).enumerated().dropFirst() {
             let fields = ClassLabels.csvFields(String(line))

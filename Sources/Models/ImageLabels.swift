@@ -68,10 +68,7 @@ public struct ImageLabels: Sendable {
     }
 
     static func lines(at path: String) throws -> [Substring] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LabelFileError.malformed(path: path, reason: "cannot read it as UTF-8 text")
-        }
-        return text.split(whereSeparator: \.isNewline)
+        try LabelFileError.text(at: path).split(whereSeparator: \.isNewline)
     }
 }
 

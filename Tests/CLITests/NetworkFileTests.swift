@@ -170,6 +170,20 @@ import Testing
         #expect(zip(a, b).allSatisfy { abs($0.1 - $1.1) < 1e-3 }, "\(a) \(b)")
     }
 
+    /// A labels file that is missing, or not text, is named in a one-line error (not Foundation's error dump).
+    @Test func aLabelsFileThatCannotBeReadIsNamedInOneLine() throws {
+        guard let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
+            Issue.record("$AUDIONET_WEIGHTS_MIRROR is not set, so the MobileNetV2 TFLite file cannot be read")
+            return
+        }
+        let image = mirror + "/../images/owl.jpg", model = mirror + "/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite"
+        let missing = try TestSupport.run(["image", "classify", image, "--model", model, "--labels", "/nonexistent/labels.txt"])
+        #expect(missing.status == 1 && missing.stderr == "Error: cannot read the label file '/nonexistent/labels.txt': no such file\n",
+                "\(missing.stderr)")
+        let binary = try TestSupport.run(["image", "classify", image, "--model", model, "--labels", model])
+        #expect(binary.status == 1 && binary.stderr.contains("cannot read the label file '\(model)': it is not UTF-8 text"), "\(binary.stderr)")
+    }
+
     @Test func aNetworkFileNeedsItsLabelsAndABuiltInNetworkTakesNone() throws {
         let image = "any.png"  // refused before it is read
         let missing = try TestSupport.run(["image", "classify", image, "--model", "net.onnx"])
