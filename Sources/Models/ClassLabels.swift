@@ -14,10 +14,12 @@ public enum LabelFileError: Error, CustomStringConvertible, Equatable {
     }
 
     /// The text of the label file at `path`.
-    /// - Throws: ``unreadable(path:reason:)`` when there is no such file or it is not UTF-8 text.
+    /// - Throws: ``unreadable(path:reason:)`` when there is no such file, it is a directory, or it is not UTF-8 text.
     public static func text(at path: String) throws -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "it is not UTF-8 text" : "no such file")
+            var directory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &directory)
+            throw unreadable(path: path, reason: !exists ? "no such file" : directory.boolValue ? "it is a directory" : "it is not UTF-8 text")
         }
         return text
     }

@@ -170,7 +170,7 @@ import Testing
         #expect(zip(a, b).allSatisfy { abs($0.1 - $1.1) < 1e-3 }, "\(a) \(b)")
     }
 
-    /// A labels file that is missing, or not text, is named in a one-line error (not Foundation's error dump).
+    /// A labels file that is missing, a directory or not text is named in a one-line error (not Foundation's error dump).
     @Test func aLabelsFileThatCannotBeReadIsNamedInOneLine() throws {
         guard let mirror = ProcessInfo.processInfo.environment["AUDIONET_WEIGHTS_MIRROR"] else {
             Issue.record("$AUDIONET_WEIGHTS_MIRROR is not set, so the MobileNetV2 TFLite file cannot be read")
@@ -182,6 +182,8 @@ import Testing
                 "\(missing.stderr)")
         let binary = try TestSupport.run(["image", "classify", image, "--model", model, "--labels", model])
         #expect(binary.status == 1 && binary.stderr.contains("cannot read the label file '\(model)': it is not UTF-8 text"), "\(binary.stderr)")
+        let folder = try TestSupport.run(["image", "classify", image, "--model", model, "--labels", mirror])
+        #expect(folder.status == 1 && folder.stderr.contains("cannot read the label file '\(mirror)': it is a directory"), "\(folder.stderr)")
     }
 
     @Test func aNetworkFileNeedsItsLabelsAndABuiltInNetworkTakesNone() throws {
